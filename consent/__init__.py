@@ -1,0 +1,76 @@
+"""consent: informed-consent forms for regenerative-medicine treatments, as DOCX and PDF.
+
+    import datetime as dt
+    import consent
+
+    form = consent.build(
+        "knee-injection",
+        patient=consent.load_patient("patient.yaml"),
+        clinic=consent.load_clinic("clinic.yaml"),
+        date=dt.date(2026, 11, 21),
+    )
+    pdf_bytes = form.to_pdf()
+    paths = form.write("out/", formats=("pdf", "docx"))
+
+The pipeline, one module per stage: ``_library`` (load clause and treatment files) ->
+``content`` (validate them) -> ``_assemble`` (fill them in: a :class:`Form`) -> ``_render_pdf`` /
+``_render_docx`` (render) -> ``_output`` (write files atomically).
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("consent")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+from ._assemble import LanguageFallbackWarning, build
+from ._library import Library, get_library
+from .document import Form, Manifest, Section
+from .errors import (
+    CheckFailed,
+    ConsentError,
+    ContentError,
+    InputError,
+    Problem,
+    RenderError,
+    UnknownNameError,
+)
+from .inputs import (
+    Clinic,
+    FeeSchedule,
+    Patient,
+    Provider,
+    Screening,
+    Study,
+    load_clinic,
+    load_patient,
+    load_screening,
+)
+
+__all__ = [
+    "CheckFailed",
+    "Clinic",
+    "ConsentError",
+    "ContentError",
+    "FeeSchedule",
+    "Form",
+    "InputError",
+    "LanguageFallbackWarning",
+    "Library",
+    "Manifest",
+    "Patient",
+    "Problem",
+    "Provider",
+    "RenderError",
+    "Screening",
+    "Section",
+    "Study",
+    "UnknownNameError",
+    "__version__",
+    "build",
+    "get_library",
+    "load_clinic",
+    "load_patient",
+    "load_screening",
+]

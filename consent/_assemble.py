@@ -1,0 +1,304 @@
+"""Assemble stage: treatment + clauses + inputs -> one :class:`~consent.document.Form`.
+
+Every clause string is rendered in a Jinja sandbox with strict undefined, so a misspelt variable in a
+clinic's clause is an error naming the file and line, never a blank in a signed document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ._library import DEFAULT_LANGUAGE, Library, get_library, resolve_language
+from ._text import TemplateError, long_date, money, number, render_text
+from .content import ClauseSpec, RawBlock, TreatmentSpec
+from .document import (
+    Block,
+    BulletList,
+    Checklist,
+    ChecklistRow,
+    ClauseRef,
+    FeeTable,
+    Form,
+    Header,
+    Heading,
+    Manifest,
+    Notice,
+    Paragraph,
+    Section,
+    SignatureParty,
+    Signatures,
+    content_id,
+)
+from .errors import ContentError, InputError, Problem
+from .inputs import Clinic, Patient, Screening, validate_inputs
+
+
+class LanguageFallbackWarning(UserWarning):
+    """The requested or preferred language has no stock form; the form is in English."""
+
+
+def choose_language(library: Library, language: str | None, patient: Patient) -> str:
+    """``language`` if given, else the patient's preferred language, else English (with a warning)."""
+    wanted = language or patient.preferred_language
+    if not wanted:
+        return DEFAULT_LANGUAGE
+    chosen = resolve_language(wanted, library.languages)
+    if chosen is None:
+        if language:
+            raise InputError(
+                f"language {language!r} is not available (available: {', '.join(library.languages)})"
+            )
+        warnings.warn(
+            f"preferred language {wanted!r} is not available; the form is in English "
+            f"(available: {', '.join(library.languages)})",
+            LanguageFallbackWarning,
+            stacklevel=3,
+        )
+        return DEFAULT_LANGUAGE
+    return chosen
+
+
+def clause_order(library: Library, treatment: TreatmentSpec, clinic: Clinic) -> list[str]:
+    """The treatment's clauses, with the state's notice (if any) right after key information."""
+    ids = list(treatment.clauses)
+    notices = [
+        c.id
+        for c in library.state_notices(clinic.state)
+        if not (c.exempt_with_study and clinic.study is not None)
+    ]
+    at = 1 if ids else 0
+    return ids[:at] + sorted(notices) + ids[at:]
+
+
+def _context(
+    treatment: TreatmentSpec, patient: Patient, clinic: Clinic, date: dt.date, locale: str
+) -> dict[str, Any]:
+    fees = clinic.fees
+    provider = clinic.provider
+    study = clinic.study
+    return {
+        "patient": {
+            "full_name": patient.full_name,
+            "birth_date": long_date(patient.birth_date, locale),
+            "mrn": patient.mrn,
+        },
+        "clinic": {
+            "name": clinic.name,
+            "address": clinic.address,
+            "phone": clinic.phone,
+            "email": clinic.email,
+            "after_hours_phone": clinic.after_hours_phone,
+            "state": clinic.state.upper(),
+        },
+        "provider": {
+            "name": provider.name,
+            "credentials": provider.credentials,
+            "line": f"{provider.name}, {provider.credentials}",
+        },
+        "treatment": {
+            "id": treatment.id,
+            "name": treatment.name,
+            "description": treatment.description,
+            "route": treatment.route,
+            "product": treatment.product,
+            "session_length": treatment.session_length,
+            "usual_sessions": treatment.usual_sessions,
+            "steps": treatment.steps,
+            "common_effects": treatment.common_effects,
+            "rare_effects": treatment.rare_effects,
+            "aftercare": treatment.aftercare,
+            "urgent_signs": treatment.urgent_signs,
+            "evidence": treatment.evidence,
+        },
+        "fees": {
+            "per_session": money(fees.price_per_session, fees.currency, locale),
+            "sessions": number(fees.planned_sessions, locale),
+            "total": money(fees.total, fees.currency, locale),
+            "currency": fees.currency,
+            "refund_policy": fees.refund_policy,
+        },
+        "study": None
+        if study is None
+        else {"ind_number": study.ind_number, "irb_name": study.irb_name, "protocol": study.protocol},
+        "form": {"date": long_date(date, locale)},
+    }
+
+
+class _Builder:
+    """Renders the blocks of each clause, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, context: dict[str, Any], labels: Mapping[str, str], treatment: TreatmentSpec,
+                 clinic: Clinic, patient: Patient, screening: Screening, locale: str) -> None:
+        self.context = context
+        self.labels = labels
+        self.treatment = treatment
+        self.clinic = clinic
+        self.patient = patient
+        self.screening = screening
+        self.locale = locale
+        self.problems: list[Problem] = []
+        self.questions: set[str] = set()
+
+    def text(self, source: str, where: str, line: int | None, path: str) -> str:
+        try:
+            return render_text(source, self.context)
+        except TemplateError as exc:
+            self.problems.append(Problem(f"{where}: {exc.message or exc}", path=path, line=line))
+            return ""
+
+    def label(self, key: str) -> str:
+        try:
+            return self.labels[key]
+        except KeyError:
+            self.problems.append(Problem(f"label {key!r} is missing from the labels file"))
+            return ""
+
+    def section(self, clause: ClauseSpec) -> Section:
+        blocks: list[Block] = []
+        for raw in clause.body_for(self.treatment.id):
+            block = self.block(raw, clause)
+            if block is not None:
+                blocks.append(block)
+        title = self.text(clause.title, "title", None, clause.path)
+        return Section(clause.id, clause.version, title, tuple(blocks), clause.initials, clause.kind)
+
+    def block(self, raw: RawBlock, clause: ClauseSpec) -> Block | None:
+        def t(source: str) -> str:
+            return self.text(source, raw.path, raw.line, clause.path)
+
+        if raw.kind in ("p", "strong"):
+            text = t(str(raw.value))
+            return Paragraph(text, "strong" if raw.kind == "strong" else "body") if text else None
+        if raw.kind == "h":
+            return Heading(t(str(raw.value)))
+        if raw.kind == "notice":
+            return Notice(t(str(raw.value)), clause.citation)
+        if raw.kind in ("ul", "ul_from"):
+            items = raw.value if raw.kind == "ul" else getattr(self.treatment, str(raw.value).split(".")[1])
+            rendered = tuple(x for x in (t(i) for i in items) if x)
+            return BulletList(rendered) if rendered else None
+        if raw.kind == "checklist":
+            return self.checklist(clause, t)
+        if raw.kind == "fees":
+            return self.fees()
+        if raw.kind == "signatures":
+            return Signatures(tuple(self.party(role) for role in raw.value))
+        raise AssertionError(f"unhandled block kind {raw.kind}")  # parse_clause allows no other kind
+
+    def checklist(self, clause: ClauseSpec, t: Any) -> Checklist:
+        rows = []
+        for item in (*clause.screening, *self.treatment.screening):
+            self.questions.add(item.id)
+            rows.append(ChecklistRow(item.id, t(item.question), self.screening.answers.get(item.id)))
+        return Checklist(self.label("checklist_question"), self.label("yes"), self.label("no"), tuple(rows))
+
+    def fees(self) -> FeeTable:
+        fees = self.clinic.fees
+        c = self.context["fees"]
+        return FeeTable(
+            item_header=self.label("fee_item"),
+            amount_header=self.label("fee_amount"),
+            rows=((self.label("fee_per_session"), c["per_session"]), (self.label("fee_sessions"), c["sessions"])),
+            total=(self.label("fee_total"), c["total"]),
+            included_label=self.label("fee_included"),
+            included=fees.included,
+            excluded_label=self.label("fee_excluded"),
+            excluded=fees.excluded,
+        )
+
+    def party(self, role: str) -> SignatureParty:
+        name = self.label("sig_name")
+        sign, date, time = self.label("sig_signature"), self.label("sig_date"), self.label("sig_time")
+        prefill = {"patient": self.patient.full_name, "provider": self.context["provider"]["line"]}
+        fields: list[tuple[str, str]] = [(name, prefill.get(role, ""))]
+        if role == "representative":
+            fields.append((self.label("sig_relationship"), ""))
+        fields += [(sign, ""), (date, ""), (time, "")]
+        note = self.labels.get(f"sig_{role}_note")
+        return SignatureParty(role, self.label(f"sig_{role}"), note, tuple(fields))
+
+
+def build(
+    treatment: str,
+    *,
+    patient: Patient,
+    clinic: Clinic,
+    date: dt.date | None = None,
+    screening: Screening | Mapping[str, bool] | None = None,
+    language: str | None = None,
+    packs: Sequence[str | Path] = (),
+) -> Form:
+    """Build the consent form for ``treatment`` (an id such as ``"knee-injection"``).
+
+    Raises :class:`~consent.errors.InputError` listing every problem in the inputs, or
+    :class:`~consent.errors.ContentError` for problems in clause or treatment files.
+    """
+    date = dt.date.today() if date is None else date
+    validate_inputs(patient, clinic, date)
+    if screening is None:
+        screening = Screening()
+    elif not isinstance(screening, Screening):
+        screening = Screening(dict(screening))
+    library = get_library(packs)
+    library.raise_problems()
+    lang = choose_language(library, language, patient)
+    spec = library.treatment(treatment, lang)
+    labels = library.label_set(lang)
+    locale = labels.get("locale", "en_US")
+    context = _context(spec, patient, clinic, date, locale)
+    builder = _Builder(context, labels, spec, clinic, patient, screening, locale)
+
+    sections, refs = [], []
+    for cid in clause_order(library, spec, clinic):
+        clause = library.clause(cid, lang)
+        sections.append(builder.section(clause))
+        refs.append(ClauseRef(clause.id, clause.version, clause.source, clause.language))
+    unknown = sorted(set(screening.answers) - builder.questions)
+    if unknown:
+        raise InputError(
+            problems=[
+                Problem(
+                    f"screening answer {u!r} matches no question on this form "
+                    f"(questions: {', '.join(sorted(builder.questions))})",
+                    field=f"screening.{u}",
+                )
+                for u in unknown
+            ]
+        )
+    if builder.problems:
+        raise ContentError(f"{len(builder.problems)} problem(s) while filling in the clauses", problems=builder.problems)
+
+    title = render_text(labels["form_title"], context)
+    header = Header(
+        clinic_name=clinic.name,
+        clinic_address=clinic.address,
+        clinic_phone=clinic.phone,
+        patient_name=patient.full_name,
+        birth_date=context["patient"]["birth_date"],
+        mrn=patient.mrn,
+    )
+    manifest = Manifest(
+        treatment_id=spec.id,
+        treatment_version=spec.version,
+        language=lang,
+        template_version=library.template_version,
+        clauses=tuple(refs),
+        acknowledged=tuple(clinic.acknowledge),
+    )
+    form_id = content_id(sections, title=title, header=header, date=date, manifest=manifest)
+    return Form(
+        form_id=form_id,
+        title=title,
+        language=lang,
+        locale=locale,
+        date=date,
+        header=header,
+        labels=labels,
+        sections=tuple(sections),
+        manifest=manifest,
+        packs=tuple(str(Path(p).resolve()) for p in packs),
+    )

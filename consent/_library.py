@@ -1,0 +1,269 @@
+"""Load stage: find clause, treatment, label and template files in clinic packs and the built-in library.
+
+Lookup order is the clinic's packs (in the order given), then the files shipped in the package. A pack
+may add clauses and treatments, or replace a built-in one with the same id, but only under its own
+version, so the form's manifest always shows which text was used.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import attrs
+from babel.core import get_global
+
+from ._yaml import DuplicateKeyError, Located, load_located
+from .content import (
+    ClauseSpec,
+    TreatmentSpec,
+    parse_clause,
+    parse_clause_translation,
+    parse_treatment,
+    parse_treatment_translation,
+)
+from .errors import ContentError, Problem, UnknownNameError
+
+DEFAULT_LANGUAGE = "en"
+
+
+def builtin_root() -> Path:
+    """The folder holding the shipped ``clauses/`` and ``templates/`` (inside the installed package)."""
+    root = importlib.resources.files("consent")
+    path = Path(str(root))
+    if not (path / "clauses").is_dir() or not (path / "templates").is_dir():
+        raise ContentError(
+            "the built-in clauses and templates are missing from the consent package",
+            hint="install the package (pip install .) instead of importing it from a source checkout",
+        )
+    return path
+
+
+@attrs.frozen
+class Source:
+    """One place content comes from: a clinic pack folder or the built-in library."""
+
+    name: str
+    root: Path
+
+    @property
+    def clauses(self) -> Path:
+        return self.root / "clauses"
+
+    @property
+    def templates(self) -> Path:
+        return self.root / "templates"
+
+
+def _read(path: Path, problems: list[Problem]) -> Located | None:
+    try:
+        return load_located(path.read_text(encoding="utf-8"))
+    except (DuplicateKeyError, ValueError) as exc:
+        problems.append(Problem(f"not valid YAML: {exc}", path=str(path)))
+    except OSError as exc:
+        problems.append(Problem(f"cannot be read: {exc}", path=str(path)))
+    return None
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+class Library:
+    """Every clause, treatment, label set and template visible through the given packs.
+
+    Loading never stops at the first bad file: ``problems`` lists them all, and
+    :meth:`raise_problems` turns them into one :class:`ContentError`.
+    """
+
+    def __init__(self, packs: Sequence[str | Path] = ()) -> None:
+        self.problems: list[Problem] = []
+        self.sources: tuple[Source, ...] = (
+            *(self._pack(p) for p in packs),
+            Source("built-in", builtin_root()),
+        )
+        self.clauses: dict[str, ClauseSpec] = {}
+        self.treatments: dict[str, TreatmentSpec] = {}
+        self._clause_tr: dict[tuple[str, str], ClauseSpec] = {}
+        self._treatment_tr: dict[tuple[str, str], TreatmentSpec] = {}
+        self.labels: dict[str, dict[str, str]] = {}
+        for source in reversed(self.sources):  # built-in first, so packs can replace
+            self._load_source(source)
+        self._load_translations()
+
+    def _pack(self, folder: str | Path) -> Source:
+        path = Path(folder)
+        if not path.is_dir():
+            raise ContentError(f"{path}: clinic pack folder not found")
+        if not (path / "clauses").is_dir() and not (path / "templates").is_dir():
+            raise ContentError(f"{path}: a clinic pack needs a clauses/ or templates/ folder (found neither)")
+        return Source(f"pack:{path.name}", path)
+
+    # ------------------------------------------------------------------ loading
+
+    def _load_source(self, source: Source) -> None:
+        for path in _yaml_files(source.clauses):
+            doc = _read(path, self.problems)
+            if doc is None:
+                continue
+            spec, problems = parse_clause(doc, str(path), source.name)
+            self.problems += problems
+            if spec is not None:
+                self._add(self.clauses, spec, path, "clause")
+        for path in _yaml_files(source.templates / "treatments"):
+            doc = _read(path, self.problems)
+            if doc is None:
+                continue
+            tspec, problems = parse_treatment(doc, str(path), source.name)
+            self.problems += problems
+            if tspec is not None:
+                self._add(self.treatments, tspec, path, "treatment")
+        for path in _yaml_files(source.templates / "labels"):
+            doc = _read(path, self.problems)
+            if doc is None:
+                continue
+            if not isinstance(doc.data, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in doc.data.items()
+            ):
+                self.problems.append(Problem("a labels file maps names to text", path=str(path)))
+                continue
+            self.labels.setdefault(path.stem, {}).update(doc.data)
+
+    def _add(self, table: dict, spec: ClauseSpec | TreatmentSpec, path: Path, what: str) -> None:  # type: ignore[type-arg]
+        if path.stem != spec.id:
+            self.problems.append(Problem(f"id {spec.id!r} does not match the file name {path.name!r}", path=str(path)))
+        old = table.get(spec.id)
+        if old is not None:
+            if old.source == spec.source:
+                self.problems.append(Problem(f"duplicate {what} id {spec.id!r} (also in {old.path})", path=str(path)))
+                return
+            if old.version == spec.version:
+                self.problems.append(
+                    Problem(
+                        f"{spec.source} replaces the {old.source} {what} {spec.id!r} but keeps its version "
+                        f"{spec.version!r}; give the replacement its own version",
+                        path=str(path),
+                    )
+                )
+        table[spec.id] = spec
+
+    def _load_translations(self) -> None:
+        for source in self.sources:
+            for lang_dir in sorted(p for p in source.clauses.glob("*") if p.is_dir()):
+                for path in _yaml_files(lang_dir):
+                    base = self.clauses.get(path.stem)
+                    key = (lang_dir.name, path.stem)
+                    if key in self._clause_tr:
+                        continue  # an earlier (pack) source already translated it
+                    if base is None:
+                        self.problems.append(Problem(f"translation of unknown clause {path.stem!r}", path=str(path)))
+                        continue
+                    doc = _read(path, self.problems)
+                    if doc is not None:
+                        spec, problems = parse_clause_translation(doc, str(path), base, lang_dir.name)
+                        self.problems += problems
+                        if spec is not None:
+                            self._clause_tr[key] = spec
+            tdir = source.templates / "treatments"
+            for lang_dir in sorted(p for p in tdir.glob("*") if p.is_dir()):
+                for path in _yaml_files(lang_dir):
+                    tbase = self.treatments.get(path.stem)
+                    key = (lang_dir.name, path.stem)
+                    if key in self._treatment_tr:
+                        continue
+                    if tbase is None:
+                        self.problems.append(Problem(f"translation of unknown treatment {path.stem!r}", path=str(path)))
+                        continue
+                    doc = _read(path, self.problems)
+                    if doc is not None:
+                        tspec, problems = parse_treatment_translation(doc, str(path), tbase, lang_dir.name)
+                        self.problems += problems
+                        if tspec is not None:
+                            self._treatment_tr[key] = tspec
+
+    # ------------------------------------------------------------------ lookups
+
+    def raise_problems(self) -> None:
+        if self.problems:
+            raise ContentError(
+                f"{len(self.problems)} problem(s) in the clause and treatment files", problems=self.problems
+            )
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """Languages a whole form can be written in (those with a labels file)."""
+        return tuple(sorted(self.labels))
+
+    def treatment(self, treatment_id: str, language: str = DEFAULT_LANGUAGE) -> TreatmentSpec:
+        if treatment_id not in self.treatments:
+            raise UnknownNameError.for_name("treatment", treatment_id, list(self.treatments))
+        if language == DEFAULT_LANGUAGE:
+            return self.treatments[treatment_id]
+        try:
+            return self._treatment_tr[(language, treatment_id)]
+        except KeyError:
+            raise ContentError(f"treatment {treatment_id!r} has no {language!r} translation") from None
+
+    def clause(self, clause_id: str, language: str = DEFAULT_LANGUAGE) -> ClauseSpec:
+        if clause_id not in self.clauses:
+            raise UnknownNameError.for_name("clause", clause_id, list(self.clauses))
+        if language == DEFAULT_LANGUAGE:
+            return self.clauses[clause_id]
+        try:
+            return self._clause_tr[(language, clause_id)]
+        except KeyError:
+            raise ContentError(f"clause {clause_id!r} has no {language!r} translation") from None
+
+    def has_translation(self, kind: str, item_id: str, language: str) -> bool:
+        if language == DEFAULT_LANGUAGE:
+            return True
+        table = self._clause_tr if kind == "clause" else self._treatment_tr
+        return (language, item_id) in table
+
+    def state_notices(self, state: str) -> list[ClauseSpec]:
+        return [c for c in self.clauses.values() if c.kind == "state-notice" and state.upper() in c.states]
+
+    def label_set(self, language: str) -> dict[str, str]:
+        try:
+            return self.labels[language]
+        except KeyError:
+            raise UnknownNameError.for_name("language", language, list(self.labels)) from None
+
+    def template(self, name: str) -> Path:
+        """The first ``templates/<name>`` found in the packs, then the built-in library."""
+        for source in self.sources:
+            candidate = source.templates / name
+            if candidate.is_file():
+                return candidate
+        raise ContentError(f"template {name!r} not found in any pack or the built-in library")
+
+    @functools.cached_property
+    def template_version(self) -> str:
+        """The version of the form layout (``templates/VERSION``), recorded in every manifest."""
+        return self.template("VERSION").read_text(encoding="utf-8").strip()
+
+    @property
+    def template_roots(self) -> tuple[Path, ...]:
+        return tuple(s.templates.resolve() for s in self.sources if s.templates.is_dir())
+
+
+@functools.lru_cache(maxsize=16)
+def _cached(packs: tuple[str, ...]) -> Library:
+    return Library(packs)
+
+
+def get_library(packs: Iterable[str | Path] = ()) -> Library:
+    """A loaded library for these packs, cached per process (content files are read once)."""
+    return _cached(tuple(str(Path(p).resolve()) for p in packs))
+
+
+def resolve_language(code: str | None, available: Iterable[str]) -> str | None:
+    """Map an ISO language code (``es``, ``es-MX``, ``spa``, ``es_US``) to an available form language."""
+    if not code or not code.strip():
+        return None
+    base = code.strip().replace("_", "-").split("-")[0].lower()
+    aliases = get_global("language_aliases")
+    base = str(aliases.get(base, base)).split("_")[0]
+    return base if base in set(available) else None

@@ -1,0 +1,76 @@
+"""Deliver stage: file names that are safe on every OS, and atomic writes (temporary name, then rename)."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import InputError, RenderError
+
+if TYPE_CHECKING:
+    from .document import Form
+
+FORMATS = ("pdf", "docx")
+_UNSAFE = re.compile(r"[^a-z0-9]+")
+
+
+def safe_slug(text: str, limit: int = 40) -> str:
+    """ASCII lowercase words joined by '-': no separators, dots, reserved names or control characters."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = _UNSAFE.sub("-", ascii_text.lower()).strip("-")[:limit].strip("-")
+    return slug or "form"
+
+
+def default_stem(form: Form) -> str:
+    return f"{form.date.isoformat()}_{form.manifest.treatment_id}_{safe_slug(form.header.patient_name)}_{form.form_id}"
+
+
+def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(f.strip().lower() for f in formats if f.strip()))
+    bad = [f for f in chosen if f not in FORMATS]
+    if bad or not chosen:
+        raise InputError(f"format must be pdf, docx or both (got {', '.join(formats) or 'nothing'})")
+    return chosen
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary file in the same folder, flush it to disk, then rename over ``path``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_form(
+    form: Form, out_dir: Path, formats: Sequence[str], *, stem: str | None = None,
+    pdf_variant: str | None = None,
+) -> list[Path]:
+    chosen = check_formats(formats)
+    stem = safe_slug(stem, 120) if stem is not None else default_stem(form)
+    renderers: dict[str, Callable[[], bytes]] = {
+        "pdf": lambda: form.to_pdf(variant=pdf_variant),
+        "docx": form.to_docx,
+    }
+    # Render everything in memory first: a failure leaves no file at all behind.
+    blobs = {fmt: renderers[fmt]() for fmt in chosen}
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderError(f"{out_dir}: cannot create the output folder ({exc.strerror})") from None
+    written = []
+    for fmt, data in blobs.items():
+        path = out_dir / f"{stem}.{fmt}"
+        atomic_write(path, data)
+        written.append(path)
+    return written

@@ -1,0 +1,280 @@
+"""Render stage, DOCX: the document model -> Word, through docxtpl and the template templates/form.docx.
+
+The template holds the letterhead, header and footer (with PAGE / NUMPAGES fields) and the title
+block; the body is built from the same document model as the PDF with python-docx, using the
+template's real heading and list styles. The result is byte-for-byte reproducible: fixed document
+dates and fixed zip entry times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import io
+import json
+import zipfile
+from typing import Any
+
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docxcompose.properties import CustomProperties
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Inches, Pt, RGBColor
+from docxtpl import DocxTemplate
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from ._library import get_library
+from ._text import long_date
+from .document import (
+    BulletList,
+    Checklist,
+    FeeTable,
+    Form,
+    Heading,
+    Notice,
+    Paragraph,
+    Section,
+    Signatures,
+)
+from .errors import RenderError
+
+BOX_EMPTY, BOX_CHECKED = "☐", "☒"
+GREY = RGBColor(0x4A, 0x4F, 0x57)
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+@functools.lru_cache(maxsize=8)
+def _template_bytes(packs: tuple[str, ...]) -> bytes:
+    return get_library(packs).template("form.docx").read_bytes()
+
+
+def _env() -> ImmutableSandboxedEnvironment:
+    return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+
+
+def _shade(cell: Any, fill: str) -> None:
+    tcpr = cell._tc.get_or_add_tcPr()
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    tcpr.append(shd)
+
+
+def _box(paragraph: Any) -> None:
+    """A full border around one paragraph (state notices)."""
+    ppr = paragraph._p.get_or_add_pPr()
+    borders = OxmlElement("w:pBdr")
+    for side in ("top", "left", "bottom", "right"):
+        edge = OxmlElement(f"w:{side}")
+        for key, value in (("w:val", "single"), ("w:sz", "12"), ("w:space", "4"), ("w:color", "12263A")):
+            edge.set(qn(key), value)
+        borders.append(edge)
+    ppr.append(borders)
+
+
+def _cant_split(row: Any) -> None:
+    trpr = row._tr.get_or_add_trPr()
+    el = OxmlElement("w:cantSplit")
+    trpr.append(el)
+
+
+def _header_row(row: Any) -> None:
+    trpr = row._tr.get_or_add_trPr()
+    trpr.append(OxmlElement("w:tblHeader"))
+
+
+def _cell_text(cell: Any, text: str, *, bold: bool = False, align: Any = None, size: float = 10.5) -> None:
+    p = cell.paragraphs[0]
+    run = p.add_run(text)
+    run.bold = bold
+    run.font.size = Pt(size)
+    if align is not None:
+        p.alignment = align
+
+
+class _BodyWriter:
+    def __init__(self, doc: Any, labels: Any) -> None:
+        self.doc = doc
+        self.labels = labels
+
+    def section(self, section: Section) -> None:
+        self.doc.add_paragraph(section.title, style="Heading 1")
+        for block in section.blocks:
+            getattr(self, f"_{block.kind}")(block)
+        if section.initials:
+            p = self.doc.add_paragraph()
+            p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+            p.paragraph_format.keep_together = True
+            p.add_run(self.labels["initials"] + " ").font.size = Pt(10)
+            line = p.add_run("\t")
+            line.underline = True
+            p.paragraph_format.tab_stops.add_tab_stop(Inches(6.9), WD_TAB_ALIGNMENT.RIGHT)
+            p.paragraph_format.left_indent = Inches(4.2)
+
+    def _paragraph(self, block: Paragraph) -> None:
+        p = self.doc.add_paragraph()
+        p.add_run(block.text).bold = block.style == "strong"
+
+    def _heading(self, block: Heading) -> None:
+        self.doc.add_paragraph(block.text, style="Heading 2")
+
+    def _list(self, block: BulletList) -> None:
+        for item in block.items:
+            self.doc.add_paragraph(item, style="List Bullet")
+
+    def _notice(self, block: Notice) -> None:
+        p = self.doc.add_paragraph()
+        p.add_run(block.text).bold = True
+        _box(p)
+        if block.citation:
+            c = self.doc.add_paragraph()
+            r = c.add_run(f"{self.labels['notice_citation']} {block.citation}")
+            r.font.size = Pt(9.5)
+            r.font.color.rgb = GREY
+
+    def _checklist(self, block: Checklist) -> None:
+        table = self.doc.add_table(rows=1, cols=3)
+        table.style = "Table Grid"
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        head = table.rows[0]
+        _header_row(head)
+        for cell, text in zip(head.cells, (block.header, block.yes, block.no), strict=True):
+            _cell_text(cell, text, bold=True, align=None if text == block.header else WD_ALIGN_PARAGRAPH.CENTER)
+            _shade(cell, "E3E8EE")
+        for row in block.rows:
+            cells = table.add_row().cells
+            _cell_text(cells[0], row.question)
+            _cell_text(cells[1], BOX_CHECKED if row.answer is True else BOX_EMPTY, align=WD_ALIGN_PARAGRAPH.CENTER)
+            _cell_text(cells[2], BOX_CHECKED if row.answer is False else BOX_EMPTY, align=WD_ALIGN_PARAGRAPH.CENTER)
+        for row in table.rows:
+            _cant_split(row)
+            row.cells[0].width = Inches(5.5)
+            row.cells[1].width = row.cells[2].width = Inches(0.7)
+        self.doc.add_paragraph()
+
+    def _fees(self, block: FeeTable) -> None:
+        table = self.doc.add_table(rows=1, cols=2)
+        table.style = "Table Grid"
+        head = table.rows[0]
+        _header_row(head)
+        _cell_text(head.cells[0], block.item_header, bold=True)
+        _cell_text(head.cells[1], block.amount_header, bold=True, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        for cell in head.cells:
+            _shade(cell, "E3E8EE")
+        for label, value in (*block.rows, block.total):
+            cells = table.add_row().cells
+            bold = (label, value) == block.total
+            _cell_text(cells[0], label, bold=bold)
+            _cell_text(cells[1], value, bold=bold, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        for row in table.rows:
+            _cant_split(row)
+        for label, items in ((block.included_label, block.included), (block.excluded_label, block.excluded)):
+            p = self.doc.add_paragraph()
+            p.paragraph_format.space_before = Pt(6)
+            p.paragraph_format.keep_with_next = True
+            p.add_run(label).bold = True
+            if items:
+                for item in items:
+                    self.doc.add_paragraph(item, style="List Bullet")
+            else:
+                self.doc.add_paragraph(self.labels["fee_none"])
+
+    def _signatures(self, block: Signatures) -> None:
+        for party in block.parties:
+            title = self.doc.add_paragraph()
+            title.paragraph_format.space_before = Pt(12)
+            title.paragraph_format.keep_with_next = True
+            title.add_run(party.title).bold = True
+            if party.note:
+                note = self.doc.add_paragraph()
+                note.paragraph_format.keep_with_next = True
+                r = note.add_run(party.note)
+                r.italic = True
+                r.font.size = Pt(9.5)
+            table = self.doc.add_table(rows=0, cols=2)
+            for i, (label, value) in enumerate(party.fields):
+                row = table.add_row()
+                _cant_split(row)
+                row.height = Inches(0.38)
+                label_cell, value_cell = row.cells
+                label_cell.width, value_cell.width = Inches(1.9), Inches(5.0)
+                _cell_text(label_cell, label, size=10)
+                _cell_text(value_cell, value, size=11)
+                for cell in (label_cell, value_cell):
+                    cell.vertical_alignment = 3  # bottom
+                    if i < len(party.fields) - 1:
+                        cell.paragraphs[0].paragraph_format.keep_with_next = True
+                _bottom_rule(value_cell)
+
+
+def _bottom_rule(cell: Any) -> None:
+    tcpr = cell._tc.get_or_add_tcPr()
+    borders = OxmlElement("w:tcBorders")
+    bottom = OxmlElement("w:bottom")
+    for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:color", "1D1D1F")):
+        bottom.set(qn(key), value)
+    borders.append(bottom)
+    tcpr.append(borders)
+
+
+def _normalise_zip(data: bytes) -> bytes:
+    """Rewrite the zip with fixed entry times and order, so the same form gives the same bytes."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            dst.writestr(entry, src.read(info.filename))
+    return out.getvalue()
+
+
+def render_docx(form: Form) -> bytes:
+    tpl = DocxTemplate(io.BytesIO(_template_bytes(form.packs)))
+    body = tpl.new_subdoc()
+    writer = _BodyWriter(body, form.labels)
+    for section in form.sections:
+        writer.section(section)
+    h = form.header
+    context = {
+        "L": form.labels,
+        "title": form.title,
+        "clinic_name": h.clinic_name,
+        "clinic_address": h.clinic_address,
+        "clinic_phone": h.clinic_phone,
+        "patient_name": h.patient_name,
+        "birth_date": h.birth_date,
+        "mrn": h.mrn or "—",
+        "form_date": long_date(form.date, form.locale),
+        "form_id": form.form_id,
+        "template_version": form.manifest.template_version,
+        "body": body,
+    }
+    try:
+        tpl.render(context, jinja_env=_env(), autoescape=True)
+    except TemplateError as exc:
+        raise RenderError(f"form.docx: {exc}") from None
+    stamp = dt.datetime.combine(form.date, dt.time(0, 0))
+    core = tpl.docx.core_properties
+    core.title = form.title
+    core.author = h.clinic_name
+    core.last_modified_by = h.clinic_name
+    core.subject = form.manifest.treatment_id
+    core.identifier = form.form_id
+    core.version = form.manifest.template_version
+    core.keywords = f"consent; {form.form_id}; {form.manifest.treatment_id}"
+    core.comments = "Informed consent form. Clause manifest: custom property consent.manifest."
+    core.language = form.language
+    core.category = "Informed consent"
+    core.created = core.modified = stamp
+    core.revision = 1
+    custom = CustomProperties(tpl.docx)
+    custom["consent.form_id"] = form.form_id
+    custom["consent.manifest"] = json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True)
+    buffer = io.BytesIO()
+    tpl.save(buffer)
+    return _normalise_zip(buffer.getvalue())

@@ -1,0 +1,138 @@
+"""Render stage, PDF: the document model -> HTML (sandboxed Jinja) -> PDF (WeasyPrint).
+
+Work shared by every form is done once per process and reused: the HTML template is compiled once,
+and the stylesheet is parsed once with one font configuration (the @font-face fonts are loaded once).
+WeasyPrint may only read files inside the template folders; any other URL stops the render.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from . import __version__
+from ._library import get_library
+from ._text import long_date
+from .document import Form
+from .errors import RenderError
+
+# WeasyPrint and fontTools are chatty at INFO/WARNING about fonts; keep their records out of the
+# application's logs unless asked for (they never contain patient data, but they are noise).
+logging.getLogger("fontTools").setLevel(logging.ERROR)
+
+
+def _weasyprint() -> Any:
+    import weasyprint  # imported lazily: it is slow to import and only the PDF path needs it
+
+    return weasyprint
+
+
+class _Fetcher:
+    """Lets WeasyPrint read files inside the template folders and nothing else."""
+
+    def __init__(self, roots: tuple[Path, ...]) -> None:
+        self.roots = roots
+        wp = _weasyprint()
+        self._response = wp.urls.URLFetcherResponse
+        self._fatal = wp.urls.FatalURLFetchingError
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        from urllib.parse import unquote, urlsplit
+
+        parts = urlsplit(url)
+        if parts.scheme != "file":
+            raise self._fatal(f"refusing to fetch {url!r}: only files in the template folder may be used")
+        path = Path(unquote(parts.path)).resolve()
+        if not any(path.is_relative_to(root) for root in self.roots):
+            raise self._fatal(f"refusing to read {path}: it is outside the template folders")
+        try:
+            body = path.read_bytes()
+        except OSError as exc:
+            raise self._fatal(f"template resource {path.name!r} cannot be read: {exc}") from None
+        return self._response(url=url, body=body)
+
+    __call__ = fetch
+
+
+@functools.lru_cache(maxsize=8)
+def _resources(packs: tuple[str, ...]) -> tuple[Template, Any, Any, _Fetcher]:
+    """Compiled HTML template, parsed CSS, font configuration and fetcher for one set of packs."""
+    library = get_library(packs)
+    wp = _weasyprint()
+    from weasyprint.text.fonts import FontConfiguration
+
+    html_path = library.template("form.html")
+    css_path = library.template("form.css")
+    env = ImmutableSandboxedEnvironment(
+        loader=FileSystemLoader(str(html_path.parent)), undefined=StrictUndefined, autoescape=True
+    )
+    try:
+        template = env.get_template(html_path.name)
+    except TemplateError as exc:
+        raise RenderError(f"{html_path}: broken template: {exc}") from None
+    fetcher = _Fetcher(library.template_roots)
+    font_config = FontConfiguration()
+    try:
+        css = wp.CSS(
+            string=css_path.read_text(encoding="utf-8"),
+            base_url=css_path.parent.as_uri() + "/",
+            url_fetcher=fetcher,
+            font_config=font_config,
+        )
+    except wp.urls.FatalURLFetchingError as exc:
+        raise RenderError(f"{css_path}: {exc}") from None
+    return template, css, font_config, fetcher
+
+
+def form_html(form: Form) -> str:
+    """The HTML the PDF is made from (useful for debugging a clinic's template)."""
+    template = _resources(form.packs)[0]
+    try:
+        return template.render(
+            form=form,
+            L=form.labels,
+            form_date=long_date(form.date, form.locale),
+            manifest_json=json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True),
+            generator_version=__version__,
+        )
+    except TemplateError as exc:
+        raise RenderError(f"form.html: {exc}") from None
+
+
+def render_pdf(form: Form, *, variant: str | None = None) -> bytes:
+    template, css, font_config, fetcher = _resources(form.packs)
+    del template
+    wp = _weasyprint()
+    html = wp.HTML(string=form_html(form), base_url=css.base_url, url_fetcher=fetcher)
+    manifest = json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True, indent=2)
+    stamp = dt.datetime.combine(form.date, dt.time(0, 0), tzinfo=dt.UTC)
+    attachment = wp.Attachment(
+        string=manifest,
+        name="consent-manifest.json",
+        description="Clauses, versions and checks behind this consent form",
+        created=stamp,
+        modified=stamp,
+        relationship="Data" if variant else "Unspecified",
+        url_fetcher=fetcher,
+    )
+    try:
+        return bytes(
+            html.write_pdf(
+                stylesheets=[css],
+                font_config=font_config,
+                pdf_identifier=hashlib.sha256(form.form_id.encode()).digest()[:16],
+                pdf_variant=variant,
+                attachments=[attachment],
+                custom_metadata=True,
+            )
+        )
+    except wp.urls.FatalURLFetchingError as exc:
+        raise RenderError(f"PDF rendering stopped: {exc}") from None

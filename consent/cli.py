@@ -1,0 +1,175 @@
+"""The ``consent`` command: a thin shell over the library. Each command parses, calls one function, prints.
+
+Errors the user can fix (ConsentError) print ``Error: ...`` on stderr and exit 1; usage mistakes exit 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import _library
+from ._assemble import build
+from .errors import ConsentError, InputError
+from .inputs import load_clinic, load_patient, load_screening
+
+PACK_HELP = "A clinic pack folder (with clauses/ and/or templates/) searched before the built-in files. Repeatable."
+
+
+def _library_for(packs: Sequence[str]) -> _library.Library:
+    lib = _library.get_library(packs)
+    lib.raise_problems()
+    return lib
+
+
+def _parse_date(value: str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"--date must be a date like 2026-11-21 (got {value!r})") from None
+
+
+def _formats(value: str) -> tuple[str, ...]:
+    from ._output import check_formats
+
+    return check_formats(value.split(","))
+
+
+pack_option = click.option("--pack", "packs", multiple=True, type=click.Path(file_okay=False), help=PACK_HELP)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="consent")
+def cli() -> None:
+    """Make informed-consent forms (PDF and Word) for regenerative-medicine treatments.
+
+    Start with `consent treatments` to see what forms are available, then
+    `consent render` to make one for a patient.
+    """
+
+
+@cli.command()
+@pack_option
+def treatments(packs: Sequence[str]) -> None:
+    """List the treatments you can make a consent form for."""
+    lib = _library_for(packs)
+    for spec in sorted(lib.treatments.values(), key=lambda s: s.id):
+        click.echo(f"{spec.id:<18} {spec.name}: {spec.description}")
+
+
+@cli.command()
+@pack_option
+def clauses(packs: Sequence[str]) -> None:
+    """List every clause (section of text) with its version and title."""
+    lib = _library_for(packs)
+    for spec in sorted(lib.clauses.values(), key=lambda s: s.id):
+        origin = "" if spec.source == "built-in" else f"  [{spec.source}]"
+        click.echo(f"{spec.id:<22} v{spec.version:<6} {spec.title}{origin}")
+
+
+@cli.command()
+@click.argument("treatment")
+@click.option("--state", help="Two-letter state code of the clinic, to show the state notice it adds.")
+@pack_option
+def show(treatment: str, state: str | None, packs: Sequence[str]) -> None:
+    """Show the sections of TREATMENT's form, in order."""
+    lib = _library_for(packs)
+    spec = lib.treatment(treatment)
+    click.echo(f"{spec.name} ({spec.id}, version {spec.version})")
+    ids = list(spec.clauses)
+    if state:
+        notices = sorted(c.id for c in lib.state_notices(state))
+        ids = ids[:1] + notices + ids[1:]
+    for n, cid in enumerate(ids, 1):
+        clause = lib.clause(cid)
+        click.echo(f"{n:>3}. {clause.title}  ({clause.id} v{clause.version})")
+
+
+@cli.command()
+@click.argument("treatment")
+@click.option("--patient", "patient_file", required=True, type=click.Path(dir_okay=False),
+              help="Patient file (YAML or JSON): full_name, birth_date, optional mrn and preferred_language.")
+@click.option("--clinic", "clinic_file", required=True, type=click.Path(dir_okay=False),
+              help="Clinic file (YAML or JSON): name, address, phone, state, provider, fees.")
+@click.option("--date", "date_text", metavar="YYYY-MM-DD", help="Date printed on the form (default: today).")
+@click.option("--screening", "screening_file", type=click.Path(dir_okay=False),
+              help="Screening answers (YAML or JSON): question id -> true/false.")
+@click.option("--language", help="Form language, e.g. en or es (default: the patient's preferred language).")
+@click.option("--format", "formats", default="pdf,docx", show_default=True, help="pdf, docx or pdf,docx.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
+@pack_option
+def render(
+    treatment: str,
+    patient_file: str,
+    clinic_file: str,
+    date_text: str | None,
+    screening_file: str | None,
+    language: str | None,
+    formats: str,
+    out_dir: str,
+    packs: Sequence[str],
+) -> None:
+    """Make the consent form for TREATMENT and print the paths of the files written."""
+    chosen = _formats(formats)
+    errors: list[ConsentError] = []
+    loaded: dict[str, Any] = {}
+    for key, loader, path in (("patient", load_patient, patient_file), ("clinic", load_clinic, clinic_file)):
+        try:
+            loaded[key] = loader(path)
+        except ConsentError as exc:
+            errors.append(exc)
+    if errors:  # report the patient and the clinic file together
+        raise InputError(problems=[p for e in errors for p in (e.problems or [_as_problem(e)])])
+    screening = load_screening(screening_file) if screening_file else None
+    form = build(
+        treatment,
+        patient=loaded["patient"],
+        clinic=loaded["clinic"],
+        date=_parse_date(date_text),
+        screening=screening,
+        language=language,
+        packs=packs,
+    )
+    for path in form.write(out_dir, chosen):
+        click.echo(str(path))
+
+
+def _as_problem(exc: ConsentError) -> Any:
+    from .errors import Problem
+
+    return Problem(exc.summary)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point. Returns the exit code: 0 ok, 1 a ConsentError, 2 a usage error."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        try:
+            cli.main(args=list(argv) if argv is not None else None, prog_name="consent", standalone_mode=False)
+            code = 0
+        except ConsentError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            code = 1
+        except click.ClickException as exc:
+            exc.show()
+            code = exc.exit_code
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            code = 1
+    for w in caught:
+        click.echo(f"Warning: {w.message}", err=True)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

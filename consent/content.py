@@ -1,0 +1,383 @@
+"""Clause and treatment files: their schema, and turning parsed YAML into checked objects.
+
+The format is described for authors in ``clauses/README.md``. Parsing collects every problem in a
+file (unknown keys, wrong types, bad ids) instead of stopping at the first one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ._yaml import Located
+from .errors import Problem
+
+ELEMENTS = (
+    "key-information",
+    "description",
+    "investigational",
+    "risks",
+    "benefits",
+    "alternatives",
+    "confidentiality",
+    "injury",
+    "contacts",
+    "voluntary",
+    "unforeseeable-risks",
+    "provider-may-stop",
+    "costs",
+    "consequences-of-stopping",
+    "new-findings",
+    "signature",
+)
+"""Consent elements a clause may cover (REFERENCE.md section 2); ``check`` wants all of them."""
+
+BLOCK_KINDS = ("p", "strong", "h", "ul", "ul_from", "notice", "checklist", "fees", "signatures")
+SIGNATURE_PARTIES = ("patient", "representative", "witness", "provider")
+ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+@attrs.frozen
+class ScreeningItem:
+    id: str
+    question: str
+
+
+@attrs.frozen
+class RawBlock:
+    """One block of a clause body before rendering: ``kind`` plus its template text or list."""
+
+    kind: str
+    value: str | tuple[str, ...]
+    only: tuple[str, ...] = ()
+    path: str = ""
+    line: int | None = None
+
+
+@attrs.frozen
+class ClauseSpec:
+    id: str
+    version: str
+    title: str
+    elements: tuple[str, ...]
+    body: tuple[RawBlock, ...]
+    variants: Mapping[str, tuple[RawBlock, ...]] = attrs.field(factory=dict)
+    initials: bool = False
+    screening: tuple[ScreeningItem, ...] = ()
+    kind: str = "clause"
+    states: tuple[str, ...] = ()
+    citation: str | None = None
+    verbatim: bool = False
+    review: str | None = None
+    exempt_with_study: bool = False
+    language: str = "en"
+    source: str = "built-in"
+    path: str = ""
+
+    def body_for(self, treatment_id: str) -> tuple[RawBlock, ...]:
+        blocks = self.variants.get(treatment_id, self.body)
+        return tuple(b for b in blocks if not b.only or treatment_id in b.only)
+
+
+TREATMENT_TEXT_FIELDS = ("name", "description", "route", "product", "session_length", "usual_sessions")
+TREATMENT_LIST_FIELDS = ("steps", "common_effects", "rare_effects", "aftercare", "urgent_signs", "evidence")
+
+
+@attrs.frozen
+class TreatmentSpec:
+    id: str
+    version: str
+    name: str
+    description: str
+    clauses: tuple[str, ...]
+    route: str
+    product: str
+    session_length: str
+    usual_sessions: str
+    steps: tuple[str, ...]
+    common_effects: tuple[str, ...]
+    rare_effects: tuple[str, ...]
+    screening: tuple[ScreeningItem, ...]
+    aftercare: tuple[str, ...]
+    urgent_signs: tuple[str, ...]
+    evidence: tuple[str, ...]
+    language: str = "en"
+    source: str = "built-in"
+    path: str = ""
+
+
+# --------------------------------------------------------------------------- parsing helpers
+
+
+class _Reader:
+    """Reads fields out of one parsed file, recording a Problem (with line) for each mistake."""
+
+    def __init__(self, doc: Located, path: str) -> None:
+        self.doc = doc
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append(Problem(message, path=self.path, line=self.doc.line(where), field=where or None))
+
+    def keys(self, data: Any, where: str, required: tuple[str, ...], optional: tuple[str, ...]) -> bool:
+        if not isinstance(data, Mapping):
+            self.problem(where, f"{where or 'file'} must be a mapping (got {type(data).__name__})")
+            return False
+        for key in data:
+            if key not in required and key not in optional:
+                allowed = ", ".join((*required, *optional))
+                self.problem(_join(where, str(key)), f"unknown key {key!r} (allowed: {allowed})")
+        for key in required:
+            if key not in data:
+                self.problem(where, f"missing required key {key!r}")
+        return True
+
+    def text(self, data: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
+        value = data.get(key)
+        if value is None:
+            return None  # absence is reported by keys()
+        if isinstance(value, int | float) and not isinstance(value, bool) and key == "version":
+            self.problem(_join(where, key), f"{key} must be a quoted string such as \"1.0\" (got {value!r})")
+            return str(value)
+        if not isinstance(value, str) or (required and not value.strip()):
+            self.problem(_join(where, key), f"{key} must be non-empty text (got {value!r})")
+            return None
+        return value
+
+    def strings(self, data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+        value = data.get(key, [])
+        if value is None:
+            value = []
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.problem(_join(where, key), f"{key} must be a list of non-empty text items")
+            return ()
+        return tuple(value)
+
+    def flag(self, data: Mapping[str, Any], key: str, where: str) -> bool:
+        value = data.get(key, False)
+        if not isinstance(value, bool):
+            self.problem(_join(where, key), f"{key} must be true or false (got {value!r})")
+            return False
+        return value
+
+    def ident(self, value: Any, where: str, what: str) -> str:
+        if not isinstance(value, str) or not ID_RE.match(value):
+            self.problem(where, f"{what} must be lowercase words joined by '-' (got {value!r})")
+            return str(value)
+        return value
+
+    def screening(self, data: Mapping[str, Any], where: str) -> tuple[ScreeningItem, ...]:
+        items = data.get("screening", [])
+        if not isinstance(items, list):
+            self.problem(_join(where, "screening"), "screening must be a list of {id, question}")
+            return ()
+        out = []
+        for i, item in enumerate(items):
+            at = f"{_join(where, 'screening')}[{i}]"
+            if self.keys(item, at, ("id", "question"), ()):
+                q = self.text(item, "question", at)
+                out.append(ScreeningItem(self.ident(item.get("id"), f"{at}.id", "screening id"), q or ""))
+        ids = [s.id for s in out]
+        for dup in sorted({i for i in ids if ids.count(i) > 1}):
+            self.problem(_join(where, "screening"), f"screening id {dup!r} is used twice")
+        return tuple(out)
+
+    def blocks(self, items: Any, where: str) -> tuple[RawBlock, ...]:
+        if not isinstance(items, list) or not items:
+            self.problem(where, f"{where} must be a non-empty list of blocks")
+            return ()
+        out = []
+        for i, item in enumerate(items):
+            at = f"{where}[{i}]"
+            if not isinstance(item, Mapping):
+                self.problem(at, f"a block must be a mapping such as {{p: text}} (got {type(item).__name__})")
+                continue
+            kinds = [k for k in item if k in BLOCK_KINDS]
+            others = [k for k in item if k not in BLOCK_KINDS and k != "only"]
+            if others or len(kinds) != 1:
+                self.problem(
+                    at,
+                    f"a block needs exactly one of {', '.join(BLOCK_KINDS)} (plus optional 'only'); "
+                    f"got {', '.join(map(str, item)) or 'nothing'}",
+                )
+                continue
+            kind = kinds[0]
+            block = self._block_value(kind, item[kind], f"{at}.{kind}")
+            only = item.get("only", [])
+            if not isinstance(only, list) or not all(isinstance(o, str) for o in only):
+                self.problem(f"{at}.only", "only must be a list of treatment ids")
+                only = []
+            if block is not None:
+                out.append(RawBlock(kind, block, tuple(only), at, self.doc.line(at)))
+        return tuple(out)
+
+    def _block_value(self, kind: str, value: Any, at: str) -> str | tuple[str, ...] | None:
+        if kind == "ul":
+            if isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value):
+                return tuple(value)
+            self.problem(at, "ul must be a non-empty list of text items")
+            return None
+        if kind == "signatures":
+            if isinstance(value, list) and value and all(v in SIGNATURE_PARTIES for v in value):
+                return tuple(value)
+            self.problem(at, f"signatures must be a list drawn from {', '.join(SIGNATURE_PARTIES)} (got {value!r})")
+            return None
+        if kind == "checklist" and value != "screening":
+            self.problem(at, f"checklist must be 'screening' (got {value!r})")
+            return None
+        if kind == "fees" and value != "schedule":
+            self.problem(at, f"fees must be 'schedule' (got {value!r})")
+            return None
+        if kind == "ul_from" and value not in {f"treatment.{f}" for f in TREATMENT_LIST_FIELDS}:
+            allowed = ", ".join(f"treatment.{f}" for f in TREATMENT_LIST_FIELDS)
+            self.problem(at, f"ul_from must name a treatment list ({allowed}); got {value!r}")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.problem(at, f"{kind} must be non-empty text (got {value!r})")
+            return None
+        return value
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+CLAUSE_REQUIRED = ("id", "version", "title", "elements", "body")
+CLAUSE_OPTIONAL = (
+    "initials", "screening", "variants", "kind", "states", "citation", "verbatim", "review", "exempt_with_study",
+)
+
+
+def parse_clause(doc: Located, path: str, source: str) -> tuple[ClauseSpec | None, list[Problem]]:
+    """Check and build a clause from a parsed English clause file."""
+    r = _Reader(doc, path)
+    data = doc.data
+    if not r.keys(data, "", CLAUSE_REQUIRED, CLAUSE_OPTIONAL):
+        return None, r.problems
+    cid = r.ident(data.get("id"), "id", "id")
+    version = r.text(data, "version", "") or ""
+    title = r.text(data, "title", "") or ""
+    elements = r.strings(data, "elements", "") if data.get("elements") != [] else ()
+    for i, el in enumerate(elements):
+        if el not in ELEMENTS:
+            r.problem(f"elements[{i}]", f"unknown consent element {el!r} (known: {', '.join(ELEMENTS)})")
+    body = r.blocks(data.get("body"), "body") if "body" in data else ()
+    variants: dict[str, tuple[RawBlock, ...]] = {}
+    raw_variants = data.get("variants", {}) or {}
+    if not isinstance(raw_variants, Mapping):
+        r.problem("variants", "variants must map treatment ids to bodies")
+    else:
+        for tid, blocks in raw_variants.items():
+            variants[str(tid)] = r.blocks(blocks, f"variants.{tid}")
+    kind = data.get("kind", "clause")
+    if kind not in ("clause", "state-notice"):
+        r.problem("kind", f"kind must be 'clause' or 'state-notice' (got {kind!r})")
+    states = r.strings(data, "states", "")
+    if kind == "state-notice" and not states:
+        r.problem("states", "a state notice must list the states it applies to")
+    review = data.get("review")
+    if review not in (None, "required", "confirmed"):
+        r.problem("review", f"review must be 'required' or 'confirmed' (got {review!r})")
+    citation = r.text(data, "citation", "", required=False) if "citation" in data else None
+    spec = ClauseSpec(
+        id=cid,
+        version=version,
+        title=title,
+        elements=elements,
+        body=body,
+        variants=variants,
+        initials=r.flag(data, "initials", ""),
+        screening=r.screening(data, ""),
+        kind=str(kind),
+        states=tuple(s.upper() for s in states),
+        citation=citation,
+        verbatim=r.flag(data, "verbatim", ""),
+        review=review,
+        exempt_with_study=r.flag(data, "exempt_with_study", ""),
+        source=source,
+        path=path,
+    )
+    return spec, r.problems
+
+
+TRANSLATION_KEYS = ("id", "translates", "title", "body", "variants", "screening")
+
+
+def parse_clause_translation(
+    doc: Located, path: str, base: ClauseSpec, language: str
+) -> tuple[ClauseSpec | None, list[Problem]]:
+    """Overlay a translated clause file on its English clause; metadata stays English."""
+    r = _Reader(doc, path)
+    data = doc.data
+    if not r.keys(data, "", ("id", "translates", "title", "body"), ("variants", "screening")):
+        return None, r.problems
+    if data.get("id") != base.id:
+        r.problem("id", f"id must be {base.id!r} like the file name (got {data.get('id')!r})")
+    translates = r.text(data, "translates", "") or ""
+    title = r.text(data, "title", "") or ""
+    body = r.blocks(data.get("body"), "body")
+    raw_variants = data.get("variants", {}) or {}
+    variants = {str(t): r.blocks(b, f"variants.{t}") for t, b in raw_variants.items()}
+    screening = r.screening(data, "")
+    if {s.id for s in screening} != {s.id for s in base.screening}:
+        r.problem("screening", "screening questions must have the same ids as the English clause")
+    if set(variants) != set(base.variants):
+        r.problem("variants", "variants must cover the same treatments as the English clause")
+    if translates != base.version:
+        r.problem("translates", f"translates version {translates!r} but the English clause is {base.version!r}")
+    spec = attrs.evolve(
+        base, title=title, body=body, variants=variants, screening=screening, language=language, path=path
+    )
+    return spec, r.problems
+
+
+TREATMENT_REQUIRED = ("id", "version", "clauses", *TREATMENT_TEXT_FIELDS, *TREATMENT_LIST_FIELDS)
+
+
+def parse_treatment(doc: Located, path: str, source: str) -> tuple[TreatmentSpec | None, list[Problem]]:
+    """Check and build a treatment from a parsed treatment file."""
+    r = _Reader(doc, path)
+    data = doc.data
+    if not r.keys(data, "", TREATMENT_REQUIRED, ("screening",)):
+        return None, r.problems
+    texts = {f: r.text(data, f, "") or "" for f in TREATMENT_TEXT_FIELDS}
+    lists = {f: r.strings(data, f, "") for f in TREATMENT_LIST_FIELDS}
+    clauses = r.strings(data, "clauses", "")
+    for i, cid in enumerate(clauses):
+        r.ident(cid, f"clauses[{i}]", "clause id")
+    spec = TreatmentSpec(
+        id=r.ident(data.get("id"), "id", "id"),
+        version=r.text(data, "version", "") or "",
+        clauses=clauses,
+        screening=r.screening(data, ""),
+        source=source,
+        path=path,
+        **texts,
+        **lists,
+    )
+    return spec, r.problems
+
+
+def parse_treatment_translation(
+    doc: Located, path: str, base: TreatmentSpec, language: str
+) -> tuple[TreatmentSpec | None, list[Problem]]:
+    r = _Reader(doc, path)
+    data = doc.data
+    required = ("id", "translates", *TREATMENT_TEXT_FIELDS, *TREATMENT_LIST_FIELDS)
+    if not r.keys(data, "", required, ("screening",)):
+        return None, r.problems
+    if data.get("id") != base.id:
+        r.problem("id", f"id must be {base.id!r} like the file name (got {data.get('id')!r})")
+    texts = {f: r.text(data, f, "") or "" for f in TREATMENT_TEXT_FIELDS}
+    lists = {f: r.strings(data, f, "") for f in TREATMENT_LIST_FIELDS}
+    screening = r.screening(data, "")
+    if {s.id for s in screening} != {s.id for s in base.screening}:
+        r.problem("screening", "screening questions must have the same ids as the English treatment")
+    translates = r.text(data, "translates", "") or ""
+    if translates != base.version:
+        r.problem("translates", f"translates version {translates!r} but the English file is {base.version!r}")
+    return attrs.evolve(base, screening=screening, language=language, path=path, **texts, **lists), r.problems

@@ -1,0 +1,200 @@
+"""The document model: one finished consent form, built once and read by every renderer.
+
+Every string here is final, plain text (variables filled in, not yet escaped). Renderers escape it
+for their target (HTML for the PDF, XML for the DOCX) and add nothing but layout.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Union
+
+import attrs
+
+
+@attrs.frozen
+class Paragraph:
+    kind: ClassVar[str] = "paragraph"
+    text: str
+    style: str = "body"  # body | strong
+
+
+@attrs.frozen
+class Heading:
+    kind: ClassVar[str] = "heading"
+    text: str
+
+
+@attrs.frozen
+class BulletList:
+    kind: ClassVar[str] = "list"
+    items: tuple[str, ...]
+
+
+@attrs.frozen
+class Notice:
+    kind: ClassVar[str] = "notice"
+    text: str
+    citation: str | None = None
+
+
+@attrs.frozen
+class ChecklistRow:
+    id: str
+    question: str
+    answer: bool | None = None
+
+
+@attrs.frozen
+class Checklist:
+    kind: ClassVar[str] = "checklist"
+    header: str
+    yes: str
+    no: str
+    rows: tuple[ChecklistRow, ...]
+
+
+@attrs.frozen
+class FeeTable:
+    kind: ClassVar[str] = "fees"
+    item_header: str
+    amount_header: str
+    rows: tuple[tuple[str, str], ...]
+    total: tuple[str, str]
+    included_label: str
+    included: tuple[str, ...]
+    excluded_label: str
+    excluded: tuple[str, ...]
+
+
+@attrs.frozen
+class SignatureParty:
+    role: str
+    title: str
+    note: str | None
+    fields: tuple[tuple[str, str], ...]  # (label, pre-filled value or "")
+
+
+@attrs.frozen
+class Signatures:
+    kind: ClassVar[str] = "signatures"
+    parties: tuple[SignatureParty, ...]
+
+
+Block = Union[Paragraph, Heading, BulletList, Notice, Checklist, FeeTable, Signatures]  # noqa: UP007
+
+
+@attrs.frozen
+class Section:
+    clause_id: str
+    version: str
+    title: str
+    blocks: tuple[Block, ...]
+    initials: bool = False
+    kind: str = "clause"
+
+
+@attrs.frozen
+class ClauseRef:
+    id: str
+    version: str
+    source: str
+    language: str
+
+
+@attrs.frozen
+class Manifest:
+    """What went into a form: clause ids and versions, treatment, template version, check results."""
+
+    treatment_id: str
+    treatment_version: str
+    language: str
+    template_version: str
+    clauses: tuple[ClauseRef, ...]
+    acknowledged: tuple[str, ...] = ()
+    check_errors: tuple[str, ...] = ()
+
+    def to_dict(self, form_id: str) -> dict[str, Any]:
+        return {
+            "form_id": form_id,
+            "treatment": {"id": self.treatment_id, "version": self.treatment_version},
+            "language": self.language,
+            "template_version": self.template_version,
+            "clauses": [attrs.asdict(c) for c in self.clauses],
+            "acknowledged": list(self.acknowledged),
+            "check_errors": list(self.check_errors),
+        }
+
+
+@attrs.frozen
+class Header:
+    clinic_name: str
+    clinic_address: str
+    clinic_phone: str
+    patient_name: str
+    birth_date: str
+    mrn: str | None
+
+
+@attrs.frozen
+class Form:
+    """A built consent form. Render it with :meth:`to_pdf` / :meth:`to_docx`, or :meth:`write` files."""
+
+    form_id: str
+    title: str
+    language: str
+    locale: str
+    date: dt.date
+    header: Header
+    labels: Mapping[str, str]
+    sections: tuple[Section, ...]
+    manifest: Manifest
+    packs: tuple[str, ...] = ()
+    patient_data: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+
+    def manifest_dict(self) -> dict[str, Any]:
+        """The manifest as plain data (also embedded in the PDF and DOCX metadata)."""
+        return self.manifest.to_dict(self.form_id)
+
+    def to_pdf(self, *, variant: str | None = None) -> bytes:
+        from ._render_pdf import render_pdf
+
+        return render_pdf(self, variant=variant)
+
+    def to_docx(self) -> bytes:
+        from ._render_docx import render_docx
+
+        return render_docx(self)
+
+    def write(
+        self,
+        out_dir: str | Path,
+        formats: Sequence[str] = ("pdf", "docx"),
+        *,
+        stem: str | None = None,
+        pdf_variant: str | None = None,
+    ) -> list[Path]:
+        """Render every format first, then write each file atomically. Returns the paths written."""
+        from ._output import write_form
+
+        return write_form(self, Path(out_dir), formats, stem=stem, pdf_variant=pdf_variant)
+
+
+def content_id(sections: Sequence[Section], **fields: Any) -> str:
+    """A form id derived from everything the patient reads and the manifest: same content, same id."""
+    payload = {"sections": [attrs.asdict(s) for s in sections], **fields}
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=_json_default).encode()
+    digest = hashlib.sha256(blob).hexdigest().upper()
+    return f"CF-{digest[:4]}-{digest[4:8]}-{digest[8:12]}"
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if attrs.has(type(value)):
+        return attrs.asdict(value)  # type: ignore[arg-type]
+    raise TypeError(f"cannot serialise {type(value).__name__}")

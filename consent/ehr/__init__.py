@@ -1,0 +1,25 @@
+"""Read patients from EHR exports: FHIR R4 JSON and NDJSON, or CSV with a column mapping.
+
+    from consent.ehr import read_records
+
+    for record in read_records(["export.ndjson", "clinic.csv"], mapping="clinic-mapping.yaml"):
+        if record.patient is None:
+            print(record.number, record.source, *record.problems)
+
+Each patient becomes an :class:`ImportedRecord` numbered from 1 across all inputs. From FHIR
+only the name (official, else usual, else the first), the birth date, the MRN (the identifier
+typed ``MR``) and the preferred language are read; SSN, driver's licence, passport and other
+identifiers are never read. A CSV export needs a YAML mapping (:class:`CsvMapping`)::
+
+    columns:                 # field -> column header
+      full_name: Name        # or given_name + family_name
+      birth_date: DOB
+      mrn: MRN               # optional
+      preferred_language: Language   # optional
+    date_format: "%m/%d/%Y"  # optional; default ISO (1980-04-30)
+"""
+
+from ._csv import CsvMapping, load_mapping
+from ._records import ImportedRecord, read_records
+
+__all__ = ["CsvMapping", "ImportedRecord", "load_mapping", "read_records"]

@@ -1,0 +1,228 @@
+"""CSV exports to patients, through a YAML mapping that names the column for each field.
+
+A mapping file looks like::
+
+    columns:                 # field -> column header in the CSV
+      full_name: Name        # or given_name + family_name
+      birth_date: DOB
+      mrn: MRN               # optional
+      preferred_language: Language   # optional
+    date_format: "%m/%d/%Y"  # optional; default ISO (1980-04-30)
+
+A wrong mapping or a mapped column missing from a CSV header is an :class:`InputError` raised
+before any record is read. A bad row is a record with problems and never stops the reading.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+
+from .._yaml import DuplicateKeyError, Located, load_located
+from ..errors import InputError, Problem
+from ..inputs import Patient
+from ._fhir import Outcome
+
+FIELDS = ("full_name", "given_name", "family_name", "birth_date", "mrn", "preferred_language")
+"""Keys allowed under ``columns:`` in a mapping file."""
+_TOP_KEYS = ("columns", "date_format")
+_SAMPLE = dt.date(1980, 4, 30)
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@attrs.frozen
+class CsvMapping:
+    """Which CSV column holds each patient field, and how birth dates are written."""
+
+    columns: Mapping[str, str]
+    date_format: str | None = None
+
+    def date_hint(self) -> str:
+        """An example date in this mapping's format, for messages: ``04/30/1980 (%m/%d/%Y)``."""
+        if self.date_format is None:
+            return _SAMPLE.isoformat()
+        return f"{_SAMPLE.strftime(self.date_format)} ({self.date_format})"
+
+
+def load_mapping(path: str | Path) -> CsvMapping:
+    """Read and check a mapping file, raising one InputError that lists every problem in it."""
+    path = Path(path)
+    try:
+        located = load_located(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: mapping file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: mapping file cannot be read ({exc})") from None
+    except (yaml.YAMLError, DuplicateKeyError) as exc:
+        raise InputError(f"{path}: not a valid YAML mapping file: {exc}") from None
+    data, where = located.data, str(path)
+    if not isinstance(data, dict):
+        raise InputError(
+            f"{where}: a mapping file must be a YAML mapping with a 'columns:' section, "
+            "such as columns: {full_name: Name, birth_date: DOB}"
+        )
+    problems = [
+        Problem(
+            f"{key} is not a known key (expected one of: {', '.join(_TOP_KEYS)})", where, located.line(key)
+        )
+        for key in data
+        if key not in _TOP_KEYS
+    ]
+    columns, column_problems = _columns(data.get("columns"), located, where)
+    problems += column_problems
+    date_format = data.get("date_format")
+    if date_format is not None:
+        problems += _format_problems(date_format, where, located.line("date_format"))
+    if problems:
+        raise InputError(problems=problems)
+    return CsvMapping(columns=columns, date_format=date_format)
+
+
+def _columns(raw: object, located: Located, where: str) -> tuple[dict[str, str], list[Problem]]:
+    """The ``columns:`` section as field -> header, and its problems."""
+    if not isinstance(raw, dict):
+        message = (
+            "columns must map each field to a CSV column header, e.g. {full_name: Name, birth_date: DOB}"
+        )
+        return {}, [Problem(message, where, located.line("columns"))]
+    columns: dict[str, str] = {}
+    problems = []
+    for key, header in raw.items():
+        at = f"columns.{key}"
+        if key not in FIELDS:
+            message = f"{at} is not a known key (expected one of: {', '.join(FIELDS)})"
+            problems.append(Problem(message, where, located.line(at)))
+        elif not isinstance(header, str) or not header.strip():
+            problems.append(Problem(f"{at} must be a column header (text)", where, located.line(at)))
+        else:
+            columns[key] = header.strip()
+    problems += _name_problems(raw, where, located.line("columns"))
+    if "birth_date" not in raw:
+        problems.append(Problem("columns.birth_date is required", where, located.line("columns")))
+    return columns, problems
+
+
+def _name_problems(columns: Mapping[str, Any], where: str, line: int | None) -> list[Problem]:
+    split = [key for key in ("given_name", "family_name") if key in columns]
+    if "full_name" in columns and split:
+        return [Problem("columns: use either full_name or given_name + family_name, not both", where, line)]
+    if "full_name" not in columns and len(split) != 2:
+        return [Problem("columns: full_name (or both given_name and family_name) is required", where, line)]
+    return []
+
+
+def _format_problems(date_format: object, where: str, line: int | None) -> list[Problem]:
+    if not isinstance(date_format, str):
+        return [Problem('date_format must be text such as "%m/%d/%Y"', where, line)]
+    if "%y" in date_format:
+        return [Problem("date_format must use a four-digit year (%Y), not %y", where, line)]
+    try:
+        readable = dt.datetime.strptime(_SAMPLE.strftime(date_format), date_format).date() == _SAMPLE
+    except ValueError:
+        readable = False
+    if not readable:
+        return [Problem('date_format must give day, month and year, such as "%m/%d/%Y"', where, line)]
+    return []
+
+
+# --------------------------------------------------------------------------- CSV files
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{path}: is not UTF-8 text; save the export as 'CSV UTF-8' (Excel) or UTF-8"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+
+
+def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, stripped cells) for each row that is not entirely blank; header first."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = max(",;\t", key=first.count) if any(d in first for d in ",;\t") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    for cells in reader:
+        stripped = [cell.strip() for cell in cells]
+        if any(stripped):
+            yield reader.line_num, stripped
+
+
+def check_header(path: Path, mapping: CsvMapping) -> list[Problem]:
+    """Problems with the header of one CSV file: mapped columns that are missing or repeated."""
+    header = next(_rows(_read_text(path)), (0, []))[1]
+    if not header:
+        return [Problem("the file is empty (no header row)", str(path))]
+    problems = []
+    for field, column in mapping.columns.items():
+        count = header.count(column)
+        if count == 0:
+            found = ", ".join(repr(h) for h in header)
+            problems.append(
+                Problem(
+                    f"column {column!r} (mapped to {field}) is not in the header; found {found}", str(path)
+                )
+            )
+        elif count > 1:
+            problems.append(Problem(f"column {column!r} appears {count} times in the header", str(path)))
+    return problems
+
+
+def read_csv(path: Path, source: str, mapping: CsvMapping) -> Iterator[Outcome]:
+    """One record per non-blank data row; call :func:`check_header` first."""
+    rows = _rows(_read_text(path))
+    header = next(rows, (0, []))[1]
+    positions = {field: header.index(column) for field, column in mapping.columns.items() if column in header}
+    for number, (line, cells) in enumerate(rows, start=1):
+        values = {field: cells[i] if i < len(cells) else "" for field, i in positions.items()}
+        yield _row_outcome(values, mapping, f"record {number} of {source} (line {line})", line)
+
+
+def _row_outcome(values: Mapping[str, str], mapping: CsvMapping, label: str, line: int) -> Outcome:
+    if "full_name" in mapping.columns:
+        name = " ".join(values.get("full_name", "").split())
+    else:
+        name = " ".join(f"{values.get('given_name', '')} {values.get('family_name', '')}".split())
+    problems = []
+    if not name:
+        problems.append(Problem("name is missing", field="patient.full_name", line=line, record=label))
+    born, message = _birth_date(values.get("birth_date", ""), mapping)
+    if message:
+        problems.append(Problem(message, field="patient.birth_date", line=line, record=label))
+    if born is None or problems:
+        return None, tuple(problems), None
+    patient = Patient(
+        full_name=name,
+        birth_date=born,
+        mrn=values.get("mrn") or None,
+        preferred_language=values.get("preferred_language") or None,
+    )
+    return patient, (), None
+
+
+def _birth_date(value: str, mapping: CsvMapping) -> tuple[dt.date | None, str | None]:
+    """(date, problem); the problem shows the expected format, never the value found."""
+    if not value:
+        return None, "birth date is missing"
+    try:
+        if mapping.date_format is None:
+            if not _ISO.fullmatch(value):
+                raise ValueError(value)
+            born = dt.date.fromisoformat(value)
+        else:
+            born = dt.datetime.strptime(value, mapping.date_format).date()
+    except ValueError:
+        return None, f"birth date must be a date like {mapping.date_hint()}"
+    if born > dt.date.today():
+        return None, "birth date is in the future"
+    return born, None

@@ -1,0 +1,276 @@
+"""FHIR R4 JSON to patients: a Patient file, a Bundle of any type, or an NDJSON bulk export.
+
+The files are read as plain JSON and every element is type-checked before use, so an odd shape
+(a name that is a string, an identifier without ``type``) becomes a problem or is skipped, never
+a crash. ``fhir.resources`` is not used: it would reject a whole Bundle for one bad element, and
+its validation messages quote the offending values, which may be patient data.
+
+Only four things are taken from a Patient: the name, the birth date, the medical record number
+(the identifier typed ``MR``) and the preferred language. No other identifier (SSN, driver's
+licence, passport, national ids such as the Dutch BSN) is ever read, and no problem message
+quotes a value from the record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, Problem
+from ..inputs import Patient
+
+Outcome = tuple[Patient | None, tuple[Problem, ...], dict[str, Any] | None]
+"""What a reader yields per record: the patient or None, its problems, a related Organization."""
+
+MR_SYSTEMS = frozenset(
+    {
+        "http://terminology.hl7.org/CodeSystem/v2-0203",  # R4
+        "http://hl7.org/fhir/v2/0203",  # DSTU2 / STU3 exports
+        None,  # a coding with code MR and no system
+    }
+)
+_FHIR_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+_NOT_CURRENT_NAMES = frozenset({"old", "maiden"})
+
+
+def _label(number: int, source: str, line: int | None = None) -> str:
+    return f"record {number} of {source}" + (f" (line {line})" if line else "")
+
+
+def _failed(message: str, label: str, *, field: str | None = None, line: int | None = None) -> Outcome:
+    return None, (Problem(message, field=field, line=line, record=label),), None
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
+
+
+# --------------------------------------------------------------------------- files
+
+
+def read_json(path: Path, source: str) -> Iterator[Outcome]:
+    """Records from a ``.json`` file holding one Patient or one Bundle; other resources are skipped."""
+    try:
+        data = json.loads(_read_bytes(path).decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        yield _failed("the file is not UTF-8 text", _label(1, source))
+        return
+    except json.JSONDecodeError as exc:
+        yield _failed(f"the file is not valid JSON (line {exc.lineno}: {exc.msg})", _label(1, source))
+        return
+    kind = data.get("resourceType") if isinstance(data, dict) else None
+    if kind == "Patient":
+        yield patient_outcome(data, _label(1, source))
+    elif kind == "Bundle":
+        yield from _bundle(data, source)
+    else:
+        found = repr(kind) if isinstance(kind, str) else "no resourceType"
+        yield _failed(f"expected a FHIR Patient or Bundle, found {found}", _label(1, source))
+
+
+def read_ndjson(path: Path, source: str) -> Iterator[Outcome]:
+    """Records from a bulk-export ``.ndjson`` file: one per Patient line or per unreadable line.
+
+    Blank lines and resources other than Patient are skipped.
+    """
+    number = 0
+    for line_no, raw in enumerate(_read_bytes(path).splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            data = json.loads(raw.decode("utf-8-sig" if line_no == 1 else "utf-8"))
+        except UnicodeDecodeError:
+            number += 1
+            yield _failed(f"line {line_no} is not UTF-8 text", _label(number, source, line_no), line=line_no)
+            continue
+        except json.JSONDecodeError:
+            number += 1
+            yield _failed(f"line {line_no} is not valid JSON", _label(number, source, line_no), line=line_no)
+            continue
+        kind = data.get("resourceType") if isinstance(data, dict) else None
+        if not isinstance(kind, str):
+            number += 1
+            message = f"line {line_no} is not a FHIR resource (a JSON object with a resourceType)"
+            yield _failed(message, _label(number, source, line_no), line=line_no)
+        elif kind == "Patient":
+            number += 1
+            yield patient_outcome(data, _label(number, source, line_no), line_no)
+
+
+def _bundle(bundle: dict[str, Any], source: str) -> Iterator[Outcome]:
+    entries = bundle.get("entry")
+    if entries is not None and not isinstance(entries, list):
+        yield _failed("Bundle.entry must be a list of entries", _label(1, source))
+        return
+    resources: list[tuple[Any, dict[str, Any]]] = [
+        (entry.get("fullUrl"), entry["resource"])
+        for entry in entries or []
+        if isinstance(entry, dict) and isinstance(entry.get("resource"), dict)
+    ]
+    parties: dict[str, dict[str, Any]] = {}
+    organizations = []
+    for full_url, resource in resources:
+        kind = resource.get("resourceType")
+        if kind not in ("Organization", "Practitioner"):
+            continue
+        if kind == "Organization":
+            organizations.append(resource)
+        if isinstance(full_url, str):
+            parties[full_url] = resource
+        if isinstance(resource.get("id"), str):
+            parties[f"{kind}/{resource['id']}"] = resource
+    sole = organizations[0] if len(organizations) == 1 else None
+    patients = [r for _, r in resources if r.get("resourceType") == "Patient"]
+    for number, resource in enumerate(patients, start=1):
+        patient, problems, _ = patient_outcome(resource, _label(number, source))
+        yield patient, problems, _party(resource, parties) or sole
+
+
+def _party(patient: dict[str, Any], parties: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The Organization or Practitioner the Patient points to, when it is in the same Bundle."""
+    practitioners = patient.get("generalPractitioner")
+    refs = [patient.get("managingOrganization")]
+    refs += practitioners if isinstance(practitioners, list) else []
+    for ref in refs:
+        target = ref.get("reference") if isinstance(ref, dict) else None
+        if isinstance(target, str) and target in parties:
+            return parties[target]
+    return None
+
+
+# --------------------------------------------------------------------------- one Patient
+
+
+def patient_outcome(resource: dict[str, Any], label: str, line: int | None = None) -> Outcome:
+    """Map one Patient resource; ``label`` (``record 3 of bundle.json``) goes into each problem."""
+    problems: list[Problem] = []
+    name, name_problem = full_name(resource.get("name"))
+    if name_problem:
+        problems.append(Problem(name_problem, line=line, field="patient.full_name", record=label))
+    birth, birth_problem = birth_date(resource.get("birthDate"))
+    if birth_problem:
+        problems.append(Problem(birth_problem, line=line, field="patient.birth_date", record=label))
+    if name is None or birth is None:
+        return None, tuple(problems), None
+    patient = Patient(
+        full_name=name,
+        birth_date=birth,
+        mrn=medical_record_number(resource.get("identifier")),
+        preferred_language=preferred_language(resource.get("communication")),
+    )
+    return patient, (), None
+
+
+def _human_name(entry: dict[str, Any]) -> str | None:
+    given = entry.get("given")
+    given = [given] if isinstance(given, str) else given if isinstance(given, list) else []
+    family = entry.get("family")
+    family = family if isinstance(family, list) else [family]  # DSTU2 had a list of family names
+    parts = [p for p in [*given, *family] if isinstance(p, str)]
+    joined = " ".join(" ".join(parts).split())
+    if not joined and isinstance(entry.get("text"), str):
+        joined = " ".join(entry["text"].split())
+    return joined or None
+
+
+def full_name(names: object) -> tuple[str | None, str | None]:
+    """(full name, problem): official name, else usual, else the first current one, else the first.
+
+    A name is the given names and the family name joined by spaces; ``text`` only when an entry has
+    neither. Entries marked ``old`` or ``maiden`` are used only if nothing else has a name.
+    """
+    if names is None or names == []:
+        return None, "name is missing"
+    if not isinstance(names, list):
+        return None, "name must be a list of FHIR HumanName entries"
+    usable = [
+        (entry.get("use"), text)
+        for entry in names
+        if isinstance(entry, dict) and (text := _human_name(entry)) is not None
+    ]
+    if not usable:
+        return None, "name is missing (no given, family or text part)"
+    for wanted in ("official", "usual"):
+        for use, text in usable:
+            if use == wanted:
+                return text, None
+    current = [text for use, text in usable if use not in _NOT_CURRENT_NAMES]
+    return (current or [usable[0][1]])[0], None
+
+
+def birth_date(value: object) -> tuple[dt.date | None, str | None]:
+    """(date, problem) from a FHIR ``date``; year-only and year-month dates are problems."""
+    if value is None or value == "":
+        return None, "birth date is missing"
+    match = _FHIR_DATE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        return None, "birth date must be a date like 1980-04-30"
+    if match[3] is None:
+        return None, "birth date is incomplete (year or month only)"
+    try:
+        born = dt.date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None, "birth date must be a real calendar date like 1980-04-30"
+    if born > dt.date.today():
+        return None, "birth date is in the future"
+    return born, None
+
+
+def _is_mr(type_: object) -> bool:
+    codings = type_.get("coding") if isinstance(type_, dict) else None
+    return isinstance(codings, list) and any(
+        isinstance(c, dict) and c.get("code") == "MR" and c.get("system") in MR_SYSTEMS for c in codings
+    )
+
+
+def medical_record_number(identifiers: object) -> str | None:
+    """The value of the identifier whose ``type.coding`` has code ``MR`` (v2-0203); None if absent.
+
+    Identifiers of any other type are never read. Among several MR identifiers the first one not
+    marked ``old`` wins.
+    """
+    if not isinstance(identifiers, list):
+        return None
+    found: list[tuple[object, str]] = [
+        (ident.get("use"), ident["value"].strip())
+        for ident in identifiers
+        if isinstance(ident, dict)
+        and _is_mr(ident.get("type"))
+        and isinstance(ident.get("value"), str)
+        and ident["value"].strip()
+    ]
+    current = [value for use, value in found if use != "old"] or [value for _, value in found]
+    return current[0] if current else None
+
+
+def _language_code(language: dict[str, Any]) -> str | None:
+    codings = language.get("coding")
+    for coding in codings if isinstance(codings, list) else []:
+        code = coding.get("code") if isinstance(coding, dict) else None
+        if isinstance(code, str) and code.strip():
+            return code.strip()
+    text = language.get("text")
+    return text.strip() if isinstance(text, str) and text.strip() else None
+
+
+def preferred_language(communication: object) -> str | None:
+    """The language code (``es``, ``en-US``) of the entry with ``preferred: true``, else the first.
+
+    Falls back to ``language.text`` when an entry has no code.
+    """
+    if not isinstance(communication, list):
+        return None
+    entries = [c for c in communication if isinstance(c, dict) and isinstance(c.get("language"), dict)]
+    entries.sort(key=lambda c: c.get("preferred") is not True)  # stable: preferred first, then file order
+    for entry in entries:
+        code = _language_code(entry["language"])
+        if code:
+            return code
+    return None

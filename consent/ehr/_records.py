@@ -1,0 +1,117 @@
+"""Read EHR export files into numbered records, one per patient, each a patient or its problems.
+
+:func:`read_records` checks every file (and the CSV mapping) before it reads any record and
+raises one :class:`InputError` listing every problem found, so a batch does not fail half-way on
+a typo. After that, a patient that cannot be mapped is an :class:`ImportedRecord` with problems
+and never stops the reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ..errors import InputError, Problem
+from ..inputs import Patient
+from . import _csv, _fhir
+
+SUFFIXES = (".json", ".ndjson", ".csv")
+"""File types read by :func:`read_records`: FHIR JSON, FHIR bulk-export NDJSON, CSV with a mapping."""
+
+
+def _as_tuple(problems: Iterable[Problem]) -> tuple[Problem, ...]:
+    return tuple(problems)
+
+
+@attrs.frozen
+class ImportedRecord:
+    """One patient read from an export, or the problems that kept it from being read.
+
+    ``number`` counts records from 1 across all the input files in order and is stable for the same
+    inputs; ``source`` is the file's base name. Exactly one of ``patient`` and ``problems`` is set.
+    Problem messages never quote the patient's name, birth date or any identifier; their
+    ``record`` says where the record is, counted within its own file (``record 2 of export.csv
+    (line 3)``). ``organization`` is the raw FHIR Organization (or Practitioner) the Patient points
+    to in the same Bundle, else the Bundle's only Organization, else None.
+    """
+
+    number: int = attrs.field(validator=attrs.validators.ge(1))
+    source: str
+    patient: Patient | None
+    problems: tuple[Problem, ...] = attrs.field(converter=_as_tuple)
+    # A raw resource: left out of hash() (a dict is unhashable) and of repr() (it is long).
+    organization: dict[str, Any] | None = attrs.field(default=None, hash=False, repr=False)
+
+    @problems.validator
+    def _patient_or_problems(
+        self, _: attrs.Attribute[tuple[Problem, ...]], value: tuple[Problem, ...]
+    ) -> None:
+        if (self.patient is None) != bool(value):
+            raise ValueError("an ImportedRecord has either a patient or problems")
+
+    @property
+    def ok(self) -> bool:
+        """True when the record holds a patient."""
+        return self.patient is not None
+
+
+def read_records(
+    paths: Sequence[str | Path], *, mapping: str | Path | None = None
+) -> Iterator[ImportedRecord]:
+    """Read patients from EHR exports: ``.json`` (FHIR Patient or Bundle), ``.ndjson``, ``.csv``.
+
+    ``paths`` is a list of files (a single path is taken as a list of one). A CSV file needs
+    ``mapping``, a YAML file naming its columns (see :mod:`consent.ehr`).
+    Raises :class:`InputError` at once, listing every problem, when a file is missing, unreadable
+    or of an unknown type, or the mapping or a CSV header is wrong; then returns an iterator that
+    yields one record per patient (and per unreadable file, line or row), in input order.
+    """
+    files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    problems: list[Problem] = []
+    csv_mapping = None
+    if mapping is not None:
+        try:
+            csv_mapping = _csv.load_mapping(mapping)
+        except InputError as exc:
+            problems += exc.problems or [Problem(exc.summary)]
+    for path in files:
+        problems += _file_problems(path, mapping_given=mapping is not None)
+        if csv_mapping is not None and path.suffix.lower() == ".csv" and path.is_file():
+            try:
+                problems += _csv.check_header(path, csv_mapping)
+            except InputError as exc:
+                problems += exc.problems or [Problem(exc.summary)]
+    if problems:
+        raise InputError(problems=problems)
+    return _records(files, csv_mapping)
+
+
+def _file_problems(path: Path, *, mapping_given: bool) -> list[Problem]:
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        found = f"'{suffix}'" if suffix else "no extension"
+        return [Problem(f"unsupported file type ({found}); expected {', '.join(SUFFIXES)}", str(path))]
+    if not path.is_file():
+        return [Problem("file not found", str(path))]
+    if suffix == ".csv" and not mapping_given:
+        return [Problem("a CSV export needs a column mapping file (mapping=...)", str(path))]
+    return []
+
+
+def _records(files: list[Path], mapping: _csv.CsvMapping | None) -> Iterator[ImportedRecord]:
+    number = 0
+    for path in files:
+        suffix, source = path.suffix.lower(), path.name
+        if suffix == ".json":
+            outcomes = _fhir.read_json(path, source)
+        elif suffix == ".ndjson":
+            outcomes = _fhir.read_ndjson(path, source)
+        else:
+            assert mapping is not None  # read_records checked this
+            outcomes = _csv.read_csv(path, source, mapping)
+        for patient, problems, organization in outcomes:
+            number += 1
+            yield ImportedRecord(number, source, patient, problems, organization)

@@ -1,0 +1,29 @@
+"""Shared fixtures: the example clinic and a patient, and a renderer of both formats."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from helpers import EXAMPLES
+
+import consent
+
+
+@pytest.fixture
+def clinic() -> consent.Clinic:
+    return consent.load_clinic(EXAMPLES / "clinic.yaml")
+
+
+@pytest.fixture
+def patient() -> consent.Patient:
+    return consent.Patient(full_name="Ada O'Connor", birth_date=dt.date(1985, 12, 1), mrn="SRH-000101")
+
+
+@pytest.fixture
+def render_both() -> Callable[[consent.Form], tuple[bytes, bytes]]:
+    def _render(form: consent.Form) -> tuple[bytes, bytes]:
+        return form.to_pdf(), form.to_docx()
+
+    return _render

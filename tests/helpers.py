@@ -1,0 +1,110 @@
+"""Test helpers: example inputs, and readers that extract what a user sees from a PDF or a DOCX."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import unicodedata
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import docx
+import pypdf
+
+import consent
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples" / "sunrise-clinic"
+SHARED = REPO.parent / "shared"
+DATE = dt.date(2026, 11, 21)
+TREATMENTS = ("knee-injection", "iv-infusion", "hair")
+
+
+def make_clinic(**changes: object) -> consent.Clinic:
+    """A valid clinic in Python, with fields replaced as given."""
+    fields: dict[str, object] = {
+        "name": "Harbor Clinic",
+        "address": "1 Main St, Boise, ID 83702",
+        "phone": "(208) 555-0100",
+        "state": "ID",
+        "provider": consent.Provider(name="Sam Lee", credentials="DO"),
+        "fees": consent.FeeSchedule(
+            price_per_session=Decimal("1200"), planned_sessions=3, included=("The product",), excluded=("Imaging",)
+        ),
+    }
+    fields.update(changes)
+    return consent.Clinic(**fields)  # type: ignore[arg-type]
+
+
+def pdf_pages(data: bytes) -> list[str]:
+    """The text of each PDF page, as pypdf extracts it."""
+    return [page.extract_text() or "" for page in pypdf.PdfReader(io.BytesIO(data)).pages]
+
+
+def docx_document(data: bytes) -> docx.document.Document:
+    return docx.Document(io.BytesIO(data))
+
+
+def docx_body_lines(data: bytes) -> list[str]:
+    """Paragraph and table-cell texts of the DOCX body, in document order."""
+    document = docx_document(data)
+    out: list[str] = []
+    body = document.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            out.append(docx.text.paragraph.Paragraph(child, document).text)
+        elif tag == "tbl":
+            table = docx.table.Table(child, document)
+            for row in table.rows:
+                seen: list[object] = []
+                for cell in row.cells:
+                    if cell._tc in seen:  # merged cells repeat
+                        continue
+                    seen.append(cell._tc)
+                    out.append(cell.text)
+    return out
+
+
+def docx_all_text(data: bytes) -> str:
+    """Body plus header and footer text of the DOCX."""
+    document = docx_document(data)
+    parts = docx_body_lines(data)
+    for section in document.sections:
+        parts += [p.text for p in section.header.paragraphs] + [p.text for p in section.footer.paragraphs]
+    return "\n".join(parts)
+
+
+_MARKS = re.compile(r"[☐☒•\t]")
+
+
+def words(text: str) -> list[str]:
+    """Words of a text with checkbox glyphs, list bullets and spacing differences removed."""
+    return _MARKS.sub(" ", unicodedata.normalize("NFKC", text)).split()
+
+
+def pdf_body_words(form: consent.Form, data: bytes) -> list[str]:
+    """Words of the PDF body: all pages' text minus the running header and footer of each page."""
+    h = form.header
+    label = form.labels["date_of_birth"]
+    header = " ".join(words(f"{h.clinic_name} {h.patient_name} · {label} {h.birth_date}"))
+    footer = re.compile(
+        re.escape(f"{form.labels['form_id']} {form.form_id} · {form.labels['version']} "
+                  f"{form.manifest.template_version} {form.labels['page']} ")
+        + r"\d+ " + re.escape(form.labels["page_of"]) + r" \d+"
+    )
+    # A table that runs onto the next page repeats its header row there (as Word does); read it once.
+    L = form.labels
+    repeated = [f"{L['checklist_question']} {L['yes']} {L['no']}", f"{L['fee_item']} {L['fee_amount']}"]
+    out: list[str] = []
+    for n, page in enumerate(pdf_pages(data)):
+        text = " ".join(words(page))
+        assert header in text, f"running header missing on a page: {text[-200:]!r}"
+        text = footer.sub(" ", text.replace(header, " ", 1)).strip()
+        for head in repeated:
+            if n and text.startswith(head + " "):
+                text = text[len(head):]
+        out += text.split()
+    return out

@@ -1,0 +1,267 @@
+"""Rendering: what a patient sees in the PDF and the DOCX, and that both say the same thing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from helpers import (
+    DATE,
+    TREATMENTS,
+    docx_all_text,
+    docx_body_lines,
+    docx_document,
+    make_clinic,
+    pdf_body_words,
+    pdf_pages,
+    words,
+)
+
+import consent
+from consent.document import BulletList, Checklist, FeeTable, Heading, Notice, Paragraph, Signatures
+
+
+def block_texts(form: consent.Form) -> list[str]:
+    """Every piece of text the model asks both renderers to print."""
+    out: list[str] = []
+    for section in form.sections:
+        out.append(section.title)
+        for block in section.blocks:
+            if isinstance(block, Paragraph | Heading):
+                out.append(block.text)
+            elif isinstance(block, Notice):
+                out.append(block.text)
+            elif isinstance(block, BulletList):
+                out += block.items
+            elif isinstance(block, Checklist):
+                out += [r.question for r in block.rows]
+            elif isinstance(block, FeeTable):
+                out += [v for row in (*block.rows, block.total) for v in row]
+            elif isinstance(block, Signatures):
+                out += [p.title for p in block.parties]
+    return out
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, tuple[consent.Form, bytes, bytes]]:
+    from helpers import EXAMPLES
+
+    clinic = consent.load_clinic(EXAMPLES / "clinic.yaml")
+    patient = consent.load_patient(EXAMPLES / "patient-jose.yaml")
+    out = {}
+    for treatment in TREATMENTS:
+        form = consent.build(treatment, patient=patient, clinic=clinic, date=DATE)
+        out[treatment] = (form, form.to_pdf(), form.to_docx())
+    return out
+
+
+@pytest.mark.parametrize("treatment", TREATMENTS)
+def test_every_treatment_renders_pdf_and_docx(rendered, treatment):
+    """Each stock treatment gives a real PDF and a DOCX that python-docx can open."""
+    form, pdf, docx_bytes = rendered[treatment]
+    assert pdf.startswith(b"%PDF-")
+    assert len(pdf_pages(pdf)) >= 4
+    assert docx_document(docx_bytes).paragraphs
+    assert form.sections[0].clause_id == "key-information"
+
+
+@pytest.mark.parametrize("treatment", TREATMENTS)
+def test_every_clause_text_is_in_both_outputs(rendered, treatment):
+    """Each section title, paragraph, list item, question and fee of the model is in the PDF and the DOCX."""
+    form, pdf, docx_bytes = rendered[treatment]
+    pdf_text = " ".join(pdf_body_words(form, pdf))
+    docx_text = " ".join(words("\n".join(docx_body_lines(docx_bytes))))
+    required = {"key-information", "treatment-description", "fda-status", "risks", "contraindications",
+                "pregnancy", "evidence", "benefits", "alternatives", "costs", "voluntary", "aftercare",
+                "privacy", "contacts-and-injury", "acknowledgement"}
+    assert required <= {s.clause_id for s in form.sections}
+    for text in block_texts(form):
+        needle = " ".join(words(text))
+        assert needle in pdf_text, f"missing from PDF: {text!r}"
+        assert needle in docx_text, f"missing from DOCX: {text!r}"
+
+
+@pytest.mark.parametrize("treatment", TREATMENTS)
+def test_pdf_and_docx_carry_the_same_words_in_the_same_order(rendered, treatment):
+    """Body text extracted from both outputs is the same word sequence (header and footer aside)."""
+    form, pdf, docx_bytes = rendered[treatment]
+    assert pdf_body_words(form, pdf) == words("\n".join(docx_body_lines(docx_bytes)))
+
+
+def test_running_header_and_page_x_of_y_on_every_pdf_page(rendered):
+    """Every page names the clinic, the patient and birth date, and says 'Page N of TOTAL' correctly."""
+    form, pdf, _ = rendered["knee-injection"]
+    pages = pdf_pages(pdf)
+    for n, text in enumerate(pages, 1):
+        flat = " ".join(words(text))
+        assert "Sunrise Regenerative Health" in flat
+        assert "José Núñez-Łukasiewicz · Date of birth March 14, 1958" in flat
+        assert f"Page {n} of {len(pages)}" in flat
+        assert f"Form {form.form_id} · version 2026.11.1" in flat
+
+
+def test_docx_uses_real_styles_lists_tables_and_page_fields(rendered):
+    """Word headings, list numbering (no typed bullets), fee and screening tables, PAGE/NUMPAGES fields."""
+    _, _, docx_bytes = rendered["knee-injection"]
+    document = docx_document(docx_bytes)
+    styles = {p.style.name for p in document.paragraphs}
+    assert {"Title", "Heading 1", "List Bullet"} <= styles
+    bullets = [p for p in document.paragraphs if p.style.name == "List Bullet"]
+    assert bullets and not any(p.text.lstrip().startswith(("•", "-", "*")) for p in bullets)
+    list_style = document.styles["List Bullet"]
+    assert list_style.element.pPr.numPr is not None, "List Bullet must use Word numbering"
+    texts = [c.text for t in document.tables for row in t.rows for c in row.cells]
+    assert "$1,850.00" in texts and "$3,700.00" in texts
+    assert any(t.startswith("Are you pregnant") for t in texts)
+    footer_xml = document.sections[0].footer._element.xml
+    assert 'w:instr="PAGE"' in footer_xml and 'w:instr="NUMPAGES"' in footer_xml
+    header = document.sections[0].header.paragraphs[0].text
+    assert header == "Sunrise Regenerative Health\tJosé Núñez-Łukasiewicz · Date of birth March 14, 1958"
+
+
+def test_fee_figures_are_the_clinics_own(rendered):
+    """The costs section prints the clinic's price, session count and total, formatted as money."""
+    form, pdf, docx_bytes = rendered["hair"]
+    flat = " ".join(pdf_body_words(form, pdf))
+    assert "Price per session $1,850.00" in flat
+    assert "Planned number of sessions 2" in flat
+    assert "Estimated total for the planned sessions $3,700.00" in flat
+    for seed_price in ("$2,000", "$10,000", "$300", "$800", "$75", "$400"):
+        assert seed_price not in flat
+        assert seed_price not in docx_all_text(docx_bytes)
+
+
+@pytest.mark.parametrize(
+    "name", ["José Núñez-Łukasiewicz", "Nguyễn Thị Minh Khai", "Zoë Ærøskøbing-Şahin"]
+)
+def test_non_ascii_names_come_out_right_in_both(name, clinic, render_both):
+    """Names with accents, Polish and Vietnamese letters survive into both outputs exactly."""
+    patient = consent.Patient(full_name=name, birth_date=dt.date(1970, 1, 2))
+    form = consent.build("hair", patient=patient, clinic=clinic, date=DATE)
+    pdf, docx_bytes = render_both(form)
+    assert all(name in " ".join(words(p)) for p in pdf_pages(pdf))
+    assert name in docx_all_text(docx_bytes)
+
+
+def test_pdf_embeds_the_shipped_fonts_only(rendered):
+    """The PDF uses only the shipped font family (Noto Sans as "Consent Sans"), never a system fallback."""
+    import pypdf
+
+    _, pdf, _ = rendered["knee-injection"]
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    fonts = set()
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            fonts.add(str(font.get_object()["/BaseFont"]).split("+")[-1])
+    assert fonts and all(f.startswith("Consent-Sans") for f in fonts), fonts
+
+
+HOSTILE = "<b>x</b> A & B {{ 7*7 }} {% raw %} ]]> \"quoted\" 'single'"
+
+
+def test_markup_and_template_syntax_in_inputs_print_literally(clinic, render_both):
+    """HTML, XML and Jinja syntax in patient and clinic data is printed as typed, never interpreted."""
+    patient = consent.Patient(full_name=HOSTILE, birth_date=dt.date(1970, 1, 2), mrn="<i>M&M</i>")
+    hostile_clinic = make_clinic(name="Clinic {{ 7*7 }} & <script>alert(1)</script>", phone="{% raw %}")
+    for c in (clinic, hostile_clinic):
+        form = consent.build("knee-injection", patient=patient, clinic=c, date=DATE)
+        pdf, docx_bytes = render_both(form)
+        pdf_text = " ".join(words(" ".join(pdf_pages(pdf))))
+        docx_text = " ".join(words(docx_all_text(docx_bytes)))
+        for text in (HOSTILE, "<i>M&M</i>", c.name, c.phone):
+            assert " ".join(words(text)) in pdf_text
+            assert " ".join(words(text)) in docx_text
+        assert "49" not in docx_text.replace(form.form_id, "")
+
+
+def test_same_inputs_give_byte_identical_files(clinic, patient, tmp_path):
+    """Two builds of the same form give the same bytes, the same form id and the same file names."""
+    a = consent.build("iv-infusion", patient=patient, clinic=clinic, date=DATE)
+    b = consent.build("iv-infusion", patient=patient, clinic=clinic, date=DATE)
+    assert a.form_id == b.form_id
+    assert a.to_pdf() == b.to_pdf()
+    assert a.to_docx() == b.to_docx()
+    first = a.write(tmp_path / "1")
+    second = b.write(tmp_path / "2")
+    assert [p.name for p in first] == [p.name for p in second]
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+    with zipfile.ZipFile(first[1]) as z:
+        assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_form_id_changes_with_content(clinic, patient):
+    """A different patient, date or treatment gives a different form id."""
+    base = consent.build("hair", patient=patient, clinic=clinic, date=DATE).form_id
+    other_date = consent.build("hair", patient=patient, clinic=clinic, date=DATE + dt.timedelta(days=1))
+    other_treatment = consent.build("knee-injection", patient=patient, clinic=clinic, date=DATE)
+    assert re.fullmatch(r"CF-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}", base)
+    assert len({base, other_date.form_id, other_treatment.form_id}) == 3
+
+
+def test_manifest_is_in_the_api_and_both_files(rendered):
+    """The clause ids and versions used are available from the API, the PDF metadata and the DOCX properties."""
+    import json
+
+    import pypdf
+
+    form, pdf, docx_bytes = rendered["knee-injection"]
+    manifest = form.manifest_dict()
+    assert manifest["form_id"] == form.form_id
+    assert manifest["treatment"] == {"id": "knee-injection", "version": "1.0"}
+    assert [c["id"] for c in manifest["clauses"]][:2] == ["key-information", "state-notice-ca"]
+    assert all(c["version"] for c in manifest["clauses"])
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    assert json.loads(reader.metadata["/consentmanifest"]) == manifest
+    assert json.loads(reader.attachments["consent-manifest.json"][0]) == manifest
+    with zipfile.ZipFile(io.BytesIO(docx_bytes)) as z:
+        custom = z.read("docProps/custom.xml").decode()
+    assert form.form_id in custom and "key-information" in custom
+    assert docx_document(docx_bytes).core_properties.identifier == form.form_id
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("libreoffice") is None, reason="LibreOffice is installed by ./dev test")
+def test_docx_opens_in_libreoffice(rendered, tmp_path):
+    """LibreOffice converts the DOCX to PDF: the XML is Word-compatible, and the text survives."""
+    form, _, docx_bytes = rendered["iv-infusion"]
+    src = tmp_path / "form.docx"
+    src.write_bytes(docx_bytes)
+    subprocess.run(
+        ["libreoffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "pdf",
+         "--outdir", str(tmp_path), str(src)],
+        check=True, capture_output=True, timeout=180,
+    )
+    pages = pdf_pages((tmp_path / "form.pdf").read_bytes())
+    assert len(pages) >= 4
+    assert "José Núñez-Łukasiewicz" in " ".join(words(pages[0]))
+    assert f"Page 1 of {len(pages)}" in " ".join(words(pages[0]))
+
+
+def test_write_renders_everything_before_writing_anything(clinic, patient, tmp_path, monkeypatch):
+    """If the second format fails to render, not even the first file is written."""
+    form = consent.build("hair", patient=patient, clinic=clinic, date=DATE)
+
+    def broken(self):
+        raise consent.RenderError("simulated failure")
+
+    monkeypatch.setattr(consent.Form, "to_docx", broken)
+    with pytest.raises(consent.RenderError, match="simulated failure"):
+        form.write(tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_installed_package_is_used(tmp_path):
+    """The tests run against the installed wheel: its clauses and templates come from site-packages."""
+    from consent._library import builtin_root
+
+    root = builtin_root()
+    assert "site-packages" in str(root)
+    assert (root / "clauses" / "key-information.yaml").is_file()
+    assert (root / "templates" / "form.docx").is_file()
+    assert Path(consent.__file__).resolve().parent == root.resolve()
