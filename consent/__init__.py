@@ -17,11 +17,11 @@ The pipeline, one module per stage: ``_library`` (load clause and treatment file
 ``_render_docx`` (render) -> ``_output`` (write files atomically).
 """
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib.metadata as _metadata
 
 try:
-    __version__ = version("consent")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree that is not installed
+    __version__ = _metadata.version("consent")
+except _metadata.PackageNotFoundError:  # pragma: no cover - a source tree that is not installed
     __version__ = "0+unknown"
 
 from ._assemble import LanguageFallbackWarning, build

@@ -263,8 +263,7 @@ def build(
             problems=[
                 Problem(
                     f"screening answer {u!r} matches no question on this form "
-                    f"(questions: {', '.join(sorted(builder.questions))})",
-                    field=f"screening.{u}",
+                    f"(questions: {', '.join(sorted(builder.questions))})"
                 )
                 for u in unknown
             ]

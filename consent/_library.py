@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
+import yaml
 from babel.core import get_global
 
 from ._yaml import DuplicateKeyError, Located, load_located
@@ -60,7 +61,7 @@ class Source:
 def _read(path: Path, problems: list[Problem]) -> Located | None:
     try:
         return load_located(path.read_text(encoding="utf-8"))
-    except (DuplicateKeyError, ValueError) as exc:
+    except (DuplicateKeyError, yaml.YAMLError, ValueError) as exc:
         problems.append(Problem(f"not valid YAML: {exc}", path=str(path)))
     except OSError as exc:
         problems.append(Problem(f"cannot be read: {exc}", path=str(path)))

@@ -19,8 +19,14 @@ FORMATS = ("pdf", "docx")
 _UNSAFE = re.compile(r"[^a-z0-9]+")
 
 
+# Letters that Unicode decomposition does not reduce to ASCII.
+_TRANSLITERATE = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ß": "ss", "æ": "ae",
+                                "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "Th", "ð": "d", "ı": "i"})
+
+
 def safe_slug(text: str, limit: int = 40) -> str:
     """ASCII lowercase words joined by '-': no separators, dots, reserved names or control characters."""
+    text = text.translate(_TRANSLITERATE)
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     slug = _UNSAFE.sub("-", ascii_text.lower()).strip("-")[:limit].strip("-")
     return slug or "form"

@@ -35,6 +35,7 @@ class Problem:
         where = ""
         if self.path:
             where = self.path + (f":{self.line}" if self.line else "") + ": "
+        # Name the field the problem is at, unless the message already starts with it.
         what = f"{self.field}: " if self.field and not self.message.startswith(self.field) else ""
         tail = f" [{self.record}]" if self.record else ""
         return f"{where}{what}{self.message}{tail}"

@@ -149,7 +149,7 @@ _converter.register_structure_hook(int, _structure_int)
 _converter.register_structure_hook(bool, _structure_bool)
 _converter.register_structure_hook(
     Screening, lambda v, _: Screening(answers=_converter.structure(v, dict[str, bool]))
-)
+)  # a screening file is the answers mapping itself: question id -> true/false
 
 T = TypeVar("T")
 
@@ -220,7 +220,7 @@ def load_clinic(path: str | Path) -> Clinic:
 
 def load_screening(path: str | Path) -> Screening:
     """Load screening answers: a mapping of question id to true/false."""
-    return structure({"answers": read_data_file(path)}, Screening, "screening", str(path))
+    return structure(read_data_file(path), Screening, "screening", str(path))
 
 
 # --------------------------------------------------------------------------- semantic checks
