@@ -128,6 +128,7 @@ class _BodyWriter:
     def _notice(self, block: Notice) -> None:
         p = self.doc.add_paragraph()
         p.add_run(block.text).bold = True
+        p.paragraph_format.keep_together = True
         _box(p)
         if block.citation:
             c = self.doc.add_paragraph()
@@ -151,8 +152,7 @@ class _BodyWriter:
             _cell_text(cells[2], BOX_CHECKED if row.answer is False else BOX_EMPTY, align=WD_ALIGN_PARAGRAPH.CENTER)
         for row in table.rows:
             _cant_split(row)
-            row.cells[0].width = Inches(5.5)
-            row.cells[1].width = row.cells[2].width = Inches(0.7)
+        _column_widths(table, (Inches(5.5), Inches(0.7), Inches(0.7)))
         self.doc.add_paragraph()
 
     def _fees(self, block: FeeTable) -> None:
@@ -171,6 +171,7 @@ class _BodyWriter:
             _cell_text(cells[1], value, bold=bold, align=WD_ALIGN_PARAGRAPH.RIGHT)
         for row in table.rows:
             _cant_split(row)
+        _column_widths(table, (Inches(4.6), Inches(2.3)))
         for label, items in ((block.included_label, block.included), (block.excluded_label, block.excluded)):
             p = self.doc.add_paragraph()
             p.paragraph_format.space_before = Pt(6)
@@ -200,7 +201,6 @@ class _BodyWriter:
                 _cant_split(row)
                 row.height = Inches(0.38)
                 label_cell, value_cell = row.cells
-                label_cell.width, value_cell.width = Inches(1.9), Inches(5.0)
                 _cell_text(label_cell, label, size=10)
                 _cell_text(value_cell, value, size=11)
                 for cell in (label_cell, value_cell):
@@ -208,6 +208,16 @@ class _BodyWriter:
                     if i < len(party.fields) - 1:
                         cell.paragraphs[0].paragraph_format.keep_with_next = True
                 _bottom_rule(value_cell)
+            _column_widths(table, (Inches(1.9), Inches(5.0)))
+
+
+def _column_widths(table: Any, widths: tuple[Any, ...]) -> None:
+    """Fixed column widths (grid and every cell), so Word and LibreOffice lay the table out alike."""
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+        for cell in column.cells:
+            cell.width = width
 
 
 def _bottom_rule(cell: Any) -> None:

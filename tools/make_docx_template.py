@@ -22,16 +22,34 @@ GREY = RGBColor(0x4A, 0x4F, 0x57)
 FONT = "Arial"
 
 
-def field(paragraph, instruction: str) -> None:  # type: ignore[no-untyped-def]
+def field(paragraph, instruction: str, half_points: int = 17) -> None:  # type: ignore[no-untyped-def]
     """Append a Word field (PAGE, NUMPAGES) whose result Word computes when it opens the file."""
     fld = OxmlElement("w:fldSimple")
     fld.set(qn("w:instr"), instruction)
     run = OxmlElement("w:r")
+    rpr = OxmlElement("w:rPr")
+    for tag in ("w:sz", "w:szCs"):
+        size = OxmlElement(tag)
+        size.set(qn("w:val"), str(half_points))
+        rpr.append(size)
+    color = OxmlElement("w:color")
+    color.set(qn("w:val"), "4A4F57")
+    rpr.append(color)
+    run.append(rpr)
     text = OxmlElement("w:t")
     text.text = "1"
     run.append(text)
     fld.append(run)
     paragraph._p.append(fld)
+
+
+def clear_style_tabs(paragraph) -> None:  # type: ignore[no-untyped-def]
+    """Header and Footer styles bring centre and right tab stops; clear them so one tab reaches the margin."""
+    style = paragraph.style
+    while style is not None:
+        for stop in style.paragraph_format.tab_stops:
+            paragraph.paragraph_format.tab_stops.add_tab_stop(stop.position, WD_TAB_ALIGNMENT.CLEAR)
+        style = style.base_style
 
 
 def bottom_border(paragraph, size: int = 6, color: str = "9AA3AD") -> None:  # type: ignore[no-untyped-def]
@@ -83,6 +101,7 @@ def build(out: Path) -> None:
 
     usable = section.page_width - section.left_margin - section.right_margin
     header = section.header.paragraphs[0]
+    clear_style_tabs(header)
     header.paragraph_format.tab_stops.add_tab_stop(usable, WD_TAB_ALIGNMENT.RIGHT)
     run = header.add_run("{{ clinic_name }}")
     run.bold = True
@@ -93,6 +112,7 @@ def build(out: Path) -> None:
     bottom_border(header)
 
     footer = section.footer.paragraphs[0]
+    clear_style_tabs(footer)
     footer.paragraph_format.tab_stops.add_tab_stop(usable, WD_TAB_ALIGNMENT.RIGHT)
     footer.add_run("{{ L.form_id }} {{ form_id }} · {{ L.version }} {{ template_version }}\t{{ L.page }} ")
     field(footer, "PAGE")
@@ -131,6 +151,12 @@ def build(out: Path) -> None:
             r.bold = i % 2 == 0
             if i % 2 == 0:
                 r.font.color.rgb = GREY
+
+    table.autofit = False
+    for column, width in zip(table.columns, (1.35, 2.2, 1.35, 2.0), strict=True):
+        column.width = Inches(width)
+        for cell in column.cells:
+            cell.width = Inches(width)
 
     intro = doc.add_paragraph()
     intro.paragraph_format.space_before = Pt(8)
