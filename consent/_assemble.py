@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from ._library import DEFAULT_LANGUAGE, Library, get_library, resolve_language
 from ._text import TemplateError, long_date, money, number, render_text
 from .content import ClauseSpec, RawBlock, TreatmentSpec
@@ -33,8 +35,20 @@ from .document import (
     Signatures,
     content_id,
 )
-from .errors import ContentError, InputError, Problem
+from .errors import CheckFailed, ContentError, InputError, Problem
 from .inputs import Clinic, Patient, Screening, validate_inputs
+
+
+@attrs.frozen
+class Trace:
+    """Where one rendered string of the form came from, so checks can name the file and line."""
+
+    clause_id: str
+    path: str
+    line: int | None
+    where: str
+    text: str
+    verbatim: bool = False
 
 
 class LanguageFallbackWarning(UserWarning):
@@ -142,13 +156,18 @@ class _Builder:
         self.locale = locale
         self.problems: list[Problem] = []
         self.questions: set[str] = set()
+        self.trace: list[Trace] = []
+        self.clause: ClauseSpec | None = None
 
     def text(self, source: str, where: str, line: int | None, path: str) -> str:
         try:
-            return render_text(source, self.context)
+            out = render_text(source, self.context)
         except TemplateError as exc:
             self.problems.append(Problem(f"{where}: {exc.message or exc}", path=path, line=line))
             return ""
+        if out and self.clause is not None:
+            self.trace.append(Trace(self.clause.id, path, line, where, out, self.clause.verbatim))
+        return out
 
     def label(self, key: str) -> str:
         try:
@@ -157,8 +176,16 @@ class _Builder:
             self.problems.append(Problem(f"label {key!r} is missing from the labels file"))
             return ""
 
-    def section(self, clause: ClauseSpec) -> Section:
+    def section(self, clause: ClauseSpec, statutory: ClauseSpec | None = None) -> Section:
+        """Render one clause. ``statutory`` is the English clause of a notice whose words are fixed by
+        law: its notice is printed verbatim first, then this clause's text as a courtesy translation."""
+        self.clause = clause
         blocks: list[Block] = []
+        if statutory is not None:
+            self.clause = statutory
+            blocks += [b for raw in statutory.body if raw.kind == "notice" and (b := self.block(raw, statutory))]
+            self.clause = clause
+            blocks.append(Heading(self.label("courtesy_translation")))
         for raw in clause.body_for(self.treatment.id):
             block = self.block(raw, clause)
             if block is not None:
@@ -231,12 +258,51 @@ def build(
     screening: Screening | Mapping[str, bool] | None = None,
     language: str | None = None,
     packs: Sequence[str | Path] = (),
+    allow_check_errors: bool = False,
 ) -> Form:
     """Build the consent form for ``treatment`` (an id such as ``"knee-injection"``).
 
-    Raises :class:`~consent.errors.InputError` listing every problem in the inputs, or
-    :class:`~consent.errors.ContentError` for problems in clause or treatment files.
+    The finished form is checked (consent elements, readability, forbidden claims); errors raise
+    :class:`~consent.errors.CheckFailed` unless ``allow_check_errors``, in which case the form's
+    manifest lists them. Raises :class:`~consent.errors.InputError` listing every problem in the
+    inputs, or :class:`~consent.errors.ContentError` for problems in clause or treatment files.
     """
+    from .check import check_form
+
+    form, trace = assemble(
+        treatment, patient=patient, clinic=clinic, date=date, screening=screening, language=language, packs=packs
+    )
+    report = check_form(form, trace, get_library(packs))
+    if report.errors and not allow_check_errors:
+        raise CheckFailed(
+            f"the {form.manifest.treatment_id} form fails {len(report.errors)} compliance check(s)",
+            problems=[Problem(str(f)) for f in report.errors],
+            hint="fix the clause text, or render anyway with --allow-check-errors (the errors go in the manifest)",
+        )
+    manifest = attrs.evolve(
+        form.manifest,
+        acknowledged=tuple(f"{f.rule}: {f.acknowledged}" for f in report.acknowledged),
+        check_errors=tuple(str(f) for f in report.errors),
+    )
+    return _finish(form.sections, form, manifest)
+
+
+def _finish(sections: Sequence[Section], form: Form, manifest: Manifest) -> Form:
+    form_id = content_id(sections, title=form.title, header=form.header, date=form.date, manifest=manifest)
+    return attrs.evolve(form, form_id=form_id, manifest=manifest)
+
+
+def assemble(
+    treatment: str,
+    *,
+    patient: Patient,
+    clinic: Clinic,
+    date: dt.date | None = None,
+    screening: Screening | Mapping[str, bool] | None = None,
+    language: str | None = None,
+    packs: Sequence[str | Path] = (),
+) -> tuple[Form, list[Trace]]:
+    """Fill in the clauses: the form (unchecked) and where each of its strings came from."""
     date = dt.date.today() if date is None else date
     validate_inputs(patient, clinic, date)
     if screening is None:
@@ -255,7 +321,8 @@ def build(
     sections, refs = [], []
     for cid in clause_order(library, spec, clinic):
         clause = library.clause(cid, lang)
-        sections.append(builder.section(clause))
+        statutory = library.clause(cid) if clause.verbatim and lang != DEFAULT_LANGUAGE else None
+        sections.append(builder.section(clause, statutory))
         refs.append(ClauseRef(clause.id, clause.version, clause.source, clause.language))
     unknown = sorted(set(screening.answers) - builder.questions)
     if unknown:
@@ -286,11 +353,9 @@ def build(
         language=lang,
         template_version=library.template_version,
         clauses=tuple(refs),
-        acknowledged=tuple(clinic.acknowledge),
     )
-    form_id = content_id(sections, title=title, header=header, date=date, manifest=manifest)
-    return Form(
-        form_id=form_id,
+    form = Form(
+        form_id="",
         title=title,
         language=lang,
         locale=locale,
@@ -301,3 +366,4 @@ def build(
         manifest=manifest,
         packs=tuple(str(Path(p).resolve()) for p in packs),
     )
+    return _finish(sections, form, manifest), builder.trace

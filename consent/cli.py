@@ -105,6 +105,8 @@ def show(treatment: str, state: str | None, packs: Sequence[str]) -> None:
 @click.option("--language", help="Form language, e.g. en or es (default: the patient's preferred language).")
 @click.option("--format", "formats", default="pdf,docx", show_default=True, help="pdf, docx or pdf,docx.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
+@click.option("--allow-check-errors", is_flag=True,
+              help="Render even if the compliance check finds errors; the errors are listed in the form's manifest.")
 @pack_option
 def render(
     treatment: str,
@@ -115,9 +117,14 @@ def render(
     language: str | None,
     formats: str,
     out_dir: str,
+    allow_check_errors: bool,
     packs: Sequence[str],
 ) -> None:
-    """Make the consent form for TREATMENT and print the paths of the files written."""
+    """Make the consent form for TREATMENT and print the paths of the files written.
+
+    The form is checked first (consent elements, readability, forbidden claims); a form with check
+    errors is not written unless --allow-check-errors is given.
+    """
     chosen = _formats(formats)
     errors: list[ConsentError] = []
     loaded: dict[str, Any] = {}
@@ -137,9 +144,35 @@ def render(
         screening=screening,
         language=language,
         packs=packs,
+        allow_check_errors=allow_check_errors,
     )
+    for error in form.manifest.check_errors:
+        click.echo(f"Warning: written despite a check error: {error}", err=True)
     for path in form.write(out_dir, chosen):
         click.echo(str(path))
+
+
+@cli.command(name="check")
+@click.argument("treatments", nargs=-1)
+@pack_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for scripts.")
+@click.option("--figures", is_flag=True, help="Also print the readability figures of every clause and form.")
+@click.option("--language", "languages", multiple=True, help="Check only these form languages (default: all).")
+def check_command(treatments: Sequence[str], packs: Sequence[str], fmt: str, figures: bool,
+                  languages: Sequence[str]) -> None:
+    """Check the clause library and the forms of TREATMENTS (default: all).
+
+    Reports missing consent elements, hard-to-read text, forbidden claims (such as "FDA approved" or
+    "risk-free"), exculpatory wording and state notices that counsel must confirm. Exits 1 when there
+    are errors; warnings never fail.
+    """
+    from .check import check
+
+    report = check(treatments or None, packs=packs, languages=languages or None)
+    click.echo(report.to_json() if fmt == "json" else report.to_text(figures=figures))
+    if not report.ok:
+        raise click.exceptions.Exit(1)
 
 
 def _as_problem(exc: ConsentError) -> Any:
@@ -153,8 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         try:
-            cli.main(args=list(argv) if argv is not None else None, prog_name="consent", standalone_mode=False)
-            code = 0
+            result = cli.main(
+                args=list(argv) if argv is not None else None, prog_name="consent", standalone_mode=False
+            )
+            code = result if isinstance(result, int) else 0
         except ConsentError as exc:
             click.echo(f"Error: {exc}", err=True)
             code = 1

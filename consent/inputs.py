@@ -84,7 +84,6 @@ class Clinic:
     email: str | None = None
     after_hours_phone: str | None = None
     study: Study | None = None
-    acknowledge: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -273,6 +272,15 @@ def clinic_problems(clinic: object, source: str | None = None) -> list[Problem]:
     else:
         out += _text(clinic.provider.name, "clinic.provider.name", source)
         out += _text(clinic.provider.credentials, "clinic.provider.credentials", source)
+    study = clinic.study
+    if study is not None and not (study.ind_number or study.irb_name):
+        out.append(
+            Problem(
+                "clinic.study needs an FDA IND number (ind_number) or the approving IRB (irb_name)",
+                path=source,
+                field="clinic.study",
+            )
+        )
     fees = clinic.fees
     if not isinstance(fees, FeeSchedule):
         out.append(Problem("clinic.fees must be a fee schedule", path=source, field="clinic.fees"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import textwrap
 import unicodedata
 from collections.abc import Callable
 from decimal import Decimal
@@ -108,3 +109,12 @@ def pdf_body_words(form: consent.Form, data: bytes) -> list[str]:
                 text = text[len(head):]
         out += text.split()
     return out
+
+
+def build_tree(root: Path, files: dict[str, str]) -> Path:
+    """Write a small file tree (copier's helper): path -> dedented text."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return root

@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import DATE, docx_all_text, pdf_pages, words
+from helpers import DATE, build_tree, docx_all_text, pdf_pages, words
 
 import consent
 from consent._library import Library, resolve_language
 
 KEY_INFO = "clauses/key-information.yaml"
-
-
-def build_tree(root: Path, files: dict[str, str]) -> Path:
-    """Write a small file tree (copier's helper): path -> dedented text."""
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    return root
 
 
 def test_stock_library_loads_without_problems():

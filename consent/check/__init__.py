@@ -1,1 +1,106 @@
-"""Compliance checks."""
+"""Compliance checks: is a form complete, readable, and free of claims that must never be made?
+
+    report = consent.check.check(["knee-injection"], packs=["my-pack"])
+    report.ok, report.errors, report.warnings, report.figures
+
+Rule families (every finding names its rule id, severity, clause, file and line):
+
+- ``structure.*``    clause and treatment files: schema, unknown keys, ids, variables, translations
+- ``coverage.*``     every basic consent element is covered; key information comes first
+- ``readability.*``  grade level and reading ease of each clause and the whole form (rendered text)
+- ``claim.*``        forbidden claims and exculpatory wording (data: templates/rules/claims.yaml)
+- ``notice.*``       state notices whose wording counsel must confirm
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from .._assemble import _context, assemble
+from .._library import Library, get_library
+from .._text import render_text
+from ..errors import ConsentError
+from ._claims import scan
+from ._form import check_form
+from ._library import (
+    SAMPLE_CLINIC,
+    SAMPLE_DATE,
+    SAMPLE_PATIENT,
+    clause_list_findings,
+    problem_finding,
+    translation_findings,
+    variable_findings,
+)
+from ._report import Figure, Finding, Report, merge
+from ._settings import settings_for
+
+__all__ = ["Figure", "Finding", "Report", "check", "check_form"]
+
+
+def _notice_findings(library: Library) -> list[Finding]:
+    """State notices are checked on their own: claims in their text, and whether counsel must review them."""
+    settings, _ = settings_for(library)
+    out: list[Finding] = []
+    spec = next(iter(library.treatments.values()), None)
+    if spec is None:
+        return out
+    context = _context(spec, SAMPLE_PATIENT, SAMPLE_CLINIC, SAMPLE_DATE, "en_US")
+    for clause in library.clauses.values():
+        if clause.kind != "state-notice":
+            continue
+        for block in clause.body:
+            if isinstance(block.value, str):
+                text = render_text(block.value, context)
+                for hit in scan(text, settings.rules):
+                    out.append(Finding(hit.rule.id, hit.rule.severity, hit.rule.title, clause=clause.id,
+                                       file=clause.path, line=block.line, text=hit.sentence.strip()))
+        if clause.review == "required":
+            out.append(Finding("notice.review-required", "warning",
+                               f"the {'/'.join(clause.states)} notice wording is not fixed by law here; have counsel "
+                               "confirm it, then set 'review: confirmed' in a pack copy of the clause",
+                               clause=clause.id, file=clause.path, line=1))
+    return out
+
+
+def check(
+    treatments: Sequence[str] | None = None,
+    *,
+    packs: Sequence[str | Path] = (),
+    languages: Sequence[str] | None = None,
+) -> Report:
+    """Check the clause library (built-in plus ``packs``) and the forms of ``treatments`` (default: all).
+
+    Never raises for problems in the content: every problem becomes a finding in the report.
+    """
+    library = get_library(packs)
+    settings, setting_problems = settings_for(library)
+    findings = [problem_finding(p) for p in library.problems]
+    findings += [problem_finding(p, "structure.settings") for p in setting_problems]
+    findings += variable_findings(library)
+    chosen = list(treatments) if treatments else sorted(library.treatments)
+    for tid in chosen:
+        if tid not in library.treatments:
+            findings.append(Finding("structure.unknown-treatment", "error",
+                                    f"unknown treatment {tid!r} (known: {', '.join(sorted(library.treatments))})"))
+    reports = [Report(tuple(findings), (), 0)]
+    structure_ok = not findings
+    for tid in (t for t in chosen if t in library.treatments):
+        spec = library.treatments[tid]
+        list_findings = clause_list_findings(spec, library)
+        reports.append(Report(tuple(list_findings)))
+        for language in languages or library.languages:
+            missing = translation_findings(spec, library, language)
+            reports.append(Report(tuple(missing)))
+            if list_findings or missing or not structure_ok:
+                continue
+            try:
+                form, trace = assemble(tid, patient=SAMPLE_PATIENT, clinic=SAMPLE_CLINIC, date=SAMPLE_DATE,
+                                       language=language, packs=packs)
+            except ConsentError as exc:
+                reports.append(Report(tuple(problem_finding(p) for p in exc.problems)))
+                continue
+            reports.append(check_form(form, trace, library))
+    reports.append(Report(tuple(_notice_findings(library))))
+    return merge(reports, len(settings.rules))
+

@@ -3,7 +3,7 @@
 The rules are data (``templates/rules/claims.yaml``; a clinic pack may add a file of its own)::
 
     shared:                      # optional: regex fragments reused below with YAML aliases
-      negation: &negation '\\b(?:not|no|never)\\b|n[\\'’]t\\b'
+      negation: &negation '\\b(?:not|no|never|cannot)\\b'
     rules:
       - id: claim.cure
         severity: error          # error | warning
@@ -14,8 +14,8 @@ The rules are data (``templates/rules/claims.yaml``; a clinic pack may add a fil
 
 Matching ignores case and works one sentence at a time (:func:`split_sentences`). A *hit* is a
 match of one of a rule's ``patterns``. It is an honest negation, and is not reported, when one of
-the rule's ``unless`` regexes matches in the same clause and that match either overlaps the hit or
-ends at most :data:`NEGATION_WINDOW` characters before it: "is **not** approved by the FDA",
+the rule's ``unless`` regexes matches starting in the same clause and that match either overlaps the
+hit or ends at most :data:`NEGATION_WINDOW` characters before it: "is **not** approved by the FDA",
 "a **cure is not** possible". An ``unless`` match lying wholly inside the hit does not count; the
 "no" of "no risk" is the claim itself, not a negation of it. Clauses end at ``;``, ``:``, dashes
 and contrasting conjunctions (", but", "however", ...), so the "not" of "it is not a drug, but it
@@ -115,39 +115,44 @@ def load_rules(text: str, source: str) -> tuple[ClaimRule, ...]:
     def report(message: str, where: str) -> None:
         problems.append(Problem(message, path=source, line=lines.get(where), field=where or None))
 
-    rules: list[ClaimRule] = []
-    if not isinstance(data, dict):
-        report(f"expected a mapping with a 'rules' list at the top (got {_kind(data)})", "")
-    else:
-        for key in data:
-            if key not in _FILE_KEYS:
-                report(f"unknown top-level key {key!r} (allowed: {', '.join(_FILE_KEYS)})", str(key))
-        shared = data.get("shared", {})
-        if not isinstance(shared, dict):
-            report(f"must be a mapping of names to regexes (got {_kind(shared)})", "shared")
-        else:
-            for name, value in shared.items():
-                _compile(value, f"shared.{name}", "", report)
-        raw_rules = data.get("rules")
-        if not isinstance(raw_rules, list) or not raw_rules:
-            report(f"must be a non-empty list of rules (got {_kind(raw_rules)})", "rules")
-        else:
-            first_use: dict[str, str] = {}
-            for i, raw in enumerate(raw_rules):
-                where = f"rules[{i}]"
-                rule = _parse_rule(raw, where, report)
-                rid = raw.get("id") if isinstance(raw, dict) else None
-                if isinstance(rid, str):
-                    if rid in first_use:
-                        report(f"duplicate id {rid!r} (already used by {first_use[rid]})", f"{where}.id")
-                    else:
-                        first_use[rid] = where
-                if rule is not None:
-                    rules.append(rule)
+    rules = _parse_file(data, report)
     if problems:
         count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
         raise ContentError(f"{source}: invalid claim rules ({count})", problems=problems)
     return tuple(rules)
+
+
+def _parse_file(data: Any, report: _Report) -> list[ClaimRule]:
+    """Check the top level of a rule file and each rule in it; return the rules without problems."""
+    if not isinstance(data, dict):
+        report(f"expected a mapping with a 'rules' list at the top (got {_kind(data)})", "")
+        return []
+    for key in data:
+        if key not in _FILE_KEYS:
+            report(f"unknown top-level key {key!r} (allowed: {', '.join(_FILE_KEYS)})", str(key))
+    shared = data.get("shared", {})
+    if isinstance(shared, dict):
+        for name, value in shared.items():
+            _compile(value, f"shared.{name}", "", report)
+    else:
+        report(f"must be a mapping of names to regexes (got {_kind(shared)})", "shared")
+    raw_rules = data.get("rules")
+    if not isinstance(raw_rules, list) or not raw_rules:
+        report(f"must be a non-empty list of rules (got {_kind(raw_rules)})", "rules")
+        return []
+    rules: list[ClaimRule] = []
+    first_use: dict[str, str] = {}
+    for i, raw in enumerate(raw_rules):
+        where = f"rules[{i}]"
+        rule = _parse_rule(raw, where, report)
+        if rule is not None:
+            rules.append(rule)
+        rid = raw.get("id") if isinstance(raw, dict) else None
+        if isinstance(rid, str) and rid in first_use:
+            report(f"duplicate id {rid!r} (already used by {first_use[rid]})", f"{where}.id")
+        elif isinstance(rid, str):
+            first_use[rid] = where
+    return rules
 
 
 def _parse_rule(raw: Any, where: str, report: _Report) -> ClaimRule | None:
@@ -157,12 +162,10 @@ def _parse_rule(raw: Any, where: str, report: _Report) -> ClaimRule | None:
         return None
     rid = raw.get("id")
     label = f" in rule {rid!r}" if isinstance(rid, str) else ""
-    ok = True
+    problems: list[tuple[str, str]] = []
 
     def bad(message: str, at: str) -> None:
-        nonlocal ok
-        ok = False
-        report(message, at)
+        problems.append((message, at))
 
     for key in raw:
         if key not in _RULE_KEYS:
@@ -171,7 +174,8 @@ def _parse_rule(raw: Any, where: str, report: _Report) -> ClaimRule | None:
         if key not in raw:
             bad(f"missing key {key!r}{label}", where)
     if "id" in raw and not (isinstance(rid, str) and _ID.fullmatch(rid)):
-        bad(f"must be lowercase words joined by '.' or '-', like 'claim.fda-approved' (got {rid!r})", f"{where}.id")
+        example = "like 'claim.fda-approved'"
+        bad(f"must be lowercase words joined by '.' or '-', {example} (got {rid!r})", f"{where}.id")
     severity = raw.get("severity")
     if "severity" in raw and severity not in SEVERITIES:
         bad(f"must be 'error' or 'warning'{label} (got {severity!r})", f"{where}.severity")
@@ -183,29 +187,37 @@ def _parse_rule(raw: Any, where: str, report: _Report) -> ClaimRule | None:
         bad(f"must be true or false{label} (got {acknowledgeable!r})", f"{where}.acknowledgeable")
     elif acknowledgeable and severity == "error":
         bad(f"only a warning may be acknowledgeable{label} (severity is 'error')", f"{where}.acknowledgeable")
+    patterns = _compile_list(raw, "patterns", where, label, bad)
+    unless = _compile_list(raw, "unless", where, label, bad)
 
-    compiled: dict[str, tuple[re.Pattern[str], ...]] = {}
-    for key, required in (("patterns", True), ("unless", False)):
-        if key not in raw:
-            compiled[key] = ()
-            continue
-        values = raw[key]
-        if not isinstance(values, list) or (required and not values):
-            need = "a non-empty list" if required else "a list"
-            bad(f"must be {need} of regexes{label} (got {_kind(values)})", f"{where}.{key}")
-            continue
-        found = [_compile(value, f"{where}.{key}[{j}]", label, bad) for j, value in enumerate(values)]
-        compiled[key] = tuple(p for p in found if p is not None)
-    if not ok:
+    for message, at in problems:
+        report(message, at)
+    if problems:
         return None
     return ClaimRule(
-        id=rid,
-        severity=severity,
-        title=title.strip(),
-        patterns=compiled["patterns"],
-        unless=compiled["unless"],
+        id=raw["id"],
+        severity=raw["severity"],
+        title=raw["title"].strip(),
+        patterns=patterns,
+        unless=unless,
         acknowledgeable=acknowledgeable,
     )
+
+
+def _compile_list(
+    raw: dict[Any, Any], key: str, where: str, label: str, bad: _Report
+) -> tuple[re.Pattern[str], ...]:
+    """Compile the regexes of ``raw[key]`` (``patterns`` must be non-empty; ``unless`` may be absent)."""
+    if key not in raw:
+        return ()  # a missing "patterns" is reported with the other missing keys
+    values = raw[key]
+    required = key == "patterns"
+    if not isinstance(values, list) or (required and not values):
+        need = "a non-empty list" if required else "a list"
+        bad(f"must be {need} of regexes{label} (got {_kind(values)})", f"{where}.{key}")
+        return ()
+    found = [_compile(value, f"{where}.{key}[{j}]", label, bad) for j, value in enumerate(values)]
+    return tuple(p for p in found if p is not None)
 
 
 def _compile(value: Any, where: str, label: str, report: _Report) -> re.Pattern[str] | None:
@@ -248,9 +260,7 @@ def _walk(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
         for key, value in node.value:
             name = str(key.value)
             if name in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {name!r}", key.start_mark
-                )
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {name!r}", key.start_mark)
             seen.add(name)
             child = f"{path}.{name}" if path else name
             lines[child] = key.start_mark.line + 1
@@ -277,8 +287,9 @@ def _kind(value: Any) -> str:
 
 # A list item at the start of a line: "- ", "* ", "• ", "· ", "1. ", "2) ", "(a) ", "a) ".
 _LIST_ITEM = re.compile(r"[ \t]*(?:[-*•·‣◦▪]|\(?\d{1,3}[.)]|\(?[a-zA-Z]\))[ \t]+(?=\S)")
-# End of a sentence: ., !, ? or … (repeated), then closing quotes or brackets, then a space or the end.
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)")
+# End of a sentence: ., !, ? or an ellipsis (repeated), then closing quotes or brackets, then a space
+# or the end.
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)")
 # Words whose trailing period does not end a sentence ("U.S. Food and Drug Administration").
 _ABBREVIATIONS = frozenset(
     {"dr", "mr", "mrs", "ms", "prof", "st", "vs", "e.g", "i.e", "approx", "u.s", "u.k", "fig", "jr", "sr"}
@@ -326,9 +337,7 @@ def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
                 start = None
             continue
         item = _LIST_ITEM.match(line)
-        soft_wrap = stripped[0].islower() or (
-            len(previous) >= _WRAPPED_LINE and previous[-1] not in ".!?:;"
-        )
+        soft_wrap = stripped[0].islower() or (len(previous) >= _WRAPPED_LINE and previous[-1] not in ".!?:;")
         if start is None or item is not None or not soft_wrap:
             if start is not None:
                 yield start, end
@@ -346,7 +355,7 @@ def _sentence_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]
         rest = text[m.end() : end].lstrip()
         if rest and rest[0].islower():
             continue
-        if m.group().rstrip("\"'”’)]") == ".":
+        if m.group().rstrip("\"'\u201d\u2019)]") == ".":
             word = _WORD_BEFORE.search(text, begin, m.start())
             token = word.group().lower() if word else ""
             if token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
@@ -362,7 +371,7 @@ def _sentence_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]
 # Where a clause ends inside a sentence: an unless match in another clause does not excuse a hit.
 _CLAUSE_BREAK = re.compile(
     r"[;:]"  # "it is not approved; it cures arthritis"
-    r"|\s[-–—]+\s|[–—]"  # dashes
+    r"|\s[-\u2013\u2014]+\s|[\u2013\u2014]"  # hyphen, en and em dashes
     r"|,\s*(?:and|but|so|yet|while|whereas|although|though|however)\b"
     r"|\b(?:but|however|although|though|whereas)\b",
     re.IGNORECASE,
@@ -406,25 +415,22 @@ def _rule_spans(rule: ClaimRule, sentence: str, breaks: list[tuple[int, int]]) -
 
 
 def _excused(rule: ClaimRule, sentence: str, breaks: list[tuple[int, int]], start: int, end: int) -> bool:
-    """True if an ``unless`` match in the hit's clause overlaps the hit or ends just before it."""
+    """True if an ``unless`` match starting in the hit's clause overlaps the hit or ends just before it.
+
+    The match must start in the clause and before the hit ends; it may run on past the clause
+    ("registered with the FDA, or listed on ClinicalTrials.gov, and still not approved").
+    """
     if not rule.unless:
         return False
-    clause_start, clause_end = 0, len(sentence)
-    for b_start, b_end in breaks:
-        if b_end <= start:
-            clause_start = b_end
-        elif b_start >= end:
-            clause_end = b_start
-            break
-    clause = sentence[clause_start:clause_end]
+    clause_start = max((b_end for _, b_end in breaks if b_end <= start), default=0)
     for pattern in rule.unless:
-        for m in pattern.finditer(clause):
-            u_start, u_end = clause_start + m.start(), clause_start + m.end()
-            if u_start >= end:
+        # Searching from clause_start (not slicing) lets \b and lookbehinds see the text before it.
+        for m in pattern.finditer(sentence, clause_start):
+            if m.start() >= end:
                 break
-            if u_end < start - NEGATION_WINDOW:
+            if m.end() < start - NEGATION_WINDOW:
                 continue
-            if start <= u_start and u_end <= end:
+            if start <= m.start() and m.end() <= end:
                 continue  # wholly inside the hit: part of the claim, not a negation of it
             return True
     return False

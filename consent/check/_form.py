@@ -1,0 +1,132 @@
+"""Checks of one assembled form: consent elements, readability, forbidden claims, notices to review."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from .._assemble import Trace
+from .._library import Library
+from ..content import ELEMENTS
+from ..document import Form
+from ._claims import ClaimRule, scan
+from ._readability import as_prose, scores, word_count
+from ._report import Figure, Finding, Report
+from ._settings import settings_for
+
+WHOLE_FORM = "(whole form)"
+
+
+def coverage(form: Form, library: Library) -> list[Finding]:
+    """Every basic element is covered, and the first section is the key-information section."""
+    out: list[Finding] = []
+    spec = library.treatments[form.manifest.treatment_id]
+    covered = {el for ref in form.manifest.clauses for el in library.clauses[ref.id].elements}
+    for element in ELEMENTS:
+        if element not in covered:
+            out.append(Finding(
+                "coverage.element-missing", "error",
+                f"no clause of the form covers the consent element {element!r}",
+                file=spec.path, line=1, treatment=spec.id, language=form.language,
+            ))
+    first = library.clauses[form.manifest.clauses[0].id] if form.manifest.clauses else None
+    if first is None or "key-information" not in first.elements:
+        out.append(Finding(
+            "coverage.key-information-first", "error",
+            "the first section must be the key-information section (45 CFR 46.116(a)(5)(i))",
+            clause=first.id if first else None, file=spec.path, line=1, treatment=spec.id, language=form.language,
+        ))
+    return out
+
+
+def _threshold_findings(
+    fig: Figure, limits: dict[str, float], scope_key: str, trace: Trace | None, form: Form
+) -> list[Finding]:
+    out: list[Finding] = []
+    checks = (
+        ("max_grade", "fk-grade", lambda v, lim: v > lim, "Flesch-Kincaid grade {v} is above {lim}"),
+        ("min_ease", "reading-ease", lambda v, lim: v < lim, "Flesch Reading Ease {v} is below {lim}"),
+    )
+    if form.language == "es":
+        checks = (("min_ease", "szigriszt-pazos", lambda v, lim: v < lim, "Szigriszt-Pazos {v} is below {lim}"),)
+    for suffix, formula, bad, template in checks:
+        limit = limits.get(f"{scope_key}_{suffix}")
+        if limit is None or formula not in dict(fig.scores):
+            continue
+        value = fig.score(formula)
+        if bad(value, limit):
+            rule = f"readability.{scope_key.replace('_', '-')}-{'grade' if 'grade' in suffix else 'ease'}"
+            out.append(Finding(
+                rule, "error", template.format(v=value, lim=limit),
+                clause=None if fig.scope == WHOLE_FORM else fig.scope,
+                file=trace.path if trace else None, line=trace.line if trace else None,
+                treatment=form.manifest.treatment_id, language=form.language,
+            ))
+    return out
+
+
+def readability(form: Form, trace: Sequence[Trace], library: Library) -> tuple[list[Finding], list[Figure]]:
+    settings, _ = settings_for(library)
+    limits = dict(settings.readability.get(form.language, {}))
+    by_clause: dict[str, list[Trace]] = defaultdict(list)
+    for t in trace:
+        if t.where != "title" and not t.verbatim:
+            by_clause[t.clause_id].append(t)
+    findings: list[Finding] = []
+    figures: list[Figure] = []
+    whole: list[str] = []
+    for ref in form.manifest.clauses:
+        pieces = by_clause.get(ref.id)
+        if not pieces:
+            continue
+        text = as_prose([p.text for p in pieces])
+        whole.append(text)
+        fig = Figure(form.manifest.treatment_id, form.language, ref.id, word_count(text), scores(text, form.language))
+        figures.append(fig)
+        key = "key_information" if ref.id == "key-information" else "clause"
+        findings += _threshold_findings(fig, limits, key, pieces[0], form)
+    text = " ".join(whole)
+    fig = Figure(form.manifest.treatment_id, form.language, WHOLE_FORM, word_count(text), scores(text, form.language))
+    figures.append(fig)
+    findings += _threshold_findings(fig, limits, "form", None, form)
+    return findings, figures
+
+
+def claims(form: Form, trace: Sequence[Trace], rules: Sequence[ClaimRule], acknowledge: dict[str, str]) -> list[Finding]:
+    """Forbidden claims and exculpatory wording in every rendered string of the form."""
+    out: list[Finding] = []
+    for t in trace:
+        for hit in scan(t.text, rules):
+            out.append(Finding(
+                hit.rule.id, hit.rule.severity, hit.rule.title, clause=t.clause_id, file=t.path, line=t.line,
+                text=hit.sentence.strip(), treatment=form.manifest.treatment_id, language=form.language,
+                acknowledged=acknowledge.get(hit.rule.id) if hit.rule.acknowledgeable else None,
+            ))
+    return out
+
+
+def notices(form: Form, library: Library) -> list[Finding]:
+    """State notices whose wording counsel has not confirmed yet."""
+    out = []
+    for ref in form.manifest.clauses:
+        clause = library.clauses[ref.id]
+        if clause.review == "required":
+            out.append(Finding(
+                "notice.review-required", "warning",
+                "the wording of this notice is not fixed by law here; have counsel confirm it, then set "
+                "'review: confirmed' in a pack copy of the clause",
+                clause=clause.id, file=clause.path, line=1, treatment=form.manifest.treatment_id,
+                language=form.language,
+            ))
+    return out
+
+
+def check_form(form: Form, trace: Sequence[Trace], library: Library) -> Report:
+    """Every check that applies to one assembled form (the ones `render` enforces)."""
+    settings, _ = settings_for(library)
+    findings = coverage(form, library)
+    more, figures = readability(form, trace, library)
+    findings += more
+    findings += claims(form, trace, settings.rules, dict(settings.acknowledge))
+    findings += notices(form, library)
+    return Report(tuple(findings), tuple(figures), len(settings.rules))

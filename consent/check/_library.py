@@ -1,0 +1,133 @@
+"""Checks of the clause library itself: file structure, clause lists, variables, translations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from jinja2 import TemplateSyntaxError, nodes
+
+from .._assemble import _context
+from .._library import DEFAULT_LANGUAGE, Library
+from .._text import text_env
+from ..content import TREATMENT_TEXT_FIELDS, ClauseSpec, TreatmentSpec
+from ..errors import Problem
+from ..inputs import Clinic, FeeSchedule, Patient, Provider, Study
+from ._report import Finding
+
+SAMPLE_PATIENT = Patient(full_name="Alex Sample", birth_date=dt.date(1980, 4, 30), mrn="MRN-0001")
+SAMPLE_CLINIC = Clinic(
+    name="Sample Clinic",
+    address="1 Main Street, Boise, ID 83702",
+    phone="(208) 555-0100",
+    state="ID",  # a state with no notice: notices are checked on their own
+    provider=Provider(name="Jordan Sample", credentials="MD"),
+    fees=FeeSchedule(price_per_session=Decimal("1000"), planned_sessions=2, included=("The product",),
+                     excluded=("Imaging",)),
+)
+SAMPLE_DATE = dt.date(2026, 1, 15)
+
+
+def problem_finding(problem: Problem, rule: str = "structure.invalid") -> Finding:
+    return Finding(rule, "error", problem.message if not problem.field else str(
+        Problem(problem.message, field=problem.field)), file=problem.path, line=problem.line)
+
+
+@functools.lru_cache(maxsize=1)
+def _known_names() -> dict[str, frozenset[str]]:
+    """Variable names clause text may use, and the attributes of each (from a sample context)."""
+    spec = TreatmentSpec(id="x", version="1", name="", description="", clauses=(), route="", product="",
+                         session_length="", usual_sessions="", steps=(), common_effects=(), rare_effects=(),
+                         screening=(), aftercare=(), urgent_signs=(), evidence=())
+    clinic = SAMPLE_CLINIC.__class__(**{**{f: getattr(SAMPLE_CLINIC, f) for f in (
+        "name", "address", "phone", "state", "provider", "fees")}, "study": Study(ind_number="1")})
+    context: dict[str, Any] = _context(spec, SAMPLE_PATIENT, clinic, SAMPLE_DATE, "en_US")
+    return {name: frozenset(value) if isinstance(value, dict) else frozenset() for name, value in context.items()}
+
+
+def _strings(clause: ClauseSpec) -> Iterator[tuple[str, int | None, str]]:
+    yield "title", None, clause.title
+    for item in clause.screening:
+        yield "screening", None, item.question
+    bodies = [clause.body, *clause.variants.values()]
+    for body in bodies:
+        for block in body:
+            values = (block.value,) if isinstance(block.value, str) else block.value
+            if block.kind in ("ul_from", "checklist", "fees", "signatures"):
+                continue
+            for value in values:
+                yield block.path, block.line, value
+
+
+def _variable_problems(source: str) -> Iterator[str]:
+    known = _known_names()
+    try:
+        tree = text_env().parse(source)
+    except TemplateSyntaxError as exc:
+        yield f"template syntax error: {exc.message}"
+        return
+    assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    for node in tree.find_all(nodes.Getattr):
+        if isinstance(node.node, nodes.Name) and node.node.name in known and known[node.node.name]:
+            if node.attr not in known[node.node.name]:
+                yield (f"unknown variable {node.node.name}.{node.attr} "
+                       f"(known: {', '.join(sorted(known[node.node.name]))})")
+    for node in tree.find_all(nodes.Name):
+        if node.ctx == "load" and node.name not in known and node.name not in assigned:
+            yield f"unknown variable {node.name} (known: {', '.join(sorted(known))})"
+
+
+def variable_findings(library: Library) -> list[Finding]:
+    """Misspelt variables anywhere in clause and treatment text, including branches not taken."""
+    out = []
+    for clause in library.clauses.values():
+        for where, line, source in _strings(clause):
+            for message in _variable_problems(source):
+                out.append(Finding("structure.unknown-variable", "error", f"{where}: {message}",
+                                   clause=clause.id, file=clause.path, line=line, text=source))
+    for spec in library.treatments.values():
+        for field in TREATMENT_TEXT_FIELDS:
+            for message in _variable_problems(getattr(spec, field)):
+                out.append(Finding("structure.unknown-variable", "error", f"{field}: {message}",
+                                   file=spec.path, treatment=spec.id))
+    return out
+
+
+def clause_list_findings(spec: TreatmentSpec, library: Library) -> list[Finding]:
+    out = []
+    seen: set[str] = set()
+    for cid in spec.clauses:
+        if cid not in library.clauses:
+            out.append(Finding("structure.unknown-clause", "error", f"the clause list names unknown clause {cid!r}",
+                               file=spec.path, treatment=spec.id))
+        elif library.clauses[cid].kind == "state-notice":
+            out.append(Finding("structure.notice-in-list", "error",
+                               f"{cid!r} is a state notice: it is added by the clinic's state, not listed",
+                               file=spec.path, treatment=spec.id))
+        if cid in seen:
+            out.append(Finding("structure.duplicate-clause", "error", f"clause {cid!r} is listed twice",
+                               file=spec.path, treatment=spec.id))
+        seen.add(cid)
+    return out
+
+
+def translation_findings(spec: TreatmentSpec, library: Library, language: str) -> list[Finding]:
+    """Every clause of a treatment's form, and the treatment itself, exist in ``language``."""
+    if language == DEFAULT_LANGUAGE:
+        return []
+    out = []
+    if not library.has_translation("treatment", spec.id, language):
+        out.append(Finding("structure.translation-missing", "error",
+                           f"treatment {spec.id!r} has no {language!r} translation",
+                           file=spec.path, treatment=spec.id, language=language))
+    ids = [c for c in spec.clauses if c in library.clauses]
+    ids += [c.id for c in library.clauses.values() if c.kind == "state-notice"]
+    for cid in dict.fromkeys(ids):
+        if not library.has_translation("clause", cid, language):
+            out.append(Finding("structure.translation-missing", "error",
+                               f"clause {cid!r} has no {language!r} translation",
+                               clause=cid, file=library.clauses[cid].path, treatment=spec.id, language=language))
+    return out

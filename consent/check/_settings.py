@@ -1,0 +1,87 @@
+"""Check settings: readability thresholds, acknowledged rules and claim rules, from packs and built-in.
+
+``templates/rules/settings.yaml`` holds the thresholds (per language) and the acknowledgements; a
+pack's file of the same name overrides the keys it gives. Every ``templates/rules/claims*.yaml`` of
+every source adds rules (a pack may not reuse a built-in rule id).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .._library import Library
+from .._yaml import load_located
+from ..errors import ContentError, Problem
+from ._claims import ClaimRule, load_rules
+
+THRESHOLD_KEYS = {
+    "formula", "key_information_max_grade", "key_information_min_ease", "clause_max_grade", "clause_min_ease",
+    "form_max_grade", "form_min_ease",
+}
+
+
+@attrs.frozen
+class Settings:
+    readability: Mapping[str, Mapping[str, Any]]
+    acknowledge: Mapping[str, str]  # rule id -> reason
+    rules: tuple[ClaimRule, ...]
+
+
+def _load_settings(library: Library, problems: list[Problem]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    readability: dict[str, dict[str, Any]] = {}
+    acknowledge: dict[str, str] = {}
+    for source in reversed(library.sources):  # built-in first, packs override
+        path = source.templates / "rules" / "settings.yaml"
+        if not path.is_file():
+            continue
+        data = load_located(path.read_text(encoding="utf-8")).data or {}
+        unknown = set(data) - {"readability", "acknowledge"}
+        if unknown:
+            problems.append(Problem(f"unknown key(s) {', '.join(sorted(unknown))}", path=str(path)))
+        for lang, values in (data.get("readability") or {}).items():
+            bad = set(values) - THRESHOLD_KEYS
+            if bad:
+                problems.append(Problem(f"readability.{lang}: unknown key(s) {', '.join(sorted(bad))}", path=str(path)))
+            readability.setdefault(str(lang), {}).update(values)
+        for i, item in enumerate(data.get("acknowledge") or []):
+            if not isinstance(item, Mapping) or set(item) != {"rule", "reason"} or not str(item["reason"]).strip():
+                problems.append(Problem(f"acknowledge[{i}] needs exactly a rule and a non-empty reason", path=str(path)))
+                continue
+            acknowledge[str(item["rule"])] = str(item["reason"]).strip()
+    return readability, acknowledge
+
+
+@functools.lru_cache(maxsize=16)
+def _settings_for(library: Library) -> tuple[Settings, tuple[Problem, ...]]:
+    problems: list[Problem] = []
+    readability, acknowledge = _load_settings(library, problems)
+    rules: list[ClaimRule] = []
+    for source in reversed(library.sources):
+        folder = source.templates / "rules"
+        for path in sorted(folder.glob("claims*.yaml")) if folder.is_dir() else []:
+            try:
+                loaded = load_rules(path.read_text(encoding="utf-8"), str(path))
+            except ContentError as exc:
+                problems += exc.problems
+                continue
+            for rule in loaded:
+                if any(r.id == rule.id for r in rules):
+                    problems.append(Problem(f"rule id {rule.id!r} is defined twice", path=str(path)))
+                else:
+                    rules.append(rule)
+    by_id = {r.id: r for r in rules}
+    for rule_id in acknowledge:
+        if rule_id not in by_id:
+            problems.append(Problem(f"acknowledged rule {rule_id!r} does not exist"))
+        elif not by_id[rule_id].acknowledgeable:
+            problems.append(Problem(f"rule {rule_id!r} cannot be acknowledged: the form must not say this"))
+    return Settings(readability, acknowledge, tuple(rules)), tuple(problems)
+
+
+def settings_for(library: Library) -> tuple[Settings, tuple[Problem, ...]]:
+    """The settings and the problems found while loading them (cached per library)."""
+    return _settings_for(library)

@@ -1,0 +1,499 @@
+"""The forbidden-claims rules of ``consent check``: the rules file, the engine, and seed 004."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from consent.check._claims import ClaimRule, load_rules, scan, split_sentences
+
+RULES_FILE = Path(__file__).resolve().parents[1] / "templates" / "rules" / "claims.yaml"
+SEED_004 = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "004_9019117b898d45d6.txt"
+
+
+@pytest.fixture(scope="module")
+def rules() -> tuple[ClaimRule, ...]:
+    return load_rules(RULES_FILE.read_text(encoding="utf-8"), "templates/rules/claims.yaml")
+
+
+def flagged_by(text: str, rules: tuple[ClaimRule, ...]) -> list[str]:
+    return [hit.rule.id for hit in scan(text, rules)]
+
+
+# Each sentence must be flagged by exactly this rule, once.
+FLAGGED = [
+    ("claim.fda-approved", "Our exosomes are FDA-approved."),
+    ("claim.fda-approved", "This treatment is FDA approved for knee pain."),
+    ("claim.fda-approved", "The product was approved by the FDA in 2021."),
+    ("claim.fda-approved", "It has been approved by the United States Food and Drug Administration."),
+    ("claim.fda-approved", "Our lab received FDA approval last year."),
+    ("claim.fda-approved", "The FDA has approved this treatment."),
+    ("claim.fda-approved", "We use only FDA-certified exosomes."),
+    ("claim.fda-cleared", "The exosome serum is FDA-cleared."),
+    ("claim.fda-cleared", "It was cleared by the FDA for hair growth."),
+    ("claim.fda-cleared", "The product has FDA clearance."),
+    ("claim.fda-registered", "Our laboratory is FDA-registered, so you can trust it."),
+    ("claim.fda-registered", "The product is registered with the FDA."),
+    ("claim.fda-registered", "Our exosomes come from an FDA registered tissue bank."),
+    ("claim.fda-compliant", "Our lab is FDA compliant."),
+    ("claim.fda-compliant", "We follow all FDA guidelines."),
+    ("claim.fda-compliant", "The product is made in compliance with FDA regulations."),
+    ("claim.fda-compliant", "Our exosomes are regulated by the appropriate authorities."),
+    ("claim.not-regulated", "Exosomes are not drugs."),
+    ("claim.not-regulated", "Exosome products are not regulated by the FDA."),
+    ("claim.not-regulated", "Exosomes aren't considered drugs."),
+    ("claim.not-regulated", "This treatment is not subject to FDA rules."),
+    ("claim.not-regulated", "Exosomes do not need FDA approval."),
+    ("claim.not-regulated", "These products are exempt from FDA approval."),
+    ("claim.cure", "Exosome therapy cures arthritis."),
+    ("claim.cure", "Many patients were cured of hair loss."),
+    ("claim.cure", "It is a cure for knee pain."),
+    ("claim.cure", "It is not surgery, but it cures arthritis."),
+    ("claim.guarantee", "We guarantee results."),
+    ("claim.guarantee", "The clinic guarantees that your pain will go away."),
+    ("claim.guarantee", "Results are guaranteed."),
+    ("claim.guarantee", "We promise you will see new hair in three months."),
+    ("claim.proven", "Exosome therapy is clinically proven."),
+    ("claim.proven", "Studies prove that exosomes regrow cartilage."),
+    ("claim.no-side-effects", "This treatment has no side effects."),
+    ("claim.no-side-effects", "Enjoy results without any side effects."),
+    ("claim.no-side-effects", "The injection is side-effect free."),
+    ("claim.no-side-effects", "No pain, no side effects, no downtime."),
+    ("claim.no-risk", "The injection is risk-free."),
+    ("claim.no-risk", "Risk Free treatment for your knees!"),
+    ("claim.no-risk", "There is no risk."),
+    ("claim.no-risk", "Exosome therapy carries zero risk of rejection."),
+    ("claim.absolutely-safe", "Exosomes are 100% safe."),
+    ("claim.absolutely-safe", "The procedure is completely safe."),
+    ("claim.absolutely-safe", "Our exosomes are totally natural and safe."),
+    ("claim.safe-and-effective", "Exosome therapy is safe and effective."),
+    ("claim.safe-and-effective", "Exosomes are safe and beneficial for most patients."),
+    ("claim.minimizing-risk", "The probability of a negative reaction is infinitesimally small."),
+    ("claim.minimizing-risk", "No serious side effects have been reported."),
+    ("claim.minimizing-risk", "The risk of infection is virtually zero."),
+    ("claim.minimizing-risk", "Patients typically have minimal adverse effects."),
+    ("claim.minimizing-risk", "There is virtually no risk of infection."),
+    ("claim.minimizing-risk", "The chance of infection is extremely low."),
+    ("claim.minimizing-risk", "This treatment carries minimal risk."),
+    ("claim.hype", "Exosomes are a miracle for tired joints."),
+    ("claim.hype", "Some call exosomes liquid gold."),
+    ("claim.hype", "This revolutionary treatment regrows hair."),
+    ("claim.hype", "Exosome therapy is a game changer."),
+    ("claim.hype", "A game-changing therapy for your knees."),
+    ("claim.infection-as-working", "Feeling unwell after treatment is a sign that the exosomes are working."),
+    ("claim.infection-as-working", "Fever is part of the healing process."),
+    ("claim.infection-as-working", "Flu-like symptoms are a good sign."),
+    ("claim.infection-as-working", "Fatigue means the exosomes are working."),
+    ("claim.waiver", "By signing, you waive your right to sue."),
+    ("claim.waiver", "You waive any and all claims against the clinic."),
+    ("claim.waiver", "You give up all legal claims against the clinic."),
+    ("claim.waiver", "This form is a liability waiver."),
+    ("claim.release-liability", "You release the clinic and its staff from all liability."),
+    ("claim.release-liability", "You agree to hold the clinic and its doctors harmless."),
+    ("claim.release-liability", "You agree to indemnify the clinic."),
+    ("claim.release-liability", "I release Dr. Smith and the clinic from any and all liability."),
+    ("claim.release-liability", "The clinic is not responsible for any complications."),
+    ("claim.no-suit", "You agree not to sue the clinic."),
+    ("claim.no-suit", "I will not sue the provider."),
+    ("claim.no-suit", "You won't take legal action against us."),
+    ("claim.non-refundable", "Payment is non-refundable regardless of outcome."),
+    ("claim.non-refundable", "All fees are nonrefundable."),
+    ("claim.non-refundable", "No refunds will be given."),
+    ("claim.non-refundable", "Payment is due in full regardless of the results."),
+]
+
+# Honest negations and innocent sentences: no rule may flag them. The rule named is the one
+# whose wording they are closest to.
+HONEST = [
+    ("claim.fda-approved", "This treatment is not approved by the FDA."),
+    (
+        "claim.fda-approved",
+        "Exosome products have not been approved by the United States Food and Drug Administration.",
+    ),
+    ("claim.fda-approved", "No exosome product is FDA approved."),
+    ("claim.fda-approved", "The product is not FDA-approved for any use."),
+    ("claim.fda-approved", "FDA has not approved any exosome product."),
+    ("claim.fda-approved", "The FDA has approved no exosome product for any use."),
+    ("claim.fda-approved", "FDA approval has not been given for this product."),
+    (
+        "claim.fda-approved",
+        "The only FDA-approved stem-cell products are blood-forming stem cells from cord blood.",
+    ),
+    ("claim.fda-approved", "Ask your provider whether the product is FDA approved."),
+    ("claim.fda-approved", "Selling such a product requires FDA approval."),
+    ("claim.fda-approved", "Finasteride, a pill the FDA has approved for hair loss in men."),
+    ("claim.fda-approved", "The FDA has approved minoxidil for hair loss."),
+    (
+        "claim.fda-approved",
+        "The clinic does not claim that this treatment is risk-free, proven or FDA approved.",
+    ),
+    ("claim.fda-approved", "A product like this may not be sold until it gets FDA approval."),
+    ("claim.fda-approved", "FDA approval is required before such a product can be sold."),
+    (
+        "claim.fda-approved",
+        "THIS NOTICE MUST BE PROVIDED TO YOU UNDER CALIFORNIA LAW. This health care practitioner performs "
+        "one or more stem cell therapies that have not been approved by the United States Food and Drug "
+        "Administration.",
+    ),
+    (
+        "claim.fda-approved",
+        "This therapy has not yet been approved by the U.S. Food and Drug Administration.",
+    ),
+    ("claim.fda-cleared", "The product has not been cleared by the FDA."),
+    ("claim.fda-cleared", "It is neither approved nor cleared by the FDA."),
+    ("claim.fda-registered", "Being registered with FDA does not mean it is approved."),
+    ("claim.fda-registered", "FDA registration is not the same as approval."),
+    (
+        "claim.fda-registered",
+        "A product may be registered with the FDA, or listed on ClinicalTrials.gov, and still not be "
+        "approved.",
+    ),
+    (
+        "claim.fda-registered",
+        "A product listed in an FDA database or on ClinicalTrials.gov is not necessarily approved or lawful.",
+    ),
+    ("claim.fda-compliant", "This product has not been shown to meet FDA requirements."),
+    ("claim.fda-compliant", "Exosome products are regulated by FDA as drugs."),
+    (
+        "claim.not-regulated",
+        "Some clinics claim that exosomes are not regulated as drugs; FDA says that is wrong.",
+    ),
+    ("claim.not-regulated", "Exosome products are regulated as drugs."),
+    ("claim.not-regulated", "This is not an FDA-approved drug."),
+    ("claim.not-regulated", "These products are not exempt from FDA rules."),
+    ("claim.cure", "This is not a cure."),
+    ("claim.cure", "There is no cure for osteoarthritis."),
+    ("claim.cure", "This treatment cannot cure arthritis."),
+    ("claim.cure", "A cure is not possible with this treatment."),
+    ("claim.cure", "There is no evidence that it cures hair loss."),
+    ("claim.cure", "We will not treat you until an infection is cured."),
+    ("claim.guarantee", "We cannot guarantee results."),
+    ("claim.guarantee", "Results are not guaranteed."),
+    ("claim.guarantee", "There is no guarantee that the treatment will help."),
+    ("claim.guarantee", "We do not promise any result."),
+    ("claim.guarantee", "Early results are promising but unproven."),
+    ("claim.guarantee", "You promise to follow the aftercare instructions."),
+    ("claim.proven", "This treatment is unproven."),
+    ("claim.proven", "It has not been proven to work."),
+    ("claim.proven", "There is no proven benefit for knee pain."),
+    ("claim.proven", "Alternatives with proven benefit include physical therapy and weight loss."),
+    ("claim.no-side-effects", "This does not mean there are no side effects."),
+    ("claim.no-side-effects", "If you have no side effects, you may go back to work the next day."),
+    ("claim.no-side-effects", "Every treatment has side effects."),
+    ("claim.no-risk", "No treatment is risk-free."),
+    ("claim.no-risk", "This treatment is not risk-free."),
+    ("claim.no-risk", "There is no risk-free option."),
+    ("claim.no-risk", "No medical procedure is completely risk free."),
+    ("claim.no-risk", "There is no risk of losing your regular care if you say no."),
+    ("claim.absolutely-safe", "No treatment is 100% safe."),
+    ("claim.absolutely-safe", "Nothing in medicine is completely safe."),
+    ("claim.absolutely-safe", "It is completely safe to stop the treatment at any time."),
+    ("claim.safe-and-effective", "This treatment has not been shown to be safe and effective."),
+    ("claim.safe-and-effective", "Studies are needed to learn whether it is safe and effective."),
+    ("claim.safe-and-effective", "FDA has not found any exosome product safe and effective."),
+    ("claim.minimizing-risk", "The risk of infection is not negligible."),
+    ("claim.minimizing-risk", "The risk of serious harm is not zero."),
+    ("claim.minimizing-risk", "This treatment carries more than minimal risk."),
+    ("claim.minimizing-risk", "Serious side effects are rare, but they can happen."),
+    ("claim.hype", "Exosomes are not a miracle treatment."),
+    ("claim.hype", "Some clinics call exosomes liquid gold; that is marketing, not evidence."),
+    ("claim.infection-as-working", "Fever or chills can be signs of infection; call us at once."),
+    ("claim.infection-as-working", "Feeling unwell is not a sign that the treatment is working."),
+    ("claim.infection-as-working", "Pain that lasts may be a sign that the treatment is not working."),
+    ("claim.infection-as-working", "Please sign this form before the treatment starts."),
+    ("claim.waiver", "You do not waive any legal rights by signing this form."),
+    ("claim.waiver", "You do not give up your rights."),
+    ("claim.waiver", "Nothing in this form waives your rights."),
+    ("claim.waiver", "The clinic may waive the fee for the follow-up visit."),
+    (
+        "claim.release-liability",
+        "Signing this form does not release the clinic from liability for negligence.",
+    ),
+    ("claim.release-liability", "Exosomes are released from cells into the fluid around them."),
+    (
+        "claim.release-liability",
+        "Nothing in this form takes away your legal rights or releases the clinic from responsibility "
+        "for negligence.",
+    ),
+    ("claim.no-suit", "Signing this form does not mean you agree not to sue."),
+    ("claim.no-suit", "You keep your right to sue."),
+    ("claim.non-refundable", "Your deposit is fully refundable if you cancel 48 hours ahead."),
+    ("claim.non-refundable", "We do not charge a non-refundable deposit."),
+    ("claim.non-refundable", "Regardless of the cause of the bleeding disorder, screening is recommended."),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "sentence"), FLAGGED)
+def test_claim_is_flagged_by_its_rule(rules: tuple[ClaimRule, ...], rule_id: str, sentence: str) -> None:
+    """A forbidden claim, in any inflection or spelling, is flagged once, by its own rule only."""
+    assert flagged_by(sentence, rules) == [rule_id]
+
+
+@pytest.mark.parametrize(("rule_id", "sentence"), HONEST)
+def test_honest_sentence_is_not_flagged(rules: tuple[ClaimRule, ...], rule_id: str, sentence: str) -> None:
+    """An honest negation ("is not approved by the FDA") or an innocent use of a word is not flagged."""
+    assert flagged_by(sentence, rules) == []
+
+
+def test_every_rule_has_flagged_and_honest_examples(rules: tuple[ClaimRule, ...]) -> None:
+    """The two tables above cover every rule in the file, both ways."""
+    ids = {rule.id for rule in rules}
+    assert {rule_id for rule_id, _ in FLAGGED} == ids
+    assert {rule_id for rule_id, _ in HONEST} == ids
+
+
+def test_rules_file(rules: tuple[ClaimRule, ...]) -> None:
+    """The built-in rules, their severities; only the payment rule is a warning a clinic may acknowledge."""
+    assert [(rule.id, rule.severity, rule.acknowledgeable) for rule in rules] == [
+        ("claim.fda-approved", "error", False),
+        ("claim.fda-cleared", "error", False),
+        ("claim.fda-registered", "error", False),
+        ("claim.fda-compliant", "error", False),
+        ("claim.not-regulated", "error", False),
+        ("claim.cure", "error", False),
+        ("claim.guarantee", "error", False),
+        ("claim.proven", "error", False),
+        ("claim.no-side-effects", "error", False),
+        ("claim.no-risk", "error", False),
+        ("claim.absolutely-safe", "error", False),
+        ("claim.safe-and-effective", "error", False),
+        ("claim.minimizing-risk", "error", False),
+        ("claim.hype", "error", False),
+        ("claim.infection-as-working", "error", False),
+        ("claim.waiver", "error", False),
+        ("claim.release-liability", "error", False),
+        ("claim.no-suit", "error", False),
+        ("claim.non-refundable", "warning", True),
+    ]
+    assert all(rule.title and "\n" not in rule.title for rule in rules)
+
+
+def test_hits_come_in_text_order_with_offsets(rules: tuple[ClaimRule, ...]) -> None:
+    """scan() reports each hit with its sentence and the offset of the matched words in the text."""
+    text = (
+        "Key information\n\n"
+        "This treatment is not approved by the FDA. It is risk-free; results are guaranteed.\n"
+        "- Payment is non-refundable.\n"
+    )
+    hits = scan(text, rules)
+    assert [(hit.rule.id, hit.match, hit.sentence) for hit in hits] == [
+        ("claim.no-risk", "risk-free", "It is risk-free; results are guaranteed."),
+        ("claim.guarantee", "guaranteed", "It is risk-free; results are guaranteed."),
+        ("claim.non-refundable", "non-refundable", "Payment is non-refundable."),
+    ]
+    assert all(text[hit.start : hit.end] == hit.match for hit in hits)
+
+
+def test_negation_does_not_reach_past_a_clause_or_a_window(rules: tuple[ClaimRule, ...]) -> None:
+    """A "not" in another clause, or far before the claim, does not excuse it."""
+    assert flagged_by("It is not surgery; it cures arthritis.", rules) == ["claim.cure"]
+    assert flagged_by("We do not take insurance, however our exosomes are FDA approved.", rules) == [
+        "claim.fda-approved"
+    ]
+    far = "Do not eat or drink for two hours before the visit because the product is FDA approved."
+    assert flagged_by(far, rules) == ["claim.fda-approved"]
+    denied_then_claimed = "We do not claim that it works, but it is FDA approved."
+    assert flagged_by(denied_then_claimed, rules) == ["claim.fda-approved"]
+
+
+def test_split_sentences() -> None:
+    """Sentences end at . ! ? and line breaks between headings and paragraphs, not at "U.S." or soft wraps."""
+    text = (
+        "Risks\n"
+        "The U.S. Food and Drug Administration has not approved it. Is it safe? Nobody knows!\n"
+        "\n"
+        "- First item, e.g. swelling\n"
+        "2) Second item. Next sentence.\n"
+        "This line is long enough to be a soft-wrapped line of a paragraph and it\n"
+        "Continues here after the wrap.\n"
+    )
+    sentences = split_sentences(text)
+    assert [sentence for _, sentence in sentences] == [
+        "Risks",
+        "The U.S. Food and Drug Administration has not approved it.",
+        "Is it safe?",
+        "Nobody knows!",
+        "First item, e.g. swelling",
+        "Second item.",
+        "Next sentence.",
+        "This line is long enough to be a soft-wrapped line of a paragraph and it\n"
+        "Continues here after the wrap.",
+    ]
+    assert all(text[offset : offset + len(sentence)] == sentence for offset, sentence in sentences)
+
+
+# ------------------------------------------------------------------------------------- seed 004
+
+# Every claim seed 004 makes that REFERENCE.md section 4 forbids, checked by hand, in text order:
+# (rule id, first 40 characters of the sentence).
+SEED_004_HITS = [
+    ("claim.hype", "A revolutionary new hair treatment that "),  # "revolutionary"
+    ("claim.hype", "It is forecasted to be a game changer in"),  # "game changer"
+    ("claim.minimizing-risk", "As a result of their standard dilution s"),  # "minimal adverse effects"
+    ("claim.hype", "Exosome therapy, therefore, could potent"),  # "revolutionize the treatment"
+    ("claim.safe-and-effective", "Exosomes are safe and beneficial for pat"),
+    ("claim.infection-as-working", "One possible side effect of increased im"),  # malaise ~ immune activity
+    (
+        "claim.infection-as-working",
+        "Hence, this is not a contraindication fo",
+    ),  # "a sign that ... successful"
+    (
+        "claim.infection-as-working",
+        "Only a healthcare provider can assess th",
+    ),  # "desired beneficial pro-inflammatory"
+    (
+        "claim.infection-as-working",
+        "It is the job of these silent sentinel c",
+    ),  # "as designed, to make you feel unwell"
+    (
+        "claim.infection-as-working",
+        "This should be monitored and is not a co",
+    ),  # "not a reason not to undergo treatment"
+    ("claim.infection-as-working", "It is an early indication that your trea"),  # "... is working normally"
+    ("claim.hype", "If you are researching exosomes, you mig"),  # "liquid gold"
+    (
+        "claim.fda-compliant",
+        "The conditions under which we capture yo",
+    ),  # "regulated by the appropriate authorities"
+    ("claim.minimizing-risk", "Because exosomes share a symbiotic relat"),  # "infinitesimally small"
+    ("claim.cure", "We have had great success in reducing or"),  # "resolving conditions ... osteoarthritis"
+    ("claim.minimizing-risk", "No serious side effects have been report"),
+]
+
+
+def test_seed_004_claims(rules: tuple[ClaimRule, ...]) -> None:
+    """Seed 004's misleading statements are all flagged, and nothing else in it is."""
+    text = SEED_004.read_text(encoding="utf-8")
+    per_sentence = [
+        (hit.rule.id, hit.sentence[:40])
+        for _, sentence in split_sentences(text)
+        for hit in scan(sentence, rules)
+    ]
+    whole = [(hit.rule.id, hit.sentence[:40]) for hit in scan(text, rules)]
+    assert per_sentence == whole == SEED_004_HITS
+
+
+# ------------------------------------------------------------------------------------ load_rules
+
+VALID_RULE = """\
+  - id: claim.example
+    severity: error
+    title: An example.
+    patterns: ['\\bexample\\b']
+"""
+
+
+def test_load_rules_shared_fragments_and_defaults() -> None:
+    """Shared fragments are reused through YAML aliases; unless and acknowledgeable are optional."""
+    text = (
+        "shared:\n"
+        "  neg: &neg '\\bnot\\b'\n"
+        "rules:\n"
+        "  - id: claim.cure\n"
+        "    severity: error\n"
+        "    title: Do not say it cures.\n"
+        "    patterns: ['\\bcures?\\b']\n"
+        "    unless: [*neg]\n"
+        "  - id: claim.refund\n"
+        "    severity: warning\n"
+        "    title: Say it plainly.\n"
+        "    patterns: ['no\\s+refunds']\n"
+        "    acknowledgeable: true\n"
+    )
+    cure, refund = load_rules(text, "pack.yaml")
+    assert (cure.id, cure.severity, cure.acknowledgeable) == ("claim.cure", "error", False)
+    assert [p.pattern for p in cure.unless] == ["\\bnot\\b"]
+    assert refund.unless == ()
+    assert refund.acknowledgeable is True
+    assert [hit.match for hit in scan("It cures. It does not cure. NO REFUNDS.", (cure, refund))] == [
+        "cures",
+        "NO REFUNDS",
+    ]
+
+
+def test_load_rules_rejects_unknown_keys() -> None:
+    """A misspelt key is an error, at the top and in a rule, and the rule's missing key is reported too."""
+    text = (
+        "rule:\n  - x\nrules:\n  - id: claim.example\n    severity: error\n    title: T\n    pattern: [x]\n"
+    )
+    with pytest.raises(ValueError) as excinfo:
+        load_rules(text, "pack/claims.yaml")
+    assert str(excinfo.value) == (
+        "pack/claims.yaml: invalid claim rules (3 problems)\n"
+        "  - pack/claims.yaml:1: rule: unknown top-level key 'rule' (allowed: rules, shared)\n"
+        "  - pack/claims.yaml:4: rules[0]: unknown key 'pattern' in rule 'claim.example' "
+        "(allowed: acknowledgeable, id, patterns, severity, title, unless)\n"
+        "  - pack/claims.yaml:4: rules[0]: missing key 'patterns' in rule 'claim.example'"
+    )
+
+
+def test_load_rules_rejects_a_bad_regex() -> None:
+    """A regex that does not compile is reported with its rule, its place and the regex error."""
+    text = "rules:\n" + VALID_RULE + "    unless: ['(not']\n"
+    with pytest.raises(ValueError) as excinfo:
+        load_rules(text, "pack/claims.yaml")
+    assert str(excinfo.value) == (
+        "pack/claims.yaml: invalid claim rules (1 problem)\n"
+        "  - pack/claims.yaml:6: rules[0].unless[0]: not a valid regular expression in rule "
+        "'claim.example': missing ), unterminated subpattern at position 0 (got '(not')"
+    )
+
+
+def test_load_rules_rejects_duplicate_ids() -> None:
+    """Two rules with one id are an error naming both places."""
+    text = "rules:\n" + VALID_RULE + VALID_RULE
+    with pytest.raises(ValueError) as excinfo:
+        load_rules(text, "pack/claims.yaml")
+    assert str(excinfo.value) == (
+        "pack/claims.yaml: invalid claim rules (1 problem)\n"
+        "  - pack/claims.yaml:6: rules[1].id: duplicate id 'claim.example' (already used by rules[0])"
+    )
+
+
+def test_load_rules_reports_every_problem_at_once() -> None:
+    """Bad values of every kind in one file are all reported in one error."""
+    text = (
+        "shared:\n"
+        "  neg: '[not'\n"
+        "rules:\n"
+        "  - id: Claim Cure\n"
+        "    severity: fatal\n"
+        "    title: ''\n"
+        "    patterns: []\n"
+        "    acknowledgeable: 'yes'\n"
+        "  - id: claim.cure\n"
+        "    severity: error\n"
+        "    title: T\n"
+        "    patterns: [x]\n"
+        "    acknowledgeable: true\n"
+        "  - just a string\n"
+    )
+    with pytest.raises(ValueError) as excinfo:
+        load_rules(text, "pack.yaml")
+    assert str(excinfo.value) == (
+        "pack.yaml: invalid claim rules (8 problems)\n"
+        "  - pack.yaml:2: shared.neg: not a valid regular expression: unterminated character set "
+        "at position 0 (got '[not')\n"
+        "  - pack.yaml:4: rules[0].id: must be lowercase words joined by '.' or '-', like "
+        "'claim.fda-approved' (got 'Claim Cure')\n"
+        "  - pack.yaml:5: rules[0].severity: must be 'error' or 'warning' in rule 'Claim Cure' "
+        "(got 'fatal')\n"
+        "  - pack.yaml:6: rules[0].title: must be one non-empty line of text in rule 'Claim Cure' (got '')\n"
+        "  - pack.yaml:8: rules[0].acknowledgeable: must be true or false in rule 'Claim Cure' (got 'yes')\n"
+        "  - pack.yaml:7: rules[0].patterns: must be a non-empty list of regexes in rule 'Claim Cure' "
+        "(got an empty list)\n"
+        "  - pack.yaml:13: rules[1].acknowledgeable: only a warning may be acknowledgeable in rule "
+        "'claim.cure' (severity is 'error')\n"
+        "  - pack.yaml:14: rules[2]: a rule must be a mapping (got 'just a string')"
+    )
+
+
+def test_load_rules_rejects_bad_yaml_and_duplicate_keys() -> None:
+    """Unparsable YAML and a key given twice (which YAML would silently overwrite) are errors with a line."""
+    with pytest.raises(ValueError) as excinfo:
+        load_rules("rules: [\n", "pack.yaml")
+    assert str(excinfo.value).startswith("pack.yaml:2: not valid YAML: ")
+    with pytest.raises(ValueError) as excinfo:
+        load_rules("rules:\n" + VALID_RULE + "    patterns: [y]\n", "pack.yaml")
+    assert str(excinfo.value) == "pack.yaml:6: not valid YAML: duplicate key 'patterns'"
