@@ -161,6 +161,8 @@ class Library:
                     if base is None:
                         self.problems.append(Problem(f"translation of unknown clause {path.stem!r}", path=str(path)))
                         continue
+                    if base.source != source.name and source.name == "built-in":
+                        continue  # a pack replaced the English clause: the stock translation no longer fits
                     doc = _read(path, self.problems)
                     if doc is not None:
                         spec, problems = parse_clause_translation(doc, str(path), base, lang_dir.name)
@@ -177,6 +179,8 @@ class Library:
                     if tbase is None:
                         self.problems.append(Problem(f"translation of unknown treatment {path.stem!r}", path=str(path)))
                         continue
+                    if tbase.source != source.name and source.name == "built-in":
+                        continue  # a pack replaced the English treatment: the stock translation no longer fits
                     doc = _read(path, self.problems)
                     if doc is not None:
                         tspec, problems = parse_treatment_translation(doc, str(path), tbase, lang_dir.name)

@@ -107,17 +107,35 @@ def form_html(form: Form) -> str:
         raise RenderError(f"form.html: {exc}") from None
 
 
+def form_data(form: Form) -> dict[str, Any]:
+    """The facts printed on the form, as data (for the archival attachment)."""
+    h = form.header
+    return {
+        "form_id": form.form_id,
+        "title": form.title,
+        "date": form.date.isoformat(),
+        "language": form.language,
+        "patient": {"full_name": h.patient_name, "birth_date": h.birth_date, "mrn": h.mrn},
+        "clinic": {"name": h.clinic_name, "address": h.clinic_address, "phone": h.clinic_phone},
+        "sections": [{"id": s.clause_id, "version": s.version, "title": s.title} for s in form.sections],
+    }
+
+
 def render_pdf(form: Form, *, variant: str | None = None) -> bytes:
     template, css, font_config, fetcher = _resources(form.packs)
     del template
     wp = _weasyprint()
     html = wp.HTML(string=form_html(form), base_url=css.base_url, url_fetcher=fetcher)
-    manifest = json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True, indent=2)
+    payload: dict[str, Any] = form.manifest_dict()
+    name, description = "consent-manifest.json", "Clauses, versions and checks behind this consent form"
+    if variant:  # archival copy: the form's data travels with it (PDF/A-3 associated file)
+        payload = {"manifest": payload, "form": form_data(form)}
+        name, description = "consent-form.json", "The data and manifest of this consent form"
     stamp = dt.datetime.combine(form.date, dt.time(0, 0), tzinfo=dt.UTC)
     attachment = wp.Attachment(
-        string=manifest,
-        name="consent-manifest.json",
-        description="Clauses, versions and checks behind this consent form",
+        string=json.dumps(payload, ensure_ascii=False, sort_keys=True, indent=2),
+        name=name,
+        description=description,
         created=stamp,
         modified=stamp,
         relationship="Data" if variant else "Unspecified",

@@ -152,6 +152,103 @@ def render(
         click.echo(str(path))
 
 
+@cli.command()
+@click.argument("treatment")
+@click.option("--from", "sources", multiple=True, required=True, type=click.Path(dir_okay=False),
+              help="EHR export to read: FHIR R4 JSON (a Patient or a Bundle), FHIR NDJSON bulk export, "
+                   "or CSV (with --mapping). Repeatable.")
+@click.option("--mapping", type=click.Path(dir_okay=False), help="Column mapping for CSV exports (YAML).")
+@click.option("--clinic", "clinic_file", required=True, type=click.Path(dir_okay=False),
+              help="Clinic file (YAML or JSON): name, address, phone, state, provider, fees.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for the forms, manifest.jsonl, errors.csv and fhir-bundle.json.")
+@click.option("--format", "formats", default="pdf,docx", show_default=True, help="pdf, docx or pdf,docx.")
+@click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: every core).")
+@click.option("--date", "date_text", metavar="YYYY-MM-DD", help="Date printed on the forms (default: today).")
+@click.option("--language", help="Form language for everyone (default: each patient's preferred language).")
+@click.option("--pdf-variant", type=click.Choice(["pdf/a-3u", "pdf/a-3b"]),
+              help="Archival PDF/A-3 with the form's data and manifest attached as JSON.")
+@click.option("--embed-pdf", is_flag=True,
+              help="Put each PDF inside its FHIR DocumentReference (base64) instead of a relative url.")
+@click.option("--executor", "executor_url", metavar="dask://HOST:PORT",
+              help="Run on a dask.distributed cluster instead of local processes (needs: pip install 'consent[dask]').")
+@pack_option
+def batch(treatment: str, sources: Sequence[str], mapping: str | None, clinic_file: str, out_dir: str,
+          formats: str, jobs: int | None, date_text: str | None, language: str | None, pdf_variant: str | None,
+          embed_pdf: bool, executor_url: str | None, packs: Sequence[str]) -> None:
+    """Make a form for every patient in EHR exports, with FHIR resources to load back into the record.
+
+    A record that cannot be used goes to errors.csv and the others go on; the exit status is 1 if any
+    record failed. Running the same command again skips the forms already complete.
+    """
+    from ._batch import run_batch
+    from .ehr import read_records
+
+    chosen = _formats(formats)
+    clinic = load_clinic(clinic_file)
+    records = list(read_records(sources, mapping=mapping))
+    executor = _executor(executor_url) if executor_url else None
+    with _progress(len(records)) as progress:
+        result = run_batch(treatment, records, clinic=clinic, out_dir=out_dir, date=_parse_date(date_text),
+                           formats=chosen, language=language, packs=packs, pdf_variant=pdf_variant,
+                           embed_pdf=embed_pdf, executor=executor, jobs=jobs, progress=progress,
+                           total=len(records))
+    click.echo(f"{result.total} record(s): {result.written} form(s) written, {result.skipped} already complete, "
+               f"{result.failed} failed, in {result.seconds:.1f} s")
+    if result.failed:
+        click.echo(f"Failed records are listed in {Path(out_dir) / 'errors.csv'}", err=True)
+        raise click.exceptions.Exit(1)
+
+
+def _executor(url: str) -> Any:
+    if not url.startswith("dask://"):
+        raise InputError(f"--executor must look like dask://HOST:PORT (got {url!r})")
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InputError("--executor dask://... needs dask: pip install 'consent[dask]'") from None
+    return Client("tcp://" + url.removeprefix("dask://"), timeout="10s").get_executor()
+
+
+class _progress:
+    """A progress bar (count, rate, time left) on a terminal; plain lines otherwise."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.started = 0.0
+        self.bar: Any = None
+        self.step = max(1, total // 20)
+
+    def __enter__(self) -> _progress:
+        import time
+
+        self.started = time.perf_counter()
+        if sys.stderr.isatty():
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeRemainingColumn)
+
+            self.bar = Progress(TextColumn("forms"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("{task.fields[rate]:.1f}/s"), TimeRemainingColumn(), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("forms", total=self.total, rate=0.0)
+        return self
+
+    def __call__(self, done: int, total: int | None, outcome: Any) -> None:
+        import time
+
+        elapsed = max(time.perf_counter() - self.started, 1e-6)
+        rate = done / elapsed
+        if self.bar is not None:
+            self.bar.update(self.task, completed=done, rate=rate)
+        elif done % self.step == 0 or done == self.total:
+            left = (self.total - done) / rate if rate else 0
+            click.echo(f"{done}/{self.total} forms, {rate:.1f}/s, about {left:.0f} s left", err=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
 @cli.command(name="check")
 @click.argument("treatments", nargs=-1)
 @pack_option

@@ -371,7 +371,10 @@ def test_mapped_column_missing_from_header(tmp_path: Path) -> None:
 def test_exports() -> None:
     """consent.ehr exports exactly its public names, sorted."""
     assert consent.ehr.__all__ == sorted(consent.ehr.__all__)
-    assert consent.ehr.__all__ == ["CsvMapping", "ImportedRecord", "load_mapping", "read_records"]
+    assert consent.ehr.__all__ == [
+        "CsvMapping", "FormDocument", "ImportedRecord", "consent_resource", "document_reference", "load_mapping",
+        "mdm_t02", "patient_reference", "read_records", "transaction_bundle",
+    ]
 
 
 def test_csv_not_utf8_and_repeated_header_are_listed_together(tmp_path: Path) -> None:

@@ -20,6 +20,25 @@ identifiers are never read. A CSV export needs a YAML mapping (:class:`CsvMappin
 """
 
 from ._csv import CsvMapping, load_mapping
+from ._fhir_out import (
+    FormDocument,
+    consent_resource,
+    document_reference,
+    mdm_t02,
+    patient_reference,
+    transaction_bundle,
+)
 from ._records import ImportedRecord, read_records
 
-__all__ = ["CsvMapping", "ImportedRecord", "load_mapping", "read_records"]
+__all__ = [
+    "CsvMapping",
+    "FormDocument",
+    "ImportedRecord",
+    "consent_resource",
+    "document_reference",
+    "load_mapping",
+    "mdm_t02",
+    "patient_reference",
+    "read_records",
+    "transaction_bundle",
+]

@@ -25,6 +25,13 @@ from ..inputs import Patient
 
 Outcome = tuple[Patient | None, tuple[Problem, ...], dict[str, Any] | None]
 """What a reader yields per record: the patient or None, its problems, a related Organization."""
+Where = tuple[str | None, str | None]
+"""Where a Patient sits in its export: its resource ``id`` and its Bundle entry ``fullUrl``, or None.
+
+These locate the record for FHIR output (``Patient/<id>``, ``urn:uuid:...``); they are not identifiers
+of the person and are read only when they are strings.
+"""
+NOWHERE: Where = (None, None)
 
 MR_SYSTEMS = frozenset(
     {
@@ -55,27 +62,36 @@ def _read_bytes(path: Path) -> bytes:
 # --------------------------------------------------------------------------- files
 
 
-def read_json(path: Path, source: str) -> Iterator[Outcome]:
+def _where(resource: dict[str, Any], full_url: object = None) -> Where:
+    resource_id = resource.get("id")
+    return (
+        resource_id if isinstance(resource_id, str) else None,
+        full_url if isinstance(full_url, str) else None,
+    )
+
+
+def read_json(path: Path, source: str) -> Iterator[tuple[Outcome, Where]]:
     """Records from a ``.json`` file holding one Patient or one Bundle; other resources are skipped."""
     try:
         data = json.loads(_read_bytes(path).decode("utf-8-sig"))
     except UnicodeDecodeError:
-        yield _failed("the file is not UTF-8 text", _label(1, source))
+        yield _failed("the file is not UTF-8 text", _label(1, source)), NOWHERE
         return
     except json.JSONDecodeError as exc:
-        yield _failed(f"the file is not valid JSON (line {exc.lineno}: {exc.msg})", _label(1, source))
+        message = f"the file is not valid JSON (line {exc.lineno}: {exc.msg})"
+        yield _failed(message, _label(1, source)), NOWHERE
         return
     kind = data.get("resourceType") if isinstance(data, dict) else None
     if kind == "Patient":
-        yield patient_outcome(data, _label(1, source))
+        yield patient_outcome(data, _label(1, source)), _where(data)
     elif kind == "Bundle":
         yield from _bundle(data, source)
     else:
         found = repr(kind) if isinstance(kind, str) else "no resourceType"
-        yield _failed(f"expected a FHIR Patient or Bundle, found {found}", _label(1, source))
+        yield _failed(f"expected a FHIR Patient or Bundle, found {found}", _label(1, source)), NOWHERE
 
 
-def read_ndjson(path: Path, source: str) -> Iterator[Outcome]:
+def read_ndjson(path: Path, source: str) -> Iterator[tuple[Outcome, Where]]:
     """Records from a bulk-export ``.ndjson`` file: one per Patient line or per unreadable line.
 
     Blank lines and resources other than Patient are skipped.
@@ -88,26 +104,28 @@ def read_ndjson(path: Path, source: str) -> Iterator[Outcome]:
             data = json.loads(raw.decode("utf-8-sig" if line_no == 1 else "utf-8"))
         except UnicodeDecodeError:
             number += 1
-            yield _failed(f"line {line_no} is not UTF-8 text", _label(number, source, line_no), line=line_no)
+            label = _label(number, source, line_no)
+            yield _failed(f"line {line_no} is not UTF-8 text", label, line=line_no), NOWHERE
             continue
         except json.JSONDecodeError:
             number += 1
-            yield _failed(f"line {line_no} is not valid JSON", _label(number, source, line_no), line=line_no)
+            label = _label(number, source, line_no)
+            yield _failed(f"line {line_no} is not valid JSON", label, line=line_no), NOWHERE
             continue
         kind = data.get("resourceType") if isinstance(data, dict) else None
         if not isinstance(kind, str):
             number += 1
             message = f"line {line_no} is not a FHIR resource (a JSON object with a resourceType)"
-            yield _failed(message, _label(number, source, line_no), line=line_no)
+            yield _failed(message, _label(number, source, line_no), line=line_no), NOWHERE
         elif kind == "Patient":
             number += 1
-            yield patient_outcome(data, _label(number, source, line_no), line_no)
+            yield patient_outcome(data, _label(number, source, line_no), line_no), _where(data)
 
 
-def _bundle(bundle: dict[str, Any], source: str) -> Iterator[Outcome]:
+def _bundle(bundle: dict[str, Any], source: str) -> Iterator[tuple[Outcome, Where]]:
     entries = bundle.get("entry")
     if entries is not None and not isinstance(entries, list):
-        yield _failed("Bundle.entry must be a list of entries", _label(1, source))
+        yield _failed("Bundle.entry must be a list of entries", _label(1, source)), NOWHERE
         return
     resources: list[tuple[Any, dict[str, Any]]] = [
         (entry.get("fullUrl"), entry["resource"])
@@ -127,10 +145,10 @@ def _bundle(bundle: dict[str, Any], source: str) -> Iterator[Outcome]:
         if isinstance(resource.get("id"), str):
             parties[f"{kind}/{resource['id']}"] = resource
     sole = organizations[0] if len(organizations) == 1 else None
-    patients = [r for _, r in resources if r.get("resourceType") == "Patient"]
-    for number, resource in enumerate(patients, start=1):
+    patients = [(u, r) for u, r in resources if r.get("resourceType") == "Patient"]
+    for number, (full_url, resource) in enumerate(patients, start=1):
         patient, problems, _ = patient_outcome(resource, _label(number, source))
-        yield patient, problems, _party(resource, parties) or sole
+        yield (patient, problems, _party(resource, parties) or sole), _where(resource, full_url)
 
 
 def _party(patient: dict[str, Any], parties: dict[str, dict[str, Any]]) -> dict[str, Any] | None:

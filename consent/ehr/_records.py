@@ -36,6 +36,11 @@ class ImportedRecord:
     ``record`` says where the record is, counted within its own file (``record 2 of export.csv
     (line 3)``). ``organization`` is the raw FHIR Organization (or Practitioner) the Patient points
     to in the same Bundle, else the Bundle's only Organization, else None.
+
+    ``resource_id`` (the Patient's ``id``) and ``full_url`` (its Bundle entry ``fullUrl``) say where a
+    FHIR Patient was found, for references back to it (:func:`consent.ehr.patient_reference`); None
+    for CSV rows and when absent. They locate the record rather than describe the patient, so they
+    take no part in equality: the same patient read from a Bundle or a bare Patient file compares equal.
     """
 
     number: int = attrs.field(validator=attrs.validators.ge(1))
@@ -44,6 +49,8 @@ class ImportedRecord:
     problems: tuple[Problem, ...] = attrs.field(converter=_as_tuple)
     # A raw resource: left out of hash() (a dict is unhashable) and of repr() (it is long).
     organization: dict[str, Any] | None = attrs.field(default=None, hash=False, repr=False)
+    resource_id: str | None = attrs.field(default=None, eq=False)
+    full_url: str | None = attrs.field(default=None, eq=False)
 
     @problems.validator
     def _patient_or_problems(
@@ -105,13 +112,14 @@ def _records(files: list[Path], mapping: _csv.CsvMapping | None) -> Iterator[Imp
     number = 0
     for path in files:
         suffix, source = path.suffix.lower(), path.name
+        located: Iterable[tuple[_fhir.Outcome, _fhir.Where]]
         if suffix == ".json":
-            outcomes = _fhir.read_json(path, source)
+            located = _fhir.read_json(path, source)
         elif suffix == ".ndjson":
-            outcomes = _fhir.read_ndjson(path, source)
+            located = _fhir.read_ndjson(path, source)
         else:
             assert mapping is not None  # read_records checked this
-            outcomes = _csv.read_csv(path, source, mapping)
-        for patient, problems, organization in outcomes:
+            located = ((outcome, _fhir.NOWHERE) for outcome in _csv.read_csv(path, source, mapping))
+        for (patient, problems, organization), (resource_id, full_url) in located:
             number += 1
-            yield ImportedRecord(number, source, patient, problems, organization)
+            yield ImportedRecord(number, source, patient, problems, organization, resource_id, full_url)

@@ -1,0 +1,352 @@
+"""Deliver stage, in bulk: many patients -> forms on disk, a manifest, an error list and FHIR resources.
+
+    result = consent.run_batch("knee-injection", records, clinic=clinic, out_dir="out/")
+
+- Work runs on any :class:`concurrent.futures.Executor` (default: a local process pool on every core,
+  each worker warmed once: clause library, templates, stylesheet and fonts loaded before the first form).
+- A bad record never stops the batch: it becomes a row of ``errors.csv`` (record number, field,
+  message; no patient name or identifier in messages).
+- Every file is written atomically. ``manifest.jsonl`` gets one line per finished form as it
+  finishes, so a killed batch can be run again: forms whose files are present with the hashes the
+  manifest recorded are skipped, the rest are made.
+- File names are built from the record number and the form id only: nothing from patient data.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ._assemble import build
+from ._output import atomic_write, check_formats
+from .errors import ConsentError, Problem
+from .inputs import Clinic, Patient
+
+MANIFEST = "manifest.jsonl"
+ERRORS = "errors.csv"
+BUNDLE = "fhir-bundle.json"
+FORMS = "forms"
+
+
+@attrs.frozen
+class BatchJob:
+    """What every form of one batch shares."""
+
+    treatment: str
+    clinic: Clinic
+    date: dt.date
+    formats: tuple[str, ...]
+    out_dir: str
+    language: str | None = None
+    packs: tuple[str, ...] = ()
+    pdf_variant: str | None = None
+    fhir: bool = True
+    embed_pdf: bool = False
+
+
+@attrs.frozen
+class Task:
+    number: int
+    source: str
+    patient: Patient
+    previous: dict[str, Any] | None  # this record's manifest line from an earlier run, if any
+    fhir_ids: tuple[str | None, str | None] = (None, None)  # (Patient.id, Bundle fullUrl) from a FHIR export
+
+
+@attrs.frozen
+class Outcome:
+    number: int
+    source: str
+    entry: dict[str, Any] | None = None  # the manifest line
+    problems: tuple[tuple[str, str], ...] = ()  # (field, message)
+    skipped: bool = False
+    fhir: tuple[dict[str, Any], ...] = ()  # this form's FHIR Bundle entries, for the batch's bundle
+
+
+@attrs.frozen
+class BatchResult:
+    total: int
+    written: int
+    skipped: int
+    failed: int
+    seconds: float
+    out_dir: Path
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+
+# --------------------------------------------------------------------------- worker side
+
+_JOB: BatchJob | None = None
+
+
+def warm_worker(job: BatchJob) -> None:
+    """Process-pool initializer: remember the job and load everything shared by its forms once."""
+    global _JOB  # noqa: PLW0603 - one job per worker process, set once by the pool initializer
+    _JOB = job
+    from ._library import get_library
+    from ._render_docx import _template_bytes
+    from ._render_pdf import _resources
+
+    get_library(job.packs).raise_problems()
+    _resources(job.packs)
+    _template_bytes(job.packs)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _complete(previous: dict[str, Any] | None, form_id: str, out_dir: Path) -> bool:
+    """True when an earlier run wrote this very form and its files are intact."""
+    if not previous or previous.get("form_id") != form_id:
+        return False
+    files = previous.get("files") or {}
+    try:
+        return bool(files) and all(
+            _sha256(out_dir / rel) == info["sha256"] for rel, info in files.items()
+        )
+    except (OSError, KeyError, TypeError):
+        return False
+
+
+def _redact(text: str, patient: Patient) -> str:
+    """Keep patient data out of error messages (they go to errors.csv and to the console)."""
+    for value in (patient.full_name, patient.mrn, patient.birth_date.isoformat() if patient.birth_date else None):
+        if value and str(value).strip():
+            text = text.replace(str(value), "[redacted]")
+    return text
+
+
+def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
+    """Build, render and write one record's form. Never raises for a bad record."""
+    job = job or _JOB
+    if job is None:
+        raise RuntimeError("run_task needs a job: call warm_worker(job) first")
+    out_dir = Path(job.out_dir)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            form = build(job.treatment, patient=task.patient, clinic=job.clinic, date=job.date,
+                         language=job.language, packs=job.packs)
+        except ConsentError as exc:
+            problems = exc.problems or (Problem(exc.summary),)
+            return Outcome(task.number, task.source, problems=tuple(
+                (p.field or "", _redact(p.message, task.patient)) for p in problems))
+    notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    stem = f"rec-{task.number:06d}_{form.form_id}"
+    if _complete(task.previous, form.form_id, out_dir):
+        return Outcome(task.number, task.source, entry=task.previous, skipped=True)
+    blobs: dict[str, bytes] = {}
+    for fmt in job.formats:
+        blobs[fmt] = form.to_pdf(variant=job.pdf_variant) if fmt == "pdf" else form.to_docx()
+    files: dict[str, dict[str, Any]] = {}
+    resources: tuple[dict[str, Any], ...] = ()
+    ref = None
+    if job.fhir and "pdf" in blobs:
+        from .ehr._fhir_out import patient_reference
+
+        ref = patient_reference(task.fhir_ids[0], task.fhir_ids[1], task.patient.mrn)
+        if ref is None:
+            notes.append("no FHIR resources: the record has no FHIR Patient id and no MRN to refer to")
+    if ref is not None:
+        from .ehr._fhir_out import FormDocument, transaction_bundle
+
+        doc = FormDocument(
+            form_id=form.form_id, title=form.title, date=form.date, language=form.language,
+            treatment_id=form.manifest.treatment_id, patient_reference=ref or {},
+            organization_name=job.clinic.name, pdf=blobs["pdf"], pdf_url=f"{FORMS}/{stem}.pdf",  # relative to the batch folder
+        )
+        bundle = transaction_bundle([doc], embed=job.embed_pdf)
+        blobs["fhir.json"] = json.dumps(bundle, ensure_ascii=False, indent=2, sort_keys=True).encode()
+        resources = tuple(bundle["entry"])
+    for suffix, data in blobs.items():
+        rel = f"{FORMS}/{stem}.{suffix}"
+        atomic_write(out_dir / rel, data)
+        files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    entry = {
+        "record": task.number,
+        "source": task.source,
+        "form_id": form.form_id,
+        "treatment": {"id": form.manifest.treatment_id, "version": form.manifest.treatment_version},
+        "template_version": form.manifest.template_version,
+        "language": form.language,
+        "clauses": [{"id": c.id, "version": c.version, "source": c.source} for c in form.manifest.clauses],
+        "files": files,
+        "notes": notes,
+    }
+    return Outcome(task.number, task.source, entry=entry, fhir=resources)
+
+
+# --------------------------------------------------------------------------- coordinator side
+
+
+def read_manifest(path: Path) -> dict[int, dict[str, Any]]:
+    """Last complete line per record; a torn last line (killed batch) is ignored."""
+    entries: dict[int, dict[str, Any]] = {}
+    if not path.is_file():
+        return entries
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+            entries[int(entry["record"])] = entry
+        except (ValueError, KeyError, TypeError):
+            continue
+    return entries
+
+
+def _bounded(executor: cf.Executor, fn: Callable[[Task], Outcome], tasks: Iterable[Task],
+             window: int) -> Iterator[Outcome]:
+    """Submit at most ``window`` tasks at a time, so memory stays flat however long the batch is."""
+    pending: set[cf.Future[Outcome]] = set()
+    for task in tasks:
+        pending.add(executor.submit(fn, task))
+        if len(pending) >= window:
+            done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            yield from (f.result() for f in done)
+    while pending:
+        done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+        yield from (f.result() for f in done)
+
+
+def run_batch(
+    treatment: str,
+    records: Iterable[Any],
+    *,
+    clinic: Clinic,
+    out_dir: str | Path,
+    date: dt.date | None = None,
+    formats: Sequence[str] = ("pdf", "docx"),
+    language: str | None = None,
+    packs: Sequence[str | Path] = (),
+    pdf_variant: str | None = None,
+    fhir: bool = True,
+    embed_pdf: bool = False,
+    executor: cf.Executor | None = None,
+    jobs: int | None = None,
+    progress: Callable[[int, int | None, Outcome], None] | None = None,
+    total: int | None = None,
+) -> BatchResult:
+    """Make one form per record (``consent.ehr.ImportedRecord`` or ``(number, Patient)``) into ``out_dir``.
+
+    ``executor`` may be any concurrent.futures Executor (a dask ``Client.get_executor()`` works);
+    the default is a process pool with ``jobs`` workers (default: every core).
+    """
+    started = time.perf_counter()
+    out = Path(out_dir)
+    from ._library import get_library
+
+    get_library(packs).raise_problems()
+    get_library(packs).treatment(treatment)  # an unknown treatment fails before any work or any folder
+    (out / FORMS).mkdir(parents=True, exist_ok=True)
+    for stale in (out / FORMS).glob(".*.part"):
+        stale.unlink()  # left by a killed run: a temporary file, never a finished form
+    job = BatchJob(
+        treatment=treatment, clinic=clinic, date=date or dt.date.today(), formats=check_formats(formats),
+        out_dir=str(out.resolve()), language=language, packs=tuple(str(Path(p).resolve()) for p in packs),
+        pdf_variant=pdf_variant, fhir=fhir, embed_pdf=embed_pdf,
+    )
+    previous = read_manifest(out / MANIFEST)
+    errors: list[tuple[int, str, str, str]] = []
+    counts = {"written": 0, "skipped": 0, "failed": 0}
+    done = 0
+
+    def tasks() -> Iterator[Task]:
+        nonlocal done
+        for record in records:
+            if isinstance(record, tuple):
+                number, patient = record
+                source, problems, ids = "", (), (None, None)
+            else:
+                number, patient, source, problems = record.number, record.patient, record.source, record.problems
+                ids = (getattr(record, "resource_id", None), getattr(record, "full_url", None))
+            if patient is None:
+                counts["failed"] += 1
+                errors.extend((number, source, p.field or "", p.message) for p in problems)
+                done += 1
+                if progress:
+                    progress(done, total, Outcome(number, source, problems=()))
+                continue
+            yield Task(number, source, patient, previous.get(number), ids)
+
+    own = executor is None
+    if executor is None:
+        executor = cf.ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1,
+                                          initializer=warm_worker, initargs=(job,))
+        fn: Callable[[Task], Outcome] = run_task
+    else:
+        import functools
+
+        fn = functools.partial(run_task, job=job)
+    workers = getattr(executor, "_max_workers", None) or jobs or os.cpu_count() or 1
+    bundle_entries: list[tuple[int, dict[str, Any]]] = []
+    entries: dict[int, dict[str, Any]] = {}
+    try:
+        with (out / MANIFEST).open("a", encoding="utf-8") as manifest:
+            for outcome in _bounded(executor, fn, tasks(), window=workers * 4):
+                done += 1
+                if outcome.entry is None:
+                    counts["failed"] += 1
+                    errors.extend((outcome.number, outcome.source, f, m) for f, m in outcome.problems)
+                else:
+                    counts["skipped" if outcome.skipped else "written"] += 1
+                    entries[outcome.number] = outcome.entry
+                    if not outcome.skipped:
+                        manifest.write(json.dumps(outcome.entry, ensure_ascii=False, sort_keys=True) + "\n")
+                        manifest.flush()
+                    bundle_entries += [(outcome.number, r) for r in outcome.fhir]
+                if progress:
+                    progress(done, total, outcome)
+    finally:
+        if own:
+            executor.shutdown(wait=True, cancel_futures=True)
+    _finish(out, entries, errors, bundle_entries, job)
+    return BatchResult(done, counts["written"], counts["skipped"], counts["failed"],
+                       round(time.perf_counter() - started, 3), out)
+
+
+def _finish(out: Path, entries: dict[int, dict[str, Any]], errors: list[tuple[int, str, str, str]],
+            bundle_entries: list[tuple[int, dict[str, Any]]], job: BatchJob) -> None:
+    """Rewrite the manifest in record order, and write errors.csv and the batch's FHIR bundle."""
+    lines = "".join(json.dumps(entries[n], ensure_ascii=False, sort_keys=True) + "\n" for n in sorted(entries))
+    atomic_write(out / MANIFEST, lines.encode())
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["record", "source", "field", "message"])
+    writer.writerows(sorted(errors))
+    atomic_write(out / ERRORS, buffer.getvalue().encode())
+    if job.fhir and "pdf" in job.formats:
+        fresh = {n: [] for n in entries}  # type: dict[int, list[dict[str, Any]]]
+        for n, entry in bundle_entries:
+            fresh.setdefault(n, []).append(entry)
+        batch: list[dict[str, Any]] = []
+        for n in sorted(entries):
+            if fresh.get(n):
+                batch += fresh[n]
+                continue
+            # A form skipped on a re-run still belongs in the batch's bundle: read its entries back.
+            for rel in entries[n].get("files", {}):
+                if rel.endswith(".fhir.json"):
+                    batch += json.loads((out / rel).read_text(encoding="utf-8")).get("entry", [])
+        # Two records for the same patient give the same form (and fullUrl): send it once.
+        unique = list({e["fullUrl"]: e for e in batch}.values())
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": unique}
+        atomic_write(out / BUNDLE, json.dumps(bundle, ensure_ascii=False, indent=2, sort_keys=True).encode())

@@ -1,0 +1,266 @@
+"""Batch: EHR exports in, forms + manifest + errors + FHIR out; safe to kill and re-run."""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures as cf
+import copy
+import csv
+import hashlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pypdf
+import pytest
+from helpers import DATE, EXAMPLES, SHARED, docx_all_text, pdf_pages, words
+
+import consent
+from consent._batch import run_batch
+from consent.cli import main
+from consent.ehr import read_records
+
+SAMPLES = SHARED / "ehr-samples"
+GUSTAVO = SAMPLES / "synthea_r4_bundle_Gustavo_Mejia_es.json"
+PETER = SAMPLES / "hl7_r4_patient-example.json"
+CLEMENTE = SAMPLES / "synthea_r4_bundle_Clemente_Kreiger.json"
+CLINIC = EXAMPLES / "clinic.yaml"
+
+
+def secret_identifiers() -> list[str]:
+    """The SSN, driver's licence and passport numbers in the Gustavo sample: never to be printed."""
+    bundle = json.loads(GUSTAVO.read_text())
+    patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    out = [i["value"] for i in patient["identifier"]
+           if any(c.get("code") in {"SS", "DL", "PPN"} for c in i.get("type", {}).get("coding", []))]
+    assert len(out) == 3
+    return out
+
+
+def all_output_text(out: Path) -> str:
+    """Everything a batch wrote, as text: PDF text, DOCX text, JSON and CSV files."""
+    parts = []
+    for path in sorted(out.rglob("*")):
+        if path.suffix == ".pdf":
+            parts += pdf_pages(path.read_bytes())
+            parts.append(path.read_bytes().decode("latin-1"))
+        elif path.suffix == ".docx":
+            parts.append(docx_all_text(path.read_bytes()))
+        elif path.is_file():
+            parts.append(path.read_text(encoding="utf-8"))
+    return "\n".join(parts)
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_batch_from_real_exports(tmp_path, capsys):
+    """Synthea and HL7 samples: one form per patient, Spanish for the Spanish speaker, official name and
+    MR number for the HL7 example, no SSN anywhere, and a manifest line per form."""
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(capsys, "batch", "knee-injection", "--from", str(GUSTAVO), "--from", str(PETER),
+                                "--from", str(CLEMENTE), "--clinic", str(CLINIC), "--out", str(out),
+                                "--date", "2026-11-21", "--jobs", "2")
+    assert code == 0, err
+    assert stdout == "3 record(s): 3 form(s) written, 0 already complete, 0 failed, in " + \
+        stdout.split(" in ")[1]
+    assert "3/3 forms" in err  # plain progress lines when not on a terminal
+    lines = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
+    assert [e["record"] for e in lines] == [1, 2, 3]
+    assert [e["language"] for e in lines] == ["es", "en", "en"]
+    assert any("preferred language 'zh' is not available" in n for n in lines[2]["notes"])
+    for entry in lines:
+        assert set(entry) >= {"record", "form_id", "files", "clauses", "template_version", "language", "treatment"}
+        for rel, info in entry["files"].items():
+            assert hashlib.sha256((out / rel).read_bytes()).hexdigest() == info["sha256"]
+            assert Path(rel).name.startswith(f"rec-{entry['record']:06d}_{entry['form_id']}.")
+    peter_pdf = next(out.glob("forms/rec-000002_*.pdf")).read_bytes()
+    first = " ".join(words(pdf_pages(peter_pdf)[0]))
+    assert "Peter James Chalmers" in first and "12345" in first
+    gustavo_pdf = next(out.glob("forms/rec-000001_*.pdf")).read_bytes()
+    assert "Consentimiento informado" in " ".join(words(pdf_pages(gustavo_pdf)[0]))
+    text = all_output_text(out)
+    for secret in secret_identifiers():
+        assert secret not in text
+    assert (out / "errors.csv").read_text() == "record,source,field,message\n"
+
+
+def test_broken_patient_is_one_error_row_and_the_rest_succeed(tmp_path, capsys):
+    """A bundle with one Patient missing its birth date: one row in errors.csv (no name), exit 1."""
+    bundle = json.loads(GUSTAVO.read_text())
+    patient = next(e for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    broken = copy.deepcopy(patient)
+    broken["fullUrl"] = "urn:uuid:00000000-0000-4000-8000-000000000001"
+    broken["resource"]["id"] = "broken-1"
+    del broken["resource"]["birthDate"]
+    bundle["entry"].append(broken)
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(bundle))
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(capsys, "batch", "hair", "--from", str(path), "--from", str(PETER), "--clinic",
+                                str(CLINIC), "--out", str(out), "--format", "pdf", "--jobs", "1")
+    assert code == 1
+    assert stdout.startswith("3 record(s): 2 form(s) written, 0 already complete, 1 failed")
+    assert f"Failed records are listed in {out / 'errors.csv'}" in err
+    rows = list(csv.reader(io.StringIO((out / "errors.csv").read_text())))
+    assert rows == [["record", "source", "field", "message"],
+                    ["2", "export.json", "patient.birth_date", "birth date is missing"]]
+    assert "Mejía" not in (out / "errors.csv").read_text()
+    assert len(list(out.glob("forms/*.pdf"))) == 2
+
+
+def test_rerun_skips_complete_forms_and_repairs_damaged_ones(tmp_path):
+    """The same batch again renders nothing; a damaged file is detected by its hash and made again."""
+    records = list(read_records([PETER, CLEMENTE]))
+    clinic = consent.load_clinic(CLINIC)
+    out = tmp_path / "out"
+    first = run_batch("hair", records, clinic=clinic, out_dir=out, date=DATE, jobs=1)
+    assert (first.written, first.skipped, first.failed) == (2, 0, 0)
+    manifest = (out / "manifest.jsonl").read_bytes()
+    again = run_batch("hair", records, clinic=clinic, out_dir=out, date=DATE, jobs=1)
+    assert (again.written, again.skipped) == (0, 2)
+    assert (out / "manifest.jsonl").read_bytes() == manifest
+    damaged = next(out.glob("forms/rec-000002_*.docx"))
+    damaged.write_bytes(b"half a file")
+    third = run_batch("hair", records, clinic=clinic, out_dir=out, date=DATE, jobs=1)
+    assert (third.written, third.skipped) == (1, 1)
+    entry = json.loads((out / "manifest.jsonl").read_text().splitlines()[1])
+    assert hashlib.sha256(damaged.read_bytes()).hexdigest() == entry["files"][f"forms/{damaged.name}"]["sha256"]
+
+
+def test_killed_batch_leaves_no_half_form_and_resumes(tmp_path):
+    """Kill a running batch: every form file on disk is whole (listed with its hash) or absent, and
+    running the same command again finishes the rest without redoing the finished ones."""
+    rows = ["name,dob,mrn"] + [f"Patient {i:03d},1970-01-{1 + i % 28:02d},MRN{i:04d}" for i in range(40)]
+    export = tmp_path / "export.csv"
+    export.write_text("\n".join(rows) + "\n")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("columns:\n  full_name: name\n  birth_date: dob\n  mrn: mrn\n")
+    out = tmp_path / "out"
+    exe = str(Path(sys.executable).with_name("consent"))
+    argv = [exe, "batch", "iv-infusion", "--from", str(export), "--mapping", str(mapping), "--clinic", str(CLINIC),
+            "--out", str(out), "--jobs", "2", "--date", "2026-11-21"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        manifest = out / "manifest.jsonl"
+        if manifest.exists() and len(manifest.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    from consent._batch import read_manifest
+
+    finished = read_manifest(out / "manifest.jsonl")
+    assert finished, "the batch was killed before it finished any form"
+    listed = {rel for e in finished.values() for rel in e["files"]}
+    for path in (out / "forms").iterdir():
+        if path.name.startswith("."):
+            continue  # a temporary file being written when the process died: never a form name
+        rel = f"forms/{path.name}"
+        if rel in listed:
+            entry = next(e for e in finished.values() if rel in e["files"])
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["files"][rel]["sha256"]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert f"{len(finished)} already complete" in result.stdout
+    assert result.stdout.startswith("40 record(s): ")
+    assert len(read_manifest(out / "manifest.jsonl")) == 40
+    assert not [p for p in (out / "forms").iterdir() if p.name.startswith(".")]
+
+
+def test_file_names_never_come_from_patient_data(tmp_path):
+    """A patient 'named' like a path gives an ordinary file name inside the output folder."""
+    export = tmp_path / "export.csv"
+    export.write_text("\ufeffname;dob\n../../etc/passwd;1970-01-01\nCON: <x>*?|;1971-02-02\n\n\n")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("columns:\n  full_name: name\n  birth_date: dob\n")
+    out = tmp_path / "out"
+    result = run_batch("hair", read_records([export], mapping=mapping), clinic=consent.load_clinic(CLINIC),
+                       out_dir=out, date=DATE, formats=["docx"], jobs=1)
+    assert (result.written, result.failed) == (2, 0)
+    names = sorted(p.name for p in (out / "forms").iterdir())
+    assert all(n.startswith(("rec-000001_CF-", "rec-000002_CF-")) for n in names), names
+    assert {p.parent for p in out.rglob("*.docx")} == {out / "forms"}
+
+
+def test_fhir_resources_validate_with_the_r4_model(tmp_path):
+    """Per-form and batch Bundles validate as FHIR R4(B); hashes and sizes match the PDFs."""
+    from fhir.resources.R4B.bundle import Bundle
+
+    out = tmp_path / "out"
+    run_batch("knee-injection", read_records([GUSTAVO, PETER]), clinic=consent.load_clinic(CLINIC), out_dir=out,
+              date=DATE, formats=["pdf"], jobs=1)
+    batch = json.loads((out / "fhir-bundle.json").read_text())
+    Bundle.model_validate(batch)
+    assert batch["type"] == "transaction" and len(batch["entry"]) == 4
+    docrefs = [e["resource"] for e in batch["entry"] if e["resource"]["resourceType"] == "DocumentReference"]
+    consents = [e for e in batch["entry"] if e["resource"]["resourceType"] == "Consent"]
+    urls = {e["fullUrl"] for e in batch["entry"]}
+    for c in consents:
+        assert c["resource"]["sourceReference"]["reference"] in urls
+        assert c["resource"]["scope"]["coding"][0]["code"] == "treatment"
+    for ref in docrefs:
+        assert (ref["status"], ref["docStatus"]) == ("current", "final")
+        assert ref["type"]["coding"][0] == {"system": "http://loinc.org", "code": "59284-0",
+                                            "display": ref["type"]["coding"][0]["display"]}
+        att = ref["content"][0]["attachment"]
+        pdf = (out / att["url"]).read_bytes()
+        assert att["contentType"] == "application/pdf" and att["size"] == len(pdf)
+        assert att["hash"] == base64.b64encode(hashlib.sha1(pdf).digest()).decode()  # noqa: S324 - FHIR's choice
+    for path in out.glob("forms/*.fhir.json"):
+        Bundle.model_validate(json.loads(path.read_text()))
+
+
+def test_archival_pdf_a_is_deterministic_and_carries_the_form_data(tmp_path):
+    """--pdf-variant pdf/a-3u: PDF/A-3 with the form's data and manifest attached; same bytes twice."""
+    records = list(read_records([PETER]))
+    clinic = consent.load_clinic(CLINIC)
+    a = run_batch("hair", records, clinic=clinic, out_dir=tmp_path / "a", date=DATE, formats=["pdf"],
+                  pdf_variant="pdf/a-3u", jobs=1)
+    b = run_batch("hair", records, clinic=clinic, out_dir=tmp_path / "b", date=DATE, formats=["pdf"],
+                  pdf_variant="pdf/a-3u", jobs=1)
+    assert a.written == b.written == 1
+    pdf_a = next((tmp_path / "a" / "forms").glob("*.pdf")).read_bytes()
+    assert pdf_a == next((tmp_path / "b" / "forms").glob("*.pdf")).read_bytes()
+    reader = pypdf.PdfReader(io.BytesIO(pdf_a))
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="U"' in xmp
+    data = json.loads(reader.attachments["consent-form.json"][0])
+    assert data["form"]["patient"]["full_name"] == "Peter James Chalmers"
+    assert data["manifest"]["form_id"] == data["form"]["form_id"]
+
+
+def test_any_executor_works_threads(tmp_path):
+    """The engine takes any concurrent.futures Executor."""
+    with cf.ThreadPoolExecutor(2) as pool:
+        result = run_batch("hair", read_records([PETER, CLEMENTE]), clinic=consent.load_clinic(CLINIC),
+                           out_dir=tmp_path, date=DATE, formats=["docx"], executor=pool)
+    assert (result.written, result.failed) == (2, 0)
+
+
+def test_small_batch_on_a_dask_local_cluster(tmp_path):
+    """dask.distributed: a LocalCluster's executor runs the same batch."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
+        result = run_batch("hair", read_records([PETER, CLEMENTE, GUSTAVO]), clinic=consent.load_clinic(CLINIC),
+                           out_dir=tmp_path, date=DATE, formats=["pdf"], executor=client.get_executor())
+    assert (result.written, result.failed) == (3, 0)
+    assert len((tmp_path / "manifest.jsonl").read_text().splitlines()) == 3
+
+
+def test_unknown_treatment_fails_before_any_work(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "batch", "elbow", "--from", str(PETER), "--clinic", str(CLINIC), "--out",
+                           str(tmp_path / "out"))
+    assert code == 1
+    assert err.startswith("Error: unknown treatment 'elbow'")
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,178 @@
+"""Spanish forms: chosen from the patient's language, formatted for the locale, complete and all Spanish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from decimal import Decimal
+
+import pytest
+from helpers import DATE, TREATMENTS, build_tree, docx_all_text, docx_body_lines, make_clinic, pdf_pages, words
+
+import consent
+from consent.check import check
+from consent.cli import main
+
+SPANISH_FEES = consent.FeeSchedule(price_per_session=Decimal("2500"), planned_sessions=2,
+                                   included=("El producto",), excluded=("Radiografías",))
+
+
+def spanish_patient(code: str = "es") -> consent.Patient:
+    return consent.Patient(full_name="Gustavo Mejía", birth_date=dt.date(1975, 6, 3), preferred_language=code)
+
+
+@pytest.mark.parametrize("code", ["es", "es-MX", "es_US", "spa", "ES"])
+def test_preferred_language_selects_spanish(code, clinic):
+    """ISO codes for Spanish in any common form give a Spanish form."""
+    form = consent.build("hair", patient=spanish_patient(code), clinic=clinic, date=DATE)
+    assert form.language == "es"
+    assert form.title == "Consentimiento informado: Inyección de exosomas en el cuero cabelludo" or \
+        form.title.startswith("Consentimiento informado")
+    assert form.manifest.language == "es"
+    assert all(ref.language == "es" for ref in form.manifest.clauses)
+
+
+def test_language_option_overrides_the_preference(clinic):
+    """--language / language= wins over the patient's preference, both ways."""
+    assert consent.build("hair", patient=spanish_patient(), clinic=clinic, date=DATE, language="en").language == "en"
+    english = consent.Patient(full_name="Ada O'Connor", birth_date=dt.date(1985, 12, 1))
+    assert consent.build("hair", patient=english, clinic=clinic, date=DATE, language="es").language == "es"
+    with pytest.raises(consent.InputError, match="language 'fr' is not available"):
+        consent.build("hair", patient=english, clinic=clinic, date=DATE, language="fr")
+
+
+def test_unavailable_language_falls_back_to_english_with_a_warning(clinic, capsys, tmp_path):
+    """A Chinese-speaking patient gets English and a warning, from the library and from the CLI."""
+    patient = consent.Patient(full_name="Li Wei", birth_date=dt.date(1990, 5, 5), preferred_language="zh")
+    with pytest.warns(consent.LanguageFallbackWarning, match=r"preferred language 'zh' is not available; the "
+                      r"form is in English \(available: en, es\)"):
+        assert consent.build("hair", patient=patient, clinic=clinic, date=DATE).language == "en"
+    path = tmp_path / "p.yaml"
+    path.write_text("full_name: Li Wei\nbirth_date: 1990-05-05\npreferred_language: zh\n")
+    from helpers import EXAMPLES
+
+    code = main(["render", "hair", "--patient", str(path), "--clinic", str(EXAMPLES / "clinic.yaml"),
+                 "--format", "docx", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "Warning: preferred language 'zh' is not available; the form is in English" in err
+
+
+def test_dates_and_money_follow_the_locale(render_both):
+    """Babel formats the Spanish dates and amounts (es_US), in both outputs."""
+    form = consent.build("knee-injection", patient=spanish_patient(), clinic=make_clinic(fees=SPANISH_FEES),
+                         date=dt.date(2026, 11, 21))
+    from babel.numbers import format_currency
+
+    total = format_currency(Decimal("5000"), "USD", locale="es_US")
+    pdf, docx_bytes = render_both(form)
+    flat = " ".join(words(" ".join(pdf_pages(pdf))))
+    for text in ("21 de noviembre de 2026", "3 de junio de 1975", total, "Página 1 de"):
+        assert text in flat, text
+    assert "21 de noviembre de 2026" in docx_all_text(docx_bytes)
+    assert total in docx_all_text(docx_bytes)
+
+
+@pytest.mark.parametrize("state", ["CA", "UT"])
+def test_statutory_notice_stays_english_with_a_marked_courtesy_translation(state, render_both):
+    """The law's words appear verbatim in English, then a Spanish translation labelled as a courtesy."""
+    form = consent.build("hair", patient=spanish_patient(), clinic=make_clinic(state=state, fees=SPANISH_FEES),
+                         date=DATE)
+    english = consent.build("hair", patient=spanish_patient(), clinic=make_clinic(state=state), date=DATE,
+                            language="en")
+    statutory = english.sections[1].blocks[0].text
+    section = form.sections[1]
+    assert section.clause_id == f"state-notice-{state.lower()}"
+    assert section.blocks[0].text == statutory
+    assert section.blocks[1].text == "Traducción de cortesía (el texto en inglés de arriba es el aviso legal)"
+    assert section.blocks[2].text.startswith("Esta es una traducción de cortesía.")
+    pdf, docx_bytes = render_both(form)
+    assert statutory in " ".join(words(" ".join(pdf_pages(pdf))))
+    assert statutory in " ".join(words(docx_all_text(docx_bytes)))
+
+
+# Words that are the same in both languages, or names: everything else in a Spanish form must be Spanish.
+SHARED_WORDS = {
+    "a", "no", "el", "use", "decide", "control", "plan", "total", "legal", "local", "extra", "hospital",
+    "artificial", "umbilical", "lupus", "pus", "semen", "gel", "saunas", "psoriasis", "material",
+    "fda", "ind", "irb", "clinicaltrials.gov", "medicare", "medicaid", "minoxidil", "clopidogrel", "california",
+}
+
+
+@pytest.mark.parametrize("treatment", TREATMENTS)
+def test_spanish_form_has_no_english_but_the_law_and_names(treatment):
+    """Every word of the Spanish form that also appears in the English form is a name, a number, a
+    word both languages share, or part of the statutory English notice."""
+    clinic = make_clinic(state="CA", fees=SPANISH_FEES)
+    es = consent.build(treatment, patient=spanish_patient(), clinic=clinic, date=DATE)
+    en = consent.build(treatment, patient=spanish_patient(), clinic=clinic, date=DATE, language="en")
+    notice = en.sections[1].blocks[0]
+    law = [" ".join(words(notice.text)), " ".join(words(notice.citation))]  # the statute and its name
+
+    def body(form: consent.Form) -> str:
+        text = " ".join(words("\n".join(docx_body_lines(form.to_docx()))))
+        for part in law:
+            text = text.replace(part, " ")
+        return text
+
+    es_text, en_text = body(es), body(en)
+
+    def vocabulary(text: str) -> set[str]:
+        out = {w.lower().strip(".,;:()¿?¡!\"“”'") for w in text.split()}
+        return {w for w in out if w and not any(ch.isdigit() for ch in w) and w not in {"·", "—", "°c", "°f"}}
+
+    names = vocabulary(" ".join([clinic.name, clinic.address, clinic.provider.name, clinic.provider.credentials,
+                                 "Gustavo Mejía", *SPANISH_FEES.included, *SPANISH_FEES.excluded]))
+    leaked = (vocabulary(es_text) & vocabulary(en_text)) - SHARED_WORDS - names
+    assert leaked == set(), f"English words in the Spanish form: {sorted(leaked)}"
+    assert "the" in vocabulary(en_text) and "usted" in vocabulary(es_text)
+
+
+def test_stock_library_is_complete_and_readable_in_spanish():
+    """`check --language es`: every clause and treatment translated; Szigriszt-Pazos within thresholds."""
+    report = check(languages=["es"])
+    assert report.errors == ()
+    figures = [f for f in report.figures if f.language == "es"]
+    assert {f.treatment for f in figures} == set(TREATMENTS)
+    for fig in figures:
+        assert [name for name, _ in fig.scores] == ["szigriszt-pazos", "fernandez-huerta"]
+        limit = 65 if fig.scope == "key-information" else 60 if fig.scope == "(whole form)" else 55
+        assert fig.score("szigriszt-pazos") >= limit, fig
+
+
+def test_missing_translation_is_a_check_error_naming_clause_and_language(tmp_path):
+    """A pack clause with no Spanish file: check names the clause and the language; render refuses."""
+    pack = build_tree(tmp_path / "pack", {"clauses/benefits.yaml": """
+        id: benefits
+        version: "1.1-pack"
+        title: Possible benefits
+        elements: [benefits]
+        body:
+          - p: We hope it helps. We cannot promise that it will.
+    """})
+    report = check(["hair"], packs=[pack], languages=["es"])
+    assert [str(f) for f in report.errors] == [
+        f"error structure.translation-missing [hair/es] clause benefits: clause 'benefits' has no 'es' "
+        f"translation ({pack}/clauses/benefits.yaml)"
+    ]
+    with pytest.raises(consent.ContentError, match="clause 'benefits' has no 'es' translation"):
+        consent.build("hair", patient=spanish_patient(), clinic=make_clinic(), date=DATE, packs=[pack])
+
+
+def test_adding_a_language_is_adding_files(tmp_path, clinic):
+    """A pack with labels, treatment and clause files for a new language makes forms in it (here: a
+    toy language that copies Spanish), with no Python."""
+    import shutil
+
+    root = consent.get_library().sources[-1].root
+    pack = tmp_path / "pack"
+    shutil.copytree(root / "clauses" / "es", pack / "clauses" / "xx")
+    shutil.copytree(root / "templates" / "treatments" / "es", pack / "templates" / "treatments" / "xx")
+    labels = (root / "templates" / "labels" / "es.yaml").read_text(encoding="utf-8")
+    (pack / "templates" / "labels").mkdir(parents=True)
+    (pack / "templates" / "labels" / "xx.yaml").write_text(labels.replace("locale: es_US", "locale: es_MX"))
+    patient = consent.Patient(full_name="Ana Ruiz", birth_date=dt.date(1980, 1, 2), preferred_language="xx")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        form = consent.build("hair", patient=patient, clinic=clinic, date=DATE, packs=[pack])
+    assert form.language == "xx" and form.locale == "es_MX"
