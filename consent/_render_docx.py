@@ -12,8 +12,12 @@ import datetime as dt
 import functools
 import io
 import json
+import re
 import zipfile
+from collections import OrderedDict
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
 
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docxcompose.properties import CustomProperties
@@ -26,6 +30,7 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ._library import get_library
+from ._tokens import TOKENS, patient_values, tokenise
 from ._text import long_date
 from .document import (
     BulletList,
@@ -243,7 +248,43 @@ def _normalise_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
+_PARTS: OrderedDict[str, dict[str, bytes]] = OrderedDict()
+
+
+def _token_parts(key: str, token_form: Form) -> dict[str, bytes]:
+    """The zip parts of the DOCX rendered for a tokenised form, cached by its content key (LRU of 8)."""
+    if key in _PARTS:
+        _PARTS.move_to_end(key)
+        return _PARTS[key]
+    with zipfile.ZipFile(io.BytesIO(_render_direct(token_form))) as z:
+        parts = {info.filename: z.read(info.filename) for info in z.infolist()}
+    _PARTS[key] = parts
+    while len(_PARTS) > 8:
+        _PARTS.popitem(last=False)
+    return parts
+
+
 def render_docx(form: Form) -> bytes:
+    """The DOCX of ``form``: its tokenised twin is rendered once (cached), then this form's own strings
+    are put back into the XML (escaped for XML)."""
+    tokenised = tokenise(form)
+    if tokenised is None:
+        return _render_direct(form)  # a token occurs in the real text: never risk a wrong substitution
+    token_form, key = tokenised
+    parts = _token_parts(key, token_form)
+    back = {TOKENS[k].encode(): xml_escape(v).encode() for k, v in patient_values(form).items()}
+    back_pattern = re.compile(b"|".join(re.escape(t) for t in back))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, data in parts.items():
+            entry = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            dst.writestr(entry, back_pattern.sub(lambda m: back[m.group(0)], data))
+    return out.getvalue()
+
+
+def _render_direct(form: Form) -> bytes:
     tpl = DocxTemplate(io.BytesIO(_template_bytes(form.packs)))
     body = tpl.new_subdoc()
     writer = _BodyWriter(body, form.labels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -9,7 +10,7 @@ from .._assemble import Trace
 from .._library import Library
 from ..content import ELEMENTS
 from ..document import Form
-from ._claims import ClaimRule, scan
+from ._claims import ClaimHit, ClaimRule, scan
 from ._readability import as_prose, scores, word_count
 from ._report import Figure, Finding, Report
 from ._settings import settings_for
@@ -92,11 +93,16 @@ def readability(form: Form, trace: Sequence[Trace], library: Library) -> tuple[l
     return findings, figures
 
 
+@functools.lru_cache(maxsize=16384)  # most strings are the same on every form of a batch
+def _scan(text: str, rules: tuple[ClaimRule, ...]) -> tuple[ClaimHit, ...]:
+    return tuple(scan(text, rules))
+
+
 def claims(form: Form, trace: Sequence[Trace], rules: Sequence[ClaimRule], acknowledge: dict[str, str]) -> list[Finding]:
     """Forbidden claims and exculpatory wording in every rendered string of the form."""
     out: list[Finding] = []
     for t in trace:
-        for hit in scan(t.text, rules):
+        for hit in _scan(t.text, tuple(rules)):
             out.append(Finding(
                 hit.rule.id, hit.rule.severity, hit.rule.title, clause=t.clause_id, file=t.path, line=t.line,
                 text=hit.sentence.strip(), treatment=form.manifest.treatment_id, language=form.language,

