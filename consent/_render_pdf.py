@@ -15,6 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import attrs
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -62,22 +63,35 @@ class _Fetcher:
     __call__ = fetch
 
 
+@attrs.frozen
+class _Resources:
+    """Everything shared by all PDFs of one set of packs: parsed once per process."""
+
+    form: Template
+    overlay: Template
+    css: Any
+    font_config: Any
+    fetcher: _Fetcher
+
+
 @functools.lru_cache(maxsize=8)
-def _resources(packs: tuple[str, ...]) -> tuple[Template, Any, Any, _Fetcher]:
-    """Compiled HTML template, parsed CSS, font configuration and fetcher for one set of packs."""
+def _resources(packs: tuple[str, ...]) -> _Resources:
+    """Compiled HTML templates, parsed CSS, font configuration and fetcher for one set of packs."""
     library = get_library(packs)
     wp = _weasyprint()
     from weasyprint.text.fonts import FontConfiguration
 
-    html_path = library.template("form.html")
     css_path = library.template("form.css")
     env = ImmutableSandboxedEnvironment(
-        loader=FileSystemLoader(str(html_path.parent)), undefined=StrictUndefined, autoescape=True
+        loader=FileSystemLoader([str(root) for root in library.template_roots]),
+        undefined=StrictUndefined,
+        autoescape=True,
     )
     try:
-        template = env.get_template(html_path.name)
+        form_template = env.get_template("form.html")
+        overlay_template = env.get_template("overlay.html")
     except TemplateError as exc:
-        raise RenderError(f"{html_path}: broken template: {exc}") from None
+        raise RenderError(f"broken PDF template: {exc}") from None
     fetcher = _Fetcher(library.template_roots)
     font_config = FontConfiguration()
     try:
@@ -89,20 +103,23 @@ def _resources(packs: tuple[str, ...]) -> tuple[Template, Any, Any, _Fetcher]:
         )
     except wp.urls.FatalURLFetchingError as exc:
         raise RenderError(f"{css_path}: {exc}") from None
-    return template, css, font_config, fetcher
+    return _Resources(form_template, overlay_template, css, font_config, fetcher)
 
 
-def form_html(form: Form) -> str:
+def _context(form: Form) -> dict[str, Any]:
+    return {
+        "form": form,
+        "L": form.labels,
+        "form_date": long_date(form.date, form.locale),
+        "manifest_json": json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True),
+        "generator_version": __version__,
+    }
+
+
+def form_html(form: Form, *, skeleton: bool = False) -> str:
     """The HTML the PDF is made from (useful for debugging a clinic's template)."""
-    template = _resources(form.packs)[0]
     try:
-        return template.render(
-            form=form,
-            L=form.labels,
-            form_date=long_date(form.date, form.locale),
-            manifest_json=json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True),
-            generator_version=__version__,
-        )
+        return _resources(form.packs).form.render(**_context(form), skeleton=skeleton)
     except TemplateError as exc:
         raise RenderError(f"form.html: {exc}") from None
 
@@ -122,10 +139,45 @@ def form_data(form: Form) -> dict[str, Any]:
 
 
 def render_pdf(form: Form, *, variant: str | None = None) -> bytes:
-    template, css, font_config, fetcher = _resources(form.packs)
-    del template
+    """The PDF of ``form``. Forms that differ only in the patient's strings share one layout (see
+    ``_pdf_layers``); any form that cannot is laid out on its own. Both give the same page."""
+    from ._pdf_layers import render_layered
+
+    layered = render_layered(form, variant=variant)
+    if layered is not None:
+        return layered
+    return write_document(layout(form_html(form), form.packs), form, variant)
+
+
+# The shared body of a batch (consent/_pdf_layers.py) has no page header or footer: each form's own
+# layer draws them.
+NO_PAGE_FURNITURE = "@page { " + " ".join(
+    f"@{box} {{ content: none !important; }}" for box in ("top-left", "top-right", "bottom-left", "bottom-right")
+) + " }"
+
+
+@functools.lru_cache(maxsize=8)
+def _no_furniture(packs: tuple[str, ...]) -> Any:
+    return _weasyprint().CSS(string=NO_PAGE_FURNITURE, font_config=_resources(packs).font_config)
+
+
+def layout(html: str, packs: tuple[str, ...], *, furniture: bool = True) -> Any:
+    """Lay out HTML with the shared stylesheet and fonts; a refused resource stops with a RenderError."""
     wp = _weasyprint()
-    html = wp.HTML(string=form_html(form), base_url=css.base_url, url_fetcher=fetcher)
+    res = _resources(packs)
+    sheets = [res.css] if furniture else [res.css, _no_furniture(packs)]
+    try:
+        return wp.HTML(string=html, base_url=res.css.base_url, url_fetcher=res.fetcher).render(
+            stylesheets=sheets, font_config=res.font_config
+        )
+    except wp.urls.FatalURLFetchingError as exc:
+        raise RenderError(f"PDF rendering stopped: {exc}") from None
+
+
+def write_document(document: Any, form: Form, variant: str | None) -> bytes:
+    """Write a laid-out document with the form's identifier, attachment and metadata."""
+    wp = _weasyprint()
+    res = _resources(form.packs)
     payload: dict[str, Any] = form.manifest_dict()
     name, description = "consent-manifest.json", "Clauses, versions and checks behind this consent form"
     if variant:  # archival copy: the form's data travels with it (PDF/A-3 associated file)
@@ -139,13 +191,11 @@ def render_pdf(form: Form, *, variant: str | None = None) -> bytes:
         created=stamp,
         modified=stamp,
         relationship="Data" if variant else "Unspecified",
-        url_fetcher=fetcher,
+        url_fetcher=res.fetcher,
     )
     try:
         return bytes(
-            html.write_pdf(
-                stylesheets=[css],
-                font_config=font_config,
+            document.write_pdf(
                 pdf_identifier=hashlib.sha256(form.form_id.encode()).digest()[:16],
                 pdf_variant=variant,
                 attachments=[attachment],

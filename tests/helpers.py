@@ -96,19 +96,18 @@ def pdf_body_words(form: consent.Form, data: bytes) -> list[str]:
                   f"{form.manifest.template_version} {form.labels['page']} ")
         + r"\d+ " + re.escape(form.labels["page_of"]) + r" \d+"
     )
-    # A table that runs onto the next page repeats its header row there (as Word does); read it once.
-    L = form.labels
-    repeated = [f"{L['checklist_question']} {L['yes']} {L['no']}", f"{L['fee_item']} {L['fee_amount']}"]
     out: list[str] = []
-    for n, page in enumerate(pdf_pages(data)):
+    for page in pdf_pages(data):
         text = " ".join(words(page))
         assert header in text, f"running header missing on a page: {text[-200:]!r}"
-        text = footer.sub(" ", text.replace(header, " ", 1)).strip()
-        for head in repeated:
-            if n and text.startswith(head + " "):
-                text = text[len(head):]
-        out += text.split()
+        out += footer.sub(" ", text.replace(header, " ", 1)).split()
     return out
+
+
+def table_headers(form: consent.Form) -> list[str]:
+    """Header rows of the checklist and fee tables: a PDF repeats them on every page a table runs onto."""
+    L = form.labels
+    return [f"{L['checklist_question']} {L['yes']} {L['no']}", f"{L['fee_item']} {L['fee_amount']}"]
 
 
 def build_tree(root: Path, files: dict[str, str]) -> Path:
