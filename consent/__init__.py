@@ -24,7 +24,9 @@ try:
 except _metadata.PackageNotFoundError:  # pragma: no cover - a source tree that is not installed
     __version__ = "0+unknown"
 
+from . import check, ehr
 from ._assemble import LanguageFallbackWarning, build
+from ._batch import BatchResult, run_batch
 from ._library import Library, get_library
 from .document import Form, Manifest, Section
 from .errors import (
@@ -49,6 +51,7 @@ from .inputs import (
 )
 
 __all__ = [
+    "BatchResult",
     "CheckFailed",
     "Clinic",
     "ConsentError",
@@ -73,4 +76,5 @@ __all__ = [
     "load_clinic",
     "load_patient",
     "load_screening",
+    "run_batch",
 ]

@@ -180,7 +180,7 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
         resources = tuple(bundle["entry"])
     for suffix, data in blobs.items():
         rel = f"{FORMS}/{stem}.{suffix}"
-        atomic_write(out_dir / rel, data)
+        atomic_write(out_dir / rel, data, durable=False)
         files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     entry = {
         "record": task.number,

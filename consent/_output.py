@@ -44,14 +44,17 @@ def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
     return chosen
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, flush it to disk, then rename over ``path``."""
+def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write to a temporary file in the same folder, then rename it over ``path``: a reader never sees a
+    partial file. ``durable`` also flushes it to disk first (a batch instead checks every file against the
+    SHA-256 in its manifest when it runs again, so it can skip the cost)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

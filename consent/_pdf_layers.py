@@ -3,16 +3,20 @@
 Every form of a batch is the same text but for the patient's name, birth date and MRN and the form id.
 Laying out eleven pages of text is most of the cost of a PDF, so it is done once:
 
-1. the *body*: the form with those strings tokenised (:mod:`consent._tokens`), its slots (the
-   one-line boxes of form.html that hold patient values) left empty and no page header or footer;
-   laid out and written once, and cached;
-2. the *layer*: ``overlay.html``, with the form's own metadata, page header and footer, and each slot's
-   value at the position the body gave it; laid out and written for every form (it holds a few lines);
-3. each page of the layer gets the matching body page drawn underneath it (a form XObject), with pikepdf.
+1. the *body*: the form with those strings tokenised (:mod:`consent._tokens`) and its slots (the
+   boxes of form.html that hold patient values, one or two lines high) left empty, with the clinic's
+   name and the page numbers in the margins; laid out and written once, and cached;
+2. the *layer*: ``overlay.html``, with the form's own metadata, the patient's line in the page header,
+   the form id in the footer, and each slot's value at the position the body gave it. It has one page
+   per kind of body page (the page with the patient table, the signature page, all the others), so it
+   is a few small pages whatever the length of the form; laid out and written for every form;
+3. with pikepdf, every page of the result draws its body page, then its kind of layer page, both as
+   form XObjects with fixed names (deterministic); the layer's document (metadata, attachments, PDF/A
+   identity) is the result.
 
 It is refused (and the caller lays the form out whole) whenever it could differ from a whole layout:
 a token shows up anywhere outside a slot (a clause that prints the patient's name), the slots are not
-exactly the four expected ones, a value does not fit on one line, or the page counts differ.
+exactly the four expected ones, a value needs more lines than its slot has, or the page counts differ.
 """
 
 from __future__ import annotations
@@ -39,10 +43,17 @@ class Slot:
     height: float
     font_size: float
     font_weight: int
+    lines: int = 1
+
+    @property
+    def line_height(self) -> float:
+        return round(self.height / self.lines, 3)
 
 
 @attrs.frozen
-class PageGeometry:
+class PageKind:
+    """Body pages with the same slots share one layer page."""
+
     height: float
     slots: tuple[Slot, ...]
 
@@ -50,7 +61,8 @@ class PageGeometry:
 @attrs.frozen
 class Body:
     pdf: bytes
-    pages: tuple[PageGeometry, ...]
+    kinds: tuple[PageKind, ...]
+    page_kinds: tuple[int, ...]  # for each body page, its index in ``kinds``
 
 
 _BODIES: OrderedDict[str, Body | None] = OrderedDict()
@@ -72,8 +84,9 @@ def _slot_name(box: Any, css_class: str) -> str | None:
 
 
 def _body(token_form: Form) -> Body | None:
-    document = layout(form_html(token_form, skeleton=True), token_form.packs, furniture=False)
-    pages = []
+    document = layout(form_html(token_form, skeleton=True), token_form.packs, hide=("top-right", "bottom-left"))
+    kinds: list[PageKind] = []
+    page_kinds: list[int] = []
     found: list[str] = []
     for page in document.pages:
         page_box = page._page_box  # noqa: SLF001 - WeasyPrint's laid-out page; read only
@@ -88,11 +101,15 @@ def _body(token_form: Form) -> Body | None:
                 style = box.style
                 slots.append(Slot(name, round(box.content_box_x() - origin_x, 3),
                                   round(box.content_box_y() - origin_y, 3), round(box.width, 3),
-                                  round(box.height, 3), round(style["font_size"], 3), int(style["font_weight"])))
-        pages.append(PageGeometry(round(page_box.height - 0.5, 3), tuple(slots)))
+                                  round(box.height, 3), round(style["font_size"], 3), int(style["font_weight"]),
+                                  int(box.element.get("data-lines") or 1)))
+        kind = PageKind(round(page_box.height - 0.5, 3), tuple(slots))
+        if kind not in kinds:
+            kinds.append(kind)
+        page_kinds.append(kinds.index(kind))
     if sorted(found) != sorted(SLOTS):
         return None  # a clinic template without the four slots: lay each form out whole
-    return Body(bytes(document.write_pdf()), tuple(pages))
+    return Body(bytes(document.write_pdf()), tuple(kinds), tuple(page_kinds))
 
 
 def _cached_body(token_form: Form, key: str) -> Body | None:
@@ -106,31 +123,40 @@ def _cached_body(token_form: Form, key: str) -> Body | None:
     return body
 
 
-def _single_lines(document: Any) -> bool:
+def _values_fit(document: Any, body: Body) -> bool:
+    """Every value fits in the lines its slot has (one line, or two for the name and MRN)."""
     boxes = _boxes()
+    allowed = {s.name: s.lines for kind in body.kinds for s in kind.slots}
     for page in document.pages:
         for box in page._page_box.descendants(placeholders=True):  # noqa: SLF001
-            if _slot_name(box, "slot-abs") is not None:
-                if len([c for c in box.children if isinstance(c, boxes.LineBox)]) != 1:
+            name = _slot_name(box, "slot-abs")
+            if name is not None:
+                lines = len([c for c in box.children if isinstance(c, boxes.LineBox)])
+                if not 1 <= lines <= allowed[name]:
                     return False
     return True
 
 
-def _stack(body_pdf: bytes, layer_pdf: bytes) -> bytes:
-    """Draw each body page under the matching layer page; the layer's document (metadata,
-    attachments, PDF/A identity) is the result. Deterministic: fixed names, deterministic /ID."""
+def _stack(body: Body, layer_pdf: bytes) -> bytes:
+    """Every page: its body page, then its kind of layer page, each drawn as a form XObject. The
+    layer's document (metadata, attachments, PDF/A identity) is the result. Deterministic: fixed
+    names, and qpdf's deterministic /ID."""
     import pikepdf
 
-    with pikepdf.open(io.BytesIO(body_pdf)) as body, pikepdf.open(io.BytesIO(layer_pdf)) as layer:
-        for number, (page, under) in enumerate(zip(layer.pages, body.pages, strict=True), 1):
-            name = pikepdf.Name(f"/ConsentBody{number}")
-            resources = page.obj.get("/Resources")
-            if resources is None:
-                resources = page.obj["/Resources"] = pikepdf.Dictionary()
-            if "/XObject" not in resources:
-                resources["/XObject"] = pikepdf.Dictionary()
-            resources["/XObject"][name] = layer.copy_foreign(under.as_form_xobject())
-            page.contents_add(layer.make_stream(b"q " + name.unparse() + b" Do Q\n"), prepend=True)
+    with pikepdf.open(io.BytesIO(body.pdf)) as shared, pikepdf.open(io.BytesIO(layer_pdf)) as layer:
+        layers = [page.as_form_xobject() for page in layer.pages]
+        box = layer.pages[0].mediabox
+        del layer.pages[:]
+        for number, (under, kind) in enumerate(zip(shared.pages, body.page_kinds, strict=True), 1):
+            page = layer.add_blank_page(page_size=(float(box[2]), float(box[3])))
+            body_name, layer_name = pikepdf.Name(f"/ConsentBody{number}"), pikepdf.Name(f"/ConsentLayer{kind}")
+            page.obj["/Resources"] = pikepdf.Dictionary(XObject=pikepdf.Dictionary({
+                str(body_name): layer.copy_foreign(under.as_form_xobject()),
+                str(layer_name): layers[kind],
+            }))
+            page.obj["/Contents"] = layer.make_stream(
+                b"q " + body_name.unparse() + b" Do Q q " + layer_name.unparse() + b" Do Q\n"
+            )
         out = io.BytesIO()
         layer.save(out, deterministic_id=True)
     return out.getvalue()
@@ -145,11 +171,12 @@ def render_layered(form: Form, *, variant: str | None = None) -> bytes | None:
     if body is None:
         return None
     res = _resources(form.packs)
-    values = patient_values(form)
+    values = {"mrn": "—", **patient_values(form)}
     html = res.overlay.render(
-        **_context(form), pages=body.pages, values={slot: values[key] for slot, key in SLOTS.items()}
+        **_context(form), part="layer", kinds=body.kinds,
+        values={slot: values[key] for slot, key in SLOTS.items()},
     )
-    layer = layout(html, form.packs)
-    if len(layer.pages) != len(body.pages) or not _single_lines(layer):
+    layer = layout(html, form.packs, hide=("page", "top-left", "bottom-right"))
+    if len(layer.pages) != len(body.kinds) or not _values_fit(layer, body):
         return None
-    return _stack(body.pdf, write_document(layer, form, variant))
+    return _stack(body, write_document(layer, form, variant))

@@ -119,7 +119,9 @@ def _context(form: Form) -> dict[str, Any]:
 def form_html(form: Form, *, skeleton: bool = False) -> str:
     """The HTML the PDF is made from (useful for debugging a clinic's template)."""
     try:
-        return _resources(form.packs).form.render(**_context(form), skeleton=skeleton)
+        return _resources(form.packs).form.render(
+            **_context(form), skeleton=skeleton, part="body" if skeleton else "whole"
+        )
     except TemplateError as exc:
         raise RenderError(f"form.html: {exc}") from None
 
@@ -149,23 +151,22 @@ def render_pdf(form: Form, *, variant: str | None = None) -> bytes:
     return write_document(layout(form_html(form), form.packs), form, variant)
 
 
-# The shared body of a batch (consent/_pdf_layers.py) has no page header or footer: each form's own
-# layer draws them.
-NO_PAGE_FURNITURE = "@page { " + " ".join(
-    f"@{box} {{ content: none !important; }}" for box in ("top-left", "top-right", "bottom-left", "bottom-right")
-) + " }"
+@functools.lru_cache(maxsize=32)
+def _hide(packs: tuple[str, ...], boxes: tuple[str, ...]) -> Any:
+    """A stylesheet that empties these page margin boxes, and "page" the page's own border and
+    background (used by consent/_pdf_layers.py: the shared body draws the page, the clinic and the
+    page numbers; each form's layer only the patient and the form id)."""
+    rules = " ".join(f"@{box} {{ content: none !important; }}" for box in boxes if box != "page")
+    if "page" in boxes:
+        rules += " border: none !important; background: none !important;"
+    return _weasyprint().CSS(string=f"@page {{ {rules} }}", font_config=_resources(packs).font_config)
 
 
-@functools.lru_cache(maxsize=8)
-def _no_furniture(packs: tuple[str, ...]) -> Any:
-    return _weasyprint().CSS(string=NO_PAGE_FURNITURE, font_config=_resources(packs).font_config)
-
-
-def layout(html: str, packs: tuple[str, ...], *, furniture: bool = True) -> Any:
+def layout(html: str, packs: tuple[str, ...], *, hide: tuple[str, ...] = ()) -> Any:
     """Lay out HTML with the shared stylesheet and fonts; a refused resource stops with a RenderError."""
     wp = _weasyprint()
     res = _resources(packs)
-    sheets = [res.css] if furniture else [res.css, _no_furniture(packs)]
+    sheets = [res.css, _hide(packs, hide)] if hide else [res.css]
     try:
         return wp.HTML(string=html, base_url=res.css.base_url, url_fetcher=res.fetcher).render(
             stylesheets=sheets, font_config=res.font_config

@@ -26,9 +26,13 @@ TOKEN_MARK = "QxCONSENTx"
 
 
 def patient_values(form: Form) -> dict[str, str]:
-    """The strings that differ between the forms of one batch, by token name."""
+    """The strings that differ between the forms of one batch, by token name (no MRN when there is none:
+    the form then prints a dash, which is the same on every form)."""
     h = form.header
-    return {"name": h.patient_name, "birth": h.birth_date, "mrn": h.mrn or "—", "id": form.form_id}
+    values = {"name": h.patient_name, "birth": h.birth_date, "id": form.form_id}
+    if h.mrn:
+        values["mrn"] = h.mrn
+    return values
 
 
 def _as_json(form: Form) -> str:

@@ -86,21 +86,29 @@ def words(text: str) -> list[str]:
     return _MARKS.sub(" ", unicodedata.normalize("NFKC", text)).split()
 
 
+def page_furniture(form: consent.Form) -> list[re.Pattern[str]]:
+    """What the header and footer print on every page: clinic, patient and birth date, form id, page N of M."""
+    h, L = form.header, form.labels
+    return [
+        re.compile(re.escape(" ".join(words(h.clinic_name)))),
+        re.compile(re.escape(" ".join(words(f"{h.patient_name} · {L['date_of_birth']} {h.birth_date}")))),
+        re.compile(re.escape(f"{L['form_id']} {form.form_id} · {L['version']} {form.manifest.template_version}")),
+        re.compile(re.escape(L["page"]) + r" \d+ " + re.escape(L["page_of"]) + r" \d+"),
+    ]
+
+
 def pdf_body_words(form: consent.Form, data: bytes) -> list[str]:
-    """Words of the PDF body: all pages' text minus the running header and footer of each page."""
-    h = form.header
-    label = form.labels["date_of_birth"]
-    header = " ".join(words(f"{h.clinic_name} {h.patient_name} · {label} {h.birth_date}"))
-    footer = re.compile(
-        re.escape(f"{form.labels['form_id']} {form.form_id} · {form.labels['version']} "
-                  f"{form.manifest.template_version} {form.labels['page']} ")
-        + r"\d+ " + re.escape(form.labels["page_of"]) + r" \d+"
-    )
+    """Words of the PDF body: all pages' text minus the page header and footer of each page (each of
+    which must be there, once, on every page)."""
     out: list[str] = []
     for page in pdf_pages(data):
         text = " ".join(words(page))
-        assert header in text, f"running header missing on a page: {text[-200:]!r}"
-        out += footer.sub(" ", text.replace(header, " ", 1)).split()
+        for pattern in page_furniture(form):
+            found = list(pattern.finditer(text))
+            assert found, f"{pattern.pattern!r} missing on a page: {text[-300:]!r}"
+            last = found[-1]  # the page furniture is drawn after the page's own text
+            text = text[: last.start()] + " " + text[last.end():]
+        out += text.split()
     return out
 
 

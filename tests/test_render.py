@@ -166,9 +166,17 @@ def test_pdf_embeds_the_shipped_fonts_only(rendered):
     _, pdf, _ = rendered["knee-injection"]
     reader = pypdf.PdfReader(io.BytesIO(pdf))
     fonts = set()
-    for page in reader.pages:
-        for font in page["/Resources"]["/Font"].values():
+
+    def collect(resources):  # a page's fonts, and those of the form XObjects it draws
+        resources = resources.get_object()
+        for font in resources.get("/Font", {}).values():
             fonts.add(str(font.get_object()["/BaseFont"]).split("+")[-1])
+        for xobject in resources.get("/XObject", {}).values():
+            if "/Resources" in xobject.get_object():
+                collect(xobject.get_object()["/Resources"])
+
+    for page in reader.pages:
+        collect(page["/Resources"])
     assert fonts and all(f.startswith("Consent-Sans") for f in fonts), fonts
 
 
