@@ -58,10 +58,14 @@ def write_export(path: Path, count: int) -> None:
 
 
 class PeakMemory:
-    """Polls /proc for the resident memory of a process and all its descendants; keeps the peak sum."""
+    """Polls /proc for the memory of a process and all its descendants; keeps the peak of the sum.
+
+    ``peak`` sums PSS (proportional set size: a page shared by n processes counts 1/n in each), the
+    memory the processes really take together; ``peak_rss`` sums RSS, which counts shared pages (the
+    Python interpreter and libraries a forked worker shares with its parent) once per process."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self.pid, self.peak, self.peak_rss, self._stop = pid, 0, 0, threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _tree(self) -> list[int]:
@@ -80,10 +84,11 @@ class PeakMemory:
             todo += children.get(pid, [])
         return out
 
-    def _rss(self, pid: int) -> int:
+    @staticmethod
+    def _field(path: str, name: str) -> int:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(name):
                     return int(line.split()[1]) * 1024
         except OSError:
             pass
@@ -91,7 +96,9 @@ class PeakMemory:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, sum(self._rss(p) for p in self._tree()))
+            tree = self._tree()
+            self.peak = max(self.peak, sum(self._field(f"/proc/{p}/smaps_rollup", "Pss:") for p in tree))
+            self.peak_rss = max(self.peak_rss, sum(self._field(f"/proc/{p}/status", "VmRSS:") for p in tree))
             time.sleep(0.1)
 
     def __enter__(self) -> PeakMemory:
@@ -103,13 +110,18 @@ class PeakMemory:
         self.thread.join()
 
 
+LAST_RSS = [0]
+
+
 def run_measured(argv: list[str], **kwargs) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+    """Wall time and peak PSS of all the processes of a command (peak RSS sum kept in LAST_RSS)."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs)
     with PeakMemory(proc.pid) as mem:
         _, err = proc.communicate()
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{argv[0]} failed: {err.decode()[-2000:]}")
+    LAST_RSS[0] = mem.peak_rss
     return time.perf_counter() - start, mem.peak
 
 
@@ -219,7 +231,7 @@ def main() -> None:
             write_export(export, size)
             seconds, peak = ours(export, work / f"ours-{size}", args.jobs)
             print(f"ours        {size:>6} records: {seconds:8.1f} s  {size / seconds:6.2f} forms/s  "
-                  f"peak memory {peak / 2**20:6.0f} MB (all processes)")
+                  f"peak memory {peak / 2**20:6.0f} MB PSS, {LAST_RSS[0] / 2**20:.0f} MB RSS (all processes)")
             shutil.rmtree(work / f"ours-{size}")
             if n or args.no_baseline:
                 continue

@@ -24,7 +24,7 @@ try:
 except _metadata.PackageNotFoundError:  # pragma: no cover - a source tree that is not installed
     __version__ = "0+unknown"
 
-from . import check, ehr
+from . import check, ehr  # noqa: F401 - subpackages: consent.check and consent.ehr work after "import consent"
 from ._assemble import LanguageFallbackWarning, build
 from ._batch import BatchResult, run_batch
 from ._library import Library, get_library

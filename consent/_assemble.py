@@ -272,7 +272,23 @@ def build(
     form, trace = assemble(
         treatment, patient=patient, clinic=clinic, date=date, screening=screening, language=language, packs=packs
     )
-    report = check_form(form, trace, get_library(packs))
+    return apply_check(form, check_form(form, trace, get_library(packs)), allow_check_errors=allow_check_errors)
+
+
+def check_key(form: Form, trace: Sequence[Trace]) -> str:
+    """Names what the compliance check of a form depends on: its rendered clause text and manifest.
+    Forms with the same key (the forms of a batch, as a rule) have the same check result."""
+    import hashlib
+    import json
+
+    payload = [form.language, form.manifest.treatment_id, [attrs.astuple(t) for t in trace],
+               [attrs.astuple(c) for c in form.manifest.clauses]]
+    return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()
+
+
+def apply_check(form: Form, report: Any, *, allow_check_errors: bool = False) -> Form:
+    """Refuse a form whose check has errors (CheckFailed), or record them and the acknowledgements
+    in its manifest."""
     if report.errors and not allow_check_errors:
         raise CheckFailed(
             f"the {form.manifest.treatment_id} form fails {len(report.errors)} compliance check(s)",

@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import multiprocessing
 import os
 import time
 import warnings
@@ -29,7 +30,8 @@ from typing import Any
 
 import attrs
 
-from ._assemble import build
+from ._assemble import apply_check, assemble, check_key
+from ._library import get_library
 from ._output import atomic_write, check_formats
 from .errors import ConsentError, Problem
 from .inputs import Clinic, Patient
@@ -54,6 +56,7 @@ class BatchJob:
     pdf_variant: str | None = None
     fhir: bool = True
     embed_pdf: bool = False
+    allow_check_errors: bool = False
 
 
 @attrs.frozen
@@ -63,6 +66,8 @@ class Task:
     patient: Patient
     previous: dict[str, Any] | None  # this record's manifest line from an earlier run, if any
     fhir_ids: tuple[str | None, str | None] = (None, None)  # (Patient.id, Bundle fullUrl) from a FHIR export
+    report: Any = None  # the compliance check, made once per group of identical clause text...
+    report_key: str | None = None  # ...which is this (see consent._assemble.check_key)
 
 
 @attrs.frozen
@@ -96,9 +101,8 @@ _JOB: BatchJob | None = None
 
 def warm_worker(job: BatchJob) -> None:
     """Process-pool initializer: remember the job and load everything shared by its forms once."""
-    global _JOB  # noqa: PLW0603 - one job per worker process, set once by the pool initializer
+    global _JOB
     _JOB = job
-    from ._library import get_library
     from ._render_docx import _template_bytes
     from ._render_pdf import _resources
 
@@ -145,8 +149,14 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            form = build(job.treatment, patient=task.patient, clinic=job.clinic, date=job.date,
-                         language=job.language, packs=job.packs)
+            form, trace = assemble(job.treatment, patient=task.patient, clinic=job.clinic, date=job.date,
+                                   language=job.language, packs=job.packs)
+            report = task.report
+            if report is None or check_key(form, trace) != task.report_key:
+                from .check import check_form
+
+                report = check_form(form, trace, get_library(job.packs))
+            form = apply_check(form, report, allow_check_errors=job.allow_check_errors)
         except ConsentError as exc:
             problems = exc.problems or (Problem(exc.summary),)
             return Outcome(task.number, task.source, problems=tuple(
@@ -240,6 +250,7 @@ def run_batch(
     pdf_variant: str | None = None,
     fhir: bool = True,
     embed_pdf: bool = False,
+    allow_check_errors: bool = False,
     executor: cf.Executor | None = None,
     jobs: int | None = None,
     progress: Callable[[int, int | None, Outcome], None] | None = None,
@@ -252,8 +263,6 @@ def run_batch(
     """
     started = time.perf_counter()
     out = Path(out_dir)
-    from ._library import get_library
-
     get_library(packs).raise_problems()
     get_library(packs).treatment(treatment)  # an unknown treatment fails before any work or any folder
     (out / FORMS).mkdir(parents=True, exist_ok=True)
@@ -262,7 +271,7 @@ def run_batch(
     job = BatchJob(
         treatment=treatment, clinic=clinic, date=date or dt.date.today(), formats=check_formats(formats),
         out_dir=str(out.resolve()), language=language, packs=tuple(str(Path(p).resolve()) for p in packs),
-        pdf_variant=pdf_variant, fhir=fhir, embed_pdf=embed_pdf,
+        pdf_variant=pdf_variant, fhir=fhir, embed_pdf=embed_pdf, allow_check_errors=allow_check_errors,
     )
     previous = read_manifest(out / MANIFEST)
     errors: list[tuple[int, str, str, str]] = []
@@ -278,6 +287,13 @@ def run_batch(
             else:
                 number, patient, source, problems = record.number, record.patient, record.source, record.problems
                 ids = (getattr(record, "resource_id", None), getattr(record, "full_url", None))
+            if patient is not None:
+                try:
+                    report, key = checked(patient)
+                except ConsentError as exc:
+                    problems = tuple(Problem(_redact(p.message, patient), field=p.field)
+                                     for p in (exc.problems or (Problem(exc.summary),)))
+                    patient = None
             if patient is None:
                 counts["failed"] += 1
                 errors.extend((number, source, p.field or "", p.message) for p in problems)
@@ -285,11 +301,32 @@ def run_batch(
                 if progress:
                     progress(done, total, Outcome(number, source, problems=()))
                 continue
-            yield Task(number, source, patient, previous.get(number), ids)
+            yield Task(number, source, patient, previous.get(number), ids, report, key)
+
+    reports: dict[str, Any] = {}
+
+    def checked(patient: Patient) -> tuple[Any, str]:
+        """The compliance check of this patient's form, made once per distinct clause text (the
+        coordinator does it, so the workers never load the readability dictionaries)."""
+        from .check import check_form
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            form, trace = assemble(job.treatment, patient=patient, clinic=job.clinic, date=job.date,
+                                   language=job.language, packs=job.packs)
+        key = check_key(form, trace)
+        if key not in reports:
+            reports[key] = check_form(form, trace, get_library(job.packs))
+        apply_check(form, reports[key], allow_check_errors=job.allow_check_errors)  # CheckFailed: an error row
+        return reports[key], key
 
     own = executor is None
     if executor is None:
+        # Workers start clean ("spawn") rather than as forks of this process: a fork would share, then
+        # copy page by page as Python's garbage collector touches them, everything the coordinator
+        # holds (the records, the readability dictionary), and memory would grow with the batch.
         executor = cf.ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1,
+                                          mp_context=multiprocessing.get_context("spawn"),
                                           initializer=warm_worker, initargs=(job,))
         fn: Callable[[Task], Outcome] = run_task
     else:

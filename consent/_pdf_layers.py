@@ -89,7 +89,7 @@ def _body(token_form: Form) -> Body | None:
     page_kinds: list[int] = []
     found: list[str] = []
     for page in document.pages:
-        page_box = page._page_box  # noqa: SLF001 - WeasyPrint's laid-out page; read only
+        page_box = page._page_box
         origin_x, origin_y = page_box.content_box_x(), page_box.content_box_y()
         slots = []
         for box in page_box.descendants(placeholders=True):
@@ -128,7 +128,7 @@ def _values_fit(document: Any, body: Body) -> bool:
     boxes = _boxes()
     allowed = {s.name: s.lines for kind in body.kinds for s in kind.slots}
     for page in document.pages:
-        for box in page._page_box.descendants(placeholders=True):  # noqa: SLF001
+        for box in page._page_box.descendants(placeholders=True):
             name = _slot_name(box, "slot-abs")
             if name is not None:
                 lines = len([c for c in box.children if isinstance(c, boxes.LineBox)])

@@ -18,20 +18,19 @@ from collections import OrderedDict
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
-
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docxcompose.properties import CustomProperties
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Inches, Pt, RGBColor
+from docxcompose.properties import CustomProperties
 from docxtpl import DocxTemplate
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ._library import get_library
-from ._tokens import TOKENS, patient_values, tokenise
 from ._text import long_date
+from ._tokens import TOKENS, patient_values, tokenise
 from .document import (
     BulletList,
     Checklist,

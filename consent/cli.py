@@ -224,8 +224,7 @@ class _progress:
 
         self.started = time.perf_counter()
         if sys.stderr.isatty():
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeRemainingColumn)
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.bar = Progress(TextColumn("forms"), BarColumn(), MofNCompleteColumn(),
                                 TextColumn("{task.fields[rate]:.1f}/s"), TimeRemainingColumn(), transient=True)

@@ -85,7 +85,7 @@ class Signatures:
     parties: tuple[SignatureParty, ...]
 
 
-Block = Union[Paragraph, Heading, BulletList, Notice, Checklist, FeeTable, Signatures]  # noqa: UP007
+Block = Union[Paragraph, Heading, BulletList, Notice, Checklist, FeeTable, Signatures]
 
 
 @attrs.frozen
