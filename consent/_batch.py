@@ -6,8 +6,8 @@
   each worker warmed once: clause library, templates, stylesheet and fonts loaded before the first form).
 - A bad record never stops the batch: it becomes a row of ``errors.csv`` (record number, field,
   message; no patient name or identifier in messages).
-- Every file is written atomically. ``manifest.jsonl`` gets one line per finished form as it
-  finishes, so a killed batch can be run again: forms whose files are present with the hashes the
+- Every file is written atomically. ``manifest.jsonl`` gets one line per form as it finishes (so in
+  the order forms finish; each line names its record), so a killed batch can be run again: forms whose files are present with the hashes the
   manifest recorded are skipped, the rest are made.
 - File names are built from the record number and the form id only: nothing from patient data.
 """
@@ -334,8 +334,10 @@ def run_batch(
 
         fn = functools.partial(run_task, job=job)
     workers = getattr(executor, "_max_workers", None) or jobs or os.cpu_count() or 1
-    bundle_entries: list[tuple[int, dict[str, Any]]] = []
-    entries: dict[int, dict[str, Any]] = {}
+    # Nothing per form is kept in memory: manifest lines and FHIR entries go to disk as forms finish,
+    # so memory stays flat however many records there are.
+    bundle = _BundleWriter(out / BUNDLE) if job.fhir and "pdf" in job.formats else None
+    appended = False
     try:
         with (out / MANIFEST).open("a", encoding="utf-8") as manifest:
             for outcome in _bounded(executor, fn, tasks(), window=workers * 4):
@@ -345,45 +347,73 @@ def run_batch(
                     errors.extend((outcome.number, outcome.source, f, m) for f, m in outcome.problems)
                 else:
                     counts["skipped" if outcome.skipped else "written"] += 1
-                    entries[outcome.number] = outcome.entry
                     if not outcome.skipped:
                         manifest.write(json.dumps(outcome.entry, ensure_ascii=False, sort_keys=True) + "\n")
                         manifest.flush()
-                    bundle_entries += [(outcome.number, r) for r in outcome.fhir]
+                        appended = True
+                    if bundle is not None:
+                        bundle.add(outcome.fhir or _fhir_entries(out, outcome.entry))
                 if progress:
                     progress(done, total, outcome)
     finally:
         if own:
             executor.shutdown(wait=True, cancel_futures=True)
-    _finish(out, entries, errors, bundle_entries, job)
+    if appended and previous:
+        _compact(out / MANIFEST)  # a re-run appended lines for records the manifest already had
+    _write_errors(out, errors)
+    if bundle is not None:
+        bundle.close()
     return BatchResult(done, counts["written"], counts["skipped"], counts["failed"],
                        round(time.perf_counter() - started, 3), out)
 
 
-def _finish(out: Path, entries: dict[int, dict[str, Any]], errors: list[tuple[int, str, str, str]],
-            bundle_entries: list[tuple[int, dict[str, Any]]], job: BatchJob) -> None:
-    """Rewrite the manifest in record order, and write errors.csv and the batch's FHIR bundle."""
-    lines = "".join(json.dumps(entries[n], ensure_ascii=False, sort_keys=True) + "\n" for n in sorted(entries))
-    atomic_write(out / MANIFEST, lines.encode())
+def _fhir_entries(out: Path, entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The FHIR entries of a form finished by an earlier run, read back from its own file."""
+    for rel in entry.get("files", {}):
+        if rel.endswith(".fhir.json"):
+            return list(json.loads((out / rel).read_text(encoding="utf-8")).get("entry", []))
+    return []
+
+
+class _BundleWriter:
+    """Writes the batch's transaction Bundle entry by entry (temporary name, renamed on close)."""
+
+    def __init__(self, path: Path) -> None:
+        import tempfile
+
+        self.path = path
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        self.fh = os.fdopen(fd, "w", encoding="utf-8")
+        self.fh.write('{"resourceType": "Bundle", "type": "transaction", "entry": [')
+        self.seen: set[str] = set()  # two records of one patient give one form: send it once
+
+    def add(self, entries: Iterable[dict[str, Any]]) -> None:
+        for entry in entries:
+            if entry["fullUrl"] in self.seen:
+                continue
+            self.fh.write(("\n" if not self.seen else ",\n") + json.dumps(entry, ensure_ascii=False, sort_keys=True))
+            self.seen.add(entry["fullUrl"])
+
+    def close(self) -> None:
+        self.fh.write("\n]}\n")
+        self.fh.close()
+        os.replace(self.tmp, self.path)
+
+
+def _compact(path: Path) -> None:
+    """One line per record, the latest, in the order records first appeared."""
+    lines: dict[int, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            lines[int(json.loads(line)["record"])] = line
+        except (ValueError, KeyError, TypeError):
+            continue  # a torn line from a killed run
+    atomic_write(path, "".join(line + "\n" for line in lines.values()).encode())
+
+
+def _write_errors(out: Path, errors: list[tuple[int, str, str, str]]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["record", "source", "field", "message"])
     writer.writerows(sorted(errors))
     atomic_write(out / ERRORS, buffer.getvalue().encode())
-    if job.fhir and "pdf" in job.formats:
-        fresh = {n: [] for n in entries}  # type: dict[int, list[dict[str, Any]]]
-        for n, entry in bundle_entries:
-            fresh.setdefault(n, []).append(entry)
-        batch: list[dict[str, Any]] = []
-        for n in sorted(entries):
-            if fresh.get(n):
-                batch += fresh[n]
-                continue
-            # A form skipped on a re-run still belongs in the batch's bundle: read its entries back.
-            for rel in entries[n].get("files", {}):
-                if rel.endswith(".fhir.json"):
-                    batch += json.loads((out / rel).read_text(encoding="utf-8")).get("entry", [])
-        # Two records for the same patient give the same form (and fullUrl): send it once.
-        unique = list({e["fullUrl"]: e for e in batch}.values())
-        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": unique}
-        atomic_write(out / BUNDLE, json.dumps(bundle, ensure_ascii=False, indent=2, sort_keys=True).encode())

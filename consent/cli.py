@@ -186,13 +186,14 @@ def batch(treatment: str, sources: Sequence[str], mapping: str | None, clinic_fi
 
     chosen = _formats(formats)
     clinic = load_clinic(clinic_file)
-    records = list(read_records(sources, mapping=mapping))
+    total = sum(1 for _ in read_records(sources, mapping=mapping))  # a first pass, for the progress bar
+    records = read_records(sources, mapping=mapping)  # then stream: memory does not grow with the batch
     executor = _executor(executor_url) if executor_url else None
-    with _progress(len(records)) as progress:
+    with _progress(total) as progress:
         result = run_batch(treatment, records, clinic=clinic, out_dir=out_dir, date=_parse_date(date_text),
                            formats=chosen, language=language, packs=packs, pdf_variant=pdf_variant,
                            embed_pdf=embed_pdf, executor=executor, jobs=jobs, progress=progress,
-                           total=len(records))
+                           total=total)
     click.echo(f"{result.total} record(s): {result.written} form(s) written, {result.skipped} already complete, "
                f"{result.failed} failed, in {result.seconds:.1f} s")
     if result.failed:
