@@ -25,8 +25,13 @@ class Located:
         return self.lines.get("", 1)
 
 
-class DuplicateKeyError(ValueError):
-    pass
+class DuplicateKeyError(yaml.YAMLError, ValueError):
+    """A key given twice in one mapping (YAML would silently keep the second)."""
+
+    def __init__(self, key: str, mark: yaml.Mark) -> None:
+        self.problem = f"duplicate key {key!r}"
+        self.problem_mark = mark
+        super().__init__(f"line {mark.line + 1}: {self.problem}")
 
 
 def _walk(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
@@ -36,7 +41,7 @@ def _walk(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
         for key, value in node.value:
             name = str(key.value)
             if name in seen:
-                raise DuplicateKeyError(f"line {key.start_mark.line + 1}: duplicate key {name!r}")
+                raise DuplicateKeyError(name, key.start_mark)
             seen.add(name)
             _walk(value, f"{path}.{name}" if path else name, lines)
             lines[f"{path}.{name}" if path else name] = key.start_mark.line + 1

@@ -21,7 +21,7 @@ hit or ends at most :data:`NEGATION_WINDOW` characters before it: "is **not** ap
 and contrasting conjunctions (", but", "however", ...), so the "not" of "it is not a drug, but it
 cures arthritis" does not excuse "cures".
 
-This module uses nothing from ``consent`` but :mod:`consent.errors`.
+This module uses nothing from ``consent`` but :mod:`consent.errors` and :mod:`consent._yaml`.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from typing import Any
 import attrs
 import yaml
 
+from consent._yaml import load_located
 from consent.errors import ContentError, Problem
 
 __all__ = [
@@ -103,7 +104,8 @@ def load_rules(text: str, source: str) -> tuple[ClaimRule, ...]:
     ``ValueError``) lists them all, each line naming ``source`` and the line in it.
     """
     try:
-        data, lines = _parse_yaml(text)
+        located = load_located(text)  # duplicate keys are errors: a second `patterns:` would win silently
+        data, lines = located.data, located.lines
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -233,41 +235,6 @@ def _compile(value: Any, where: str, label: str, report: _Report) -> re.Pattern[
     except (re.error, FutureWarning) as exc:
         report(f"not a valid regular expression{label}: {exc} (got {value!r})", where)
         return None
-
-
-def _parse_yaml(text: str) -> tuple[Any, dict[str, int]]:
-    """Load one YAML document safely; return the data and the 1-based line of each key path.
-
-    Duplicate keys in a mapping are errors (a second ``patterns:`` would silently replace the first).
-    """
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, {}
-        lines: dict[str, int] = {}
-        _walk(node, "", lines)
-        return loader.construct_document(node), lines
-    finally:
-        loader.dispose()
-
-
-def _walk(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
-    """Record the line of every key path under ``node``; raise on a duplicate key."""
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            name = str(key.value)
-            if name in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {name!r}", key.start_mark)
-            seen.add(name)
-            child = f"{path}.{name}" if path else name
-            lines[child] = key.start_mark.line + 1
-            _walk(value, child, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _walk(item, f"{path}[{i}]", lines)
 
 
 def _kind(value: Any) -> str:
