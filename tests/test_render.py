@@ -333,3 +333,17 @@ def test_forms_that_cannot_share_a_layout_are_laid_out_whole(clinic, tmp_path):
                           clinic=clinic, date=DATE, packs=[pack])
     assert render_layered(named) is None
     assert "We hope it helps you, Ada Lovelace." in " ".join(words(" ".join(pdf_pages(named.to_pdf()))))
+
+
+@pytest.mark.parametrize("treatment", TREATMENTS)
+def test_signature_blocks_never_split_across_pages(rendered, treatment):
+    """Each signature block (printed name ... time) is whole on one page: every page has as many
+    'Printed name' lines as 'Time' lines, and all four parties are there."""
+    form, pdf, _ = rendered[treatment]
+    total = 0
+    for page in pdf_pages(pdf):
+        flat = " ".join(words(page))
+        names, times = flat.count("Printed name"), len(re.findall(r"\bTime\b", flat))
+        assert names == times, flat[-400:]
+        total += names
+    assert total == 4
