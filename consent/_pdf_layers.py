@@ -47,7 +47,7 @@ class Slot:
 
     @property
     def line_height(self) -> float:
-        return round(self.height / self.lines, 3)
+        return self.height / self.lines
 
 
 @attrs.frozen
@@ -99,9 +99,9 @@ def _body(token_form: Form) -> Body | None:
             if name is not None:
                 found.append(name)
                 style = box.style
-                slots.append(Slot(name, round(box.content_box_x() - origin_x, 3),
-                                  round(box.content_box_y() - origin_y, 3), round(box.width, 3),
-                                  round(box.height, 3), round(style["font_size"], 3), int(style["font_weight"]),
+                # Full float precision: a rounded position moves the glyphs by a fraction of a pixel.
+                slots.append(Slot(name, box.content_box_x() - origin_x, box.content_box_y() - origin_y,
+                                  box.width, box.height, style["font_size"], int(style["font_weight"]),
                                   int(box.element.get("data-lines") or 1)))
         kind = PageKind(round(page_box.height - 0.5, 3), tuple(slots))
         if kind not in kinds:

@@ -158,7 +158,9 @@ def _hide(packs: tuple[str, ...], boxes: tuple[str, ...]) -> Any:
     page numbers; each form's layer only the patient and the form id)."""
     rules = " ".join(f"@{box} {{ content: none !important; }}" for box in boxes if box != "page")
     if "page" in boxes:
-        rules += " border: none !important; background: none !important;"
+        # Transparent, not none: the page area must keep its geometry, or the layer's slots would
+        # land a border's width away from the body's.
+        rules += " border-color: transparent !important; background: none !important;"
     return _weasyprint().CSS(string=f"@page {{ {rules} }}", font_config=_resources(packs).font_config)
 
 
