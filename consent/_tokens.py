@@ -36,7 +36,7 @@ def patient_values(form: Form) -> dict[str, str]:
 
 
 def _as_json(form: Form) -> str:
-    return json.dumps(attrs.asdict(form, filter=lambda a, _: a.name != "patient_data"), default=str, sort_keys=True)
+    return json.dumps(attrs.asdict(form), default=str, sort_keys=True)
 
 
 def _replace(value: Any, pattern: re.Pattern[str], to_token: dict[str, str]) -> Any:
@@ -50,7 +50,7 @@ def _replace(value: Any, pattern: re.Pattern[str], to_token: dict[str, str]) -> 
         changes = {
             f.name: _replace(getattr(value, f.name), pattern, to_token)
             for f in attrs.fields(type(value))
-            if f.name != "patient_data" and f.init
+            if f.init
         }
         return attrs.evolve(value, **changes)
     return value

@@ -154,7 +154,6 @@ class Form:
     sections: tuple[Section, ...]
     manifest: Manifest
     packs: tuple[str, ...] = ()
-    patient_data: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
 
     def manifest_dict(self) -> dict[str, Any]:
         """The manifest as plain data (also embedded in the PDF and DOCX metadata)."""
