@@ -234,16 +234,15 @@ def _bottom_rule(cell: Any) -> None:
     tcpr.append(borders)
 
 
-def _normalise_zip(data: bytes) -> bytes:
-    """Rewrite the zip with fixed entry times and order, so the same form gives the same bytes."""
-    src = zipfile.ZipFile(io.BytesIO(data))
+def _zip(parts: dict[str, bytes]) -> bytes:
+    """The DOCX zip with fixed entry times, modes and order, so the same form gives the same bytes."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            entry = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
+        for name, data in parts.items():
+            entry = zipfile.ZipInfo(name, date_time=ZIP_TIME)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = 0o644 << 16
-            dst.writestr(entry, src.read(info.filename))
+            dst.writestr(entry, data)
     return out.getvalue()
 
 
@@ -255,8 +254,7 @@ def _token_parts(key: str, token_form: Form) -> dict[str, bytes]:
     if key in _PARTS:
         _PARTS.move_to_end(key)
         return _PARTS[key]
-    with zipfile.ZipFile(io.BytesIO(_render_direct(token_form))) as z:
-        parts = {info.filename: z.read(info.filename) for info in z.infolist()}
+    parts = _render_parts(token_form)
     _PARTS[key] = parts
     while len(_PARTS) > 8:
         _PARTS.popitem(last=False)
@@ -268,22 +266,16 @@ def render_docx(form: Form) -> bytes:
     are put back into the XML (escaped for XML)."""
     tokenised = tokenise(form)
     if tokenised is None:
-        return _render_direct(form)  # a token occurs in the real text: never risk a wrong substitution
+        return _zip(_render_parts(form))  # a token occurs in the real text: never risk a wrong substitution
     token_form, key = tokenised
     parts = _token_parts(key, token_form)
     back = {TOKENS[k].encode(): xml_escape(v).encode() for k, v in patient_values(form).items()}
     back_pattern = re.compile(b"|".join(re.escape(t) for t in back))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for name, data in parts.items():
-            entry = zipfile.ZipInfo(name, date_time=ZIP_TIME)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o644 << 16
-            dst.writestr(entry, back_pattern.sub(lambda m: back[m.group(0)], data))
-    return out.getvalue()
+    return _zip({name: back_pattern.sub(lambda m: back[m.group(0)], data) for name, data in parts.items()})
 
 
-def _render_direct(form: Form) -> bytes:
+def _render_parts(form: Form) -> dict[str, bytes]:
+    """Render the form with docxtpl: the parts of the DOCX package, by name, in package order."""
     tpl = DocxTemplate(io.BytesIO(_template_bytes(form.packs)))
     body = tpl.new_subdoc()
     writer = _BodyWriter(body, form.labels)
@@ -327,4 +319,5 @@ def _render_direct(form: Form) -> bytes:
     custom["consent.manifest"] = json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True)
     buffer = io.BytesIO()
     tpl.save(buffer)
-    return _normalise_zip(buffer.getvalue())
+    with zipfile.ZipFile(buffer) as package:
+        return {info.filename: package.read(info.filename) for info in package.infolist()}
