@@ -17,12 +17,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .._assemble import _context, assemble
+from .._assemble import Trace, _context, assemble
 from .._library import Library, get_library
 from .._text import render_text
 from ..errors import ConsentError
-from ._claims import scan
-from ._form import check_form
+from ._form import check_form, claims
 from ._library import (
     SAMPLE_CLINIC,
     SAMPLE_DATE,
@@ -49,12 +48,9 @@ def _notice_findings(library: Library) -> list[Finding]:
     for clause in library.clauses.values():
         if clause.kind != "state-notice":
             continue
-        for block in clause.body:
-            if isinstance(block.value, str):
-                text = render_text(block.value, context)
-                for hit in scan(text, settings.rules):
-                    out.append(Finding(hit.rule.id, hit.rule.severity, hit.rule.title, clause=clause.id,
-                                       file=clause.path, line=block.line, text=hit.sentence.strip()))
+        trace = [Trace(clause.id, clause.path, block.line, block.path, render_text(block.value, context))
+                 for block in clause.body if isinstance(block.value, str)]
+        out += claims(trace, settings.rules, {})  # a notice on its own: no clinic has acknowledged anything
         if clause.review == "required":
             out.append(Finding("notice.review-required", "warning",
                                f"the {'/'.join(clause.states)} notice wording is not fixed by law here; have counsel "

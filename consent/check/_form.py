@@ -98,14 +98,21 @@ def _scan(text: str, rules: tuple[ClaimRule, ...]) -> tuple[ClaimHit, ...]:
     return tuple(scan(text, rules))
 
 
-def claims(form: Form, trace: Sequence[Trace], rules: Sequence[ClaimRule], acknowledge: dict[str, str]) -> list[Finding]:
-    """Forbidden claims and exculpatory wording in every rendered string of the form."""
+def claims(
+    trace: Sequence[Trace],
+    rules: Sequence[ClaimRule],
+    acknowledge: dict[str, str],
+    *,
+    treatment: str | None = None,
+    language: str | None = None,
+) -> list[Finding]:
+    """Forbidden claims and exculpatory wording in every rendered string (of a form, or of a clause)."""
     out: list[Finding] = []
     for t in trace:
         for hit in _scan(t.text, tuple(rules)):
             out.append(Finding(
                 hit.rule.id, hit.rule.severity, hit.rule.title, clause=t.clause_id, file=t.path, line=t.line,
-                text=hit.sentence.strip(), treatment=form.manifest.treatment_id, language=form.language,
+                text=hit.sentence.strip(), treatment=treatment, language=language,
                 acknowledged=acknowledge.get(hit.rule.id) if hit.rule.acknowledgeable else None,
             ))
     return out
@@ -133,6 +140,7 @@ def check_form(form: Form, trace: Sequence[Trace], library: Library) -> Report:
     findings = coverage(form, library)
     more, figures = readability(form, trace, library)
     findings += more
-    findings += claims(form, trace, settings.rules, dict(settings.acknowledge))
+    findings += claims(trace, settings.rules, dict(settings.acknowledge),
+                       treatment=form.manifest.treatment_id, language=form.language)
     findings += notices(form, library)
     return Report(tuple(findings), tuple(figures), len(settings.rules))
