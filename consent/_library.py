@@ -11,6 +11,7 @@ import functools
 import importlib.resources
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 import yaml
@@ -152,41 +153,31 @@ class Library:
 
     def _load_translations(self) -> None:
         for source in self.sources:
-            for lang_dir in sorted(p for p in source.clauses.glob("*") if p.is_dir()):
-                for path in _yaml_files(lang_dir):
-                    base = self.clauses.get(path.stem)
-                    key = (lang_dir.name, path.stem)
-                    if key in self._clause_tr:
-                        continue  # an earlier (pack) source already translated it
-                    if base is None:
-                        self.problems.append(Problem(f"translation of unknown clause {path.stem!r}", path=str(path)))
-                        continue
-                    if base.source != source.name and source.name == "built-in":
-                        continue  # a pack replaced the English clause: the stock translation no longer fits
-                    doc = _read(path, self.problems)
-                    if doc is not None:
-                        spec, problems = parse_clause_translation(doc, str(path), base, lang_dir.name)
-                        self.problems += problems
-                        if spec is not None:
-                            self._clause_tr[key] = spec
-            tdir = source.templates / "treatments"
-            for lang_dir in sorted(p for p in tdir.glob("*") if p.is_dir()):
-                for path in _yaml_files(lang_dir):
-                    tbase = self.treatments.get(path.stem)
-                    key = (lang_dir.name, path.stem)
-                    if key in self._treatment_tr:
-                        continue
-                    if tbase is None:
-                        self.problems.append(Problem(f"translation of unknown treatment {path.stem!r}", path=str(path)))
-                        continue
-                    if tbase.source != source.name and source.name == "built-in":
-                        continue  # a pack replaced the English treatment: the stock translation no longer fits
-                    doc = _read(path, self.problems)
-                    if doc is not None:
-                        tspec, problems = parse_treatment_translation(doc, str(path), tbase, lang_dir.name)
-                        self.problems += problems
-                        if tspec is not None:
-                            self._treatment_tr[key] = tspec
+            self._load_translated(source, source.clauses, self.clauses, self._clause_tr,
+                                  parse_clause_translation, "clause")
+            self._load_translated(source, source.templates / "treatments", self.treatments,
+                                  self._treatment_tr, parse_treatment_translation, "treatment")
+
+    def _load_translated(self, source: Source, folder: Path, english: dict, translated: dict,  # type: ignore[type-arg]
+                         parse: Any, what: str) -> None:
+        """``folder/<language>/<id>.yaml`` files of one source, laid over their English clause or treatment."""
+        for lang_dir in sorted(p for p in folder.glob("*") if p.is_dir()):
+            for path in _yaml_files(lang_dir):
+                key = (lang_dir.name, path.stem)
+                if key in translated:
+                    continue  # an earlier (pack) source already translated it
+                base = english.get(path.stem)
+                if base is None:
+                    self.problems.append(Problem(f"translation of unknown {what} {path.stem!r}", path=str(path)))
+                    continue
+                if base.source != source.name and source.name == "built-in":
+                    continue  # a pack replaced the English text: the stock translation no longer fits
+                doc = _read(path, self.problems)
+                if doc is not None:
+                    spec, problems = parse(doc, str(path), base, lang_dir.name)
+                    self.problems += problems
+                    if spec is not None:
+                        translated[key] = spec
 
     # ------------------------------------------------------------------ lookups
 
