@@ -22,13 +22,12 @@ exactly the four expected ones, a value needs more lines than its slot has, or t
 from __future__ import annotations
 
 import io
-from collections import OrderedDict
 from typing import Any
 
 import attrs
 
 from ._render_pdf import _context, _resources, form_html, layout, write_document
-from ._tokens import TOKEN_MARK, patient_values, tokenise
+from ._tokens import TOKEN_MARK, SharedWork, patient_values, tokenise
 from .document import Form
 
 SLOTS = {"name": "name", "birth": "birth", "mrn": "mrn", "signer": "name"}  # slot -> patient value
@@ -65,7 +64,6 @@ class Body:
     page_kinds: tuple[int, ...]  # for each body page, its index in ``kinds``
 
 
-_BODIES: OrderedDict[str, Body | None] = OrderedDict()
 
 
 def _boxes() -> Any:
@@ -112,15 +110,7 @@ def _body(token_form: Form) -> Body | None:
     return Body(bytes(document.write_pdf()), tuple(kinds), tuple(page_kinds))
 
 
-def _cached_body(token_form: Form, key: str) -> Body | None:
-    if key in _BODIES:
-        _BODIES.move_to_end(key)
-        return _BODIES[key]
-    body = _body(token_form)
-    _BODIES[key] = body
-    while len(_BODIES) > 4:
-        _BODIES.popitem(last=False)
-    return body
+_BODIES: SharedWork[Body | None] = SharedWork(_body, size=4)
 
 
 def _values_fit(document: Any, body: Body) -> bool:
@@ -167,7 +157,8 @@ def render_layered(form: Form, *, variant: str | None = None) -> bytes | None:
     tokenised = tokenise(form)
     if tokenised is None:
         return None
-    body = _cached_body(*tokenised)
+    token_form, key = tokenised
+    body = _BODIES.get(token_form, key)
     if body is None:
         return None
     res = _resources(form.packs)

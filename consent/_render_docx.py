@@ -14,7 +14,6 @@ import io
 import json
 import re
 import zipfile
-from collections import OrderedDict
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
@@ -30,7 +29,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ._library import get_library
 from ._text import long_date
-from ._tokens import TOKENS, patient_values, tokenise
+from ._tokens import TOKENS, SharedWork, patient_values, tokenise
 from .document import (
     BulletList,
     Checklist,
@@ -246,21 +245,6 @@ def _zip(parts: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-_PARTS: OrderedDict[str, dict[str, bytes]] = OrderedDict()
-
-
-def _token_parts(key: str, token_form: Form) -> dict[str, bytes]:
-    """The zip parts of the DOCX rendered for a tokenised form, cached by its content key (LRU of 8)."""
-    if key in _PARTS:
-        _PARTS.move_to_end(key)
-        return _PARTS[key]
-    parts = _render_parts(token_form)
-    _PARTS[key] = parts
-    while len(_PARTS) > 8:
-        _PARTS.popitem(last=False)
-    return parts
-
-
 def render_docx(form: Form) -> bytes:
     """The DOCX of ``form``: its tokenised twin is rendered once (cached), then this form's own strings
     are put back into the XML (escaped for XML)."""
@@ -268,7 +252,7 @@ def render_docx(form: Form) -> bytes:
     if tokenised is None:
         return _zip(_render_parts(form))  # a token occurs in the real text: never risk a wrong substitution
     token_form, key = tokenised
-    parts = _token_parts(key, token_form)
+    parts = _PARTS.get(token_form, key)
     back = {TOKENS[k].encode(): xml_escape(v).encode() for k, v in patient_values(form).items()}
     back_pattern = re.compile(b"|".join(re.escape(t) for t in back))
     return _zip({name: back_pattern.sub(lambda m: back[m.group(0)], data) for name, data in parts.items()})
@@ -321,3 +305,6 @@ def _render_parts(form: Form) -> dict[str, bytes]:
     tpl.save(buffer)
     with zipfile.ZipFile(buffer) as package:
         return {info.filename: package.read(info.filename) for info in package.infolist()}
+
+
+_PARTS: SharedWork[dict[str, bytes]] = SharedWork(_render_parts, size=8)

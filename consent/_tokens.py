@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import attrs
 
@@ -23,6 +25,27 @@ TOKENS = {
     "id": "QxCONSENTxFORMIDxQ",
 }
 TOKEN_MARK = "QxCONSENTx"
+
+
+T = TypeVar("T")
+
+
+class SharedWork(Generic[T]):
+    """What a renderer made once for a tokenised form, kept for the next forms with the same key
+    (least recently used first out: a batch has a few groups, one process may see many)."""
+
+    def __init__(self, make: Callable[[Form], T], size: int) -> None:
+        self.make, self.size = make, size
+        self.done: OrderedDict[str, T] = OrderedDict()
+
+    def get(self, token_form: Form, key: str) -> T:
+        if key in self.done:
+            self.done.move_to_end(key)
+            return self.done[key]
+        value = self.done[key] = self.make(token_form)
+        while len(self.done) > self.size:
+            self.done.popitem(last=False)
+        return value
 
 
 def patient_values(form: Form) -> dict[str, str]:
