@@ -13,8 +13,9 @@
     paths = form.write("out/", formats=("pdf", "docx"))
 
 The pipeline, one module per stage: ``_library`` (load clause and treatment files) ->
-``content`` (validate them) -> ``_assemble`` (fill them in: a :class:`Form`) -> ``_render_pdf`` /
-``_render_docx`` (render) -> ``_output`` (write files atomically).
+``content`` (validate them) -> ``_assemble`` (fill them in: a :class:`Form`) -> ``check`` (compliance)
+-> ``_build`` (assemble, check, refuse or record) -> ``_render_pdf`` / ``_pdf_layers`` (under ``_pdf``)
+and ``_render_docx`` (render) -> ``_output`` (write files atomically) -> ``_batch`` -> ``cli``.
 """
 
 import importlib.metadata as _metadata
@@ -25,7 +26,8 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - a source tree that 
     __version__ = "0+unknown"
 
 from . import check, ehr  # noqa: F401 - subpackages: consent.check and consent.ehr work after "import consent"
-from ._assemble import LanguageFallbackWarning, build
+from ._assemble import LanguageFallbackWarning
+from ._build import build
 from ._batch import BatchResult, run_batch
 from ._library import Library, get_library
 from .document import Form, Manifest, Section

@@ -35,7 +35,7 @@ from .document import (
     Signatures,
     content_id,
 )
-from .errors import CheckFailed, ContentError, InputError, Problem
+from .errors import ContentError, InputError, Problem
 from .inputs import Clinic, Patient, Screening, validate_inputs
 
 
@@ -137,7 +137,8 @@ def _context(
         },
         "study": None
         if study is None
-        else {"ind_number": study.ind_number, "irb_name": study.irb_name, "protocol": study.protocol},
+        else {"ind_number": study.ind_number, "ide_number": study.ide_number, "irb_name": study.irb_name,
+              "protocol": study.protocol},
         "form": {"date": long_date(date, locale)},
     }
 
@@ -247,60 +248,6 @@ class _Builder:
         fields += [(sign, ""), (date, ""), (time, "")]
         note = self.labels.get(f"sig_{role}_note")
         return SignatureParty(role, self.label(f"sig_{role}"), note, tuple(fields))
-
-
-def build(
-    treatment: str,
-    *,
-    patient: Patient,
-    clinic: Clinic,
-    date: dt.date | None = None,
-    screening: Screening | Mapping[str, bool] | None = None,
-    language: str | None = None,
-    packs: Sequence[str | Path] = (),
-    allow_check_errors: bool = False,
-) -> Form:
-    """Build the consent form for ``treatment`` (an id such as ``"knee-injection"``).
-
-    The finished form is checked (consent elements, readability, forbidden claims); errors raise
-    :class:`~consent.errors.CheckFailed` unless ``allow_check_errors``, in which case the form's
-    manifest lists them. Raises :class:`~consent.errors.InputError` listing every problem in the
-    inputs, or :class:`~consent.errors.ContentError` for problems in clause or treatment files.
-    """
-    from .check import check_form
-
-    form, trace = assemble(
-        treatment, patient=patient, clinic=clinic, date=date, screening=screening, language=language, packs=packs
-    )
-    return apply_check(form, check_form(form, trace, get_library(packs)), allow_check_errors=allow_check_errors)
-
-
-def check_key(form: Form, trace: Sequence[Trace]) -> str:
-    """Names what the compliance check of a form depends on: its rendered clause text and manifest.
-    Forms with the same key (the forms of a batch, as a rule) have the same check result."""
-    import hashlib
-    import json
-
-    payload = [form.language, form.manifest.treatment_id, [attrs.astuple(t) for t in trace],
-               [attrs.astuple(c) for c in form.manifest.clauses]]
-    return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()
-
-
-def apply_check(form: Form, report: Any, *, allow_check_errors: bool = False) -> Form:
-    """Refuse a form whose check has errors (CheckFailed), or record them and the acknowledgements
-    in its manifest."""
-    if report.errors and not allow_check_errors:
-        raise CheckFailed(
-            f"the {form.manifest.treatment_id} form fails {len(report.errors)} compliance check(s)",
-            problems=[Problem(str(f)) for f in report.errors],
-            hint="fix the clause text, or render anyway with --allow-check-errors (the errors go in the manifest)",
-        )
-    manifest = attrs.evolve(
-        form.manifest,
-        acknowledged=tuple(f"{f.rule}: {f.acknowledged}" for f in report.acknowledged),
-        check_errors=tuple(str(f) for f in report.errors),
-    )
-    return _finish(form.sections, form, manifest)
 
 
 def _finish(sections: Sequence[Section], form: Form, manifest: Manifest) -> Form:

@@ -30,7 +30,8 @@ from typing import Any
 
 import attrs
 
-from ._assemble import apply_check, assemble, check_key
+from ._assemble import assemble
+from ._build import apply_check, check_key
 from ._library import get_library
 from ._output import atomic_write, check_formats
 from .errors import ConsentError, Problem
@@ -67,7 +68,7 @@ class Task:
     previous: dict[str, Any] | None  # this record's manifest line from an earlier run, if any
     fhir_ids: tuple[str | None, str | None] = (None, None)  # (Patient.id, Bundle fullUrl) from a FHIR export
     report: Any = None  # the compliance check, made once per group of identical clause text...
-    report_key: str | None = None  # ...which is this (see consent._assemble.check_key)
+    report_key: str | None = None  # ...which is this (see consent._build.check_key)
 
 
 @attrs.frozen

@@ -140,17 +140,6 @@ def form_data(form: Form) -> dict[str, Any]:
     }
 
 
-def render_pdf(form: Form, *, variant: str | None = None) -> bytes:
-    """The PDF of ``form``. Forms that differ only in the patient's strings share one layout (see
-    ``_pdf_layers``); any form that cannot is laid out on its own. Both give the same page."""
-    from ._pdf_layers import render_layered
-
-    layered = render_layered(form, variant=variant)
-    if layered is not None:
-        return layered
-    return write_document(layout(form_html(form), form.packs), form, variant)
-
-
 @functools.lru_cache(maxsize=32)
 def _hide(packs: tuple[str, ...], boxes: tuple[str, ...]) -> Any:
     """A stylesheet that empties these page margin boxes, and "page" the page's own border and

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from . import _library
-from ._assemble import build
+from ._build import build
 from .errors import ConsentError, InputError
 from .inputs import load_clinic, load_patient, load_screening
 

@@ -160,7 +160,7 @@ class Form:
         return self.manifest.to_dict(self.form_id)
 
     def to_pdf(self, *, variant: str | None = None) -> bytes:
-        from ._render_pdf import render_pdf
+        from ._pdf import render_pdf
 
         return render_pdf(self, variant=variant)
 

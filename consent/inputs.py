@@ -64,9 +64,11 @@ class FeeSchedule:
 
 @attrs.frozen
 class Study:
-    """Set when the treatment is given under an FDA IND or an IRB-approved study."""
+    """Set when the treatment is given under an FDA IND (drugs and biologics), an FDA IDE (devices) or
+    an IRB-approved study."""
 
     ind_number: str | None = None
+    ide_number: str | None = None
     irb_name: str | None = None
     protocol: str | None = None
 
@@ -273,10 +275,11 @@ def clinic_problems(clinic: object, source: str | None = None) -> list[Problem]:
         out += _text(clinic.provider.name, "clinic.provider.name", source)
         out += _text(clinic.provider.credentials, "clinic.provider.credentials", source)
     study = clinic.study
-    if study is not None and not (study.ind_number or study.irb_name):
+    if study is not None and not (study.ind_number or study.ide_number or study.irb_name):
         out.append(
             Problem(
-                "clinic.study needs an FDA IND number (ind_number) or the approving IRB (irb_name)",
+                "clinic.study needs an FDA IND number (ind_number), an FDA IDE number (ide_number) "
+                "or the approving IRB (irb_name)",
                 path=source,
                 field="clinic.study",
             )

@@ -90,7 +90,7 @@ def test_all_structure_problems_in_one_report(tmp_path):
                for m in messages), messages
     assert f"error structure.invalid: missing required key 'version' ({extra}:1)" in messages
     assert any(m.startswith("error structure.unknown-variable clause spelling: body[0]: unknown variable "
-                            "study.ind_numbr (known: ind_number, irb_name, protocol)") for m in messages)
+                            "study.ind_numbr (known: ide_number, ind_number, irb_name, protocol)") for m in messages)
     assert any("unknown variable patient.name (known: birth_date, full_name, mrn)" in m and spelling in m
                for m in messages)
     assert any(m.startswith("error structure.unknown-clause [broken]: the clause list names unknown clause "

@@ -1,0 +1,71 @@
+"""Build stage: assemble a form, check it, and refuse it or record the result in its manifest.
+
+This module sits above both :mod:`consent._assemble` (which fills in the clauses and knows nothing of
+the checks) and :mod:`consent.check` (which reads an assembled form): dependencies point one way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import attrs
+
+from ._assemble import Trace, _finish, assemble
+from ._library import get_library
+from .check import Report, check_form
+from .document import Form
+from .errors import CheckFailed, Problem
+from .inputs import Clinic, Patient, Screening
+
+
+def build(
+    treatment: str,
+    *,
+    patient: Patient,
+    clinic: Clinic,
+    date: dt.date | None = None,
+    screening: Screening | Mapping[str, bool] | None = None,
+    language: str | None = None,
+    packs: Sequence[str | Path] = (),
+    allow_check_errors: bool = False,
+) -> Form:
+    """Build the consent form for ``treatment`` (an id such as ``"knee-injection"``).
+
+    The finished form is checked (consent elements, readability, forbidden claims); errors raise
+    :class:`~consent.errors.CheckFailed` unless ``allow_check_errors``, in which case the form's
+    manifest lists them. Raises :class:`~consent.errors.InputError` listing every problem in the
+    inputs, or :class:`~consent.errors.ContentError` for problems in clause or treatment files.
+    """
+    form, trace = assemble(
+        treatment, patient=patient, clinic=clinic, date=date, screening=screening, language=language, packs=packs
+    )
+    return apply_check(form, check_form(form, trace, get_library(packs)), allow_check_errors=allow_check_errors)
+
+
+def check_key(form: Form, trace: Sequence[Trace]) -> str:
+    """Names what the compliance check of a form depends on: its rendered clause text and manifest.
+    Forms with the same key (the forms of a batch, as a rule) have the same check result."""
+    payload = [form.language, form.manifest.treatment_id, [attrs.astuple(t) for t in trace],
+               [attrs.astuple(c) for c in form.manifest.clauses]]
+    return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()
+
+
+def apply_check(form: Form, report: Report, *, allow_check_errors: bool = False) -> Form:
+    """Refuse a form whose check has errors (CheckFailed), or record them and the acknowledgements
+    in its manifest."""
+    if report.errors and not allow_check_errors:
+        raise CheckFailed(
+            f"the {form.manifest.treatment_id} form fails {len(report.errors)} compliance check(s)",
+            problems=[Problem(str(f)) for f in report.errors],
+            hint="fix the clause text, or render anyway with --allow-check-errors (the errors go in the manifest)",
+        )
+    manifest = attrs.evolve(
+        form.manifest,
+        acknowledged=tuple(f"{f.rule}: {f.acknowledged}" for f in report.acknowledged),
+        check_errors=tuple(str(f) for f in report.errors),
+    )
+    return _finish(form.sections, form, manifest)

@@ -1,0 +1,91 @@
+"""Dependencies point one way down the pipeline: no two modules of ``consent`` import each other."""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from pathlib import Path
+
+import pytest
+
+SOURCE = Path(__file__).resolve().parents[1] / "consent"
+
+# ``Form.to_pdf()`` and ``Form.to_docx()`` are the public shortcuts of the document model: they import
+# their renderer inside the method, at call time (and ``Form.write()`` the writer). Those are the only upward
+# edges, and they are named here. Imports under ``if TYPE_CHECKING:`` are for type hints and do not count.
+ALLOWED_UPWARD = {
+    ("consent.document", "consent._pdf"),
+    ("consent.document", "consent._render_docx"),
+    ("consent.document", "consent._output"),  # Form.write()
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SOURCE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every consent module ``path`` imports, at the top or inside a function."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out: set[str] = set()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    hints = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for inner in ast.walk(node)
+    }
+    for node in ast.walk(tree):
+        if id(node) in hints:
+            continue
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            if target.startswith("consent"):
+                if node.module:  # "from . import _csv" imports the submodule, not the package
+                    out.add(target)
+                out.update(f"{target}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("consent"))
+    return out
+
+
+def _graph() -> dict[str, set[str]]:
+    files = {_module_name(p): p for p in SOURCE.rglob("*.py")}
+    return {name: {t for t in _imports(path) if t in files and t != name} for name, path in files.items()}
+
+
+def test_no_two_modules_import_each_other() -> None:
+    """A pair of modules that import each other is a design asking for a module above both (issue 11)."""
+    graph = _graph()
+    assert "consent._build" in graph and "consent._pdf" in graph  # the test reads the real package
+    pairs = [
+        (a, b)
+        for a, b in itertools.combinations(sorted(graph), 2)
+        if b in graph[a] and a in graph[b] and (a, b) not in ALLOWED_UPWARD and (b, a) not in ALLOWED_UPWARD
+    ]
+    # A package importing its own submodules (consent.check -> consent.check._form) is not a cycle.
+    pairs = [(a, b) for a, b in pairs if not b.startswith(a + ".") and not a.startswith(b + ".")]
+    assert pairs == []
+
+
+@pytest.mark.parametrize(
+    ("lower", "upper"),
+    [
+        ("consent._assemble", "consent.check"),
+        ("consent._assemble", "consent._build"),
+        ("consent._render_pdf", "consent._pdf_layers"),
+        ("consent._render_pdf", "consent._pdf"),
+        ("consent._pdf_layers", "consent._pdf"),
+    ],
+)
+def test_lower_stage_does_not_import_the_stage_above(lower: str, upper: str) -> None:
+    """Assembly never calls the check; the PDF renderer never calls the shared-layout path."""
+    imported = _graph()[lower]
+    assert not any(t == upper or t.startswith(upper + ".") for t in imported)
