@@ -1,0 +1,169 @@
+"""The stock content says what is true about FDA status, infection, blindness and the alternatives,
+and never calls a treatment "investigational" when the patient is in no study (issue 8).
+
+Every test reads the text a patient gets: the sections of ``consent.build(...)`` for each treatment,
+in English and in Spanish. The last tests read the stock files themselves: every text block carries
+its source as a YAML comment.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+import pytest
+from helpers import DATE, REPO, TREATMENTS, make_clinic
+
+import consent
+from consent.document import BulletList, Checklist, Heading, Notice, Paragraph, Section
+
+LANGUAGES = ("en", "es")
+CASES = [(t, lang) for t in TREATMENTS for lang in LANGUAGES]
+PATIENT = consent.Patient(full_name="Ada O'Connor", birth_date=DATE.replace(year=1985), mrn="SRH-000101")
+
+
+def section_text(section: Section) -> str:
+    """The words a patient reads in one section, one space between them."""
+    parts = [section.title]
+    for block in section.blocks:
+        if isinstance(block, (Paragraph, Heading, Notice)):
+            parts.append(block.text)
+        elif isinstance(block, BulletList):
+            parts += block.items
+        elif isinstance(block, Checklist):
+            parts += [row.question for row in block.rows]
+    return " ".join(unicodedata.normalize("NFKC", " ".join(parts)).split())
+
+
+def build(treatment: str, language: str, study: consent.Study | None = None) -> consent.Form:
+    # Idaho: no state notice, so only the stock clauses speak (a Texas notice rightly says "investigational").
+    return consent.build(treatment, patient=PATIENT, clinic=make_clinic(study=study), date=DATE, language=language)
+
+
+def texts(form: consent.Form) -> dict[str, str]:
+    return {s.clause_id: section_text(s) for s in form.sections}
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", text) if s]
+
+
+# ------------------------------------------------------------------ 1. what the FDA has approved
+
+
+@pytest.mark.parametrize(("treatment", "language"), CASES)
+def test_fda_status_names_every_kind_of_approved_cell_product(treatment, language):
+    """Since December 2024 the approved cell products are not all from cord blood (Ryoncil is
+    bone-marrow cells for a transplant complication in children): the FDA clause names both kinds
+    and says none is approved for joints, hair, pain or wellness drips."""
+    fda = texts(build(treatment, language))["fda-status"]
+    if language == "en":
+        assert "The only stem cell products the FDA has approved come from umbilical cord blood" not in fda
+        for phrase in ("umbilical cord blood", "blood-forming cells", "donated bone marrow", "children",
+                       "after a bone marrow transplant",
+                       "None of them is approved for joint pain, arthritis, back pain, hair loss, long-lasting "
+                       "pain, or IV drips for wellness."):
+            assert phrase in fda, phrase
+    else:
+        assert "Los únicos productos de células madre que la FDA ha aprobado vienen de la sangre" not in fda
+        for phrase in ("cordón umbilical", "células que forman la sangre", "médula ósea donada", "niños",
+                       "después de un trasplante de médula ósea",
+                       "Ninguno está aprobado para el dolor de las articulaciones, la artritis, el dolor de "
+                       "espalda, la caída del cabello, el dolor que dura mucho tiempo ni los sueros por la "
+                       "vena para el bienestar."):
+            assert phrase in fda, phrase
+
+
+# ------------------------------------------------------------------ 2. no study, no "investigational"
+
+RESEARCH_WORDING = {
+    "en": ("investigational", "being tested", "being studied", "research study"),
+    "es": ("en investigación", "se está estudiando", "se está probando", "estudio de investigación"),
+}
+
+
+@pytest.mark.parametrize(("treatment", "language"), CASES)
+def test_without_a_study_no_clause_says_the_treatment_is_being_tested(treatment, language):
+    """A patient treated outside any IND, IDE or IRB study is in no test: the form says the treatment
+    is unproven, not FDA-approved and in no FDA-reviewed study, and never that it is investigational
+    or still being tested (except to say it is NOT given as part of a research study)."""
+    by_clause = texts(build(treatment, language))
+    not_in_a_study = {"en": "It is not given to you as part of a research study.",
+                      "es": "No se le da como parte de un estudio de investigación."}[language]
+    names = ("Investigational New Drug", "Investigational Device Exemption", "medicamento en investigación")
+    for clause_id, text in by_clause.items():
+        for allowed in (not_in_a_study, *names):  # the names of FDA applications are not about this patient
+            text = text.replace(allowed, "")
+        for phrase in RESEARCH_WORDING[language]:
+            assert phrase not in text.lower(), f"{clause_id}: {phrase!r}"
+    key = by_clause["key-information"]
+    if language == "en":
+        assert "It is unproven: no one knows yet if it works. It is not part of a study the FDA has reviewed." in key
+        assert "It is not part of any study the FDA has reviewed" in by_clause["treatment-description"]
+        assert "You know this treatment is unproven and is not approved by the FDA." in by_clause["acknowledgement"]
+        assert "Because it is unproven and not approved by the FDA" in by_clause["costs"]
+    else:
+        assert "No está probado: nadie sabe aún si funciona. No es parte de un estudio revisado por la FDA." in key
+        assert "No es parte de ningún estudio revisado por la FDA" in by_clause["treatment-description"]
+        assert "Sabe que este tratamiento no está probado y que no está aprobado por la FDA." in \
+            by_clause["acknowledgement"]
+        assert "Como no está probado ni aprobado por la FDA" in by_clause["costs"]
+
+
+@pytest.mark.parametrize(("treatment", "language"), CASES)
+def test_with_an_irb_but_no_ind_the_form_says_there_is_no_ind(treatment, language):
+    """An IRB-approved study without an IND or IDE is research the FDA has not reviewed: the FDA
+    clause says so, names the IRB, and the research wording appears only now."""
+    study = consent.Study(irb_name="Harbor Research IRB", protocol="HRB-22")
+    by_clause = texts(build(treatment, language, study))
+    fda = by_clause["fda-status"]
+    assert "Harbor Research IRB" in fda and "HRB-22" in fda
+    if language == "en":
+        assert "The study does not have an IND or an IDE. This means the FDA has not reviewed it." in fda
+        assert "You get it as part of a research study." in by_clause["key-information"]
+    else:
+        assert "El estudio no tiene un IND ni un IDE. Esto quiere decir que la FDA no lo ha revisado." in fda
+        assert "Se le da como parte de un estudio de investigación." in by_clause["key-information"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_ind_and_ide_numbers_are_both_named(language):
+    """A study under an IDE (a device) names its IDE number; one under an IND names the IND; neither
+    then says the study lacks them."""
+    fda = texts(build("hair", language, consent.Study(ide_number="G210042")))["fda-status"]
+    assert "G210042" in fda and "IDE" in fda
+    assert "IND 31337" in texts(build("hair", language, consent.Study(ind_number="IND 31337")))["fda-status"]
+    assert "does not have an IND" not in fda and "no tiene un IND" not in fda
+
+
+# ------------------------------------------------------------------ 3. FDA's warning and MedWatch
+
+
+@pytest.mark.parametrize(("treatment", "language"), CASES)
+def test_fda_warning_about_paying_outside_a_trial_and_how_to_report_to_medwatch(treatment, language):
+    """FDA's consumer warning (charged outside a clinical trial: likely offered illegally) is in the
+    FDA clause; the MedWatch phone number and web address are where a harmed patient looks."""
+    by_clause = texts(build(treatment, language))
+    warning = {"en": "if you are charged for one outside a clinical trial (a study of a treatment in people) "
+                     "that the FDA oversees, it is likely being offered to you illegally.",
+               "es": "si le cobran por uno fuera de un ensayo clínico (un estudio de un tratamiento en personas) "
+                     "que la FDA supervisa, es probable que se lo estén ofreciendo de forma ilegal."}[language]
+    assert warning in by_clause["fda-status"]
+    injury = by_clause["contacts-and-injury"]
+    assert "MedWatch" in injury and "1-800-FDA-1088 (1-800-332-1088)" in injury
+    assert "www.fda.gov/medwatch" in injury
+
+
+# Words of the key information, without the treatment's one-line description, on 2026-11-22 (make_clinic fees).
+KEY_INFORMATION_WORDS = {"en": 227, "es": 225}
+
+
+@pytest.mark.parametrize(("treatment", "language"), CASES)
+def test_key_information_is_no_longer_than_before(treatment, language):
+    """The Spanish key information must fit on page 1: the honesty fixes may not lengthen it."""
+    form = build(treatment, language)
+    key = form.sections[0]
+    words = " ".join(b.text for b in key.blocks if isinstance(b, (Paragraph, Notice))).split()
+    description = consent.get_library().treatment(treatment, language).description.split()
+    assert len(words) - len(description) <= KEY_INFORMATION_WORDS[language]
