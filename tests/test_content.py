@@ -155,6 +155,48 @@ def test_fda_warning_about_paying_outside_a_trial_and_how_to_report_to_medwatch(
     assert "www.fda.gov/medwatch" in injury
 
 
+# ------------------------------------------------------------------ 4. infection and blindness
+
+
+@pytest.mark.parametrize(("treatment", "language"), CASES)
+def test_infection_is_not_called_rare_and_the_outbreaks_are_named(treatment, language):
+    """How often infection happens is unknown: no clause calls it rare; the risks name the reported
+    outbreaks (exosomes in Nebraska 2019, contaminated cord-blood products 2018)."""
+    by_clause = texts(build(treatment, language))
+    rare = {"en": re.compile(r"\brare\b", re.I), "es": re.compile(r"\braros?\b", re.I)}[language]
+    for clause_id, text in by_clause.items():
+        for sentence in sentences(text):
+            if re.search(r"infec", sentence, re.I):
+                assert not rare.search(sentence), f"{clause_id}: {sentence}"
+    risks, key = by_clause["risks"], by_clause["key-information"]
+    assert "Rare but serious" not in risks and "raros pero graves" not in risks
+    if language == "en":
+        assert "No one knows how often these happen." in key
+        for phrase in ("No one knows how often", "Nebraska", "2019", "In 2018, the CDC",
+                       "cord blood products that had germs in them"):
+            assert phrase in risks, phrase
+    else:
+        assert "Nadie sabe con qué frecuencia pasan." in key
+        for phrase in ("Nadie sabe con qué frecuencia", "Nebraska", "2019", "En 2018, los CDC",
+                       "sangre de cordón umbilical que tenían gérmenes"):
+            assert phrase in risks, phrase
+
+
+@pytest.mark.parametrize(("treatment", "language"), CASES)
+def test_blindness_is_tied_to_fat_cells_injected_into_the_eye(treatment, language):
+    """Blindness was reported after fat-derived cells were injected into the eye (NEJM 2017): every
+    sentence that mentions it says so, and none pins it on "products like this one"."""
+    by_clause = texts(build(treatment, language))
+    blind, eye, fat = {"en": ("blind", "eye", "fat"), "es": ("cieg|ceguera", "ojo", "grasa")}[language]
+    mentions = [s for text in by_clause.values() for s in sentences(text) if re.search(blind, s, re.I)]
+    assert mentions, "the risks must still name blindness"
+    for sentence in mentions:
+        assert eye in sentence.lower() and fat in sentence.lower(), sentence
+    assert "like this one have caused serious harm" not in by_clause["key-information"]
+    assert "Otros productos como este, que no están aprobados, han causado daños graves" not in \
+        by_clause["key-information"]
+
+
 # Words of the key information, without the treatment's one-line description, on 2026-11-22 (make_clinic fees).
 KEY_INFORMATION_WORDS = {"en": 227, "es": 225}
 
