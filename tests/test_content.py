@@ -209,3 +209,43 @@ def test_key_information_is_no_longer_than_before(treatment, language):
     words = " ".join(b.text for b in key.blocks if isinstance(b, (Paragraph, Notice))).split()
     description = consent.get_library().treatment(treatment, language).description.split()
     assert len(words) - len(description) <= KEY_INFORMATION_WORDS[language]
+
+
+# ------------------------------------------------------------------ 5. alternatives
+
+ALTERNATIVES = {
+    ("knee-injection", "en"): (
+        "Exercise and physical therapy", "Losing weight", "NSAIDs", "stomach bleeding", "heart attack or stroke",
+        "steroid shot", "cartilage", "hyaluronic acid", "Knee replacement surgery", "blood clots",
+        "knee brace"),
+    ("knee-injection", "es"): (
+        "Ejercicio y terapia física", "Bajar de peso", "AINE", "sangrado en el estómago",
+        "ataque al corazón o un derrame cerebral", "inyección de esteroide", "cartílago", "ácido hialurónico",
+        "cirugía de reemplazo de rodilla", "coágulos de sangre", "rodillera"),
+    ("iv-infusion", "en"): ("your own doctor", "usual care", "its own risks"),
+    ("iv-infusion", "es"): ("su propio médico", "atención habitual", "sus propios riesgos"),
+    ("hair", "en"): (
+        "Minoxidil", "without a prescription", "unwanted hair on the face", "Finasteride",
+        "a prescription pill", "sexual side effects", "anyone who is or may become pregnant",
+        "hair transplant", "scars", "Wigs"),
+    ("hair", "es"): (
+        "Minoxidil", "sin receta", "vello no deseado en la cara", "Finasterida", "una pastilla con receta",
+        "efectos secundarios sexuales", "ninguna persona que esté embarazada o pueda quedar embarazada",
+        "trasplante de cabello", "cicatrices", "Pelucas"),
+}
+NO_TREATMENT = {
+    "en": "With no treatment, you avoid the risks and costs of this treatment. Your problem may stay the "
+          "same, get better, or get worse.",
+    "es": "Si no recibe tratamiento, evita los riesgos y los costos de este tratamiento. Su problema puede "
+          "seguir igual, mejorar o empeorar.",
+}
+
+
+@pytest.mark.parametrize(("treatment", "language"), CASES)
+def test_alternatives_state_the_risks_and_benefits_of_each_choice(treatment, language):
+    """Washington's law, and good practice everywhere: each alternative, and no treatment, comes with
+    its main benefits and risks, in plain words and with no promise of a cure."""
+    text = texts(build(treatment, language))["alternatives"]
+    for phrase in ALTERNATIVES[treatment, language]:
+        assert phrase in text, phrase
+    assert NO_TREATMENT[language] in text

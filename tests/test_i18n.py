@@ -96,7 +96,7 @@ SHARED_WORDS = {
     "a", "no", "el", "use", "decide", "control", "plan", "total", "legal", "local", "extra", "hospital",
     "artificial", "umbilical", "lupus", "pus", "semen", "gel", "saunas", "psoriasis", "material",
     "fda", "ind", "irb", "clinicaltrials.gov", "medicare", "medicaid", "minoxidil", "clopidogrel", "california",
-    "medwatch", "www.fda.gov/medwatch", "cdc", "nebraska",  # FDA's reporting program, outbreaks (issue 8)
+    "medwatch", "www.fda.gov/medwatch", "cdc", "nebraska", "sexual",  # FDA reporting, outbreaks (issue 8)
 }
 
 
