@@ -38,7 +38,8 @@ def section_text(section: Section) -> str:
 
 def build(treatment: str, language: str, study: consent.Study | None = None) -> consent.Form:
     # Idaho: no state notice, so only the stock clauses speak (a Texas notice rightly says "investigational").
-    return consent.build(treatment, patient=PATIENT, clinic=make_clinic(study=study), date=DATE, language=language)
+    clinic = make_clinic(study=study)
+    return consent.build(treatment, patient=PATIENT, clinic=clinic, date=DATE, language=language)
 
 
 def texts(form: consent.Form) -> dict[str, str]:
@@ -62,8 +63,8 @@ def test_fda_status_names_every_kind_of_approved_cell_product(treatment, languag
         assert "The only stem cell products the FDA has approved come from umbilical cord blood" not in fda
         for phrase in ("umbilical cord blood", "blood-forming cells", "donated bone marrow", "children",
                        "after a bone marrow transplant",
-                       "None of them is approved for joint pain, arthritis, back pain, hair loss, long-lasting "
-                       "pain, or IV drips for wellness."):
+                       "None of them is approved for joint pain, arthritis, back pain, hair loss, "
+                       "long-lasting pain, or IV drips for wellness."):
             assert phrase in fda, phrase
     else:
         assert "Los únicos productos de células madre que la FDA ha aprobado vienen de la sangre" not in fda
@@ -99,12 +100,15 @@ def test_without_a_study_no_clause_says_the_treatment_is_being_tested(treatment,
             assert phrase not in text.lower(), f"{clause_id}: {phrase!r}"
     key = by_clause["key-information"]
     if language == "en":
-        assert "It is unproven: no one knows yet if it works. It is not part of a study the FDA has reviewed." in key
+        assert "It is unproven: no one knows yet if it works. It is not part of a study the FDA has " \
+            "reviewed." in key
         assert "It is not part of any study the FDA has reviewed" in by_clause["treatment-description"]
-        assert "You know this treatment is unproven and is not approved by the FDA." in by_clause["acknowledgement"]
+        assert "You know this treatment is unproven and is not approved by the FDA." in \
+            by_clause["acknowledgement"]
         assert "Because it is unproven and not approved by the FDA" in by_clause["costs"]
     else:
-        assert "No está probado: nadie sabe aún si funciona. No es parte de un estudio revisado por la FDA." in key
+        assert "No está probado: nadie sabe aún si funciona. No es parte de un estudio revisado por la " \
+            "FDA." in key
         assert "No es parte de ningún estudio revisado por la FDA" in by_clause["treatment-description"]
         assert "Sabe que este tratamiento no está probado y que no está aprobado por la FDA." in \
             by_clause["acknowledgement"]
@@ -147,8 +151,9 @@ def test_fda_warning_about_paying_outside_a_trial_and_how_to_report_to_medwatch(
     by_clause = texts(build(treatment, language))
     warning = {"en": "if you are charged for one outside a clinical trial (a study of a treatment in people) "
                      "that the FDA oversees, it is likely being offered to you illegally.",
-               "es": "si le cobran por uno fuera de un ensayo clínico (un estudio de un tratamiento en personas) "
-                     "que la FDA supervisa, es probable que se lo estén ofreciendo de forma ilegal."}[language]
+               "es": "si le cobran por uno fuera de un ensayo clínico (un estudio de un tratamiento en "
+                     "personas) que la FDA supervisa, es probable que se lo estén ofreciendo de forma "
+                     "ilegal."}[language]
     assert warning in by_clause["fda-status"]
     injury = by_clause["contacts-and-injury"]
     assert "MedWatch" in injury and "1-800-FDA-1088 (1-800-332-1088)" in injury
@@ -197,7 +202,7 @@ def test_blindness_is_tied_to_fat_cells_injected_into_the_eye(treatment, languag
         by_clause["key-information"]
 
 
-# Words of the key information, without the treatment's one-line description, on 2026-11-22 (make_clinic fees).
+# Words of the key information without the treatment's one-line description, 2026-11-22 (make_clinic fees).
 KEY_INFORMATION_WORDS = {"en": 227, "es": 225}
 
 
@@ -215,9 +220,9 @@ def test_key_information_is_no_longer_than_before(treatment, language):
 
 ALTERNATIVES = {
     ("knee-injection", "en"): (
-        "Exercise and physical therapy", "Losing weight", "NSAIDs", "stomach bleeding", "heart attack or stroke",
-        "steroid shot", "cartilage", "hyaluronic acid", "Knee replacement surgery", "blood clots",
-        "knee brace"),
+        "Exercise and physical therapy", "Losing weight", "NSAIDs", "stomach bleeding",
+        "heart attack or stroke", "steroid shot", "cartilage", "hyaluronic acid", "Knee replacement surgery",
+        "blood clots", "knee brace"),
     ("knee-injection", "es"): (
         "Ejercicio y terapia física", "Bajar de peso", "AINE", "sangrado en el estómago",
         "ataque al corazón o un derrame cerebral", "inyección de esteroide", "cartílago", "ácido hialurónico",
@@ -249,3 +254,95 @@ def test_alternatives_state_the_risks_and_benefits_of_each_choice(treatment, lan
     for phrase in ALTERNATIVES[treatment, language]:
         assert phrase in text, phrase
     assert NO_TREATMENT[language] in text
+
+
+# ------------------------------------------------------------------ 6. sources
+
+TEXT_LINE = re.compile(
+    r"""^(?P<indent>\s*)(?:
+        -\s+(?:p|strong|notice):\s        # a clause block with text
+      | -\s+(?![\w-]+:(?:\s|$))(?!\[)\S   # an item of a list (not "- id: ...", "- ul:", a flow list)
+      | (?:description|route|product|session_length|usual_sessions):\s   # a treatment's text fields
+    )""",
+    re.X,
+)
+
+
+def _cited_keys() -> set[str]:
+    readme = (REPO / "clauses" / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Sources", 1)[1]
+    return set(re.findall(r"^\| `([a-z0-9-]+)` \|", table, re.M))
+
+
+def _stock_files() -> list[Path]:
+    library = consent.get_library()
+    files = [Path(c.path) for c in library.clauses.values()]
+    files += [Path(t.path) for t in library.treatments.values()]
+    assert len(files) > 20
+    return sorted(files)
+
+
+def test_every_text_block_of_the_stock_library_names_its_source():
+    """Every paragraph, notice and list item of every stock clause (English) and treatment file has a
+    `# Source:` comment right above it (a list's items may share one above the list): a reviewer can
+    check each fact. A key in brackets must be one of the sources listed in clauses/README.md."""
+    known = _cited_keys()
+    missing: list[str] = []
+    unknown: list[str] = []
+    for path in _stock_files():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines):
+            if line.lstrip().startswith("#") or not TEXT_LINE.match(line):
+                continue
+            if "screening" in _section(lines, number):
+                continue
+            own = _has_source(lines, number)
+            if not (own or (_list_item(line) and _has_source(lines, _parent(lines, number)))):
+                missing.append(f"{path.parent.name}/{path.name}:{number + 1}: {line.strip()[:60]}")
+        comments = [line for line in lines if line.lstrip().startswith("#")]
+        for key in re.findall(r"\[([a-z0-9-]+)\]", "\n".join(comments)):
+            if key not in known:
+                unknown.append(f"{path.name}: [{key}]")
+    assert missing == [], "text without a '# Source:' comment:\n" + "\n".join(missing)
+    assert unknown == [], "source keys not listed in clauses/README.md:\n" + "\n".join(unknown)
+
+
+def _has_source(lines: list[str], number: int) -> bool:
+    """A `# Source:` comment on the line itself or in the comment lines right above it."""
+    if "# Source:" in lines[number]:
+        return True
+    above = number - 1
+    while above >= 0 and lines[above].lstrip().startswith("#"):
+        if "# Source:" in lines[above]:
+            return True
+        above -= 1
+    return False
+
+
+def _list_item(line: str) -> bool:
+    return re.match(r"^\s*-\s+(?!(?:p|strong|notice):\s)", line) is not None
+
+
+def _parent(lines: list[str], number: int) -> int:
+    """The line that opens the list an item belongs to ("steps:", "- ul:"): a source comment there
+    covers every item that has none of its own."""
+    indent = len(lines[number]) - len(lines[number].lstrip())
+    for above in range(number - 1, -1, -1):
+        text = lines[above]
+        if text.strip() and not text.lstrip().startswith("#") and len(text) - len(text.lstrip()) < indent:
+            return above
+    return number
+
+
+def _section(lines: list[str], number: int) -> str:
+    """The top-level key a line belongs to ("body", "screening", "steps" ...)."""
+    for line in reversed(lines[: number + 1]):
+        if re.match(r"^[a-z_]+:", line):
+            return line.split(":", 1)[0]
+    return ""
+
+
+def test_facts_not_confirmed_from_a_primary_source_are_listed():
+    """Facts that could not be re-read in a primary source are listed for review, not hidden."""
+    readme = (REPO / "clauses" / "README.md").read_text(encoding="utf-8")
+    assert "## Facts not confirmed from a primary source" in readme
