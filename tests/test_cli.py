@@ -49,6 +49,8 @@ def test_show_prints_the_outline_in_order(capsys):
     assert "(key-information v1.0)" in lines[1]
     assert "(state-notice-ca v1.0)" in lines[2]
     assert "(acknowledgement v1.0)" in lines[-1]
+    assert [ln for ln in lines if "only when" in ln] == [
+        "  5. Taking part in a research study  (research v1.0)  [only when the clinic lists a study]"]
 
 
 def test_render_writes_both_files_and_prints_their_paths(capsys, tmp_path):
