@@ -36,7 +36,7 @@ from .document import (
     content_id,
 )
 from .errors import ContentError, InputError, Problem
-from .inputs import Clinic, Patient, Screening, validate_inputs
+from .inputs import Clinic, Patient, Screening, local_text, study_language_problems, validate_inputs
 
 
 @attrs.frozen
@@ -77,8 +77,14 @@ def choose_language(library: Library, language: str | None, patient: Patient) ->
 
 
 def clause_order(library: Library, treatment: TreatmentSpec, clinic: Clinic) -> list[str]:
-    """The treatment's clauses, with the state's notice (if any) right after key information."""
-    ids = list(treatment.clauses)
+    """The treatment's clauses, with the state's notice (if any) right after key information.
+
+    A clause with ``when: study`` is left out unless the clinic lists a study."""
+    def applies(cid: str) -> bool:
+        clause = library.clauses.get(cid)
+        return clause is None or clause.when != "study" or clinic.study is not None
+
+    ids = [cid for cid in treatment.clauses if applies(cid)]
     notices = [
         c.id
         for c in library.state_notices(clinic.state)
@@ -89,7 +95,8 @@ def clause_order(library: Library, treatment: TreatmentSpec, clinic: Clinic) -> 
 
 
 def _context(
-    treatment: TreatmentSpec, patient: Patient, clinic: Clinic, date: dt.date, locale: str
+    treatment: TreatmentSpec, patient: Patient, clinic: Clinic, date: dt.date, locale: str,
+    *, language: str = DEFAULT_LANGUAGE,
 ) -> dict[str, Any]:
     fees = clinic.fees
     provider = clinic.provider
@@ -137,8 +144,19 @@ def _context(
         },
         "study": None
         if study is None
-        else {"ind_number": study.ind_number, "ide_number": study.ide_number, "irb_name": study.irb_name,
-              "protocol": study.protocol},
+        else {
+            "ind_number": study.ind_number,
+            "ide_number": study.ide_number,
+            "irb_name": study.irb_name,
+            "protocol": study.protocol,
+            "purpose": local_text(study.purpose, language),
+            "duration": local_text(study.duration, language),
+            "subjects": None if study.subjects is None else number(study.subjects, locale),
+            "irb_contact": study.irb_contact,
+            "clinicaltrials_gov": bool(study.clinicaltrials_gov),  # an applicable clinical trial
+            "nct_id": study.nct_id,
+            "future_use": study.future_use,
+        },
         "form": {"date": long_date(date, locale)},
     }
 
@@ -160,14 +178,14 @@ class _Builder:
         self.trace: list[Trace] = []
         self.clause: ClauseSpec | None = None
 
-    def text(self, source: str, where: str, line: int | None, path: str) -> str:
+    def text(self, source: str, where: str, line: int | None, path: str, *, verbatim: bool = False) -> str:
         try:
             out = render_text(source, self.context)
         except TemplateError as exc:
             self.problems.append(Problem(f"{where}: {exc.message or exc}", path=path, line=line))
             return ""
         if out and self.clause is not None:
-            self.trace.append(Trace(self.clause.id, path, line, where, out, self.clause.verbatim))
+            self.trace.append(Trace(self.clause.id, path, line, where, out, self.clause.verbatim or verbatim))
         return out
 
     def label(self, key: str) -> str:
@@ -187,16 +205,21 @@ class _Builder:
             blocks += [b for raw in statutory.body if raw.kind == "notice" and (b := self.block(raw, statutory))]
             self.clause = clause
             blocks.append(Heading(self.label("courtesy_translation")))
+        problems = len(self.problems)
         for raw in clause.body_for(self.treatment.id):
             block = self.block(raw, clause)
             if block is not None:
                 blocks.append(block)
+        if not blocks and len(self.problems) == problems:  # never print an empty section
+            self.problems.append(Problem(
+                f"clause {clause.id!r} has no text on this form (every block is empty)", path=clause.path, line=1
+            ))
         title = self.text(clause.title, "title", None, clause.path)
         return Section(clause.id, clause.version, title, tuple(blocks), clause.initials, clause.kind)
 
     def block(self, raw: RawBlock, clause: ClauseSpec) -> Block | None:
         def t(source: str) -> str:
-            return self.text(source, raw.path, raw.line, clause.path)
+            return self.text(source, raw.path, raw.line, clause.path, verbatim=raw.verbatim)
 
         if raw.kind in ("p", "strong"):
             text = t(str(raw.value))
@@ -275,10 +298,12 @@ def assemble(
     library = get_library(packs)
     library.raise_problems()
     lang = choose_language(library, language, patient)
+    if problems := study_language_problems(clinic.study, lang):
+        raise InputError(problems=problems)
     spec = library.treatment(treatment, lang)
     labels = library.label_set(lang)
     locale = labels.get("locale", "en_US")
-    context = _context(spec, patient, clinic, date, locale)
+    context = _context(spec, patient, clinic, date, locale, language=lang)
     builder = _Builder(context, labels, spec, clinic, patient, screening, locale)
 
     sections, refs = [], []
@@ -316,6 +341,7 @@ def assemble(
         language=lang,
         template_version=library.template_version,
         clauses=tuple(refs),
+        study=clinic.study is not None,
     )
     form = Form(
         form_id="",

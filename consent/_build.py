@@ -50,7 +50,7 @@ def check_key(form: Form, trace: Sequence[Trace]) -> str:
     """Names what the compliance check of a form depends on: its rendered clause text and manifest.
     Forms with the same key (the forms of a batch, as a rule) have the same check result."""
     payload = [form.language, form.manifest.treatment_id, [attrs.astuple(t) for t in trace],
-               [attrs.astuple(c) for c in form.manifest.clauses]]
+               [attrs.astuple(c) for c in form.manifest.clauses], form.manifest.study]
     return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()
 
 

@@ -90,7 +90,8 @@ def show(treatment: str, state: str | None, packs: Sequence[str]) -> None:
         ids = ids[:1] + notices + ids[1:]
     for n, cid in enumerate(ids, 1):
         clause = lib.clause(cid)
-        click.echo(f"{n:>3}. {clause.title}  ({clause.id} v{clause.version})")
+        when = "  [only when the clinic lists a study]" if clause.when == "study" else ""
+        click.echo(f"{n:>3}. {clause.title}  ({clause.id} v{clause.version}){when}")
 
 
 @cli.command()

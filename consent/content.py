@@ -33,7 +33,22 @@ ELEMENTS = (
     "new-findings",
     "signature",
 )
-"""Consent elements a clause may cover (REFERENCE.md section 2); ``check`` wants all of them."""
+"""Consent elements every form must cover (REFERENCE.md section 2); ``check`` wants all of them."""
+
+RESEARCH_ELEMENTS = (
+    "research-statement",
+    "research-duration",
+    "research-subjects",
+    "clinicaltrials-gov",
+    "future-use",
+    "research-rights-contact",
+)
+"""Research elements (21 CFR 50.25(a)(1), (a)(7), (b)(6), (c); 45 CFR 46.116(b)(9)): ``check`` wants
+them too on a form whose clinic lists a study."""
+
+ALL_ELEMENTS = ELEMENTS + RESEARCH_ELEMENTS
+CONDITIONS = ("study",)
+"""Values of a clause's ``when``: ``study`` puts the clause on a form only when the clinic lists a study."""
 
 BLOCK_KINDS = ("p", "strong", "h", "ul", "ul_from", "notice", "checklist", "fees", "signatures")
 SIGNATURE_PARTIES = ("patient", "representative", "witness", "provider")
@@ -55,6 +70,7 @@ class RawBlock:
     only: tuple[str, ...] = ()
     path: str = ""
     line: int | None = None
+    verbatim: bool = False  # words fixed by law: printed as written and not scored for readability
 
 
 @attrs.frozen
@@ -73,6 +89,7 @@ class ClauseSpec:
     verbatim: bool = False
     review: str | None = None
     exempt_with_study: bool = False
+    when: str | None = None
     language: str = "en"
     source: str = "built-in"
     path: str = ""
@@ -197,12 +214,12 @@ class _Reader:
                 self.problem(at, f"a block must be a mapping such as {{p: text}} (got {type(item).__name__})")
                 continue
             kinds = [k for k in item if k in BLOCK_KINDS]
-            others = [k for k in item if k not in BLOCK_KINDS and k != "only"]
+            others = [k for k in item if k not in BLOCK_KINDS and k not in ("only", "verbatim")]
             if others or len(kinds) != 1:
                 self.problem(
                     at,
-                    f"a block needs exactly one of {', '.join(BLOCK_KINDS)} (plus optional 'only'); "
-                    f"got {', '.join(map(str, item)) or 'nothing'}",
+                    f"a block needs exactly one of {', '.join(BLOCK_KINDS)} "
+                    f"(plus optional 'only', 'verbatim'); got {', '.join(map(str, item)) or 'nothing'}",
                 )
                 continue
             kind = kinds[0]
@@ -211,8 +228,9 @@ class _Reader:
             if not isinstance(only, list) or not all(isinstance(o, str) for o in only):
                 self.problem(f"{at}.only", "only must be a list of treatment ids")
                 only = []
+            verbatim = self.flag(item, "verbatim", at)
             if block is not None:
-                out.append(RawBlock(kind, block, tuple(only), at, self.doc.line(at)))
+                out.append(RawBlock(kind, block, tuple(only), at, self.doc.line(at), verbatim))
         return tuple(out)
 
     def _block_value(self, kind: str, value: Any, at: str) -> str | tuple[str, ...] | None:
@@ -249,6 +267,7 @@ def _join(where: str, key: str) -> str:
 CLAUSE_REQUIRED = ("id", "version", "title", "elements", "body")
 CLAUSE_OPTIONAL = (
     "initials", "screening", "variants", "kind", "states", "citation", "verbatim", "review", "exempt_with_study",
+    "when",
 )
 
 
@@ -263,8 +282,8 @@ def parse_clause(doc: Located, path: str, source: str) -> tuple[ClauseSpec | Non
     title = r.text(data, "title", "") or ""
     elements = r.strings(data, "elements", "") if data.get("elements") != [] else ()
     for i, el in enumerate(elements):
-        if el not in ELEMENTS:
-            r.problem(f"elements[{i}]", f"unknown consent element {el!r} (known: {', '.join(ELEMENTS)})")
+        if el not in ALL_ELEMENTS:
+            r.problem(f"elements[{i}]", f"unknown consent element {el!r} (known: {', '.join(ALL_ELEMENTS)})")
     body = r.blocks(data.get("body"), "body") if "body" in data else ()
     variants: dict[str, tuple[RawBlock, ...]] = {}
     raw_variants = data.get("variants", {}) or {}
@@ -283,6 +302,11 @@ def parse_clause(doc: Located, path: str, source: str) -> tuple[ClauseSpec | Non
     if review not in (None, "required", "confirmed"):
         r.problem("review", f"review must be 'required' or 'confirmed' (got {review!r})")
     citation = r.text(data, "citation", "", required=False) if "citation" in data else None
+    when = data.get("when")
+    if when is not None and when not in CONDITIONS:
+        r.problem("when", f"when must be {' or '.join(map(repr, CONDITIONS))} (got {when!r})")
+    if when is not None and kind == "state-notice":
+        r.problem("when", "a state notice is added by the clinic's state; it takes no 'when'")
     spec = ClauseSpec(
         id=cid,
         version=version,
@@ -298,6 +322,7 @@ def parse_clause(doc: Located, path: str, source: str) -> tuple[ClauseSpec | Non
         verbatim=r.flag(data, "verbatim", ""),
         review=review,
         exempt_with_study=r.flag(data, "exempt_with_study", ""),
+        when=when if when in CONDITIONS else None,
         source=source,
         path=path,
     )

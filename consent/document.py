@@ -115,6 +115,7 @@ class Manifest:
     language: str
     template_version: str
     clauses: tuple[ClauseRef, ...]
+    study: bool = False  # the clinic lists a study: the research elements are required too
     acknowledged: tuple[str, ...] = ()
     check_errors: tuple[str, ...] = ()
 
@@ -125,6 +126,7 @@ class Manifest:
             "language": self.language,
             "template_version": self.template_version,
             "clauses": [attrs.asdict(c) for c in self.clauses],
+            "study": self.study,
             "acknowledged": list(self.acknowledged),
             "check_errors": list(self.check_errors),
         }

@@ -62,15 +62,52 @@ class FeeSchedule:
         return self.price_per_session * self.planned_sessions
 
 
+FUTURE_USE = ("none", "deidentified")
+"""``Study.future_use``: the two statements of 45 CFR 46.116(b)(9) about future research."""
+
+NCT_ID = re.compile(r"NCT\d{8}")
+
+LocalText = str | Mapping[str, str]
+"""Text the clinic writes for the form: a plain text is English; ``{en: ..., es: ...}`` gives one text per
+form language. A form in a language the text lacks is an InputError, never English words in a Spanish form."""
+
+
 @attrs.frozen
 class Study:
     """Set when the treatment is given under an FDA IND (drugs and biologics), an FDA IDE (devices) or
-    an IRB-approved study."""
+    an IRB-approved study. It needs at least one of ``ind_number``, ``ide_number`` and ``irb_name``.
+
+    The form then carries the research elements of 21 CFR 50.25 and 45 CFR 46.116, so these are
+    required too (an InputError lists each one missing):
+
+    - ``purpose``: why the study is done, in one or two plain sentences;
+    - ``duration``: how long each patient takes part, such as ``"about 12 months"``;
+    - ``subjects``: about how many people take part (a whole number);
+    - ``irb_contact``: the phone number or email of the IRB, for questions about the patient's rights;
+    - ``clinicaltrials_gov``: ``true`` for an applicable clinical trial (21 CFR 50.25(c)), or its NCT
+      number (``"NCT01234567"``), or ``false``;
+    - ``future_use``: ``"none"`` (data and samples are never used for future research) or
+      ``"deidentified"`` (identifiers may be removed and they may be used or shared for future research
+      without asking again), 45 CFR 46.116(b)(9).
+
+    ``purpose`` and ``duration`` are :data:`LocalText`: English text, or one text per form language.
+    """
 
     ind_number: str | None = None
     ide_number: str | None = None
     irb_name: str | None = None
     protocol: str | None = None
+    purpose: LocalText | None = None
+    duration: LocalText | None = None
+    subjects: int | None = None
+    irb_contact: str | None = None
+    clinicaltrials_gov: bool | str | None = None
+    future_use: str | None = None
+
+    @property
+    def nct_id(self) -> str | None:
+        """The ClinicalTrials.gov number, when ``clinicaltrials_gov`` gives one."""
+        return self.clinicaltrials_gov if isinstance(self.clinicaltrials_gov, str) else None
 
 
 @attrs.frozen
@@ -148,6 +185,28 @@ _converter.register_structure_hook(Decimal, _structure_decimal)
 _converter.register_structure_hook(str, _structure_str)
 _converter.register_structure_hook(int, _structure_int)
 _converter.register_structure_hook(bool, _structure_bool)
+
+
+def _structure_flag_or_text(value: Any, _: type) -> bool | str | None:
+    if value is None or isinstance(value, bool | str):
+        return value
+    raise ValueError(f"must be true, false or text (got {value!r})")
+
+
+_converter.register_structure_hook(bool | str | None, _structure_flag_or_text)
+
+
+def _structure_local_text(value: Any, _: type) -> LocalText | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _structure_str(v, str) for k, v in value.items()}
+    raise ValueError(
+        f"must be text, or a mapping of language to text such as {{en: ..., es: ...}} (got {value!r})"
+    )
+
+
+_converter.register_structure_hook(LocalText | None, _structure_local_text)
 _converter.register_structure_hook(
     Screening, lambda v, _: Screening(answers=_converter.structure(v, dict[str, bool]))
 )  # a screening file is the answers mapping itself: question id -> true/false
@@ -274,16 +333,8 @@ def clinic_problems(clinic: object, source: str | None = None) -> list[Problem]:
     else:
         out += _text(clinic.provider.name, "clinic.provider.name", source)
         out += _text(clinic.provider.credentials, "clinic.provider.credentials", source)
-    study = clinic.study
-    if study is not None and not (study.ind_number or study.ide_number or study.irb_name):
-        out.append(
-            Problem(
-                "clinic.study needs an FDA IND number (ind_number), an FDA IDE number (ide_number) "
-                "or the approving IRB (irb_name)",
-                path=source,
-                field="clinic.study",
-            )
-        )
+    if clinic.study is not None:
+        out += study_problems(clinic.study, source)
     fees = clinic.fees
     if not isinstance(fees, FeeSchedule):
         out.append(Problem("clinic.fees must be a fee schedule", path=source, field="clinic.fees"))
@@ -321,6 +372,91 @@ def clinic_problems(clinic: object, source: str | None = None) -> list[Problem]:
         out += _text(item, f"clinic.fees.included[{i}]", source)
     for i, item in enumerate(fees.excluded):
         out += _text(item, f"clinic.fees.excluded[{i}]", source)
+    return out
+
+
+_STUDY_REQUIRED = {
+    "purpose": "why the study is done, in one or two plain sentences",
+    "duration": "how long each patient takes part, such as 'about 12 months'",
+    "subjects": "about how many people take part, a whole number such as 40",
+    "irb_contact": "the phone number or email of the IRB, for questions about the patient's rights",
+    "clinicaltrials_gov": "true for an applicable clinical trial (21 CFR 50.25(c)), its NCT number "
+    "such as NCT01234567, or false",
+    "future_use": "'none' or 'deidentified' (45 CFR 46.116(b)(9))",
+}
+
+
+def _study_value_ok(name: str, value: object) -> bool:
+    """Whether a value given for one of the required study fields (not a text field) is valid."""
+    if name == "subjects":
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    if name == "clinicaltrials_gov":
+        return isinstance(value, bool) or (isinstance(value, str) and NCT_ID.fullmatch(value) is not None)
+    return value in FUTURE_USE  # future_use
+
+
+def study_problems(study: object, source: str | None = None) -> list[Problem]:
+    """What a study needs: an IND, IDE or IRB, and every field the research section prints."""
+    field = "clinic.study"
+    if not isinstance(study, Study):
+        return [Problem(f"{field} must be a consent.Study (got {type(study).__name__})", path=source,
+                        field=field)]
+    out: list[Problem] = []
+    if not (study.ind_number or study.ide_number or study.irb_name):
+        out.append(
+            Problem(
+                "clinic.study needs an FDA IND number (ind_number), an FDA IDE number (ide_number) "
+                "or the approving IRB (irb_name)",
+                path=source,
+                field=field,
+            )
+        )
+    for name in ("ind_number", "ide_number", "irb_name", "protocol"):
+        out += _text(getattr(study, name), f"{field}.{name}", source, required=False)
+    for name, expected in _STUDY_REQUIRED.items():
+        value = getattr(study, name)
+        where = f"{field}.{name}"
+        if value is None:
+            out.append(Problem(f"{where} is required when the clinic lists a study: {expected} (got nothing)",
+                               path=source, field=where))
+        elif name in ("purpose", "duration") and isinstance(value, Mapping):
+            if not value:
+                out.append(Problem(f"{where} must give the text for at least one language (got {{}})",
+                                   path=source, field=where))
+            for language, text in value.items():
+                out += _text(text, f"{where}.{language}", source)
+        elif name in ("purpose", "duration", "irb_contact"):
+            out += _text(value, where, source)
+        elif name == "subjects" and not _study_value_ok(name, value):
+            out.append(Problem(f"{where} must be a whole number above zero (got {value!r})",
+                               path=source, field=where))
+        elif not _study_value_ok(name, value):
+            out.append(Problem(f"{where} must be {expected} (got {value!r})", path=source, field=where))
+    return out
+
+
+def local_text(value: LocalText | None, language: str) -> str | None:
+    """The text for one form language: a plain text is English."""
+    if isinstance(value, Mapping):
+        return value.get(language)
+    return value if language == "en" else None
+
+
+def study_language_problems(study: Study | None, language: str) -> list[Problem]:
+    """The study's texts exist in the form's language (checked once the language is known)."""
+    out: list[Problem] = []
+    if study is None:
+        return out
+    for name in ("purpose", "duration"):
+        value = getattr(study, name)
+        if value is not None and local_text(value, language) is None:
+            field = f"clinic.study.{name}"
+            given = ", ".join(sorted(value)) if isinstance(value, Mapping) else "en (a plain text is English)"
+            out.append(Problem(
+                f"{field} has no {language!r} text for this {language!r} form (it has: {given}); "
+                f"give one text per language, such as {{en: ..., {language}: ...}}",
+                field=field,
+            ))
     return out
 
 

@@ -39,6 +39,24 @@ def make_clinic(**changes: object) -> consent.Clinic:
     return consent.Clinic(**fields)  # type: ignore[arg-type]
 
 
+def make_study(**changes: object) -> consent.Study:
+    """A complete study (IRB-approved, no IND), with fields replaced as given."""
+    fields: dict[str, object] = {
+        "irb_name": "Western Coast IRB",
+        "purpose": {
+            "en": "To learn if exosome shots are safe, and if they ease knee pain.",
+            "es": "Saber si las inyecciones de exosomas son seguras y si alivian el dolor de rodilla.",
+        },
+        "duration": {"en": "about 12 months", "es": "unos 12 meses"},
+        "subjects": 60,
+        "irb_contact": "(415) 555-0177",
+        "clinicaltrials_gov": True,
+        "future_use": "none",
+    }
+    fields.update(changes)
+    return consent.Study(**fields)  # type: ignore[arg-type]
+
+
 def pdf_pages(data: bytes) -> list[str]:
     """The text of each PDF page, as pypdf extracts it."""
     return [page.extract_text() or "" for page in pypdf.PdfReader(io.BytesIO(data)).pages]

@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import DATE, EXAMPLES, build_tree, docx_all_text, make_clinic, pdf_pages, words
+from helpers import DATE, EXAMPLES, build_tree, docx_all_text, make_clinic, make_study, pdf_pages, words
 
 import consent
 from consent.check import check
@@ -90,7 +90,9 @@ def test_all_structure_problems_in_one_report(tmp_path):
                for m in messages), messages
     assert f"error structure.invalid: missing required key 'version' ({extra}:1)" in messages
     assert any(m.startswith("error structure.unknown-variable clause spelling: body[0]: unknown variable "
-                            "study.ind_numbr (known: ide_number, ind_number, irb_name, protocol)") for m in messages)
+                            "study.ind_numbr (known: clinicaltrials_gov, duration, future_use, ide_number, "
+                            "ind_number, irb_contact, irb_name, nct_id, protocol, purpose, subjects)")
+               for m in messages)
     assert any("unknown variable patient.name (known: birth_date, full_name, mrn)" in m and spelling in m
                for m in messages)
     assert any(m.startswith("error structure.unknown-clause [broken]: the clause list names unknown clause "
@@ -259,7 +261,7 @@ def test_state_without_a_rule_adds_nothing(patient):
 
 def test_ind_study_changes_the_fda_clause_and_exempts_california(patient):
     """Under an IND the FDA-status clause names it, and the California notice (IND-exempt) is not added."""
-    study = consent.Study(ind_number="IND 31337", irb_name="Western Coast IRB")
+    study = make_study(ind_number="IND 31337", irb_name="Western Coast IRB")
     form = consent.build("knee-injection", patient=patient, clinic=make_clinic(state="CA", study=study), date=DATE)
     ids = [s.clause_id for s in form.sections]
     assert "state-notice-ca" not in ids

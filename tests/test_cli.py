@@ -52,6 +52,9 @@ def test_show_prints_the_outline_in_order(capsys):
     for line, clause_id in ((lines[1], "key-information"), (lines[2], "state-notice-ca"),
                             (lines[-1], "acknowledgement")):
         assert f"({clause_id} v{library.clauses[clause_id].version})" in line
+    research = library.clauses["research"].version
+    assert [ln for ln in lines if "only when" in ln] == [
+        f"  5. Taking part in a research study  (research v{research})  [only when the clinic lists a study]"]
 
 
 def test_render_writes_both_files_and_prints_their_paths(capsys, tmp_path):

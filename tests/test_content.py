@@ -13,7 +13,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from helpers import DATE, REPO, TREATMENTS, make_clinic
+from helpers import DATE, REPO, TREATMENTS, make_clinic, make_study
 
 import consent
 from consent.document import BulletList, Checklist, Heading, Notice, Paragraph, Section
@@ -119,7 +119,7 @@ def test_without_a_study_no_clause_says_the_treatment_is_being_tested(treatment,
 def test_with_an_irb_but_no_ind_the_form_says_there_is_no_ind(treatment, language):
     """An IRB-approved study without an IND or IDE is research the FDA has not reviewed: the FDA
     clause says so, names the IRB, and the research wording appears only now."""
-    study = consent.Study(irb_name="Harbor Research IRB", protocol="HRB-22")
+    study = make_study(irb_name="Harbor Research IRB", protocol="HRB-22")
     by_clause = texts(build(treatment, language, study))
     fda = by_clause["fda-status"]
     assert "Harbor Research IRB" in fda and "HRB-22" in fda
@@ -135,9 +135,9 @@ def test_with_an_irb_but_no_ind_the_form_says_there_is_no_ind(treatment, languag
 def test_ind_and_ide_numbers_are_both_named(language):
     """A study under an IDE (a device) names its IDE number; one under an IND names the IND; neither
     then says the study lacks them."""
-    fda = texts(build("hair", language, consent.Study(ide_number="G210042")))["fda-status"]
+    fda = texts(build("hair", language, make_study(irb_name=None, ide_number="G210042")))["fda-status"]
     assert "G210042" in fda and "IDE" in fda
-    assert "IND 31337" in texts(build("hair", language, consent.Study(ind_number="IND 31337")))["fda-status"]
+    assert "IND 31337" in texts(build("hair", language, make_study(irb_name=None, ind_number="IND 31337")))["fda-status"]
     assert "does not have an IND" not in fda and "no tiene un IND" not in fda
 
 

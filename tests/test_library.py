@@ -101,13 +101,15 @@ def test_every_problem_in_a_clause_file_is_reported_with_file_and_line(tmp_path)
     path = f"{pack}/clauses/extra.yaml"
     assert [str(p) for p in lib.problems] == [
         f"{path}:4: elemnts: unknown key 'elemnts' (allowed: id, version, title, elements, body, initials, "
-        "screening, variants, kind, states, citation, verbatim, review, exempt_with_study)",
+        "screening, variants, kind, states, citation, verbatim, review, exempt_with_study, when)",
         f'{path}:2: version must be a quoted string such as "1.0" (got 1.0)',
         f"{path}:5: elements[0]: unknown consent element 'riskz' (known: key-information, description, "
         "investigational, risks, benefits, alternatives, confidentiality, injury, contacts, voluntary, "
-        "unforeseeable-risks, provider-may-stop, costs, consequences-of-stopping, new-findings, signature)",
+        "unforeseeable-risks, provider-may-stop, costs, consequences-of-stopping, new-findings, signature, "
+        "research-statement, research-duration, research-subjects, clinicaltrials-gov, future-use, "
+        "research-rights-contact)",
         f"{path}:8: body[1]: a block needs exactly one of p, strong, h, ul, ul_from, notice, checklist, fees, "
-        "signatures (plus optional 'only'); got para",
+        "signatures (plus optional 'only', 'verbatim'); got para",
         f"{path}:9: body[2].ul: ul must be a non-empty list of text items",
     ]
 

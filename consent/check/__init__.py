@@ -6,7 +6,8 @@
 Rule families (every finding names its rule id, severity, clause, file and line):
 
 - ``structure.*``    clause and treatment files: schema, unknown keys, ids, variables, translations
-- ``coverage.*``     every basic consent element is covered; key information comes first
+- ``coverage.*``     every basic consent element is covered (and, on a form with a study, every
+                     research element); key information comes first
 - ``readability.*``  grade level and reading ease of each clause and the whole form (rendered text)
 - ``claim.*``        forbidden claims and exculpatory wording (data: templates/rules/claims.yaml)
 - ``notice.*``       state notices whose wording counsel must confirm
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+
+import attrs
 
 from .._assemble import Trace, _context, assemble
 from .._library import Library, get_library
@@ -28,6 +31,7 @@ from ._library import (
     SAMPLE_PATIENT,
     clause_list_findings,
     problem_finding,
+    sample_study_clinic,
     translation_findings,
     variable_findings,
 )
@@ -59,6 +63,25 @@ def _notice_findings(library: Library) -> list[Finding]:
     return out
 
 
+def _form_report(tid: str, language: str, packs: Sequence[str | Path], library: Library, *,
+                 study: bool) -> Report:
+    """Assemble and check the sample form of one treatment and language, with the sample study or without."""
+    clinic = sample_study_clinic(language) if study else SAMPLE_CLINIC
+    try:
+        form, trace = assemble(tid, patient=SAMPLE_PATIENT, clinic=clinic, date=SAMPLE_DATE,
+                               language=language, packs=packs)
+    except ConsentError as exc:
+        return Report(tuple(problem_finding(p) for p in exc.problems))
+    return check_form(form, trace, library)
+
+
+def _only_with_study(study: Report, plain: Report) -> Report:
+    """What the study variant of a form adds to the plain form's report, marked ``variant="study"``."""
+    findings = tuple(attrs.evolve(f, variant="study") for f in study.findings if f not in plain.findings)
+    figures = tuple(attrs.evolve(f, variant="study") for f in study.figures if f not in plain.figures)
+    return Report(findings, figures)
+
+
 def check(
     treatments: Sequence[str] | None = None,
     *,
@@ -67,7 +90,10 @@ def check(
 ) -> Report:
     """Check the clause library (built-in plus ``packs``) and the forms of ``treatments`` (default: all).
 
-    Never raises for problems in the content: every problem becomes a finding in the report.
+    Each form is assembled twice from sample inputs: for a clinic without a study, and for one that
+    lists an IRB-approved study (its research section and research elements); what only the second
+    shows is marked ``variant="study"``. Never raises for problems in the content: every problem
+    becomes a finding in the report.
     """
     library = get_library(packs)
     settings, setting_problems = settings_for(library)
@@ -90,13 +116,9 @@ def check(
             reports.append(Report(tuple(missing)))
             if list_findings or missing or not structure_ok:
                 continue
-            try:
-                form, trace = assemble(tid, patient=SAMPLE_PATIENT, clinic=SAMPLE_CLINIC, date=SAMPLE_DATE,
-                                       language=language, packs=packs)
-            except ConsentError as exc:
-                reports.append(Report(tuple(problem_finding(p) for p in exc.problems)))
-                continue
-            reports.append(check_form(form, trace, library))
+            plain = _form_report(tid, language, packs, library, study=False)
+            reports.append(plain)
+            reports.append(_only_with_study(_form_report(tid, language, packs, library, study=True), plain))
     reports.append(Report(tuple(_notice_findings(library))))
     return merge(reports, len(settings.rules))
 

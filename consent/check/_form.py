@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from .._assemble import Trace
 from .._library import Library
-from ..content import ELEMENTS
+from ..content import ELEMENTS, RESEARCH_ELEMENTS
 from ..document import Form
 from ._claims import ClaimHit, ClaimRule, scan
 from ._readability import as_prose, scores, word_count
@@ -19,15 +19,17 @@ WHOLE_FORM = "(whole form)"
 
 
 def coverage(form: Form, library: Library) -> list[Finding]:
-    """Every basic element is covered, and the first section is the key-information section."""
+    """Every basic element is covered (and every research element, on a form with a study), and the
+    first section is the key-information section."""
     out: list[Finding] = []
     spec = library.treatments[form.manifest.treatment_id]
     covered = {el for ref in form.manifest.clauses for el in library.clauses[ref.id].elements}
-    for element in ELEMENTS:
+    for element in ELEMENTS + (RESEARCH_ELEMENTS if form.manifest.study else ()):
         if element not in covered:
+            why = " (the clinic lists a study)" if element in RESEARCH_ELEMENTS else ""
             out.append(Finding(
                 "coverage.element-missing", "error",
-                f"no clause of the form covers the consent element {element!r}",
+                f"no clause of the form covers the consent element {element!r}{why}",
                 file=spec.path, line=1, treatment=spec.id, language=form.language,
             ))
     first = library.clauses[form.manifest.clauses[0].id] if form.manifest.clauses else None

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import attrs
 from jinja2 import TemplateSyntaxError, nodes
 
 from .._assemble import _context
@@ -30,6 +31,30 @@ SAMPLE_CLINIC = Clinic(
 )
 SAMPLE_DATE = dt.date(2026, 1, 15)
 
+# The study variant of every form: an IRB-approved study with no IND (so the form must say there is none),
+# an applicable clinical trial with its NCT number, and data that may be used again once de-identified.
+_SAMPLE_STUDY_TEXTS = {  # language -> (purpose, duration): the clinic writes them in each form language
+    "en": ("To learn if the treatment is safe, and if it helps.", "about 6 months"),
+    "es": ("Saber si el tratamiento es seguro y si ayuda.", "unos 6 meses"),
+}
+SAMPLE_STUDY = Study(
+    irb_name="Sample IRB",
+    protocol="SAMPLE-001",
+    purpose=_SAMPLE_STUDY_TEXTS[DEFAULT_LANGUAGE][0],
+    duration=_SAMPLE_STUDY_TEXTS[DEFAULT_LANGUAGE][1],
+    subjects=40,
+    irb_contact="(208) 555-0199",
+    clinicaltrials_gov="NCT01234567",
+    future_use="deidentified",
+)
+
+
+def sample_study_clinic(language: str) -> Clinic:
+    """The sample clinic with the sample study, its texts in ``language`` (English where no sample exists)."""
+    purpose, duration = _SAMPLE_STUDY_TEXTS.get(language, _SAMPLE_STUDY_TEXTS[DEFAULT_LANGUAGE])
+    study = attrs.evolve(SAMPLE_STUDY, purpose={language: purpose}, duration={language: duration})
+    return attrs.evolve(SAMPLE_CLINIC, study=study)
+
 
 def problem_finding(problem: Problem, rule: str = "structure.invalid") -> Finding:
     return Finding(rule, "error", problem.message if not problem.field else str(
@@ -42,8 +67,7 @@ def _known_names() -> dict[str, frozenset[str]]:
     spec = TreatmentSpec(id="x", version="1", name="", description="", clauses=(), route="", product="",
                          session_length="", usual_sessions="", steps=(), common_effects=(), rare_effects=(),
                          screening=(), aftercare=(), urgent_signs=(), evidence=())
-    clinic = SAMPLE_CLINIC.__class__(**{**{f: getattr(SAMPLE_CLINIC, f) for f in (
-        "name", "address", "phone", "state", "provider", "fees")}, "study": Study(ind_number="1")})
+    clinic = sample_study_clinic(DEFAULT_LANGUAGE)
     context: dict[str, Any] = _context(spec, SAMPLE_PATIENT, clinic, SAMPLE_DATE, "en_US")
     return {name: frozenset(value) if isinstance(value, dict) else frozenset() for name, value in context.items()}
 

@@ -25,10 +25,11 @@ class Finding:
     treatment: str | None = None
     language: str | None = None
     acknowledged: str | None = None  # the clinic's reason, when its pack acknowledges the rule
+    variant: str | None = None  # "study": found only on the form of a clinic that lists a study
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.file and self.line else (self.file or "")
-        scope = "/".join(x for x in (self.treatment, self.language) if x)
+        scope = "/".join(x for x in (self.treatment, self.language, self.variant) if x)
         parts = [f"{self.severity}", self.rule]
         if scope:
             parts.append(f"[{scope}]")
@@ -50,6 +51,7 @@ class Figure:
     scope: str  # a clause id, or "(whole form)"
     words: int
     scores: tuple[tuple[str, float], ...]  # (formula, value)
+    variant: str | None = None  # "study": a figure of the study variant that differs from the plain form
 
     def score(self, name: str) -> float:
         return dict(self.scores)[name]
@@ -85,8 +87,8 @@ class Report:
             "rules": self.rule_count,
             "findings": [attrs.asdict(f) for f in self.findings],
             "readability": [
-                {"treatment": f.treatment, "language": f.language, "scope": f.scope, "words": f.words,
-                 **dict(f.scores)}
+                {"treatment": f.treatment, "language": f.language, "variant": f.variant, "scope": f.scope,
+                 "words": f.words, **dict(f.scores)}
                 for f in self.figures
             ],
         }
@@ -101,7 +103,8 @@ class Report:
             lines.append("Readability (rendered text):")
             for fig in self.figures:
                 scores = "  ".join(f"{name} {value:5.1f}" for name, value in fig.scores)
-                lines.append(f"  {fig.treatment:<15} {fig.language:<3} {fig.scope:<22} {fig.words:>5} words  {scores}")
+                form = fig.treatment + (f"/{fig.variant}" if fig.variant else "")
+                lines.append(f"  {form:<21} {fig.language:<3} {fig.scope:<22} {fig.words:>5} words  {scores}")
         lines.append(
             f"{len(self.errors)} error(s), {len(self.warnings)} warning(s), "
             f"{len(self.acknowledged)} acknowledged; {self.rule_count} rules"
