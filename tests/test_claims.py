@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import EXAMPLES, build_tree
 
+from consent.check import check
+from consent.check._claim_text import normalize
 from consent.check._claims import ClaimRule, load_rules, scan, split_sentences
+from consent.cli import main
 
 RULES_FILE = Path(__file__).resolve().parents[1] / "templates" / "rules" / "claims.yaml"
 SEED_004 = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "004_9019117b898d45d6.txt"
@@ -17,8 +22,8 @@ def rules() -> tuple[ClaimRule, ...]:
     return load_rules(RULES_FILE.read_text(encoding="utf-8"), "templates/rules/claims.yaml")
 
 
-def flagged_by(text: str, rules: tuple[ClaimRule, ...]) -> list[str]:
-    return [hit.rule.id for hit in scan(text, rules)]
+def flagged_by(text: str, rules: tuple[ClaimRule, ...], language: str = "en") -> list[str]:
+    return [hit.rule.id for hit in scan(text, rules, language)]
 
 
 # Each sentence must be flagged by exactly this rule, once.
@@ -55,7 +60,7 @@ FLAGGED = [
     ("claim.guarantee", "Results are guaranteed."),
     ("claim.guarantee", "We promise you will see new hair in three months."),
     ("claim.proven", "Exosome therapy is clinically proven."),
-    ("claim.proven", "Studies prove that exosomes regrow cartilage."),
+    ("claim.proven", "Studies prove that exosomes ease knee pain."),
     ("claim.no-side-effects", "This treatment has no side effects."),
     ("claim.no-side-effects", "Enjoy results without any side effects."),
     ("claim.no-side-effects", "The injection is side-effect free."),
@@ -78,7 +83,7 @@ FLAGGED = [
     ("claim.minimizing-risk", "This treatment carries minimal risk."),
     ("claim.hype", "Exosomes are a miracle for tired joints."),
     ("claim.hype", "Some call exosomes liquid gold."),
-    ("claim.hype", "This revolutionary treatment regrows hair."),
+    ("claim.hype", "This revolutionary treatment is here."),
     ("claim.hype", "Exosome therapy is a game changer."),
     ("claim.hype", "A game-changing therapy for your knees."),
     ("claim.infection-as-working", "Feeling unwell after treatment is a sign that the exosomes are working."),
@@ -101,6 +106,33 @@ FLAGGED = [
     ("claim.non-refundable", "All fees are nonrefundable."),
     ("claim.non-refundable", "No refunds will be given."),
     ("claim.non-refundable", "Payment is due in full regardless of the results."),
+    ("claim.regenerate", "Exosome shots rebuild the cartilage in your knee."),
+    ("claim.regenerate", "Your damaged tissue will be repaired."),
+    ("claim.regenerate", "Expect new hair to come in within weeks."),
+    ("claim.works-for-everyone", "Our injections work for every patient."),
+    ("claim.works-for-everyone", "All our patients see results."),
+    ("claim.reverse-aging", "This infusion reverses the signs of aging."),
+    ("claim.reverse-aging", "Stop aging with monthly infusions."),
+    ("claim.natural-safe", "Exosomes are natural, so they are harmless."),
+    # loopholes: a nearby approved drug, a negation in another thought
+    ("claim.fda-approved", "Unlike minoxidil, our exosomes are FDA approved."),
+    ("claim.fda-approved", "We do not hide that our exosomes are FDA approved."),
+    ("claim.fda-approved", "No downtime and FDA approved."),
+    ("claim.fda-approved", "Other products are not approved, ours is FDA approved."),
+    ("claim.fda-approved", "Ours is not just safe, it is FDA approved."),
+    ("claim.fda-approved", "The FDA has approved our exosomes, and so are steroids."),
+    # misspellings
+    ("claim.guarantee", "Results are gauranteed."),
+    ("claim.absolutely-safe", "It is totaly safe."),
+    ("claim.fda-approved", "Our serum is FDA-aproved."),
+    ("claim.no-side-effects", "There are no side affects."),
+    ("claim.hype", "A revolutionairy treatment."),
+]
+
+# A sentence that makes two claims is flagged by both rules, in text order.
+TWO_CLAIMS = [
+    (["claim.proven", "claim.regenerate"], "Studies prove that exosomes regrow cartilage."),
+    (["claim.hype", "claim.regenerate"], "This revolutionary treatment regrows hair."),
 ]
 
 # Honest negations and innocent sentences: no rule may flag them. The rule named is the one
@@ -221,6 +253,77 @@ HONEST = [
     ("claim.non-refundable", "Your deposit is fully refundable if you cancel 48 hours ahead."),
     ("claim.non-refundable", "We do not charge a non-refundable deposit."),
     ("claim.non-refundable", "Regardless of the cause of the bleeding disorder, screening is recommended."),
+    ("claim.regenerate", "No study shows that exosomes regrow cartilage."),
+    ("claim.regenerate", "Researchers hope exosomes might one day help repair tissue."),
+    ("claim.regenerate", "In lab studies, exosomes repaired damaged cells."),
+    ("claim.works-for-everyone", "It does not work for everyone."),
+    ("claim.reverse-aging", "There is no proof that it slows aging."),
+    ("claim.natural-safe", "Being natural does not make a product safe."),
+    ("claim.fda-approved", "The FDA has approved Ryoncil only for a rare condition in children."),
+    ("claim.fda-approved", "No exosome or stem-cell product of this kind is approved by the FDA."),
+    ("claim.fda-approved", "Exosome products have not been tested and approved by the FDA."),
+    ("claim.fda-approved", "There is no exosome product that the FDA has approved."),
+    ("claim.cure", "Care after the shot is simple."),
+    ("claim.guarantee", "The hairless patches may not change."),
+]
+
+# The same rules in Spanish: each sentence flagged by exactly this rule, once, in a Spanish form.
+FLAGGED_ES = [
+    ("claim.fda-approved", "El producto fue aprobado por la FDA el año pasado."),
+    ("claim.fda-approved", "Tiene el visto bueno de la FDA."),
+    ("claim.fda-approved", "El producto esta aprovado por la F.D.A."),
+    ("claim.fda-cleared", "Nuestro suero tiene autorización 510(k)."),
+    ("claim.fda-registered", "El laboratorio está inscrito ante la FDA."),
+    ("claim.fda-compliant", "El producto cumple con los requisitos de la FDA."),
+    ("claim.not-regulated", "Los exosomas no se consideran medicamentos."),
+    ("claim.cure", "Este tratamiento cura la calvicie."),
+    ("claim.guarantee", "Garantizamos que su dolor desaparecerá."),
+    ("claim.guarantee", "Resultados garantisados."),
+    ("claim.proven", "Es un tratamiento científicamente comprobado."),
+    ("claim.regenerate", "Los exosomas reconstruyen el cartílago de la rodilla."),
+    ("claim.works-for-everyone", "Este tratamiento ayuda a todos."),
+    ("claim.reverse-aging", "La infusión detiene el envejecimiento."),
+    ("claim.no-side-effects", "Un tratamiento sin efectos secundarios."),
+    ("claim.no-risk", "No hay ningún riesgo."),
+    ("claim.absolutely-safe", "Es completamente seguro."),
+    ("claim.natural-safe", "Es un producto natural, así que no le puede hacer daño."),
+    ("claim.safe-and-effective", "El tratamiento es seguro y efectivo."),
+    ("claim.minimizing-risk", "La probabilidad de una reacción es mínima."),
+    ("claim.hype", "Los exosomas son el oro líquido de la medicina."),
+    ("claim.infection-as-working", "Sentirse mal es parte del proceso de curación."),
+    ("claim.waiver", "Usted renuncia a todos sus derechos legales."),
+    ("claim.release-liability", "El paciente exonera al médico de toda responsabilidad."),
+    ("claim.no-suit", "Usted acepta no demandar a la clínica."),
+    ("claim.non-refundable", "El pago no es reembolsable."),
+]
+
+HONEST_ES = [
+    ("claim.fda-approved", "Este producto no ha sido aprobado por la FDA."),
+    ("claim.fda-approved", "La FDA aprobó el minoxidil para la caída del cabello."),
+    ("claim.fda-cleared", "La FDA no ha dado ninguna autorización 510(k) para este producto."),
+    ("claim.fda-registered", "Estar registrado ante la FDA no significa estar aprobado."),
+    ("claim.fda-compliant", "No sabemos si el laboratorio cumple con las normas de la FDA."),
+    ("claim.not-regulated", "Es falso que los exosomas no sean medicamentos."),
+    ("claim.cure", "Este tratamiento no cura la artritis."),
+    ("claim.cure", "El moretón se cura solo en unos días."),
+    ("claim.guarantee", "No hay ninguna garantía de resultados."),
+    ("claim.proven", "Su beneficio no está comprobado."),
+    ("claim.regenerate", "Algunas personas esperan que ayude a reparar el tejido."),
+    ("claim.works-for-everyone", "No funciona para todos."),
+    ("claim.reverse-aging", "Este tratamiento no detiene el envejecimiento."),
+    ("claim.no-side-effects", "Ningún tratamiento está libre de efectos secundarios."),
+    ("claim.no-risk", "No existe un tratamiento sin riesgos."),
+    ("claim.absolutely-safe", "Ningún medicamento es totalmente seguro."),
+    ("claim.absolutely-safe", "Su seguro médico tal vez no pague este tratamiento."),
+    ("claim.natural-safe", "Ser natural no hace que un producto sea seguro."),
+    ("claim.safe-and-effective", "Todavía no se sabe si es seguro y eficaz."),
+    ("claim.minimizing-risk", "El riesgo de una infección grave no es cero."),
+    ("claim.hype", "Este tratamiento no es un milagro."),
+    ("claim.infection-as-working", "Sentirse mal no es parte del proceso de sanación."),
+    ("claim.waiver", "Usted no renuncia a sus derechos al firmar."),
+    ("claim.release-liability", "Este formulario no exime a la clínica de su responsabilidad."),
+    ("claim.no-suit", "Firmar no significa que acepta no demandar."),
+    ("claim.non-refundable", "Le devolvemos el depósito si cancela a tiempo."),
 ]
 
 
@@ -236,11 +339,32 @@ def test_honest_sentence_is_not_flagged(rules: tuple[ClaimRule, ...], rule_id: s
     assert flagged_by(sentence, rules) == []
 
 
+@pytest.mark.parametrize(("rule_ids", "sentence"), TWO_CLAIMS)
+def test_two_claims_in_one_sentence(rules: tuple[ClaimRule, ...], rule_ids: list[str], sentence: str) -> None:
+    """A sentence that promises proof (or hypes) and regrowth is flagged by both rules."""
+    assert flagged_by(sentence, rules) == rule_ids
+
+
+@pytest.mark.parametrize(("rule_id", "sentence"), FLAGGED_ES)
+def test_spanish_claim_is_flagged_by_its_rule(rules: tuple[ClaimRule, ...], rule_id: str, sentence: str) -> None:
+    """Every rule reads Spanish: a claim in a Spanish form is flagged once, by its own rule."""
+    assert flagged_by(sentence, rules, "es") == [rule_id]
+
+
+@pytest.mark.parametrize(("rule_id", "sentence"), HONEST_ES)
+def test_spanish_honest_sentence_is_not_flagged(rules: tuple[ClaimRule, ...], rule_id: str, sentence: str) -> None:
+    """Spanish negations ("no", "ningún", "sin", "no quiere decir") are honest, read with both languages."""
+    assert flagged_by(sentence, rules, "es") == []
+
+
 def test_every_rule_has_flagged_and_honest_examples(rules: tuple[ClaimRule, ...]) -> None:
-    """The two tables above cover every rule in the file, both ways."""
+    """The tables above cover every rule in the file, both ways, in English and in Spanish."""
     ids = {rule.id for rule in rules}
     assert {rule_id for rule_id, _ in FLAGGED} == ids
     assert {rule_id for rule_id, _ in HONEST} == ids
+    assert {rule_id for rule_id, _ in FLAGGED_ES} == ids
+    assert {rule_id for rule_id, _ in HONEST_ES} == ids
+    assert all(rule.languages == ("en", "es") for rule in rules)
 
 
 def test_rules_file(rules: tuple[ClaimRule, ...]) -> None:
@@ -254,9 +378,13 @@ def test_rules_file(rules: tuple[ClaimRule, ...]) -> None:
         ("claim.cure", "error", False),
         ("claim.guarantee", "error", False),
         ("claim.proven", "error", False),
+        ("claim.regenerate", "error", False),
+        ("claim.works-for-everyone", "error", False),
+        ("claim.reverse-aging", "error", False),
         ("claim.no-side-effects", "error", False),
         ("claim.no-risk", "error", False),
         ("claim.absolutely-safe", "error", False),
+        ("claim.natural-safe", "error", False),
         ("claim.safe-and-effective", "error", False),
         ("claim.minimizing-risk", "error", False),
         ("claim.hype", "error", False),
@@ -403,8 +531,8 @@ def test_load_rules_shared_fragments_and_defaults() -> None:
     )
     cure, refund = load_rules(text, "pack.yaml")
     assert (cure.id, cure.severity, cure.acknowledgeable) == ("claim.cure", "error", False)
-    assert [p.pattern for p in cure.unless] == ["\\bnot\\b"]
-    assert refund.unless == ()
+    assert [p.pattern for p in cure.unless["en"]] == ["\\bnot\\b"]  # a plain list is English
+    assert refund.unless == {}
     assert refund.acknowledgeable is True
     assert [hit.match for hit in scan("It cures. It does not cure. NO REFUNDS.", (cure, refund))] == [
         "cures",
@@ -423,7 +551,7 @@ def test_load_rules_rejects_unknown_keys() -> None:
         "pack/claims.yaml: invalid claim rules (3 problems)\n"
         "  - pack/claims.yaml:1: rule: unknown top-level key 'rule' (allowed: rules, shared)\n"
         "  - pack/claims.yaml:4: rules[0]: unknown key 'pattern' in rule 'claim.example' "
-        "(allowed: acknowledgeable, id, patterns, severity, title, unless)\n"
+        "(allowed: acknowledgeable, id, patterns, severity, spellings, title, unless)\n"
         "  - pack/claims.yaml:4: rules[0]: missing key 'patterns' in rule 'claim.example'"
     )
 
