@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from helpers import EXAMPLES, build_tree
 
+from consent._library import get_library
 from consent.check import check
-from consent.check._claim_text import normalize
+from consent.check._claim_text import known_words, normalize
 from consent.check._claims import ClaimRule, load_rules, scan, split_sentences
 from consent.cli import main
 
@@ -346,13 +347,17 @@ def test_two_claims_in_one_sentence(rules: tuple[ClaimRule, ...], rule_ids: list
 
 
 @pytest.mark.parametrize(("rule_id", "sentence"), FLAGGED_ES)
-def test_spanish_claim_is_flagged_by_its_rule(rules: tuple[ClaimRule, ...], rule_id: str, sentence: str) -> None:
+def test_spanish_claim_is_flagged_by_its_rule(
+    rules: tuple[ClaimRule, ...], rule_id: str, sentence: str
+) -> None:
     """Every rule reads Spanish: a claim in a Spanish form is flagged once, by its own rule."""
     assert flagged_by(sentence, rules, "es") == [rule_id]
 
 
 @pytest.mark.parametrize(("rule_id", "sentence"), HONEST_ES)
-def test_spanish_honest_sentence_is_not_flagged(rules: tuple[ClaimRule, ...], rule_id: str, sentence: str) -> None:
+def test_spanish_honest_sentence_is_not_flagged(
+    rules: tuple[ClaimRule, ...], rule_id: str, sentence: str
+) -> None:
     """Spanish negations ("no", "ningún", "sin", "no quiere decir") are honest, read with both languages."""
     assert flagged_by(sentence, rules, "es") == []
 
@@ -625,3 +630,205 @@ def test_load_rules_rejects_bad_yaml_and_duplicate_keys() -> None:
     with pytest.raises(ValueError) as excinfo:
         load_rules("rules:\n" + VALID_RULE + "    patterns: [y]\n", "pack.yaml")
     assert str(excinfo.value) == "pack.yaml:6: not valid YAML: duplicate key 'patterns'"
+
+
+# ------------------------------------------------------------------------- languages and spelling
+
+
+def test_misspelt_and_unaccented_claims_keep_their_original_words(rules: tuple[ClaimRule, ...]) -> None:
+    """A hit found after correcting "garanteed" or folding accents names the words as written in the form."""
+    text = (
+        "Key information\n\nResults are garanteed. Su eficacia está clinicamente comprobada por la F.D.A.\n"
+    )
+    hits = scan(text, rules, "es")
+    assert [(hit.rule.id, hit.match, hit.language) for hit in hits] == [
+        ("claim.guarantee", "garanteed", "en"),
+        ("claim.proven", "clinicamente comprobada", "es"),
+    ]
+    assert all(text[hit.start : hit.end] == hit.match for hit in hits)
+    approved = scan("El suero esta aprovado por la F.D.A. desde 2020.", rules, "es")
+    assert [(hit.rule.id, hit.match) for hit in approved] == [("claim.fda-approved", "aprovado por la F.D.A")]
+
+
+def test_spelling_correction_leaves_real_words_and_short_words_alone() -> None:
+    """Dictionary words ("cared", "hairless", "premise") and short words ("care") are never corrected."""
+    targets = ["cures", "harmless", "promise", "guaranteed", "aprobado"]
+    english = known_words("en")
+    assert normalize("Care is cared for; hairless premise.", targets, english).text == (
+        "Care is cared for; hairless premise."
+    )
+    assert normalize("It is garanteed, it curez.", targets, english).text == "It is guaranteed, it cures."
+    # a typo in the first letter is not corrected ("prepara" is not "repara")
+    assert normalize("El laboratorio prepara el producto aprovado.", ["repara", "aprobado"]).text == (
+        "El laboratorio prepara el producto aprobado."
+    )
+
+
+def test_a_spanish_form_is_read_with_english_patterns_too(rules: tuple[ClaimRule, ...]) -> None:
+    """English text in a Spanish form (a clinic's refund policy) is checked; Spanish words are not read as
+    English ("que se cure" is "may it heal", not a claim)."""
+    mixed = "Nuestra política de devolución: Payment is non-refundable regardless of outcome."
+    assert flagged_by(mixed, rules, "es") == ["claim.non-refundable"]
+    assert flagged_by("Hasta que la infección se cure, no le daremos el tratamiento.", rules, "es") == []
+    assert flagged_by("Esperamos que le ayude, pero no sabemos si le cure.", rules, "es") == []
+
+
+def test_spanish_abbreviations_do_not_end_a_sentence() -> None:
+    """"EE. UU." and "Dra." are abbreviations, like "U.S."."""
+    text = "La FDA (la Administración de Alimentos y Medicamentos de EE. UU.) decide. La Dra. Ruiz firma."
+    assert [sentence for _, sentence in split_sentences(text)] == [
+        "La FDA (la Administración de Alimentos y Medicamentos de EE. UU.) decide.",
+        "La Dra. Ruiz firma.",
+    ]
+
+
+def test_load_rules_patterns_per_language() -> None:
+    """patterns, unless and spellings take a list (English) or a mapping of language codes to lists."""
+    text = (
+        "rules:\n"
+        "  - id: claim.cure\n"
+        "    severity: error\n"
+        "    title: Do not say it cures.\n"
+        "    patterns:\n"
+        "      en: ['\\bcures?\\b']\n"
+        "      es: ['\\bcura\\b', 'curación']\n"
+        "    unless:\n"
+        "      es: ['\\bno\\b']\n"
+        "    spellings:\n"
+        "      es: [curativo]\n"
+    )
+    (cure,) = load_rules(text, "pack/claims-extra.yaml")
+    assert cure.languages == ("en", "es")
+    assert [p.pattern for p in cure.patterns["es"]] == ["\\bcura\\b", "curacion"]  # accents folded
+    assert cure.unless == {"es": cure.unless["es"]} and cure.spellings == {"es": ("curativo",)}
+    assert (cure.source, cure.line) == ("pack/claims-extra.yaml", 2)
+    assert [hit.match for hit in scan("Es curativo. No cura. Una cura. It cures.", (cure,), "es")] == [
+        "cura", "cures",
+    ]
+    assert [hit.match for hit in scan("Es curatibo.", (cure,), "es")] == []  # no es pattern says "curativo"
+
+
+def test_load_rules_rejects_bad_language_tables() -> None:
+    """A language key that is not a code, an empty list, unless or spellings for a language without
+    patterns, and a spelling too short to correct safely are all reported at once."""
+    text = (
+        "rules:\n"
+        "  - id: claim.cure\n"
+        "    severity: error\n"
+        "    title: T\n"
+        "    patterns:\n"
+        "      english: [x]\n"
+        "      es: []\n"
+        "      en: [y]\n"
+        "    unless:\n"
+        "      fr: [z]\n"
+        "    spellings:\n"
+        "      en: [cure]\n"
+    )
+    with pytest.raises(ValueError) as excinfo:
+        load_rules(text, "pack.yaml")
+    assert str(excinfo.value) == (
+        "pack.yaml: invalid claim rules (4 problems)\n"
+        "  - pack.yaml:6: rules[0].patterns.english: must be a language code like 'en' or 'es' in rule "
+        "'claim.cure' (got 'english')\n"
+        "  - pack.yaml:7: rules[0].patterns.es: must be a non-empty list of regexes in rule 'claim.cure' "
+        "(got an empty list)\n"
+        "  - pack.yaml:12: rules[0].spellings.en[0]: must be one word of 5 letters or more in rule "
+        "'claim.cure' (got 'cure')\n"
+        "  - pack.yaml:10: rules[0].unless.fr: has no patterns for 'fr' in rule 'claim.cure', so these are "
+        "never used"
+    )
+
+
+# ------------------------------------------------------------------------------ packs in Spanish
+
+
+def _pack_clause(version: str, body: str, translates: str | None = None) -> str:
+    head = ["id: benefits"]
+    if translates:
+        head.append(f'translates: "{translates}"')
+    else:
+        head += [f'version: "{version}"', "elements: [benefits]"]
+    head += ["title: Test clause", "body:"]
+    return "\n".join(head + ["  " + line for line in textwrap.dedent(body).strip().splitlines()]) + "\n"
+
+
+SPANISH_CLAIMS = [
+    ("claim.fda-approved", "Nuestro producto está aprobado por la FDA."),
+    ("claim.absolutely-safe", "Es 100 % seguro."),
+    ("claim.no-risk", "Es un tratamiento sin riesgos."),
+    ("claim.guarantee", "Le garantizamos resultados."),
+    ("claim.cure", "Este tratamiento cura la artritis."),
+    ("claim.waiver", "Usted renuncia a su derecho a demandar."),
+    ("claim.release-liability", "Usted exime a la clínica de toda responsabilidad."),
+]
+
+
+@pytest.fixture
+def spanish_pack(tmp_path: Path) -> Path:
+    english = _pack_clause("9", "- p: We hope this treatment helps you. We cannot promise any result.")
+    spanish = _pack_clause("9", "\n".join(f"- p: {text}" for _, text in SPANISH_CLAIMS), translates="9")
+    files = {"clauses/benefits.yaml": english, "clauses/es/benefits.yaml": spanish}
+    return build_tree(tmp_path / "pack", files)
+
+
+def test_spanish_pack_clause_fails_check_in_spanish_only(spanish_pack: Path) -> None:
+    """A Spanish clause that calls the product FDA-approved, 100 % safe, risk-free, guaranteed, a cure, or
+    takes away the right to sue fails `check --language es`; the English form of the same pack passes."""
+    report = check(["knee-injection"], packs=[spanish_pack], languages=["es"])
+    claims = [(f.rule, f.text, f.language) for f in report.errors if f.rule.startswith("claim.")]
+    assert claims == [(rule, text, "es") for rule, text in SPANISH_CLAIMS]
+    assert all(f.clause == "benefits" and f.file and f.file.endswith("es/benefits.yaml")
+               for f in report.errors if f.rule.startswith("claim."))
+    english = check(["knee-injection"], packs=[spanish_pack], languages=["en"])
+    assert not [f for f in english.errors if f.rule.startswith("claim.")]
+
+
+def test_spanish_pack_clause_blocks_render(
+    spanish_pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`render --language es` refuses the form and writes nothing."""
+    out = tmp_path / "out"
+    argv = ["render", "knee-injection", "--patient", str(EXAMPLES / "patient-ada.yaml"), "--clinic",
+            str(EXAMPLES / "clinic.yaml"), "--pack", str(spanish_pack), "--language", "es", "--out", str(out)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"Error: the knee-injection form fails {len(SPANISH_CLAIMS)} compliance check(s)\n")
+    assert "error claim.fda-approved [knee-injection/es] clause benefits" in err
+    assert not out.exists()
+
+
+def test_a_rule_without_patterns_for_a_language_is_reported(tmp_path: Path) -> None:
+    """A pack rule written only in English (a plain list) warns when Spanish is checked, naming its file."""
+    pack = build_tree(tmp_path / "pack", {"templates/rules/claims-extra.yaml": """
+        rules:
+          - id: claim.pack-example
+            severity: error
+            title: Do not call it a bargain.
+            patterns: ['\\bbargain\\b']
+    """})
+    report = check(["hair"], packs=[pack], languages=["en", "es"])
+    unchecked = [f for f in report.warnings if f.rule == "structure.claim-language-missing"]
+    where = [(f.language, f.line, Path(f.file or "").name) for f in unchecked]
+    assert where == [("es", 2, "claims-extra.yaml")]
+    assert "claim rule 'claim.pack-example' has no 'es' patterns" in unchecked[0].message
+    assert report.errors == ()
+    assert main(["check", "hair", "--pack", str(pack), "--language", "es"]) == 0
+
+
+def test_notice_translations_are_scanned(tmp_path: Path) -> None:
+    """A Spanish courtesy translation of a state notice is checked for claims, in Spanish."""
+    version = get_library().clauses["state-notice-wa"].version
+    pack = build_tree(tmp_path / "pack", {"clauses/es/state-notice-wa.yaml": f"""
+        id: state-notice-wa
+        translates: "{version}"
+        title: Aviso de Washington
+        body:
+          - p: Esta terapia está aprobada por la FDA y no tiene ningún riesgo.
+    """})
+    report = check(["hair"], packs=[pack], languages=["es"])
+    found = sorted((f.rule, f.clause, f.language) for f in report.errors if f.rule.startswith("claim."))
+    assert found == [
+        ("claim.fda-approved", "state-notice-wa", "es"),
+        ("claim.no-risk", "state-notice-wa", "es"),
+    ]

@@ -58,7 +58,8 @@ def _notice_findings(library: Library, languages: Sequence[str]) -> list[Finding
             trace = [Trace(clause.id, text.path, block.line, block.path, render_text(block.value, context))
                      for block in text.body if isinstance(block.value, str)]
             # a notice on its own: no clinic has acknowledged anything
-            out += claims(trace, settings.rules, {}, language=language if language != DEFAULT_LANGUAGE else None)
+            reading = language if language != DEFAULT_LANGUAGE else None
+            out += claims(trace, settings.rules, {}, language=reading)
         if clause.review == "required":
             out.append(Finding("notice.review-required", "warning",
                                f"the {'/'.join(clause.states)} notice wording is not fixed by law here; have counsel "
@@ -71,8 +72,8 @@ def _unchecked_languages(rules: Sequence[ClaimRule], languages: Sequence[str]) -
     """A claim rule with no patterns for a checked language: that claim goes unnoticed in it."""
     return [
         Finding("structure.claim-language-missing", "warning",
-                f"claim rule {rule.id!r} has no {language!r} patterns, so {language!r} text is not checked for "
-                f"this claim (give it patterns: {{{language}: [...]}})",
+                f"claim rule {rule.id!r} has no {language!r} patterns, so {language!r} text is not "
+                f"checked for this claim (give it patterns: {{{language}: [...]}})",
                 file=rule.source, line=rule.line, language=language)
         for language in languages
         for rule in rules

