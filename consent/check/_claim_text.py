@@ -167,11 +167,14 @@ def normalize(
 ) -> Normalized:
     """``sentence`` folded, with dotted abbreviations closed up and misspellings of ``spellings`` corrected.
 
-    ``spellings`` are the words misspellings are corrected to (any case, with or without accents);
-    a word in ``known`` is never changed.
+    ``spellings`` are the words misspellings are corrected to (any case, with or without accents;
+    a tuple is taken as already folded, lower case and sorted); a word in ``known`` is never changed.
     """
     folded = fold(sentence)
-    targets = _targets(tuple(sorted({fold(w).lower() for w in spellings})))
+    if isinstance(spellings, tuple):
+        targets = spellings
+    else:
+        targets = tuple(sorted({fold(w).lower() for w in spellings}))
     out: list[str] = []
     origin: list[int] = []
     last = 0
@@ -185,7 +188,7 @@ def normalize(
             origin.extend(i for i, _ in letters)
             continue
         word = m.group()
-        better = _correct(word.lower(), targets, known) if targets else None
+        better = _correct(word.lower(), targets, known) if targets and len(word) >= MIN_CORRECTED else None
         if better is None:
             out.append(word)
             origin.extend(range(m.start(), m.end()))
@@ -198,17 +201,17 @@ def normalize(
 
 
 @functools.lru_cache(maxsize=64)
-def _targets(words: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    """The correction targets by first letter."""
+def _by_first_letter(words: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     by_letter: dict[str, list[str]] = {}
     for word in words:
         by_letter.setdefault(word[0], []).append(word)
     return {letter: tuple(group) for letter, group in by_letter.items()}
 
 
-def _correct(word: str, targets: dict[str, tuple[str, ...]], known: frozenset[str]) -> str | None:
+@functools.lru_cache(maxsize=65536)  # the words of a clause library repeat on every form
+def _correct(word: str, targets: tuple[str, ...], known: frozenset[str]) -> str | None:
     """The target ``word`` is a misspelling of, or None (too short, a target already, a known word)."""
-    candidates = targets.get(word[0], ())
+    candidates = _by_first_letter(targets).get(word[0], ())
     if len(word) < MIN_CORRECTED or word in candidates or word in known:
         return None
     best: tuple[int, str] | None = None

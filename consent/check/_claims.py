@@ -48,6 +48,7 @@ This module uses nothing from ``consent`` but :mod:`._claim_rules` and :mod:`._c
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 from collections.abc import Iterator, Mapping, Sequence
@@ -194,13 +195,19 @@ def _read(
     active = [(order, rule) for order, rule in enumerate(rules) if language in rule.patterns]
     if not active:
         return
-    spellings = {w for _, rule in active for w in rule.spellings.get(language, ())} if correct else set()
+    spellings = _spellings(tuple(rule for _, rule in active), language) if correct else ()
     normal = normalize(sentence, spellings, known_words(language) if spellings else frozenset())
     grammar = GRAMMARS.get(language, _DEFAULT_GRAMMAR)
     breaks = [(m.start(), m.end()) for m in grammar.clause_break.finditer(normal.text)]
     for order, rule in active:
         for start, end in _rule_spans(rule, language, normal.text, breaks, grammar):
             yield order, rule, normal.span(start, end)
+
+
+@functools.lru_cache(maxsize=64)
+def _spellings(rules: tuple[ClaimRule, ...], language: str) -> tuple[str, ...]:
+    """Every word the rules list under ``spellings`` for ``language``, sorted."""
+    return tuple(sorted({word for rule in rules for word in rule.spellings.get(language, ())}))
 
 
 def _rule_spans(
