@@ -96,6 +96,8 @@ SHARED_WORDS = {
     "a", "no", "el", "use", "decide", "control", "plan", "total", "legal", "local", "extra", "hospital",
     "artificial", "umbilical", "lupus", "pus", "semen", "gel", "saunas", "psoriasis", "material",
     "fda", "ind", "irb", "clinicaltrials.gov", "medicare", "medicaid", "minoxidil", "clopidogrel", "california",
+    # issue 8: FDA's reporting program and its address, the agency and state of the reported outbreaks
+    "medwatch", "www.fda.gov/medwatch", "cdc", "nebraska", "sexual",
 }
 
 

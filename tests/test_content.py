@@ -1,0 +1,348 @@
+"""The stock content says what is true about FDA status, infection, blindness and the alternatives,
+and never calls a treatment "investigational" when the patient is in no study (issue 8).
+
+Every test reads the text a patient gets: the sections of ``consent.build(...)`` for each treatment,
+in English and in Spanish. The last tests read the stock files themselves: every text block carries
+its source as a YAML comment.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+import pytest
+from helpers import DATE, REPO, TREATMENTS, make_clinic
+
+import consent
+from consent.document import BulletList, Checklist, Heading, Notice, Paragraph, Section
+
+LANGUAGES = ("en", "es")
+CASES = [(t, lang) for t in TREATMENTS for lang in LANGUAGES]
+PATIENT = consent.Patient(full_name="Ada O'Connor", birth_date=DATE.replace(year=1985), mrn="SRH-000101")
+
+
+def section_text(section: Section) -> str:
+    """The words a patient reads in one section, one space between them."""
+    parts = [section.title]
+    for block in section.blocks:
+        if isinstance(block, (Paragraph, Heading, Notice)):
+            parts.append(block.text)
+        elif isinstance(block, BulletList):
+            parts += block.items
+        elif isinstance(block, Checklist):
+            parts += [row.question for row in block.rows]
+    return " ".join(unicodedata.normalize("NFKC", " ".join(parts)).split())
+
+
+def build(treatment: str, language: str, study: consent.Study | None = None) -> consent.Form:
+    # Idaho: no state notice, so only the stock clauses speak (a Texas notice rightly says "investigational").
+    clinic = make_clinic(study=study)
+    return consent.build(treatment, patient=PATIENT, clinic=clinic, date=DATE, language=language)
+
+
+def texts(form: consent.Form) -> dict[str, str]:
+    return {s.clause_id: section_text(s) for s in form.sections}
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+", text) if s]
+
+
+# ------------------------------------------------------------------ 1. what the FDA has approved
+
+
+@pytest.mark.parametrize(("treatment", "language"), CASES)
+def test_fda_status_names_every_kind_of_approved_cell_product(treatment, language):
+    """Since December 2024 the approved cell products are not all from cord blood (Ryoncil is
+    bone-marrow cells for a transplant complication in children): the FDA clause names both kinds
+    and says none is approved for joints, hair, pain or wellness drips."""
+    fda = texts(build(treatment, language))["fda-status"]
+    if language == "en":
+        assert "The only stem cell products the FDA has approved come from umbilical cord blood" not in fda
+        for phrase in ("umbilical cord blood", "blood-forming cells", "donated bone marrow", "children",
+                       "after a bone marrow transplant",
+                       "None of them is approved for joint pain, arthritis, back pain, hair loss, "
+                       "long-lasting pain, or IV drips for wellness."):
+            assert phrase in fda, phrase
+    else:
+        assert "Los únicos productos de células madre que la FDA ha aprobado vienen de la sangre" not in fda
+        for phrase in ("cordón umbilical", "células que forman la sangre", "médula ósea donada", "niños",
+                       "después de un trasplante de médula ósea",
+                       "Ninguno está aprobado para el dolor de las articulaciones, la artritis, el dolor de "
+                       "espalda, la caída del cabello, el dolor que dura mucho tiempo ni los sueros por la "
+                       "vena para el bienestar."):
+            assert phrase in fda, phrase
+
+
+# ------------------------------------------------------------------ 2. no study, no "investigational"
+
+RESEARCH_WORDING = {
+    "en": ("investigational", "being tested", "being studied", "research study"),
+    "es": ("en investigación", "se está estudiando", "se está probando", "estudio de investigación"),
+}
+
+
+@pytest.mark.parametrize(("treatment", "language"), CASES)
+def test_without_a_study_no_clause_says_the_treatment_is_being_tested(treatment, language):
+    """A patient treated outside any IND, IDE or IRB study is in no test: the form says the treatment
+    is unproven, not FDA-approved and in no FDA-reviewed study, and never that it is investigational
+    or still being tested (except to say it is NOT given as part of a research study)."""
+    by_clause = texts(build(treatment, language))
+    not_in_a_study = {"en": "It is not given to you as part of a research study.",
+                      "es": "No se le da como parte de un estudio de investigación."}[language]
+    names = ("Investigational New Drug", "Investigational Device Exemption", "medicamento en investigación")
+    for clause_id, text in by_clause.items():
+        for allowed in (not_in_a_study, *names):  # the names of FDA applications are not about this patient
+            text = text.replace(allowed, "")
+        for phrase in RESEARCH_WORDING[language]:
+            assert phrase not in text.lower(), f"{clause_id}: {phrase!r}"
+    key = by_clause["key-information"]
+    if language == "en":
+        assert "It is unproven: no one knows yet if it works. It is not part of a study the FDA has " \
+            "reviewed." in key
+        assert "It is not part of any study the FDA has reviewed" in by_clause["treatment-description"]
+        assert "You know this treatment is unproven and is not approved by the FDA." in \
+            by_clause["acknowledgement"]
+        assert "Because it is unproven and not approved by the FDA" in by_clause["costs"]
+    else:
+        assert "No está probado: nadie sabe aún si funciona. No es parte de un estudio revisado por la " \
+            "FDA." in key
+        assert "No es parte de ningún estudio revisado por la FDA" in by_clause["treatment-description"]
+        assert "Sabe que este tratamiento no está probado y que no está aprobado por la FDA." in \
+            by_clause["acknowledgement"]
+        assert "Como no está probado ni aprobado por la FDA" in by_clause["costs"]
+
+
+@pytest.mark.parametrize(("treatment", "language"), CASES)
+def test_with_an_irb_but_no_ind_the_form_says_there_is_no_ind(treatment, language):
+    """An IRB-approved study without an IND or IDE is research the FDA has not reviewed: the FDA
+    clause says so, names the IRB, and the research wording appears only now."""
+    study = consent.Study(irb_name="Harbor Research IRB", protocol="HRB-22")
+    by_clause = texts(build(treatment, language, study))
+    fda = by_clause["fda-status"]
+    assert "Harbor Research IRB" in fda and "HRB-22" in fda
+    if language == "en":
+        assert "The study does not have an IND or an IDE. This means the FDA has not reviewed it." in fda
+        assert "You get it as part of a research study." in by_clause["key-information"]
+    else:
+        assert "El estudio no tiene un IND ni un IDE. Esto quiere decir que la FDA no lo ha revisado." in fda
+        assert "Se le da como parte de un estudio de investigación." in by_clause["key-information"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_ind_and_ide_numbers_are_both_named(language):
+    """A study under an IDE (a device) names its IDE number; one under an IND names the IND; neither
+    then says the study lacks them."""
+    fda = texts(build("hair", language, consent.Study(ide_number="G210042")))["fda-status"]
+    assert "G210042" in fda and "IDE" in fda
+    assert "IND 31337" in texts(build("hair", language, consent.Study(ind_number="IND 31337")))["fda-status"]
+    assert "does not have an IND" not in fda and "no tiene un IND" not in fda
+
+
+# ------------------------------------------------------------------ 3. FDA's warning and MedWatch
+
+
+@pytest.mark.parametrize(("treatment", "language"), CASES)
+def test_fda_warning_about_paying_outside_a_trial_and_how_to_report_to_medwatch(treatment, language):
+    """FDA's consumer warning (charged outside a clinical trial: likely offered illegally) is in the
+    FDA clause; the MedWatch phone number and web address are where a harmed patient looks."""
+    by_clause = texts(build(treatment, language))
+    warning = {"en": "if you are charged for one outside a clinical trial (a study of a treatment in people) "
+                     "that the FDA oversees, it is likely being offered to you illegally.",
+               "es": "si le cobran por uno fuera de un ensayo clínico (un estudio de un tratamiento en "
+                     "personas) que la FDA supervisa, es probable que se lo estén ofreciendo de forma "
+                     "ilegal."}[language]
+    assert warning in by_clause["fda-status"]
+    injury = by_clause["contacts-and-injury"]
+    assert "MedWatch" in injury and "1-800-FDA-1088 (1-800-332-1088)" in injury
+    assert "www.fda.gov/medwatch" in injury
+
+
+# ------------------------------------------------------------------ 4. infection and blindness
+
+
+@pytest.mark.parametrize(("treatment", "language"), CASES)
+def test_infection_is_not_called_rare_and_the_outbreaks_are_named(treatment, language):
+    """How often infection happens is unknown: no clause calls it rare; the risks name the reported
+    outbreaks (exosomes in Nebraska 2019, contaminated cord-blood products 2018)."""
+    by_clause = texts(build(treatment, language))
+    rare = {"en": re.compile(r"\brare\b", re.I), "es": re.compile(r"\braros?\b", re.I)}[language]
+    for clause_id, text in by_clause.items():
+        for sentence in sentences(text):
+            if re.search(r"infec", sentence, re.I):
+                assert not rare.search(sentence), f"{clause_id}: {sentence}"
+    risks, key = by_clause["risks"], by_clause["key-information"]
+    assert "Rare but serious" not in risks and "raros pero graves" not in risks
+    if language == "en":
+        assert "No one knows how often these happen." in key
+        for phrase in ("No one knows how often", "Nebraska", "2019", "In 2018, the CDC",
+                       "cord blood products that had germs in them"):
+            assert phrase in risks, phrase
+    else:
+        assert "Nadie sabe con qué frecuencia pasan." in key
+        for phrase in ("Nadie sabe con qué frecuencia", "Nebraska", "2019", "En 2018, los CDC",
+                       "sangre de cordón umbilical que tenían gérmenes"):
+            assert phrase in risks, phrase
+
+
+@pytest.mark.parametrize(("treatment", "language"), CASES)
+def test_blindness_is_tied_to_fat_cells_injected_into_the_eye(treatment, language):
+    """Blindness was reported after fat-derived cells were injected into the eye (NEJM 2017): every
+    sentence that mentions it says so, and none pins it on "products like this one"."""
+    by_clause = texts(build(treatment, language))
+    blind, eye, fat = {"en": ("blind", "eye", "fat"), "es": ("cieg|ceguera", "ojo", "grasa")}[language]
+    mentions = [s for text in by_clause.values() for s in sentences(text) if re.search(blind, s, re.I)]
+    assert mentions, "the risks must still name blindness"
+    for sentence in mentions:
+        assert eye in sentence.lower() and fat in sentence.lower(), sentence
+    assert "like this one have caused serious harm" not in by_clause["key-information"]
+    assert "Otros productos como este, que no están aprobados, han causado daños graves" not in \
+        by_clause["key-information"]
+
+
+# Words of the key information without the treatment's one-line description, 2026-11-22 (make_clinic fees).
+KEY_INFORMATION_WORDS = {"en": 227, "es": 225}
+
+
+@pytest.mark.parametrize(("treatment", "language"), CASES)
+def test_key_information_is_no_longer_than_before(treatment, language):
+    """The Spanish key information must fit on page 1: the honesty fixes may not lengthen it."""
+    form = build(treatment, language)
+    key = form.sections[0]
+    words = " ".join(b.text for b in key.blocks if isinstance(b, (Paragraph, Notice))).split()
+    description = consent.get_library().treatment(treatment, language).description.split()
+    assert len(words) - len(description) <= KEY_INFORMATION_WORDS[language]
+
+
+# ------------------------------------------------------------------ 5. alternatives
+
+ALTERNATIVES = {
+    ("knee-injection", "en"): (
+        "Exercise and physical therapy", "Losing weight", "NSAIDs", "stomach bleeding",
+        "heart attack or stroke", "steroid shot", "cartilage", "hyaluronic acid", "Knee replacement surgery",
+        "blood clots", "knee brace"),
+    ("knee-injection", "es"): (
+        "Ejercicio y terapia física", "Bajar de peso", "AINE", "sangrado en el estómago",
+        "ataque al corazón o un derrame cerebral", "inyección de esteroide", "cartílago", "ácido hialurónico",
+        "cirugía de reemplazo de rodilla", "coágulos de sangre", "rodillera"),
+    ("iv-infusion", "en"): ("your own doctor", "usual care", "its own risks"),
+    ("iv-infusion", "es"): ("su propio médico", "atención habitual", "sus propios riesgos"),
+    ("hair", "en"): (
+        "Minoxidil", "without a prescription", "unwanted hair on the face", "Finasteride",
+        "a prescription pill", "sexual side effects", "anyone who is or may become pregnant",
+        "hair transplant", "scars", "Wigs"),
+    ("hair", "es"): (
+        "Minoxidil", "sin receta", "vello no deseado en la cara", "Finasterida", "una pastilla con receta",
+        "efectos secundarios sexuales", "ninguna persona que esté embarazada o pueda quedar embarazada",
+        "trasplante de cabello", "cicatrices", "Pelucas"),
+}
+NO_TREATMENT = {
+    "en": "With no treatment, you avoid the risks and costs of this treatment. Your problem may stay the "
+          "same, get better, or get worse.",
+    "es": "Si no recibe tratamiento, evita los riesgos y los costos de este tratamiento. Su problema puede "
+          "seguir igual, mejorar o empeorar.",
+}
+
+
+@pytest.mark.parametrize(("treatment", "language"), CASES)
+def test_alternatives_state_the_risks_and_benefits_of_each_choice(treatment, language):
+    """Washington's law, and good practice everywhere: each alternative, and no treatment, comes with
+    its main benefits and risks, in plain words and with no promise of a cure."""
+    text = texts(build(treatment, language))["alternatives"]
+    for phrase in ALTERNATIVES[treatment, language]:
+        assert phrase in text, phrase
+    assert NO_TREATMENT[language] in text
+
+
+# ------------------------------------------------------------------ 6. sources
+
+TEXT_LINE = re.compile(
+    r"""^(?P<indent>\s*)(?:
+        -\s+(?:p|strong|notice):\s        # a clause block with text
+      | -\s+(?![\w-]+:(?:\s|$))(?!\[)\S   # an item of a list (not "- id: ...", "- ul:", a flow list)
+      | (?:description|route|product|session_length|usual_sessions):\s   # a treatment's text fields
+    )""",
+    re.X,
+)
+
+
+def _cited_keys() -> set[str]:
+    readme = (REPO / "clauses" / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Sources", 1)[1]
+    return set(re.findall(r"^\| `([a-z0-9-]+)` \|", table, re.M))
+
+
+def _stock_files() -> list[Path]:
+    library = consent.get_library()
+    files = [Path(c.path) for c in library.clauses.values()]
+    files += [Path(t.path) for t in library.treatments.values()]
+    assert len(files) > 20
+    return sorted(files)
+
+
+def test_every_text_block_of_the_stock_library_names_its_source():
+    """Every paragraph, notice and list item of every stock clause (English) and treatment file has a
+    `# Source:` comment right above it (a list's items may share one above the list): a reviewer can
+    check each fact. A key in brackets must be one of the sources listed in clauses/README.md."""
+    known = _cited_keys()
+    missing: list[str] = []
+    unknown: list[str] = []
+    for path in _stock_files():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines):
+            if line.lstrip().startswith("#") or not TEXT_LINE.match(line):
+                continue
+            if "screening" in _section(lines, number):
+                continue
+            own = _has_source(lines, number)
+            if not (own or (_list_item(line) and _has_source(lines, _parent(lines, number)))):
+                missing.append(f"{path.parent.name}/{path.name}:{number + 1}: {line.strip()[:60]}")
+        comments = [line for line in lines if line.lstrip().startswith("#")]
+        for key in re.findall(r"\[([a-z0-9-]+)\]", "\n".join(comments)):
+            if key not in known:
+                unknown.append(f"{path.name}: [{key}]")
+    assert missing == [], "text without a '# Source:' comment:\n" + "\n".join(missing)
+    assert unknown == [], "source keys not listed in clauses/README.md:\n" + "\n".join(unknown)
+
+
+def _has_source(lines: list[str], number: int) -> bool:
+    """A `# Source:` comment on the line itself or in the comment lines right above it."""
+    if "# Source:" in lines[number]:
+        return True
+    above = number - 1
+    while above >= 0 and lines[above].lstrip().startswith("#"):
+        if "# Source:" in lines[above]:
+            return True
+        above -= 1
+    return False
+
+
+def _list_item(line: str) -> bool:
+    return re.match(r"^\s*-\s+(?!(?:p|strong|notice):\s)", line) is not None
+
+
+def _parent(lines: list[str], number: int) -> int:
+    """The line that opens the list an item belongs to ("steps:", "- ul:"): a source comment there
+    covers every item that has none of its own."""
+    indent = len(lines[number]) - len(lines[number].lstrip())
+    for above in range(number - 1, -1, -1):
+        text = lines[above]
+        if text.strip() and not text.lstrip().startswith("#") and len(text) - len(text.lstrip()) < indent:
+            return above
+    return number
+
+
+def _section(lines: list[str], number: int) -> str:
+    """The top-level key a line belongs to ("body", "screening", "steps" ...)."""
+    for line in reversed(lines[: number + 1]):
+        if re.match(r"^[a-z_]+:", line):
+            return line.split(":", 1)[0]
+    return ""
+
+
+def test_facts_not_confirmed_from_a_primary_source_are_listed():
+    """Facts that could not be re-read in a primary source are listed for review, not hidden."""
+    readme = (REPO / "clauses" / "README.md").read_text(encoding="utf-8")
+    assert "## Facts not confirmed from a primary source" in readme
