@@ -122,6 +122,9 @@ FLAGGED = [
     ("claim.fda-approved", "Other products are not approved, ours is FDA approved."),
     ("claim.fda-approved", "Ours is not just safe, it is FDA approved."),
     ("claim.fda-approved", "The FDA has approved our exosomes, and so are steroids."),
+    ("claim.fda-approved", "Unlike other clinics, we do not hide it: our exosomes are FDA approved."),
+    ("claim.fda-approved", "Our exosomes are not only safe but FDA-approved."),
+    ("claim.fda-approved", "Like finasteride, our scalp serum has FDA approval."),
     # misspellings
     ("claim.guarantee", "Results are gauranteed."),
     ("claim.absolutely-safe", "It is totaly safe."),
