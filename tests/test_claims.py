@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import EXAMPLES, build_tree
 
+from consent._library import get_library
+from consent.check import check
+from consent.check._claim_text import known_words, normalize
 from consent.check._claims import ClaimRule, load_rules, scan, split_sentences
+from consent.cli import main
 
 RULES_FILE = Path(__file__).resolve().parents[1] / "templates" / "rules" / "claims.yaml"
 SEED_004 = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "004_9019117b898d45d6.txt"
@@ -17,8 +23,8 @@ def rules() -> tuple[ClaimRule, ...]:
     return load_rules(RULES_FILE.read_text(encoding="utf-8"), "templates/rules/claims.yaml")
 
 
-def flagged_by(text: str, rules: tuple[ClaimRule, ...]) -> list[str]:
-    return [hit.rule.id for hit in scan(text, rules)]
+def flagged_by(text: str, rules: tuple[ClaimRule, ...], language: str = "en") -> list[str]:
+    return [hit.rule.id for hit in scan(text, rules, language)]
 
 
 # Each sentence must be flagged by exactly this rule, once.
@@ -55,7 +61,7 @@ FLAGGED = [
     ("claim.guarantee", "Results are guaranteed."),
     ("claim.guarantee", "We promise you will see new hair in three months."),
     ("claim.proven", "Exosome therapy is clinically proven."),
-    ("claim.proven", "Studies prove that exosomes regrow cartilage."),
+    ("claim.proven", "Studies prove that exosomes ease knee pain."),
     ("claim.no-side-effects", "This treatment has no side effects."),
     ("claim.no-side-effects", "Enjoy results without any side effects."),
     ("claim.no-side-effects", "The injection is side-effect free."),
@@ -78,7 +84,7 @@ FLAGGED = [
     ("claim.minimizing-risk", "This treatment carries minimal risk."),
     ("claim.hype", "Exosomes are a miracle for tired joints."),
     ("claim.hype", "Some call exosomes liquid gold."),
-    ("claim.hype", "This revolutionary treatment regrows hair."),
+    ("claim.hype", "This revolutionary treatment is here."),
     ("claim.hype", "Exosome therapy is a game changer."),
     ("claim.hype", "A game-changing therapy for your knees."),
     ("claim.infection-as-working", "Feeling unwell after treatment is a sign that the exosomes are working."),
@@ -101,6 +107,36 @@ FLAGGED = [
     ("claim.non-refundable", "All fees are nonrefundable."),
     ("claim.non-refundable", "No refunds will be given."),
     ("claim.non-refundable", "Payment is due in full regardless of the results."),
+    ("claim.regenerate", "Exosome shots rebuild the cartilage in your knee."),
+    ("claim.regenerate", "Your damaged tissue will be repaired."),
+    ("claim.regenerate", "Expect new hair to come in within weeks."),
+    ("claim.works-for-everyone", "Our injections work for every patient."),
+    ("claim.works-for-everyone", "All our patients see results."),
+    ("claim.reverse-aging", "This infusion reverses the signs of aging."),
+    ("claim.reverse-aging", "Stop aging with monthly infusions."),
+    ("claim.natural-safe", "Exosomes are natural, so they are harmless."),
+    # loopholes: a nearby approved drug, a negation in another thought
+    ("claim.fda-approved", "Unlike minoxidil, our exosomes are FDA approved."),
+    ("claim.fda-approved", "We do not hide that our exosomes are FDA approved."),
+    ("claim.fda-approved", "No downtime and FDA approved."),
+    ("claim.fda-approved", "Other products are not approved, ours is FDA approved."),
+    ("claim.fda-approved", "Ours is not just safe, it is FDA approved."),
+    ("claim.fda-approved", "The FDA has approved our exosomes, and so are steroids."),
+    ("claim.fda-approved", "Unlike other clinics, we do not hide it: our exosomes are FDA approved."),
+    ("claim.fda-approved", "Our exosomes are not only safe but FDA-approved."),
+    ("claim.fda-approved", "Like finasteride, our scalp serum has FDA approval."),
+    # misspellings
+    ("claim.guarantee", "Results are gauranteed."),
+    ("claim.absolutely-safe", "It is totaly safe."),
+    ("claim.fda-approved", "Our serum is FDA-aproved."),
+    ("claim.no-side-effects", "There are no side affects."),
+    ("claim.hype", "A revolutionairy treatment."),
+]
+
+# A sentence that makes two claims is flagged by both rules, in text order.
+TWO_CLAIMS = [
+    (["claim.proven", "claim.regenerate"], "Studies prove that exosomes regrow cartilage."),
+    (["claim.hype", "claim.regenerate"], "This revolutionary treatment regrows hair."),
 ]
 
 # Honest negations and innocent sentences: no rule may flag them. The rule named is the one
@@ -221,6 +257,77 @@ HONEST = [
     ("claim.non-refundable", "Your deposit is fully refundable if you cancel 48 hours ahead."),
     ("claim.non-refundable", "We do not charge a non-refundable deposit."),
     ("claim.non-refundable", "Regardless of the cause of the bleeding disorder, screening is recommended."),
+    ("claim.regenerate", "No study shows that exosomes regrow cartilage."),
+    ("claim.regenerate", "Researchers hope exosomes might one day help repair tissue."),
+    ("claim.regenerate", "In lab studies, exosomes repaired damaged cells."),
+    ("claim.works-for-everyone", "It does not work for everyone."),
+    ("claim.reverse-aging", "There is no proof that it slows aging."),
+    ("claim.natural-safe", "Being natural does not make a product safe."),
+    ("claim.fda-approved", "The FDA has approved Ryoncil only for a rare condition in children."),
+    ("claim.fda-approved", "No exosome or stem-cell product of this kind is approved by the FDA."),
+    ("claim.fda-approved", "Exosome products have not been tested and approved by the FDA."),
+    ("claim.fda-approved", "There is no exosome product that the FDA has approved."),
+    ("claim.cure", "Care after the shot is simple."),
+    ("claim.guarantee", "The hairless patches may not change."),
+]
+
+# The same rules in Spanish: each sentence flagged by exactly this rule, once, in a Spanish form.
+FLAGGED_ES = [
+    ("claim.fda-approved", "El producto fue aprobado por la FDA el año pasado."),
+    ("claim.fda-approved", "Tiene el visto bueno de la FDA."),
+    ("claim.fda-approved", "El producto esta aprovado por la F.D.A."),
+    ("claim.fda-cleared", "Nuestro suero tiene autorización 510(k)."),
+    ("claim.fda-registered", "El laboratorio está inscrito ante la FDA."),
+    ("claim.fda-compliant", "El producto cumple con los requisitos de la FDA."),
+    ("claim.not-regulated", "Los exosomas no se consideran medicamentos."),
+    ("claim.cure", "Este tratamiento cura la calvicie."),
+    ("claim.guarantee", "Garantizamos que su dolor desaparecerá."),
+    ("claim.guarantee", "Resultados garantisados."),
+    ("claim.proven", "Es un tratamiento científicamente comprobado."),
+    ("claim.regenerate", "Los exosomas reconstruyen el cartílago de la rodilla."),
+    ("claim.works-for-everyone", "Este tratamiento ayuda a todos."),
+    ("claim.reverse-aging", "La infusión detiene el envejecimiento."),
+    ("claim.no-side-effects", "Un tratamiento sin efectos secundarios."),
+    ("claim.no-risk", "No hay ningún riesgo."),
+    ("claim.absolutely-safe", "Es completamente seguro."),
+    ("claim.natural-safe", "Es un producto natural, así que no le puede hacer daño."),
+    ("claim.safe-and-effective", "El tratamiento es seguro y efectivo."),
+    ("claim.minimizing-risk", "La probabilidad de una reacción es mínima."),
+    ("claim.hype", "Los exosomas son el oro líquido de la medicina."),
+    ("claim.infection-as-working", "Sentirse mal es parte del proceso de curación."),
+    ("claim.waiver", "Usted renuncia a todos sus derechos legales."),
+    ("claim.release-liability", "El paciente exonera al médico de toda responsabilidad."),
+    ("claim.no-suit", "Usted acepta no demandar a la clínica."),
+    ("claim.non-refundable", "El pago no es reembolsable."),
+]
+
+HONEST_ES = [
+    ("claim.fda-approved", "Este producto no ha sido aprobado por la FDA."),
+    ("claim.fda-approved", "La FDA aprobó el minoxidil para la caída del cabello."),
+    ("claim.fda-cleared", "La FDA no ha dado ninguna autorización 510(k) para este producto."),
+    ("claim.fda-registered", "Estar registrado ante la FDA no significa estar aprobado."),
+    ("claim.fda-compliant", "No sabemos si el laboratorio cumple con las normas de la FDA."),
+    ("claim.not-regulated", "Es falso que los exosomas no sean medicamentos."),
+    ("claim.cure", "Este tratamiento no cura la artritis."),
+    ("claim.cure", "El moretón se cura solo en unos días."),
+    ("claim.guarantee", "No hay ninguna garantía de resultados."),
+    ("claim.proven", "Su beneficio no está comprobado."),
+    ("claim.regenerate", "Algunas personas esperan que ayude a reparar el tejido."),
+    ("claim.works-for-everyone", "No funciona para todos."),
+    ("claim.reverse-aging", "Este tratamiento no detiene el envejecimiento."),
+    ("claim.no-side-effects", "Ningún tratamiento está libre de efectos secundarios."),
+    ("claim.no-risk", "No existe un tratamiento sin riesgos."),
+    ("claim.absolutely-safe", "Ningún medicamento es totalmente seguro."),
+    ("claim.absolutely-safe", "Su seguro médico tal vez no pague este tratamiento."),
+    ("claim.natural-safe", "Ser natural no hace que un producto sea seguro."),
+    ("claim.safe-and-effective", "Todavía no se sabe si es seguro y eficaz."),
+    ("claim.minimizing-risk", "El riesgo de una infección grave no es cero."),
+    ("claim.hype", "Este tratamiento no es un milagro."),
+    ("claim.infection-as-working", "Sentirse mal no es parte del proceso de sanación."),
+    ("claim.waiver", "Usted no renuncia a sus derechos al firmar."),
+    ("claim.release-liability", "Este formulario no exime a la clínica de su responsabilidad."),
+    ("claim.no-suit", "Firmar no significa que acepta no demandar."),
+    ("claim.non-refundable", "Le devolvemos el depósito si cancela a tiempo."),
 ]
 
 
@@ -236,11 +343,36 @@ def test_honest_sentence_is_not_flagged(rules: tuple[ClaimRule, ...], rule_id: s
     assert flagged_by(sentence, rules) == []
 
 
+@pytest.mark.parametrize(("rule_ids", "sentence"), TWO_CLAIMS)
+def test_two_claims_in_one_sentence(rules: tuple[ClaimRule, ...], rule_ids: list[str], sentence: str) -> None:
+    """A sentence that promises proof (or hypes) and regrowth is flagged by both rules."""
+    assert flagged_by(sentence, rules) == rule_ids
+
+
+@pytest.mark.parametrize(("rule_id", "sentence"), FLAGGED_ES)
+def test_spanish_claim_is_flagged_by_its_rule(
+    rules: tuple[ClaimRule, ...], rule_id: str, sentence: str
+) -> None:
+    """Every rule reads Spanish: a claim in a Spanish form is flagged once, by its own rule."""
+    assert flagged_by(sentence, rules, "es") == [rule_id]
+
+
+@pytest.mark.parametrize(("rule_id", "sentence"), HONEST_ES)
+def test_spanish_honest_sentence_is_not_flagged(
+    rules: tuple[ClaimRule, ...], rule_id: str, sentence: str
+) -> None:
+    """Spanish negations ("no", "ningún", "sin", "no quiere decir") are honest, read with both languages."""
+    assert flagged_by(sentence, rules, "es") == []
+
+
 def test_every_rule_has_flagged_and_honest_examples(rules: tuple[ClaimRule, ...]) -> None:
-    """The two tables above cover every rule in the file, both ways."""
+    """The tables above cover every rule in the file, both ways, in English and in Spanish."""
     ids = {rule.id for rule in rules}
     assert {rule_id for rule_id, _ in FLAGGED} == ids
     assert {rule_id for rule_id, _ in HONEST} == ids
+    assert {rule_id for rule_id, _ in FLAGGED_ES} == ids
+    assert {rule_id for rule_id, _ in HONEST_ES} == ids
+    assert all(rule.languages == ("en", "es") for rule in rules)
 
 
 def test_rules_file(rules: tuple[ClaimRule, ...]) -> None:
@@ -254,9 +386,13 @@ def test_rules_file(rules: tuple[ClaimRule, ...]) -> None:
         ("claim.cure", "error", False),
         ("claim.guarantee", "error", False),
         ("claim.proven", "error", False),
+        ("claim.regenerate", "error", False),
+        ("claim.works-for-everyone", "error", False),
+        ("claim.reverse-aging", "error", False),
         ("claim.no-side-effects", "error", False),
         ("claim.no-risk", "error", False),
         ("claim.absolutely-safe", "error", False),
+        ("claim.natural-safe", "error", False),
         ("claim.safe-and-effective", "error", False),
         ("claim.minimizing-risk", "error", False),
         ("claim.hype", "error", False),
@@ -403,8 +539,8 @@ def test_load_rules_shared_fragments_and_defaults() -> None:
     )
     cure, refund = load_rules(text, "pack.yaml")
     assert (cure.id, cure.severity, cure.acknowledgeable) == ("claim.cure", "error", False)
-    assert [p.pattern for p in cure.unless] == ["\\bnot\\b"]
-    assert refund.unless == ()
+    assert [p.pattern for p in cure.unless["en"]] == ["\\bnot\\b"]  # a plain list is English
+    assert refund.unless == {}
     assert refund.acknowledgeable is True
     assert [hit.match for hit in scan("It cures. It does not cure. NO REFUNDS.", (cure, refund))] == [
         "cures",
@@ -423,7 +559,7 @@ def test_load_rules_rejects_unknown_keys() -> None:
         "pack/claims.yaml: invalid claim rules (3 problems)\n"
         "  - pack/claims.yaml:1: rule: unknown top-level key 'rule' (allowed: rules, shared)\n"
         "  - pack/claims.yaml:4: rules[0]: unknown key 'pattern' in rule 'claim.example' "
-        "(allowed: acknowledgeable, id, patterns, severity, title, unless)\n"
+        "(allowed: acknowledgeable, id, patterns, severity, spellings, title, unless)\n"
         "  - pack/claims.yaml:4: rules[0]: missing key 'patterns' in rule 'claim.example'"
     )
 
@@ -497,3 +633,205 @@ def test_load_rules_rejects_bad_yaml_and_duplicate_keys() -> None:
     with pytest.raises(ValueError) as excinfo:
         load_rules("rules:\n" + VALID_RULE + "    patterns: [y]\n", "pack.yaml")
     assert str(excinfo.value) == "pack.yaml:6: not valid YAML: duplicate key 'patterns'"
+
+
+# ------------------------------------------------------------------------- languages and spelling
+
+
+def test_misspelt_and_unaccented_claims_keep_their_original_words(rules: tuple[ClaimRule, ...]) -> None:
+    """A hit found after correcting "garanteed" or folding accents names the words as written in the form."""
+    text = (
+        "Key information\n\nResults are garanteed. Su eficacia está clinicamente comprobada por la F.D.A.\n"
+    )
+    hits = scan(text, rules, "es")
+    assert [(hit.rule.id, hit.match, hit.language) for hit in hits] == [
+        ("claim.guarantee", "garanteed", "en"),
+        ("claim.proven", "clinicamente comprobada", "es"),
+    ]
+    assert all(text[hit.start : hit.end] == hit.match for hit in hits)
+    approved = scan("El suero esta aprovado por la F.D.A. desde 2020.", rules, "es")
+    assert [(hit.rule.id, hit.match) for hit in approved] == [("claim.fda-approved", "aprovado por la F.D.A")]
+
+
+def test_spelling_correction_leaves_real_words_and_short_words_alone() -> None:
+    """Dictionary words ("cared", "hairless", "premise") and short words ("care") are never corrected."""
+    targets = ["cures", "harmless", "promise", "guaranteed", "aprobado"]
+    english = known_words("en")
+    assert normalize("Care is cared for; hairless premise.", targets, english).text == (
+        "Care is cared for; hairless premise."
+    )
+    assert normalize("It is garanteed, it curez.", targets, english).text == "It is guaranteed, it cures."
+    # a typo in the first letter is not corrected ("prepara" is not "repara")
+    assert normalize("El laboratorio prepara el producto aprovado.", ["repara", "aprobado"]).text == (
+        "El laboratorio prepara el producto aprobado."
+    )
+
+
+def test_a_spanish_form_is_read_with_english_patterns_too(rules: tuple[ClaimRule, ...]) -> None:
+    """English text in a Spanish form (a clinic's refund policy) is checked; Spanish words are not read as
+    English ("que se cure" is "may it heal", not a claim)."""
+    mixed = "Nuestra política de devolución: Payment is non-refundable regardless of outcome."
+    assert flagged_by(mixed, rules, "es") == ["claim.non-refundable"]
+    assert flagged_by("Hasta que la infección se cure, no le daremos el tratamiento.", rules, "es") == []
+    assert flagged_by("Esperamos que le ayude, pero no sabemos si le cure.", rules, "es") == []
+
+
+def test_spanish_abbreviations_do_not_end_a_sentence() -> None:
+    """"EE. UU." and "Dra." are abbreviations, like "U.S."."""
+    text = "La FDA (la Administración de Alimentos y Medicamentos de EE. UU.) decide. La Dra. Ruiz firma."
+    assert [sentence for _, sentence in split_sentences(text)] == [
+        "La FDA (la Administración de Alimentos y Medicamentos de EE. UU.) decide.",
+        "La Dra. Ruiz firma.",
+    ]
+
+
+def test_load_rules_patterns_per_language() -> None:
+    """patterns, unless and spellings take a list (English) or a mapping of language codes to lists."""
+    text = (
+        "rules:\n"
+        "  - id: claim.cure\n"
+        "    severity: error\n"
+        "    title: Do not say it cures.\n"
+        "    patterns:\n"
+        "      en: ['\\bcures?\\b']\n"
+        "      es: ['\\bcura\\b', 'curación']\n"
+        "    unless:\n"
+        "      es: ['\\bno\\b']\n"
+        "    spellings:\n"
+        "      es: [curativo]\n"
+    )
+    (cure,) = load_rules(text, "pack/claims-extra.yaml")
+    assert cure.languages == ("en", "es")
+    assert [p.pattern for p in cure.patterns["es"]] == ["\\bcura\\b", "curacion"]  # accents folded
+    assert cure.unless == {"es": cure.unless["es"]} and cure.spellings == {"es": ("curativo",)}
+    assert (cure.source, cure.line) == ("pack/claims-extra.yaml", 2)
+    assert [hit.match for hit in scan("Es curativo. No cura. Una cura. It cures.", (cure,), "es")] == [
+        "cura", "cures",
+    ]
+    assert [hit.match for hit in scan("Es curatibo.", (cure,), "es")] == []  # no es pattern says "curativo"
+
+
+def test_load_rules_rejects_bad_language_tables() -> None:
+    """A language key that is not a code, an empty list, unless or spellings for a language without
+    patterns, and a spelling too short to correct safely are all reported at once."""
+    text = (
+        "rules:\n"
+        "  - id: claim.cure\n"
+        "    severity: error\n"
+        "    title: T\n"
+        "    patterns:\n"
+        "      english: [x]\n"
+        "      es: []\n"
+        "      en: [y]\n"
+        "    unless:\n"
+        "      fr: [z]\n"
+        "    spellings:\n"
+        "      en: [cure]\n"
+    )
+    with pytest.raises(ValueError) as excinfo:
+        load_rules(text, "pack.yaml")
+    assert str(excinfo.value) == (
+        "pack.yaml: invalid claim rules (4 problems)\n"
+        "  - pack.yaml:6: rules[0].patterns.english: must be a language code like 'en' or 'es' in rule "
+        "'claim.cure' (got 'english')\n"
+        "  - pack.yaml:7: rules[0].patterns.es: must be a non-empty list of regexes in rule 'claim.cure' "
+        "(got an empty list)\n"
+        "  - pack.yaml:12: rules[0].spellings.en[0]: must be one word of 5 letters or more in rule "
+        "'claim.cure' (got 'cure')\n"
+        "  - pack.yaml:10: rules[0].unless.fr: has no patterns for 'fr' in rule 'claim.cure', so these are "
+        "never used"
+    )
+
+
+# ------------------------------------------------------------------------------ packs in Spanish
+
+
+def _pack_clause(version: str, body: str, translates: str | None = None) -> str:
+    head = ["id: benefits"]
+    if translates:
+        head.append(f'translates: "{translates}"')
+    else:
+        head += [f'version: "{version}"', "elements: [benefits]"]
+    head += ["title: Test clause", "body:"]
+    return "\n".join(head + ["  " + line for line in textwrap.dedent(body).strip().splitlines()]) + "\n"
+
+
+SPANISH_CLAIMS = [
+    ("claim.fda-approved", "Nuestro producto está aprobado por la FDA."),
+    ("claim.absolutely-safe", "Es 100 % seguro."),
+    ("claim.no-risk", "Es un tratamiento sin riesgos."),
+    ("claim.guarantee", "Le garantizamos resultados."),
+    ("claim.cure", "Este tratamiento cura la artritis."),
+    ("claim.waiver", "Usted renuncia a su derecho a demandar."),
+    ("claim.release-liability", "Usted exime a la clínica de toda responsabilidad."),
+]
+
+
+@pytest.fixture
+def spanish_pack(tmp_path: Path) -> Path:
+    english = _pack_clause("9", "- p: We hope this treatment helps you. We cannot promise any result.")
+    spanish = _pack_clause("9", "\n".join(f"- p: {text}" for _, text in SPANISH_CLAIMS), translates="9")
+    files = {"clauses/benefits.yaml": english, "clauses/es/benefits.yaml": spanish}
+    return build_tree(tmp_path / "pack", files)
+
+
+def test_spanish_pack_clause_fails_check_in_spanish_only(spanish_pack: Path) -> None:
+    """A Spanish clause that calls the product FDA-approved, 100 % safe, risk-free, guaranteed, a cure, or
+    takes away the right to sue fails `check --language es`; the English form of the same pack passes."""
+    report = check(["knee-injection"], packs=[spanish_pack], languages=["es"])
+    claims = [(f.rule, f.text, f.language) for f in report.errors if f.rule.startswith("claim.")]
+    assert claims == [(rule, text, "es") for rule, text in SPANISH_CLAIMS]
+    assert all(f.clause == "benefits" and f.file and f.file.endswith("es/benefits.yaml")
+               for f in report.errors if f.rule.startswith("claim."))
+    english = check(["knee-injection"], packs=[spanish_pack], languages=["en"])
+    assert not [f for f in english.errors if f.rule.startswith("claim.")]
+
+
+def test_spanish_pack_clause_blocks_render(
+    spanish_pack: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`render --language es` refuses the form and writes nothing."""
+    out = tmp_path / "out"
+    argv = ["render", "knee-injection", "--patient", str(EXAMPLES / "patient-ada.yaml"), "--clinic",
+            str(EXAMPLES / "clinic.yaml"), "--pack", str(spanish_pack), "--language", "es", "--out", str(out)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"Error: the knee-injection form fails {len(SPANISH_CLAIMS)} compliance check(s)\n")
+    assert "error claim.fda-approved [knee-injection/es] clause benefits" in err
+    assert not out.exists()
+
+
+def test_a_rule_without_patterns_for_a_language_is_reported(tmp_path: Path) -> None:
+    """A pack rule written only in English (a plain list) warns when Spanish is checked, naming its file."""
+    pack = build_tree(tmp_path / "pack", {"templates/rules/claims-extra.yaml": """
+        rules:
+          - id: claim.pack-example
+            severity: error
+            title: Do not call it a bargain.
+            patterns: ['\\bbargain\\b']
+    """})
+    report = check(["hair"], packs=[pack], languages=["en", "es"])
+    unchecked = [f for f in report.warnings if f.rule == "structure.claim-language-missing"]
+    where = [(f.language, f.line, Path(f.file or "").name) for f in unchecked]
+    assert where == [("es", 2, "claims-extra.yaml")]
+    assert "claim rule 'claim.pack-example' has no 'es' patterns" in unchecked[0].message
+    assert report.errors == ()
+    assert main(["check", "hair", "--pack", str(pack), "--language", "es"]) == 0
+
+
+def test_notice_translations_are_scanned(tmp_path: Path) -> None:
+    """A Spanish courtesy translation of a state notice is checked for claims, in Spanish."""
+    version = get_library().clauses["state-notice-wa"].version
+    pack = build_tree(tmp_path / "pack", {"clauses/es/state-notice-wa.yaml": f"""
+        id: state-notice-wa
+        translates: "{version}"
+        title: Aviso de Washington
+        body:
+          - p: Esta terapia está aprobada por la FDA y no tiene ningún riesgo.
+    """})
+    report = check(["hair"], packs=[pack], languages=["es"])
+    found = sorted((f.rule, f.clause, f.language) for f in report.errors if f.rule.startswith("claim."))
+    assert found == [
+        ("claim.fda-approved", "state-notice-wa", "es"),
+        ("claim.no-risk", "state-notice-wa", "es"),
+    ]

@@ -21,9 +21,10 @@ from pathlib import Path
 import attrs
 
 from .._assemble import Trace, _context, assemble
-from .._library import Library, get_library
+from .._library import DEFAULT_LANGUAGE, Library, get_library
 from .._text import render_text
 from ..errors import ConsentError
+from ._claims import ClaimRule
 from ._form import check_form, claims
 from ._library import (
     SAMPLE_CLINIC,
@@ -41,20 +42,28 @@ from ._settings import settings_for
 __all__ = ["Figure", "Finding", "Report", "check", "check_form"]
 
 
-def _notice_findings(library: Library) -> list[Finding]:
-    """State notices are checked on their own: claims in their text, and whether counsel must review them."""
+def _notice_findings(library: Library, languages: Sequence[str]) -> list[Finding]:
+    """State notices are checked on their own: claims in their text (and in each translation of it),
+    and whether counsel must review them."""
     settings, _ = settings_for(library)
     out: list[Finding] = []
     spec = next(iter(library.treatments.values()), None)
     if spec is None:
         return out
-    context = _context(spec, SAMPLE_PATIENT, SAMPLE_CLINIC, SAMPLE_DATE, "en_US")
     for clause in library.clauses.values():
         if clause.kind != "state-notice":
             continue
-        trace = [Trace(clause.id, clause.path, block.line, block.path, render_text(block.value, context))
-                 for block in clause.body if isinstance(block.value, str)]
-        out += claims(trace, settings.rules, {})  # a notice on its own: no clinic has acknowledged anything
+        for language in dict.fromkeys([DEFAULT_LANGUAGE, *languages]):
+            if not library.has_translation("clause", clause.id, language):
+                continue  # reported by translation_findings for the forms that need it
+            text = library.clause(clause.id, language)
+            locale = library.labels.get(language, {}).get("locale", "en_US")
+            context = _context(spec, SAMPLE_PATIENT, SAMPLE_CLINIC, SAMPLE_DATE, locale)
+            trace = [Trace(clause.id, text.path, block.line, block.path, render_text(block.value, context))
+                     for block in text.body if isinstance(block.value, str)]
+            # a notice on its own: no clinic has acknowledged anything
+            reading = language if language != DEFAULT_LANGUAGE else None
+            out += claims(trace, settings.rules, {}, language=reading)
         if clause.review == "required":
             out.append(Finding("notice.review-required", "warning",
                                f"the {'/'.join(clause.states)} notice wording is not fixed by law here; have counsel "
@@ -80,6 +89,19 @@ def _only_with_study(study: Report, plain: Report) -> Report:
     findings = tuple(attrs.evolve(f, variant="study") for f in study.findings if f not in plain.findings)
     figures = tuple(attrs.evolve(f, variant="study") for f in study.figures if f not in plain.figures)
     return Report(findings, figures)
+
+
+def _unchecked_languages(rules: Sequence[ClaimRule], languages: Sequence[str]) -> list[Finding]:
+    """A claim rule with no patterns for a checked language: that claim goes unnoticed in it."""
+    return [
+        Finding("structure.claim-language-missing", "warning",
+                f"claim rule {rule.id!r} has no {language!r} patterns, so {language!r} text is not "
+                f"checked for this claim (give it patterns: {{{language}: [...]}})",
+                file=rule.source, line=rule.line, language=language)
+        for language in languages
+        for rule in rules
+        if language not in rule.patterns
+    ]
 
 
 def check(
@@ -119,6 +141,8 @@ def check(
             plain = _form_report(tid, language, packs, library, study=False)
             reports.append(plain)
             reports.append(_only_with_study(_form_report(tid, language, packs, library, study=True), plain))
-    reports.append(Report(tuple(_notice_findings(library))))
+    checked = list(languages or library.languages)
+    reports.append(Report(tuple(_notice_findings(library, checked))))
+    reports.append(Report(tuple(_unchecked_languages(settings.rules, checked))))
     return merge(reports, len(settings.rules))
 

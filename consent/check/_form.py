@@ -10,7 +10,7 @@ from .._assemble import Trace
 from .._library import Library
 from ..content import ELEMENTS, RESEARCH_ELEMENTS
 from ..document import Form
-from ._claims import ClaimHit, ClaimRule, scan
+from ._claims import ENGLISH, ClaimHit, ClaimRule, scan
 from ._readability import as_prose, scores, word_count
 from ._report import Figure, Finding, Report
 from ._settings import settings_for
@@ -96,8 +96,8 @@ def readability(form: Form, trace: Sequence[Trace], library: Library) -> tuple[l
 
 
 @functools.lru_cache(maxsize=16384)  # most strings are the same on every form of a batch
-def _scan(text: str, rules: tuple[ClaimRule, ...]) -> tuple[ClaimHit, ...]:
-    return tuple(scan(text, rules))
+def _scan(text: str, rules: tuple[ClaimRule, ...], language: str) -> tuple[ClaimHit, ...]:
+    return tuple(scan(text, rules, language))
 
 
 def claims(
@@ -108,10 +108,14 @@ def claims(
     treatment: str | None = None,
     language: str | None = None,
 ) -> list[Finding]:
-    """Forbidden claims and exculpatory wording in every rendered string (of a form, or of a clause)."""
+    """Forbidden claims and exculpatory wording in every rendered string (of a form, or of a clause).
+
+    The strings are read as text of a form in ``language`` (English when not given): with that
+    language's patterns, and for another language also with the English ones.
+    """
     out: list[Finding] = []
     for t in trace:
-        for hit in _scan(t.text, tuple(rules)):
+        for hit in _scan(t.text, tuple(rules), language or ENGLISH):
             out.append(Finding(
                 hit.rule.id, hit.rule.severity, hit.rule.title, clause=t.clause_id, file=t.path, line=t.line,
                 text=hit.sentence.strip(), treatment=treatment, language=language,

@@ -16,7 +16,7 @@ import attrs
 from .._library import Library
 from .._yaml import load_located
 from ..errors import ContentError, Problem
-from ._claims import ClaimRule, load_rules
+from ._claim_rules import ClaimRule, load_rules
 
 THRESHOLD_KEYS = {
     "formula", "key_information_max_grade", "key_information_min_ease", "clause_max_grade", "clause_min_ease",

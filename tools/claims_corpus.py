@@ -1,0 +1,107 @@
+"""Recall and false-positive rate of the forbidden-claims rules on the held-out corpus, per language.
+
+    python tools/claims_corpus.py            # the figures (the README quotes them)
+    python tools/claims_corpus.py --misses   # and every missed claim and every false positive
+
+The corpus is tests/data/claims-corpus.yaml (its header says how it is labelled); the rules are
+templates/rules/claims.yaml, read the way `consent check` reads a form in each language.
+tests/test_claims_corpus.py holds the figures to floors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+
+from consent.check._claims import ClaimRule, load_rules, scan
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "tests" / "data" / "claims-corpus.yaml"
+RULES = REPO / "templates" / "rules" / "claims.yaml"
+HONEST = "honest"
+
+
+@attrs.frozen
+class Sentence:
+    language: str
+    expected: str  # a rule id, or "honest"
+    kind: str
+    text: str
+    found: tuple[str, ...]  # rule ids that flagged it
+
+    @property
+    def ok(self) -> bool:
+        return not self.found if self.expected == HONEST else self.expected in self.found
+
+
+@attrs.frozen
+class Figures:
+    language: str
+    violating: int
+    caught: int
+    honest: int
+    flagged: int
+
+    @property
+    def recall(self) -> float:
+        return self.caught / self.violating
+
+    @property
+    def false_positive_rate(self) -> float:
+        return self.flagged / self.honest
+
+    def __str__(self) -> str:
+        return (f"{self.language}: recall {self.caught}/{self.violating} = {self.recall:.0%}, "
+                f"false positives {self.flagged}/{self.honest} = {self.false_positive_rate:.1%}")
+
+
+def load_corpus(path: Path = CORPUS) -> dict[str, list[tuple[str, str, str]]]:
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {language: [tuple(entry) for entry in entries] for language, entries in data.items()}
+
+
+def judge(corpus: dict[str, list[tuple[str, str, str]]], rules: Sequence[ClaimRule]) -> list[Sentence]:
+    """Scan every sentence as text of a form in its language."""
+    return [
+        Sentence(language, expected, kind, text, tuple(hit.rule.id for hit in scan(text, rules, language)))
+        for language, entries in corpus.items()
+        for expected, kind, text in entries
+    ]
+
+
+def figures(sentences: Sequence[Sentence]) -> list[Figures]:
+    out = []
+    for language in dict.fromkeys(s.language for s in sentences):
+        mine = [s for s in sentences if s.language == language]
+        violating = [s for s in mine if s.expected != HONEST]
+        honest = [s for s in mine if s.expected == HONEST]
+        out.append(Figures(language, len(violating), sum(s.ok for s in violating), len(honest),
+                           sum(not s.ok for s in honest)))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--misses", action="store_true", help="list missed claims and false positives")
+    args = parser.parse_args(argv)
+    rules = load_rules(RULES.read_text(encoding="utf-8"), str(RULES))
+    sentences = judge(load_corpus(), rules)
+    if args.misses:
+        for s in sentences:
+            if not s.ok:
+                what = "false positive" if s.expected == HONEST else f"missed {s.expected} ({s.kind})"
+                print(f"[{s.language}] {what}: {s.text}  -> {list(s.found)}")
+        print()
+    for f in figures(sentences):
+        print(f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
