@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from ._clinic import ClinicTerms, require_terms
 from ._library import DEFAULT_LANGUAGE, Library, get_library, resolve_language
 from ._text import TemplateError, long_date, money, number, render_text
 from .content import ClauseSpec, RawBlock, TreatmentSpec
@@ -89,9 +90,9 @@ def clause_order(library: Library, treatment: TreatmentSpec, clinic: Clinic) -> 
 
 
 def _context(
-    treatment: TreatmentSpec, patient: Patient, clinic: Clinic, date: dt.date, locale: str
+    treatment: TreatmentSpec, patient: Patient, clinic: Clinic, terms: ClinicTerms, date: dt.date, locale: str
 ) -> dict[str, Any]:
-    fees = clinic.fees
+    fees = terms.fees
     provider = clinic.provider
     study = clinic.study
     return {
@@ -147,11 +148,11 @@ class _Builder:
     """Renders the blocks of each clause, collecting every problem instead of stopping at the first."""
 
     def __init__(self, context: dict[str, Any], labels: Mapping[str, str], treatment: TreatmentSpec,
-                 clinic: Clinic, patient: Patient, screening: Screening, locale: str) -> None:
+                 terms: ClinicTerms, patient: Patient, screening: Screening, locale: str) -> None:
         self.context = context
         self.labels = labels
         self.treatment = treatment
-        self.clinic = clinic
+        self.terms = terms
         self.patient = patient
         self.screening = screening
         self.locale = locale
@@ -225,7 +226,7 @@ class _Builder:
         return Checklist(self.label("checklist_question"), self.label("yes"), self.label("no"), tuple(rows))
 
     def fees(self) -> FeeTable:
-        fees = self.clinic.fees
+        fees = self.terms.fees
         c = self.context["fees"]
         return FeeTable(
             item_header=self.label("fee_item"),
@@ -278,8 +279,9 @@ def assemble(
     spec = library.treatment(treatment, lang)
     labels = library.label_set(lang)
     locale = labels.get("locale", "en_US")
-    context = _context(spec, patient, clinic, date, locale)
-    builder = _Builder(context, labels, spec, clinic, patient, screening, locale)
+    terms = require_terms(clinic, spec, lang)
+    context = _context(spec, patient, clinic, terms, date, locale)
+    builder = _Builder(context, labels, spec, terms, patient, screening, locale)
 
     sections, refs = [], []
     for cid in clause_order(library, spec, clinic):

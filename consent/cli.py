@@ -256,17 +256,20 @@ class _progress:
               help="text for people, json for scripts.")
 @click.option("--figures", is_flag=True, help="Also print the readability figures of every clause and form.")
 @click.option("--language", "languages", multiple=True, help="Check only these form languages (default: all).")
+@click.option("--clinic", "clinic_file", type=click.Path(dir_okay=False),
+              help="Check the forms as this clinic would make them (YAML or JSON): its fee schedules and its "
+                   "text in every language checked, too. Default: a sample clinic.")
 def check_command(treatments: Sequence[str], packs: Sequence[str], fmt: str, figures: bool,
-                  languages: Sequence[str]) -> None:
+                  languages: Sequence[str], clinic_file: str | None) -> None:
     """Check the clause library and the forms of TREATMENTS (default: all).
 
     Reports missing consent elements, hard-to-read text, forbidden claims (such as "FDA approved" or
-    "risk-free"), exculpatory wording and state notices that counsel must confirm. Exits 1 when there
-    are errors; warnings never fail.
+    "risk-free"), exculpatory wording and state notices that counsel must confirm; with --clinic, also
+    what the clinic's file lacks for a form. Exits 1 when there are errors; warnings never fail.
     """
     from .check import check
 
-    report = check(treatments or None, packs=packs, languages=languages or None)
+    report = check(treatments or None, packs=packs, languages=languages or None, clinic=clinic_file)
     click.echo(report.to_json() if fmt == "json" else report.to_text(figures=figures))
     if not report.ok:
         raise click.exceptions.Exit(1)

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from helpers import DATE, build_tree, docx_all_text, pdf_pages, words
+from helpers import DATE, build_tree, docx_all_text, make_clinic, pdf_pages, words
 
 import consent
 from consent._library import Library, resolve_language
@@ -79,7 +79,7 @@ def test_pack_adds_a_treatment_without_python(tmp_path, clinic, patient):
         urgent_signs: [Fever or spreading redness.]
         evidence: [There are no large studies for elbows.]
     """})
-    form = consent.build("prp-elbow", patient=patient, clinic=clinic, date=DATE, packs=[pack])
+    form = consent.build("prp-elbow", patient=patient, clinic=make_clinic(), date=DATE, packs=[pack])
     assert form.manifest.treatment_id == "prp-elbow"
     assert "Exosome elbow injection" in form.title
 

@@ -137,7 +137,7 @@ def test_docx_uses_real_styles_lists_tables_and_page_fields(rendered):
 
 def test_fee_figures_are_the_clinics_own(rendered):
     """The costs section prints the clinic's price, session count and total, formatted as money."""
-    form, pdf, docx_bytes = rendered["hair"]
+    form, pdf, docx_bytes = rendered["knee-injection"]
     flat = " ".join(pdf_body_words(form, pdf))
     assert "Price per session $1,850.00" in flat
     assert "Planned number of sessions 2" in flat

@@ -6,7 +6,8 @@
 Rule families (every finding names its rule id, severity, clause, file and line):
 
 - ``structure.*``    clause and treatment files: schema, unknown keys, ids, variables, translations
-- ``coverage.*``     every basic consent element is covered; key information comes first
+- ``coverage.*``     every basic consent element is covered; key information comes first; the clinic's
+                     data covers the form (a fee schedule, text in the form's language)
 - ``readability.*``  grade level and reading ease of each clause and the whole form (rendered text)
 - ``claim.*``        forbidden claims and exculpatory wording (data: templates/rules/claims.yaml)
 - ``notice.*``       state notices whose wording counsel must confirm
@@ -18,17 +19,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .._assemble import Trace, _context, assemble
+from .._clinic import clinic_terms, require_terms
 from .._library import Library, get_library
 from .._text import render_text
 from ..errors import ConsentError
+from ..inputs import Clinic, load_clinic, validate_clinic
 from ._form import check_form, claims
 from ._library import (
     SAMPLE_CLINIC,
     SAMPLE_DATE,
     SAMPLE_PATIENT,
     clause_list_findings,
+    clinic_findings,
     problem_finding,
+    sample_clinic,
     translation_findings,
+    unused_entries,
     variable_findings,
 )
 from ._report import Figure, Finding, Report, merge
@@ -44,7 +50,8 @@ def _notice_findings(library: Library) -> list[Finding]:
     spec = next(iter(library.treatments.values()), None)
     if spec is None:
         return out
-    context = _context(spec, SAMPLE_PATIENT, SAMPLE_CLINIC, SAMPLE_DATE, "en_US")
+    context = _context(spec, SAMPLE_PATIENT, SAMPLE_CLINIC, require_terms(SAMPLE_CLINIC, spec, "en"), SAMPLE_DATE,
+                       "en_US")
     for clause in library.clauses.values():
         if clause.kind != "state-notice":
             continue
@@ -64,11 +71,20 @@ def check(
     *,
     packs: Sequence[str | Path] = (),
     languages: Sequence[str] | None = None,
+    clinic: Clinic | str | Path | None = None,
 ) -> Report:
     """Check the clause library (built-in plus ``packs``) and the forms of ``treatments`` (default: all).
 
-    Never raises for problems in the content: every problem becomes a finding in the report.
+    The forms are made for ``clinic`` (a :class:`~consent.Clinic` or a clinic file), so its own data is
+    checked too: a fee schedule for every treatment and its text in every language; without one, for a
+    sample clinic. Never raises for problems in the content: every problem becomes a finding in the
+    report (a clinic file that cannot be loaded raises :class:`~consent.InputError`).
     """
+    clinic_file = None
+    if isinstance(clinic, str | Path):
+        clinic_file, clinic = str(clinic), load_clinic(clinic)
+    elif clinic is not None:
+        validate_clinic(clinic)
     library = get_library(packs)
     settings, setting_problems = settings_for(library)
     findings = [problem_finding(p) for p in library.problems]
@@ -79,8 +95,10 @@ def check(
         if tid not in library.treatments:
             findings.append(Finding("structure.unknown-treatment", "error",
                                     f"unknown treatment {tid!r} (known: {', '.join(sorted(library.treatments))})"))
-    reports = [Report(tuple(findings), (), 0)]
     structure_ok = not findings
+    if clinic is not None:
+        findings += unused_entries(clinic, library, clinic_file)
+    reports = [Report(tuple(findings), (), 0)]
     for tid in (t for t in chosen if t in library.treatments):
         spec = library.treatments[tid]
         list_findings = clause_list_findings(spec, library)
@@ -90,8 +108,13 @@ def check(
             reports.append(Report(tuple(missing)))
             if list_findings or missing or not structure_ok:
                 continue
+            form_clinic = clinic if clinic is not None else sample_clinic(language)
+            _, problems = clinic_terms(form_clinic, library.treatment(tid, language), language)
+            if problems:
+                reports.append(Report(tuple(clinic_findings(problems, tid, language, clinic_file))))
+                continue
             try:
-                form, trace = assemble(tid, patient=SAMPLE_PATIENT, clinic=SAMPLE_CLINIC, date=SAMPLE_DATE,
+                form, trace = assemble(tid, patient=SAMPLE_PATIENT, clinic=form_clinic, date=SAMPLE_DATE,
                                        language=language, packs=packs)
             except ConsentError as exc:
                 reports.append(Report(tuple(problem_finding(p) for p in exc.problems)))

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import attrs
 from jinja2 import TemplateSyntaxError, nodes
 
 from .._assemble import _context
+from .._clinic import ClinicProblem, require_terms
 from .._library import DEFAULT_LANGUAGE, Library
 from .._text import text_env
 from ..content import TREATMENT_TEXT_FIELDS, ClauseSpec, TreatmentSpec
@@ -19,15 +21,30 @@ from ..inputs import Clinic, FeeSchedule, Patient, Provider, Study
 from ._report import Finding
 
 SAMPLE_PATIENT = Patient(full_name="Alex Sample", birth_date=dt.date(1980, 4, 30), mrn="MRN-0001")
-SAMPLE_CLINIC = Clinic(
-    name="Sample Clinic",
-    address="1 Main Street, Boise, ID 83702",
-    phone="(208) 555-0100",
-    state="ID",  # a state with no notice: notices are checked on their own
-    provider=Provider(name="Jordan Sample", credentials="MD"),
-    fees=FeeSchedule(price_per_session=Decimal("1000"), planned_sessions=2, included=("The product",),
-                     excluded=("Imaging",)),
-)
+
+
+@functools.lru_cache(maxsize=8)
+def sample_clinic(language: str = "en") -> Clinic:
+    """The stand-in clinic of the library check (``consent check`` without ``--clinic``), with its text in
+    English, Spanish and ``language``: the library check is about the clauses. A clinic checks its own
+    data with ``consent check --clinic FILE``."""
+
+    def text(en: str, es: str) -> dict[str, str]:
+        return {"en": en, "es": es, **({} if language in ("en", "es") else {language: en})}
+
+    return Clinic(
+        name="Sample Clinic",
+        address="1 Main Street, Boise, ID 83702",
+        phone="(208) 555-0100",
+        state="ID",  # a state with no notice: notices are checked on their own
+        provider=Provider(name="Jordan Sample", credentials="MD"),
+        fees=FeeSchedule(price_per_session=Decimal("1000"), planned_sessions=2,
+                         included=(text("The product", "El producto"),),
+                         excluded=(text("Imaging", "Estudios de imagen"),)),
+    )
+
+
+SAMPLE_CLINIC = sample_clinic()
 SAMPLE_DATE = dt.date(2026, 1, 15)
 
 
@@ -36,15 +53,33 @@ def problem_finding(problem: Problem, rule: str = "structure.invalid") -> Findin
         Problem(problem.message, field=problem.field)), file=problem.path, line=problem.line)
 
 
+def clinic_findings(problems: list[ClinicProblem], treatment: str, language: str, file: str | None) -> list[Finding]:
+    """Problems with the clinic's data for one form (``coverage.fee-schedule``, ``coverage.clinic-language`` ...)."""
+    return [Finding(p.rule, "error", p.problem.message, file=file, treatment=treatment, language=language)
+            for p in problems]
+
+
+def unused_entries(clinic: Clinic, library: Library, file: str | None) -> list[Finding]:
+    """Entries of the clinic file for treatments the library does not have: a misspelt id, most likely."""
+    out = []
+    keyed = {"fees": clinic.fees if not isinstance(clinic.fees, FeeSchedule) else {}}
+    for key, table in keyed.items():
+        for tid in sorted(set(table) - set(library.treatments)):
+            out.append(Finding("coverage.unknown-treatment", "warning",
+                               f"clinic.{key}.{tid} is for a treatment the library does not have "
+                               f"(treatments: {', '.join(sorted(library.treatments))})", file=file))
+    return out
+
+
 @functools.lru_cache(maxsize=1)
 def _known_names() -> dict[str, frozenset[str]]:
     """Variable names clause text may use, and the attributes of each (from a sample context)."""
     spec = TreatmentSpec(id="x", version="1", name="", description="", clauses=(), route="", product="",
                          session_length="", usual_sessions="", steps=(), common_effects=(), rare_effects=(),
                          screening=(), aftercare=(), urgent_signs=(), evidence=())
-    clinic = SAMPLE_CLINIC.__class__(**{**{f: getattr(SAMPLE_CLINIC, f) for f in (
-        "name", "address", "phone", "state", "provider", "fees")}, "study": Study(ind_number="1")})
-    context: dict[str, Any] = _context(spec, SAMPLE_PATIENT, clinic, SAMPLE_DATE, "en_US")
+    clinic = attrs.evolve(SAMPLE_CLINIC, study=Study(ind_number="1"))
+    terms = require_terms(clinic, spec, "en")
+    context: dict[str, Any] = _context(spec, SAMPLE_PATIENT, clinic, terms, SAMPLE_DATE, "en_US")
     return {name: frozenset(value) if isinstance(value, dict) else frozenset() for name, value in context.items()}
 
 
