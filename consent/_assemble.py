@@ -118,6 +118,7 @@ def _context(
             "id": treatment.id,
             "name": treatment.name,
             "description": treatment.description,
+            "purpose": terms.purpose,
             "route": treatment.route,
             "product": treatment.product,
             "session_length": treatment.session_length,

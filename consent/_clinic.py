@@ -44,6 +44,7 @@ class FeeTerms:
 class ClinicTerms:
     """What the clinic's data puts on one treatment's form, in one language."""
 
+    purpose: str
     fees: FeeTerms
 
 
@@ -117,7 +118,7 @@ def clinic_terms(clinic: Clinic, treatment: TreatmentSpec, language: str) -> tup
     problems += pick.problems
     if problems or fees is None:
         return None, problems
-    return ClinicTerms(fees=fees), []
+    return ClinicTerms(purpose=treatment.purpose, fees=fees), []
 
 
 def require_terms(clinic: Clinic, treatment: TreatmentSpec, language: str) -> ClinicTerms:

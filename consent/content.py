@@ -82,7 +82,7 @@ class ClauseSpec:
         return tuple(b for b in blocks if not b.only or treatment_id in b.only)
 
 
-TREATMENT_TEXT_FIELDS = ("name", "description", "route", "product", "session_length", "usual_sessions")
+TREATMENT_TEXT_FIELDS = ("name", "description", "purpose", "route", "product", "session_length", "usual_sessions")
 TREATMENT_LIST_FIELDS = ("steps", "common_effects", "rare_effects", "aftercare", "urgent_signs", "evidence")
 
 
@@ -92,6 +92,7 @@ class TreatmentSpec:
     version: str
     name: str
     description: str
+    purpose: str  # what the clinic hopes the treatment does, never a promise; a clinic may give its own
     clauses: tuple[str, ...]
     route: str
     product: str

@@ -103,6 +103,58 @@ def test_fees_must_be_a_schedule_or_a_mapping_of_them(tmp_path):
     )
 
 
+# ------------------------------------------------------------------ purpose
+
+PURPOSES = {
+    ("knee-injection", "en"): "We hope it will ease knee pain and stiffness and help your knee work better. "
+                              "This is a hope. It is not a known result.",
+    ("hair", "en"): "We hope it will slow hair loss and help thin hair grow thicker. This is a hope. It is not a "
+                    "known result.",
+    ("iv-infusion", "en"): "Your provider will tell you why it is offered to you. We hope it may calm inflammation "
+                           "(swelling and irritation inside the body). No large study has shown that it does this, "
+                           "or that it helps people stay well. This is a hope. It is not a known result.",
+    ("iv-infusion", "es"): "Su proveedor le dirá por qué se lo ofrece a usted. Esperamos que pueda calmar la "
+                           "inflamación (hinchazón e irritación dentro del cuerpo). Ningún estudio grande ha "
+                           "mostrado que lo haga, ni que ayude a las personas a mantenerse sanas. Esto es una "
+                           "esperanza. No es un resultado conocido.",
+}
+
+
+@pytest.mark.parametrize(("treatment", "language"), sorted(PURPOSES))
+def test_every_form_states_the_treatments_purpose_as_a_hope(example_clinic, treatment, language):
+    """The treatment-description section states the purpose, framed as a hope, in the PDF and the DOCX;
+    the IV form states one too, with no wellness benefit claimed as fact."""
+    form = consent.build(treatment, patient=ADA, clinic=example_clinic, date=DATE, language=language)
+    section = next(s for s in form.sections if s.clause_id == "treatment-description")
+    assert section.blocks[2].text == PURPOSES[treatment, language]
+    for text in texts(form):
+        assert PURPOSES[treatment, language] in text
+
+
+def test_treatment_file_without_a_purpose_is_a_content_error(tmp_path):
+    """`purpose` is required in a treatment file and in its translation: the library names both files."""
+    from helpers import build_tree
+
+    root = consent.get_library().sources[-1].root
+    english = (root / "templates" / "treatments" / "hair.yaml").read_text(encoding="utf-8")
+    spanish = (root / "templates" / "treatments" / "es" / "hair.yaml").read_text(encoding="utf-8")
+    pack = build_tree(tmp_path / "pack", {
+        "templates/treatments/hair.yaml": english.replace('version: "1.1"', 'version: "1.1-pack"').replace(
+            "purpose: We hope", "purpse: We hope"),
+        "templates/treatments/es/hair.yaml": spanish.replace('translates: "1.1"', 'translates: "1.1-pack"').replace(
+            "purpose: Esperamos", "# purpose: Esperamos"),
+    })
+    library = consent.Library([pack])
+    english_path, spanish_path = pack / "templates/treatments/hair.yaml", pack / "templates/treatments/es/hair.yaml"
+    assert [str(p) for p in library.problems] == [
+        f"{english_path}:8: purpse: unknown key 'purpse' (allowed: id, version, clauses, name, description, "
+        "purpose, route, product, session_length, usual_sessions, steps, common_effects, rare_effects, aftercare, "
+        "urgent_signs, evidence, screening)",
+        f"{english_path}:1: missing required key 'purpose'",
+        f"{spanish_path}:1: missing required key 'purpose'",
+    ]
+
+
 # ------------------------------------------------------------------ clinic text per language
 
 

@@ -184,7 +184,8 @@ def test_adding_a_language_is_adding_files(tmp_path):
     (pack / "templates" / "labels").mkdir(parents=True)
     (pack / "templates" / "labels" / "xx.yaml").write_text(labels.replace("locale: es_US", "locale: es_MX"))
     patient = consent.Patient(full_name="Ana Ruiz", birth_date=dt.date(1980, 1, 2), preferred_language="xx")
-    with pytest.raises(consent.InputError, match=r"clinic.fees.hair.included\[0\] has no text in 'xx'"):
+    missing = r"clinic.fees.hair.included\[0\] has no language 'xx' text \(given: en, es\)"
+    with pytest.raises(consent.InputError, match=missing):
         consent.build("hair", patient=patient, clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE,
                       packs=[pack])
     clinic_file = tmp_path / "clinic.yaml"

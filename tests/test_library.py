@@ -67,6 +67,7 @@ def test_pack_adds_a_treatment_without_python(tmp_path, clinic, patient):
         version: "0.1"
         name: Exosome elbow injection
         description: An injection of an exosome product into the elbow.
+        purpose: We hope it will ease elbow pain.
         clauses: {list(stock.clauses)}
         route: an injection near the elbow tendon
         product: exosomes made from donated cells

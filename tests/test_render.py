@@ -231,7 +231,7 @@ def test_manifest_is_in_the_api_and_both_files(rendered):
     form, pdf, docx_bytes = rendered["knee-injection"]
     manifest = form.manifest_dict()
     assert manifest["form_id"] == form.form_id
-    assert manifest["treatment"] == {"id": "knee-injection", "version": "1.0"}
+    assert manifest["treatment"] == {"id": "knee-injection", "version": "1.1"}
     assert [c["id"] for c in manifest["clauses"]][:2] == ["key-information", "state-notice-ca"]
     assert all(c["version"] for c in manifest["clauses"])
     reader = pypdf.PdfReader(io.BytesIO(pdf))

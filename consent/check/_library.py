@@ -74,7 +74,7 @@ def unused_entries(clinic: Clinic, library: Library, file: str | None) -> list[F
 @functools.lru_cache(maxsize=1)
 def _known_names() -> dict[str, frozenset[str]]:
     """Variable names clause text may use, and the attributes of each (from a sample context)."""
-    spec = TreatmentSpec(id="x", version="1", name="", description="", clauses=(), route="", product="",
+    spec = TreatmentSpec(id="x", version="1", name="", description="", purpose="", clauses=(), route="", product="",
                          session_length="", usual_sessions="", steps=(), common_effects=(), rare_effects=(),
                          screening=(), aftercare=(), urgent_signs=(), evidence=())
     clinic = attrs.evolve(SAMPLE_CLINIC, study=Study(ind_number="1"))
