@@ -24,6 +24,7 @@ from .document import (
     Checklist,
     ChecklistRow,
     ClauseRef,
+    FactRow,
     FeeTable,
     Form,
     Header,
@@ -31,6 +32,7 @@ from .document import (
     Manifest,
     Notice,
     Paragraph,
+    ProductTable,
     Section,
     SignatureParty,
     Signatures,
@@ -50,6 +52,7 @@ class Trace:
     where: str
     text: str
     verbatim: bool = False
+    prose: bool = True  # False for the clinic's own words in a table: scanned for claims, not scored
 
 
 class LanguageFallbackWarning(UserWarning):
@@ -129,6 +132,12 @@ def _context(
             "aftercare": treatment.aftercare,
             "urgent_signs": treatment.urgent_signs,
             "evidence": treatment.evidence,
+        },
+        "product": {
+            "maker": terms.product.maker,
+            "source_tissue": terms.product.source_tissue,
+            "donor_screening": terms.product.donor_screening,
+            "lot_number": terms.product.lot_number,
         },
         "fees": {
             "per_session": money(fees.price_per_session, fees.currency, locale),
@@ -214,7 +223,9 @@ class _Builder:
         if raw.kind == "checklist":
             return self.checklist(clause, t)
         if raw.kind == "fees":
-            return self.fees()
+            return self.fees(raw, clause)
+        if raw.kind == "product":
+            return self.product(raw, clause)
         if raw.kind == "signatures":
             return Signatures(tuple(self.party(role) for role in raw.value))
         raise AssertionError(f"unhandled block kind {raw.kind}")  # parse_clause allows no other kind
@@ -226,9 +237,25 @@ class _Builder:
             rows.append(ChecklistRow(item.id, t(item.question), self.screening.answers.get(item.id)))
         return Checklist(self.label("checklist_question"), self.label("yes"), self.label("no"), tuple(rows))
 
-    def fees(self) -> FeeTable:
+    def clinic_words(self, raw: RawBlock, clause: ClauseSpec, texts: Sequence[str]) -> None:
+        """Trace the clinic's own words in a table, so the claims check reads them too."""
+        self.trace += [Trace(clause.id, clause.path, raw.line, raw.path, t, prose=False) for t in texts if t]
+
+    def product(self, raw: RawBlock, clause: ClauseSpec) -> ProductTable:
+        p = self.terms.product
+        self.clinic_words(raw, clause, (p.source_tissue, p.donor_screening))
+        return ProductTable((
+            FactRow(self.label("product_maker"), p.maker),
+            FactRow(self.label("product_source_tissue"), p.source_tissue),
+            FactRow(self.label("product_donor_screening"), p.donor_screening),
+            FactRow(self.label("product_lot_number"), p.lot_number or "",
+                    None if p.lot_number else self.label("product_fill_in")),
+        ))
+
+    def fees(self, raw: RawBlock, clause: ClauseSpec) -> FeeTable:
         fees = self.terms.fees
         c = self.context["fees"]
+        self.clinic_words(raw, clause, (*fees.included, *fees.excluded))
         return FeeTable(
             item_header=self.label("fee_item"),
             amount_header=self.label("fee_amount"),

@@ -1,9 +1,11 @@
-"""Clinic data on one treatment's form: its fees, in the form's language.
+"""Clinic data on one treatment's form: the product, its purpose and the fees, in the form's language.
 
-A clinic gives a fee schedule for every treatment (or one for all of them), and any text that prints
+A clinic names the product it gives for each treatment (maker, source tissue, donor screening, lot
+number; a pack's own treatment may name it in its treatment file), may state its own purpose for it,
+gives a fee schedule for every treatment (or one for all of them), and gives any text that prints
 either as one string (English) or per language. :func:`clinic_terms` picks what one form prints and
-reports everything missing at once, each problem with the ``consent check`` rule it breaks: no fee
-schedule for the treatment, or no text in the form's language. A form in Spanish never prints the
+reports everything missing at once, each problem with the ``consent check`` rule it breaks: no product
+identity, no fee schedule, or no text in the form's language. A form in Spanish never prints the
 clinic's English text.
 """
 
@@ -20,6 +22,7 @@ from .content import TreatmentSpec
 from .errors import InputError, Problem
 from .inputs import Clinic, FeeSchedule, Text
 
+RULE_PRODUCT = "coverage.product-identity"
 RULE_FEES = "coverage.fee-schedule"
 RULE_LANGUAGE = "coverage.clinic-language"
 
@@ -41,9 +44,20 @@ class FeeTerms:
 
 
 @attrs.frozen
+class ProductTerms:
+    """The product of one form. ``lot_number`` is None when it is written in at treatment."""
+
+    maker: str
+    source_tissue: str
+    donor_screening: str
+    lot_number: str | None
+
+
+@attrs.frozen
 class ClinicTerms:
     """What the clinic's data puts on one treatment's form, in one language."""
 
+    product: ProductTerms
     purpose: str
     fees: FeeTerms
 
@@ -96,29 +110,58 @@ def _fees(schedule: FeeSchedule, at: str, pick: _Picker) -> FeeTerms:
         currency=schedule.currency,
         included=tuple(pick(t, f"{at}.included[{i}]") for i, t in enumerate(schedule.included)),
         excluded=tuple(pick(t, f"{at}.excluded[{i}]") for i, t in enumerate(schedule.excluded)),
-        refund_policy=None if schedule.refund_policy is None else pick(schedule.refund_policy, f"{at}.refund_policy"),
+        refund_policy=None if schedule.refund_policy is None
+        else pick(schedule.refund_policy, f"{at}.refund_policy"),
     )
 
 
-def clinic_terms(clinic: Clinic, treatment: TreatmentSpec, language: str) -> tuple[ClinicTerms | None, list[ClinicProblem]]:
-    """What ``clinic`` prints on the form of ``treatment`` (its spec in ``language``), or every problem."""
-    pick = _Picker(language)
-    problems: list[ClinicProblem] = []
-    schedule = clinic.fee_schedule(treatment.id)
-    fees: FeeTerms | None = None
-    if schedule is None:
+def coverage_problems(clinic: Clinic, treatment: TreatmentSpec) -> list[ClinicProblem]:
+    """What the clinic lacks for ``treatment`` in any language: the product's identity, a fee schedule."""
+    out = []
+    if treatment.id not in clinic.products and treatment.product_identity is None:
+        given = f" (entries for: {', '.join(sorted(clinic.products))})" if clinic.products else ""
+        where = (f"under clinic.products.{treatment.id} (maker, source_tissue, donor_screening, and lot_number "
+                 "if known)")
+        if treatment.source != "built-in":
+            where += ", or as product_identity in the treatment file"
+        out.append(ClinicProblem(RULE_PRODUCT, Problem(
+            f"clinic.products has no entry for {treatment.id!r}{given}; the form must name the product's maker, "
+            f"source tissue and donor screening: give them {where}", field="clinic.products")))
+    if clinic.fee_schedule(treatment.id) is None:
         given = ", ".join(sorted(clinic.fees)) if isinstance(clinic.fees, Mapping) else ""
-        problems.append(ClinicProblem(RULE_FEES, Problem(
+        out.append(ClinicProblem(RULE_FEES, Problem(
             f"clinic.fees has no fee schedule for {treatment.id!r} (schedules for: {given}); give one under "
             f"{treatment.id}, or give clinic.fees as one schedule for every treatment",
             field="clinic.fees")))
-    else:
+    return out
+
+
+def clinic_terms(
+    clinic: Clinic, treatment: TreatmentSpec, language: str
+) -> tuple[ClinicTerms | None, list[ClinicProblem]]:
+    """What ``clinic`` prints on the form of ``treatment`` (its spec in ``language``), or every problem."""
+    problems = coverage_problems(clinic, treatment)
+    pick = _Picker(language)
+    entry, spec = clinic.products.get(treatment.id), treatment.product_identity
+    product: ProductTerms | None = None
+    purpose = treatment.purpose
+    if entry is not None:
+        at = f"clinic.products.{treatment.id}"
+        product = ProductTerms(entry.maker, pick(entry.source_tissue, f"{at}.source_tissue"),
+                               pick(entry.donor_screening, f"{at}.donor_screening"), entry.lot_number)
+        if entry.purpose is not None:
+            purpose = pick(entry.purpose, f"{at}.purpose")
+    elif spec is not None:  # a pack's own treatment names its product (already in the form's language)
+        product = ProductTerms(spec.maker, spec.source_tissue, spec.donor_screening, spec.lot_number)
+    schedule = clinic.fee_schedule(treatment.id)
+    fees = None
+    if schedule is not None:
         at = "clinic.fees" if isinstance(clinic.fees, FeeSchedule) else f"clinic.fees.{treatment.id}"
         fees = _fees(schedule, at, pick)
     problems += pick.problems
-    if problems or fees is None:
+    if problems or product is None or fees is None:
         return None, problems
-    return ClinicTerms(purpose=treatment.purpose, fees=fees), []
+    return ClinicTerms(product=product, purpose=purpose, fees=fees), []
 
 
 def require_terms(clinic: Clinic, treatment: TreatmentSpec, language: str) -> ClinicTerms:

@@ -98,7 +98,7 @@ def show(treatment: str, state: str | None, packs: Sequence[str]) -> None:
 @click.option("--patient", "patient_file", required=True, type=click.Path(dir_okay=False),
               help="Patient file (YAML or JSON): full_name, birth_date, optional mrn and preferred_language.")
 @click.option("--clinic", "clinic_file", required=True, type=click.Path(dir_okay=False),
-              help="Clinic file (YAML or JSON): name, address, phone, state, provider, fees.")
+              help="Clinic file (YAML or JSON): name, address, phone, state, provider, products, fees.")
 @click.option("--date", "date_text", metavar="YYYY-MM-DD", help="Date printed on the form (default: today).")
 @click.option("--screening", "screening_file", type=click.Path(dir_okay=False),
               help="Screening answers (YAML or JSON): question id -> true/false.")
@@ -159,7 +159,7 @@ def render(
                    "or CSV (with --mapping). Repeatable.")
 @click.option("--mapping", type=click.Path(dir_okay=False), help="Column mapping for CSV exports (YAML).")
 @click.option("--clinic", "clinic_file", required=True, type=click.Path(dir_okay=False),
-              help="Clinic file (YAML or JSON): name, address, phone, state, provider, fees.")
+              help="Clinic file (YAML or JSON): name, address, phone, state, provider, products, fees.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for the forms, manifest.jsonl, errors.csv and fhir-bundle.json.")
 @click.option("--format", "formats", default="pdf,docx", show_default=True, help="pdf, docx or pdf,docx.")

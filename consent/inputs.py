@@ -86,6 +86,22 @@ class Study:
     protocol: str | None = None
 
 
+@attrs.frozen
+class Product:
+    """The product a clinic gives for one treatment, as the form names it: who made it (``maker``), the
+    tissue it comes from, what the donor was tested for, and the lot number when it is known as the
+    form is made (otherwise the form has a blank to fill in at treatment). ``purpose`` optionally
+    replaces the treatment's stock purpose: what the clinic hopes it does, never a promise.
+    ``source_tissue``, ``donor_screening`` and ``purpose`` are :data:`Text`; the maker and the lot
+    number are names, printed as given in every language."""
+
+    maker: str
+    source_tissue: Text
+    donor_screening: Text
+    lot_number: str | None = None
+    purpose: Text | None = None
+
+
 FeeSchedules: TypeAlias = FeeSchedule | Mapping[str, FeeSchedule]
 """One schedule for every treatment, or treatment id -> schedule."""
 
@@ -94,7 +110,8 @@ FeeSchedules: TypeAlias = FeeSchedule | Mapping[str, FeeSchedule]
 class Clinic:
     """The clinic giving the treatment. ``state`` is the two-letter US state code.
 
-    ``fees`` is one :class:`FeeSchedule` for every treatment, or a mapping of treatment id to schedule.
+    ``fees`` is one :class:`FeeSchedule` for every treatment, or a mapping of treatment id to schedule;
+    ``products`` maps each treatment id to the :class:`Product` the clinic gives for it.
     """
 
     name: str
@@ -106,6 +123,7 @@ class Clinic:
     email: str | None = None
     after_hours_phone: str | None = None
     study: Study | None = None
+    products: Mapping[str, Product] = attrs.field(factory=dict)
 
     def fee_schedule(self, treatment: str) -> FeeSchedule | None:
         """The schedule for ``treatment``: the one schedule, or its entry in the mapping (None if none)."""
@@ -338,6 +356,30 @@ def clinic_problems(clinic: object, source: str | None = None) -> list[Problem]:
             )
         )
     out += fees_problems(clinic.fees, source)
+    out += products_problems(clinic.products, source)
+    return out
+
+
+def products_problems(products: object, source: str | None = None) -> list[Problem]:
+    """``clinic.products``: treatment id -> the product's maker, source tissue, donor screening, lot number."""
+    if not isinstance(products, Mapping):
+        return [Problem(f"clinic.products must map treatment ids to products (got {products!r})", path=source,
+                        field="clinic.products")]
+    out: list[Problem] = []
+    for treatment, product in products.items():
+        at = f"clinic.products.{treatment}"
+        if not isinstance(treatment, str) or not TREATMENT_ID.match(treatment):
+            out.append(Problem(f"clinic.products: {treatment!r} is not a treatment id such as knee-injection",
+                               path=source, field="clinic.products"))
+        if not isinstance(product, Product):
+            out.append(Problem(f"{at} must give maker, source_tissue and donor_screening (got {product!r})",
+                               path=source, field=at))
+            continue
+        out += _text(product.maker, f"{at}.maker", source)
+        out += text_problems(product.source_tissue, f"{at}.source_tissue", source)
+        out += text_problems(product.donor_screening, f"{at}.donor_screening", source)
+        out += _text(product.lot_number, f"{at}.lot_number", source, required=False)
+        out += text_problems(product.purpose, f"{at}.purpose", source, required=False)
     return out
 
 

@@ -23,9 +23,16 @@ DATE = dt.date(2026, 11, 21)
 TREATMENTS = ("knee-injection", "iv-infusion", "hair")
 
 
+PRODUCT = consent.Product(
+    maker="Northgate Cell Labs, Inc.",
+    source_tissue={"en": "Donated umbilical cord tissue", "es": "Tejido de cordón umbilical donado"},
+    donor_screening={"en": "HIV, hepatitis B and C, and syphilis", "es": "VIH, hepatitis B y C, y sífilis"},
+)
+
+
 def make_clinic(**changes: object) -> consent.Clinic:
-    """A valid clinic in Python (one fee schedule for every treatment, its text in English and Spanish),
-    with fields replaced as given."""
+    """A valid clinic in Python (one fee schedule for every treatment, the stock treatments' product
+    with no lot number, its text in English and Spanish), with fields replaced as given."""
     fields: dict[str, object] = {
         "name": "Harbor Clinic",
         "address": "1 Main St, Boise, ID 83702",
@@ -38,6 +45,7 @@ def make_clinic(**changes: object) -> consent.Clinic:
             included=({"en": "The product", "es": "El producto"},),
             excluded=({"en": "Imaging", "es": "Estudios de imagen"},),
         ),
+        "products": {treatment: PRODUCT for treatment in TREATMENTS},
     }
     fields.update(changes)
     return consent.Clinic(**fields)  # type: ignore[arg-type]

@@ -112,6 +112,7 @@ def test_missing_element_and_key_information_not_first(tmp_path, patient, clinic
     start = text.index("clauses:")
     end = text.index("\n", start)
     text = text[:start] + f"clauses: [{', '.join(ids)}]" + text[end:]
+    text += "product_identity: {maker: Lite Labs, source_tissue: Donated placenta, donor_screening: HIV}\n"
     pack = build_tree(tmp_path / "pack", {"templates/treatments/hair-lite.yaml": text})
     report = check(["hair-lite"], packs=[pack], languages=["en"])
     messages = [str(f) for f in report.errors]

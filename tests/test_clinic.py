@@ -1,12 +1,24 @@
-"""The clinic's own data on each form: a fee schedule per treatment, and its text in the form's language."""
+"""The clinic's own data on each form: the product's identity, the purpose, a fee schedule per treatment,
+and the clinic's text in the form's language."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
+import attrs
 import pytest
-from helpers import DATE, EXAMPLES, docx_body_lines, make_clinic, pdf_body_words, words
+from helpers import (
+    DATE,
+    EXAMPLES,
+    PRODUCT,
+    build_tree,
+    docx_body_lines,
+    docx_document,
+    make_clinic,
+    pdf_body_words,
+    words,
+)
 
 import consent
 from consent.check import check
@@ -24,6 +36,191 @@ def texts(form: consent.Form) -> tuple[str, str]:
 @pytest.fixture(scope="module")
 def example_clinic() -> consent.Clinic:
     return consent.load_clinic(EXAMPLES / "clinic.yaml")
+
+
+# ------------------------------------------------------------------ product identity
+
+KNEE_PRODUCT = {
+    "en": "About the product Made by Harborline Biologics, Inc. Made from (source tissue) Stem cells from donated "
+          "umbilical cord tissue, grown in a lab The donor was tested for HIV, hepatitis B and C, syphilis, and "
+          "HTLV Lot number HB-2611-042",
+    "es": "Sobre el producto Fabricado por Harborline Biologics, Inc. Hecho de (tejido de origen) Células madre de "
+          "tejido de cordón umbilical donado, cultivadas en un laboratorio Al donante se le hicieron pruebas de "
+          "VIH, hepatitis B y C, sífilis y HTLV Número de lote HB-2611-042",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_about_the_product_table_in_both_outputs(example_clinic, language):
+    """The treatment-description section names the product's maker, source tissue, donor screening and
+    lot number, with labels and clinic text in the form's language, in the PDF and the DOCX."""
+    form = consent.build("knee-injection", patient=ADA, clinic=example_clinic, date=DATE, language=language)
+    for text in texts(form):
+        assert KNEE_PRODUCT[language] in text
+
+
+def test_unknown_lot_number_is_a_box_to_fill_in_at_treatment(example_clinic):
+    """No lot number in the clinic file: the row says it is written in on the day, and its value is an
+    empty box (a ruled cell in the PDF, an empty table cell in the DOCX)."""
+    form = consent.build("iv-infusion", patient=ADA, clinic=example_clinic, date=DATE)
+    table = next(b for s in form.sections for b in s.blocks if isinstance(b, consent.document.ProductTable))
+    assert table.rows[-1] == consent.document.FactRow("Lot number", "", "(written in on the day of treatment)")
+    pdf_text, docx_text = texts(form)
+    for text in (pdf_text, docx_text):
+        assert "HTLV Lot number (written in on the day of treatment)" in text
+    cells = [[c.text for c in row.cells] for t in docx_document(form.to_docx()).tables for row in t.rows]
+    assert ["Lot number\n(written in on the day of treatment)", ""] in cells
+    from consent._render_pdf import form_html
+
+    assert '<td class="fill-in"></td>' in form_html(form)
+
+
+def test_treatment_without_a_product_identity_is_an_input_error():
+    """A clinic with no products entry for the treatment: one clear InputError, nothing rendered."""
+    clinic = make_clinic(products={"knee-injection": PRODUCT, "iv-infusion": PRODUCT})
+    with pytest.raises(consent.InputError) as info:
+        consent.build("hair", patient=ADA, clinic=clinic, date=DATE)
+    assert str(info.value) == (
+        "clinic.products has no entry for 'hair' (entries for: iv-infusion, knee-injection); the form must name "
+        "the product's maker, source tissue and donor screening: give them under clinic.products.hair (maker, "
+        "source_tissue, donor_screening, and lot_number if known)"
+    )
+    with pytest.raises(consent.InputError, match=r"^clinic.products has no entry for 'hair'; the form must name"):
+        consent.build("hair", patient=ADA, clinic=make_clinic(products={}), date=DATE)
+
+
+def test_product_entries_in_a_file_report_every_problem(tmp_path):
+    """A products entry without a maker, with a misspelt key, or with empty text: all listed at once."""
+    path = tmp_path / "clinic.yaml"
+    text = (EXAMPLES / "clinic.yaml").read_text(encoding="utf-8")
+    text = text.replace("    maker: Crestview Regenerative Labs, LLC\n", "    made_by: Crestview\n")
+    text = text.replace("    lot_number: HB-2611-042\n", "    lot_number: 2611042\n")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(consent.InputError) as info:
+        consent.load_clinic(path)
+    assert sorted(str(p) for p in info.value.problems) == [
+        f"{path}: clinic.products.hair has unknown key(s): made_by",
+        f"{path}: clinic.products.hair.maker is required but missing",
+        f"{path}: clinic.products.knee-injection.lot_number must be text (got int 2611042)",
+    ]
+    path.write_text(text.replace("made_by: Crestview", "maker: ' '").replace("lot_number: 2611042",
+                                                                            "lot_number: '2611042'"))
+    with pytest.raises(consent.InputError) as info:
+        consent.load_clinic(path)
+    assert str(info.value) == f"{path}: clinic.products.hair.maker must not be empty"
+
+
+def test_render_without_a_product_identity_exits_1_and_writes_nothing(tmp_path, capsys):
+    """`consent render` with a clinic file that has no products: `Error: ...`, exit 1, no file."""
+    text = (EXAMPLES / "clinic.yaml").read_text(encoding="utf-8")
+    start, end = text.index("products:\n"), text.index("# One fee schedule per treatment")
+    path = tmp_path / "clinic.yaml"
+    path.write_text(text[:start] + text[end:], encoding="utf-8")
+    out = tmp_path / "out"
+    code = main(["render", "hair", "--patient", str(EXAMPLES / "patient-jose.yaml"), "--clinic", str(path),
+                 "--date", "2026-11-21", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (1, "")
+    assert captured.err == (
+        "Error: clinic.products has no entry for 'hair'; the form must name the product's maker, source tissue "
+        "and donor screening: give them under clinic.products.hair (maker, source_tissue, donor_screening, and "
+        "lot_number if known)\n"
+    )
+    assert not out.exists()
+
+
+def test_check_reports_a_form_without_a_product_identity(tmp_path, capsys):
+    """`consent check --clinic` names each treatment the clinic gives no product for (coverage.product-identity);
+    the stock check (sample clinic) passes."""
+    text = (EXAMPLES / "clinic.yaml").read_text(encoding="utf-8")
+    start, end = text.index("  hair:\n    maker"), text.index("# One fee schedule per treatment")
+    path = tmp_path / "clinic.yaml"
+    path.write_text(text[:start] + "\n" + text[end:], encoding="utf-8")
+    assert main(["check", "--clinic", str(path), "--language", "en"]) == 1
+    errors = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("error")]
+    assert errors == [
+        "error coverage.product-identity [hair/en]: clinic.products has no entry for 'hair' (entries for: "
+        "iv-infusion, knee-injection); the form must name the product's maker, source tissue and donor screening: "
+        f"give them under clinic.products.hair (maker, source_tissue, donor_screening, and lot_number if known) "
+        f"({path})",
+    ]
+    assert check(["hair"]).errors == ()
+    report = check(["hair"], clinic=make_clinic(products={}), languages=["en"])  # a Clinic object works too
+    assert [(f.rule, f.treatment, f.language) for f in report.errors] == [
+        ("coverage.product-identity", "hair", "en")]
+    with pytest.raises(consent.InputError, match="clinic.state must be a two-letter US state code"):
+        check(["hair"], clinic=make_clinic(state="Idaho"))
+
+
+HAIR_LITE_PRODUCT = """
+product_identity:
+  maker: Lite Labs, Inc.
+  source_tissue: Donated placenta tissue
+  donor_screening: HIV and hepatitis B and C
+"""
+
+
+def test_pack_treatment_may_name_its_product_in_the_treatment_file(tmp_path):
+    """A pack's own treatment without product_identity fails the check (the sample clinic has none for
+    it); with one in the treatment file (and its translation) the form prints it, unless the clinic gives
+    its own."""
+    root = consent.get_library().sources[-1].root
+    english = (root / "templates" / "treatments" / "hair.yaml").read_text(encoding="utf-8").replace(
+        "id: hair\n", "id: hair-lite\n")
+    spanish = (root / "templates" / "treatments" / "es" / "hair.yaml").read_text(encoding="utf-8").replace(
+        "id: hair\n", "id: hair-lite\n")
+    bare = build_tree(tmp_path / "bare", {"templates/treatments/hair-lite.yaml": english})
+    assert [str(f) for f in check(["hair-lite"], packs=[bare], languages=["en"]).errors] == [
+        "error coverage.product-identity [hair-lite/en]: clinic.products has no entry for 'hair-lite' (entries "
+        "for: hair, iv-infusion, knee-injection); the form must name the product's maker, source tissue and "
+        "donor screening: give them under clinic.products.hair-lite (maker, source_tissue, donor_screening, and "
+        "lot_number if known), or as product_identity in the treatment file",
+    ]
+    untranslated = build_tree(tmp_path / "untranslated", {
+        "templates/treatments/hair-lite.yaml": english + HAIR_LITE_PRODUCT,
+        "templates/treatments/es/hair-lite.yaml": spanish,
+    })
+    assert [str(p) for p in consent.Library([untranslated]).problems] == [
+        f"{untranslated}/templates/treatments/es/hair-lite.yaml:1: missing required key 'product_identity': the "
+        "English treatment names its product, so the translation gives source_tissue and donor_screening in "
+        "its language",
+    ]
+    pack = build_tree(tmp_path / "pack", {
+        "templates/treatments/hair-lite.yaml": english + HAIR_LITE_PRODUCT,
+        "templates/treatments/es/hair-lite.yaml": spanish + "product_identity:\n  source_tissue: Tejido de "
+        "placenta donado\n  donor_screening: VIH y hepatitis B y C\n",
+    })
+    assert check(["hair-lite"], packs=[pack]).errors == ()
+    form = consent.build("hair-lite", patient=ADA, clinic=make_clinic(), date=DATE, packs=[pack], language="es")
+    table = next(b for s in form.sections for b in s.blocks if isinstance(b, consent.document.ProductTable))
+    assert [(r.label, r.value) for r in table.rows] == [
+        ("Fabricado por", "Lite Labs, Inc."), ("Hecho de (tejido de origen)", "Tejido de placenta donado"),
+        ("Al donante se le hicieron pruebas de", "VIH y hepatitis B y C"), ("Número de lote", "")]
+    clinic = make_clinic(products={"hair-lite": PRODUCT})
+    form = consent.build("hair-lite", patient=ADA, clinic=clinic, date=DATE, packs=[pack])
+    table = next(b for s in form.sections for b in s.blocks if isinstance(b, consent.document.ProductTable))
+    assert table.rows[0].value == "Northgate Cell Labs, Inc."
+
+
+def test_claims_in_the_clinics_product_text_are_caught():
+    """The clinic's own words in the product table go through the claims check like clause text."""
+    product = attrs.evolve(PRODUCT, donor_screening="HIV and hepatitis, so the product is 100% safe")
+    with pytest.raises(consent.CheckFailed) as info:
+        consent.build("hair", patient=ADA, clinic=make_clinic(products={"hair": product}), date=DATE)
+    assert [p.message.split(":")[0] for p in info.value.problems] == [
+        "error claim.absolutely-safe [hair/en] clause treatment-description"]
+
+
+def test_batch_refuses_a_clinic_without_product_or_fees_before_any_work(tmp_path):
+    """`run_batch` names what the clinic lacks for the treatment, and makes no folder."""
+    clinic = make_clinic(products={}, fees={"knee-injection": consent.FeeSchedule(Decimal("900"), 1)})
+    with pytest.raises(consent.InputError) as info:
+        consent.run_batch("hair", [], clinic=clinic, out_dir=tmp_path / "out")
+    assert [p.message.split(";")[0] for p in info.value.problems] == [
+        "clinic.products has no entry for 'hair'",
+        "clinic.fees has no fee schedule for 'hair' (schedules for: knee-injection)",
+    ]
+    assert not (tmp_path / "out").exists()
 
 
 # ------------------------------------------------------------------ fees per treatment
@@ -121,20 +318,46 @@ PURPOSES = {
 
 
 @pytest.mark.parametrize(("treatment", "language"), sorted(PURPOSES))
-def test_every_form_states_the_treatments_purpose_as_a_hope(example_clinic, treatment, language):
-    """The treatment-description section states the purpose, framed as a hope, in the PDF and the DOCX;
-    the IV form states one too, with no wellness benefit claimed as fact."""
-    form = consent.build(treatment, patient=ADA, clinic=example_clinic, date=DATE, language=language)
+def test_every_form_states_the_treatments_purpose_as_a_hope(treatment, language):
+    """The treatment-description section states the treatment's stock purpose, framed as a hope, in the
+    PDF and the DOCX; the IV form states one too, with no wellness benefit claimed as fact."""
+    form = consent.build(treatment, patient=ADA, clinic=make_clinic(), date=DATE, language=language)
     section = next(s for s in form.sections if s.clause_id == "treatment-description")
     assert section.blocks[2].text == PURPOSES[treatment, language]
     for text in texts(form):
         assert PURPOSES[treatment, language] in text
 
 
+@pytest.mark.parametrize(("language", "purpose"), [
+    ("en", "We offer it to people with long-lasting joint pain in more than one joint. We hope it may ease that "
+           "pain. This is a hope. It is not a known result."),
+    ("es", "Lo ofrecemos a personas con dolor de larga duración en más de una articulación. Esperamos que pueda "
+           "aliviar ese dolor. Esto es una esperanza. No es un resultado conocido."),
+])
+def test_clinic_may_state_its_own_purpose_per_treatment(example_clinic, language, purpose):
+    """The example clinic's IV entry gives its own purpose, per language: it replaces the stock one."""
+    form = consent.build("iv-infusion", patient=ADA, clinic=example_clinic, date=DATE, language=language)
+    for text in texts(form):
+        assert purpose in text
+        assert "calm inflammation" not in text and "calmar la inflamación" not in text
+
+
+def test_clinic_purpose_without_spanish_text_is_refused_on_a_spanish_form():
+    """A clinic purpose given in English only cannot print on a Spanish form (nor fall back to the stock one)."""
+    product = attrs.evolve(PRODUCT, purpose="We hope it may ease joint pain.")
+    clinic = make_clinic(products={"iv-infusion": product})
+    assert consent.build("iv-infusion", patient=ADA, clinic=clinic, date=DATE).sections[1].blocks[2].text == (
+        "We hope it may ease joint pain. This is a hope. It is not a known result.")
+    with pytest.raises(consent.InputError) as info:
+        consent.build("iv-infusion", patient=ADA, clinic=clinic, date=DATE, language="es")
+    assert str(info.value) == (
+        "clinic.products.iv-infusion.purpose is English only (a plain string is English); a form in Spanish (es) "
+        "must not print clinic text in another language: give it as {en: ..., es: ...}"
+    )
+
+
 def test_treatment_file_without_a_purpose_is_a_content_error(tmp_path):
     """`purpose` is required in a treatment file and in its translation: the library names both files."""
-    from helpers import build_tree
-
     root = consent.get_library().sources[-1].root
     english = (root / "templates" / "treatments" / "hair.yaml").read_text(encoding="utf-8")
     spanish = (root / "templates" / "treatments" / "es" / "hair.yaml").read_text(encoding="utf-8")
@@ -149,7 +372,7 @@ def test_treatment_file_without_a_purpose_is_a_content_error(tmp_path):
     assert [str(p) for p in library.problems] == [
         f"{english_path}:8: purpse: unknown key 'purpse' (allowed: id, version, clauses, name, description, "
         "purpose, route, product, session_length, usual_sessions, steps, common_effects, rare_effects, aftercare, "
-        "urgent_signs, evidence, screening)",
+        "urgent_signs, evidence, screening, product_identity)",
         f"{english_path}:1: missing required key 'purpose'",
         f"{spanish_path}:1: missing required key 'purpose'",
     ]
@@ -199,7 +422,7 @@ def test_check_clinic_reports_missing_text_and_schedules(tmp_path, capsys):
     path = tmp_path / "clinic.yaml"
     text = (EXAMPLES / "clinic.yaml").read_text(encoding="utf-8")
     text = text.replace("      - en: Numbing cream\n        es: Crema para adormecer la piel\n", "      - Numbing cream\n")
-    text = text.replace("  iv-infusion:\n", "  iv-infusions:\n")
+    text = text.replace("  iv-infusion:\n    currency: USD", "  iv-infusions:\n    currency: USD")
     path.write_text(text, encoding="utf-8")
     assert main(["check", "--clinic", str(path)]) == 1
     lines = capsys.readouterr().out.splitlines()

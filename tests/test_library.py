@@ -79,6 +79,10 @@ def test_pack_adds_a_treatment_without_python(tmp_path, clinic, patient):
         aftercare: [Rest your arm for a day.]
         urgent_signs: [Fever or spreading redness.]
         evidence: [There are no large studies for elbows.]
+        product_identity:
+          maker: Elbow Biologics, Inc.
+          source_tissue: Donated umbilical cord tissue
+          donor_screening: HIV and hepatitis B and C
     """})
     form = consent.build("prp-elbow", patient=patient, clinic=make_clinic(), date=DATE, packs=[pack])
     assert form.manifest.treatment_id == "prp-elbow"
@@ -108,7 +112,7 @@ def test_every_problem_in_a_clause_file_is_reported_with_file_and_line(tmp_path)
         "investigational, risks, benefits, alternatives, confidentiality, injury, contacts, voluntary, "
         "unforeseeable-risks, provider-may-stop, costs, consequences-of-stopping, new-findings, signature)",
         f"{path}:8: body[1]: a block needs exactly one of p, strong, h, ul, ul_from, notice, checklist, fees, "
-        "signatures (plus optional 'only'); got para",
+        "product, signatures (plus optional 'only'); got para",
         f"{path}:9: body[2].ul: ul must be a non-empty list of text items",
     ]
 

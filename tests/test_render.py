@@ -27,7 +27,7 @@ from helpers import (
 )
 
 import consent
-from consent.document import BulletList, Checklist, FeeTable, Heading, Notice, Paragraph, Signatures
+from consent.document import BulletList, Checklist, FeeTable, Heading, Notice, Paragraph, ProductTable, Signatures
 
 
 def block_texts(form: consent.Form) -> list[str]:
@@ -46,6 +46,8 @@ def block_texts(form: consent.Form) -> list[str]:
                 out += [r.question for r in block.rows]
             elif isinstance(block, FeeTable):
                 out += [v for row in (*block.rows, block.total) for v in row]
+            elif isinstance(block, ProductTable):
+                out += [t for row in block.rows for t in (row.label, row.value, row.note) if t]
             elif isinstance(block, Signatures):
                 out += [p.title for p in block.parties]
     return out

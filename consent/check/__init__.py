@@ -7,7 +7,7 @@ Rule families (every finding names its rule id, severity, clause, file and line)
 
 - ``structure.*``    clause and treatment files: schema, unknown keys, ids, variables, translations
 - ``coverage.*``     every basic consent element is covered; key information comes first; the clinic's
-                     data covers the form (a fee schedule, text in the form's language)
+                     data covers the form (product identity, a fee schedule, text in the form's language)
 - ``readability.*``  grade level and reading ease of each clause and the whole form (rendered text)
 - ``claim.*``        forbidden claims and exculpatory wording (data: templates/rules/claims.yaml)
 - ``notice.*``       state notices whose wording counsel must confirm
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .._assemble import Trace, _context, assemble
-from .._clinic import clinic_terms, require_terms
+from .._clinic import clinic_terms
 from .._library import Library, get_library
 from .._text import render_text
 from ..errors import ConsentError
@@ -33,6 +33,7 @@ from ._library import (
     clinic_findings,
     problem_finding,
     sample_clinic,
+    sample_terms,
     translation_findings,
     unused_entries,
     variable_findings,
@@ -50,8 +51,7 @@ def _notice_findings(library: Library) -> list[Finding]:
     spec = next(iter(library.treatments.values()), None)
     if spec is None:
         return out
-    context = _context(spec, SAMPLE_PATIENT, SAMPLE_CLINIC, require_terms(SAMPLE_CLINIC, spec, "en"), SAMPLE_DATE,
-                       "en_US")
+    context = _context(spec, SAMPLE_PATIENT, SAMPLE_CLINIC, sample_terms(spec), SAMPLE_DATE, "en_US")
     for clause in library.clauses.values():
         if clause.kind != "state-notice":
             continue
@@ -76,8 +76,8 @@ def check(
     """Check the clause library (built-in plus ``packs``) and the forms of ``treatments`` (default: all).
 
     The forms are made for ``clinic`` (a :class:`~consent.Clinic` or a clinic file), so its own data is
-    checked too: a fee schedule for every treatment and its text in every language; without one, for a
-    sample clinic. Never raises for problems in the content: every problem becomes a finding in the
+    checked too: the identity of every treatment's product, a fee schedule for every treatment and its
+    text in every language; without one, for a sample clinic that names the stock treatments' products. Never raises for problems in the content: every problem becomes a finding in the
     report (a clinic file that cannot be loaded raises :class:`~consent.InputError`).
     """
     clinic_file = None

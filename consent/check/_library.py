@@ -12,15 +12,18 @@ import attrs
 from jinja2 import TemplateSyntaxError, nodes
 
 from .._assemble import _context
-from .._clinic import ClinicProblem, require_terms
+from .._clinic import ClinicProblem, ClinicTerms, require_terms
 from .._library import DEFAULT_LANGUAGE, Library
 from .._text import text_env
 from ..content import TREATMENT_TEXT_FIELDS, ClauseSpec, TreatmentSpec
 from ..errors import Problem
-from ..inputs import Clinic, FeeSchedule, Patient, Provider, Study
+from ..inputs import Clinic, FeeSchedule, Patient, Product, Provider, Study
 from ._report import Finding
 
 SAMPLE_PATIENT = Patient(full_name="Alex Sample", birth_date=dt.date(1980, 4, 30), mrn="MRN-0001")
+
+
+STOCK_TREATMENTS = ("knee-injection", "iv-infusion", "hair")
 
 
 @functools.lru_cache(maxsize=8)
@@ -32,6 +35,12 @@ def sample_clinic(language: str = "en") -> Clinic:
     def text(en: str, es: str) -> dict[str, str]:
         return {"en": en, "es": es, **({} if language in ("en", "es") else {language: en})}
 
+    product = Product(
+        maker="Sample Biologics, Inc.",
+        source_tissue=text("Stem cells from donated umbilical cord tissue, grown in a lab",
+                           "Células madre de tejido de cordón umbilical donado, cultivadas en un laboratorio"),
+        donor_screening=text("HIV, hepatitis B and C, syphilis, and HTLV", "VIH, hepatitis B y C, sífilis y HTLV"),
+    )
     return Clinic(
         name="Sample Clinic",
         address="1 Main Street, Boise, ID 83702",
@@ -41,11 +50,19 @@ def sample_clinic(language: str = "en") -> Clinic:
         fees=FeeSchedule(price_per_session=Decimal("1000"), planned_sessions=2,
                          included=(text("The product", "El producto"),),
                          excluded=(text("Imaging", "Estudios de imagen"),)),
+        products={treatment: product for treatment in STOCK_TREATMENTS},
     )
 
 
 SAMPLE_CLINIC = sample_clinic()
 SAMPLE_DATE = dt.date(2026, 1, 15)
+
+
+def sample_terms(spec: TreatmentSpec) -> ClinicTerms:
+    """The sample clinic's data on ``spec``'s form in English, whatever the treatment (for checks of
+    clause text that do not make a whole form)."""
+    clinic = attrs.evolve(SAMPLE_CLINIC, products={spec.id: SAMPLE_CLINIC.products["hair"]})
+    return require_terms(clinic, spec, "en")
 
 
 def problem_finding(problem: Problem, rule: str = "structure.invalid") -> Finding:
@@ -62,7 +79,7 @@ def clinic_findings(problems: list[ClinicProblem], treatment: str, language: str
 def unused_entries(clinic: Clinic, library: Library, file: str | None) -> list[Finding]:
     """Entries of the clinic file for treatments the library does not have: a misspelt id, most likely."""
     out = []
-    keyed = {"fees": clinic.fees if not isinstance(clinic.fees, FeeSchedule) else {}}
+    keyed = {"products": clinic.products, "fees": clinic.fees if not isinstance(clinic.fees, FeeSchedule) else {}}
     for key, table in keyed.items():
         for tid in sorted(set(table) - set(library.treatments)):
             out.append(Finding("coverage.unknown-treatment", "warning",
@@ -78,8 +95,7 @@ def _known_names() -> dict[str, frozenset[str]]:
                          session_length="", usual_sessions="", steps=(), common_effects=(), rare_effects=(),
                          screening=(), aftercare=(), urgent_signs=(), evidence=())
     clinic = attrs.evolve(SAMPLE_CLINIC, study=Study(ind_number="1"))
-    terms = require_terms(clinic, spec, "en")
-    context: dict[str, Any] = _context(spec, SAMPLE_PATIENT, clinic, terms, SAMPLE_DATE, "en_US")
+    context: dict[str, Any] = _context(spec, SAMPLE_PATIENT, clinic, sample_terms(spec), SAMPLE_DATE, "en_US")
     return {name: frozenset(value) if isinstance(value, dict) else frozenset() for name, value in context.items()}
 
 
@@ -91,7 +107,7 @@ def _strings(clause: ClauseSpec) -> Iterator[tuple[str, int | None, str]]:
     for body in bodies:
         for block in body:
             values = (block.value,) if isinstance(block.value, str) else block.value
-            if block.kind in ("ul_from", "checklist", "fees", "signatures"):
+            if block.kind in ("ul_from", "checklist", "fees", "product", "signatures"):
                 continue
             for value in values:
                 yield block.path, block.line, value
