@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from ._clinic import ClinicTerms, require_terms
 from ._library import DEFAULT_LANGUAGE, Library, get_library, resolve_language
 from ._text import TemplateError, long_date, money, number, render_text
 from .content import ClauseSpec, RawBlock, TreatmentSpec
@@ -23,6 +24,7 @@ from .document import (
     Checklist,
     ChecklistRow,
     ClauseRef,
+    FactRow,
     FeeTable,
     Form,
     Header,
@@ -30,6 +32,7 @@ from .document import (
     Manifest,
     Notice,
     Paragraph,
+    ProductTable,
     Section,
     SignatureParty,
     Signatures,
@@ -49,6 +52,7 @@ class Trace:
     where: str
     text: str
     verbatim: bool = False
+    prose: bool = True  # False for the clinic's own words in a table: scanned for claims, not scored
 
 
 class LanguageFallbackWarning(UserWarning):
@@ -95,10 +99,10 @@ def clause_order(library: Library, treatment: TreatmentSpec, clinic: Clinic) -> 
 
 
 def _context(
-    treatment: TreatmentSpec, patient: Patient, clinic: Clinic, date: dt.date, locale: str,
+    treatment: TreatmentSpec, patient: Patient, clinic: Clinic, terms: ClinicTerms, date: dt.date, locale: str,
     *, language: str = DEFAULT_LANGUAGE,
 ) -> dict[str, Any]:
-    fees = clinic.fees
+    fees = terms.fees
     provider = clinic.provider
     study = clinic.study
     return {
@@ -124,6 +128,7 @@ def _context(
             "id": treatment.id,
             "name": treatment.name,
             "description": treatment.description,
+            "purpose": terms.purpose,
             "route": treatment.route,
             "product": treatment.product,
             "session_length": treatment.session_length,
@@ -134,6 +139,12 @@ def _context(
             "aftercare": treatment.aftercare,
             "urgent_signs": treatment.urgent_signs,
             "evidence": treatment.evidence,
+        },
+        "product": {
+            "maker": terms.product.maker,
+            "source_tissue": terms.product.source_tissue,
+            "donor_screening": terms.product.donor_screening,
+            "lot_number": terms.product.lot_number,
         },
         "fees": {
             "per_session": money(fees.price_per_session, fees.currency, locale),
@@ -165,11 +176,11 @@ class _Builder:
     """Renders the blocks of each clause, collecting every problem instead of stopping at the first."""
 
     def __init__(self, context: dict[str, Any], labels: Mapping[str, str], treatment: TreatmentSpec,
-                 clinic: Clinic, patient: Patient, screening: Screening, locale: str) -> None:
+                 terms: ClinicTerms, patient: Patient, screening: Screening, locale: str) -> None:
         self.context = context
         self.labels = labels
         self.treatment = treatment
-        self.clinic = clinic
+        self.terms = terms
         self.patient = patient
         self.screening = screening
         self.locale = locale
@@ -235,7 +246,9 @@ class _Builder:
         if raw.kind == "checklist":
             return self.checklist(clause, t)
         if raw.kind == "fees":
-            return self.fees()
+            return self.fees(raw, clause)
+        if raw.kind == "product":
+            return self.product(raw, clause)
         if raw.kind == "signatures":
             return Signatures(tuple(self.party(role) for role in raw.value))
         raise AssertionError(f"unhandled block kind {raw.kind}")  # parse_clause allows no other kind
@@ -247,9 +260,25 @@ class _Builder:
             rows.append(ChecklistRow(item.id, t(item.question), self.screening.answers.get(item.id)))
         return Checklist(self.label("checklist_question"), self.label("yes"), self.label("no"), tuple(rows))
 
-    def fees(self) -> FeeTable:
-        fees = self.clinic.fees
+    def clinic_words(self, raw: RawBlock, clause: ClauseSpec, texts: Sequence[str]) -> None:
+        """Trace the clinic's own words in a table, so the claims check reads them too."""
+        self.trace += [Trace(clause.id, clause.path, raw.line, raw.path, t, prose=False) for t in texts if t]
+
+    def product(self, raw: RawBlock, clause: ClauseSpec) -> ProductTable:
+        p = self.terms.product
+        self.clinic_words(raw, clause, (p.source_tissue, p.donor_screening))
+        return ProductTable((
+            FactRow(self.label("product_maker"), p.maker),
+            FactRow(self.label("product_source_tissue"), p.source_tissue),
+            FactRow(self.label("product_donor_screening"), p.donor_screening),
+            FactRow(self.label("product_lot_number"), p.lot_number or "",
+                    None if p.lot_number else self.label("product_fill_in")),
+        ))
+
+    def fees(self, raw: RawBlock, clause: ClauseSpec) -> FeeTable:
+        fees = self.terms.fees
         c = self.context["fees"]
+        self.clinic_words(raw, clause, (*fees.included, *fees.excluded))
         return FeeTable(
             item_header=self.label("fee_item"),
             amount_header=self.label("fee_amount"),
@@ -303,8 +332,9 @@ def assemble(
     spec = library.treatment(treatment, lang)
     labels = library.label_set(lang)
     locale = labels.get("locale", "en_US")
-    context = _context(spec, patient, clinic, date, locale, language=lang)
-    builder = _Builder(context, labels, spec, clinic, patient, screening, locale)
+    terms = require_terms(clinic, spec, lang)
+    context = _context(spec, patient, clinic, terms, date, locale, language=lang)
+    builder = _Builder(context, labels, spec, terms, patient, screening, locale)
 
     sections, refs = [], []
     for cid in clause_order(library, spec, clinic):

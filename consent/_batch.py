@@ -32,9 +32,10 @@ import attrs
 
 from ._assemble import assemble
 from ._build import apply_check, check_key
+from ._clinic import coverage_problems
 from ._library import get_library
 from ._output import atomic_write, check_formats
-from .errors import ConsentError, Problem
+from .errors import ConsentError, InputError, Problem
 from .inputs import Clinic, Patient
 
 MANIFEST = "manifest.jsonl"
@@ -265,7 +266,10 @@ def run_batch(
     started = time.perf_counter()
     out = Path(out_dir)
     get_library(packs).raise_problems()
-    get_library(packs).treatment(treatment)  # an unknown treatment fails before any work or any folder
+    spec = get_library(packs).treatment(treatment)  # an unknown treatment fails before any work or any folder
+    lacking = coverage_problems(clinic, spec)  # and so does a clinic with no product or fees for it
+    if lacking:
+        raise InputError(problems=[p.problem for p in lacking])
     (out / FORMS).mkdir(parents=True, exist_ok=True)
     for stale in (out / FORMS).glob(".*.part"):
         stale.unlink()  # left by a killed run: a temporary file, never a finished form

@@ -38,6 +38,7 @@ from .document import (
     Heading,
     Notice,
     Paragraph,
+    ProductTable,
     Section,
     Signatures,
 )
@@ -185,6 +186,23 @@ class _BodyWriter:
                     self.doc.add_paragraph(item, style="List Bullet")
             else:
                 self.doc.add_paragraph(self.labels["fee_none"])
+
+    def _product(self, block: ProductTable) -> None:
+        table = self.doc.add_table(rows=0, cols=2)
+        table.style = "Table Grid"
+        for row in block.rows:
+            cells = table.add_row().cells
+            _cell_text(cells[0], row.label, bold=True)
+            _shade(cells[0], "E3E8EE")
+            if row.note:
+                note = cells[0].add_paragraph().add_run(row.note)
+                note.font.size = Pt(9.5)
+                note.font.color.rgb = GREY
+            _cell_text(cells[1], row.value)  # empty: the box is written in by hand
+        for row in table.rows:
+            _cant_split(row)
+        _column_widths(table, (Inches(2.5), Inches(4.4)))
+        self.doc.add_paragraph()
 
     def _signatures(self, block: Signatures) -> None:
         for party in block.parties:

@@ -99,7 +99,7 @@ def show(treatment: str, state: str | None, packs: Sequence[str]) -> None:
 @click.option("--patient", "patient_file", required=True, type=click.Path(dir_okay=False),
               help="Patient file (YAML or JSON): full_name, birth_date, optional mrn and preferred_language.")
 @click.option("--clinic", "clinic_file", required=True, type=click.Path(dir_okay=False),
-              help="Clinic file (YAML or JSON): name, address, phone, state, provider, fees.")
+              help="Clinic file (YAML or JSON): name, address, phone, state, provider, products, fees.")
 @click.option("--date", "date_text", metavar="YYYY-MM-DD", help="Date printed on the form (default: today).")
 @click.option("--screening", "screening_file", type=click.Path(dir_okay=False),
               help="Screening answers (YAML or JSON): question id -> true/false.")
@@ -160,7 +160,7 @@ def render(
                    "or CSV (with --mapping). Repeatable.")
 @click.option("--mapping", type=click.Path(dir_okay=False), help="Column mapping for CSV exports (YAML).")
 @click.option("--clinic", "clinic_file", required=True, type=click.Path(dir_okay=False),
-              help="Clinic file (YAML or JSON): name, address, phone, state, provider, fees.")
+              help="Clinic file (YAML or JSON): name, address, phone, state, provider, products, fees.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder for the forms, manifest.jsonl, errors.csv and fhir-bundle.json.")
 @click.option("--format", "formats", default="pdf,docx", show_default=True, help="pdf, docx or pdf,docx.")
@@ -257,17 +257,20 @@ class _progress:
               help="text for people, json for scripts.")
 @click.option("--figures", is_flag=True, help="Also print the readability figures of every clause and form.")
 @click.option("--language", "languages", multiple=True, help="Check only these form languages (default: all).")
+@click.option("--clinic", "clinic_file", type=click.Path(dir_okay=False),
+              help="Check the forms as this clinic would make them (YAML or JSON): its fee schedules and its "
+                   "text in every language checked, too. Default: a sample clinic.")
 def check_command(treatments: Sequence[str], packs: Sequence[str], fmt: str, figures: bool,
-                  languages: Sequence[str]) -> None:
+                  languages: Sequence[str], clinic_file: str | None) -> None:
     """Check the clause library and the forms of TREATMENTS (default: all).
 
     Reports missing consent elements, hard-to-read text, forbidden claims (such as "FDA approved" or
-    "risk-free"), exculpatory wording and state notices that counsel must confirm. Exits 1 when there
-    are errors; warnings never fail.
+    "risk-free"), exculpatory wording and state notices that counsel must confirm; with --clinic, also
+    what the clinic's file lacks for a form. Exits 1 when there are errors; warnings never fail.
     """
     from .check import check
 
-    report = check(treatments or None, packs=packs, languages=languages or None)
+    report = check(treatments or None, packs=packs, languages=languages or None, clinic=clinic_file)
     click.echo(report.to_json() if fmt == "json" else report.to_text(figures=figures))
     if not report.ok:
         raise click.exceptions.Exit(1)

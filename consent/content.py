@@ -50,7 +50,7 @@ ALL_ELEMENTS = ELEMENTS + RESEARCH_ELEMENTS
 CONDITIONS = ("study",)
 """Values of a clause's ``when``: ``study`` puts the clause on a form only when the clinic lists a study."""
 
-BLOCK_KINDS = ("p", "strong", "h", "ul", "ul_from", "notice", "checklist", "fees", "signatures")
+BLOCK_KINDS = ("p", "strong", "h", "ul", "ul_from", "notice", "checklist", "fees", "product", "signatures")
 SIGNATURE_PARTIES = ("patient", "representative", "witness", "provider")
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -99,8 +99,19 @@ class ClauseSpec:
         return tuple(b for b in blocks if not b.only or treatment_id in b.only)
 
 
-TREATMENT_TEXT_FIELDS = ("name", "description", "route", "product", "session_length", "usual_sessions")
+TREATMENT_TEXT_FIELDS = ("name", "description", "purpose", "route", "product", "session_length", "usual_sessions")
 TREATMENT_LIST_FIELDS = ("steps", "common_effects", "rare_effects", "aftercare", "urgent_signs", "evidence")
+
+
+@attrs.frozen
+class ProductSpec:
+    """A pack's own treatment may name its product in the treatment file (``product_identity``); a
+    clinic's ``products`` entry for the treatment takes precedence."""
+
+    maker: str
+    source_tissue: str
+    donor_screening: str
+    lot_number: str | None = None
 
 
 @attrs.frozen
@@ -109,6 +120,7 @@ class TreatmentSpec:
     version: str
     name: str
     description: str
+    purpose: str  # what the clinic hopes the treatment does, never a promise; a clinic may give its own
     clauses: tuple[str, ...]
     route: str
     product: str
@@ -121,6 +133,7 @@ class TreatmentSpec:
     aftercare: tuple[str, ...]
     urgent_signs: tuple[str, ...]
     evidence: tuple[str, ...]
+    product_identity: ProductSpec | None = None
     language: str = "en"
     source: str = "built-in"
     path: str = ""
@@ -250,6 +263,9 @@ class _Reader:
         if kind == "fees" and value != "schedule":
             self.problem(at, f"fees must be 'schedule' (got {value!r})")
             return None
+        if kind == "product" and value != "identity":
+            self.problem(at, f"product must be 'identity' (got {value!r})")
+            return None
         if kind == "ul_from" and value not in {f"treatment.{f}" for f in TREATMENT_LIST_FIELDS}:
             allowed = ", ".join(f"treatment.{f}" for f in TREATMENT_LIST_FIELDS)
             self.problem(at, f"ul_from must name a treatment list ({allowed}); got {value!r}")
@@ -361,13 +377,36 @@ def parse_clause_translation(
 
 
 TREATMENT_REQUIRED = ("id", "version", "clauses", *TREATMENT_TEXT_FIELDS, *TREATMENT_LIST_FIELDS)
+TREATMENT_OPTIONAL = ("screening", "product_identity")
+PRODUCT_REQUIRED = ("maker", "source_tissue", "donor_screening")
+PRODUCT_TRANSLATED = ("source_tissue", "donor_screening")  # the maker and the lot number are names
+
+
+def _product(r: _Reader, data: Mapping[str, Any], base: ProductSpec | None = None) -> ProductSpec | None:
+    """``product_identity`` of a treatment file, or of its translation (laid over the English one)."""
+    value = data.get("product_identity")
+    if base is None and value is None:
+        return None
+    if base is None:
+        if not r.keys(value, "product_identity", PRODUCT_REQUIRED, ("lot_number",)):
+            return None
+        texts = {k: r.text(value, k, "product_identity") or "" for k in PRODUCT_REQUIRED}
+        lot = r.text(value, "lot_number", "product_identity") if "lot_number" in value else None
+        return ProductSpec(lot_number=lot, **texts)
+    if value is None:
+        r.problem("", "missing required key 'product_identity': the English treatment names its product, so "
+                      f"the translation gives {' and '.join(PRODUCT_TRANSLATED)} in its language")
+        return base
+    if not r.keys(value, "product_identity", PRODUCT_TRANSLATED, ()):
+        return base
+    return attrs.evolve(base, **{k: r.text(value, k, "product_identity") or "" for k in PRODUCT_TRANSLATED})
 
 
 def parse_treatment(doc: Located, path: str, source: str) -> tuple[TreatmentSpec | None, list[Problem]]:
     """Check and build a treatment from a parsed treatment file."""
     r = _Reader(doc, path)
     data = doc.data
-    if not r.keys(data, "", TREATMENT_REQUIRED, ("screening",)):
+    if not r.keys(data, "", TREATMENT_REQUIRED, TREATMENT_OPTIONAL):
         return None, r.problems
     texts = {f: r.text(data, f, "") or "" for f in TREATMENT_TEXT_FIELDS}
     lists = {f: r.strings(data, f, "") for f in TREATMENT_LIST_FIELDS}
@@ -379,6 +418,7 @@ def parse_treatment(doc: Located, path: str, source: str) -> tuple[TreatmentSpec
         version=r.text(data, "version", "") or "",
         clauses=clauses,
         screening=r.screening(data, ""),
+        product_identity=_product(r, data),
         source=source,
         path=path,
         **texts,
@@ -393,7 +433,7 @@ def parse_treatment_translation(
     r = _Reader(doc, path)
     data = doc.data
     required = ("id", "translates", *TREATMENT_TEXT_FIELDS, *TREATMENT_LIST_FIELDS)
-    if not r.keys(data, "", required, ("screening",)):
+    if not r.keys(data, "", required, ("screening",) + (("product_identity",) if base.product_identity else ())):
         return None, r.problems
     if data.get("id") != base.id:
         r.problem("id", f"id must be {base.id!r} like the file name (got {data.get('id')!r})")
@@ -405,4 +445,7 @@ def parse_treatment_translation(
     translates = r.text(data, "translates", "") or ""
     if translates != base.version:
         r.problem("translates", f"translates version {translates!r} but the English file is {base.version!r}")
-    return attrs.evolve(base, screening=screening, language=language, path=path, **texts, **lists), r.problems
+    product = _product(r, data, base.product_identity) if base.product_identity else None
+    spec = attrs.evolve(base, screening=screening, product_identity=product, language=language, path=path,
+                        **texts, **lists)
+    return spec, r.problems

@@ -72,6 +72,21 @@ class FeeTable:
 
 
 @attrs.frozen
+class FactRow:
+    label: str
+    value: str  # "" when the value is written in by hand (the renderers leave a box for it)
+    note: str | None = None  # printed under the label, e.g. when the value is written in
+
+
+@attrs.frozen
+class ProductTable:
+    """What the product is: its maker, source tissue, donor screening and lot number."""
+
+    kind: ClassVar[str] = "product"
+    rows: tuple[FactRow, ...]
+
+
+@attrs.frozen
 class SignatureParty:
     role: str
     title: str
@@ -85,7 +100,7 @@ class Signatures:
     parties: tuple[SignatureParty, ...]
 
 
-Block = Union[Paragraph, Heading, BulletList, Notice, Checklist, FeeTable, Signatures]
+Block = Union[Paragraph, Heading, BulletList, Notice, Checklist, FeeTable, ProductTable, Signatures]
 
 
 @attrs.frozen

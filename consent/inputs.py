@@ -1,8 +1,13 @@
-"""What a clinic supplies for one form: the patient, the clinic and its fees, screening answers.
+"""What a clinic supplies for one form: the patient, the clinic, its products and fees, screening answers.
 
 Build them in Python (``Patient(full_name=..., birth_date=date(...))``) or load them from JSON/YAML
 with :func:`load_patient` / :func:`load_clinic`. Either way :func:`validate_inputs` runs before a
 form is built and reports every problem at once.
+
+Clinic text that prints on the form (fee items, refund policy, the product's source tissue and donor
+screening, a purpose) is a :data:`Text`: one string, which is English, or text per language
+(``{"en": "The product", "es": "El producto"}``). Names, addresses, phone numbers and lot numbers are
+plain strings and are never translated.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar, get_args
 
 import attrs
 import cattrs
@@ -46,16 +51,24 @@ class Provider:
     credentials: str
 
 
+Text: TypeAlias = str | Mapping[str, str]
+"""Clinic text that prints on the form: a string (English), or language code -> text."""
+
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+TREATMENT_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
 @attrs.frozen
 class FeeSchedule:
-    """The clinic's own prices. The form prints these figures and never a price from elsewhere."""
+    """The clinic's own prices for one treatment (or for all of them). The form prints these figures
+    and never a price from elsewhere. ``included``, ``excluded`` and ``refund_policy`` are :data:`Text`."""
 
     price_per_session: Decimal
     planned_sessions: int
-    included: tuple[str, ...] = ()
-    excluded: tuple[str, ...] = ()
+    included: tuple[Text, ...] = ()
+    excluded: tuple[Text, ...] = ()
     currency: str = "USD"
-    refund_policy: str | None = None
+    refund_policy: Text | None = None
 
     @property
     def total(self) -> Decimal:
@@ -67,7 +80,7 @@ FUTURE_USE = ("none", "deidentified")
 
 NCT_ID = re.compile(r"NCT\d{8}")
 
-LocalText = str | Mapping[str, str]
+LocalText = Text
 """Text the clinic writes for the form: a plain text is English; ``{en: ..., es: ...}`` gives one text per
 form language. A form in a language the text lacks is an InputError, never English words in a Spanish form."""
 
@@ -111,18 +124,49 @@ class Study:
 
 
 @attrs.frozen
+class Product:
+    """The product a clinic gives for one treatment, as the form names it: who made it (``maker``), the
+    tissue it comes from, what the donor was tested for, and the lot number when it is known as the
+    form is made (otherwise the form has a blank to fill in at treatment). ``purpose`` optionally
+    replaces the treatment's stock purpose: what the clinic hopes it does, never a promise.
+    ``source_tissue``, ``donor_screening`` and ``purpose`` are :data:`Text`; the maker and the lot
+    number are names, printed as given in every language."""
+
+    maker: str
+    source_tissue: Text
+    donor_screening: Text
+    lot_number: str | None = None
+    purpose: Text | None = None
+
+
+FeeSchedules: TypeAlias = FeeSchedule | Mapping[str, FeeSchedule]
+"""One schedule for every treatment, or treatment id -> schedule."""
+
+
+@attrs.frozen
 class Clinic:
-    """The clinic giving the treatment. ``state`` is the two-letter US state code."""
+    """The clinic giving the treatment. ``state`` is the two-letter US state code.
+
+    ``fees`` is one :class:`FeeSchedule` for every treatment, or a mapping of treatment id to schedule;
+    ``products`` maps each treatment id to the :class:`Product` the clinic gives for it.
+    """
 
     name: str
     address: str
     phone: str
     state: str
     provider: Provider
-    fees: FeeSchedule
+    fees: FeeSchedules
     email: str | None = None
     after_hours_phone: str | None = None
     study: Study | None = None
+    products: Mapping[str, Product] = attrs.field(factory=dict)
+
+    def fee_schedule(self, treatment: str) -> FeeSchedule | None:
+        """The schedule for ``treatment``: the one schedule, or its entry in the mapping (None if none)."""
+        if isinstance(self.fees, FeeSchedule):
+            return self.fees
+        return self.fees.get(treatment) if isinstance(self.fees, Mapping) else None
 
 
 @attrs.frozen
@@ -180,6 +224,33 @@ def _structure_bool(value: Any, _: type) -> bool:
     return value
 
 
+def _is_text(type_: Any) -> bool:
+    return set(get_args(type_)) - {type(None)} == {str, Mapping[str, str]}
+
+
+def _structure_text(value: Any, type_: Any) -> Text | None:
+    if value is None and type(None) in get_args(type_):
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return dict(value)
+    raise ValueError(f"must be text, or text per language such as {{en: ..., es: ...}} (got {value!r})")
+
+
+_FEE_FIELDS = frozenset(f.name for f in attrs.fields(FeeSchedule))
+
+
+def _structure_fees(value: Any, _: Any) -> FeeSchedules:
+    if isinstance(value, Mapping) and any(key in _FEE_FIELDS for key in value):
+        return _converter.structure(value, FeeSchedule)  # one schedule for every treatment
+    if isinstance(value, Mapping):
+        return _converter.structure(value, dict[str, FeeSchedule])  # treatment id -> schedule
+    raise ValueError(f"must be a fee schedule, or a mapping of treatment id to fee schedule (got {value!r})")
+
+
+_converter.register_structure_hook_func(_is_text, _structure_text)
+_converter.register_structure_hook_func(lambda t: t == FeeSchedules, _structure_fees)
 _converter.register_structure_hook(dt.date, _structure_date)
 _converter.register_structure_hook(Decimal, _structure_decimal)
 _converter.register_structure_hook(str, _structure_str)
@@ -196,17 +267,6 @@ def _structure_flag_or_text(value: Any, _: type) -> bool | str | None:
 _converter.register_structure_hook(bool | str | None, _structure_flag_or_text)
 
 
-def _structure_local_text(value: Any, _: type) -> LocalText | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): _structure_str(v, str) for k, v in value.items()}
-    raise ValueError(
-        f"must be text, or a mapping of language to text such as {{en: ..., es: ...}} (got {value!r})"
-    )
-
-
-_converter.register_structure_hook(LocalText | None, _structure_local_text)
 _converter.register_structure_hook(
     Screening, lambda v, _: Screening(answers=_converter.structure(v, dict[str, bool]))
 )  # a screening file is the answers mapping itself: question id -> true/false
@@ -335,25 +395,69 @@ def clinic_problems(clinic: object, source: str | None = None) -> list[Problem]:
         out += _text(clinic.provider.credentials, "clinic.provider.credentials", source)
     if clinic.study is not None:
         out += study_problems(clinic.study, source)
-    fees = clinic.fees
-    if not isinstance(fees, FeeSchedule):
-        out.append(Problem("clinic.fees must be a fee schedule", path=source, field="clinic.fees"))
-        return out
+    out += fees_problems(clinic.fees, source)
+    out += products_problems(clinic.products, source)
+    return out
+
+
+def products_problems(products: object, source: str | None = None) -> list[Problem]:
+    """``clinic.products``: treatment id -> the product's maker, source tissue, donor screening, lot number."""
+    if not isinstance(products, Mapping):
+        return [Problem(f"clinic.products must map treatment ids to products (got {products!r})", path=source,
+                        field="clinic.products")]
+    out: list[Problem] = []
+    for treatment, product in products.items():
+        at = f"clinic.products.{treatment}"
+        if not isinstance(treatment, str) or not TREATMENT_ID.match(treatment):
+            out.append(Problem(f"clinic.products: {treatment!r} is not a treatment id such as knee-injection",
+                               path=source, field="clinic.products"))
+        if not isinstance(product, Product):
+            out.append(Problem(f"{at} must give maker, source_tissue and donor_screening (got {product!r})",
+                               path=source, field=at))
+            continue
+        out += _text(product.maker, f"{at}.maker", source)
+        out += text_problems(product.source_tissue, f"{at}.source_tissue", source)
+        out += text_problems(product.donor_screening, f"{at}.donor_screening", source)
+        out += _text(product.lot_number, f"{at}.lot_number", source, required=False)
+        out += text_problems(product.purpose, f"{at}.purpose", source, required=False)
+    return out
+
+
+def text_problems(value: object, field: str, source: str | None, *, required: bool = True) -> list[Problem]:
+    """A :data:`Text`: non-empty text, or a mapping of language codes (en, es ...) to non-empty text."""
+    if value is None and not required:
+        return []
+    if not isinstance(value, Mapping):
+        return list(_text(value, field, source))
+    if not value:
+        return [Problem(f"{field} must be text, or text per language such as {{en: ..., es: ...}} (got {{}})",
+                        path=source, field=field)]
+    out: list[Problem] = []
+    for language, text in value.items():
+        if not isinstance(language, str) or not LANGUAGE_CODE.match(language):
+            out.append(Problem(f"{field} has text for {language!r}: languages are given by their code, "
+                               "such as en or es", path=source, field=field))
+        else:
+            out += _text(text, f"{field}.{language}", source)
+    return out
+
+
+def _schedule_problems(fees: FeeSchedule, at: str, source: str | None) -> list[Problem]:
+    out: list[Problem] = []
     if not isinstance(fees.price_per_session, Decimal) or fees.price_per_session <= 0:
         out.append(
             Problem(
-                f"clinic.fees.price_per_session must be an amount above zero (got {fees.price_per_session!r})",
+                f"{at}.price_per_session must be an amount above zero (got {fees.price_per_session!r})",
                 path=source,
-                field="clinic.fees.price_per_session",
+                field=f"{at}.price_per_session",
             )
         )
     if not isinstance(fees.planned_sessions, int) or not 1 <= fees.planned_sessions <= 50:
         out.append(
             Problem(
-                f"clinic.fees.planned_sessions must be a whole number from 1 to 50 "
-                f"(got {fees.planned_sessions!r})",
+                f"{at}.planned_sessions must be a whole number from 1 to 50 (got {fees.planned_sessions!r})",
                 path=source,
-                field="clinic.fees.planned_sessions",
+                field=f"{at}.planned_sessions",
             )
         )
     try:
@@ -363,15 +467,36 @@ def clinic_problems(clinic: object, source: str | None = None) -> list[Problem]:
     except (UnknownCurrencyError, TypeError):
         out.append(
             Problem(
-                f"clinic.fees.currency must be an ISO 4217 code such as USD (got {fees.currency!r})",
+                f"{at}.currency must be an ISO 4217 code such as USD (got {fees.currency!r})",
                 path=source,
-                field="clinic.fees.currency",
+                field=f"{at}.currency",
             )
         )
     for i, item in enumerate(fees.included):
-        out += _text(item, f"clinic.fees.included[{i}]", source)
+        out += text_problems(item, f"{at}.included[{i}]", source)
     for i, item in enumerate(fees.excluded):
-        out += _text(item, f"clinic.fees.excluded[{i}]", source)
+        out += text_problems(item, f"{at}.excluded[{i}]", source)
+    out += text_problems(fees.refund_policy, f"{at}.refund_policy", source, required=False)
+    return out
+
+
+def fees_problems(fees: object, source: str | None = None) -> list[Problem]:
+    """``clinic.fees``: one schedule, or a non-empty mapping of treatment id to schedule."""
+    if isinstance(fees, FeeSchedule):
+        return _schedule_problems(fees, "clinic.fees", source)
+    if not isinstance(fees, Mapping) or not fees:
+        return [Problem("clinic.fees must be a fee schedule, or a mapping of treatment id to fee schedule "
+                        f"(got {fees!r})", path=source, field="clinic.fees")]
+    out: list[Problem] = []
+    for treatment, schedule in fees.items():
+        at = f"clinic.fees.{treatment}"
+        if not isinstance(treatment, str) or not TREATMENT_ID.match(treatment):
+            out.append(Problem(f"clinic.fees: {treatment!r} is not a treatment id such as knee-injection",
+                               path=source, field="clinic.fees"))
+        if not isinstance(schedule, FeeSchedule):
+            out.append(Problem(f"{at} must be a fee schedule (got {schedule!r})", path=source, field=at))
+        else:
+            out += _schedule_problems(schedule, at, source)
     return out
 
 
@@ -463,6 +588,11 @@ def study_language_problems(study: Study | None, language: str) -> list[Problem]
 def _raise_if(problems: list[Problem]) -> None:
     if problems:
         raise InputError(problems=problems)
+
+
+def validate_clinic(clinic: object) -> None:
+    """Raise one InputError listing every problem in the clinic."""
+    _raise_if(clinic_problems(clinic))
 
 
 def validate_inputs(patient: object, clinic: object, date: object) -> None:

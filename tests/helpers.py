@@ -23,8 +23,16 @@ DATE = dt.date(2026, 11, 21)
 TREATMENTS = ("knee-injection", "iv-infusion", "hair")
 
 
+PRODUCT = consent.Product(
+    maker="Northgate Cell Labs, Inc.",
+    source_tissue={"en": "Donated umbilical cord tissue", "es": "Tejido de cordón umbilical donado"},
+    donor_screening={"en": "HIV, hepatitis B and C, and syphilis", "es": "VIH, hepatitis B y C, y sífilis"},
+)
+
+
 def make_clinic(**changes: object) -> consent.Clinic:
-    """A valid clinic in Python, with fields replaced as given."""
+    """A valid clinic in Python (one fee schedule for every treatment, the stock treatments' product
+    with no lot number, its text in English and Spanish), with fields replaced as given."""
     fields: dict[str, object] = {
         "name": "Harbor Clinic",
         "address": "1 Main St, Boise, ID 83702",
@@ -32,8 +40,12 @@ def make_clinic(**changes: object) -> consent.Clinic:
         "state": "ID",
         "provider": consent.Provider(name="Sam Lee", credentials="DO"),
         "fees": consent.FeeSchedule(
-            price_per_session=Decimal("1200"), planned_sessions=3, included=("The product",), excluded=("Imaging",)
+            price_per_session=Decimal("1200"),
+            planned_sessions=3,
+            included=({"en": "The product", "es": "El producto"},),
+            excluded=({"en": "Imaging", "es": "Estudios de imagen"},),
         ),
+        "products": {treatment: PRODUCT for treatment in TREATMENTS},
     }
     fields.update(changes)
     return consent.Clinic(**fields)  # type: ignore[arg-type]
@@ -55,6 +67,19 @@ def make_study(**changes: object) -> consent.Study:
     }
     fields.update(changes)
     return consent.Study(**fields)  # type: ignore[arg-type]
+
+
+def with_language(data: object, source: str, target: str) -> object:
+    """Clinic data (as loaded from YAML) where every per-language text in ``source`` is also given in
+    ``target``."""
+    if isinstance(data, dict):
+        out = {k: with_language(v, source, target) for k, v in data.items()}
+        if source in data and isinstance(data[source], str):
+            out[target] = data[source]
+        return out
+    if isinstance(data, list):
+        return [with_language(v, source, target) for v in data]
+    return data
 
 
 def pdf_pages(data: bytes) -> list[str]:

@@ -114,6 +114,7 @@ def test_missing_element_and_key_information_not_first(tmp_path, patient, clinic
     start = text.index("clauses:")
     end = text.index("\n", start)
     text = text[:start] + f"clauses: [{', '.join(ids)}]" + text[end:]
+    text += "product_identity: {maker: Lite Labs, source_tissue: Donated placenta, donor_screening: HIV}\n"
     pack = build_tree(tmp_path / "pack", {"templates/treatments/hair-lite.yaml": text})
     report = check(["hair-lite"], packs=[pack], languages=["en"])
     messages = [str(f) for f in report.errors]
@@ -124,7 +125,7 @@ def test_missing_element_and_key_information_not_first(tmp_path, patient, clinic
         f"must be the key-information section (45 CFR 46.116(a)(5)(i)) ({pack}/templates/treatments/hair-lite.yaml:1)",
     ]
     with pytest.raises(consent.CheckFailed) as info:
-        consent.build("hair-lite", patient=patient, clinic=clinic, date=DATE, packs=[pack])
+        consent.build("hair-lite", patient=patient, clinic=make_clinic(), date=DATE, packs=[pack])
     assert str(info.value).startswith("the hair-lite form fails 2 compliance check(s)")
 
 

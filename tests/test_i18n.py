@@ -7,14 +7,26 @@ import warnings
 from decimal import Decimal
 
 import pytest
-from helpers import DATE, TREATMENTS, build_tree, docx_all_text, docx_body_lines, make_clinic, pdf_pages, words
+from helpers import (
+    DATE,
+    EXAMPLES,
+    TREATMENTS,
+    build_tree,
+    docx_all_text,
+    docx_body_lines,
+    make_clinic,
+    pdf_pages,
+    with_language,
+    words,
+)
 
 import consent
 from consent.check import check
 from consent.cli import main
 
 SPANISH_FEES = consent.FeeSchedule(price_per_session=Decimal("2500"), planned_sessions=2,
-                                   included=("El producto",), excluded=("Radiografías",))
+                                   included=({"en": "The product", "es": "El producto"},),
+                                   excluded=({"en": "X-rays", "es": "Radiografías"},))
 
 
 def spanish_patient(code: str = "es") -> consent.Patient:
@@ -49,8 +61,6 @@ def test_unavailable_language_falls_back_to_english_with_a_warning(clinic, capsy
         assert consent.build("hair", patient=patient, clinic=clinic, date=DATE).language == "en"
     path = tmp_path / "p.yaml"
     path.write_text("full_name: Li Wei\nbirth_date: 1990-05-05\npreferred_language: zh\n")
-    from helpers import EXAMPLES
-
     code = main(["render", "hair", "--patient", str(path), "--clinic", str(EXAMPLES / "clinic.yaml"),
                  "--format", "docx", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
@@ -98,6 +108,7 @@ SHARED_WORDS = {
     "fda", "ind", "irb", "clinicaltrials.gov", "medicare", "medicaid", "minoxidil", "clopidogrel", "california",
     # issue 8: FDA's reporting program and its address, the agency and state of the reported outbreaks
     "medwatch", "www.fda.gov/medwatch", "cdc", "nebraska", "sexual",
+    "hepatitis", "b", "c",  # the donor screening: "hepatitis B and C" / "hepatitis B y C"
 }
 
 
@@ -124,7 +135,7 @@ def test_spanish_form_has_no_english_but_the_law_and_names(treatment):
         return {w for w in out if w and not any(ch.isdigit() for ch in w) and w not in {"·", "—", "°c", "°f"}}
 
     names = vocabulary(" ".join([clinic.name, clinic.address, clinic.provider.name, clinic.provider.credentials,
-                                 "Gustavo Mejía", *SPANISH_FEES.included, *SPANISH_FEES.excluded]))
+                                 clinic.products[treatment].maker, "Gustavo Mejía"]))
     leaked = (vocabulary(es_text) & vocabulary(en_text)) - SHARED_WORDS - names
     assert leaked == set(), f"English words in the Spanish form: {sorted(leaked)}"
     assert "the" in vocabulary(en_text) and "usted" in vocabulary(es_text)
@@ -161,10 +172,12 @@ def test_missing_translation_is_a_check_error_naming_clause_and_language(tmp_pat
         consent.build("hair", patient=spanish_patient(), clinic=make_clinic(), date=DATE, packs=[pack])
 
 
-def test_adding_a_language_is_adding_files(tmp_path, clinic):
+def test_adding_a_language_is_adding_files(tmp_path):
     """A pack with labels, treatment and clause files for a new language makes forms in it (here: a
-    toy language that copies Spanish), with no Python."""
+    toy language that copies Spanish), with no Python; the clinic gives its own text in it too."""
     import shutil
+
+    import yaml
 
     root = consent.get_library().sources[-1].root
     pack = tmp_path / "pack"
@@ -174,7 +187,15 @@ def test_adding_a_language_is_adding_files(tmp_path, clinic):
     (pack / "templates" / "labels").mkdir(parents=True)
     (pack / "templates" / "labels" / "xx.yaml").write_text(labels.replace("locale: es_US", "locale: es_MX"))
     patient = consent.Patient(full_name="Ana Ruiz", birth_date=dt.date(1980, 1, 2), preferred_language="xx")
+    missing = r"clinic.fees.hair.included\[0\] has no language 'xx' text \(given: en, es\)"
+    with pytest.raises(consent.InputError, match=missing):
+        consent.build("hair", patient=patient, clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE,
+                      packs=[pack])
+    clinic_file = tmp_path / "clinic.yaml"
+    data = yaml.safe_load((EXAMPLES / "clinic.yaml").read_text(encoding="utf-8"))
+    clinic_file.write_text(yaml.safe_dump(with_language(data, "es", "xx"), allow_unicode=True), encoding="utf-8")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        form = consent.build("hair", patient=patient, clinic=clinic, date=DATE, packs=[pack])
+        form = consent.build("hair", patient=patient, clinic=consent.load_clinic(clinic_file), date=DATE,
+                             packs=[pack])
     assert form.language == "xx" and form.locale == "es_MX"

@@ -58,12 +58,12 @@ def test_amounts_accept_text_and_numbers_but_not_nonsense(tmp_path):
     base = (EXAMPLES / "clinic.yaml").read_text()
     path = tmp_path / "clinic.yaml"
     path.write_text(base.replace("price_per_session: 1850.00", 'price_per_session: "1,850.00"'))
-    assert consent.load_clinic(path).fees.price_per_session == Decimal("1850.00")
+    assert consent.load_clinic(path).fees["knee-injection"].price_per_session == Decimal("1850.00")
     path.write_text(base.replace("price_per_session: 1850.00", "price_per_session: free"))
     with pytest.raises(consent.InputError) as info:
         consent.load_clinic(path)
     assert str(info.value) == (
-        f"{path}: clinic.fees.price_per_session must be an amount like 1500 or 1500.00 (got 'free')"
+        f"{path}: clinic.fees.knee-injection.price_per_session must be an amount like 1500 or 1500.00 (got 'free')"
     )
 
 

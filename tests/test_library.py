@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from helpers import DATE, build_tree, docx_all_text, pdf_pages, words
+from helpers import DATE, build_tree, docx_all_text, make_clinic, pdf_pages, words
 
 import consent
 from consent._library import Library, resolve_language
@@ -67,6 +67,7 @@ def test_pack_adds_a_treatment_without_python(tmp_path, clinic, patient):
         version: "0.1"
         name: Exosome elbow injection
         description: An injection of an exosome product into the elbow.
+        purpose: We hope it will ease elbow pain.
         clauses: {list(stock.clauses)}
         route: an injection near the elbow tendon
         product: exosomes made from donated cells
@@ -78,8 +79,12 @@ def test_pack_adds_a_treatment_without_python(tmp_path, clinic, patient):
         aftercare: [Rest your arm for a day.]
         urgent_signs: [Fever or spreading redness.]
         evidence: [There are no large studies for elbows.]
+        product_identity:
+          maker: Elbow Biologics, Inc.
+          source_tissue: Donated umbilical cord tissue
+          donor_screening: HIV and hepatitis B and C
     """})
-    form = consent.build("prp-elbow", patient=patient, clinic=clinic, date=DATE, packs=[pack])
+    form = consent.build("prp-elbow", patient=patient, clinic=make_clinic(), date=DATE, packs=[pack])
     assert form.manifest.treatment_id == "prp-elbow"
     assert "Exosome elbow injection" in form.title
 
@@ -109,7 +114,7 @@ def test_every_problem_in_a_clause_file_is_reported_with_file_and_line(tmp_path)
         "research-statement, research-duration, research-subjects, clinicaltrials-gov, future-use, "
         "research-rights-contact)",
         f"{path}:8: body[1]: a block needs exactly one of p, strong, h, ul, ul_from, notice, checklist, fees, "
-        "signatures (plus optional 'only', 'verbatim'); got para",
+        "product, signatures (plus optional 'only', 'verbatim'); got para",
         f"{path}:9: body[2].ul: ul must be a non-empty list of text items",
     ]
 

@@ -27,7 +27,7 @@ from helpers import (
 )
 
 import consent
-from consent.document import BulletList, Checklist, FeeTable, Heading, Notice, Paragraph, Signatures
+from consent.document import BulletList, Checklist, FeeTable, Heading, Notice, Paragraph, ProductTable, Signatures
 
 
 def block_texts(form: consent.Form) -> list[str]:
@@ -46,6 +46,8 @@ def block_texts(form: consent.Form) -> list[str]:
                 out += [r.question for r in block.rows]
             elif isinstance(block, FeeTable):
                 out += [v for row in (*block.rows, block.total) for v in row]
+            elif isinstance(block, ProductTable):
+                out += [t for row in block.rows for t in (row.label, row.value, row.note) if t]
             elif isinstance(block, Signatures):
                 out += [p.title for p in block.parties]
     return out
@@ -137,7 +139,7 @@ def test_docx_uses_real_styles_lists_tables_and_page_fields(rendered):
 
 def test_fee_figures_are_the_clinics_own(rendered):
     """The costs section prints the clinic's price, session count and total, formatted as money."""
-    form, pdf, docx_bytes = rendered["hair"]
+    form, pdf, docx_bytes = rendered["knee-injection"]
     flat = " ".join(pdf_body_words(form, pdf))
     assert "Price per session $1,850.00" in flat
     assert "Planned number of sessions 2" in flat

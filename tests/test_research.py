@@ -272,6 +272,8 @@ def test_treatment_without_the_research_clause_fails_check(tmp_path):
     and fails `check` on the study variant for every research element."""
     text = (REPO / "templates" / "treatments" / "hair.yaml").read_text()
     text = text.replace("id: hair", "id: hair-plain").replace("fda-status, research,", "fda-status,")
+    text += ("product_identity:\n  maker: Lite Labs, Inc.\n  source_tissue: Donated placenta tissue\n"
+             "  donor_screening: HIV and hepatitis B and C\n")
     pack = build_tree(tmp_path / "pack", {"templates/treatments/hair-plain.yaml": text})
     report = check(["hair-plain"], packs=[pack], languages=["en"])
     assert {(f.rule, f.variant) for f in report.errors} == {("coverage.element-missing", "study")}

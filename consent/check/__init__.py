@@ -7,7 +7,8 @@ Rule families (every finding names its rule id, severity, clause, file and line)
 
 - ``structure.*``    clause and treatment files: schema, unknown keys, ids, variables, translations
 - ``coverage.*``     every basic consent element is covered (and, on a form with a study, every
-                     research element); key information comes first
+                     research element); key information comes first; the clinic's data covers the form
+                     (product identity, a fee schedule, text in the form's language)
 - ``readability.*``  grade level and reading ease of each clause and the whole form (rendered text)
 - ``claim.*``        forbidden claims and exculpatory wording (data: templates/rules/claims.yaml)
 - ``notice.*``       state notices whose wording counsel must confirm
@@ -21,9 +22,11 @@ from pathlib import Path
 import attrs
 
 from .._assemble import Trace, _context, assemble
+from .._clinic import clinic_terms
 from .._library import DEFAULT_LANGUAGE, Library, get_library
 from .._text import render_text
 from ..errors import ConsentError
+from ..inputs import Clinic, load_clinic, validate_clinic
 from ._claims import ClaimRule
 from ._form import check_form, claims
 from ._library import (
@@ -31,9 +34,13 @@ from ._library import (
     SAMPLE_DATE,
     SAMPLE_PATIENT,
     clause_list_findings,
+    clinic_findings,
     problem_finding,
+    sample_clinic,
     sample_study_clinic,
+    sample_terms,
     translation_findings,
+    unused_entries,
     variable_findings,
 )
 from ._report import Figure, Finding, Report, merge
@@ -50,6 +57,7 @@ def _notice_findings(library: Library, languages: Sequence[str]) -> list[Finding
     spec = next(iter(library.treatments.values()), None)
     if spec is None:
         return out
+    terms = sample_terms(spec)
     for clause in library.clauses.values():
         if clause.kind != "state-notice":
             continue
@@ -58,7 +66,7 @@ def _notice_findings(library: Library, languages: Sequence[str]) -> list[Finding
                 continue  # reported by translation_findings for the forms that need it
             text = library.clause(clause.id, language)
             locale = library.labels.get(language, {}).get("locale", "en_US")
-            context = _context(spec, SAMPLE_PATIENT, SAMPLE_CLINIC, SAMPLE_DATE, locale)
+            context = _context(spec, SAMPLE_PATIENT, SAMPLE_CLINIC, terms, SAMPLE_DATE, locale)
             trace = [Trace(clause.id, text.path, block.line, block.path, render_text(block.value, context))
                      for block in text.body if isinstance(block.value, str)]
             # a notice on its own: no clinic has acknowledged anything
@@ -72,10 +80,9 @@ def _notice_findings(library: Library, languages: Sequence[str]) -> list[Finding
     return out
 
 
-def _form_report(tid: str, language: str, packs: Sequence[str | Path], library: Library, *,
-                 study: bool) -> Report:
-    """Assemble and check the sample form of one treatment and language, with the sample study or without."""
-    clinic = sample_study_clinic(language) if study else SAMPLE_CLINIC
+def _form_report(tid: str, language: str, packs: Sequence[str | Path], library: Library,
+                 clinic: Clinic) -> Report:
+    """Assemble and check the sample form of one treatment and language for ``clinic``."""
     try:
         form, trace = assemble(tid, patient=SAMPLE_PATIENT, clinic=clinic, date=SAMPLE_DATE,
                                language=language, packs=packs)
@@ -109,14 +116,21 @@ def check(
     *,
     packs: Sequence[str | Path] = (),
     languages: Sequence[str] | None = None,
+    clinic: Clinic | str | Path | None = None,
 ) -> Report:
     """Check the clause library (built-in plus ``packs``) and the forms of ``treatments`` (default: all).
 
-    Each form is assembled twice from sample inputs: for a clinic without a study, and for one that
-    lists an IRB-approved study (its research section and research elements); what only the second
-    shows is marked ``variant="study"``. Never raises for problems in the content: every problem
-    becomes a finding in the report.
+    The forms are made for ``clinic`` (a :class:`~consent.Clinic` or a clinic file), so its own data is
+    checked too: the identity of every treatment's product, a fee schedule for every treatment and its
+    text in every language; without one, for a sample clinic that names the stock treatments' products. Each form is assembled twice: as given, and with an IRB-approved sample study (its research section
+    and research elements); what only the second shows is marked ``variant=\"study\"``. Never raises for
+    problems in the content: every problem becomes a finding in the report (a clinic file that cannot be loaded raises :class:`~consent.InputError`).
     """
+    clinic_file = None
+    if isinstance(clinic, str | Path):
+        clinic_file, clinic = str(clinic), load_clinic(clinic)
+    elif clinic is not None:
+        validate_clinic(clinic)
     library = get_library(packs)
     settings, setting_problems = settings_for(library)
     findings = [problem_finding(p) for p in library.problems]
@@ -127,8 +141,10 @@ def check(
         if tid not in library.treatments:
             findings.append(Finding("structure.unknown-treatment", "error",
                                     f"unknown treatment {tid!r} (known: {', '.join(sorted(library.treatments))})"))
-    reports = [Report(tuple(findings), (), 0)]
     structure_ok = not findings
+    if clinic is not None:
+        findings += unused_entries(clinic, library, clinic_file)
+    reports = [Report(tuple(findings), (), 0)]
     for tid in (t for t in chosen if t in library.treatments):
         spec = library.treatments[tid]
         list_findings = clause_list_findings(spec, library)
@@ -138,9 +154,16 @@ def check(
             reports.append(Report(tuple(missing)))
             if list_findings or missing or not structure_ok:
                 continue
-            plain = _form_report(tid, language, packs, library, study=False)
+            form_clinic = clinic if clinic is not None else sample_clinic(language)
+            _, problems = clinic_terms(form_clinic, library.treatment(tid, language), language)
+            if problems:
+                reports.append(Report(tuple(clinic_findings(problems, tid, language, clinic_file))))
+                continue
+            plain = _form_report(tid, language, packs, library, form_clinic)
             reports.append(plain)
-            reports.append(_only_with_study(_form_report(tid, language, packs, library, study=True), plain))
+            if form_clinic.study is None:
+                study = _form_report(tid, language, packs, library, sample_study_clinic(language, form_clinic))
+                reports.append(_only_with_study(study, plain))
     checked = list(languages or library.languages)
     reports.append(Report(tuple(_notice_findings(library, checked))))
     reports.append(Report(tuple(_unchecked_languages(settings.rules, checked))))

@@ -73,7 +73,7 @@ def readability(form: Form, trace: Sequence[Trace], library: Library) -> tuple[l
     limits = dict(settings.readability.get(form.language, {}))
     by_clause: dict[str, list[Trace]] = defaultdict(list)
     for t in trace:
-        if t.where != "title" and not t.verbatim:
+        if t.where != "title" and not t.verbatim and t.prose:
             by_clause[t.clause_id].append(t)
     findings: list[Finding] = []
     figures: list[Figure] = []

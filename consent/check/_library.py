@@ -12,23 +12,49 @@ import attrs
 from jinja2 import TemplateSyntaxError, nodes
 
 from .._assemble import _context
+from .._clinic import ClinicProblem, ClinicTerms, require_terms
 from .._library import DEFAULT_LANGUAGE, Library
 from .._text import text_env
 from ..content import TREATMENT_TEXT_FIELDS, ClauseSpec, TreatmentSpec
 from ..errors import Problem
-from ..inputs import Clinic, FeeSchedule, Patient, Provider, Study
+from ..inputs import Clinic, FeeSchedule, Patient, Product, Provider, Study
 from ._report import Finding
 
 SAMPLE_PATIENT = Patient(full_name="Alex Sample", birth_date=dt.date(1980, 4, 30), mrn="MRN-0001")
-SAMPLE_CLINIC = Clinic(
-    name="Sample Clinic",
-    address="1 Main Street, Boise, ID 83702",
-    phone="(208) 555-0100",
-    state="ID",  # a state with no notice: notices are checked on their own
-    provider=Provider(name="Jordan Sample", credentials="MD"),
-    fees=FeeSchedule(price_per_session=Decimal("1000"), planned_sessions=2, included=("The product",),
-                     excluded=("Imaging",)),
-)
+
+
+STOCK_TREATMENTS = ("knee-injection", "iv-infusion", "hair")
+
+
+@functools.lru_cache(maxsize=8)
+def sample_clinic(language: str = "en") -> Clinic:
+    """The stand-in clinic of the library check (``consent check`` without ``--clinic``), with its text in
+    English, Spanish and ``language``: the library check is about the clauses. A clinic checks its own
+    data with ``consent check --clinic FILE``."""
+
+    def text(en: str, es: str) -> dict[str, str]:
+        return {"en": en, "es": es, **({} if language in ("en", "es") else {language: en})}
+
+    product = Product(
+        maker="Sample Biologics, Inc.",
+        source_tissue=text("Stem cells from donated umbilical cord tissue, grown in a lab",
+                           "Células madre de tejido de cordón umbilical donado, cultivadas en un laboratorio"),
+        donor_screening=text("HIV, hepatitis B and C, syphilis, and HTLV", "VIH, hepatitis B y C, sífilis y HTLV"),
+    )
+    return Clinic(
+        name="Sample Clinic",
+        address="1 Main Street, Boise, ID 83702",
+        phone="(208) 555-0100",
+        state="ID",  # a state with no notice: notices are checked on their own
+        provider=Provider(name="Jordan Sample", credentials="MD"),
+        fees=FeeSchedule(price_per_session=Decimal("1000"), planned_sessions=2,
+                         included=(text("The product", "El producto"),),
+                         excluded=(text("Imaging", "Estudios de imagen"),)),
+        products={treatment: product for treatment in STOCK_TREATMENTS},
+    )
+
+
+SAMPLE_CLINIC = sample_clinic()
 SAMPLE_DATE = dt.date(2026, 1, 15)
 
 # The study variant of every form: an IRB-approved study with no IND (so the form must say there is none),
@@ -49,11 +75,19 @@ SAMPLE_STUDY = Study(
 )
 
 
-def sample_study_clinic(language: str) -> Clinic:
-    """The sample clinic with the sample study, its texts in ``language`` (English where no sample exists)."""
+def sample_study_clinic(language: str, clinic: Clinic | None = None) -> Clinic:
+    """``clinic`` (default: the sample clinic) with the sample study, its texts in ``language`` (English
+    where no sample exists)."""
     purpose, duration = _SAMPLE_STUDY_TEXTS.get(language, _SAMPLE_STUDY_TEXTS[DEFAULT_LANGUAGE])
     study = attrs.evolve(SAMPLE_STUDY, purpose={language: purpose}, duration={language: duration})
-    return attrs.evolve(SAMPLE_CLINIC, study=study)
+    return attrs.evolve(sample_clinic(language) if clinic is None else clinic, study=study)
+
+
+def sample_terms(spec: TreatmentSpec) -> ClinicTerms:
+    """The sample clinic's data on ``spec``'s form in English, whatever the treatment (for checks of
+    clause text that do not make a whole form)."""
+    clinic = attrs.evolve(SAMPLE_CLINIC, products={spec.id: SAMPLE_CLINIC.products["hair"]})
+    return require_terms(clinic, spec, "en")
 
 
 def problem_finding(problem: Problem, rule: str = "structure.invalid") -> Finding:
@@ -61,14 +95,32 @@ def problem_finding(problem: Problem, rule: str = "structure.invalid") -> Findin
         Problem(problem.message, field=problem.field)), file=problem.path, line=problem.line)
 
 
+def clinic_findings(problems: list[ClinicProblem], treatment: str, language: str, file: str | None) -> list[Finding]:
+    """Problems with the clinic's data for one form (``coverage.fee-schedule``, ``coverage.clinic-language`` ...)."""
+    return [Finding(p.rule, "error", p.problem.message, file=file, treatment=treatment, language=language)
+            for p in problems]
+
+
+def unused_entries(clinic: Clinic, library: Library, file: str | None) -> list[Finding]:
+    """Entries of the clinic file for treatments the library does not have: a misspelt id, most likely."""
+    out = []
+    keyed = {"products": clinic.products, "fees": clinic.fees if not isinstance(clinic.fees, FeeSchedule) else {}}
+    for key, table in keyed.items():
+        for tid in sorted(set(table) - set(library.treatments)):
+            out.append(Finding("coverage.unknown-treatment", "warning",
+                               f"clinic.{key}.{tid} is for a treatment the library does not have "
+                               f"(treatments: {', '.join(sorted(library.treatments))})", file=file))
+    return out
+
+
 @functools.lru_cache(maxsize=1)
 def _known_names() -> dict[str, frozenset[str]]:
     """Variable names clause text may use, and the attributes of each (from a sample context)."""
-    spec = TreatmentSpec(id="x", version="1", name="", description="", clauses=(), route="", product="",
+    spec = TreatmentSpec(id="x", version="1", name="", description="", purpose="", clauses=(), route="", product="",
                          session_length="", usual_sessions="", steps=(), common_effects=(), rare_effects=(),
                          screening=(), aftercare=(), urgent_signs=(), evidence=())
     clinic = sample_study_clinic(DEFAULT_LANGUAGE)
-    context: dict[str, Any] = _context(spec, SAMPLE_PATIENT, clinic, SAMPLE_DATE, "en_US")
+    context: dict[str, Any] = _context(spec, SAMPLE_PATIENT, clinic, sample_terms(spec), SAMPLE_DATE, "en_US")
     return {name: frozenset(value) if isinstance(value, dict) else frozenset() for name, value in context.items()}
 
 
@@ -80,7 +132,7 @@ def _strings(clause: ClauseSpec) -> Iterator[tuple[str, int | None, str]]:
     for body in bodies:
         for block in body:
             values = (block.value,) if isinstance(block.value, str) else block.value
-            if block.kind in ("ul_from", "checklist", "fees", "signatures"):
+            if block.kind in ("ul_from", "checklist", "fees", "product", "signatures"):
                 continue
             for value in values:
                 yield block.path, block.line, value
