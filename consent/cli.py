@@ -86,7 +86,9 @@ def show(treatment: str, state: str | None, packs: Sequence[str]) -> None:
     click.echo(f"{spec.name} ({spec.id}, version {spec.version})")
     ids = list(spec.clauses)
     if state:
-        notices = sorted(c.id for c in lib.state_notices(state))
+        from ._assemble import notice_rules
+
+        notices = [r.clause.id for r in notice_rules(lib, state, ()) if not r.left_out]  # a clinic with no study
         ids = ids[:1] + notices + ids[1:]
     for n, cid in enumerate(ids, 1):
         clause = lib.clause(cid)
@@ -256,17 +258,18 @@ class _progress:
               help="text for people, json for scripts.")
 @click.option("--figures", is_flag=True, help="Also print the readability figures of every clause and form.")
 @click.option("--language", "languages", multiple=True, help="Check only these form languages (default: all).")
+@click.option("--state", help="Check the forms as made for a clinic in this state (its notices and rules).")
 def check_command(treatments: Sequence[str], packs: Sequence[str], fmt: str, figures: bool,
-                  languages: Sequence[str]) -> None:
+                  languages: Sequence[str], state: str | None) -> None:
     """Check the clause library and the forms of TREATMENTS (default: all).
 
     Reports missing consent elements, hard-to-read text, forbidden claims (such as "FDA approved" or
-    "risk-free"), exculpatory wording and state notices that counsel must confirm. Exits 1 when there
-    are errors; warnings never fail.
+    "risk-free"), exculpatory wording, state notices that counsel must confirm, and state rules a form
+    breaks (with --state). Exits 1 when there are errors; warnings never fail.
     """
     from .check import check
 
-    report = check(treatments or None, packs=packs, languages=languages or None)
+    report = check(treatments or None, packs=packs, languages=languages or None, state=state)
     click.echo(report.to_json() if fmt == "json" else report.to_text(figures=figures))
     if not report.ok:
         raise click.exceptions.Exit(1)

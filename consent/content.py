@@ -35,6 +35,11 @@ ELEMENTS = (
 )
 """Consent elements a clause may cover (REFERENCE.md section 2); ``check`` wants all of them."""
 
+STUDY_KINDS = ("ind", "ide", "irb")
+"""What a clinic's study may have (``clinic.study``): an FDA IND, an FDA IDE, an approving IRB.
+State notices name them in ``exempt_with`` and ``only_with``."""
+WORDINGS = ("verbatim", "paraphrase")
+
 BLOCK_KINDS = ("p", "strong", "h", "ul", "ul_from", "notice", "checklist", "fees", "signatures")
 SIGNATURE_PARTIES = ("patient", "representative", "witness", "provider")
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -70,9 +75,15 @@ class ClauseSpec:
     kind: str = "clause"
     states: tuple[str, ...] = ()
     citation: str | None = None
-    verbatim: bool = False
+    verbatim: bool = False  # the words are the law's own (wording: verbatim)
+    wording: str | None = None  # "verbatim" or "paraphrase" (state notices)
     review: str | None = None
-    exempt_with_study: bool = False
+    exempt_with: tuple[str, ...] = ()
+    only_with: tuple[str, ...] = ()
+    specialties: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
+    own_page: bool = False
+    min_type_pt: float | None = None
     language: str = "en"
     source: str = "built-in"
     path: str = ""
@@ -104,6 +115,7 @@ class TreatmentSpec:
     aftercare: tuple[str, ...]
     urgent_signs: tuple[str, ...]
     evidence: tuple[str, ...]
+    specialty: str | None = None  # the field of medicine, e.g. orthopedics (state laws allow some fields only)
     language: str = "en"
     source: str = "built-in"
     path: str = ""
@@ -123,12 +135,16 @@ class _Reader:
     def problem(self, where: str, message: str) -> None:
         self.problems.append(Problem(message, path=self.path, line=self.doc.line(where), field=where or None))
 
-    def keys(self, data: Any, where: str, required: tuple[str, ...], optional: tuple[str, ...]) -> bool:
+    def keys(self, data: Any, where: str, required: tuple[str, ...], optional: tuple[str, ...],
+             retired: Mapping[str, str] | None = None) -> bool:
+        """Unknown and missing keys; ``retired`` keys (no longer accepted) get their own message."""
         if not isinstance(data, Mapping):
             self.problem(where, f"{where or 'file'} must be a mapping (got {type(data).__name__})")
             return False
         for key in data:
-            if key not in required and key not in optional:
+            if retired and key in retired:
+                self.problem(_join(where, str(key)), retired[key])
+            elif key not in required and key not in optional:
                 allowed = ", ".join((*required, *optional))
                 self.problem(_join(where, str(key)), f"unknown key {key!r} (allowed: {allowed})")
         for key in required:
@@ -248,15 +264,22 @@ def _join(where: str, key: str) -> str:
 
 CLAUSE_REQUIRED = ("id", "version", "title", "elements", "body")
 CLAUSE_OPTIONAL = (
-    "initials", "screening", "variants", "kind", "states", "citation", "verbatim", "review", "exempt_with_study",
+    "initials", "screening", "variants", "kind", "states", "citation", "wording", "verbatim", "review",
+    "exempt_with", "only_with", "specialties", "providers", "own_page", "min_type_pt",
 )
+NOTICE_ONLY = ("wording", "exempt_with", "only_with", "specialties", "providers", "own_page", "min_type_pt")
+"""Keys that mean something only on a state notice (``kind: state-notice``)."""
+CLAUSE_RETIRED = {
+    "exempt_with_study": "exempt_with_study was replaced by exempt_with, a list drawn from ind, ide, irb: name "
+                         "the approvals that lift the duty (California: an FDA IND or IDE, not an IRB alone)",
+}
 
 
 def parse_clause(doc: Located, path: str, source: str) -> tuple[ClauseSpec | None, list[Problem]]:
     """Check and build a clause from a parsed English clause file."""
     r = _Reader(doc, path)
     data = doc.data
-    if not r.keys(data, "", CLAUSE_REQUIRED, CLAUSE_OPTIONAL):
+    if not r.keys(data, "", CLAUSE_REQUIRED, CLAUSE_OPTIONAL, CLAUSE_RETIRED):
         return None, r.problems
     cid = r.ident(data.get("id"), "id", "id")
     version = r.text(data, "version", "") or ""
@@ -283,6 +306,7 @@ def parse_clause(doc: Located, path: str, source: str) -> tuple[ClauseSpec | Non
     if review not in (None, "required", "confirmed"):
         r.problem("review", f"review must be 'required' or 'confirmed' (got {review!r})")
     citation = r.text(data, "citation", "", required=False) if "citation" in data else None
+    notice = _notice_keys(r, data, kind == "state-notice")
     spec = ClauseSpec(
         id=cid,
         version=version,
@@ -295,13 +319,54 @@ def parse_clause(doc: Located, path: str, source: str) -> tuple[ClauseSpec | Non
         kind=str(kind),
         states=tuple(s.upper() for s in states),
         citation=citation,
-        verbatim=r.flag(data, "verbatim", ""),
         review=review,
-        exempt_with_study=r.flag(data, "exempt_with_study", ""),
         source=source,
         path=path,
+        **notice,
     )
     return spec, r.problems
+
+
+def _notice_keys(r: _Reader, data: Mapping[str, Any], is_notice: bool) -> dict[str, Any]:
+    """The keys that say when a state notice applies and how it must be printed."""
+    if not is_notice:
+        for key in NOTICE_ONLY:
+            if key in data:
+                r.problem(key, f"{key} applies only to a state notice (kind: state-notice)")
+    verbatim = r.flag(data, "verbatim", "")
+    wording = data.get("wording", "verbatim" if verbatim else None)
+    if wording is not None and wording not in WORDINGS:
+        r.problem("wording", f"wording must be 'verbatim' (the law's own words) or 'paraphrase' (the law sets no "
+                             f"words; this is a summary) (got {wording!r})")
+    elif verbatim and wording != "verbatim":
+        r.problem("verbatim", "verbatim: true and wording: paraphrase contradict each other")
+    elif is_notice and wording is None:
+        r.problem("", "a state notice must say whether its words are the law's own (wording: verbatim) or a "
+                      "plain-language summary of what the law requires (wording: paraphrase)")
+    kinds = {}
+    for key in ("exempt_with", "only_with"):
+        kinds[key] = tuple(r.strings(data, key, ""))
+        for i, value in enumerate(kinds[key]):
+            if value not in STUDY_KINDS:
+                r.problem(f"{key}[{i}]", f"{key} items must be drawn from {', '.join(STUDY_KINDS)} (got {value!r})")
+    specialties = r.strings(data, "specialties", "")
+    for i, value in enumerate(specialties):
+        r.ident(value, f"specialties[{i}]", "a specialty")
+    min_type_pt = data.get("min_type_pt")
+    if min_type_pt is not None and (isinstance(min_type_pt, bool) or not isinstance(min_type_pt, int | float)
+                                    or not 6 <= min_type_pt <= 200):
+        r.problem("min_type_pt", f"min_type_pt must be a type size in points, such as 40 (got {min_type_pt!r})")
+        min_type_pt = None
+    return {
+        "verbatim": wording == "verbatim",
+        "wording": wording,
+        "exempt_with": kinds["exempt_with"],
+        "only_with": kinds["only_with"],
+        "specialties": specialties,
+        "providers": tuple(p.upper() for p in r.strings(data, "providers", "")),
+        "own_page": r.flag(data, "own_page", ""),
+        "min_type_pt": float(min_type_pt) if min_type_pt is not None else None,
+    }
 
 
 TRANSLATION_KEYS = ("id", "translates", "title", "body", "variants", "screening")
@@ -342,10 +407,11 @@ def parse_treatment(doc: Located, path: str, source: str) -> tuple[TreatmentSpec
     """Check and build a treatment from a parsed treatment file."""
     r = _Reader(doc, path)
     data = doc.data
-    if not r.keys(data, "", TREATMENT_REQUIRED, ("screening",)):
+    if not r.keys(data, "", TREATMENT_REQUIRED, ("screening", "specialty")):
         return None, r.problems
     texts = {f: r.text(data, f, "") or "" for f in TREATMENT_TEXT_FIELDS}
     lists = {f: r.strings(data, f, "") for f in TREATMENT_LIST_FIELDS}
+    specialty = r.ident(data["specialty"], "specialty", "specialty") if "specialty" in data else None
     clauses = r.strings(data, "clauses", "")
     for i, cid in enumerate(clauses):
         r.ident(cid, f"clauses[{i}]", "clause id")
@@ -354,6 +420,7 @@ def parse_treatment(doc: Located, path: str, source: str) -> tuple[TreatmentSpec
         version=r.text(data, "version", "") or "",
         clauses=clauses,
         screening=r.screening(data, ""),
+        specialty=specialty,
         source=source,
         path=path,
         **texts,

@@ -47,7 +47,7 @@ def test_show_prints_the_outline_in_order(capsys):
     lines = out.splitlines()
     assert lines[0].startswith("Exosome") or "(hair, version 1.0)" in lines[0]
     assert "(key-information v1.0)" in lines[1]
-    assert "(state-notice-ca v1.0)" in lines[2]
+    assert "(state-notice-ca v1.1)" in lines[2]
     assert "(acknowledgement v1.0)" in lines[-1]
 
 

@@ -9,13 +9,17 @@ Rule families (every finding names its rule id, severity, clause, file and line)
 - ``coverage.*``     every basic consent element is covered; key information comes first
 - ``readability.*``  grade level and reading ease of each clause and the whole form (rendered text)
 - ``claim.*``        forbidden claims and exculpatory wording (data: templates/rules/claims.yaml)
-- ``notice.*``       state notices whose wording counsel must confirm
+- ``notice.*``       state notices: wording counsel must confirm, and the state rules of a form's clinic
+                     (a notice left out because the treatment is not in the study its law covers, a
+                     treatment or provider the state's law does not allow)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+
+import attrs
 
 from .._assemble import Trace, _context, assemble
 from .._library import Library, get_library
@@ -64,11 +68,16 @@ def check(
     *,
     packs: Sequence[str | Path] = (),
     languages: Sequence[str] | None = None,
+    state: str | None = None,
 ) -> Report:
     """Check the clause library (built-in plus ``packs``) and the forms of ``treatments`` (default: all).
 
+    The forms are made for a sample clinic in ``state`` (default: a state with no notice, so the
+    notices are checked on their own); give a state to check its notices and rules as a form of a
+    clinic there would be (the sample provider is an MD and the sample clinic records no study).
     Never raises for problems in the content: every problem becomes a finding in the report.
     """
+    clinic = SAMPLE_CLINIC if state is None else attrs.evolve(SAMPLE_CLINIC, state=state.upper())
     library = get_library(packs)
     settings, setting_problems = settings_for(library)
     findings = [problem_finding(p) for p in library.problems]
@@ -91,7 +100,7 @@ def check(
             if list_findings or missing or not structure_ok:
                 continue
             try:
-                form, trace = assemble(tid, patient=SAMPLE_PATIENT, clinic=SAMPLE_CLINIC, date=SAMPLE_DATE,
+                form, trace = assemble(tid, patient=SAMPLE_PATIENT, clinic=clinic, date=SAMPLE_DATE,
                                        language=language, packs=packs)
             except ConsentError as exc:
                 reports.append(Report(tuple(problem_finding(p) for p in exc.problems)))
