@@ -265,11 +265,16 @@ def check_command(treatments: Sequence[str], packs: Sequence[str], fmt: str, fig
 
     Reports missing consent elements, hard-to-read text, forbidden claims (such as "FDA approved" or
     "risk-free"), exculpatory wording, state notices that counsel must confirm, and state rules a form
-    breaks (with --state). Exits 1 when there are errors; warnings never fail.
+    breaks (with --state). Notices that must stand on their own page in large type (Utah) are rendered
+    as a sample PDF and DOCX and read back. Exits 1 when there are errors; warnings never fail.
     """
+    from ._notice_layout import notice_layout_report
     from .check import check
+    from .check._report import merge
 
     report = check(treatments or None, packs=packs, languages=languages or None, state=state)
+    layout = notice_layout_report(treatments or None, packs=packs, languages=languages or None)
+    report = merge([report, layout], report.rule_count)
     click.echo(report.to_json() if fmt == "json" else report.to_text(figures=figures))
     if not report.ok:
         raise click.exceptions.Exit(1)

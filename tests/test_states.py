@@ -157,6 +157,110 @@ def test_clause_names_the_approvals_that_lift_the_duty(tmp_path):
     ]
 
 
+# ------------------------------------------------------------------ Utah: its own page, 40-point type
+
+
+@pytest.fixture(scope="module")
+def utah() -> dict[str, tuple[consent.Form, bytes, bytes]]:
+    out = {}
+    for language in ("en", "es"):
+        form = consent.build("hair", patient=spanish(), clinic=make_clinic(state="UT"), date=DATE, language=language)
+        out[language] = (form, form.to_pdf(), form.to_docx())
+    return out
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_utah_notice_has_a_letter_page_of_its_own_in_40_point_type_in_the_pdf(utah, language):
+    """58-1-512(3)(a): the English notice alone on a page of at least 8.5 x 11 in, every character at
+    least 40 pt (the page header and footer stay); the page before ends with its law and a note saying
+    so; what follows starts on the next page, in normal type (in Spanish: the courtesy translation)."""
+    form, pdf, _ = utah[language]
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    bodies = [page_body(form, p) for p in pdf_pages(pdf)]
+    at = [i for i, body in enumerate(bodies) if UT in body]
+    assert len(at) == 1
+    page = reader.pages[at[0]]
+    assert bodies[at[0]] == UT
+    assert (float(page.mediabox.width), float(page.mediabox.height)) == (612.0, 792.0)
+    sizes = {size for text, size in pdf_runs(page) if flat(text) in UT}
+    assert sizes == {40.0}
+    before, after = bodies[at[0] - 1], bodies[at[0] + 1]
+    labels = form.labels
+    assert flat(f"{labels['notice_citation']} Utah Code section 58-1-512 {labels['notice_own_page']}") in before
+    if language == "en":
+        assert after.startswith(section_of(form, "treatment-description").title)
+    else:
+        translation = section_of(form, "state-notice-ut").blocks[2].text
+        assert after.startswith(flat(f"{labels['courtesy_translation']} {translation}"))
+        assert pdf_sizes_of(pdf, translation) == {11.5}
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_utah_notice_has_a_page_of_its_own_in_40_point_type_in_the_docx(utah, language):
+    """The DOCX: letter pages, the notice one paragraph in 40 pt runs that starts a page, and the next
+    paragraph starts the next page (in Spanish the courtesy translation, in normal type)."""
+    form, _, docx_bytes = utah[language]
+    document = docx_document(docx_bytes)
+    assert all((s.page_width, s.page_height) == (Inches(8.5), Inches(11)) for s in document.sections)
+    notice = docx_paragraph(docx_bytes, UT)
+    assert docx_run_sizes(notice) == {40.0}
+    assert notice.paragraph_format.page_break_before is True
+    following = docx_next(notice)
+    assert following.paragraph_format.page_break_before is True
+    if language == "es":
+        assert following.text == form.labels["courtesy_translation"]
+        translation = docx_next(following)
+        assert docx_run_sizes(translation) == {None}  # the Normal style's 11 pt, like any paragraph
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("libreoffice") is None, reason="LibreOffice is installed by ./dev test")
+def test_utah_docx_notice_fits_its_page_in_libreoffice(utah, tmp_path):
+    """Opened in LibreOffice, the DOCX notice fills one page on its own (with the header and footer)."""
+    form, _, docx_bytes = utah["en"]
+    (tmp_path / "form.docx").write_bytes(docx_bytes)
+    subprocess.run(["libreoffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to",
+                    "pdf", "--outdir", str(tmp_path), str(tmp_path / "form.docx")],
+                   check=True, capture_output=True, timeout=180)
+    pages = [flat(p) for p in pdf_pages((tmp_path / "form.pdf").read_bytes())]
+    holding = [p for p in pages if "UNDER UTAH LAW" in p]
+    assert len(holding) == 1 and UT in holding[0]
+    assert holding[0].startswith(flat(form.header.clinic_name))
+    assert re.search(r"Page \d+ of \d+$", holding[0])
+    rest = holding[0][len(flat(form.header.clinic_name)):]
+    assert UT in rest and "treatment" not in rest.replace(UT, "")
+
+
+def test_check_proves_the_utah_layout_and_reports_a_pack_that_breaks_it(tmp_path, capsys):
+    """`consent check` renders a Utah sample (PDF and DOCX, each language) and reads the layout back: the
+    stock library passes; a pack whose stylesheet lets the notice share a page at 12 pt, and whose Word
+    template has A4 pages, fails with the reasons."""
+    from consent._notice_layout import notice_layout_report
+
+    assert notice_layout_report(["hair"]).findings == ()
+    root = consent.get_library().sources[-1].root / "templates"
+    css = (root / "form.css").read_text(encoding="utf-8") + (
+        "\n.notice.own-page { break-before: auto !important; break-after: auto !important; }"
+        "\n.notice p.notice-text { font-size: 12pt !important; }\n")
+    pack = build_tree(tmp_path / "pack", {"templates/form.css": css})
+    template = docx.Document(str(root / "form.docx"))
+    template.sections[0].page_width, template.sections[0].page_height = Inches(8.27), Inches(11.69)
+    template.save(str(pack / "templates" / "form.docx"))
+    for font in (root / "fonts").iterdir():
+        (pack / "templates" / "fonts").mkdir(exist_ok=True)
+        (pack / "templates" / "fonts" / font.name).write_bytes(font.read_bytes())
+    messages = [f.message for f in notice_layout_report(["hair"], packs=[pack], languages=["en"]).findings]
+    rule = "(a page of its own, 40-point type, Utah Code section 58-1-512)"
+    pdf = f"the PDF breaks the notice's layout rule {re.escape(rule)}: "
+    assert any(re.fullmatch(pdf + r"the notice is drawn in 12 pt type on page \d, smaller than 40 pt", m)
+               for m in messages)
+    assert any(re.match(pdf + r"page \d holds more than the notice: '", m) for m in messages)
+    assert f"the DOCX breaks the notice's layout rule {rule}: the pages are 8.27 x 11.69 in, smaller than " \
+           "8.5 x 11 in" in messages
+    assert main(["check", "hair", "--language", "en", "--pack", str(pack)]) == 1
+    assert "error notice.layout [hair/en] clause state-notice-ut:" in capsys.readouterr().out
+
+
 # ------------------------------------------------------------------ Washington: a paraphrase, said so
 
 
@@ -286,7 +390,7 @@ def test_texas_notice_is_printed_for_a_treatment_in_an_irb_overseen_trial(study,
 
 
 @pytest.mark.parametrize(("state", "language", "size"), [
-    ("CA", "en", 12.0), ("WA", "en", 12.0), ("FL", "es", 12.0), ("UT", "es", 12.0),
+    ("CA", "en", 12.0), ("WA", "en", 12.0), ("FL", "es", 12.0), ("UT", "en", 40.0),
 ])
 def test_notice_has_the_same_type_size_in_pdf_and_docx(state, language, size, render_both):
     """The notice's size comes from the document model: the PDF draws it and the DOCX runs carry it."""

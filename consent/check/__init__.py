@@ -12,6 +12,9 @@ Rule families (every finding names its rule id, severity, clause, file and line)
 - ``notice.*``       state notices: wording counsel must confirm, and the state rules of a form's clinic
                      (a notice left out because the treatment is not in the study its law covers, a
                      treatment or provider the state's law does not allow)
+
+The layout rules of a notice (``own_page``, ``min_type_pt``) can only be proved on rendered output: the
+``consent check`` command also renders a sample of each such notice (see :mod:`consent._notice_layout`).
 """
 
 from __future__ import annotations
