@@ -416,3 +416,24 @@ def test_spanish_courtesy_translation_is_announced_once_and_keeps_the_statute_s_
         assert len(re.findall("traducción de cortesía", text, flags=re.IGNORECASE)) == 1
         assert "Se le recomienda que consulte" in text
         assert "Le recomendamos" not in text.split("Traducción de cortesía")[1].split("Ley:")[0]
+
+
+# ------------------------------------------------------------------ key information on page 1
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("treatment", TREATMENTS)
+def test_key_information_is_all_on_page_1(treatment, language):
+    """The form says "read this page first": the whole key-information section (with its initials line)
+    is on page 1 of the PDF, and the next section starts after it, for a long name and a state notice."""
+    patient = spanish("María José Núñez-Łukasiewicz de la Fuente y Montoya")
+    form = consent.build(treatment, patient=patient, clinic=make_clinic(state="CA"), date=DATE, language=language)
+    pages = pdf_pages(form.to_pdf())
+    first, second = page_body(form, pages[0]), page_body(form, pages[1])
+    key = form.sections[0]
+    assert key.clause_id == "key-information"
+    texts = [key.title, *(b.text for b in key.blocks), form.labels["initials"]]
+    whole = flat(" ".join(texts))
+    assert whole in first
+    after = (first.split(whole, 1)[1] + " " + second).strip()
+    assert after.startswith(form.sections[1].title)
