@@ -98,8 +98,8 @@ class NoticeRule:
 
 
 def notice_rules(library: Library, state: str, study: tuple[str, ...]) -> list[NoticeRule]:
-    """The state notices of ``state`` (sorted by id), each with whether the form carries it: a notice is
-    left out when the study has an approval in its ``exempt_with``, or lacks every one in its ``only_with``."""
+    """The state notices of ``state`` (sorted by id), each with whether the form carries it: a notice
+    is left out when the study has an approval in its ``exempt_with``, or has none of its ``only_with``."""
     out = []
     for clause in sorted(library.state_notices(state), key=lambda c: c.id):
         if set(clause.exempt_with) & set(study):
@@ -114,7 +114,8 @@ def notice_rules(library: Library, state: str, study: tuple[str, ...]) -> list[N
 def clause_order(library: Library, treatment: TreatmentSpec, clinic: Clinic) -> list[str]:
     """The treatment's clauses, with the state's notices (those that apply) right after key information."""
     ids = list(treatment.clauses)
-    notices = [r.clause.id for r in notice_rules(library, clinic.state, study_kinds(clinic.study)) if not r.left_out]
+    rules = notice_rules(library, clinic.state, study_kinds(clinic.study))
+    notices = [r.clause.id for r in rules if not r.left_out]
     at = 1 if ids else 0
     return ids[:at] + notices + ids[at:]
 

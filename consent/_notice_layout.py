@@ -100,17 +100,20 @@ def pdf_problems(form: Form, pdf: bytes, notice: Notice, min_type_pt: float | No
         unit = float(page.get("/UserUnit", 1))
         width, height = float(box.width) * unit, float(box.height) * unit
         if width + TOLERANCE_PT < LETTER_PT[0] or height + TOLERANCE_PT < LETTER_PT[1]:
-            problems.append(f"page {number} is {width / 72:.2f} x {height / 72:.2f} in, smaller than 8.5 x 11 in")
+            problems.append(f"page {number} is {width / 72:.2f} x {height / 72:.2f} in, "
+                            "smaller than 8.5 x 11 in")
         if min_type_pt is not None:
             small = sorted({round(r.size, 2) for r in run if r.size + TOLERANCE_PT < min_type_pt})
             if small:
-                problems.append(f"the notice is drawn in {', '.join(f'{s:g}' for s in small)} pt type on page "
-                                f"{number}, smaller than {min_type_pt:g} pt")
+                sizes = ", ".join(f"{s:g}" for s in small)
+                problems.append(f"the notice is drawn in {sizes} pt type on page {number}, "
+                                f"smaller than {min_type_pt:g} pt")
         if notice.own_page and len(run) != len(body):
             others = " ".join(w for r in body if r not in run for w in _words(r.text))
             problems.append(f"page {number} holds more than the notice: {others[:80]!r}")
         return problems
-    return ["the notice's words are not drawn as one run of text on one page (split across pages, or missing)"]
+    return ["the notice's words are not drawn as one run of text on one page (split across pages, "
+            "or missing)"]
 
 
 def _within(words: list[str], among: list[str]) -> bool:
@@ -148,9 +151,11 @@ def docx_problems(docx_bytes: bytes, notice: Notice, min_type_pt: float | None) 
     document = docx.Document(io.BytesIO(docx_bytes))
     problems = []
     for section in document.sections:
-        width, height = section.page_width.pt, section.page_height.pt
+        width = section.page_width.pt if section.page_width is not None else 0.0
+        height = section.page_height.pt if section.page_height is not None else 0.0
         if width + TOLERANCE_PT < LETTER_PT[0] or height + TOLERANCE_PT < LETTER_PT[1]:
-            problems.append(f"the pages are {width / 72:.2f} x {height / 72:.2f} in, smaller than 8.5 x 11 in")
+            problems.append(f"the pages are {width / 72:.2f} x {height / 72:.2f} in, "
+                            "smaller than 8.5 x 11 in")
     body = [el for el in document.element.body.iterchildren() if el.tag in (qn("w:p"), qn("w:tbl"))]
     want = _words(notice.text)
     at = next((i for i, el in enumerate(body)
@@ -247,23 +252,25 @@ def notice_layout_report(
         try:
             form, _ = assemble(tid, patient=SAMPLE_PATIENT, clinic=clinic, date=SAMPLE_DATE,
                                language=language, packs=packs)
-            outputs = (("PDF", render_pdf(form)), ("DOCX", render_docx(form)))
+            pdf, docx_bytes = render_pdf(form), render_docx(form)
         except ConsentError:
             continue  # the content's own problems are reported by the other checks
+        where: dict[str, Any] = {"clause": clause.id, "file": clause.path, "line": 1, "treatment": tid,
+                                 "language": language}
         section = next((s for s in form.sections if s.clause_id == clause.id), None)
-        notices = [b for b in section.blocks if isinstance(b, Notice) and b.citation] if section else []
+        # The notice's own blocks (a courtesy translation's have no wording: they keep normal type).
+        notices = [b for b in section.blocks if isinstance(b, Notice) and b.wording] if section else []
         if not notices:
             findings.append(Finding("notice.layout", "error", "the sample form does not carry the notice",
-                                    clause=clause.id, file=clause.path, line=1, treatment=tid, language=language))
+                                    **where))
+        wanted = [("a page of its own" if clause.own_page else ""),
+                  (f"{clause.min_type_pt:g}-point type" if clause.min_type_pt else "")]
+        rules = f"({', '.join(w for w in wanted if w)}, {clause.citation or 'its law'})"
         for notice in notices:
-            for name, data in outputs:
-                problems = (pdf_problems(form, data, notice, clause.min_type_pt) if name == "PDF"
-                            else docx_problems(data, notice, clause.min_type_pt))
-                rules = ", ".join(x for x in ("a page of its own" if clause.own_page else "",
-                                              f"{clause.min_type_pt:g}-point type" if clause.min_type_pt else "")
-                                  if x)
-                findings += [Finding("notice.layout", "error", f"the {name} breaks the notice's layout rule "
-                                     f"({rules}, {clause.citation or 'its law'}): {problem}",
-                                     clause=clause.id, file=clause.path, line=1, treatment=tid, language=language)
+            for name, problems in (("PDF", pdf_problems(form, pdf, notice, clause.min_type_pt)),
+                                   ("DOCX", docx_problems(docx_bytes, notice, clause.min_type_pt))):
+                findings += [Finding("notice.layout", "error",
+                                     f"the {name} breaks the notice's layout rule {rules}: {problem}",
+                                     **where)
                              for problem in problems]
     return Report(tuple(findings))

@@ -115,7 +115,7 @@ class TreatmentSpec:
     aftercare: tuple[str, ...]
     urgent_signs: tuple[str, ...]
     evidence: tuple[str, ...]
-    specialty: str | None = None  # the field of medicine, e.g. orthopedics (state laws allow some fields only)
+    specialty: str | None = None  # field of medicine, e.g. orthopedics (state laws allow some fields only)
     language: str = "en"
     source: str = "built-in"
     path: str = ""
@@ -336,8 +336,8 @@ def _notice_keys(r: _Reader, data: Mapping[str, Any], is_notice: bool) -> dict[s
     verbatim = r.flag(data, "verbatim", "")
     wording = data.get("wording", "verbatim" if verbatim else None)
     if wording is not None and wording not in WORDINGS:
-        r.problem("wording", f"wording must be 'verbatim' (the law's own words) or 'paraphrase' (the law sets no "
-                             f"words; this is a summary) (got {wording!r})")
+        r.problem("wording", "wording must be 'verbatim' (the law's own words) or 'paraphrase' (the law "
+                             f"sets no words; this is a summary) (got {wording!r})")
     elif verbatim and wording != "verbatim":
         r.problem("verbatim", "verbatim: true and wording: paraphrase contradict each other")
     elif is_notice and wording is None:
@@ -348,14 +348,16 @@ def _notice_keys(r: _Reader, data: Mapping[str, Any], is_notice: bool) -> dict[s
         kinds[key] = tuple(r.strings(data, key, ""))
         for i, value in enumerate(kinds[key]):
             if value not in STUDY_KINDS:
-                r.problem(f"{key}[{i}]", f"{key} items must be drawn from {', '.join(STUDY_KINDS)} (got {value!r})")
+                r.problem(f"{key}[{i}]",
+                          f"{key} items must be drawn from {', '.join(STUDY_KINDS)} (got {value!r})")
     specialties = r.strings(data, "specialties", "")
     for i, value in enumerate(specialties):
         r.ident(value, f"specialties[{i}]", "a specialty")
     min_type_pt = data.get("min_type_pt")
     if min_type_pt is not None and (isinstance(min_type_pt, bool) or not isinstance(min_type_pt, int | float)
                                     or not 6 <= min_type_pt <= 200):
-        r.problem("min_type_pt", f"min_type_pt must be a type size in points, such as 40 (got {min_type_pt!r})")
+        r.problem("min_type_pt",
+                  f"min_type_pt must be a type size in points, such as 40 (got {min_type_pt!r})")
         min_type_pt = None
     return {
         "verbatim": wording == "verbatim",

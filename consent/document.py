@@ -39,7 +39,8 @@ class BulletList:
 class Notice:
     """Text in a box. A state notice also carries its law: ``citation``, and ``wording`` "verbatim" (the
     law's own words) or "paraphrase" (our summary of what the law requires), which the renderers print
-    next to it; ``type_pt`` is its type size in every output, and ``own_page`` puts it on a page of its own."""
+    next to it; ``type_pt`` is its type size in every output, and ``own_page`` gives it a page of its
+    own."""
 
     kind: ClassVar[str] = "notice"
     text: str

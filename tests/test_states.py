@@ -9,7 +9,6 @@ import math
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import docx
 import pypdf

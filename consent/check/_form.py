@@ -6,6 +6,7 @@ import functools
 import re
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from .._assemble import Trace, notice_rules
 from .._library import Library
@@ -127,7 +128,7 @@ def notices(form: Form, library: Library) -> list[Finding]:
     clinic: a notice left out because the treatment is not given in the kind of study its law covers
     (warning), a treatment or a provider the state's law does not allow (error)."""
     out = []
-    scope = {"treatment": form.manifest.treatment_id, "language": form.language}
+    scope: dict[str, Any] = {"treatment": form.manifest.treatment_id, "language": form.language}
     for ref in form.manifest.clauses:
         clause = library.clauses[ref.id]
         if clause.review == "required":
@@ -143,7 +144,7 @@ def notices(form: Form, library: Library) -> list[Finding]:
     credentials = set(re.findall(r"[A-Z]+", j.provider_credentials.upper().replace(".", "")))
     for rule in notice_rules(library, j.state, j.study):
         clause = rule.clause
-        where = {"clause": clause.id, "file": clause.path, "line": 1, **scope}
+        where: dict[str, Any] = {"clause": clause.id, "file": clause.path, "line": 1, **scope}
         law = f"{j.state} law ({clause.citation})" if clause.citation else f"{j.state} law"
         if rule.left_out == "not-applicable":
             needs = " or ".join(STUDY_WORDS[k] for k in clause.only_with)
