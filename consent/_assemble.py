@@ -29,6 +29,7 @@ from .document import (
     Form,
     Header,
     Heading,
+    Jurisdiction,
     Manifest,
     Notice,
     Paragraph,
@@ -39,7 +40,11 @@ from .document import (
     content_id,
 )
 from .errors import ContentError, InputError, Problem
-from .inputs import Clinic, Patient, Screening, local_text, study_language_problems, validate_inputs
+from .inputs import Clinic, Patient, Screening, Study, local_text, study_language_problems, validate_inputs
+
+STATE_NOTICE_PT = 12.0
+"""Type size of a state notice's words, in the PDF and the DOCX alike, unless its clause asks for more
+(``min_type_pt``)."""
 
 
 @attrs.frozen
@@ -80,8 +85,38 @@ def choose_language(library: Library, language: str | None, patient: Patient) ->
     return chosen
 
 
+def study_kinds(study: Study | None) -> tuple[str, ...]:
+    """What a clinic's study has, as state notices name it: "ind", "ide", "irb"."""
+    if study is None:
+        return ()
+    have = (("ind", study.ind_number), ("ide", study.ide_number), ("irb", study.irb_name))
+    return tuple(kind for kind, value in have if value)
+
+
+@attrs.frozen
+class NoticeRule:
+    """One state notice for a clinic's state, and why it is left out of the form (None: it is in)."""
+
+    clause: ClauseSpec
+    left_out: str | None = None  # "exempt" (exempt_with) or "not-applicable" (only_with)
+
+
+def notice_rules(library: Library, state: str, study: tuple[str, ...]) -> list[NoticeRule]:
+    """The state notices of ``state`` (sorted by id), each with whether the form carries it: a notice
+    is left out when the study has an approval in its ``exempt_with``, or has none of its ``only_with``."""
+    out = []
+    for clause in sorted(library.state_notices(state), key=lambda c: c.id):
+        if set(clause.exempt_with) & set(study):
+            out.append(NoticeRule(clause, "exempt"))
+        elif clause.only_with and not set(clause.only_with) & set(study):
+            out.append(NoticeRule(clause, "not-applicable"))
+        else:
+            out.append(NoticeRule(clause))
+    return out
+
+
 def clause_order(library: Library, treatment: TreatmentSpec, clinic: Clinic) -> list[str]:
-    """The treatment's clauses, with the state's notice (if any) right after key information.
+    """The treatment's clauses, with the state's notices (those that apply) right after key information.
 
     A clause with ``when: study`` is left out unless the clinic lists a study."""
     def applies(cid: str) -> bool:
@@ -89,13 +124,10 @@ def clause_order(library: Library, treatment: TreatmentSpec, clinic: Clinic) -> 
         return clause is None or clause.when != "study" or clinic.study is not None
 
     ids = [cid for cid in treatment.clauses if applies(cid)]
-    notices = [
-        c.id
-        for c in library.state_notices(clinic.state)
-        if not (c.exempt_with_study and clinic.study is not None)
-    ]
+    rules = notice_rules(library, clinic.state, study_kinds(clinic.study))
+    notices = [r.clause.id for r in rules if not r.left_out]
     at = 1 if ids else 0
-    return ids[:at] + sorted(notices) + ids[at:]
+    return ids[:at] + notices + ids[at:]
 
 
 def _context(
@@ -188,6 +220,7 @@ class _Builder:
         self.questions: set[str] = set()
         self.trace: list[Trace] = []
         self.clause: ClauseSpec | None = None
+        self.courtesy = False  # rendering the courtesy translation of a notice whose words are the law's
 
     def text(self, source: str, where: str, line: int | None, path: str, *, verbatim: bool = False) -> str:
         try:
@@ -217,6 +250,7 @@ class _Builder:
             self.clause = clause
             blocks.append(Heading(self.label("courtesy_translation")))
         problems = len(self.problems)
+        self.courtesy = statutory is not None
         for raw in clause.body_for(self.treatment.id):
             block = self.block(raw, clause)
             if block is not None:
@@ -225,6 +259,7 @@ class _Builder:
             self.problems.append(Problem(
                 f"clause {clause.id!r} has no text on this form (every block is empty)", path=clause.path, line=1
             ))
+        self.courtesy = False
         title = self.text(clause.title, "title", None, clause.path)
         return Section(clause.id, clause.version, title, tuple(blocks), clause.initials, clause.kind)
 
@@ -238,7 +273,12 @@ class _Builder:
         if raw.kind == "h":
             return Heading(t(str(raw.value)))
         if raw.kind == "notice":
-            return Notice(t(str(raw.value)), clause.citation)
+            if clause.kind != "state-notice":
+                return Notice(t(str(raw.value)))
+            if self.courtesy:  # a translation of the law's words: an ordinary notice, marked as a courtesy
+                return Notice(t(str(raw.value)), type_pt=STATE_NOTICE_PT)
+            return Notice(t(str(raw.value)), clause.citation, clause.wording,
+                          max(clause.min_type_pt or 0, STATE_NOTICE_PT), clause.own_page)
         if raw.kind in ("ul", "ul_from"):
             items = raw.value if raw.kind == "ul" else getattr(self.treatment, str(raw.value).split(".")[1])
             rendered = tuple(x for x in (t(i) for i in items) if x)
@@ -384,5 +424,7 @@ def assemble(
         sections=tuple(sections),
         manifest=manifest,
         packs=tuple(str(Path(p).resolve()) for p in packs),
+        jurisdiction=Jurisdiction(clinic.state.upper(), clinic.provider.credentials, study_kinds(clinic.study),
+                                  spec.specialty),
     )
     return _finish(sections, form, manifest), builder.trace

@@ -22,6 +22,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Inches, Pt, RGBColor
+from docx.text.paragraph import Paragraph as DocxParagraph
 from docxcompose.properties import CustomProperties
 from docxtpl import DocxTemplate
 from jinja2 import StrictUndefined, TemplateError
@@ -103,11 +104,25 @@ class _BodyWriter:
     def __init__(self, doc: Any, labels: Any) -> None:
         self.doc = doc
         self.labels = labels
+        self.page_break_next = False  # set by a notice that must have its page to itself
+
+    def _then(self, write: Any, *args: Any) -> None:
+        """Write something; if the last thing written must end its page, start this on a new page."""
+        pending, self.page_break_next = self.page_break_next, False
+        body = self.doc.element.body
+        before = list(body.iterchildren())
+        write(*args)
+        if pending:
+            first = next((el for el in body.iterchildren() if el not in before), None)
+            if first is not None:
+                p = first if first.tag == qn("w:p") else next(first.iter(qn("w:p")), None)
+                if p is not None:
+                    DocxParagraph(p, self.doc).paragraph_format.page_break_before = True
 
     def section(self, section: Section) -> None:
-        self.doc.add_paragraph(section.title, style="Heading 1")
+        self._then(self.doc.add_paragraph, section.title, "Heading 1")
         for block in section.blocks:
-            getattr(self, f"_{block.kind}")(block)
+            self._then(getattr(self, f"_{block.kind}"), block)
         if section.initials:
             p = self.doc.add_paragraph()
             p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
@@ -130,15 +145,35 @@ class _BodyWriter:
             self.doc.add_paragraph(item, style="List Bullet")
 
     def _notice(self, block: Notice) -> None:
+        """A boxed notice. A state notice names its law after it ("Law:" for the law's own words, a
+        summary label for a paraphrase), in the type size of the document model (as the PDF). One that
+        must stand on its own page is preceded by its law and a note, and has the page to itself."""
+        law = self.labels["notice_paraphrase" if block.wording == "paraphrase" else "notice_citation"]
+        if block.own_page:
+            if block.citation:
+                self._citation(f"{law} {block.citation}")
+            self.doc.add_paragraph().add_run(self.labels["notice_own_page"]).italic = True
         p = self.doc.add_paragraph()
-        p.add_run(block.text).bold = True
+        run = p.add_run(block.text)
+        if block.type_pt:
+            run.font.size = Pt(block.type_pt)
         p.paragraph_format.keep_together = True
+        if block.own_page:  # the page is the notice: no box, plain weight, lines 1.08 times the type size
+            p.paragraph_format.page_break_before = True
+            p.paragraph_format.line_spacing = Pt(round((block.type_pt or 11) * 1.08, 1))
+            p.paragraph_format.space_after = Pt(0)
+            self.page_break_next = True
+            return
+        run.bold = True
         _box(p)
         if block.citation:
-            c = self.doc.add_paragraph()
-            r = c.add_run(f"{self.labels['notice_citation']} {block.citation}")
-            r.font.size = Pt(9.5)
-            r.font.color.rgb = GREY
+            self._citation(f"{law} {block.citation}")
+
+    def _citation(self, text: str) -> None:
+        c = self.doc.add_paragraph()
+        r = c.add_run(text)
+        r.font.size = Pt(9.5)
+        r.font.color.rgb = GREY
 
     def _checklist(self, block: Checklist) -> None:
         table = self.doc.add_table(rows=1, cols=3)

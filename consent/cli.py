@@ -86,7 +86,9 @@ def show(treatment: str, state: str | None, packs: Sequence[str]) -> None:
     click.echo(f"{spec.name} ({spec.id}, version {spec.version})")
     ids = list(spec.clauses)
     if state:
-        notices = sorted(c.id for c in lib.state_notices(state))
+        from ._assemble import notice_rules
+
+        notices = [r.clause.id for r in notice_rules(lib, state, ()) if not r.left_out]  # a clinic with no study
         ids = ids[:1] + notices + ids[1:]
     for n, cid in enumerate(ids, 1):
         clause = lib.clause(cid)
@@ -260,17 +262,24 @@ class _progress:
 @click.option("--clinic", "clinic_file", type=click.Path(dir_okay=False),
               help="Check the forms as this clinic would make them (YAML or JSON): its fee schedules and its "
                    "text in every language checked, too. Default: a sample clinic.")
+@click.option("--state", help="Check the forms as made for a clinic in this state (its notices and rules).")
 def check_command(treatments: Sequence[str], packs: Sequence[str], fmt: str, figures: bool,
-                  languages: Sequence[str], clinic_file: str | None) -> None:
+                  languages: Sequence[str], clinic_file: str | None, state: str | None) -> None:
     """Check the clause library and the forms of TREATMENTS (default: all).
 
     Reports missing consent elements, hard-to-read text, forbidden claims (such as "FDA approved" or
-    "risk-free"), exculpatory wording and state notices that counsel must confirm; with --clinic, also
-    what the clinic's file lacks for a form. Exits 1 when there are errors; warnings never fail.
+    "risk-free"), exculpatory wording, state notices that counsel must confirm, and state rules a form
+    breaks (with --state); with --clinic, also what the clinic's file lacks for a form. Notices that
+    must stand on their own page in large type (Utah) are rendered as a sample PDF and DOCX and read
+    back. Exits 1 when there are errors; warnings never fail.
     """
+    from ._notice_layout import notice_layout_report
     from .check import check
+    from .check._report import merge
 
-    report = check(treatments or None, packs=packs, languages=languages or None, clinic=clinic_file)
+    report = check(treatments or None, packs=packs, languages=languages or None, clinic=clinic_file, state=state)
+    layout = notice_layout_report(treatments or None, packs=packs, languages=languages or None)
+    report = merge([report, layout], report.rule_count)
     click.echo(report.to_json() if fmt == "json" else report.to_text(figures=figures))
     if not report.ok:
         raise click.exceptions.Exit(1)

@@ -50,6 +50,12 @@ ALL_ELEMENTS = ELEMENTS + RESEARCH_ELEMENTS
 CONDITIONS = ("study",)
 """Values of a clause's ``when``: ``study`` puts the clause on a form only when the clinic lists a study."""
 
+STUDY_KINDS = ("ind", "ide", "irb")
+"""What a clinic's study may have (``clinic.study``): an FDA IND, an FDA IDE, an approving IRB.
+State notices name them in ``exempt_with`` and ``only_with``."""
+WORDINGS = ("verbatim", "paraphrase")
+
+
 BLOCK_KINDS = ("p", "strong", "h", "ul", "ul_from", "notice", "checklist", "fees", "product", "signatures")
 SIGNATURE_PARTIES = ("patient", "representative", "witness", "provider")
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -86,10 +92,16 @@ class ClauseSpec:
     kind: str = "clause"
     states: tuple[str, ...] = ()
     citation: str | None = None
-    verbatim: bool = False
+    verbatim: bool = False  # the words are the law's own (wording: verbatim)
+    wording: str | None = None  # "verbatim" or "paraphrase" (state notices)
     review: str | None = None
-    exempt_with_study: bool = False
     when: str | None = None
+    exempt_with: tuple[str, ...] = ()
+    only_with: tuple[str, ...] = ()
+    specialties: tuple[str, ...] = ()
+    providers: tuple[str, ...] = ()
+    own_page: bool = False
+    min_type_pt: float | None = None
     language: str = "en"
     source: str = "built-in"
     path: str = ""
@@ -134,6 +146,7 @@ class TreatmentSpec:
     urgent_signs: tuple[str, ...]
     evidence: tuple[str, ...]
     product_identity: ProductSpec | None = None
+    specialty: str | None = None  # field of medicine, e.g. orthopedics (state laws allow some fields only)
     language: str = "en"
     source: str = "built-in"
     path: str = ""
@@ -153,12 +166,16 @@ class _Reader:
     def problem(self, where: str, message: str) -> None:
         self.problems.append(Problem(message, path=self.path, line=self.doc.line(where), field=where or None))
 
-    def keys(self, data: Any, where: str, required: tuple[str, ...], optional: tuple[str, ...]) -> bool:
+    def keys(self, data: Any, where: str, required: tuple[str, ...], optional: tuple[str, ...],
+             retired: Mapping[str, str] | None = None) -> bool:
+        """Unknown and missing keys; ``retired`` keys (no longer accepted) get their own message."""
         if not isinstance(data, Mapping):
             self.problem(where, f"{where or 'file'} must be a mapping (got {type(data).__name__})")
             return False
         for key in data:
-            if key not in required and key not in optional:
+            if retired and key in retired:
+                self.problem(_join(where, str(key)), retired[key])
+            elif key not in required and key not in optional:
                 allowed = ", ".join((*required, *optional))
                 self.problem(_join(where, str(key)), f"unknown key {key!r} (allowed: {allowed})")
         for key in required:
@@ -282,16 +299,22 @@ def _join(where: str, key: str) -> str:
 
 CLAUSE_REQUIRED = ("id", "version", "title", "elements", "body")
 CLAUSE_OPTIONAL = (
-    "initials", "screening", "variants", "kind", "states", "citation", "verbatim", "review", "exempt_with_study",
-    "when",
+    "initials", "screening", "variants", "kind", "states", "citation", "wording", "verbatim", "review",
+    "exempt_with", "only_with", "specialties", "providers", "own_page", "min_type_pt", "when",
 )
+NOTICE_ONLY = ("wording", "exempt_with", "only_with", "specialties", "providers", "own_page", "min_type_pt")
+"""Keys that mean something only on a state notice (``kind: state-notice``)."""
+CLAUSE_RETIRED = {
+    "exempt_with_study": "exempt_with_study was replaced by exempt_with, a list drawn from ind, ide, irb: name "
+                         "the approvals that lift the duty (California: an FDA IND or IDE, not an IRB alone)",
+}
 
 
 def parse_clause(doc: Located, path: str, source: str) -> tuple[ClauseSpec | None, list[Problem]]:
     """Check and build a clause from a parsed English clause file."""
     r = _Reader(doc, path)
     data = doc.data
-    if not r.keys(data, "", CLAUSE_REQUIRED, CLAUSE_OPTIONAL):
+    if not r.keys(data, "", CLAUSE_REQUIRED, CLAUSE_OPTIONAL, CLAUSE_RETIRED):
         return None, r.problems
     cid = r.ident(data.get("id"), "id", "id")
     version = r.text(data, "version", "") or ""
@@ -323,6 +346,7 @@ def parse_clause(doc: Located, path: str, source: str) -> tuple[ClauseSpec | Non
         r.problem("when", f"when must be {' or '.join(map(repr, CONDITIONS))} (got {when!r})")
     if when is not None and kind == "state-notice":
         r.problem("when", "a state notice is added by the clinic's state; it takes no 'when'")
+    notice = _notice_keys(r, data, kind == "state-notice")
     spec = ClauseSpec(
         id=cid,
         version=version,
@@ -335,14 +359,57 @@ def parse_clause(doc: Located, path: str, source: str) -> tuple[ClauseSpec | Non
         kind=str(kind),
         states=tuple(s.upper() for s in states),
         citation=citation,
-        verbatim=r.flag(data, "verbatim", ""),
         review=review,
-        exempt_with_study=r.flag(data, "exempt_with_study", ""),
         when=when if when in CONDITIONS else None,
         source=source,
         path=path,
+        **notice,
     )
     return spec, r.problems
+
+
+def _notice_keys(r: _Reader, data: Mapping[str, Any], is_notice: bool) -> dict[str, Any]:
+    """The keys that say when a state notice applies and how it must be printed."""
+    if not is_notice:
+        for key in NOTICE_ONLY:
+            if key in data:
+                r.problem(key, f"{key} applies only to a state notice (kind: state-notice)")
+    verbatim = r.flag(data, "verbatim", "")
+    wording = data.get("wording", "verbatim" if verbatim else None)
+    if wording is not None and wording not in WORDINGS:
+        r.problem("wording", "wording must be 'verbatim' (the law's own words) or 'paraphrase' (the law "
+                             f"sets no words; this is a summary) (got {wording!r})")
+    elif verbatim and wording != "verbatim":
+        r.problem("verbatim", "verbatim: true and wording: paraphrase contradict each other")
+    elif is_notice and wording is None:
+        r.problem("", "a state notice must say whether its words are the law's own (wording: verbatim) or a "
+                      "plain-language summary of what the law requires (wording: paraphrase)")
+    kinds = {}
+    for key in ("exempt_with", "only_with"):
+        kinds[key] = tuple(r.strings(data, key, ""))
+        for i, value in enumerate(kinds[key]):
+            if value not in STUDY_KINDS:
+                r.problem(f"{key}[{i}]",
+                          f"{key} items must be drawn from {', '.join(STUDY_KINDS)} (got {value!r})")
+    specialties = r.strings(data, "specialties", "")
+    for i, value in enumerate(specialties):
+        r.ident(value, f"specialties[{i}]", "a specialty")
+    min_type_pt = data.get("min_type_pt")
+    if min_type_pt is not None and (isinstance(min_type_pt, bool) or not isinstance(min_type_pt, int | float)
+                                    or not 6 <= min_type_pt <= 200):
+        r.problem("min_type_pt",
+                  f"min_type_pt must be a type size in points, such as 40 (got {min_type_pt!r})")
+        min_type_pt = None
+    return {
+        "verbatim": wording == "verbatim",
+        "wording": wording,
+        "exempt_with": kinds["exempt_with"],
+        "only_with": kinds["only_with"],
+        "specialties": specialties,
+        "providers": tuple(p.upper() for p in r.strings(data, "providers", "")),
+        "own_page": r.flag(data, "own_page", ""),
+        "min_type_pt": float(min_type_pt) if min_type_pt is not None else None,
+    }
 
 
 TRANSLATION_KEYS = ("id", "translates", "title", "body", "variants", "screening")
@@ -377,7 +444,7 @@ def parse_clause_translation(
 
 
 TREATMENT_REQUIRED = ("id", "version", "clauses", *TREATMENT_TEXT_FIELDS, *TREATMENT_LIST_FIELDS)
-TREATMENT_OPTIONAL = ("screening", "product_identity")
+TREATMENT_OPTIONAL = ("screening", "product_identity", "specialty")
 PRODUCT_REQUIRED = ("maker", "source_tissue", "donor_screening")
 PRODUCT_TRANSLATED = ("source_tissue", "donor_screening")  # the maker and the lot number are names
 
@@ -410,6 +477,7 @@ def parse_treatment(doc: Located, path: str, source: str) -> tuple[TreatmentSpec
         return None, r.problems
     texts = {f: r.text(data, f, "") or "" for f in TREATMENT_TEXT_FIELDS}
     lists = {f: r.strings(data, f, "") for f in TREATMENT_LIST_FIELDS}
+    specialty = r.ident(data["specialty"], "specialty", "specialty") if "specialty" in data else None
     clauses = r.strings(data, "clauses", "")
     for i, cid in enumerate(clauses):
         r.ident(cid, f"clauses[{i}]", "clause id")
@@ -419,6 +487,7 @@ def parse_treatment(doc: Located, path: str, source: str) -> tuple[TreatmentSpec
         clauses=clauses,
         screening=r.screening(data, ""),
         product_identity=_product(r, data),
+        specialty=specialty,
         source=source,
         path=path,
         **texts,

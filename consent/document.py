@@ -37,9 +37,17 @@ class BulletList:
 
 @attrs.frozen
 class Notice:
+    """Text in a box. A state notice also carries its law: ``citation``, and ``wording`` "verbatim" (the
+    law's own words) or "paraphrase" (our summary of what the law requires), which the renderers print
+    next to it; ``type_pt`` is its type size in every output, and ``own_page`` gives it a page of its
+    own."""
+
     kind: ClassVar[str] = "notice"
     text: str
     citation: str | None = None
+    wording: str | None = None
+    type_pt: float | None = None
+    own_page: bool = False
 
 
 @attrs.frozen
@@ -158,6 +166,16 @@ class Header:
 
 
 @attrs.frozen
+class Jurisdiction:
+    """What the state rules of a form depend on, recorded when it is assembled and read by the checks."""
+
+    state: str
+    provider_credentials: str = ""
+    study: tuple[str, ...] = ()  # what the clinic's study has: "ind", "ide", "irb"
+    specialty: str | None = None  # the treatment's field of medicine
+
+
+@attrs.frozen
 class Form:
     """A built consent form. Render it with :meth:`to_pdf` / :meth:`to_docx`, or :meth:`write` files."""
 
@@ -171,6 +189,7 @@ class Form:
     sections: tuple[Section, ...]
     manifest: Manifest
     packs: tuple[str, ...] = ()
+    jurisdiction: Jurisdiction | None = None
 
     def manifest_dict(self) -> dict[str, Any]:
         """The manifest as plain data (also embedded in the PDF and DOCX metadata)."""

@@ -244,13 +244,16 @@ def test_statutory_notice_is_verbatim_near_the_top_in_both_outputs(state, text, 
     assert text in " ".join(words(docx_all_text(docx_bytes)))
 
 
-@pytest.mark.parametrize("state", ["WA", "FL", "TX"])
-def test_review_required_notices_warn_until_confirmed(state, patient):
-    """Washington, Florida and Texas notices are added, and check warns that counsel must confirm them."""
+@pytest.mark.parametrize(("state", "study"), [
+    ("WA", None), ("FL", None), ("TX", make_study(irb_name="Gulf Coast IRB", protocol="TX-01")),
+])
+def test_review_required_notices_warn_until_confirmed(state, study, patient):
+    """Washington, Florida and Texas notices are added (Texas: to a treatment in an IRB-overseen study),
+    and check warns that counsel must confirm them."""
     report = check(["hair"], languages=["en"])
     assert any(f.rule == "notice.review-required" and f.clause == f"state-notice-{state.lower()}"
                for f in report.warnings)
-    form = consent.build("hair", patient=patient, clinic=make_clinic(state=state), date=DATE)
+    form = consent.build("knee-injection", patient=patient, clinic=make_clinic(state=state, study=study), date=DATE)
     assert form.sections[1].clause_id == f"state-notice-{state.lower()}"
 
 

@@ -374,7 +374,7 @@ def test_treatment_file_without_a_purpose_is_a_content_error(tmp_path):
     assert [str(p) for p in library.problems] == [
         f"{english_path}:{line}: purpse: unknown key 'purpse' (allowed: id, version, clauses, name, description, "
         "purpose, route, product, session_length, usual_sessions, steps, common_effects, rare_effects, aftercare, "
-        "urgent_signs, evidence, screening, product_identity)",
+        "urgent_signs, evidence, screening, product_identity, specialty)",
         f"{english_path}:1: missing required key 'purpose'",
         f"{spanish_path}:1: missing required key 'purpose'",
     ]

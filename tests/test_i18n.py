@@ -83,6 +83,9 @@ def test_dates_and_money_follow_the_locale(render_both):
     assert total in docx_all_text(docx_bytes)
 
 
+LAW_STATE = {"CA": "CALIFORNIA", "UT": "UTAH"}
+
+
 @pytest.mark.parametrize("state", ["CA", "UT"])
 def test_statutory_notice_stays_english_with_a_marked_courtesy_translation(state, render_both):
     """The law's words appear verbatim in English, then a Spanish translation labelled as a courtesy."""
@@ -95,7 +98,7 @@ def test_statutory_notice_stays_english_with_a_marked_courtesy_translation(state
     assert section.clause_id == f"state-notice-{state.lower()}"
     assert section.blocks[0].text == statutory
     assert section.blocks[1].text == "Traducción de cortesía (el texto en inglés de arriba es el aviso legal)"
-    assert section.blocks[2].text.startswith("Esta es una traducción de cortesía.")
+    assert section.blocks[2].text.startswith(f"ESTE AVISO SE LE DEBE ENTREGAR SEGÚN LA LEY DE {LAW_STATE[state]}.")
     pdf, docx_bytes = render_both(form)
     assert statutory in " ".join(words(" ".join(pdf_pages(pdf))))
     assert statutory in " ".join(words(docx_all_text(docx_bytes)))

@@ -11,7 +11,12 @@ Rule families (every finding names its rule id, severity, clause, file and line)
                      (product identity, a fee schedule, text in the form's language)
 - ``readability.*``  grade level and reading ease of each clause and the whole form (rendered text)
 - ``claim.*``        forbidden claims and exculpatory wording (data: templates/rules/claims.yaml)
-- ``notice.*``       state notices whose wording counsel must confirm
+- ``notice.*``       state notices: wording counsel must confirm, and the state rules of a form's clinic
+                     (a notice left out because the treatment is not in the study its law covers, a
+                     treatment or provider the state's law does not allow)
+
+The layout rules of a notice (``own_page``, ``min_type_pt``) can only be proved on rendered output: the
+``consent check`` command also renders a sample of each such notice (see :mod:`consent._notice_layout`).
 """
 
 from __future__ import annotations
@@ -117,6 +122,7 @@ def check(
     packs: Sequence[str | Path] = (),
     languages: Sequence[str] | None = None,
     clinic: Clinic | str | Path | None = None,
+    state: str | None = None,
 ) -> Report:
     """Check the clause library (built-in plus ``packs``) and the forms of ``treatments`` (default: all).
 
@@ -125,6 +131,9 @@ def check(
     text in every language; without one, for a sample clinic that names the stock treatments' products. Each form is assembled twice: as given, and with an IRB-approved sample study (its research section
     and research elements); what only the second shows is marked ``variant=\"study\"``. Never raises for
     problems in the content: every problem becomes a finding in the report (a clinic file that cannot be loaded raises :class:`~consent.InputError`).
+
+    ``state`` makes the forms as for a clinic in that state (its notices and rules); the sample
+    provider is an MD.
     """
     clinic_file = None
     if isinstance(clinic, str | Path):
@@ -155,6 +164,8 @@ def check(
             if list_findings or missing or not structure_ok:
                 continue
             form_clinic = clinic if clinic is not None else sample_clinic(language)
+            if state is not None:
+                form_clinic = attrs.evolve(form_clinic, state=state.upper())
             _, problems = clinic_terms(form_clinic, library.treatment(tid, language), language)
             if problems:
                 reports.append(Report(tuple(clinic_findings(problems, tid, language, clinic_file))))

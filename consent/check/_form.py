@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
-from .._assemble import Trace
+from .._assemble import Trace, notice_rules
 from .._library import Library
 from ..content import ELEMENTS, RESEARCH_ELEMENTS
 from ..document import Form
@@ -124,9 +126,15 @@ def claims(
     return out
 
 
+STUDY_WORDS = {"ind": "an FDA IND", "ide": "an FDA IDE", "irb": "an IRB overseeing it (a clinical trial)"}
+
+
 def notices(form: Form, library: Library) -> list[Finding]:
-    """State notices whose wording counsel has not confirmed yet."""
+    """State notices whose wording counsel has not confirmed yet, and the state rules of the form's
+    clinic: a notice left out because the treatment is not given in the kind of study its law covers
+    (warning), a treatment or a provider the state's law does not allow (error)."""
     out = []
+    scope: dict[str, Any] = {"treatment": form.manifest.treatment_id, "language": form.language}
     for ref in form.manifest.clauses:
         clause = library.clauses[ref.id]
         if clause.review == "required":
@@ -134,8 +142,41 @@ def notices(form: Form, library: Library) -> list[Finding]:
                 "notice.review-required", "warning",
                 "the wording of this notice is not fixed by law here; have counsel confirm it, then set "
                 "'review: confirmed' in a pack copy of the clause",
-                clause=clause.id, file=clause.path, line=1, treatment=form.manifest.treatment_id,
-                language=form.language,
+                clause=clause.id, file=clause.path, line=1, **scope,
+            ))
+    j = form.jurisdiction
+    if j is None:
+        return out
+    credentials = set(re.findall(r"[A-Z]+", j.provider_credentials.upper().replace(".", "")))
+    for rule in notice_rules(library, j.state, j.study):
+        clause = rule.clause
+        where: dict[str, Any] = {"clause": clause.id, "file": clause.path, "line": 1, **scope}
+        law = f"{j.state} law ({clause.citation})" if clause.citation else f"{j.state} law"
+        if rule.left_out == "not-applicable":
+            needs = " or ".join(STUDY_WORDS[k] for k in clause.only_with)
+            out.append(Finding(
+                "notice.not-applicable", "warning",
+                f"the {j.state} notice is left out of this form: {law} covers only treatment given in a study "
+                f"with {needs}, and this clinic records none (clinic.study). That law does not cover this "
+                f"treatment outside such a study: have counsel confirm it may be given in {j.state}",
+                **where,
+            ))
+        if rule.left_out:
+            continue
+        if clause.specialties and j.specialty not in clause.specialties:
+            got = f"its specialty is {j.specialty!r}" if j.specialty else "its treatment file names no specialty"
+            out.append(Finding(
+                "notice.specialty-not-allowed", "error",
+                f"{law} allows this therapy only in {', '.join(clause.specialties)}; the "
+                f"{form.manifest.treatment_id} treatment cannot be offered there ({got})",
+                **where,
+            ))
+        if clause.providers and not credentials & set(clause.providers):
+            out.append(Finding(
+                "notice.provider-not-allowed", "error",
+                f"{law} allows only a provider with {' or '.join(clause.providers)} credentials to give this "
+                f"therapy; the clinic's provider has {j.provider_credentials!r}",
+                **where,
             ))
     return out
 
