@@ -167,8 +167,13 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
     if _complete(task.previous, form.form_id, out_dir):
         return Outcome(task.number, task.source, entry=task.previous, skipped=True)
     blobs: dict[str, bytes] = {}
-    for fmt in job.formats:
-        blobs[fmt] = form.to_pdf(variant=job.pdf_variant) if fmt == "pdf" else form.to_docx()
+    try:
+        for fmt in job.formats:
+            blobs[fmt] = form.to_pdf(variant=job.pdf_variant) if fmt == "pdf" else form.to_docx()
+    except ConsentError as exc:  # e.g. a name the PDF fonts cannot draw: this record fails, the batch goes on
+        problems = exc.problems or (Problem(exc.summary),)
+        return Outcome(task.number, task.source, problems=tuple(
+            (p.field or "", _redact(p.message, task.patient)) for p in problems))
     files: dict[str, dict[str, Any]] = {}
     resources: tuple[dict[str, Any], ...] = ()
     ref = None

@@ -20,6 +20,7 @@ import cattrs
 import yaml
 from babel.numbers import UnknownCurrencyError, get_currency_name
 
+from . import _limits
 from .errors import InputError, Problem
 
 US_STATES = frozenset(
@@ -191,6 +192,7 @@ def structure(data: Any, cls: type[T], root: str, source: str | None = None) -> 
 def read_data_file(path: str | Path) -> Any:
     """Read a JSON or YAML file (by extension; YAML is the default)."""
     path = Path(path)
+    _limits.check_file_size(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -199,10 +201,12 @@ def read_data_file(path: str | Path) -> Any:
         raise InputError(f"{path}: cannot be read ({exc})") from None
     try:
         if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.safe_load(text)
+            return _limits.load_json(text)
+        return _limits.load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise InputError(f"{path}: not valid {path.suffix.lstrip('.').upper() or 'YAML'}: {exc}") from None
+    except _limits.LimitExceeded as exc:
+        raise InputError(f"{path}: {exc}") from None
 
 
 def load_patient(path: str | Path) -> Patient:
@@ -252,6 +256,7 @@ def patient_problems(patient: object, source: str | None = None) -> list[Problem
         out.append(Problem("patient.birth_date is in the future", path=source, field="patient.birth_date"))
     out += _text(patient.mrn, "patient.mrn", source, required=False)
     out += _text(patient.preferred_language, "patient.preferred_language", source, required=False)
+    out += _limits.text_problems(patient, "patient", source)  # lengths, control characters
     return out
 
 
@@ -321,6 +326,7 @@ def clinic_problems(clinic: object, source: str | None = None) -> list[Problem]:
         out += _text(item, f"clinic.fees.included[{i}]", source)
     for i, item in enumerate(fees.excluded):
         out += _text(item, f"clinic.fees.excluded[{i}]", source)
+    out += _limits.text_problems(clinic, "clinic", source)  # every text field, however many
     return out
 
 
