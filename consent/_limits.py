@@ -38,6 +38,8 @@ MAX_CODE_CHARS = 64
 """A short code: ``patient.mrn``, ``patient.preferred_language``, ``clinic.state``, a currency."""
 MAX_TEXT_CHARS = 2_000
 """Any other text field of the patient or the clinic (an address, a fee item, the refund policy)."""
+MAX_TEMPLATE_CHARS = 100_000
+"""One value made by a template expression of a pack (``'a' * n``, a format width, a filter's width)."""
 MAX_PACK_FILES = 2_000
 """Files in one clinic pack folder."""
 MAX_PACK_BYTES = 64 * MIB
@@ -61,6 +63,7 @@ LIMITS: Mapping[str, int] = {
     "MAX_NAME_CHARS": MAX_NAME_CHARS,
     "MAX_CODE_CHARS": MAX_CODE_CHARS,
     "MAX_TEXT_CHARS": MAX_TEXT_CHARS,
+    "MAX_TEMPLATE_CHARS": MAX_TEMPLATE_CHARS,
     "MAX_PACK_FILES": MAX_PACK_FILES,
     "MAX_PACK_BYTES": MAX_PACK_BYTES,
 }

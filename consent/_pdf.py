@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._glyphs import missing_glyphs
 from ._pdf_layers import render_layered
-from ._render_pdf import form_html, layout, write_document
+from ._render_pdf import _weasyprint, form_html, layout, write_document
 from .document import Form
 from .errors import RenderError
 
@@ -23,7 +23,10 @@ def render_pdf(form: Form, *, variant: str | None = None) -> bytes:
             hint="the DOCX can still be made; to print these characters in the PDF, add a font that has them "
                  "to a pack's templates/fonts/ and name it in the pack's form.css",
         )
-    layered = render_layered(form, variant=variant)
+    try:
+        layered = render_layered(form, variant=variant)
+    except _weasyprint().urls.FatalURLFetchingError as exc:  # a refused resource while writing the shared body
+        raise RenderError(f"PDF rendering stopped: {exc}") from None
     if layered is not None:
         return layered
     return write_document(layout(form_html(form), form.packs), form, variant)
