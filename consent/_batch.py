@@ -22,9 +22,11 @@ import io
 import json
 import multiprocessing
 import os
+import signal
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,7 @@ from ._assemble import assemble
 from ._build import apply_check, check_key
 from ._library import get_library
 from ._output import atomic_write, check_formats
-from .errors import ConsentError, Problem
+from .errors import ConsentError, Problem, RenderError
 from .inputs import Clinic, Patient
 
 MANIFEST = "manifest.jsonl"
@@ -104,6 +106,10 @@ def warm_worker(job: BatchJob) -> None:
     """Process-pool initializer: remember the job and load everything shared by its forms once."""
     global _JOB
     _JOB = job
+    # Ctrl-C reaches every process of the terminal's group: the coordinator alone decides to stop (the
+    # workers finish the form in hand), so no worker dies half-way or prints a traceback.
+    if multiprocessing.parent_process() is not None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     from ._render_docx import _template_bytes
     from ._render_pdf import _resources
 
@@ -129,7 +135,7 @@ def _complete(previous: dict[str, Any] | None, form_id: str, out_dir: Path) -> b
         return bool(files) and all(
             _sha256(out_dir / rel) == info["sha256"] for rel, info in files.items()
         )
-    except (OSError, KeyError, TypeError):
+    except (OSError, KeyError, TypeError, AttributeError):  # a hand-edited or damaged manifest line
         return False
 
 
@@ -196,7 +202,11 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
         resources = tuple(bundle["entry"])
     for suffix, data in blobs.items():
         rel = f"{FORMS}/{stem}.{suffix}"
-        atomic_write(out_dir / rel, data, durable=False)
+        try:
+            atomic_write(out_dir / rel, data, durable=False)
+        except OSError as exc:  # disk full, folder gone: every later form would fail too, so stop the batch
+            raise RenderError(f"{out_dir / rel}: cannot be written ({exc.strerror or exc}); the forms finished "
+                              "so far are kept: free space or fix the folder, then run the same command again") from None
         files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     entry = {
         "record": task.number,
@@ -224,7 +234,7 @@ def read_manifest(path: Path) -> dict[int, dict[str, Any]]:
         try:
             entry = json.loads(line)
             entries[int(entry["record"])] = entry
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
             continue
     return entries
 
@@ -346,6 +356,8 @@ def run_batch(
     appended = False
     try:
         with (out / MANIFEST).open("a", encoding="utf-8") as manifest:
+            if manifest.tell() and not (out / MANIFEST).read_bytes().endswith(b"\n"):
+                manifest.write("\n")  # a line torn by a killed run: the next line must not be glued to it
             for outcome in _bounded(executor, fn, tasks(), window=workers * 4):
                 done += 1
                 if outcome.entry is None:
@@ -361,11 +373,14 @@ def run_batch(
                         bundle.add(outcome.fhir or _fhir_entries(out, outcome.entry))
                 if progress:
                     progress(done, total, outcome)
+    except BrokenProcessPool:
+        raise RenderError("a worker process stopped unexpectedly (killed, or out of memory); the forms "
+                          "finished so far are kept: run the same command again to finish") from None
     finally:
         if own:
             executor.shutdown(wait=True, cancel_futures=True)
-    if appended and previous:
-        _compact(out / MANIFEST)  # a re-run appended lines for records the manifest already had
+    if previous and (appended or _line_count(out / MANIFEST) != len(previous)):
+        _compact(out / MANIFEST)  # a re-run appended lines, or the manifest has torn or unreadable lines
     _write_errors(out, errors)
     if bundle is not None:
         bundle.close()
@@ -406,13 +421,18 @@ class _BundleWriter:
         os.replace(self.tmp, self.path)
 
 
+def _line_count(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for _ in fh)
+
+
 def _compact(path: Path) -> None:
     """One line per record, the latest, in the order records first appeared."""
     lines: dict[int, str] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             lines[int(json.loads(line)["record"])] = line
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
             continue  # a torn line from a killed run
     atomic_write(path, "".join(line + "\n" for line in lines.values()).encode())
 
