@@ -204,9 +204,20 @@ def read_data_file(path: str | Path) -> Any:
             return _limits.load_json(text)
         return _limits.load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: not valid {path.suffix.lstrip('.').upper() or 'YAML'}: {exc}") from None
+        raise InputError(f"{path}: not valid {path.suffix.lstrip('.').upper() or 'YAML'}: {_syntax(exc)}") from None
     except _limits.LimitExceeded as exc:
         raise InputError(f"{path}: {exc}") from None
+
+
+def _syntax(exc: Exception) -> str:
+    """Where and what the syntax error is, without quoting the file (a YAML error would show the line,
+    which may hold a patient's identifiers)."""
+    mark = getattr(exc, "problem_mark", None)
+    if isinstance(exc, yaml.YAMLError) and mark is not None:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {getattr(exc, 'problem', None) or 'syntax error'}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+    return "syntax error" if isinstance(exc, yaml.YAMLError) else str(exc)
 
 
 def load_patient(path: str | Path) -> Patient:
