@@ -205,8 +205,9 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
         try:
             atomic_write(out_dir / rel, data, durable=False)
         except OSError as exc:  # disk full, folder gone: every later form would fail too, so stop the batch
-            raise RenderError(f"{out_dir / rel}: cannot be written ({exc.strerror or exc}); the forms finished "
-                              "so far are kept: free space or fix the folder, then run the same command again") from None
+            raise RenderError(f"{out_dir / rel}: cannot be written ({exc.strerror or exc}); the forms "
+                              "finished so far are kept: free space or fix the folder, then run the same "
+                              "command again") from None
         files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     entry = {
         "record": task.number,
@@ -282,8 +283,8 @@ def run_batch(
     get_library(packs).raise_problems()
     get_library(packs).treatment(treatment)  # an unknown treatment fails before any work or any folder
     (out / FORMS).mkdir(parents=True, exist_ok=True)
-    for stale in (out / FORMS).glob(".*.part"):
-        stale.unlink()  # left by a killed run: a temporary file, never a finished form
+    for stale in [*(out / FORMS).glob(".*.part"), *out.glob(".*.part")]:
+        stale.unlink()  # left by a killed run: a temporary file, never a finished form or bundle
     job = BatchJob(
         treatment=treatment, clinic=clinic, date=date or dt.date.today(), formats=check_formats(formats),
         out_dir=str(out.resolve()), language=language, packs=tuple(str(Path(p).resolve()) for p in packs),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from lxml import etree
@@ -24,8 +25,9 @@ _REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _HYPERLINK = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"
 # Field instructions that fetch, read or run something when Word updates the fields.
-_DANGEROUS_FIELDS = re.compile(r"\b(INCLUDETEXT|INCLUDEPICTURE|INCLUDE|IMPORT|LINK|DDEAUTO|DDE|AUTOTEXTLIST)\b",
-                               re.IGNORECASE)
+_DANGEROUS_FIELDS = re.compile(
+    r"\b(INCLUDETEXT|INCLUDEPICTURE|INCLUDE|IMPORT|LINK|DDEAUTO|DDE|AUTOTEXTLIST)\b", re.IGNORECASE
+)
 _SAFE_LINK = re.compile(r"^(https?:|mailto:|tel:)", re.IGNORECASE)
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 
@@ -47,39 +49,44 @@ def _field_codes(xml: bytes) -> list[str]:
     return codes
 
 
+def _relationship_problems(name: str, xml: bytes) -> Iterator[str]:
+    for rel in etree.fromstring(xml, _PARSER).iter(f"{{{_REL_NS}}}Relationship"):
+        external = (rel.get("TargetMode") or "").lower() == "external"
+        link = rel.get("Type") == _HYPERLINK and _SAFE_LINK.match(rel.get("Target") or "")
+        if external and not link:
+            kind = rel.get("Type", "").rsplit("/", 1)[-1] or "link"
+            target = rel.get("Target")
+            yield f"{name}: an external {kind} ({target!r}) would be fetched when the form is opened"
+
+
+def _field_problems(name: str, xml: bytes) -> Iterator[str]:
+    for code in _field_codes(xml):
+        found = _DANGEROUS_FIELDS.search(code)
+        if found:
+            yield (f"{name}: the field {found.group(1).upper()} reads files or runs programs when Word "
+                   f"updates it ({code.strip()[:80]!r})")
+
+
 def template_problems(data: bytes, path: Path | str) -> list[Problem]:
     """Every external relationship and dangerous field code in a DOCX template."""
     where = str(path)
-    problems: list[Problem] = []
+    messages: list[str] = []
     try:
         package = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
         return [Problem("is not a Word document (not a zip file)", path=where)]
     with package:
         for name in package.namelist():
-            if not name.endswith((".xml", ".rels")):
-                continue
             try:
-                xml = package.read(name)
                 if name.endswith(".rels"):
-                    for rel in etree.fromstring(xml, _PARSER).iter(f"{{{_REL_NS}}}Relationship"):
-                        external = (rel.get("TargetMode") or "").lower() == "external"
-                        if external and not (rel.get("Type") == _HYPERLINK and _SAFE_LINK.match(rel.get("Target") or "")):
-                            problems.append(Problem(
-                                f"{name}: an external {rel.get('Type', '').rsplit('/', 1)[-1] or 'link'} "
-                                f"({rel.get('Target')!r}) would be fetched when the form is opened", path=where))
-                elif name.startswith("word/"):
-                    for code in _field_codes(xml):
-                        found = _DANGEROUS_FIELDS.search(code)
-                        if found:
-                            problems.append(Problem(
-                                f"{name}: the field {found.group(1).upper()} reads files or runs programs when "
-                                f"Word updates it ({code.strip()[:80]!r})", path=where))
+                    messages += _relationship_problems(name, package.read(name))
+                elif name.startswith("word/") and name.endswith(".xml"):
+                    messages += _field_problems(name, package.read(name))
             except etree.XMLSyntaxError as exc:
-                problems.append(Problem(f"{name}: not well-formed XML ({exc})", path=where))
+                messages.append(f"{name}: not well-formed XML ({exc})")
             except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-                problems.append(Problem(f"{name}: cannot be read ({exc})", path=where))
-    return problems
+                messages.append(f"{name}: cannot be read ({exc})")
+    return [Problem(m, path=where) for m in messages]
 
 
 def check_template(data: bytes, path: Path | str) -> None:

@@ -26,7 +26,9 @@ from .errors import Problem
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc", ".woff", ".woff2")
 # Characters that are never drawn as a glyph of their own: joiners, direction marks, variation selectors.
 _INVISIBLE = frozenset(range(0xFE00, 0xFE10)) | frozenset(range(0xE0100, 0xE01F0))
-_PATIENT_FIELDS = {"patient_name": "patient.full_name", "birth_date": "patient.birth_date", "mrn": "patient.mrn"}
+_PATIENT_FIELDS = {
+    "patient_name": "patient.full_name", "birth_date": "patient.birth_date", "mrn": "patient.mrn",
+}
 
 
 @functools.lru_cache(maxsize=8)
@@ -69,10 +71,18 @@ def _missing(text: str, coverage: frozenset[int]) -> list[str]:
 def _kind(chars: list[str]) -> str:
     """The scripts of the characters, by the first word of their Unicode names (CJK, THAI, ARABIC)."""
     kinds = dict.fromkeys(
-        "emoji or symbol" if unicodedata.category(ch).startswith("S") else unicodedata.name(ch, "unnamed").split()[0]
+        "emoji or symbol" if unicodedata.category(ch).startswith("S")
+        else unicodedata.name(ch, "unnamed").split()[0]
         for ch in chars
     )
     return ", ".join(kinds)
+
+
+_CANNOT = "character(s) that the PDF fonts cannot draw"
+
+
+def _points(chars: list[str]) -> str:
+    return ", ".join(f"U+{ord(c):04X}" for c in chars[:5])
 
 
 def missing_glyphs(form: Form) -> list[Problem]:
@@ -90,13 +100,12 @@ def missing_glyphs(form: Form) -> list[Problem]:
             continue
         reported.update(chars)
         field = _PATIENT_FIELDS.get(name) or "clinic." + name.removeprefix("clinic_")
-        shown = _kind(chars) if field.startswith("patient.") else ", ".join(f"U+{ord(c):04X}" for c in chars[:5])
-        problems.append(Problem(f"{field} has {len(chars)} character(s) that the PDF fonts cannot draw ({shown})",
-                                field=field))
-    rest = [("title", form.title), *((f"clause {s.clause_id}", "\n".join(_strings(s))) for s in form.sections)]
+        shown = _kind(chars) if field.startswith("patient.") else _points(chars)
+        problems.append(Problem(f"{field} has {len(chars)} {_CANNOT} ({shown})", field=field))
+    rest = [("title", form.title)]
+    rest += [(f"clause {s.clause_id}", "\n".join(_strings(s))) for s in form.sections]
     for where, text in rest:
         chars = [ch for ch in _missing(text, coverage) if ch not in reported]
         if chars:
-            shown = ", ".join(f"U+{ord(c):04X}" for c in chars[:5])
-            problems.append(Problem(f"{where} has {len(chars)} character(s) that the PDF fonts cannot draw ({shown})"))
+            problems.append(Problem(f"{where} has {len(chars)} {_CANNOT} ({_points(chars)})"))
     return problems

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import yaml
 
 from .errors import ContentError, InputError, Problem
 
@@ -140,8 +141,6 @@ def load_json(text: str | bytes) -> Any:
 def load_yaml(text: str) -> Any:
     """``yaml.safe_load`` within the limits: raises yaml.YAMLError for bad YAML, LimitExceeded for
     nesting deeper than MAX_NESTING, more than MAX_YAML_NODES values or an over-long integer."""
-    import yaml
-
     try:
         data = yaml.safe_load(text)
     except RecursionError:
@@ -213,7 +212,8 @@ def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
 def text_problems(obj: Any, root: str, source: str | None = None) -> list[Problem]:
     """Length and character problems of every text field of an input object (a Patient, a Clinic,
     any attrs class a clinic fills in), however many fields it has."""
-    return [p for field, value in _strings(obj, root) if (p := text_problem(value, field, source)) is not None]
+    found = (text_problem(value, field, source) for field, value in _strings(obj, root))
+    return [p for p in found if p is not None]
 
 
 # --------------------------------------------------------------------------- packs
@@ -230,7 +230,11 @@ def check_pack(root: Path, allowed_roots: tuple[Path, ...] = ()) -> None:
         for name in [*dirs, *names]:
             path = Path(folder) / name
             if path.is_symlink():
-                target = path.resolve()
+                try:
+                    target = path.resolve()
+                except (OSError, RuntimeError):  # a loop of links
+                    problems.append(Problem("is a symbolic link that cannot be followed (a loop)", path=str(path)))
+                    continue
                 if not any(target.is_relative_to(r) for r in roots):
                     problems.append(Problem("is a symbolic link to a place outside the pack; "
                                             "copy the file into the pack instead", path=str(path)))

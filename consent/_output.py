@@ -85,6 +85,7 @@ def write_form(
         except OSError as exc:  # disk full, folder not writable: all or nothing
             for done in written:
                 done.unlink(missing_ok=True)
-            raise RenderError(f"{path}: cannot be written ({exc.strerror or exc}); nothing was written") from None
+            reason = exc.strerror or exc
+            raise RenderError(f"{path}: cannot be written ({reason}); nothing was written") from None
         written.append(path)
     return written

@@ -25,7 +25,7 @@ def render_pdf(form: Form, *, variant: str | None = None) -> bytes:
         )
     try:
         layered = render_layered(form, variant=variant)
-    except _weasyprint().urls.FatalURLFetchingError as exc:  # a refused resource while writing the shared body
+    except _weasyprint().urls.FatalURLFetchingError as exc:  # refused while the shared body was written
         raise RenderError(f"PDF rendering stopped: {exc}") from None
     if layered is not None:
         return layered

@@ -32,7 +32,8 @@ class Sandbox(ImmutableSandboxedEnvironment):
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
             for seq, n in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(n, int) and len(seq) * n > MAX_TEMPLATE_CHARS:
+                sized = isinstance(seq, str | list | tuple) and isinstance(n, int)
+                if sized and len(seq) * n > MAX_TEMPLATE_CHARS:
                     raise SecurityError(f"a repeated value would be {len(seq) * n:,} long; the limit is "
                                         f"{MAX_TEMPLATE_CHARS:,} (MAX_TEMPLATE_CHARS)")
         if operator == "**" and isinstance(right, int) and abs(right) > 1_000:
@@ -44,7 +45,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
         except OverflowError as exc:
             raise SecurityError(str(exc)) from None
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return super().call(__context, __obj, *args, **kwargs)
         except OverflowError as exc:  # range() over the sandbox's MAX_RANGE

@@ -54,8 +54,8 @@ def _walk(root: yaml.Node, lines: dict[str, int]) -> None:
         node, path, depth = stack.pop()
         nodes += 1
         if nodes > MAX_YAML_NODES:
-            raise LimitError(f"more than {MAX_YAML_NODES:,} values (aliases counted each time they are used); "
-                             f"the limit is {MAX_YAML_NODES:,}", node.start_mark)
+            raise LimitError(f"more than {MAX_YAML_NODES:,} values (aliases counted each time they are "
+                             f"used); the limit is {MAX_YAML_NODES:,}", node.start_mark)
         if depth > MAX_NESTING:
             raise LimitError(f"nesting deeper than {MAX_NESTING} levels; the limit is {MAX_NESTING}",
                              node.start_mark)

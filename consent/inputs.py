@@ -204,7 +204,8 @@ def read_data_file(path: str | Path) -> Any:
             return _limits.load_json(text)
         return _limits.load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: not valid {path.suffix.lstrip('.').upper() or 'YAML'}: {_syntax(exc)}") from None
+        kind = path.suffix.lstrip(".").upper() or "YAML"
+        raise InputError(f"{path}: not valid {kind}: {_syntax(exc)}") from None
     except _limits.LimitExceeded as exc:
         raise InputError(f"{path}: {exc}") from None
 
@@ -214,7 +215,8 @@ def _syntax(exc: Exception) -> str:
     which may hold a patient's identifiers)."""
     mark = getattr(exc, "problem_mark", None)
     if isinstance(exc, yaml.YAMLError) and mark is not None:
-        return f"line {mark.line + 1}, column {mark.column + 1}: {getattr(exc, 'problem', None) or 'syntax error'}"
+        problem = getattr(exc, "problem", None) or "syntax error"
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
     if isinstance(exc, json.JSONDecodeError):
         return f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
     return "syntax error" if isinstance(exc, yaml.YAMLError) else str(exc)

@@ -16,6 +16,7 @@ from helpers import DATE, EXAMPLES, REPO, build_tree, make_clinic
 
 import consent
 from consent import _limits
+from consent._library import get_library
 from consent._limits import (
     LIMITS,
     MAX_CODE_CHARS,
@@ -28,7 +29,6 @@ from consent._limits import (
     MAX_TEXT_CHARS,
     MAX_YAML_NODES,
 )
-from consent._library import get_library
 from consent.cli import main
 from consent.ehr import read_records
 

@@ -26,7 +26,6 @@ from consent.ehr import read_records
 
 SAMPLES = sorted((SHARED / "ehr-samples").glob("*.json"))
 CLINIC = EXAMPLES / "clinic.yaml"
-RUN = "import sys; from consent.cli import main; sys.exit(main())"
 
 
 def _patients(path: Path) -> list[dict]:
@@ -80,9 +79,28 @@ def _everything(out: Path) -> str:
     return "\n".join(parts)
 
 
-def _consent(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", RUN, *argv], capture_output=True, text=True, timeout=300, cwd=cwd,
-                          env={**os.environ, "PYTHONWARNINGS": "default"})
+# Several commands in one process (one start-up), each with its own stdout and stderr; a traceback of any of
+# them would end the process and show in its stderr.
+RUN_ALL = """
+import contextlib, io, json, sys
+from consent.cli import main
+results = []
+for argv in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    results.append([code, out.getvalue(), err.getvalue()])
+print(json.dumps(results))
+"""
+
+
+def _consent_all(commands: list[list[str]], cwd: Path) -> list[tuple[int, str, str]]:
+    result = subprocess.run([sys.executable, "-c", RUN_ALL, json.dumps(commands)], capture_output=True, text=True,
+                            timeout=300, cwd=cwd, env={**os.environ, "PYTHONWARNINGS": "default"})
+    assert result.returncode == 0, result.stderr
+    for secret in secrets():
+        assert secret not in result.stderr, secret
+    return [tuple(r) for r in json.loads(result.stdout)]
 
 
 def _broken_exports(tmp_path: Path) -> list[Path]:
@@ -109,22 +127,22 @@ def test_no_other_identifier_anywhere_in_success_or_failure(tmp_path):
     passport, BSN, phones and addresses appear in no output file, stdout, stderr or log line; the
     error list and the console name no patient."""
     good, bad = tmp_path / "good", tmp_path / "bad"
-    runs = [
-        _consent("batch", "hair", *[a for p in SAMPLES for a in ("--from", str(p))], "--clinic", str(CLINIC),
-                 "--out", str(good), "--date", "2026-11-21", "--jobs", "1", cwd=tmp_path),
-        _consent("batch", "hair", *[a for p in _broken_exports(tmp_path) for a in ("--from", str(p))],
-                 "--clinic", str(CLINIC), "--out", str(bad), "--date", "2026-11-21", "--jobs", "1", cwd=tmp_path),
-    ]
     patient = tmp_path / "patient.yaml"
-    patient.write_text("full_name: Gustavo Mejía\nbirth_date: 1961-06-29\nssn: 999-68-8566\nphone: [555-981-8755\n")
-    runs.append(_consent("render", "hair", "--patient", str(patient), "--clinic", str(CLINIC), "--out",
-                         str(tmp_path / "render"), cwd=tmp_path))
+    patient.write_text("full_name: Gustavo Mejía\nbirth_date: 1961-06-29\nssn: 999-68-8566\n"
+                       "phone: [555-981-8755\n")
     clinic = tmp_path / "clinic.yaml"
     clinic.write_text(CLINIC.read_text() + "fax: 999-68-8566\n")
-    runs.append(_consent("batch", "hair", "--from", str(SAMPLES[0]), "--clinic", str(clinic), "--out",
-                         str(tmp_path / "none"), cwd=tmp_path))
-    assert [r.returncode for r in runs] == [0, 1, 1, 1], [r.stderr[-500:] for r in runs]
-    consoles = "\n".join(r.stdout + r.stderr for r in runs)
+    common = ["--date", "2026-11-21", "--jobs", "1"]
+    runs = _consent_all([
+        ["batch", "hair", *[a for p in SAMPLES for a in ("--from", str(p))], "--clinic", str(CLINIC),
+         "--out", str(good), *common],
+        ["batch", "hair", *[a for p in _broken_exports(tmp_path) for a in ("--from", str(p))],
+         "--clinic", str(CLINIC), "--out", str(bad), *common],
+        ["render", "hair", "--patient", str(patient), "--clinic", str(CLINIC), "--out", str(tmp_path / "render")],
+        ["batch", "hair", "--from", str(SAMPLES[0]), "--clinic", str(clinic), "--out", str(tmp_path / "none")],
+    ], cwd=tmp_path)
+    assert [code for code, _, _ in runs] == [0, 1, 1, 1], [err[-500:] for _, _, err in runs]
+    consoles = "\n".join(out + err for _, out, err in runs)
     assert "Traceback" not in consoles
     written = _everything(good) + _everything(bad)
     for secret in sorted(secrets()):
@@ -134,7 +152,7 @@ def test_no_other_identifier_anywhere_in_success_or_failure(tmp_path):
     assert len(errors.splitlines()) == 4, errors  # one row per broken record
     for value in sorted(known() | {"王小明", "Gustavo", "Mejía"}):
         assert value not in errors, value
-        assert value not in runs[1].stderr, value
+        assert value not in runs[1][2], value
     assert "patient.full_name has 3 character(s) that the PDF fonts cannot draw (CJK)" in errors
     assert "patient.full_name contains a control character (U+0000) at position 4; remove it" in errors
 

@@ -44,7 +44,9 @@ def _load_settings(library: Library, problems: list[Problem]) -> tuple[dict[str,
         if unknown:
             problems.append(Problem(f"unknown key(s) {', '.join(sorted(map(str, unknown)))}", path=str(path)))
         readability_data = data.get("readability") or {}
-        if not isinstance(readability_data, Mapping) or not all(isinstance(v, Mapping) for v in readability_data.values()):
+        if not isinstance(readability_data, Mapping) or not all(
+            isinstance(v, Mapping) for v in readability_data.values()
+        ):
             problems.append(Problem("readability must map each language to its thresholds", path=str(path)))
             readability_data = {}
         for lang, values in readability_data.items():
