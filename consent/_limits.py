@@ -94,6 +94,18 @@ def check_file_size(path: Path, limit: int = MAX_DATA_FILE_BYTES, what: str = "t
         raise InputError(problems=[problem])
 
 
+def read_bounded(path: Path, limit: int = MAX_DATA_FILE_BYTES, what: str = "the file") -> bytes:
+    """The bytes of ``path``, reading at most ``limit`` + 1 of them: a device or a pipe that never ends
+    (``/dev/zero``, ``/dev/stdin``) or a file that grew since it was sized is an InputError, not a hang.
+    OSError (a missing or unreadable file) is left to the caller."""
+    check_file_size(path, limit, what)
+    with path.open("rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(f"{path}: {what} is more than {limit:,} bytes; the limit is {limit:,} bytes")
+    return data
+
+
 # --------------------------------------------------------------------------- parsed data
 
 
@@ -245,6 +257,9 @@ def check_pack(root: Path, allowed_roots: tuple[Path, ...] = ()) -> None:
                             files += 1
                             size += sub.stat().st_size
             if name in names:
+                if not path.is_symlink() and not path.is_file():
+                    problems.append(Problem("is not a regular file (a pipe or a device)", path=str(path)))
+                    continue
                 files += 1
                 try:
                     size += path.stat().st_size

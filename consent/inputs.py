@@ -192,9 +192,8 @@ def structure(data: Any, cls: type[T], root: str, source: str | None = None) -> 
 def read_data_file(path: str | Path) -> Any:
     """Read a JSON or YAML file (by extension; YAML is the default)."""
     path = Path(path)
-    _limits.check_file_size(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = _limits.read_bounded(path).decode("utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import shutil
 import tempfile
 import warnings
 import zipfile
@@ -35,6 +36,7 @@ from consent._library import Library, _cached, get_library
 from consent.check._settings import settings_for
 from consent.ehr import read_records
 
+BUILTIN_TEMPLATES = Path(consent.__file__).parent / "templates"
 FAST = settings(max_examples=30, deadline=None, derandomize=True, database=None,
                 phases=[Phase.explicit, Phase.generate],  # no shrinking: a failure is reported at once, time stays bounded
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -472,3 +474,24 @@ def test_clinic_and_clause_text_the_fonts_cannot_draw(tmp_path):
         "clause benefits has 8 character(s) that the PDF fonts cannot draw (U+0E0A, U+0E19, U+0E1B, U+0E22, U+0E23)",
     ]
     assert "عيادة Harbor" in docx_all_text(form.to_docx())
+
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+@pytest.mark.skipif(not DEJAVU.is_file(), reason="needs DejaVu Sans (fonts-dejavu-core), which has Arabic glyphs")
+def test_a_pack_font_lets_the_pdf_print_another_script(tmp_path):
+    """The documented way out: a pack that ships a font with Arabic glyphs and names it in its form.css
+    prints an Arabic name in the PDF, exactly."""
+    fonts = tmp_path / "pack" / "templates" / "fonts"
+    shutil.copytree(BUILTIN_TEMPLATES / "fonts", fonts)
+    shutil.copy(DEJAVU, fonts / "DejaVuSans.ttf")
+    css = (BUILTIN_TEMPLATES / "form.css").read_text() + (
+        '\n@font-face { font-family: "Pack Arabic"; src: url(fonts/DejaVuSans.ttf); }\n'
+        'html { font-family: "Consent Sans", "Pack Arabic"; }\n')
+    (fonts.parent / "form.css").write_text(css)
+    name = "محمد عبد الله"
+    patient = consent.Patient(full_name=name, birth_date=dt.date(1970, 1, 2))
+    form = consent.build("hair", patient=patient, clinic=make_clinic(), date=DATE, packs=[tmp_path / "pack"])
+    text = " ".join(pdf_pages(form.to_pdf()))
+    assert name in text or name[::-1] in text  # extraction order of right-to-left text depends on the reader

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -236,3 +237,18 @@ def test_pack_yaml_file_over_the_size_limit(tmp_path):
         get_library([pack]).raise_problems()
     assert f"{big}: the file is {MAX_DATA_FILE_BYTES + 1:,} bytes; the limit is {MAX_DATA_FILE_BYTES:,} bytes" in str(
         info.value)
+
+
+def test_endless_devices_and_pipes_are_refused(tmp_path):
+    """/dev/zero as a patient file or a CSV mapping (it has no size, and never ends), and a named pipe in a
+    pack (opening it would wait for ever): refused at the limit, not read without end."""
+    for loader in (consent.load_patient, lambda p: read_records([tmp_path / "x.csv"], mapping=p)):
+        with pytest.raises(consent.InputError) as info:
+            loader(Path("/dev/zero"))
+        assert (f"/dev/zero: the file is more than {MAX_DATA_FILE_BYTES:,} bytes; the limit is "
+                f"{MAX_DATA_FILE_BYTES:,} bytes") in str(info.value)
+    pack = build_tree(tmp_path / "pack", {"clauses/.keep": ""})
+    os.mkfifo(pack / "clauses" / "benefits.yaml")
+    with pytest.raises(consent.ContentError) as info:
+        get_library([pack]).raise_problems()
+    assert f"{pack}/clauses/benefits.yaml: is not a regular file (a pipe or a device)" in str(info.value)

@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 import yaml
 
-from .._limits import check_file_size
+from .._limits import MAX_EXPORT_BYTES, read_bounded
 from .._yaml import DuplicateKeyError, Located, load_located
 from ..errors import InputError, Problem
 from ..inputs import Patient
@@ -56,9 +56,8 @@ class CsvMapping:
 def load_mapping(path: str | Path) -> CsvMapping:
     """Read and check a mapping file, raising one InputError that lists every problem in it."""
     path = Path(path)
-    check_file_size(path)
     try:
-        located = load_located(path.read_text(encoding="utf-8-sig"))
+        located = load_located(read_bounded(path).decode("utf-8-sig"))
     except FileNotFoundError:
         raise InputError(f"{path}: mapping file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -140,7 +139,7 @@ def _format_problems(date_format: object, where: str, line: int | None) -> list[
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return read_bounded(path, MAX_EXPORT_BYTES, "the export").decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(
             f"{path}: is not UTF-8 text; save the export as 'CSV UTF-8' (Excel) or UTF-8"

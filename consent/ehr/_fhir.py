@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .._limits import LimitExceeded, load_json
+from .._limits import MAX_EXPORT_BYTES, LimitExceeded, load_json, read_bounded
 from ..errors import InputError, Problem
 from ..inputs import Patient
 
@@ -55,7 +55,7 @@ def _failed(message: str, label: str, *, field: str | None = None, line: int | N
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return read_bounded(path, MAX_EXPORT_BYTES, "the export")
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
 
