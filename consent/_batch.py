@@ -22,9 +22,12 @@ import io
 import json
 import multiprocessing
 import os
+import signal
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +38,15 @@ from ._build import apply_check, check_key
 from ._clinic import coverage_problems
 from ._library import get_library
 from ._output import atomic_write, check_formats
-from .errors import ConsentError, InputError, Problem
+from .errors import ConsentError, InputError, Problem, RenderError
 from .inputs import Clinic, Patient
 
 MANIFEST = "manifest.jsonl"
+
+# warnings.catch_warnings() swaps process-wide state: with a thread pool as the executor, two records
+# catching warnings at once would restore each other's filters (and a record's language-fallback note
+# could escape as an error). Assembling a record is a few milliseconds; rendering stays parallel.
+_WARNINGS = threading.Lock()
 ERRORS = "errors.csv"
 BUNDLE = "fhir-bundle.json"
 FORMS = "forms"
@@ -105,6 +113,10 @@ def warm_worker(job: BatchJob) -> None:
     """Process-pool initializer: remember the job and load everything shared by its forms once."""
     global _JOB
     _JOB = job
+    # Ctrl-C reaches every process of the terminal's group: the coordinator alone decides to stop (the
+    # workers finish the form in hand), so no worker dies half-way or prints a traceback.
+    if multiprocessing.parent_process() is not None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     from ._render_docx import _template_bytes
     from ._render_pdf import _resources
 
@@ -130,7 +142,7 @@ def _complete(previous: dict[str, Any] | None, form_id: str, out_dir: Path) -> b
         return bool(files) and all(
             _sha256(out_dir / rel) == info["sha256"] for rel, info in files.items()
         )
-    except (OSError, KeyError, TypeError):
+    except (OSError, KeyError, TypeError, AttributeError):  # a hand-edited or damaged manifest line
         return False
 
 
@@ -148,7 +160,7 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
     if job is None:
         raise RuntimeError("run_task needs a job: call warm_worker(job) first")
     out_dir = Path(job.out_dir)
-    with warnings.catch_warnings(record=True) as caught:
+    with _WARNINGS, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             form, trace = assemble(job.treatment, patient=task.patient, clinic=job.clinic, date=job.date,
@@ -168,8 +180,13 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
     if _complete(task.previous, form.form_id, out_dir):
         return Outcome(task.number, task.source, entry=task.previous, skipped=True)
     blobs: dict[str, bytes] = {}
-    for fmt in job.formats:
-        blobs[fmt] = form.to_pdf(variant=job.pdf_variant) if fmt == "pdf" else form.to_docx()
+    try:
+        for fmt in job.formats:
+            blobs[fmt] = form.to_pdf(variant=job.pdf_variant) if fmt == "pdf" else form.to_docx()
+    except ConsentError as exc:  # e.g. a name the PDF fonts cannot draw: this record fails, the batch goes on
+        problems = exc.problems or (Problem(exc.summary),)
+        return Outcome(task.number, task.source, problems=tuple(
+            (p.field or "", _redact(p.message, task.patient)) for p in problems))
     files: dict[str, dict[str, Any]] = {}
     resources: tuple[dict[str, Any], ...] = ()
     ref = None
@@ -192,7 +209,12 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
         resources = tuple(bundle["entry"])
     for suffix, data in blobs.items():
         rel = f"{FORMS}/{stem}.{suffix}"
-        atomic_write(out_dir / rel, data, durable=False)
+        try:
+            atomic_write(out_dir / rel, data, durable=False)
+        except OSError as exc:  # disk full, folder gone: every later form would fail too, so stop the batch
+            raise RenderError(f"{out_dir / rel}: cannot be written ({exc.strerror or exc}); the forms "
+                              "finished so far are kept: free space or fix the folder, then run the same "
+                              "command again") from None
         files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     entry = {
         "record": task.number,
@@ -220,7 +242,7 @@ def read_manifest(path: Path) -> dict[int, dict[str, Any]]:
         try:
             entry = json.loads(line)
             entries[int(entry["record"])] = entry
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
             continue
     return entries
 
@@ -271,8 +293,8 @@ def run_batch(
     if lacking:
         raise InputError(problems=[p.problem for p in lacking])
     (out / FORMS).mkdir(parents=True, exist_ok=True)
-    for stale in (out / FORMS).glob(".*.part"):
-        stale.unlink()  # left by a killed run: a temporary file, never a finished form
+    for stale in [*(out / FORMS).glob(".*.part"), *out.glob(".*.part")]:
+        stale.unlink()  # left by a killed run: a temporary file, never a finished form or bundle
     job = BatchJob(
         treatment=treatment, clinic=clinic, date=date or dt.date.today(), formats=check_formats(formats),
         out_dir=str(out.resolve()), language=language, packs=tuple(str(Path(p).resolve()) for p in packs),
@@ -315,7 +337,7 @@ def run_batch(
         coordinator does it, so the workers never load the readability dictionaries)."""
         from .check import check_form
 
-        with warnings.catch_warnings():
+        with _WARNINGS, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             form, trace = assemble(job.treatment, patient=patient, clinic=job.clinic, date=job.date,
                                    language=job.language, packs=job.packs)
@@ -345,6 +367,8 @@ def run_batch(
     appended = False
     try:
         with (out / MANIFEST).open("a", encoding="utf-8") as manifest:
+            if manifest.tell() and not (out / MANIFEST).read_bytes().endswith(b"\n"):
+                manifest.write("\n")  # a line torn by a killed run: the next line must not be glued to it
             for outcome in _bounded(executor, fn, tasks(), window=workers * 4):
                 done += 1
                 if outcome.entry is None:
@@ -360,11 +384,14 @@ def run_batch(
                         bundle.add(outcome.fhir or _fhir_entries(out, outcome.entry))
                 if progress:
                     progress(done, total, outcome)
+    except BrokenProcessPool:
+        raise RenderError("a worker process stopped unexpectedly (killed, or out of memory); the forms "
+                          "finished so far are kept: run the same command again to finish") from None
     finally:
         if own:
             executor.shutdown(wait=True, cancel_futures=True)
-    if appended and previous:
-        _compact(out / MANIFEST)  # a re-run appended lines for records the manifest already had
+    if previous and (appended or _line_count(out / MANIFEST) != len(previous)):
+        _compact(out / MANIFEST)  # a re-run appended lines, or the manifest has torn or unreadable lines
     _write_errors(out, errors)
     if bundle is not None:
         bundle.close()
@@ -405,13 +432,18 @@ class _BundleWriter:
         os.replace(self.tmp, self.path)
 
 
+def _line_count(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for _ in fh)
+
+
 def _compact(path: Path) -> None:
     """One line per record, the latest, in the order records first appeared."""
     lines: dict[int, str] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             lines[int(json.loads(line)["record"])] = line
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
             continue  # a torn line from a killed run
     atomic_write(path, "".join(line + "\n" for line in lines.values()).encode())
 

@@ -17,6 +17,7 @@ import attrs
 import yaml
 from babel.core import get_global
 
+from ._limits import MAX_DATA_FILE_BYTES, check_pack, file_size_problem
 from ._yaml import DuplicateKeyError, Located, load_located
 from .content import (
     ClauseSpec,
@@ -60,6 +61,10 @@ class Source:
 
 
 def _read(path: Path, problems: list[Problem]) -> Located | None:
+    too_big = file_size_problem(path, MAX_DATA_FILE_BYTES, "the file")
+    if too_big is not None:
+        problems.append(too_big)
+        return None
     try:
         return load_located(path.read_text(encoding="utf-8"))
     except (DuplicateKeyError, yaml.YAMLError, ValueError) as exc:
@@ -101,6 +106,7 @@ class Library:
             raise ContentError(f"{path}: clinic pack folder not found")
         if not (path / "clauses").is_dir() and not (path / "templates").is_dir():
             raise ContentError(f"{path}: a clinic pack needs a clauses/ or templates/ folder (found neither)")
+        check_pack(path, allowed_roots=(builtin_root(),))  # size, and no links out of the pack
         return Source(f"pack:{path.name}", path)
 
     # ------------------------------------------------------------------ loading

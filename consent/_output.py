@@ -77,9 +77,15 @@ def write_form(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RenderError(f"{out_dir}: cannot create the output folder ({exc.strerror})") from None
-    written = []
+    written: list[Path] = []
     for fmt, data in blobs.items():
         path = out_dir / f"{stem}.{fmt}"
-        atomic_write(path, data)
+        try:
+            atomic_write(path, data)
+        except OSError as exc:  # disk full, folder not writable: all or nothing
+            for done in written:
+                done.unlink(missing_ok=True)
+            reason = exc.strerror or exc
+            raise RenderError(f"{path}: cannot be written ({reason}); nothing was written") from None
         written.append(path)
     return written

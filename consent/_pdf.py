@@ -6,15 +6,27 @@ body with each form's strings drawn over it), so neither imports the other's cal
 
 from __future__ import annotations
 
+from ._glyphs import missing_glyphs
 from ._pdf_layers import render_layered
-from ._render_pdf import form_html, layout, write_document
+from ._render_pdf import _weasyprint, form_html, layout, write_document
 from .document import Form
+from .errors import RenderError
 
 
 def render_pdf(form: Form, *, variant: str | None = None) -> bytes:
     """The PDF of ``form``. Forms that differ only in the patient's strings share one layout (see
     ``_pdf_layers``); any form that cannot is laid out on its own. Both give the same page."""
-    layered = render_layered(form, variant=variant)
+    problems = missing_glyphs(form)
+    if problems:
+        raise RenderError(
+            "the PDF cannot be made: its fonts cannot draw some characters of this form", problems=problems,
+            hint="the DOCX can still be made; to print these characters in the PDF, add a font that has them "
+                 "to a pack's templates/fonts/ and name it in the pack's form.css",
+        )
+    try:
+        layered = render_layered(form, variant=variant)
+    except _weasyprint().urls.FatalURLFetchingError as exc:  # refused while the shared body was written
+        raise RenderError(f"PDF rendering stopped: {exc}") from None
     if layered is not None:
         return layered
     return write_document(layout(form_html(form), form.packs), form, variant)

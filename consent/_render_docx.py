@@ -26,10 +26,10 @@ from docx.text.paragraph import Paragraph as DocxParagraph
 from docxcompose.properties import CustomProperties
 from docxtpl import DocxTemplate
 from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from ._docx_check import check_template
 from ._library import get_library
-from ._text import long_date
+from ._text import Sandbox, long_date
 from ._tokens import TOKENS, SharedWork, patient_values, tokenise
 from .document import (
     BulletList,
@@ -52,11 +52,14 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 @functools.lru_cache(maxsize=8)
 def _template_bytes(packs: tuple[str, ...]) -> bytes:
-    return get_library(packs).template("form.docx").read_bytes()
+    path = get_library(packs).template("form.docx")
+    data = path.read_bytes()
+    check_template(data, path)  # no external links or file-reading fields in a clinic's template
+    return data
 
 
-def _env() -> ImmutableSandboxedEnvironment:
-    return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+def _env() -> Sandbox:
+    return Sandbox(undefined=StrictUndefined, autoescape=True)
 
 
 def _shade(cell: Any, fill: str) -> None:

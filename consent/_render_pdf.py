@@ -17,11 +17,10 @@ from typing import Any
 
 import attrs
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import __version__
 from ._library import get_library
-from ._text import long_date
+from ._text import Sandbox, long_date
 from .document import Form
 from .errors import RenderError
 
@@ -82,7 +81,7 @@ def _resources(packs: tuple[str, ...]) -> _Resources:
     from weasyprint.text.fonts import FontConfiguration
 
     css_path = library.template("form.css")
-    env = ImmutableSandboxedEnvironment(
+    env = Sandbox(
         loader=FileSystemLoader([str(root) for root in library.template_roots]),
         undefined=StrictUndefined,
         autoescape=True,

@@ -7,6 +7,8 @@ from typing import Any
 import attrs
 import yaml
 
+from ._limits import MAX_NESTING, MAX_YAML_NODES
+
 
 @attrs.frozen
 class Located:
@@ -34,32 +36,63 @@ class DuplicateKeyError(yaml.YAMLError, ValueError):
         super().__init__(f"line {mark.line + 1}: {self.problem}")
 
 
-def _walk(node: yaml.Node, path: str, lines: dict[str, int]) -> None:
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            name = str(key.value)
-            if name in seen:
-                raise DuplicateKeyError(name, key.start_mark)
-            seen.add(name)
-            _walk(value, f"{path}.{name}" if path else name, lines)
-            lines[f"{path}.{name}" if path else name] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _walk(item, f"{path}[{i}]", lines)
+class LimitError(yaml.YAMLError, ValueError):
+    """The file is over a limit of :mod:`consent._limits` (nesting depth, number of values)."""
+
+    def __init__(self, message: str, mark: yaml.Mark | None = None) -> None:
+        self.problem = message
+        self.problem_mark = mark
+        super().__init__(f"line {mark.line + 1}: {message}" if mark else message)
+
+
+def _walk(root: yaml.Node, lines: dict[str, int]) -> None:
+    """Record the line of every key path; refuse duplicate keys and files over the limits. Iterative, and
+    each alias is walked again where it is used, so a "billion laughs" file stops at MAX_YAML_NODES."""
+    stack: list[tuple[yaml.Node, str, int]] = [(root, "", 0)]
+    nodes = 0
+    while stack:
+        node, path, depth = stack.pop()
+        nodes += 1
+        if nodes > MAX_YAML_NODES:
+            raise LimitError(f"more than {MAX_YAML_NODES:,} values (aliases counted each time they are "
+                             f"used); the limit is {MAX_YAML_NODES:,}", node.start_mark)
+        if depth > MAX_NESTING:
+            raise LimitError(f"nesting deeper than {MAX_NESTING} levels; the limit is {MAX_NESTING}",
+                             node.start_mark)
+        lines.setdefault(path, node.start_mark.line + 1)
+        children: list[tuple[yaml.Node, str, int]] = []
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                name = str(key.value)
+                if name in seen:
+                    raise DuplicateKeyError(name, key.start_mark)
+                seen.add(name)
+                child = f"{path}.{name}" if path else name
+                lines[child] = key.start_mark.line + 1
+                children.append((value, child, depth + 1))
+        elif isinstance(node, yaml.SequenceNode):
+            children = [(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(node.value)]
+        stack.extend(reversed(children))
 
 
 def load_located(text: str) -> Located:
-    """Parse one YAML document with the safe loader; duplicate keys are errors."""
+    """Parse one YAML document with the safe loader; duplicate keys are errors, and so are files deeper
+    or larger than the limits in :mod:`consent._limits`."""
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return Located(None, {})
         lines: dict[str, int] = {}
-        _walk(node, "", lines)
+        _walk(node, lines)
         data = loader.construct_document(node)
+    except RecursionError:
+        raise LimitError(f"nesting deeper than {MAX_NESTING} levels; the limit is {MAX_NESTING}") from None
+    except ValueError as exc:
+        if isinstance(exc, yaml.YAMLError):
+            raise
+        raise LimitError(f"a value cannot be read ({exc})") from None  # e.g. an integer of 5,000 digits
     finally:
         loader.dispose()
     return Located(data, lines)

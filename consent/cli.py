@@ -5,10 +5,13 @@ Errors the user can fix (ConsentError) print ``Error: ...`` on stderr and exit 1
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import signal
 import sys
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +195,7 @@ def batch(treatment: str, sources: Sequence[str], mapping: str | None, clinic_fi
     total = sum(1 for _ in read_records(sources, mapping=mapping))  # a first pass, for the progress bar
     records = read_records(sources, mapping=mapping)  # then stream: memory does not grow with the batch
     executor = _executor(executor_url) if executor_url else None
-    with _progress(total) as progress:
+    with _sigterm_as_interrupt(), _progress(total) as progress:
         result = run_batch(treatment, records, clinic=clinic, out_dir=out_dir, date=_parse_date(date_text),
                            formats=chosen, language=language, packs=packs, pdf_variant=pdf_variant,
                            embed_pdf=embed_pdf, executor=executor, jobs=jobs, progress=progress,
@@ -202,6 +205,20 @@ def batch(treatment: str, sources: Sequence[str], mapping: str | None, clinic_fi
     if result.failed:
         click.echo(f"Failed records are listed in {Path(out_dir) / 'errors.csv'}", err=True)
         raise click.exceptions.Exit(1)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (kill, a service manager) stops a batch like Ctrl-C: the forms in progress finish, the
+    manifest stays whole, and the same command finishes the rest."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _executor(url: str) -> Any:

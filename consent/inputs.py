@@ -25,6 +25,7 @@ import cattrs
 import yaml
 from babel.numbers import UnknownCurrencyError, get_currency_name
 
+from . import _limits
 from .errors import InputError, Problem
 
 US_STATES = frozenset(
@@ -311,17 +312,32 @@ def read_data_file(path: str | Path) -> Any:
     """Read a JSON or YAML file (by extension; YAML is the default)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = _limits.read_bounded(path).decode("utf-8-sig")
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read ({exc})") from None
     try:
         if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.safe_load(text)
+            return _limits.load_json(text)
+        return _limits.load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: not valid {path.suffix.lstrip('.').upper() or 'YAML'}: {exc}") from None
+        kind = path.suffix.lstrip(".").upper() or "YAML"
+        raise InputError(f"{path}: not valid {kind}: {_syntax(exc)}") from None
+    except _limits.LimitExceeded as exc:
+        raise InputError(f"{path}: {exc}") from None
+
+
+def _syntax(exc: Exception) -> str:
+    """Where and what the syntax error is, without quoting the file (a YAML error would show the line,
+    which may hold a patient's identifiers)."""
+    mark = getattr(exc, "problem_mark", None)
+    if isinstance(exc, yaml.YAMLError) and mark is not None:
+        problem = getattr(exc, "problem", None) or "syntax error"
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+    return "syntax error" if isinstance(exc, yaml.YAMLError) else str(exc)
 
 
 def load_patient(path: str | Path) -> Patient:
@@ -371,6 +387,7 @@ def patient_problems(patient: object, source: str | None = None) -> list[Problem
         out.append(Problem("patient.birth_date is in the future", path=source, field="patient.birth_date"))
     out += _text(patient.mrn, "patient.mrn", source, required=False)
     out += _text(patient.preferred_language, "patient.preferred_language", source, required=False)
+    out += _limits.text_problems(patient, "patient", source)  # lengths, control characters
     return out
 
 
@@ -397,6 +414,7 @@ def clinic_problems(clinic: object, source: str | None = None) -> list[Problem]:
         out += study_problems(clinic.study, source)
     out += fees_problems(clinic.fees, source)
     out += products_problems(clinic.products, source)
+    out += _limits.text_problems(clinic, "clinic", source)  # every text field, however many
     return out
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
+import yaml
 
 from .._library import Library
 from .._yaml import load_located
@@ -38,21 +39,44 @@ def _load_settings(library: Library, problems: list[Problem]) -> tuple[dict[str,
         path = source.templates / "rules" / "settings.yaml"
         if not path.is_file():
             continue
-        data = load_located(path.read_text(encoding="utf-8")).data or {}
+        data = _read_mapping(path, problems)
         unknown = set(data) - {"readability", "acknowledge"}
         if unknown:
-            problems.append(Problem(f"unknown key(s) {', '.join(sorted(unknown))}", path=str(path)))
-        for lang, values in (data.get("readability") or {}).items():
+            problems.append(Problem(f"unknown key(s) {', '.join(sorted(map(str, unknown)))}", path=str(path)))
+        readability_data = data.get("readability") or {}
+        if not isinstance(readability_data, Mapping) or not all(
+            isinstance(v, Mapping) for v in readability_data.values()
+        ):
+            problems.append(Problem("readability must map each language to its thresholds", path=str(path)))
+            readability_data = {}
+        for lang, values in readability_data.items():
             bad = set(values) - THRESHOLD_KEYS
             if bad:
                 problems.append(Problem(f"readability.{lang}: unknown key(s) {', '.join(sorted(bad))}", path=str(path)))
             readability.setdefault(str(lang), {}).update(values)
-        for i, item in enumerate(data.get("acknowledge") or []):
+        acknowledged = data.get("acknowledge") or []
+        if not isinstance(acknowledged, list):
+            problems.append(Problem("acknowledge must be a list of {rule, reason}", path=str(path)))
+            acknowledged = []
+        for i, item in enumerate(acknowledged):
             if not isinstance(item, Mapping) or set(item) != {"rule", "reason"} or not str(item["reason"]).strip():
                 problems.append(Problem(f"acknowledge[{i}] needs exactly a rule and a non-empty reason", path=str(path)))
                 continue
             acknowledge[str(item["rule"])] = str(item["reason"]).strip()
     return readability, acknowledge
+
+
+def _read_mapping(path: Any, problems: list[Problem]) -> Mapping[str, Any]:
+    """A settings file's top-level mapping; a file that is not one is a problem (and counts as empty)."""
+    try:
+        data = load_located(path.read_text(encoding="utf-8")).data or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        problems.append(Problem(f"not valid YAML: {exc}", path=str(path)))
+        return {}
+    if not isinstance(data, Mapping):
+        problems.append(Problem(f"must be a mapping of settings (got {type(data).__name__})", path=str(path)))
+        return {}
+    return data
 
 
 @functools.lru_cache(maxsize=16)
@@ -65,6 +89,9 @@ def _settings_for(library: Library) -> tuple[Settings, tuple[Problem, ...]]:
         for path in sorted(folder.glob("claims*.yaml")) if folder.is_dir() else []:
             try:
                 loaded = load_rules(path.read_text(encoding="utf-8"), str(path))
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append(Problem(f"cannot be read: {exc}", path=str(path)))
+                continue
             except ContentError as exc:
                 problems += exc.problems
                 continue

@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 import yaml
 
+from .._limits import MAX_EXPORT_BYTES, read_bounded
 from .._yaml import DuplicateKeyError, Located, load_located
 from ..errors import InputError, Problem
 from ..inputs import Patient
@@ -56,7 +57,7 @@ def load_mapping(path: str | Path) -> CsvMapping:
     """Read and check a mapping file, raising one InputError that lists every problem in it."""
     path = Path(path)
     try:
-        located = load_located(path.read_text(encoding="utf-8-sig"))
+        located = load_located(read_bounded(path).decode("utf-8-sig"))
     except FileNotFoundError:
         raise InputError(f"{path}: mapping file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -138,7 +139,7 @@ def _format_problems(date_format: object, where: str, line: int | None) -> list[
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return read_bounded(path, MAX_EXPORT_BYTES, "the export").decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(
             f"{path}: is not UTF-8 text; save the export as 'CSV UTF-8' (Excel) or UTF-8"
@@ -147,12 +148,18 @@ def _read_text(path: Path) -> str:
         raise InputError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
 
 
-def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
+def _rows(text: str, where: str) -> Iterator[tuple[int, list[str]]]:
     """(line number, stripped cells) for each row that is not entirely blank; header first."""
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = max(",;\t", key=first.count) if any(d in first for d in ",;\t") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field over csv.field_size_limit() (131,072 characters), a NUL byte...
+            raise InputError(f"{where}: line {reader.line_num + 1} cannot be read as CSV ({exc})") from None
         stripped = [cell.strip() for cell in cells]
         if any(stripped):
             yield reader.line_num, stripped
@@ -160,7 +167,7 @@ def _rows(text: str) -> Iterator[tuple[int, list[str]]]:
 
 def check_header(path: Path, mapping: CsvMapping) -> list[Problem]:
     """Problems with the header of one CSV file: mapped columns that are missing or repeated."""
-    header = next(_rows(_read_text(path)), (0, []))[1]
+    header = next(_rows(_read_text(path), str(path)), (0, []))[1]
     if not header:
         return [Problem("the file is empty (no header row)", str(path))]
     problems = []
@@ -180,7 +187,7 @@ def check_header(path: Path, mapping: CsvMapping) -> list[Problem]:
 
 def read_csv(path: Path, source: str, mapping: CsvMapping) -> Iterator[Outcome]:
     """One record per non-blank data row; call :func:`check_header` first."""
-    rows = _rows(_read_text(path))
+    rows = _rows(_read_text(path), str(path))
     header = next(rows, (0, []))[1]
     positions = {field: header.index(column) for field, column in mapping.columns.items() if column in header}
     for number, (line, cells) in enumerate(rows, start=1):

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .._limits import MAX_EXPORT_BYTES, LimitExceeded, load_json, read_bounded
 from ..errors import InputError, Problem
 from ..inputs import Patient
 
@@ -54,7 +55,7 @@ def _failed(message: str, label: str, *, field: str | None = None, line: int | N
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        return read_bounded(path, MAX_EXPORT_BYTES, "the export")
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or type(exc).__name__})") from None
 
@@ -73,13 +74,16 @@ def _where(resource: dict[str, Any], full_url: object = None) -> Where:
 def read_json(path: Path, source: str) -> Iterator[tuple[Outcome, Where]]:
     """Records from a ``.json`` file holding one Patient or one Bundle; other resources are skipped."""
     try:
-        data = json.loads(_read_bytes(path).decode("utf-8-sig"))
+        data = load_json(_read_bytes(path).decode("utf-8-sig"))
     except UnicodeDecodeError:
         yield _failed("the file is not UTF-8 text", _label(1, source)), NOWHERE
         return
     except json.JSONDecodeError as exc:
         message = f"the file is not valid JSON (line {exc.lineno}: {exc.msg})"
         yield _failed(message, _label(1, source)), NOWHERE
+        return
+    except LimitExceeded as exc:
+        yield _failed(f"the file has {exc}", _label(1, source)), NOWHERE
         return
     kind = data.get("resourceType") if isinstance(data, dict) else None
     if kind == "Patient":
@@ -101,7 +105,12 @@ def read_ndjson(path: Path, source: str) -> Iterator[tuple[Outcome, Where]]:
         if not raw.strip():
             continue
         try:
-            data = json.loads(raw.decode("utf-8-sig" if line_no == 1 else "utf-8"))
+            data = load_json(raw.decode("utf-8-sig" if line_no == 1 else "utf-8"))
+        except LimitExceeded as exc:
+            number += 1
+            label = _label(number, source, line_no)
+            yield _failed(f"line {line_no} has {exc}", label, line=line_no), NOWHERE
+            continue
         except UnicodeDecodeError:
             number += 1
             label = _label(number, source, line_no)

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from .._limits import MAX_EXPORT_BYTES, MAX_RECORDS_PER_FILE, file_size_problem
 from ..errors import InputError, Problem
 from ..inputs import Patient
 from . import _csv, _fhir
@@ -103,6 +104,9 @@ def _file_problems(path: Path, *, mapping_given: bool) -> list[Problem]:
         return [Problem(f"unsupported file type ({found}); expected {', '.join(SUFFIXES)}", str(path))]
     if not path.is_file():
         return [Problem("file not found", str(path))]
+    too_big = file_size_problem(path, MAX_EXPORT_BYTES, "the export")
+    if too_big is not None:
+        return [too_big]
     if suffix == ".csv" and not mapping_given:
         return [Problem("a CSV export needs a column mapping file (mapping=...)", str(path))]
     return []
@@ -120,6 +124,9 @@ def _records(files: list[Path], mapping: _csv.CsvMapping | None) -> Iterator[Imp
         else:
             assert mapping is not None  # read_records checked this
             located = ((outcome, _fhir.NOWHERE) for outcome in _csv.read_csv(path, source, mapping))
-        for (patient, problems, organization), (resource_id, full_url) in located:
+        for count, ((patient, problems, organization), (resource_id, full_url)) in enumerate(located, 1):
+            if count > MAX_RECORDS_PER_FILE:
+                raise InputError(f"{path}: the export has more than {MAX_RECORDS_PER_FILE:,} records; the limit "
+                                 f"is {MAX_RECORDS_PER_FILE:,}", hint="split it into several files")
             number += 1
             yield ImportedRecord(number, source, patient, problems, organization, resource_id, full_url)
