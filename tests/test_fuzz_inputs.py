@@ -495,3 +495,15 @@ def test_a_pack_font_lets_the_pdf_print_another_script(tmp_path):
     form = consent.build("hair", patient=patient, clinic=make_clinic(), date=DATE, packs=[tmp_path / "pack"])
     text = " ".join(pdf_pages(form.to_pdf()))
     assert name in text or name[::-1] in text  # extraction order of right-to-left text depends on the reader
+
+
+@pytest.mark.parametrize("value", ['"abc"', ".nan", "true", "[1]"])
+def test_a_readability_threshold_that_is_not_a_number_is_a_check_error(tmp_path, value):
+    """A pack's threshold of the wrong type crashed the check (TypeError), and NaN switched the check off
+    silently: each is now a problem in the check's report, naming the key."""
+    rules = tmp_path / "pack" / "templates" / "rules"
+    rules.mkdir(parents=True)
+    (rules / "settings.yaml").write_text(f"readability: {{en: {{clause_max_grade: {value}}}}}\n")
+    report = consent.check.check(["hair"], packs=[tmp_path / "pack"], languages=["en"])
+    assert not report.ok
+    assert "readability.en.clause_max_grade must be a number" in report.to_text()

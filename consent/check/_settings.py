@@ -8,6 +8,7 @@ every source adds rules (a pack may not reuse a built-in rule id).
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,7 +53,15 @@ def _load_settings(library: Library, problems: list[Problem]) -> tuple[dict[str,
         for lang, values in readability_data.items():
             bad = set(values) - THRESHOLD_KEYS
             if bad:
-                problems.append(Problem(f"readability.{lang}: unknown key(s) {', '.join(sorted(bad))}", path=str(path)))
+                problems.append(Problem(f"readability.{lang}: unknown key(s) {', '.join(sorted(map(str, bad)))}",
+                                        path=str(path)))
+            numbers = {k: v for k, v in values.items() if k != "formula"}
+            for key, value in numbers.items():
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                          or not math.isfinite(value)):
+                    problems.append(Problem(f"readability.{lang}.{key} must be a number (got {value!r})",
+                                            path=str(path)))
+                    values = {k: v for k, v in values.items() if k != key}
             readability.setdefault(str(lang), {}).update(values)
         acknowledged = data.get("acknowledge") or []
         if not isinstance(acknowledged, list):
