@@ -24,7 +24,7 @@ import multiprocessing
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,7 @@ class Task:
     fhir_ids: tuple[str | None, str | None] = (None, None)  # (Patient.id, Bundle fullUrl) from a FHIR export
     report: Any = None  # the compliance check, made once per group of identical clause text...
     report_key: str | None = None  # ...which is this (see consent._build.check_key)
+    screening: Mapping[str, bool] = attrs.field(factory=dict)  # from the export, if it has them
 
 
 @attrs.frozen
@@ -151,7 +152,7 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
         warnings.simplefilter("always")
         try:
             form, trace = assemble(job.treatment, patient=task.patient, clinic=job.clinic, date=job.date,
-                                   language=job.language, packs=job.packs)
+                                   screening=task.screening, language=job.language, packs=job.packs)
             report = task.report
             if report is None or check_key(form, trace) != task.report_key:
                 from .check import check_form
@@ -284,13 +285,14 @@ def run_batch(
         for record in records:
             if isinstance(record, tuple):
                 number, patient = record
-                source, problems, ids = "", (), (None, None)
+                source, problems, ids, answers = "", (), (None, None), {}
             else:
                 number, patient, source, problems = record.number, record.patient, record.source, record.problems
                 ids = (getattr(record, "resource_id", None), getattr(record, "full_url", None))
+                answers = dict(getattr(record, "screening", None) or {})
             if patient is not None:
                 try:
-                    report, key = checked(patient)
+                    report, key = checked(patient, answers)
                 except ConsentError as exc:
                     problems = tuple(Problem(_redact(p.message, patient), field=p.field)
                                      for p in (exc.problems or (Problem(exc.summary),)))
@@ -302,11 +304,11 @@ def run_batch(
                 if progress:
                     progress(done, total, Outcome(number, source, problems=()))
                 continue
-            yield Task(number, source, patient, previous.get(number), ids, report, key)
+            yield Task(number, source, patient, previous.get(number), ids, report, key, answers)
 
     reports: dict[str, Any] = {}
 
-    def checked(patient: Patient) -> tuple[Any, str]:
+    def checked(patient: Patient, answers: Mapping[str, bool]) -> tuple[Any, str]:
         """The compliance check of this patient's form, made once per distinct clause text (the
         coordinator does it, so the workers never load the readability dictionaries)."""
         from .check import check_form
@@ -314,7 +316,7 @@ def run_batch(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             form, trace = assemble(job.treatment, patient=patient, clinic=job.clinic, date=job.date,
-                                   language=job.language, packs=job.packs)
+                                   screening=answers, language=job.language, packs=job.packs)
         key = check_key(form, trace)
         if key not in reports:
             reports[key] = check_form(form, trace, get_library(job.packs))

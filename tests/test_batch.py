@@ -178,6 +178,36 @@ def test_killed_batch_leaves_no_half_form_and_resumes(tmp_path):
     assert not [p for p in (out / "forms").iterdir() if p.name.startswith(".")]
 
 
+def test_screening_answers_from_a_csv_export_are_ticked_on_each_form(tmp_path):
+    """Screening columns of a CSV export tick each patient's own boxes; an answer to a question the
+    form does not ask is that record's error row, and the others go on."""
+    export = tmp_path / "export.csv"
+    export.write_text("name,dob,pregnant,knee\nAna Uno,1970-01-01,yes,no\nBo Dos,1971-02-02,no,\n"
+                      "Cy Tres,1972-03-03,no,no\n")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("columns:\n  full_name: name\n  birth_date: dob\nscreening:\n  pregnant: pregnant\n"
+                       "  knee-surgery: knee\n")
+    out = tmp_path / "out"
+    result = run_batch("knee-injection", read_records([export], mapping=mapping), clinic=consent.load_clinic(CLINIC),
+                       out_dir=out, date=DATE, formats=["docx"], jobs=1)
+    assert (result.written, result.failed) == (3, 0)
+    from helpers import docx_body_lines
+
+    def row(record: int, question: str) -> list[str]:
+        lines = docx_body_lines(next(out.glob(f"forms/rec-{record:06d}_*.docx")).read_bytes())
+        at = next(i for i, line in enumerate(lines) if line.startswith(question))
+        return lines[at + 1:at + 3]  # the yes and no boxes
+
+    assert row(1, "Are you pregnant") == ["☒", "☐"] and row(1, "Have you had surgery") == ["☐", "☒"]
+    assert row(2, "Are you pregnant") == ["☐", "☒"] and row(2, "Have you had surgery") == ["☐", "☐"]
+    hair = run_batch("hair", read_records([export], mapping=mapping), clinic=consent.load_clinic(CLINIC),
+                     out_dir=tmp_path / "hair", date=DATE, formats=["docx"], jobs=1)
+    assert (hair.written, hair.failed) == (1, 2)  # record 2 left the knee question blank
+    rows = list(csv.reader(io.StringIO((tmp_path / "hair" / "errors.csv").read_text())))
+    assert [row[:3] for row in rows[1:]] == [["1", "export.csv", ""], ["3", "export.csv", ""]]
+    assert rows[1][3].startswith("screening answer 'knee-surgery' matches no question on this form")
+
+
 def test_file_names_never_come_from_patient_data(tmp_path):
     """A patient 'named' like a path gives an ordinary file name inside the output folder."""
     export = tmp_path / "export.csv"
