@@ -168,8 +168,14 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
     if _complete(task.previous, form.form_id, out_dir):
         return Outcome(task.number, task.source, entry=task.previous, skipped=True)
     blobs: dict[str, bytes] = {}
+    pdf_layout = None
     for fmt in job.formats:
-        blobs[fmt] = form.to_pdf(variant=job.pdf_variant) if fmt == "pdf" else form.to_docx()
+        if fmt == "pdf":
+            from ._pdf import laid_out_pdf
+
+            blobs[fmt], pdf_layout = laid_out_pdf(form, variant=job.pdf_variant)
+        else:
+            blobs[fmt] = form.to_docx()
     files: dict[str, dict[str, Any]] = {}
     resources: tuple[dict[str, Any], ...] = ()
     ref = None
@@ -205,6 +211,8 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
         "files": files,
         "notes": notes,
     }
+    if pdf_layout is not None:
+        entry["pdf_layout"] = pdf_layout  # "shared" with other forms of the batch, or "whole"
     return Outcome(task.number, task.source, entry=entry, fhir=resources)
 
 

@@ -14,7 +14,13 @@ from .document import Form
 def render_pdf(form: Form, *, variant: str | None = None) -> bytes:
     """The PDF of ``form``. Forms that differ only in the patient's strings share one layout (see
     ``_pdf_layers``); any form that cannot is laid out on its own. Both give the same page."""
+    return laid_out_pdf(form, variant=variant)[0]
+
+
+def laid_out_pdf(form: Form, *, variant: str | None = None) -> tuple[bytes, str]:
+    """The PDF of ``form`` and how it was laid out: ``"shared"`` (a body shared with other forms, and
+    this form's own layer) or ``"whole"`` (on its own)."""
     layered = render_layered(form, variant=variant)
     if layered is not None:
-        return layered
-    return write_document(layout(form_html(form), form.packs), form, variant)
+        return layered, "shared"
+    return write_document(layout(form_html(form), form.packs), form, variant), "whole"
