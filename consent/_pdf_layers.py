@@ -1,34 +1,40 @@
 """PDF layout shared by the forms of a batch: one body layout, one small per-form layer on top.
 
-Every form of a batch is the same text but for the patient's name, birth date and MRN and the form id.
-Laying out eleven pages of text is most of the cost of a PDF, so it is done once:
+Every form of a batch is the same text but for the patient's name, birth date and MRN, the form id
+and the ticks in the screening boxes. Laying out eleven pages of text is most of the cost of a PDF,
+so it is done once:
 
-1. the *body*: the form with those strings tokenised (:mod:`consent._tokens`) and its slots (the
-   boxes of form.html that hold patient values, one or two lines high) left empty, with the clinic's
-   name and the page numbers in the margins; laid out and written once, and cached;
+1. the *body*: the form with those strings tokenised (:mod:`consent._tokens`), its screening boxes
+   empty and its slots (the boxes of form.html that hold patient values, one or two lines high) left
+   empty, with the clinic's name and the page numbers in the margins; laid out and written once, and
+   cached;
 2. the *layer*: ``overlay.html``, with the form's own metadata, the patient's line in the page header,
-   the form id in the footer, and each slot's value at the position the body gave it. It has one page
-   per kind of body page (the page with the patient table, the signature page, all the others), so it
-   is a few small pages whatever the length of the form; laid out and written for every form;
+   the form id in the footer, each slot's value at the position the body gave it and the fill of each
+   ticked box. It has one page per kind of body page (the page with the patient table, the signature
+   page, the checklist page, all the others), so it is a few small pages whatever the length of the
+   form; laid out and written for every form;
 3. with pikepdf, every page of the result draws its body page, then its kind of layer page, both as
    form XObjects with fixed names (deterministic); the layer's document (metadata, attachments, PDF/A
    identity) is the result.
 
 It is refused (and the caller lays the form out whole) whenever it could differ from a whole layout:
-a token shows up anywhere outside a slot (a clause that prints the patient's name), the slots are not
-exactly the four expected ones, a value needs more lines than its slot has, or the page counts differ.
+a token anywhere outside a slot (a clause that prints the patient's name: seen in the model, before
+anything is laid out), slots other than the four expected ones, a value needing more lines than its
+slot has, page-margin strings too long to sit side by side on one line (a very long name: a whole
+layout wraps both), or differing page counts.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import attrs
 
 from ._render_pdf import _context, _resources, form_html, layout, write_document
-from ._tokens import TOKEN_MARK, SharedWork, patient_values, tokenise
-from .document import Form
+from ._tokens import TOKEN_MARK, SharedWork, box_marks, patient_values, tokenise
+from .document import Form, Section, Signatures
 
 SLOTS = {"name": "name", "birth": "birth", "mrn": "mrn", "signer": "name"}  # slot -> patient value
 
@@ -50,11 +56,23 @@ class Slot:
 
 
 @attrs.frozen
+class Spot:
+    """Where a screening box is: the layer fills it when this form's answer ticks it."""
+
+    index: int  # in document order: for each question, its "yes" box then its "no" box
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@attrs.frozen
 class PageKind:
-    """Body pages with the same slots share one layer page."""
+    """Body pages with the same slots and boxes share one layer page."""
 
     height: float
     slots: tuple[Slot, ...]
+    boxes: tuple[Spot, ...] = ()
 
 
 @attrs.frozen
@@ -62,8 +80,9 @@ class Body:
     pdf: bytes
     kinds: tuple[PageKind, ...]
     page_kinds: tuple[int, ...]  # for each body page, its index in ``kinds``
-
-
+    boxes: int  # screening boxes found, in all
+    margins: dict[str, float]  # widest line of the body's page-margin strings (top-left, bottom-right)
+    margin_width: float  # the width the margin boxes of one side share
 
 
 def _boxes() -> Any:
@@ -72,24 +91,64 @@ def _boxes() -> Any:
     return boxes
 
 
-def _slot_name(box: Any, css_class: str) -> str | None:
+def _classes(box: Any) -> list[str]:
     element = getattr(box, "element", None)
-    if element is None or not isinstance(box, _boxes().BlockBox):
+    if element is None or getattr(box, "pseudo_type", None):
+        return []
+    return (element.get("class") or "").split()
+
+
+def _slot_name(box: Any, css_class: str) -> str | None:
+    if not isinstance(box, _boxes().BlockBox) or css_class not in _classes(box):
         return None
-    if css_class not in (element.get("class") or "").split():
-        return None
-    return element.get("data-slot")
+    return box.element.get("data-slot")  # type: ignore[no-any-return]
+
+
+def only_in_slots(token_form: Form) -> bool:
+    """True when the tokens occur only where form.html puts slots and page strings: the header's
+    patient fields, the form id and the patient's printed name in the signatures. Anywhere else (a
+    clause that prints the patient's name) the text itself differs between forms: no shared body."""
+    probe = attrs.evolve(
+        token_form,
+        header=attrs.evolve(token_form.header, patient_name="", birth_date="", mrn=None),
+        form_id="",
+        sections=tuple(_without_signer(s) for s in token_form.sections),
+    )
+    return TOKEN_MARK not in json.dumps(attrs.asdict(probe), default=str)
+
+
+def _without_signer(section: Section) -> Section:
+    if not any(isinstance(b, Signatures) for b in section.blocks):
+        return section
+    blocks = []
+    for block in section.blocks:
+        if isinstance(block, Signatures):
+            parties = tuple(
+                attrs.evolve(p, fields=((p.fields[0][0], ""), *p.fields[1:])) if p.role == "patient" and p.fields
+                else p
+                for p in block.parties
+            )
+            block = attrs.evolve(block, parties=parties)
+        blocks.append(block)
+    return attrs.evolve(section, blocks=tuple(blocks))
 
 
 def _body(token_form: Form) -> Body | None:
     document = layout(form_html(token_form, skeleton=True), token_form.packs, hide=("top-right", "bottom-left"))
+    boxes = _boxes()
     kinds: list[PageKind] = []
     page_kinds: list[int] = []
     found: list[str] = []
+    count = 0
+    margins: dict[str, float] = {}
     for page in document.pages:
         page_box = page._page_box
+        for keyword, (lines, width) in _margin_lines(page_box).items():
+            if lines > 1:
+                return None  # a clinic name or page label that wraps on its own
+            margins[keyword] = max(margins.get(keyword, 0.0), width)
         origin_x, origin_y = page_box.content_box_x(), page_box.content_box_y()
-        slots = []
+        slots, spots = [], []
         for box in page_box.descendants(placeholders=True):
             if TOKEN_MARK in (getattr(box, "text", None) or ""):
                 return None  # patient data outside a slot: this form cannot share a layout
@@ -101,16 +160,51 @@ def _body(token_form: Form) -> Body | None:
                 slots.append(Slot(name, box.content_box_x() - origin_x, box.content_box_y() - origin_y,
                                   box.width, box.height, style["font_size"], int(style["font_weight"]),
                                   int(box.element.get("data-lines") or 1)))
-        kind = PageKind(round(page_box.height - 0.5, 3), tuple(slots))
+            elif "box" in _classes(box) and isinstance(box, boxes.InlineBlockBox | boxes.BlockBox):
+                spots.append(Spot(count, box.border_box_x() - origin_x, box.border_box_y() - origin_y,
+                                  box.border_width(), box.border_height()))
+                count += 1
+        kind = PageKind(round(page_box.height - 0.5, 3), tuple(slots), tuple(spots))
         if kind not in kinds:
             kinds.append(kind)
         page_kinds.append(kinds.index(kind))
     if sorted(found) != sorted(SLOTS):
         return None  # a clinic template without the four slots: lay each form out whole
-    return Body(bytes(document.write_pdf()), tuple(kinds), tuple(page_kinds))
+    first = document.pages[0]._page_box
+    return Body(bytes(document.write_pdf()), tuple(kinds), tuple(page_kinds), count, margins,
+                first.margin_width() - first.margin_left - first.margin_right)
 
 
-_BODIES: SharedWork[Body | None] = SharedWork(_body, size=4)
+_BODIES: SharedWork[Body | None] = SharedWork(_body, size=32)
+
+
+def _margin_lines(page_box: Any) -> dict[str, tuple[int, float]]:
+    """For each filled page-margin box: how many lines its string takes, and the widest line."""
+    boxes = _boxes()
+    out = {}
+    for child in page_box.children:
+        keyword = getattr(child, "at_keyword", None)
+        if keyword is None:
+            continue
+        lines = [b for b in child.descendants() if isinstance(b, boxes.LineBox) and b.children]
+        if lines:
+            out[keyword] = (len(lines), max(max(c.position_x + c.margin_width() for c in line.children)
+                                            - min(c.position_x for c in line.children) for line in lines))
+    return out
+
+
+def _margins_fit(body: Body, layer: Any) -> bool:
+    """The layer's page-margin strings (the patient's line, the form id) and the body's (the clinic, the
+    page numbers) fit side by side on one line each. Then a whole layout gives each box at least the
+    width of its string (CSS Paged Media margin box widths), as the body and the layer did apart;
+    otherwise a whole layout would wrap them (a very long name), and the form is laid out whole."""
+    found = _margin_lines(layer.pages[0]._page_box)
+    pairs = (("@top-right", "@top-left"), ("@bottom-left", "@bottom-right"))
+    for own, shared in pairs:
+        lines, width = found.get(own, (0, 0.0))
+        if lines > 1 or width + body.margins.get(shared, 0.0) >= body.margin_width - 0.5:
+            return False
+    return True
 
 
 def _values_fit(document: Any, body: Body) -> bool:
@@ -158,16 +252,22 @@ def render_layered(form: Form, *, variant: str | None = None) -> bytes | None:
     if tokenised is None:
         return None
     token_form, key = tokenised
-    body = _BODIES.get(token_form, key)
-    if body is None:
+    if not only_in_slots(token_form):
+        return None  # seen before laying anything out: the text itself differs from form to form
+    body = _BODIES.get(key, token_form)
+    marks = box_marks(form)
+    if body is None or (any(marks) and body.boxes != len(marks)):
         return None
-    res = _resources(form.packs)
-    values = {"mrn": "—", **patient_values(form)}
-    html = res.overlay.render(
-        **_context(form), part="layer", kinds=body.kinds,
-        values={slot: values[key] for slot, key in SLOTS.items()},
-    )
-    layer = layout(html, form.packs, hide=("page", "top-left", "bottom-right"))
-    if len(layer.pages) != len(body.kinds) or not _values_fit(layer, body):
+    layer = _layer(form, body, patient_values(form), {n for n, ticked in enumerate(marks) if ticked})
+    if len(layer.pages) != len(body.kinds) or not _margins_fit(body, layer) or not _values_fit(layer, body):
         return None
     return _stack(body, write_document(layer, form, variant))
+
+
+def _layer(form: Form, body: Body, values: dict[str, str], ticked: set[int]) -> Any:
+    res = _resources(form.packs)
+    html = res.overlay.render(
+        **_context(form), part="layer", kinds=body.kinds,
+        values={slot: values[key] for slot, key in SLOTS.items()}, ticked=ticked,
+    )
+    return layout(html, form.packs, hide=("page", "top-left", "bottom-right"))

@@ -29,7 +29,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ._library import get_library
 from ._text import long_date
-from ._tokens import TOKENS, SharedWork, patient_values, tokenise
+from ._tokens import TOKENS, SharedWork, box_marks, patient_values, tokenise
 from .document import (
     BulletList,
     Checklist,
@@ -247,15 +247,30 @@ def _zip(parts: dict[str, bytes]) -> bytes:
 
 def render_docx(form: Form) -> bytes:
     """The DOCX of ``form``: its tokenised twin is rendered once (cached), then this form's own strings
-    are put back into the XML (escaped for XML)."""
+    are put back into the XML (escaped for XML), and its screening boxes ticked."""
     tokenised = tokenise(form)
     if tokenised is None:
         return _zip(_render_parts(form))  # a token occurs in the real text: never risk a wrong substitution
     token_form, key = tokenised
-    parts = _PARTS.get(token_form, key)
+    parts = _PARTS.get(key, token_form)
     back = {TOKENS[k].encode(): xml_escape(v).encode() for k, v in patient_values(form).items()}
     back_pattern = re.compile(b"|".join(re.escape(t) for t in back))
-    return _zip({name: back_pattern.sub(lambda m: back[m.group(0)], data) for name, data in parts.items()})
+    out = {name: back_pattern.sub(lambda m: back[m.group(0)], data) for name, data in parts.items()}
+    marks = box_marks(form)
+    if any(marks):
+        # The twin's boxes are all empty, one per answer in document order: tick this form's own.
+        pieces = out[_DOCUMENT].split(_EMPTY)
+        if len(pieces) != len(marks) + 1:
+            return _zip(_render_parts(form))  # a box character in the text itself: render this form on its own
+        ticked = [pieces[0]]
+        for mark, piece in zip(marks, pieces[1:], strict=True):
+            ticked += [_CHECKED if mark else _EMPTY, piece]
+        out[_DOCUMENT] = b"".join(ticked)
+    return _zip(out)
+
+
+_DOCUMENT = "word/document.xml"
+_EMPTY, _CHECKED = BOX_EMPTY.encode(), BOX_CHECKED.encode()
 
 
 def _render_parts(form: Form) -> dict[str, bytes]:

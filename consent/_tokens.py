@@ -1,8 +1,10 @@
 """Patient-specific strings as tokens, so work shared by many forms is done once.
 
-Every form of a batch differs only in a few strings: the patient's name, birth date and MRN, and the
-form id. :func:`tokenise` replaces them (in one pass, longest first) with fixed tokens; the renderers
-render the tokenised form once and put each form's own strings back into the finished output.
+Every form of a batch differs only in a few things: the patient's name, birth date and MRN, the form
+id, and the patient's screening answers. :func:`tokenise` replaces the strings (in one pass, longest
+first) with fixed tokens, puts a token where a form without an MRN prints a dash, and clears the
+screening answers, so that all those forms have one tokenised twin; the renderers render the twin
+once and put each form's own strings and ticks back into the finished output.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from .document import Form
+from .document import Checklist, Form, Section
 
 TOKENS = {
     "name": "QxCONSENTxNAMExQ",
@@ -25,6 +27,7 @@ TOKENS = {
     "id": "QxCONSENTxFORMIDxQ",
 }
 TOKEN_MARK = "QxCONSENTx"
+NO_MRN = "—"  # what a form prints for a patient without an MRN
 
 
 T = TypeVar("T")
@@ -34,28 +37,38 @@ class SharedWork(Generic[T]):
     """What a renderer made once for a tokenised form, kept for the next forms with the same key
     (least recently used first out: a batch has a few groups, one process may see many)."""
 
-    def __init__(self, make: Callable[[Form], T], size: int) -> None:
+    def __init__(self, make: Callable[..., T], size: int) -> None:
         self.make, self.size = make, size
         self.done: OrderedDict[str, T] = OrderedDict()
 
-    def get(self, token_form: Form, key: str) -> T:
+    def get(self, key: str, *args: Any) -> T:
+        """The work for ``key``, made with ``make(*args)`` the first time."""
         if key in self.done:
             self.done.move_to_end(key)
             return self.done[key]
-        value = self.done[key] = self.make(token_form)
+        value = self.done[key] = self.make(*args)
         while len(self.done) > self.size:
             self.done.popitem(last=False)
         return value
 
 
 def patient_values(form: Form) -> dict[str, str]:
-    """The strings that differ between the forms of one batch, by token name (no MRN when there is none:
-    the form then prints a dash, which is the same on every form)."""
+    """The strings that differ between the forms of one batch, by token name, as the form prints them."""
     h = form.header
-    values = {"name": h.patient_name, "birth": h.birth_date, "id": form.form_id}
-    if h.mrn:
-        values["mrn"] = h.mrn
-    return values
+    return {"name": h.patient_name, "birth": h.birth_date, "mrn": h.mrn or NO_MRN, "id": form.form_id}
+
+
+def box_marks(form: Form) -> tuple[bool, ...]:
+    """Whether each screening box of the form is ticked, in document order: for every question of every
+    checklist, its "yes" box then its "no" box."""
+    return tuple(
+        mark
+        for section in form.sections
+        for block in section.blocks
+        if isinstance(block, Checklist)
+        for row in block.rows
+        for mark in (row.answer is True, row.answer is False)
+    )
 
 
 def _as_json(form: Form) -> str:
@@ -79,16 +92,45 @@ def _replace(value: Any, pattern: re.Pattern[str], to_token: dict[str, str]) -> 
     return value
 
 
+def _unanswered(section: Section) -> Section:
+    if not any(isinstance(b, Checklist) for b in section.blocks):
+        return section
+    blocks = tuple(
+        attrs.evolve(b, rows=tuple(attrs.evolve(r, answer=None) for r in b.rows)) if isinstance(b, Checklist) else b
+        for b in section.blocks
+    )
+    return attrs.evolve(section, blocks=blocks)
+
+
+_LAST: list[Any] = [None, None]  # (form, result): the PDF and the DOCX of one form tokenise it once
+
+
 def tokenise(form: Form) -> tuple[Form, str] | None:
-    """The form with its patient strings replaced by tokens, and a key naming its content.
+    """The form with its patient strings replaced by tokens and its screening answers cleared, and a
+    key naming its content.
 
     None when a token already occurs in the real text: then nothing may be substituted.
     """
+    if _LAST[0] is form:
+        return _LAST[1]  # type: ignore[no-any-return]
+    result = _tokenise(form)
+    _LAST[:] = [form, result]
+    return result
+
+
+def _tokenise(form: Form) -> tuple[Form, str] | None:
     if TOKEN_MARK in _as_json(form):
         return None
     values = patient_values(form)
+    if not form.header.mrn:
+        del values["mrn"]  # printed as a dash, which is also ordinary text: only the header gets the token
     to_token = {values[k]: TOKENS[k] for k in sorted(values, key=lambda k: -len(values[k]))}
     pattern = re.compile("|".join(re.escape(v) for v in to_token))
     token_form = _replace(form, pattern, to_token)
-    token_form = attrs.evolve(token_form, labels=dict(token_form.labels))
+    token_form = attrs.evolve(
+        token_form,
+        header=attrs.evolve(token_form.header, mrn=TOKENS["mrn"]),
+        sections=tuple(_unanswered(s) for s in token_form.sections),
+        labels=dict(token_form.labels),
+    )
     return token_form, hashlib.sha256(_as_json(token_form).encode()).hexdigest()
