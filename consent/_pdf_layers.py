@@ -175,7 +175,24 @@ def _body(token_form: Form) -> Body | None:
                 first.margin_width() - first.margin_left - first.margin_right)
 
 
-_BODIES: SharedWork[Body | None] = SharedWork(_body, size=32)
+def _encode(body: Body | None) -> bytes:
+    if body is None:
+        return b""
+    head = attrs.asdict(body, filter=lambda a, _: a.name != "pdf")
+    return json.dumps(head).encode() + b"\n" + body.pdf
+
+
+def _decode(data: bytes) -> Body | None:
+    if not data:
+        return None
+    head, _, pdf = data.partition(b"\n")
+    d = json.loads(head)
+    kinds = tuple(PageKind(k["height"], tuple(Slot(**s) for s in k["slots"]), tuple(Spot(**b) for b in k["boxes"]))
+                  for k in d["kinds"])
+    return Body(pdf, kinds, tuple(d["page_kinds"]), d["boxes"], d["margins"], d["margin_width"])
+
+
+_BODIES: SharedWork[Body | None] = SharedWork("pdf-body", _body, 32, _encode, _decode)
 
 
 def _margin_lines(page_box: Any) -> dict[str, tuple[int, float]]:

@@ -322,4 +322,18 @@ def _render_parts(form: Form) -> dict[str, bytes]:
         return {info.filename: package.read(info.filename) for info in package.infolist()}
 
 
-_PARTS: SharedWork[dict[str, bytes]] = SharedWork(_render_parts, size=8)
+def _encode(parts: dict[str, bytes]) -> bytes:
+    head = json.dumps([[name, len(data)] for name, data in parts.items()]).encode()
+    return head + b"\n" + b"".join(parts.values())
+
+
+def _decode(data: bytes) -> dict[str, bytes]:
+    head, _, rest = data.partition(b"\n")
+    parts, at = {}, 0
+    for name, size in json.loads(head):
+        parts[name] = rest[at:at + size]
+        at += size
+    return parts
+
+
+_PARTS: SharedWork[dict[str, bytes]] = SharedWork("docx-parts", _render_parts, 16, _encode, _decode)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
@@ -35,21 +37,56 @@ T = TypeVar("T")
 
 class SharedWork(Generic[T]):
     """What a renderer made once for a tokenised form, kept for the next forms with the same key
-    (least recently used first out: a batch has a few groups, one process may see many)."""
+    (least recently used first out: a batch has a few groups, one process may see many).
 
-    def __init__(self, make: Callable[..., T], size: int) -> None:
-        self.make, self.size = make, size
+    With a folder (:func:`share_with`: the workers of a batch), the work is also kept on disk for the
+    other processes: the first to need it makes it while any other waits for it, then reads it.
+    """
+
+    folder: ClassVar[Path | None] = None
+
+    def __init__(self, name: str, make: Callable[..., T], size: int,
+                 encode: Callable[[T], bytes], decode: Callable[[bytes], T]) -> None:
+        self.name, self.make, self.size, self.encode, self.decode = name, make, size, encode, decode
         self.done: OrderedDict[str, T] = OrderedDict()
 
     def get(self, key: str, *args: Any) -> T:
-        """The work for ``key``, made with ``make(*args)`` the first time."""
+        """The work for ``key`` (a hex digest), made with ``make(*args)`` the first time."""
         if key in self.done:
             self.done.move_to_end(key)
             return self.done[key]
-        value = self.done[key] = self.make(*args)
+        value = self.done[key] = self._shared(key, args) if self.folder else self.make(*args)
         while len(self.done) > self.size:
             self.done.popitem(last=False)
         return value
+
+    def _shared(self, key: str, args: tuple[Any, ...]) -> T:
+        import fcntl
+
+        assert self.folder is not None
+        path = self.folder / f"{self.name}-{key}"
+        with open(f"{path}.lock", "a") as lock:  # released by the system if the process dies
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if path.exists():
+                    return self.decode(path.read_bytes())
+                value = self.make(*args)
+                part = Path(f"{path}.part")
+                part.write_bytes(self.encode(value))
+                os.replace(part, path)
+                return value
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def share_with(folder: str | Path | None) -> None:
+    """Keep shared work in ``folder`` too, for the other processes of a batch (None: this process only).
+    Only where files can be locked (not on Windows)."""
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:  # pragma: no cover - Windows
+        folder = None
+    SharedWork.folder = Path(folder) if folder is not None else None
 
 
 def patient_values(form: Form) -> dict[str, str]:
