@@ -8,14 +8,14 @@ so it is done once:
    empty and its slots (the boxes of form.html that hold patient values, one or two lines high) left
    empty, with the clinic's name and the page numbers in the margins; laid out and written once, and
    cached;
-2. the *layer*: ``overlay.html``, with the form's own metadata, the patient's line in the page header,
-   the form id in the footer, each slot's value at the position the body gave it and the fill of each
-   ticked box. It has one page per kind of body page (the page with the patient table, the signature
-   page, the checklist page, all the others), so it is a few small pages whatever the length of the
-   form; laid out and written for every form;
-3. with pikepdf, every page of the result draws its body page, then its kind of layer page, both as
-   form XObjects with fixed names (deterministic); the layer's document (metadata, attachments, PDF/A
-   identity) is the result.
+2. the *layer*: ``overlay.html``, with the form's own metadata, a first page with the patient's line
+   in the page header and the form id in the footer (the same on every page), then a page per kind of
+   body page this form draws on (the page with the patient table, the signature page, a checklist
+   page with a tick), each slot's value at the position the body gave it and the fill of each ticked
+   box; a few small pages whatever the length of the form, laid out and written for every form;
+3. with pikepdf, every page of the result draws its body page, the layer's first page and its kind's
+   layer page, as form XObjects with fixed names (deterministic); the layer's document (metadata,
+   attachments, PDF/A identity) is the result.
 
 It is refused (and the caller lays the form out whole) whenever it could differ from a whole layout:
 a token anywhere outside a slot (a clause that prints the patient's name: seen in the model, before
@@ -238,26 +238,26 @@ def _values_fit(document: Any, body: Body) -> bool:
     return True
 
 
-def _stack(body: Body, layer_pdf: bytes) -> bytes:
-    """Every page: its body page, then its kind of layer page, each drawn as a form XObject. The
-    layer's document (metadata, attachments, PDF/A identity) is the result. Deterministic: fixed
-    names, and qpdf's deterministic /ID."""
+def _stack(body: Body, layer_pdf: bytes, drawn: list[int]) -> bytes:
+    """Every page: its body page, the layer's first page (the page header and footer), and the layer
+    page of its kind if this form draws anything on that kind, each as a form XObject. The layer's
+    document (metadata, attachments, PDF/A identity) is the result. Deterministic: fixed names, and
+    qpdf's deterministic /ID."""
     import pikepdf
 
     with pikepdf.open(io.BytesIO(body.pdf)) as shared, pikepdf.open(io.BytesIO(layer_pdf)) as layer:
-        layers = [page.as_form_xobject() for page in layer.pages]
+        furniture, *own = (page.as_form_xobject() for page in layer.pages)
         box = layer.pages[0].mediabox
         del layer.pages[:]
         for number, (under, kind) in enumerate(zip(shared.pages, body.page_kinds, strict=True), 1):
             page = layer.add_blank_page(page_size=(float(box[2]), float(box[3])))
-            body_name, layer_name = pikepdf.Name(f"/ConsentBody{number}"), pikepdf.Name(f"/ConsentLayer{kind}")
-            page.obj["/Resources"] = pikepdf.Dictionary(XObject=pikepdf.Dictionary({
-                str(body_name): layer.copy_foreign(under.as_form_xobject()),
-                str(layer_name): layers[kind],
-            }))
-            page.obj["/Contents"] = layer.make_stream(
-                b"q " + body_name.unparse() + b" Do Q q " + layer_name.unparse() + b" Do Q\n"
-            )
+            names = {pikepdf.Name(f"/ConsentBody{number}"): layer.copy_foreign(under.as_form_xobject()),
+                     pikepdf.Name("/ConsentPage"): furniture}
+            if kind in drawn:
+                names[pikepdf.Name(f"/ConsentLayer{kind}")] = own[drawn.index(kind)]
+            page.obj["/Resources"] = pikepdf.Dictionary(XObject=pikepdf.Dictionary(
+                {str(name): xobject for name, xobject in names.items()}))
+            page.obj["/Contents"] = layer.make_stream(b"".join(b"q " + n.unparse() + b" Do Q " for n in names) + b"\n")
         out = io.BytesIO()
         layer.save(out, deterministic_id=True)
     return out.getvalue()
@@ -275,16 +275,20 @@ def render_layered(form: Form, *, variant: str | None = None) -> bytes | None:
     marks = box_marks(form)
     if body is None or (any(marks) and body.boxes != len(marks)):
         return None
-    layer = _layer(form, body, patient_values(form), {n for n, ticked in enumerate(marks) if ticked})
-    if len(layer.pages) != len(body.kinds) or not _margins_fit(body, layer) or not _values_fit(layer, body):
+    ticked = {n for n, mark in enumerate(marks) if mark}
+    drawn = [k for k, kind in enumerate(body.kinds) if kind.slots or any(b.index in ticked for b in kind.boxes)]
+    layer = _layer(form, [body.kinds[k] for k in drawn], patient_values(form), ticked)
+    if len(layer.pages) != 1 + len(drawn) or not _margins_fit(body, layer) or not _values_fit(layer, body):
         return None
-    return _stack(body, write_document(layer, form, variant))
+    return _stack(body, write_document(layer, form, variant), drawn)
 
 
-def _layer(form: Form, body: Body, values: dict[str, str], ticked: set[int]) -> Any:
+def _layer(form: Form, kinds: list[PageKind], values: dict[str, str], ticked: set[int]) -> Any:
+    """The form's own layer: a first page with only the page header and footer (drawn on every page),
+    then a page for each kind of page this form draws on (slot values, ticks), without them."""
     res = _resources(form.packs)
     html = res.overlay.render(
-        **_context(form), part="layer", kinds=body.kinds,
+        **_context(form), part="layer", kinds=kinds,
         values={slot: values[key] for slot, key in SLOTS.items()}, ticked=ticked,
     )
     return layout(html, form.packs, hide=("page", "top-left", "bottom-right"))
