@@ -17,11 +17,16 @@ so it is done once:
    layer page, as form XObjects with fixed names (deterministic); the layer's document (metadata,
    attachments, PDF/A identity) is the result.
 
+A paragraph that prints a patient's string (a clinic's "I, {{ patient.full_name }}, agree ...") is a
+*text slot*: the body holds as many empty lines as the paragraph takes, and the layer draws the
+paragraph there, with the same width and style; forms whose paragraphs take the same number of lines
+share a body.
+
 It is refused (and the caller lays the form out whole) whenever it could differ from a whole layout:
-a token anywhere outside a slot (a clause that prints the patient's name: seen in the model, before
-anything is laid out), slots other than the four expected ones, a value needing more lines than its
-slot has, page-margin strings too long to sit side by side on one line (a very long name: a whole
-layout wraps both), or differing page counts.
+a token anywhere else (a title, a list item: seen in the model, before anything is laid out), slots
+other than the expected ones, a value needing more lines than its slot has, a paragraph split across
+pages or drawn in another style or line height (a fallback font), page-margin strings too long to sit
+side by side on one line (a very long name: a whole layout wraps both), or differing page counts.
 """
 
 from __future__ import annotations
@@ -34,9 +39,15 @@ import attrs
 
 from ._render_pdf import _context, _resources, form_html, layout, write_document
 from ._tokens import TOKEN_MARK, SharedWork, box_marks, patient_values, tokenise
-from .document import Form, Section, Signatures
+from .document import Form, Paragraph, Section, Signatures
 
 SLOTS = {"name": "name", "birth": "birth", "mrn": "mrn", "signer": "name"}  # slot -> patient value
+TEXT = "text-"  # a text slot, "text-<section>.<block>": a paragraph that prints a patient's string
+# What the text of a text slot is drawn with, compared between the body and the layer.
+STYLE = ("font_family", "font_size", "font_weight", "font_style", "font_stretch", "font_variant_ligatures",
+         "font_kerning", "font_feature_settings", "line_height", "letter_spacing", "word_spacing", "text_align_all",
+         "text_align_last", "text_indent", "text_transform", "white_space", "hyphens", "overflow_wrap",
+         "word_break", "color", "direction", "lang")
 
 
 @attrs.frozen
@@ -49,6 +60,9 @@ class Slot:
     font_size: float
     font_weight: int
     lines: int = 1
+    section: str = ""  # a text slot: the classes of its section (for the stylesheet's rules)...
+    strong: bool = False  # ...whether the paragraph is bold...
+    style: tuple[str, ...] = ()  # ...and the style its text is drawn with (see STYLE)
 
     @property
     def line_height(self) -> float:
@@ -104,17 +118,27 @@ def _slot_name(box: Any, css_class: str) -> str | None:
     return box.element.get("data-slot")  # type: ignore[no-any-return]
 
 
-def only_in_slots(token_form: Form) -> bool:
-    """True when the tokens occur only where form.html puts slots and page strings: the header's
-    patient fields, the form id and the patient's printed name in the signatures. Anywhere else (a
-    clause that prints the patient's name) the text itself differs between forms: no shared body."""
+def text_slots(token_form: Form) -> list[str] | None:
+    """The paragraphs of the form that print a patient's string ("<section>.<block>"), or None when
+    the tokens occur anywhere else but where form.html puts slots and page strings (the header's
+    patient fields, the form id, the patient's printed name in the signatures): a title, a list item,
+    a table. Then the text differs between forms in a way a shared body cannot hold."""
+    found, sections = [], []
+    for si, section in enumerate(token_form.sections):
+        blocks = []
+        for bi, block in enumerate(section.blocks):
+            if isinstance(block, Paragraph) and TOKEN_MARK in block.text:
+                found.append(f"{si}.{bi}")
+                block = attrs.evolve(block, text="")
+            blocks.append(block)
+        sections.append(_without_signer(attrs.evolve(section, blocks=tuple(blocks))))
     probe = attrs.evolve(
         token_form,
         header=attrs.evolve(token_form.header, patient_name="", birth_date="", mrn=None),
         form_id="",
-        sections=tuple(_without_signer(s) for s in token_form.sections),
+        sections=tuple(sections),
     )
-    return TOKEN_MARK not in json.dumps(attrs.asdict(probe), default=str)
+    return found if TOKEN_MARK not in json.dumps(attrs.asdict(probe), default=str) else None
 
 
 def _without_signer(section: Section) -> Section:
@@ -133,8 +157,13 @@ def _without_signer(section: Section) -> Section:
     return attrs.evolve(section, blocks=tuple(blocks))
 
 
-def _body(token_form: Form) -> Body | None:
-    document = layout(form_html(token_form, skeleton=True), token_form.packs, hide=("top-right", "bottom-left"))
+def _style(box: Any) -> tuple[str, ...]:
+    return tuple(f"{name}={box.style[name]!r}" for name in STYLE)
+
+
+def _body(token_form: Form, text_lines: dict[str, int]) -> Body | None:
+    html = form_html(token_form, skeleton=True, text_slots=text_lines)
+    document = layout(html, token_form.packs, hide=("top-right", "bottom-left"))
     boxes = _boxes()
     kinds: list[PageKind] = []
     page_kinds: list[int] = []
@@ -152,6 +181,17 @@ def _body(token_form: Form) -> Body | None:
         for box in page_box.descendants(placeholders=True):
             if TOKEN_MARK in (getattr(box, "text", None) or ""):
                 return None  # patient data outside a slot: this form cannot share a layout
+            name = _slot_name(box, "textslot")
+            if name is not None:  # a paragraph's lines, left empty (one zero-width space each)
+                if name in found or len([c for c in box.children if isinstance(c, boxes.LineBox)]) != int(
+                        box.element.get("data-lines")):
+                    return None  # split across pages: the layer draws a paragraph in one piece
+                found.append(name)
+                slots.append(Slot(name, box.content_box_x() - origin_x, box.content_box_y() - origin_y,
+                                  box.width, box.height, box.style["font_size"], int(box.style["font_weight"]),
+                                  int(box.element.get("data-lines")), box.element.get("data-section") or "",
+                                  "strong" in _classes(box), _style(box)))
+                continue
             name = _slot_name(box, "slot")
             if name is not None:
                 found.append(name)
@@ -168,8 +208,8 @@ def _body(token_form: Form) -> Body | None:
         if kind not in kinds:
             kinds.append(kind)
         page_kinds.append(kinds.index(kind))
-    if sorted(found) != sorted(SLOTS):
-        return None  # a clinic template without the four slots: lay each form out whole
+    if sorted(found) != sorted([*SLOTS, *(TEXT + t for t in text_lines)]):
+        return None  # a clinic template without the four slots (or text slots): lay each form out whole
     first = document.pages[0]._page_box
     return Body(bytes(document.write_pdf()), tuple(kinds), tuple(page_kinds), count, margins,
                 first.margin_width() - first.margin_left - first.margin_right)
@@ -187,7 +227,8 @@ def _decode(data: bytes) -> Body | None:
         return None
     head, _, pdf = data.partition(b"\n")
     d = json.loads(head)
-    kinds = tuple(PageKind(k["height"], tuple(Slot(**s) for s in k["slots"]), tuple(Spot(**b) for b in k["boxes"]))
+    kinds = tuple(PageKind(k["height"], tuple(Slot(**{**s, "style": tuple(s["style"])}) for s in k["slots"]),
+                           tuple(Spot(**b) for b in k["boxes"]))
                   for k in d["kinds"])
     return Body(pdf, kinds, tuple(d["page_kinds"]), d["boxes"], d["margins"], d["margin_width"])
 
@@ -238,6 +279,28 @@ def _values_fit(document: Any, body: Body) -> bool:
     return True
 
 
+def _text_lines(document: Any, body: Body) -> dict[str, int] | None:
+    """How many lines each text slot's paragraph takes in the layer; None when it is not drawn as the
+    body's (empty) paragraph would be: another style, or lines of another height (a fallback font)."""
+    boxes = _boxes()
+    slots = {s.name: s for kind in body.kinds for s in kind.slots if s.name.startswith(TEXT)}
+    out: dict[str, int] = {}
+    for page in document.pages:
+        for box in page._page_box.descendants(placeholders=True):
+            name = _slot_name(box, "textslot-abs")
+            if name is None:
+                continue
+            paragraph = next((c for c in box.children if isinstance(c, boxes.BlockBox)), None)
+            slot = slots.get(name)
+            if paragraph is None or slot is None or _style(paragraph) != slot.style:
+                return None
+            lines = [c for c in paragraph.children if isinstance(c, boxes.LineBox)]
+            if abs(paragraph.height - len(lines) * slot.line_height) > 1e-6:
+                return None
+            out[name.removeprefix(TEXT)] = len(lines)
+    return out if len(out) == len(slots) else None
+
+
 def _stack(body: Body, layer_pdf: bytes, drawn: list[int]) -> bytes:
     """Every page: its body page, the layer's first page (the page header and footer), and the layer
     page of its kind if this form draws anything on that kind, each as a form XObject. The layer's
@@ -263,32 +326,55 @@ def _stack(body: Body, layer_pdf: bytes, drawn: list[int]) -> bytes:
     return out.getvalue()
 
 
+_TEXT_LINES: dict[str, dict[str, int]] = {}  # per group: the line counts of the last form's text slots
+
+
 def render_layered(form: Form, *, variant: str | None = None) -> bytes | None:
     """The form's PDF from the shared body and its own layer, or None when it must be laid out whole."""
     tokenised = tokenise(form)
     if tokenised is None:
         return None
     token_form, key = tokenised
-    if not only_in_slots(token_form):
-        return None  # seen before laying anything out: the text itself differs from form to form
-    body = _BODIES.get(key, token_form)
+    texts = text_slots(token_form)
+    if texts is None:
+        return None  # seen before laying anything out: the text differs from form to form
     marks = box_marks(form)
-    if body is None or (any(marks) and body.boxes != len(marks)):
-        return None
     ticked = {n for n, mark in enumerate(marks) if mark}
-    drawn = [k for k, kind in enumerate(body.kinds) if kind.slots or any(b.index in ticked for b in kind.boxes)]
-    layer = _layer(form, [body.kinds[k] for k in drawn], patient_values(form), ticked)
-    if len(layer.pages) != 1 + len(drawn) or not _margins_fit(body, layer) or not _values_fit(layer, body):
-        return None
-    return _stack(body, write_document(layer, form, variant), drawn)
+    values = {slot: patient_values(form)[value] for slot, value in SLOTS.items()}
+    values.update({TEXT + t: _paragraph(form, t).text for t in texts})
+    # A paragraph that prints the patient's name takes as many lines as the name needs: the body holds
+    # that many empty lines. Start from the last form's count; a form that needs another takes (or
+    # makes) the body with that count.
+    lines = dict(_TEXT_LINES.get(key) or dict.fromkeys(texts, 1))
+    for _ in range(3):
+        body = _BODIES.get(f"{key}-{sorted(lines.items())}" if texts else key, token_form, lines)
+        if body is None or (any(marks) and body.boxes != len(marks)):
+            return None
+        drawn = [k for k, kind in enumerate(body.kinds) if kind.slots or any(b.index in ticked for b in kind.boxes)]
+        layer = _layer(form, [body.kinds[k] for k in drawn], values, ticked)
+        if len(layer.pages) != 1 + len(drawn) or not _margins_fit(body, layer) or not _values_fit(layer, body):
+            return None
+        needed = _text_lines(layer, body) if texts else {}
+        if needed is None:
+            return None
+        if needed == lines:
+            if texts:
+                _TEXT_LINES[key] = lines
+            return _stack(body, write_document(layer, form, variant), drawn)
+        lines = needed
+    return None
+
+
+def _paragraph(form: Form, at: str) -> Paragraph:
+    si, bi = (int(n) for n in at.split("."))
+    block = form.sections[si].blocks[bi]
+    assert isinstance(block, Paragraph)
+    return block
 
 
 def _layer(form: Form, kinds: list[PageKind], values: dict[str, str], ticked: set[int]) -> Any:
     """The form's own layer: a first page with only the page header and footer (drawn on every page),
     then a page for each kind of page this form draws on (slot values, ticks), without them."""
     res = _resources(form.packs)
-    html = res.overlay.render(
-        **_context(form), part="layer", kinds=kinds,
-        values={slot: values[key] for slot, key in SLOTS.items()}, ticked=ticked,
-    )
+    html = res.overlay.render(**_context(form), part="layer", kinds=kinds, values=values, ticked=ticked)
     return layout(html, form.packs, hide=("page", "top-left", "bottom-right"))

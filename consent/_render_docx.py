@@ -253,6 +253,8 @@ def render_docx(form: Form) -> bytes:
         return _zip(_render_parts(form))  # a token occurs in the real text: never risk a wrong substitution
     token_form, key = tokenised
     parts = _PARTS.get(key, token_form)
+    if parts is None:  # another worker of the batch is making them
+        return _zip(_render_parts(form))
     back = {TOKENS[k].encode(): xml_escape(v).encode() for k, v in patient_values(form).items()}
     back_pattern = re.compile(b"|".join(re.escape(t) for t in back))
     out = {name: back_pattern.sub(lambda m: back[m.group(0)], data) for name, data in parts.items()}

@@ -140,11 +140,13 @@ def _context(form: Form) -> dict[str, Any]:
     }
 
 
-def form_html(form: Form, *, skeleton: bool = False) -> str:
-    """The HTML the PDF is made from (useful for debugging a clinic's template)."""
+def form_html(form: Form, *, skeleton: bool = False, text_slots: dict[str, int] | None = None) -> str:
+    """The HTML the PDF is made from (useful for debugging a clinic's template). ``skeleton`` leaves the
+    slots empty, and the paragraphs named in ``text_slots`` ("<section>.<block>") as many empty lines
+    high as given (see consent/_pdf_layers.py)."""
     try:
         return _resources(form.packs).form.render(
-            **_context(form), skeleton=skeleton, part="body" if skeleton else "whole"
+            **_context(form), skeleton=skeleton, part="body" if skeleton else "whole", text_slots=text_slots or {}
         )
     except TemplateError as exc:
         raise RenderError(f"form.html: {exc}") from None

@@ -40,7 +40,9 @@ class SharedWork(Generic[T]):
     (least recently used first out: a batch has a few groups, one process may see many).
 
     With a folder (:func:`share_with`: the workers of a batch), the work is also kept on disk for the
-    other processes: the first to need it makes it while any other waits for it, then reads it.
+    other processes: the first to need it makes it and the others read it. While one process is making
+    it, another that needs it gets None and does its form on its own rather than wait (a core would
+    sit idle), then reads the work for its next form.
     """
 
     folder: ClassVar[Path | None] = None
@@ -50,31 +52,42 @@ class SharedWork(Generic[T]):
         self.name, self.make, self.size, self.encode, self.decode = name, make, size, encode, decode
         self.done: OrderedDict[str, T] = OrderedDict()
 
-    def get(self, key: str, *args: Any) -> T:
-        """The work for ``key`` (a hex digest), made with ``make(*args)`` the first time."""
+    def get(self, key: str, *args: Any) -> T | None:
+        """The work for ``key`` (a hex digest), made with ``make(*args)`` the first time; None while
+        another process is making it."""
         if key in self.done:
             self.done.move_to_end(key)
             return self.done[key]
-        value = self.done[key] = self._shared(key, args) if self.folder else self.make(*args)
+        if self.folder:
+            shared = self._shared(key, args)
+            if shared is None:
+                return None
+            value = shared[0]
+        else:
+            value = self.make(*args)
+        self.done[key] = value
         while len(self.done) > self.size:
             self.done.popitem(last=False)
         return value
 
-    def _shared(self, key: str, args: tuple[Any, ...]) -> T:
+    def _shared(self, key: str, args: tuple[Any, ...]) -> tuple[T] | None:
         import fcntl
 
         assert self.folder is not None
         path = self.folder / f"{self.name}-{key}"
         with open(f"{path}.lock", "a") as lock:  # released by the system if the process dies
-            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return None  # another process is making it
             try:
                 if path.exists():
-                    return self.decode(path.read_bytes())
+                    return (self.decode(path.read_bytes()),)
                 value = self.make(*args)
                 part = Path(f"{path}.part")
                 part.write_bytes(self.encode(value))
                 os.replace(part, path)
-                return value
+                return (value,)
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
