@@ -1,68 +1,193 @@
-"""Batch benchmark: `consent batch` against the pipeline a clinic would otherwise script.
+"""Batch benchmark: `consent batch` against docxtpl + LibreOffice, side by side, on three record mixes.
 
-    .venv/bin/python benchmarks/batch.py                     # 1,000 records
-    .venv/bin/python benchmarks/batch.py --records 1000,5000 # memory stays flat as the batch grows
+    .venv/bin/python benchmarks/batch.py                                   # the full set (long)
+    .venv/bin/python benchmarks/batch.py --records 200 --mixes realistic --runs 1 --flat none   # a short run
 
-One run reports side by side, on the same records (built from ../shared/ehr-samples/):
-  1. ours: `consent batch` (DOCX + PDF per record, all cores), forms per second and the peak memory of
-     all its processes together;
-  2. the plain pipeline: docxtpl renders the same DOCX for each record, then ONE LibreOffice headless
-     call converts all the DOCX files to PDF;
-  3. WeasyPrint alone: the same HTML rendered to PDF with nothing reused between forms (new stylesheet
-     and font configuration each time), in one process, on a sample of the records.
-Run by hand; the figures go into the issue notes.
+For each mix and size, each run times both sides one after the other on the same records (the order
+alternates from run to run, so a change in the machine's load hits both sides alike), and the ratio
+is taken per run: theirs / ours. Reported per mix: the ratio (min / median / max over the runs), our
+forms per second, the share of our PDFs that took the shared-layout path (from manifest.jsonl), and
+the peak memory (PSS, summed over every process of a side, sampled every 0.2 s).
+
+Ours is what a clinic runs: the `consent batch` command as a new process (cold: nothing cached, an
+empty output folder), DOCX + PDF + FHIR per record, every core (or --jobs). Theirs is the pipeline a
+clinic would otherwise script: docxtpl renders each record's DOCX from a template (a form of ours
+with the patient's strings and screening boxes turned into placeholders), then LibreOffice converts
+them with `--convert-to pdf`, 100 files per call (one call for thousands of files can stop early:
+LibreOffice 7.4 ends a call after about 250 files with exit status 0).
+
+The mixes (records built here; nothing is read from a network):
+- uniform:   knee-injection, English, every patient with an MRN, no screening answers; a FHIR NDJSON
+             bulk export, one `consent batch` call;
+- realistic: the three treatments (a CSV export per treatment and one call each, as a clinic runs
+             them), about a third of the patients Spanish-speaking, one in ten without an MRN, one
+             in thirty with a long name (wrapping on the form), every screening question answered
+             (most "no", some with one "yes");
+- worst:     knee-injection with a clinic pack whose "benefits" clause prints the patient's name, and
+             every record with its own screening answers: every form's text differs.
+--flat runs ours alone on the realistic mix at more sizes, to show memory does not grow with the batch.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime as dt
 import json
 import os
+import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT.parent / "shared" / "ehr-samples"
 CLINIC = ROOT / "examples" / "sunrise-clinic" / "clinic.yaml"
-TREATMENT = "knee-injection"
 DATE = "2026-11-21"
+TREATMENTS = ("knee-injection", "iv-infusion", "hair")
+CHUNK = 100  # files per LibreOffice call
+
+GIVEN = ["Ada", "José", "Minh", "Chidinma", "Rosa María", "Peter", "Łucja", "Sven", "Aiyana", "Kwame", "Mei",
+         "Jürgen", "Fatima", "Liam", "Noor", "Gustavo", "Ingrid", "Tomás", "Yuki", "Olu"]
+FAMILY = ["Okafor", "Núñez", "Nguyen", "Castillo", "Chalmers", "O'Connor", "Kowalski", "Andersson", "Mejía",
+          "Kreiger", "Schmidt", "Haddad", "Tanaka", "Walker", "Dubois", "Reyes", "Hansen", "Singh"]
+LONG_NAMES = [  # a few real-world shapes that wrap on the form (and a long one that fits)
+    "María de los Ángeles Fernández-Gutiérrez y Rodríguez-Montenegro de la Vega",
+    "Alexandrina Konstantinopoulou-Vasilakopoulou Papadimitriou",
+    "Hubert Blaine Wolfeschlegelsteinhausenbergerdorff Senior",
+]
 
 
-def sample_patients() -> list[dict]:  # type: ignore[type-arg]
-    out = []
-    for path in sorted(SAMPLES.glob("*.json")):
-        data = json.loads(path.read_text())
-        entries = [e["resource"] for e in data.get("entry", [])] if data["resourceType"] == "Bundle" else [data]
-        out += [r for r in entries if r["resourceType"] == "Patient"]
-    return out
+# --------------------------------------------------------------------------- records
 
 
-def write_export(path: Path, count: int) -> None:
-    """An NDJSON bulk export of ``count`` patients, cloned from the samples with other names and dates."""
-    base = sample_patients()
+def questions(treatment: str) -> list[tuple[str, str]]:
+    """(id, question text) of the treatment's screening questions, in form order."""
+    import consent
+    from consent.document import Checklist
+
+    form = consent.build(treatment, patient=consent.Patient(full_name="X", birth_date=dt.date(1970, 1, 1)),
+                         clinic=consent.load_clinic(CLINIC), date=dt.date.fromisoformat(DATE), language="en",
+                         allow_check_errors=True)
+    return [(row.id, row.question) for s in form.sections for b in s.blocks if isinstance(b, Checklist)
+            for row in b.rows]
+
+
+def person(i: int, rng: random.Random, *, long_share: float = 0.0) -> dict[str, Any]:
+    if long_share and rng.random() < long_share:
+        name = LONG_NAMES[i % len(LONG_NAMES)]
+    else:
+        name = f"{GIVEN[i % len(GIVEN)]} {FAMILY[(i * 7) % len(FAMILY)]}-{i:05d}"
+    born = dt.date(1940, 1, 1) + dt.timedelta(days=(i * 37) % 25000)
+    return {"name": name, "dob": born.isoformat(), "mrn": f"SRH-{100000 + i}"}
+
+
+def write_ndjson(path: Path, people: Sequence[dict[str, Any]]) -> None:
+    """A FHIR R4 bulk export: one Patient per line, with an MR identifier."""
     with path.open("w", encoding="utf-8") as fh:
-        for i in range(count):
-            patient = json.loads(json.dumps(base[i % len(base)]))
-            patient["id"] = f"bench-{i:06d}"
-            for name in patient.get("name", []):
-                if "family" in name:
-                    name["family"] = f"{name['family']}-{i:05d}"
-            patient["birthDate"] = (dt.date(1940, 1, 1) + dt.timedelta(days=(i * 37) % 25000)).isoformat()
-            fh.write(json.dumps(patient, ensure_ascii=False) + "\n")
+        for i, p in enumerate(people):
+            given, _, family = p["name"].rpartition(" ")
+            resource = {
+                "resourceType": "Patient", "id": f"bench-{i:06d}", "birthDate": p["dob"],
+                "name": [{"use": "official", "family": family, "given": given.split()}],
+                "identifier": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                                     "code": "MR"}]}, "value": p["mrn"]}],
+            }
+            fh.write(json.dumps(resource, ensure_ascii=False) + "\n")
+
+
+def write_csv(path: Path, people: Sequence[dict[str, Any]], qids: Sequence[str]) -> Path:
+    """A CSV export with screening columns, and its mapping file (returned)."""
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["Name", "DOB", "MRN", "Language", *qids])
+        for p in people:
+            writer.writerow([p["name"], p["dob"], p.get("mrn") or "", p.get("language") or "",
+                             *("yes" if p["answers"].get(q) else "no" for q in qids)])
+    mapping = path.with_suffix(".mapping.yaml")
+    mapping.write_text("columns:\n  full_name: Name\n  birth_date: DOB\n  mrn: MRN\n  preferred_language: Language\n"
+                       "screening:\n" + "".join(f"  {q}: {q}\n" for q in qids), encoding="utf-8")
+    return mapping
+
+
+NAMED_PACK = {"clauses/benefits.yaml": """\
+id: benefits
+version: "1.1-named"
+title: Possible benefits
+elements: [benefits]
+body:
+  - p: We hope this treatment helps you, {{ patient.full_name }}. We cannot promise that it will.
+  - p: It may do nothing for you. Some people feel better and some do not.
+"""}
+
+
+class Batch:
+    """One `consent batch` call: its treatment, export, mapping, pack and the people in it."""
+
+    def __init__(self, treatment: str, export: Path, people: list[dict[str, Any]], *, mapping: Path | None = None,
+                 pack: Path | None = None, qs: Sequence[tuple[str, str]] = ()) -> None:
+        self.treatment, self.export, self.people, self.mapping, self.pack = treatment, export, people, mapping, pack
+        self.questions = list(qs)
+
+
+def make_mix(mix: str, size: int, work: Path) -> list[Batch]:
+    rng = random.Random(f"{mix}-{size}")  # the same records on every run
+    folder = work / f"{mix}-{size}"
+    folder.mkdir(parents=True, exist_ok=True)
+    if mix == "uniform":
+        people = [person(i, rng) for i in range(size)]
+        write_ndjson(folder / "export.ndjson", people)
+        return [Batch("knee-injection", folder / "export.ndjson", people)]
+    if mix == "realistic":
+        out = []
+        for t, treatment in enumerate(TREATMENTS):
+            qs = questions(treatment)
+            common = [q for q, _ in qs if q in ("blood-thinners", "autoimmune", "allergy", "bleeding")]
+            people = []
+            for i in range(t, size, len(TREATMENTS)):
+                p = person(i, rng, long_share=1 / 30)
+                p["language"] = "es" if rng.random() < 1 / 3 else rng.choice(["en", "en-US", ""])
+                if rng.random() < 0.1:
+                    p["mrn"] = None
+                p["answers"] = {rng.choice(common): True} if rng.random() < 0.25 else {}
+                people.append(p)
+            export = folder / f"{treatment}.csv"
+            out.append(Batch(treatment, export, people, mapping=write_csv(export, people, [q for q, _ in qs]),
+                             qs=qs))
+        return out
+    if mix == "worst":
+        qs = questions("knee-injection")
+        people = []
+        for i in range(size):
+            p = person(i, rng)
+            p["answers"] = {q: bool((i >> n) & 1) for n, (q, _) in enumerate(qs)}  # every record its own
+            people.append(p)
+        pack = folder / "pack"
+        for rel, text in NAMED_PACK.items():
+            (pack / rel).parent.mkdir(parents=True, exist_ok=True)
+            (pack / rel).write_text(text, encoding="utf-8")
+        export = folder / "export.csv"
+        return [Batch("knee-injection", export, people, mapping=write_csv(export, people, [q for q, _ in qs]),
+                      pack=pack, qs=qs)]
+    raise SystemExit(f"unknown mix {mix!r} (known: uniform, realistic, worst)")
+
+
+# --------------------------------------------------------------------------- measuring
 
 
 class PeakMemory:
     """Polls /proc for the memory of a process and all its descendants; keeps the peak of the sum.
 
     ``peak`` sums PSS (proportional set size: a page shared by n processes counts 1/n in each), the
-    memory the processes really take together; ``peak_rss`` sums RSS, which counts shared pages (the
-    Python interpreter and libraries a forked worker shares with its parent) once per process."""
+    memory the processes really take together; ``peak_rss`` sums RSS, which counts shared pages once
+    per process."""
 
     def __init__(self, pid: int) -> None:
         self.pid, self.peak, self.peak_rss, self._stop = pid, 0, 0, threading.Event()
@@ -99,7 +224,7 @@ class PeakMemory:
             tree = self._tree()
             self.peak = max(self.peak, sum(self._field(f"/proc/{p}/smaps_rollup", "Pss:") for p in tree))
             self.peak_rss = max(self.peak_rss, sum(self._field(f"/proc/{p}/status", "VmRSS:") for p in tree))
-            time.sleep(0.1)
+            time.sleep(0.2)
 
     def __enter__(self) -> PeakMemory:
         self.thread.start()
@@ -110,141 +235,223 @@ class PeakMemory:
         self.thread.join()
 
 
-LAST_RSS = [0]
-
-
-def run_measured(argv: list[str], **kwargs) -> tuple[float, int]:  # type: ignore[no-untyped-def]
-    """Wall time and peak PSS of all the processes of a command (peak RSS sum kept in LAST_RSS)."""
+def run_measured(argv: list[str], *, ok: tuple[int, ...] = (0,)) -> tuple[float, int]:
+    """Wall time and peak PSS of all the processes of a command."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     with PeakMemory(proc.pid) as mem:
         _, err = proc.communicate()
-    if proc.returncode not in (0, 1):
-        raise SystemExit(f"{argv[0]} failed: {err.decode()[-2000:]}")
-    LAST_RSS[0] = mem.peak_rss
+    if proc.returncode not in ok:
+        raise SystemExit(f"{' '.join(argv[:3])} ... failed ({proc.returncode}): {err.decode()[-2000:]}")
     return time.perf_counter() - start, mem.peak
 
 
-def ours(export: Path, out: Path, jobs: int | None) -> tuple[float, int]:
-    argv = [str(Path(sys.executable).with_name("consent")), "batch", TREATMENT, "--from", str(export),
-            "--clinic", str(CLINIC), "--out", str(out), "--date", DATE, "--format", "pdf,docx"]
-    return run_measured(argv + (["--jobs", str(jobs)] if jobs else []))
+class Side:
+    seconds: float
+    peak: int
+    shared: float | None = None
+
+
+def ours(batches: list[Batch], out: Path, jobs: int | None) -> Side:
+    """One `consent batch` process per treatment, as a clinic runs them; times and peaks add up."""
+    side = Side()
+    side.seconds, side.peak, shared, pdfs = 0.0, 0, 0, 0
+    for batch in batches:
+        folder = out / batch.treatment
+        argv = [str(Path(sys.executable).with_name("consent")), "batch", batch.treatment, "--from", str(batch.export),
+                "--clinic", str(CLINIC), "--out", str(folder), "--date", DATE, "--format", "pdf,docx"]
+        argv += ["--mapping", str(batch.mapping)] if batch.mapping else []
+        argv += ["--pack", str(batch.pack)] if batch.pack else []
+        argv += ["--jobs", str(jobs)] if jobs else []
+        seconds, peak = run_measured(argv)
+        side.seconds, side.peak = side.seconds + seconds, max(side.peak, peak)
+        errors = (folder / "errors.csv").read_text(encoding="utf-8").splitlines()
+        if len(errors) != 1:
+            raise SystemExit(f"ours: records failed: {errors[1:4]}")
+        for line in (folder / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
+            layout = json.loads(line).get("pdf_layout")
+            pdfs += layout is not None
+            shared += layout == "shared"
+    side.shared = shared / pdfs if pdfs else None
+    shutil.rmtree(out)
+    return side
 
 
 BASELINE_SCRIPT = r'''
 import json, sys
 from pathlib import Path
 from docxtpl import DocxTemplate
-template, records, out = Path(sys.argv[1]), json.loads(Path(sys.argv[2]).read_text()), Path(sys.argv[3])
+records, out = json.loads(Path(sys.argv[1]).read_text()), Path(sys.argv[2])
 for i, rec in enumerate(records):
-    doc = DocxTemplate(template)
+    doc = DocxTemplate(rec.pop("template"))
     doc.render(rec)
     doc.save(out / f"form-{i:06d}.docx")
 '''
 
+MARK = {"name": "PATIENTNAMEMARK", "mrn": "MRNMARK", "birth": "February 3, 1901"}
 
-def baseline(export: Path, work: Path) -> tuple[float, float, int]:
-    """docxtpl render of the same DOCX per record, then one LibreOffice call for all of them."""
-    import consent
-    from consent.ehr import read_records
 
-    clinic = consent.load_clinic(CLINIC)
-    marker = consent.Patient(full_name="PATIENTNAMEMARK", birth_date=dt.date(1901, 2, 3), mrn="MRNMARK")
-    form = consent.build(TREATMENT, patient=marker, clinic=clinic, date=dt.date.fromisoformat(DATE), language="en")
-    data = form.to_docx()
+def docx_template(batch: Batch, language: str, path: Path) -> None:
+    """Our form for this batch as a docxtpl template: the patient's strings and the screening boxes
+    of each question become placeholders."""
     import io
+    import re
     import zipfile
+    from xml.sax.saxutils import escape
 
-    work.mkdir(parents=True, exist_ok=True)
-    template = work / "template.docx"
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(template, "w", zipfile.ZIP_DEFLATED) as dst:
+    import consent
+    from consent.document import Checklist
+
+    marker = consent.Patient(full_name=MARK["name"], birth_date=dt.date(1901, 2, 3), mrn=MARK["mrn"])
+    form = consent.build(batch.treatment, patient=marker, clinic=consent.load_clinic(CLINIC),
+                         date=dt.date.fromisoformat(DATE), language=language,
+                         packs=[batch.pack] if batch.pack else [], allow_check_errors=True)
+    rows = {row.question: row.id for s in form.sections for b in s.blocks if isinstance(b, Checklist)
+            for row in b.rows}
+    birth = form.header.birth_date
+    with zipfile.ZipFile(io.BytesIO(form.to_docx())) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            part = src.read(info.filename)
-            for old, new in ((b"PATIENTNAMEMARK", b"{{ name }}"), (b"February 3, 1901", b"{{ dob }}"),
-                             (b"MRNMARK", b"{{ mrn }}"), (form.form_id.encode(), b"{{ form_id }}")):
+            if not info.filename.endswith(".xml"):
+                dst.writestr(info, src.read(info.filename))
+                continue
+            part = src.read(info.filename).decode("utf-8")
+            for old, new in ((MARK["name"], "{{ name }}"), (birth, "{{ dob }}"), (MARK["mrn"], "{{ mrn }}"),
+                             (form.form_id, "{{ form_id }}")):
                 part = part.replace(old, new)
-            dst.writestr(info, part)
-    records = [{"name": r.patient.full_name, "dob": r.patient.birth_date.isoformat(), "mrn": r.patient.mrn or "",
-                "form_id": f"REC-{r.number}"} for r in read_records([export]) if r.patient]
-    (work / "records.json").write_text(json.dumps(records))
+            for question, qid in rows.items():  # the two boxes after each question: yes, no
+                at = part.find(escape(question))
+                if at >= 0:
+                    key = qid.replace("-", "_")
+                    head, tail = part[:at], part[at:]
+                    tail = re.sub("☐", f"{{{{ {key}_yes }}}}", tail, count=1)
+                    tail = re.sub("☐", f"{{{{ {key}_no }}}}", tail, count=1)
+                    part = head + tail
+            dst.writestr(info, part.encode("utf-8"))
+
+
+def theirs(batches: list[Batch], work: Path, profile: Path) -> Side:
+    """docxtpl for every record, then LibreOffice on 100 files per call."""
+    if work.exists():
+        shutil.rmtree(work)
     docx_dir, pdf_dir = work / "docx", work / "pdf"
-    docx_dir.mkdir()
+    docx_dir.mkdir(parents=True)
     pdf_dir.mkdir()
+    templates: dict[tuple[str, str], str] = {}
+    records = []
+    for b, batch in enumerate(batches):
+        for n, p in enumerate(batch.people):
+            language = "es" if (p.get("language") or "").startswith("es") else "en"
+            if (batch.treatment, language) not in templates:
+                path = work / f"template-{b}-{language}.docx"
+                docx_template(batch, language, path)
+                templates[(batch.treatment, language)] = str(path)
+            record = {"template": templates[(batch.treatment, language)], "name": p["name"], "dob": p["dob"],
+                      "mrn": p.get("mrn") or "—", "form_id": f"REC-{b}-{n}"}
+            for qid, _ in batch.questions:
+                answer = p.get("answers", {}).get(qid)
+                key = qid.replace("-", "_")
+                record[f"{key}_yes"], record[f"{key}_no"] = ("☒" if answer else "☐"), ("☐" if answer else "☒")
+            records.append(record)
+    (work / "records.json").write_text(json.dumps(records, ensure_ascii=False))
     script = work / "render.py"
     script.write_text(BASELINE_SCRIPT)
-    t1, m1 = run_measured([sys.executable, str(script), str(template), str(work / "records.json"), str(docx_dir)])
+    side = Side()
+    side.seconds, side.peak = run_measured([sys.executable, str(script), str(work / "records.json"), str(docx_dir)])
     files = sorted(str(p) for p in docx_dir.glob("*.docx"))
-    calls, t2, m2 = 0, 0.0, 0
-    while True:
-        done = {p.stem for p in pdf_dir.glob("*.pdf")}
-        todo = [f for f in files if Path(f).stem not in done]
-        if not todo:
-            break
-        if calls and calls > len(files) // 100 + 5:
-            raise SystemExit(f"LibreOffice keeps stopping early: {len(done)} of {len(files)} converted")
-        # One call for all files, as a clinic would script it. LibreOffice 7.4 ends such a call after
-        # about 250 files with exit status 0; the rest then need more calls, which are timed too.
-        seconds, peak = run_measured(["libreoffice", "--headless", f"-env:UserInstallation=file://{work}/lo-profile",
-                                      "--convert-to", "pdf", "--outdir", str(pdf_dir), *todo])
-        calls, t2, m2 = calls + 1, t2 + seconds, max(m2, peak)
-    print(f"  (LibreOffice needed {calls} call(s) to convert {len(files)} files)")
-    return t1, t2, max(m1, m2)
+    for start in range(0, len(files), CHUNK):
+        chunk = files[start:start + CHUNK]
+        seconds, peak = run_measured(["libreoffice", "--headless", f"-env:UserInstallation={profile.as_uri()}",
+                                      "--convert-to", "pdf", "--outdir", str(pdf_dir), *chunk])
+        side.seconds, side.peak = side.seconds + seconds, max(side.peak, peak)
+    made = len(list(pdf_dir.glob("*.pdf")))
+    if made != len(files):
+        raise SystemExit(f"theirs: LibreOffice converted {made} of {len(files)} files")
+    shutil.rmtree(work)
+    return side
 
 
-def weasyprint_alone(export: Path, sample: int) -> float:
-    """Seconds per form: the same HTML, a fresh HTML + CSS + font configuration each time."""
-    import weasyprint
+def warm_libreoffice(profile: Path, work: Path) -> None:
+    """LibreOffice's first start makes its user profile (several seconds): done once, untimed."""
+    import docx
 
-    import consent
-    from consent._render_pdf import form_html
-    from consent.ehr import read_records
-
-    clinic = consent.load_clinic(CLINIC)
-    templates = Path(consent.__file__).parent / "templates"
-    htmls = []
-    for record in list(read_records([export]))[:sample]:
-        form = consent.build(TREATMENT, patient=record.patient, clinic=clinic, date=dt.date.fromisoformat(DATE),
-                             language="en")
-        htmls.append(form_html(form).replace("<head>", '<head><link rel="stylesheet" href="form.css">', 1))
-    start = time.perf_counter()
-    for html in htmls:
-        weasyprint.HTML(string=html, base_url=str(templates) + "/").write_pdf()
-    return (time.perf_counter() - start) / len(htmls)
+    work.mkdir(parents=True, exist_ok=True)
+    docx.Document().save(str(work / "warm.docx"))
+    subprocess.run(["libreoffice", "--headless", f"-env:UserInstallation={profile.as_uri()}", "--convert-to",
+                    "pdf", "--outdir", str(work), str(work / "warm.docx")], capture_output=True, check=True, timeout=300)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Batch benchmark (see the module docstring).")
-    parser.add_argument("--records", default="1000", help="comma-separated batch sizes, e.g. 1000,5000")
+def spread(values: Sequence[float], fmt: str = "{:.2f}") -> str:
+    return "/".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Batch benchmark: ours against docxtpl + LibreOffice "
+                                                 "(see the module docstring).")
+    parser.add_argument("--records", default="200,1000", help="comma-separated batch sizes (default 200,1000)")
+    parser.add_argument("--mixes", default="uniform,realistic,worst", help="comma-separated record mixes")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each side per mix and size (default 3)")
     parser.add_argument("--jobs", type=int, help="workers for our batch (default: every core)")
-    parser.add_argument("--sample", type=int, default=100, help="forms for the WeasyPrint-alone run")
-    parser.add_argument("--no-baseline", action="store_true", help="only run our batch")
-    args = parser.parse_args()
-    import warnings
-
+    parser.add_argument("--flat", default="1000,5000",
+                        help="sizes at which to measure our memory alone, realistic mix ('none' to skip)")
+    parser.add_argument("--no-baseline", action="store_true", help="only run our side")
+    args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
-    sizes = [int(s) for s in args.records.split(",")]
-    print(f"machine: {os.cpu_count()} cores; treatment {TREATMENT}; DOCX + PDF per record")
+    sizes = [int(s) for s in args.records.split(",") if s]
+    mixes = [m for m in args.mixes.split(",") if m]
+    baseline = not args.no_baseline
+    if baseline and not shutil.which("libreoffice"):
+        raise SystemExit("LibreOffice is not installed (./dev bench installs it), or use --no-baseline")
+    mem_total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    print(f"# {dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores, {mem_total:.1f} GiB; "
+          f"load average at start {load()}; {args.runs} run(s) each; DOCX + PDF per record")
+    rows = []
     with tempfile.TemporaryDirectory(prefix="consent-bench-") as tmp:
         work = Path(tmp)
-        for n, size in enumerate(sizes):
-            export = work / f"export-{size}.ndjson"
-            write_export(export, size)
-            seconds, peak = ours(export, work / f"ours-{size}", args.jobs)
-            print(f"ours        {size:>6} records: {seconds:8.1f} s  {size / seconds:6.2f} forms/s  "
-                  f"peak memory {peak / 2**20:6.0f} MB PSS, {LAST_RSS[0] / 2**20:.0f} MB RSS (all processes)")
-            shutil.rmtree(work / f"ours-{size}")
-            if n or args.no_baseline:
-                continue
-            if shutil.which("libreoffice"):
-                t1, t2, peak_b = baseline(export, work / "baseline")
-                print(f"docxtpl+LO  {size:>6} records: {t1 + t2:8.1f} s  {size / (t1 + t2):6.2f} forms/s  "
-                      f"(docxtpl {t1:.1f} s, LibreOffice {t2:.1f} s)  peak memory {peak_b / 2**20:6.0f} MB")
-                print(f"ratio: ours / docxtpl+LibreOffice = {(t1 + t2) / seconds:.2f}x")
-            else:
-                print("docxtpl+LO: LibreOffice is not installed (./dev bench installs it)")
-            per = weasyprint_alone(export, min(args.sample, size))
-            print(f"WeasyPrint alone, no reuse, 1 process: {per * 1000:.0f} ms per PDF ({1 / per:.2f} PDFs/s), "
-                  f"sample of {min(args.sample, size)}")
+        profile = work / "lo-profile"
+        if baseline:
+            warm_libreoffice(profile, work / "warm")
+        for size in sizes:
+            for mix in mixes:
+                batches = make_mix(mix, size, work / "data")
+                mine: list[Side] = []
+                other: list[Side] = []
+                for run in range(args.runs):
+                    order = ("ours", "theirs") if run % 2 == 0 else ("theirs", "ours")
+                    for who in order:
+                        if who == "ours":
+                            mine.append(ours(batches, work / "ours", args.jobs))
+                        elif baseline:
+                            other.append(theirs(batches, work / "theirs", profile))
+                    print(f"  {mix} {size} run {run + 1}: ours {mine[-1].seconds:.1f} s"
+                          + (f", theirs {other[-1].seconds:.1f} s" if other else "")
+                          + f"  (load {load()})", flush=True)
+                rows.append((mix, size, mine, other))
+        print()
+        print(f"{'mix':<10}{'records':>8}  {'ours s min/med/max':<20}{'forms/s':>8}  {'theirs s (median)':>18}"
+              f"  {'ratio min/med/max':<18}{'shared':>7}  {'peak PSS ours/theirs':>21}")
+        for mix, size, mine, other in rows:
+            ours_s = [s.seconds for s in mine]
+            ratio = spread([o.seconds / m.seconds for m, o in zip(mine, other, strict=False)]) if other else "-"
+            theirs_s = f"{statistics.median([o.seconds for o in other]):.1f}" if other else "-"
+            shared = mine[0].shared
+            share = f"{shared:.0%}" if shared is not None else "-"
+            peak_theirs = f"{max(o.peak for o in other) / 2**20:.0f}" if other else "-"
+            print(f"{mix:<10}{size:>8}  {spread(ours_s, '{:.1f}'):<20}{size / statistics.median(ours_s):>8.1f}  "
+                  f"{theirs_s:>18}  {ratio:<18}{share:>7}  {max(m.peak for m in mine) / 2**20:>10.0f} / "
+                  f"{peak_theirs:>4} MB")
+        flat = [int(s) for s in args.flat.split(",") if s.isdigit()]
+        if flat:
+            print("\nmemory as the batch grows (ours, realistic mix, one run):")
+            for size in flat:
+                side = ours(make_mix("realistic", size, work / "data"), work / "ours", args.jobs)
+                print(f"  {size:>6} records: {side.seconds:7.1f} s, {size / side.seconds:5.1f} forms/s, "
+                      f"peak {side.peak / 2**20:.0f} MB PSS (all processes)", flush=True)
+    print(f"# load average at end {load()}")
 
 
 if __name__ == "__main__":

@@ -18,13 +18,6 @@ The pipeline, one module per stage: ``_library`` (load clause and treatment file
 and ``_render_docx`` (render) -> ``_output`` (write files atomically) -> ``_batch`` -> ``cli``.
 """
 
-import importlib.metadata as _metadata
-
-try:
-    __version__ = _metadata.version("consent")
-except _metadata.PackageNotFoundError:  # pragma: no cover - a source tree that is not installed
-    __version__ = "0+unknown"
-
 from . import check, ehr  # noqa: F401 - subpackages: consent.check and consent.ehr work after "import consent"
 from ._assemble import LanguageFallbackWarning
 from ._build import build
@@ -52,6 +45,23 @@ from .inputs import (
     load_patient,
     load_screening,
 )
+
+
+
+def __getattr__(name: str) -> str:
+    """``consent.__version__``, read from the installed package's metadata when first asked for
+    (importlib.metadata is slow to import, and most commands never need it)."""
+    if name != "__version__":
+        raise AttributeError(f"module 'consent' has no attribute {name!r}")
+    import importlib.metadata
+
+    try:
+        version = importlib.metadata.version("consent")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a source tree that is not installed
+        version = "0+unknown"
+    globals()["__version__"] = version
+    return version
+
 
 __all__ = [
     "BatchResult",

@@ -3,12 +3,17 @@
     result = consent.run_batch("knee-injection", records, clinic=clinic, out_dir="out/")
 
 - Work runs on any :class:`concurrent.futures.Executor` (default: a local process pool on every core,
-  each worker warmed once: clause library, templates, stylesheet and fonts loaded before the first form).
+  its workers forked from one process that imported the renderers, each warmed once: clause library,
+  templates, stylesheet and fonts loaded before the first form). Workers assemble, check (once per
+  distinct clause text) and render; the work shared by a group of forms (the PDF body, the DOCX) is
+  made once for all the workers of a batch (consent/_tokens.py ``SharedWork``).
 - A bad record never stops the batch: it becomes a row of ``errors.csv`` (record number, field,
   message; no patient name or identifier in messages).
 - Every file is written atomically. ``manifest.jsonl`` gets one line per form as it finishes (so in
-  the order forms finish; each line names its record), so a killed batch can be run again: forms whose files are present with the hashes the
-  manifest recorded are skipped, the rest are made.
+  the order forms finish; each line names its record), so a killed batch can be run again: a form
+  made from the same inputs (patient, screening answers, clinic, date, options, clause and template
+  files, consent version: the line's ``input``) whose files are present with the hashes the manifest
+  recorded is skipped before any worker starts; the rest are made.
 - File names are built from the record number and the form id only: nothing from patient data.
 """
 
@@ -19,14 +24,17 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import json
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
@@ -67,6 +75,7 @@ class BatchJob:
     fhir: bool = True
     embed_pdf: bool = False
     allow_check_errors: bool = False
+    shared_dir: str | None = None  # where the workers keep work shared by a group of forms, if anywhere
 
 
 @attrs.frozen
@@ -76,8 +85,8 @@ class Task:
     patient: Patient
     previous: dict[str, Any] | None  # this record's manifest line from an earlier run, if any
     fhir_ids: tuple[str | None, str | None] = (None, None)  # (Patient.id, Bundle fullUrl) from a FHIR export
-    report: Any = None  # the compliance check, made once per group of identical clause text...
-    report_key: str | None = None  # ...which is this (see consent._build.check_key)
+    screening: Mapping[str, bool] = attrs.field(factory=dict)  # from the export, if it has them
+    input_key: str = ""  # names everything the form is made from (see _Inputs)
 
 
 @attrs.frozen
@@ -107,6 +116,7 @@ class BatchResult:
 # --------------------------------------------------------------------------- worker side
 
 _JOB: BatchJob | None = None
+_REPORTS: OrderedDict[str, Any] = OrderedDict()  # compliance checks made by this worker, by check key
 
 
 def warm_worker(job: BatchJob) -> None:
@@ -119,10 +129,25 @@ def warm_worker(job: BatchJob) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     from ._render_docx import _template_bytes
     from ._render_pdf import _resources
+    from ._tokens import share_with
 
     get_library(job.packs).raise_problems()
     _resources(job.packs)
     _template_bytes(job.packs)
+    share_with(job.shared_dir)
+
+
+def _checked(form: Any, trace: Any, packs: tuple[str, ...]) -> Any:
+    """The compliance check of a form, made once per distinct clause text (the forms of a batch, as a
+    rule, share it: only the patient's strings differ, and the check reads clause text)."""
+    key = check_key(form, trace)
+    if key not in _REPORTS:
+        from .check import check_form
+
+        _REPORTS[key] = check_form(form, trace, get_library(packs))
+        while len(_REPORTS) > 64:
+            _REPORTS.popitem(last=False)
+    return _REPORTS[key]
 
 
 def _sha256(path: Path) -> str:
@@ -164,25 +189,26 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
         warnings.simplefilter("always")
         try:
             form, trace = assemble(job.treatment, patient=task.patient, clinic=job.clinic, date=job.date,
-                                   language=job.language, packs=job.packs)
-            report = task.report
-            if report is None or check_key(form, trace) != task.report_key:
-                from .check import check_form
-
-                report = check_form(form, trace, get_library(job.packs))
-            form = apply_check(form, report, allow_check_errors=job.allow_check_errors)
+                                   screening=task.screening, language=job.language, packs=job.packs)
+            form = apply_check(form, _checked(form, trace, job.packs), allow_check_errors=job.allow_check_errors)
         except ConsentError as exc:
             problems = exc.problems or (Problem(exc.summary),)
             return Outcome(task.number, task.source, problems=tuple(
                 (p.field or "", _redact(p.message, task.patient)) for p in problems))
     notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     stem = f"rec-{task.number:06d}_{form.form_id}"
-    if _complete(task.previous, form.form_id, out_dir):
-        return Outcome(task.number, task.source, entry=task.previous, skipped=True)
+    if _complete(task.previous, form.form_id, out_dir):  # same form, other inputs (another consent version)
+        return Outcome(task.number, task.source, entry={**task.previous, "input": task.input_key}, skipped=True)
     blobs: dict[str, bytes] = {}
+    pdf_layout = None
     try:
         for fmt in job.formats:
-            blobs[fmt] = form.to_pdf(variant=job.pdf_variant) if fmt == "pdf" else form.to_docx()
+            if fmt == "pdf":
+                from ._pdf import laid_out_pdf
+
+                blobs[fmt], pdf_layout = laid_out_pdf(form, variant=job.pdf_variant, shared=True)
+            else:
+                blobs[fmt] = form.to_docx()
     except ConsentError as exc:  # e.g. a name the PDF fonts cannot draw: this record fails, the batch goes on
         problems = exc.problems or (Problem(exc.summary),)
         return Outcome(task.number, task.source, problems=tuple(
@@ -218,6 +244,7 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
         files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     entry = {
         "record": task.number,
+        "input": task.input_key,
         "source": task.source,
         "form_id": form.form_id,
         "treatment": {"id": form.manifest.treatment_id, "version": form.manifest.treatment_version},
@@ -227,6 +254,8 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
         "files": files,
         "notes": notes,
     }
+    if pdf_layout is not None:
+        entry["pdf_layout"] = pdf_layout  # "shared" with other forms of the batch, or "whole"
     return Outcome(task.number, task.source, entry=entry, fhir=resources)
 
 
@@ -261,6 +290,45 @@ def _bounded(executor: cf.Executor, fn: Callable[[Task], Outcome], tasks: Iterab
         yield from (f.result() for f in done)
 
 
+class _Inputs:
+    """Names everything one record's form is made from, so a re-run can skip a finished form without
+    assembling it: the record (patient, screening answers, where a FHIR Patient was found), the job
+    (treatment, clinic, date, formats and options), every clause and template file of the library
+    (packs and built-in: their bytes), and the version of consent."""
+
+    def __init__(self, job: BatchJob, library: Any) -> None:
+        from . import __version__
+
+        digest = hashlib.sha256(__version__.encode())
+        for source in library.sources:
+            for folder in (source.clauses, source.templates):
+                for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
+                    if path.is_file():
+                        digest.update(f"\0{path.relative_to(source.root)}\0".encode())
+                        digest.update(path.read_bytes())
+        options = attrs.asdict(job, filter=lambda a, _: a.name not in ("out_dir", "shared_dir"))
+        digest.update(json.dumps(options, default=str, sort_keys=True).encode())
+        self.base = digest
+
+    def key(self, source: str, patient: Patient, answers: Mapping[str, bool],
+            ids: tuple[str | None, str | None]) -> str:
+        digest = self.base.copy()
+        record = [source, attrs.asdict(patient), sorted(answers.items()), ids]
+        digest.update(json.dumps(record, default=str, sort_keys=True).encode())
+        return digest.hexdigest()
+
+
+def _finished(previous: dict[str, Any] | None, key: str, out_dir: Path) -> bool:
+    """True when an earlier run made this record's form from the same inputs and its files are intact."""
+    if not previous or previous.get("input") != key:
+        return False
+    files = previous.get("files") or {}
+    try:
+        return bool(files) and all(_sha256(out_dir / rel) == info["sha256"] for rel, info in files.items())
+    except (OSError, KeyError, TypeError):
+        return False
+
+
 def run_batch(
     treatment: str,
     records: Iterable[Any],
@@ -283,12 +351,14 @@ def run_batch(
     """Make one form per record (``consent.ehr.ImportedRecord`` or ``(number, Patient)``) into ``out_dir``.
 
     ``executor`` may be any concurrent.futures Executor (a dask ``Client.get_executor()`` works);
-    the default is a process pool with ``jobs`` workers (default: every core).
+    the default is a process pool with ``jobs`` workers (default: every core), started only if some
+    form needs making.
     """
     started = time.perf_counter()
     out = Path(out_dir)
-    get_library(packs).raise_problems()
-    spec = get_library(packs).treatment(treatment)  # an unknown treatment fails before any work or any folder
+    library = get_library(packs)
+    library.raise_problems()
+    spec = library.treatment(treatment)  # an unknown treatment fails before any work or any folder
     lacking = coverage_problems(clinic, spec)  # and so does a clinic with no product or fees for it
     if lacking:
         raise InputError(problems=[p.problem for p in lacking])
@@ -300,96 +370,69 @@ def run_batch(
         out_dir=str(out.resolve()), language=language, packs=tuple(str(Path(p).resolve()) for p in packs),
         pdf_variant=pdf_variant, fhir=fhir, embed_pdf=embed_pdf, allow_check_errors=allow_check_errors,
     )
+    inputs = _Inputs(job, library)
     previous = read_manifest(out / MANIFEST)
     errors: list[tuple[int, str, str, str]] = []
     counts = {"written": 0, "skipped": 0, "failed": 0}
     done = 0
+    bundle = _BundleWriter(out / BUNDLE) if job.fhir and "pdf" in job.formats else None
+    appended = False
+    pool: _Pool | None = None
+
+    def finish(outcome: Outcome) -> None:
+        nonlocal done, appended
+        done += 1
+        if outcome.entry is None:
+            counts["failed"] += 1
+            errors.extend((outcome.number, outcome.source, f, m) for f, m in outcome.problems)
+        else:
+            counts["skipped" if outcome.skipped else "written"] += 1
+            if not outcome.skipped or outcome.entry != previous.get(outcome.number):
+                manifest.write(json.dumps(outcome.entry, ensure_ascii=False, sort_keys=True) + "\n")
+                manifest.flush()
+                appended = True
+            if bundle is not None:
+                bundle.add(outcome.fhir or _fhir_entries(out, outcome.entry))
+        if progress:
+            progress(done, total, outcome)
 
     def tasks() -> Iterator[Task]:
-        nonlocal done
+        """The records whose forms need making; the others (bad records, finished forms) are done here."""
         for record in records:
             if isinstance(record, tuple):
                 number, patient = record
-                source, problems, ids = "", (), (None, None)
+                source, problems, ids, answers = "", (), (None, None), {}
             else:
                 number, patient, source, problems = record.number, record.patient, record.source, record.problems
                 ids = (getattr(record, "resource_id", None), getattr(record, "full_url", None))
-            if patient is not None:
-                try:
-                    report, key = checked(patient)
-                except ConsentError as exc:
-                    problems = tuple(Problem(_redact(p.message, patient), field=p.field)
-                                     for p in (exc.problems or (Problem(exc.summary),)))
-                    patient = None
+                answers = dict(getattr(record, "screening", None) or {})
             if patient is None:
-                counts["failed"] += 1
-                errors.extend((number, source, p.field or "", p.message) for p in problems)
-                done += 1
-                if progress:
-                    progress(done, total, Outcome(number, source, problems=()))
+                finish(Outcome(number, source, problems=tuple((p.field or "", p.message) for p in problems)))
                 continue
-            yield Task(number, source, patient, previous.get(number), ids, report, key)
+            key = inputs.key(source, patient, answers, ids)
+            before = previous.get(number)
+            if _finished(before, key, out):
+                finish(Outcome(number, source, entry=before, skipped=True))
+                continue
+            yield Task(number, source, patient, before, ids, answers, key)
 
-    reports: dict[str, Any] = {}
-
-    def checked(patient: Patient) -> tuple[Any, str]:
-        """The compliance check of this patient's form, made once per distinct clause text (the
-        coordinator does it, so the workers never load the readability dictionaries)."""
-        from .check import check_form
-
-        with _WARNINGS, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            form, trace = assemble(job.treatment, patient=patient, clinic=job.clinic, date=job.date,
-                                   language=job.language, packs=job.packs)
-        key = check_key(form, trace)
-        if key not in reports:
-            reports[key] = check_form(form, trace, get_library(job.packs))
-        apply_check(form, reports[key], allow_check_errors=job.allow_check_errors)  # CheckFailed: an error row
-        return reports[key], key
-
-    own = executor is None
-    if executor is None:
-        # Workers start clean ("spawn") rather than as forks of this process: a fork would share, then
-        # copy page by page as Python's garbage collector touches them, everything the coordinator
-        # holds (the records, the readability dictionary), and memory would grow with the batch.
-        executor = cf.ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1,
-                                          mp_context=multiprocessing.get_context("spawn"),
-                                          initializer=warm_worker, initargs=(job,))
-        fn: Callable[[Task], Outcome] = run_task
-    else:
-        import functools
-
-        fn = functools.partial(run_task, job=job)
-    workers = getattr(executor, "_max_workers", None) or jobs or os.cpu_count() or 1
-    # Nothing per form is kept in memory: manifest lines and FHIR entries go to disk as forms finish,
-    # so memory stays flat however many records there are.
-    bundle = _BundleWriter(out / BUNDLE) if job.fhir and "pdf" in job.formats else None
-    appended = False
     try:
         with (out / MANIFEST).open("a", encoding="utf-8") as manifest:
             if manifest.tell() and not (out / MANIFEST).read_bytes().endswith(b"\n"):
                 manifest.write("\n")  # a line torn by a killed run: the next line must not be glued to it
-            for outcome in _bounded(executor, fn, tasks(), window=workers * 4):
-                done += 1
-                if outcome.entry is None:
-                    counts["failed"] += 1
-                    errors.extend((outcome.number, outcome.source, f, m) for f, m in outcome.problems)
-                else:
-                    counts["skipped" if outcome.skipped else "written"] += 1
-                    if not outcome.skipped:
-                        manifest.write(json.dumps(outcome.entry, ensure_ascii=False, sort_keys=True) + "\n")
-                        manifest.flush()
-                        appended = True
-                    if bundle is not None:
-                        bundle.add(outcome.fhir or _fhir_entries(out, outcome.entry))
-                if progress:
-                    progress(done, total, outcome)
+            todo = tasks()
+            first = next(todo, None)  # the pool starts only if a form needs making
+            if first is not None:
+                pool = _Pool(job, executor, jobs)
+                for outcome in _bounded(pool.executor, pool.fn, itertools.chain([first], todo),
+                                        window=pool.workers * 4):
+                    finish(outcome)
     except BrokenProcessPool:
         raise RenderError("a worker process stopped unexpectedly (killed, or out of memory); the forms "
                           "finished so far are kept: run the same command again to finish") from None
     finally:
-        if own:
-            executor.shutdown(wait=True, cancel_futures=True)
+        if pool is not None:
+            pool.close()
     if previous and (appended or _line_count(out / MANIFEST) != len(previous)):
         _compact(out / MANIFEST)  # a re-run appended lines, or the manifest has torn or unreadable lines
     _write_errors(out, errors)
@@ -397,6 +440,65 @@ def run_batch(
         bundle.close()
     return BatchResult(done, counts["written"], counts["skipped"], counts["failed"],
                        round(time.perf_counter() - started, 3), out)
+
+
+class _Pool:
+    """The executor a batch runs on: the caller's, or a local process pool of warmed workers that
+    share a folder for the work common to a group of forms (removed when the batch ends)."""
+
+    def __init__(self, job: BatchJob, executor: cf.Executor | None, jobs: int | None) -> None:
+        import functools
+        import tempfile
+
+        self.own = executor is None
+        self.shared: str | None = None
+        if executor is None:
+            self.shared = tempfile.mkdtemp(prefix="consent-batch-")
+            job = attrs.evolve(job, shared_dir=self.shared)
+            executor = cf.ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1, mp_context=_context(),
+                                              initializer=warm_worker, initargs=(job,))
+            self.fn: Callable[[Task], Outcome] = run_task
+        else:
+            self.fn = functools.partial(run_task, job=job)
+        self.executor = executor
+        self.workers = getattr(executor, "_max_workers", None) or jobs or os.cpu_count() or 1
+
+    def close(self) -> None:
+        if self.own:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+        if self.shared is not None:
+            import shutil
+
+            shutil.rmtree(self.shared, ignore_errors=True)
+
+
+def _context() -> Any:
+    """How worker processes start. Not as forks of this process: a fork would share, then copy page by
+    page as Python's garbage collector touches them, everything the coordinator holds (the records),
+    and memory would grow with the batch. From a fork server that has imported the renderers, where
+    the platform has one: each worker starts in milliseconds, and the imported code stays shared
+    between the workers (counted once in their memory). Else (Windows, macOS) clean ("spawn")."""
+    if "forkserver" in multiprocessing.get_all_start_methods() and sys.platform == "linux":
+        from multiprocessing import forkserver
+
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["consent._preload"])
+        # The fork server runs `python -c ...`, which puts the current folder first on sys.path (and
+        # Python 3.11 ignores this process's sys.path there): run from a folder holding a consent/
+        # source tree, it would import that instead of the installed package. PYTHONSAFEPATH keeps the
+        # current folder off. (A server started earlier by the program keeps its own modules: the
+        # workers then import what they need themselves.)
+        saved = os.environ.get("PYTHONSAFEPATH")
+        os.environ["PYTHONSAFEPATH"] = "1"
+        try:
+            forkserver.ensure_running()
+        finally:
+            if saved is None:
+                del os.environ["PYTHONSAFEPATH"]
+            else:
+                os.environ["PYTHONSAFEPATH"] = saved
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 def _fhir_entries(out: Path, entry: dict[str, Any]) -> list[dict[str, Any]]:

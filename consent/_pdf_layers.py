@@ -1,36 +1,53 @@
 """PDF layout shared by the forms of a batch: one body layout, one small per-form layer on top.
 
-Every form of a batch is the same text but for the patient's name, birth date and MRN and the form id.
-Laying out eleven pages of text is most of the cost of a PDF, so it is done once:
+Every form of a batch is the same text but for the patient's name, birth date and MRN, the form id
+and the ticks in the screening boxes. Laying out eleven pages of text is most of the cost of a PDF,
+so it is done once:
 
-1. the *body*: the form with those strings tokenised (:mod:`consent._tokens`) and its slots (the
-   boxes of form.html that hold patient values, one or two lines high) left empty, with the clinic's
-   name and the page numbers in the margins; laid out and written once, and cached;
-2. the *layer*: ``overlay.html``, with the form's own metadata, the patient's line in the page header,
-   the form id in the footer, and each slot's value at the position the body gave it. It has one page
-   per kind of body page (the page with the patient table, the signature page, all the others), so it
-   is a few small pages whatever the length of the form; laid out and written for every form;
-3. with pikepdf, every page of the result draws its body page, then its kind of layer page, both as
-   form XObjects with fixed names (deterministic); the layer's document (metadata, attachments, PDF/A
-   identity) is the result.
+1. the *body*: the form with those strings tokenised (:mod:`consent._tokens`), its screening boxes
+   empty and its slots (the boxes of form.html that hold patient values, one or two lines high) left
+   empty, with the clinic's name and the page numbers in the margins; laid out and written once, and
+   cached;
+2. the *layer*: ``overlay.html``, with the form's own metadata, a first page with the patient's line
+   in the page header and the form id in the footer (the same on every page), then a page per kind of
+   body page this form draws on (the page with the patient table, the signature page, a checklist
+   page with a tick), each slot's value at the position the body gave it and the fill of each ticked
+   box; a few small pages whatever the length of the form, laid out and written for every form;
+3. with pikepdf, every page of the result draws its body page, the layer's first page and its kind's
+   layer page, as form XObjects with fixed names (deterministic); the layer's document (metadata,
+   attachments, PDF/A identity) is the result.
+
+A paragraph that prints a patient's string (a clinic's "I, {{ patient.full_name }}, agree ...") is a
+*text slot*: the body holds as many empty lines as the paragraph takes, and the layer draws the
+paragraph there, with the same width and style; forms whose paragraphs take the same number of lines
+share a body.
 
 It is refused (and the caller lays the form out whole) whenever it could differ from a whole layout:
-a token shows up anywhere outside a slot (a clause that prints the patient's name), the slots are not
-exactly the four expected ones, a value needs more lines than its slot has, or the page counts differ.
+a token anywhere else (a title, a list item: seen in the model, before anything is laid out), slots
+other than the expected ones, a value needing more lines than its slot has, a paragraph split across
+pages or drawn in another style or line height (a fallback font), page-margin strings too long to sit
+side by side on one line (a very long name: a whole layout wraps both), or differing page counts.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import attrs
 
 from ._render_pdf import _context, _resources, form_html, layout, write_document
-from ._tokens import TOKEN_MARK, SharedWork, patient_values, tokenise
-from .document import Form
+from ._tokens import TOKEN_MARK, SharedWork, box_marks, patient_values, tokenise
+from .document import Form, Paragraph, Section, Signatures
 
 SLOTS = {"name": "name", "birth": "birth", "mrn": "mrn", "signer": "name"}  # slot -> patient value
+TEXT = "text-"  # a text slot, "text-<section>.<block>": a paragraph that prints a patient's string
+# What the text of a text slot is drawn with, compared between the body and the layer.
+STYLE = ("font_family", "font_size", "font_weight", "font_style", "font_stretch", "font_variant_ligatures",
+         "font_kerning", "font_feature_settings", "line_height", "letter_spacing", "word_spacing", "text_align_all",
+         "text_align_last", "text_indent", "text_transform", "white_space", "hyphens", "overflow_wrap",
+         "word_break", "color", "direction", "lang")
 
 
 @attrs.frozen
@@ -43,6 +60,9 @@ class Slot:
     font_size: float
     font_weight: int
     lines: int = 1
+    section: str = ""  # a text slot: the classes of its section (for the stylesheet's rules)...
+    strong: bool = False  # ...whether the paragraph is bold...
+    style: tuple[str, ...] = ()  # ...and the style its text is drawn with (see STYLE)
 
     @property
     def line_height(self) -> float:
@@ -50,11 +70,23 @@ class Slot:
 
 
 @attrs.frozen
+class Spot:
+    """Where a screening box is: the layer fills it when this form's answer ticks it."""
+
+    index: int  # in document order: for each question, its "yes" box then its "no" box
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+@attrs.frozen
 class PageKind:
-    """Body pages with the same slots share one layer page."""
+    """Body pages with the same slots and boxes share one layer page."""
 
     height: float
     slots: tuple[Slot, ...]
+    boxes: tuple[Spot, ...] = ()
 
 
 @attrs.frozen
@@ -62,8 +94,9 @@ class Body:
     pdf: bytes
     kinds: tuple[PageKind, ...]
     page_kinds: tuple[int, ...]  # for each body page, its index in ``kinds``
-
-
+    boxes: int  # screening boxes found, in all
+    margins: dict[str, float]  # widest line of the body's page-margin strings (top-left, bottom-right)
+    margin_width: float  # the width the margin boxes of one side share
 
 
 def _boxes() -> Any:
@@ -72,27 +105,93 @@ def _boxes() -> Any:
     return boxes
 
 
-def _slot_name(box: Any, css_class: str) -> str | None:
+def _classes(box: Any) -> list[str]:
     element = getattr(box, "element", None)
-    if element is None or not isinstance(box, _boxes().BlockBox):
-        return None
-    if css_class not in (element.get("class") or "").split():
-        return None
-    return element.get("data-slot")
+    if element is None or getattr(box, "pseudo_type", None):
+        return []
+    return (element.get("class") or "").split()
 
 
-def _body(token_form: Form) -> Body | None:
-    document = layout(form_html(token_form, skeleton=True), token_form.packs, hide=("top-right", "bottom-left"))
+def _slot_name(box: Any, css_class: str) -> str | None:
+    if not isinstance(box, _boxes().BlockBox) or css_class not in _classes(box):
+        return None
+    return box.element.get("data-slot")  # type: ignore[no-any-return]
+
+
+def text_slots(token_form: Form) -> list[str] | None:
+    """The paragraphs of the form that print a patient's string ("<section>.<block>"), or None when
+    the tokens occur anywhere else but where form.html puts slots and page strings (the header's
+    patient fields, the form id, the patient's printed name in the signatures): a title, a list item,
+    a table. Then the text differs between forms in a way a shared body cannot hold."""
+    found, sections = [], []
+    for si, section in enumerate(token_form.sections):
+        blocks = []
+        for bi, block in enumerate(section.blocks):
+            if isinstance(block, Paragraph) and TOKEN_MARK in block.text:
+                found.append(f"{si}.{bi}")
+                block = attrs.evolve(block, text="")
+            blocks.append(block)
+        sections.append(_without_signer(attrs.evolve(section, blocks=tuple(blocks))))
+    probe = attrs.evolve(
+        token_form,
+        header=attrs.evolve(token_form.header, patient_name="", birth_date="", mrn=None),
+        form_id="",
+        sections=tuple(sections),
+    )
+    return found if TOKEN_MARK not in json.dumps(attrs.asdict(probe), default=str) else None
+
+
+def _without_signer(section: Section) -> Section:
+    if not any(isinstance(b, Signatures) for b in section.blocks):
+        return section
+    blocks = []
+    for block in section.blocks:
+        if isinstance(block, Signatures):
+            parties = tuple(
+                attrs.evolve(p, fields=((p.fields[0][0], ""), *p.fields[1:])) if p.role == "patient" and p.fields
+                else p
+                for p in block.parties
+            )
+            block = attrs.evolve(block, parties=parties)
+        blocks.append(block)
+    return attrs.evolve(section, blocks=tuple(blocks))
+
+
+def _style(box: Any) -> tuple[str, ...]:
+    return tuple(f"{name}={box.style[name]!r}" for name in STYLE)
+
+
+def _body(token_form: Form, text_lines: dict[str, int]) -> Body | None:
+    html = form_html(token_form, skeleton=True, text_slots=text_lines)
+    document = layout(html, token_form.packs, hide=("top-right", "bottom-left"))
+    boxes = _boxes()
     kinds: list[PageKind] = []
     page_kinds: list[int] = []
     found: list[str] = []
+    count = 0
+    margins: dict[str, float] = {}
     for page in document.pages:
         page_box = page._page_box
+        for keyword, (lines, width) in _margin_lines(page_box).items():
+            if lines > 1:
+                return None  # a clinic name or page label that wraps on its own
+            margins[keyword] = max(margins.get(keyword, 0.0), width)
         origin_x, origin_y = page_box.content_box_x(), page_box.content_box_y()
-        slots = []
+        slots, spots = [], []
         for box in page_box.descendants(placeholders=True):
             if TOKEN_MARK in (getattr(box, "text", None) or ""):
                 return None  # patient data outside a slot: this form cannot share a layout
+            name = _slot_name(box, "textslot")
+            if name is not None:  # a paragraph's lines, left empty (one zero-width space each)
+                if name in found or len([c for c in box.children if isinstance(c, boxes.LineBox)]) != int(
+                        box.element.get("data-lines")):
+                    return None  # split across pages: the layer draws a paragraph in one piece
+                found.append(name)
+                slots.append(Slot(name, box.content_box_x() - origin_x, box.content_box_y() - origin_y,
+                                  box.width, box.height, box.style["font_size"], int(box.style["font_weight"]),
+                                  int(box.element.get("data-lines")), box.element.get("data-section") or "",
+                                  "strong" in _classes(box), _style(box)))
+                continue
             name = _slot_name(box, "slot")
             if name is not None:
                 found.append(name)
@@ -101,16 +200,69 @@ def _body(token_form: Form) -> Body | None:
                 slots.append(Slot(name, box.content_box_x() - origin_x, box.content_box_y() - origin_y,
                                   box.width, box.height, style["font_size"], int(style["font_weight"]),
                                   int(box.element.get("data-lines") or 1)))
-        kind = PageKind(round(page_box.height - 0.5, 3), tuple(slots))
+            elif "box" in _classes(box) and isinstance(box, boxes.InlineBlockBox | boxes.BlockBox):
+                spots.append(Spot(count, box.border_box_x() - origin_x, box.border_box_y() - origin_y,
+                                  box.border_width(), box.border_height()))
+                count += 1
+        kind = PageKind(round(page_box.height - 0.5, 3), tuple(slots), tuple(spots))
         if kind not in kinds:
             kinds.append(kind)
         page_kinds.append(kinds.index(kind))
-    if sorted(found) != sorted(SLOTS):
-        return None  # a clinic template without the four slots: lay each form out whole
-    return Body(bytes(document.write_pdf()), tuple(kinds), tuple(page_kinds))
+    if sorted(found) != sorted([*SLOTS, *(TEXT + t for t in text_lines)]):
+        return None  # a clinic template without the four slots (or text slots): lay each form out whole
+    first = document.pages[0]._page_box
+    return Body(bytes(document.write_pdf()), tuple(kinds), tuple(page_kinds), count, margins,
+                first.margin_width() - first.margin_left - first.margin_right)
 
 
-_BODIES: SharedWork[Body | None] = SharedWork(_body, size=4)
+def _encode(body: Body | None) -> bytes:
+    if body is None:
+        return b""
+    head = attrs.asdict(body, filter=lambda a, _: a.name != "pdf")
+    return json.dumps(head).encode() + b"\n" + body.pdf
+
+
+def _decode(data: bytes) -> Body | None:
+    if not data:
+        return None
+    head, _, pdf = data.partition(b"\n")
+    d = json.loads(head)
+    kinds = tuple(PageKind(k["height"], tuple(Slot(**{**s, "style": tuple(s["style"])}) for s in k["slots"]),
+                           tuple(Spot(**b) for b in k["boxes"]))
+                  for k in d["kinds"])
+    return Body(pdf, kinds, tuple(d["page_kinds"]), d["boxes"], d["margins"], d["margin_width"])
+
+
+_BODIES: SharedWork[Body | None] = SharedWork("pdf-body", _body, 32, _encode, _decode)
+
+
+def _margin_lines(page_box: Any) -> dict[str, tuple[int, float]]:
+    """For each filled page-margin box: how many lines its string takes, and the widest line."""
+    boxes = _boxes()
+    out = {}
+    for child in page_box.children:
+        keyword = getattr(child, "at_keyword", None)
+        if keyword is None:
+            continue
+        lines = [b for b in child.descendants() if isinstance(b, boxes.LineBox) and b.children]
+        if lines:
+            out[keyword] = (len(lines), max(max(c.position_x + c.margin_width() for c in line.children)
+                                            - min(c.position_x for c in line.children) for line in lines))
+    return out
+
+
+def _margins_fit(body: Body, layer: Any) -> bool:
+    """The layer's page-margin strings (the patient's line, the form id) and the body's (the clinic, the
+    page numbers) fit side by side on one line each. Then a whole layout gives each box at least the
+    width of its string (CSS Paged Media margin box widths), as the body and the layer did apart;
+    otherwise a whole layout would wrap them (a very long name), and the form is laid out whole."""
+    found = _margin_lines(layer.pages[0]._page_box)
+    pairs = (("@top-right", "@top-left"), ("@bottom-left", "@bottom-right"))
+    for own, shared in pairs:
+        lines, width = found.get(own, (0, 0.0))
+        if lines > 1 or width + body.margins.get(shared, 0.0) >= body.margin_width - 0.5:
+            return False
+    return True
 
 
 def _values_fit(document: Any, body: Body) -> bool:
@@ -127,29 +279,54 @@ def _values_fit(document: Any, body: Body) -> bool:
     return True
 
 
-def _stack(body: Body, layer_pdf: bytes) -> bytes:
-    """Every page: its body page, then its kind of layer page, each drawn as a form XObject. The
-    layer's document (metadata, attachments, PDF/A identity) is the result. Deterministic: fixed
-    names, and qpdf's deterministic /ID."""
+def _text_lines(document: Any, body: Body) -> dict[str, int] | None:
+    """How many lines each text slot's paragraph takes in the layer; None when it is not drawn as the
+    body's (empty) paragraph would be: another style, or lines of another height (a fallback font)."""
+    boxes = _boxes()
+    slots = {s.name: s for kind in body.kinds for s in kind.slots if s.name.startswith(TEXT)}
+    out: dict[str, int] = {}
+    for page in document.pages:
+        for box in page._page_box.descendants(placeholders=True):
+            name = _slot_name(box, "textslot-abs")
+            if name is None:
+                continue
+            paragraph = next((c for c in box.children if isinstance(c, boxes.BlockBox)), None)
+            slot = slots.get(name)
+            if paragraph is None or slot is None or _style(paragraph) != slot.style:
+                return None
+            lines = [c for c in paragraph.children if isinstance(c, boxes.LineBox)]
+            if abs(paragraph.height - len(lines) * slot.line_height) > 1e-6:
+                return None
+            out[name.removeprefix(TEXT)] = len(lines)
+    return out if len(out) == len(slots) else None
+
+
+def _stack(body: Body, layer_pdf: bytes, drawn: list[int]) -> bytes:
+    """Every page: its body page, the layer's first page (the page header and footer), and the layer
+    page of its kind if this form draws anything on that kind, each as a form XObject. The layer's
+    document (metadata, attachments, PDF/A identity) is the result. Deterministic: fixed names, and
+    qpdf's deterministic /ID."""
     import pikepdf
 
     with pikepdf.open(io.BytesIO(body.pdf)) as shared, pikepdf.open(io.BytesIO(layer_pdf)) as layer:
-        layers = [page.as_form_xobject() for page in layer.pages]
+        furniture, *own = (page.as_form_xobject() for page in layer.pages)
         box = layer.pages[0].mediabox
         del layer.pages[:]
         for number, (under, kind) in enumerate(zip(shared.pages, body.page_kinds, strict=True), 1):
             page = layer.add_blank_page(page_size=(float(box[2]), float(box[3])))
-            body_name, layer_name = pikepdf.Name(f"/ConsentBody{number}"), pikepdf.Name(f"/ConsentLayer{kind}")
-            page.obj["/Resources"] = pikepdf.Dictionary(XObject=pikepdf.Dictionary({
-                str(body_name): layer.copy_foreign(under.as_form_xobject()),
-                str(layer_name): layers[kind],
-            }))
-            page.obj["/Contents"] = layer.make_stream(
-                b"q " + body_name.unparse() + b" Do Q q " + layer_name.unparse() + b" Do Q\n"
-            )
+            names = {pikepdf.Name(f"/ConsentBody{number}"): layer.copy_foreign(under.as_form_xobject()),
+                     pikepdf.Name("/ConsentPage"): furniture}
+            if kind in drawn:
+                names[pikepdf.Name(f"/ConsentLayer{kind}")] = own[drawn.index(kind)]
+            page.obj["/Resources"] = pikepdf.Dictionary(XObject=pikepdf.Dictionary(
+                {str(name): xobject for name, xobject in names.items()}))
+            page.obj["/Contents"] = layer.make_stream(b"".join(b"q " + n.unparse() + b" Do Q " for n in names) + b"\n")
         out = io.BytesIO()
         layer.save(out, deterministic_id=True)
     return out.getvalue()
+
+
+_TEXT_LINES: dict[str, dict[str, int]] = {}  # per group: the line counts of the last form's text slots
 
 
 def render_layered(form: Form, *, variant: str | None = None) -> bytes | None:
@@ -158,16 +335,46 @@ def render_layered(form: Form, *, variant: str | None = None) -> bytes | None:
     if tokenised is None:
         return None
     token_form, key = tokenised
-    body = _BODIES.get(token_form, key)
-    if body is None:
-        return None
+    texts = text_slots(token_form)
+    if texts is None:
+        return None  # seen before laying anything out: the text differs from form to form
+    marks = box_marks(form)
+    ticked = {n for n, mark in enumerate(marks) if mark}
+    values = {slot: patient_values(form)[value] for slot, value in SLOTS.items()}
+    values.update({TEXT + t: _paragraph(form, t).text for t in texts})
+    # A paragraph that prints the patient's name takes as many lines as the name needs: the body holds
+    # that many empty lines. Start from the last form's count; a form that needs another takes (or
+    # makes) the body with that count.
+    lines = dict(_TEXT_LINES.get(key) or dict.fromkeys(texts, 1))
+    for _ in range(3):
+        body = _BODIES.get(f"{key}-{sorted(lines.items())}" if texts else key, token_form, lines)
+        if body is None or (any(marks) and body.boxes != len(marks)):
+            return None
+        drawn = [k for k, kind in enumerate(body.kinds) if kind.slots or any(b.index in ticked for b in kind.boxes)]
+        layer = _layer(form, [body.kinds[k] for k in drawn], values, ticked)
+        if len(layer.pages) != 1 + len(drawn) or not _margins_fit(body, layer) or not _values_fit(layer, body):
+            return None
+        needed = _text_lines(layer, body) if texts else {}
+        if needed is None:
+            return None
+        if needed == lines:
+            if texts:
+                _TEXT_LINES[key] = lines
+            return _stack(body, write_document(layer, form, variant), drawn)
+        lines = needed
+    return None
+
+
+def _paragraph(form: Form, at: str) -> Paragraph:
+    si, bi = (int(n) for n in at.split("."))
+    block = form.sections[si].blocks[bi]
+    assert isinstance(block, Paragraph)
+    return block
+
+
+def _layer(form: Form, kinds: list[PageKind], values: dict[str, str], ticked: set[int]) -> Any:
+    """The form's own layer: a first page with only the page header and footer (drawn on every page),
+    then a page for each kind of page this form draws on (slot values, ticks), without them."""
     res = _resources(form.packs)
-    values = {"mrn": "—", **patient_values(form)}
-    html = res.overlay.render(
-        **_context(form), part="layer", kinds=body.kinds,
-        values={slot: values[key] for slot, key in SLOTS.items()},
-    )
-    layer = layout(html, form.packs, hide=("page", "top-left", "bottom-right"))
-    if len(layer.pages) != len(body.kinds) or not _values_fit(layer, body):
-        return None
-    return _stack(body, write_document(layer, form, variant))
+    html = res.overlay.render(**_context(form), part="layer", kinds=kinds, values=values, ticked=ticked)
+    return layout(html, form.packs, hide=("page", "top-left", "bottom-right"))

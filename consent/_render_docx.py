@@ -30,7 +30,7 @@ from jinja2 import StrictUndefined, TemplateError
 from ._docx_check import check_template
 from ._library import get_library
 from ._text import Sandbox, long_date
-from ._tokens import TOKENS, SharedWork, patient_values, tokenise
+from ._tokens import TOKENS, SharedWork, box_marks, patient_values, tokenise
 from .document import (
     BulletList,
     Checklist,
@@ -303,15 +303,32 @@ def _zip(parts: dict[str, bytes]) -> bytes:
 
 def render_docx(form: Form) -> bytes:
     """The DOCX of ``form``: its tokenised twin is rendered once (cached), then this form's own strings
-    are put back into the XML (escaped for XML)."""
+    are put back into the XML (escaped for XML), and its screening boxes ticked."""
     tokenised = tokenise(form)
     if tokenised is None:
         return _zip(_render_parts(form))  # a token occurs in the real text: never risk a wrong substitution
     token_form, key = tokenised
-    parts = _PARTS.get(token_form, key)
+    parts = _PARTS.get(key, token_form)
+    if parts is None:  # another worker of the batch is making them
+        return _zip(_render_parts(form))
     back = {TOKENS[k].encode(): xml_escape(v).encode() for k, v in patient_values(form).items()}
     back_pattern = re.compile(b"|".join(re.escape(t) for t in back))
-    return _zip({name: back_pattern.sub(lambda m: back[m.group(0)], data) for name, data in parts.items()})
+    out = {name: back_pattern.sub(lambda m: back[m.group(0)], data) for name, data in parts.items()}
+    marks = box_marks(form)
+    if any(marks):
+        # The twin's boxes are all empty, one per answer in document order: tick this form's own.
+        pieces = out[_DOCUMENT].split(_EMPTY)
+        if len(pieces) != len(marks) + 1:
+            return _zip(_render_parts(form))  # a box character in the text itself: render this form on its own
+        ticked = [pieces[0]]
+        for mark, piece in zip(marks, pieces[1:], strict=True):
+            ticked += [_CHECKED if mark else _EMPTY, piece]
+        out[_DOCUMENT] = b"".join(ticked)
+    return _zip(out)
+
+
+_DOCUMENT = "word/document.xml"
+_EMPTY, _CHECKED = BOX_EMPTY.encode(), BOX_CHECKED.encode()
 
 
 def _render_parts(form: Form) -> dict[str, bytes]:
@@ -363,4 +380,18 @@ def _render_parts(form: Form) -> dict[str, bytes]:
         return {info.filename: package.read(info.filename) for info in package.infolist()}
 
 
-_PARTS: SharedWork[dict[str, bytes]] = SharedWork(_render_parts, size=8)
+def _encode(parts: dict[str, bytes]) -> bytes:
+    head = json.dumps([[name, len(data)] for name, data in parts.items()]).encode()
+    return head + b"\n" + b"".join(parts.values())
+
+
+def _decode(data: bytes) -> dict[str, bytes]:
+    head, _, rest = data.partition(b"\n")
+    parts, at = {}, 0
+    for name, size in json.loads(head):
+        parts[name] = rest[at:at + size]
+        at += size
+    return parts
+
+
+_PARTS: SharedWork[dict[str, bytes]] = SharedWork("docx-parts", _render_parts, 16, _encode, _decode)

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,31 @@ logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
 def _weasyprint() -> Any:
-    import weasyprint  # imported lazily: it is slow to import and only the PDF path needs it
+    """WeasyPrint, imported at first use: it is slow to import and only the PDF path needs it."""
+    if "weasyprint" in sys.modules:
+        return sys.modules["weasyprint"]
+    if sys.platform != "linux":
+        import weasyprint
 
+        return weasyprint
+    # WeasyPrint finds Pango and HarfBuzz by trying names one after another (libpango-1.0-0, pango-1.0-0,
+    # ..., libpango-1.0.so.0); the Linux soname near the end loads directly, but every name before it
+    # makes cffi call ctypes.util.find_library, which runs ldconfig, gcc and ld: about fifty processes,
+    # a quarter of a second. On Linux the dynamic loader finds the sonames itself, so skip the search
+    # (and import again with it if that ever fails).
+    import ctypes.util
+
+    search = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: None
+    try:
+        import weasyprint
+    except OSError:
+        for name in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
+            del sys.modules[name]
+        ctypes.util.find_library = search
+        import weasyprint
+    finally:
+        ctypes.util.find_library = search
     return weasyprint
 
 
@@ -115,11 +139,13 @@ def _context(form: Form) -> dict[str, Any]:
     }
 
 
-def form_html(form: Form, *, skeleton: bool = False) -> str:
-    """The HTML the PDF is made from (useful for debugging a clinic's template)."""
+def form_html(form: Form, *, skeleton: bool = False, text_slots: dict[str, int] | None = None) -> str:
+    """The HTML the PDF is made from (useful for debugging a clinic's template). ``skeleton`` leaves the
+    slots empty, and the paragraphs named in ``text_slots`` ("<section>.<block>") as many empty lines
+    high as given (see consent/_pdf_layers.py)."""
     try:
         return _resources(form.packs).form.render(
-            **_context(form), skeleton=skeleton, part="body" if skeleton else "whole"
+            **_context(form), skeleton=skeleton, part="body" if skeleton else "whole", text_slots=text_slots or {}
         )
     except TemplateError as exc:
         raise RenderError(f"form.html: {exc}") from None

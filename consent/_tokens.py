@@ -1,22 +1,26 @@
 """Patient-specific strings as tokens, so work shared by many forms is done once.
 
-Every form of a batch differs only in a few strings: the patient's name, birth date and MRN, and the
-form id. :func:`tokenise` replaces them (in one pass, longest first) with fixed tokens; the renderers
-render the tokenised form once and put each form's own strings back into the finished output.
+Every form of a batch differs only in a few things: the patient's name, birth date and MRN, the form
+id, and the patient's screening answers. :func:`tokenise` replaces the strings (in one pass, longest
+first) with fixed tokens, puts a token where a form without an MRN prints a dash, and clears the
+screening answers, so that all those forms have one tokenised twin; the renderers render the twin
+once and put each form's own strings and ticks back into the finished output.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
-from .document import Form
+from .document import Checklist, Form, Section
 
 TOKENS = {
     "name": "QxCONSENTxNAMExQ",
@@ -25,6 +29,7 @@ TOKENS = {
     "id": "QxCONSENTxFORMIDxQ",
 }
 TOKEN_MARK = "QxCONSENTx"
+NO_MRN = "—"  # what a form prints for a patient without an MRN
 
 
 T = TypeVar("T")
@@ -32,30 +37,88 @@ T = TypeVar("T")
 
 class SharedWork(Generic[T]):
     """What a renderer made once for a tokenised form, kept for the next forms with the same key
-    (least recently used first out: a batch has a few groups, one process may see many)."""
+    (least recently used first out: a batch has a few groups, one process may see many).
 
-    def __init__(self, make: Callable[[Form], T], size: int) -> None:
-        self.make, self.size = make, size
+    With a folder (:func:`share_with`: the workers of a batch), the work is also kept on disk for the
+    other processes: the first to need it makes it and the others read it. While one process is making
+    it, another that needs it gets None and does its form on its own rather than wait (a core would
+    sit idle), then reads the work for its next form.
+    """
+
+    folder: ClassVar[Path | None] = None
+
+    def __init__(self, name: str, make: Callable[..., T], size: int,
+                 encode: Callable[[T], bytes], decode: Callable[[bytes], T]) -> None:
+        self.name, self.make, self.size, self.encode, self.decode = name, make, size, encode, decode
         self.done: OrderedDict[str, T] = OrderedDict()
 
-    def get(self, token_form: Form, key: str) -> T:
+    def get(self, key: str, *args: Any) -> T | None:
+        """The work for ``key`` (a hex digest), made with ``make(*args)`` the first time; None while
+        another process is making it."""
         if key in self.done:
             self.done.move_to_end(key)
             return self.done[key]
-        value = self.done[key] = self.make(token_form)
+        if self.folder:
+            shared = self._shared(key, args)
+            if shared is None:
+                return None
+            value = shared[0]
+        else:
+            value = self.make(*args)
+        self.done[key] = value
         while len(self.done) > self.size:
             self.done.popitem(last=False)
         return value
 
+    def _shared(self, key: str, args: tuple[Any, ...]) -> tuple[T] | None:
+        import fcntl
+
+        assert self.folder is not None
+        path = self.folder / f"{self.name}-{key}"
+        with open(f"{path}.lock", "a") as lock:  # released by the system if the process dies
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return None  # another process is making it
+            try:
+                if path.exists():
+                    return (self.decode(path.read_bytes()),)
+                value = self.make(*args)
+                part = Path(f"{path}.part")
+                part.write_bytes(self.encode(value))
+                os.replace(part, path)
+                return (value,)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def share_with(folder: str | Path | None) -> None:
+    """Keep shared work in ``folder`` too, for the other processes of a batch (None: this process only).
+    Only where files can be locked (not on Windows)."""
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:  # pragma: no cover - Windows
+        folder = None
+    SharedWork.folder = Path(folder) if folder is not None else None
+
 
 def patient_values(form: Form) -> dict[str, str]:
-    """The strings that differ between the forms of one batch, by token name (no MRN when there is none:
-    the form then prints a dash, which is the same on every form)."""
+    """The strings that differ between the forms of one batch, by token name, as the form prints them."""
     h = form.header
-    values = {"name": h.patient_name, "birth": h.birth_date, "id": form.form_id}
-    if h.mrn:
-        values["mrn"] = h.mrn
-    return values
+    return {"name": h.patient_name, "birth": h.birth_date, "mrn": h.mrn or NO_MRN, "id": form.form_id}
+
+
+def box_marks(form: Form) -> tuple[bool, ...]:
+    """Whether each screening box of the form is ticked, in document order: for every question of every
+    checklist, its "yes" box then its "no" box."""
+    return tuple(
+        mark
+        for section in form.sections
+        for block in section.blocks
+        if isinstance(block, Checklist)
+        for row in block.rows
+        for mark in (row.answer is True, row.answer is False)
+    )
 
 
 def _as_json(form: Form) -> str:
@@ -79,16 +142,45 @@ def _replace(value: Any, pattern: re.Pattern[str], to_token: dict[str, str]) -> 
     return value
 
 
+def _unanswered(section: Section) -> Section:
+    if not any(isinstance(b, Checklist) for b in section.blocks):
+        return section
+    blocks = tuple(
+        attrs.evolve(b, rows=tuple(attrs.evolve(r, answer=None) for r in b.rows)) if isinstance(b, Checklist) else b
+        for b in section.blocks
+    )
+    return attrs.evolve(section, blocks=blocks)
+
+
+_LAST: list[Any] = [None, None]  # (form, result): the PDF and the DOCX of one form tokenise it once
+
+
 def tokenise(form: Form) -> tuple[Form, str] | None:
-    """The form with its patient strings replaced by tokens, and a key naming its content.
+    """The form with its patient strings replaced by tokens and its screening answers cleared, and a
+    key naming its content.
 
     None when a token already occurs in the real text: then nothing may be substituted.
     """
+    if _LAST[0] is form:
+        return _LAST[1]  # type: ignore[no-any-return]
+    result = _tokenise(form)
+    _LAST[:] = [form, result]
+    return result
+
+
+def _tokenise(form: Form) -> tuple[Form, str] | None:
     if TOKEN_MARK in _as_json(form):
         return None
     values = patient_values(form)
+    if not form.header.mrn:
+        del values["mrn"]  # printed as a dash, which is also ordinary text: only the header gets the token
     to_token = {values[k]: TOKENS[k] for k in sorted(values, key=lambda k: -len(values[k]))}
     pattern = re.compile("|".join(re.escape(v) for v in to_token))
     token_form = _replace(form, pattern, to_token)
-    token_form = attrs.evolve(token_form, labels=dict(token_form.labels))
+    token_form = attrs.evolve(
+        token_form,
+        header=attrs.evolve(token_form.header, mrn=TOKENS["mrn"]),
+        sections=tuple(_unanswered(s) for s in token_form.sections),
+        labels=dict(token_form.labels),
+    )
     return token_form, hashlib.sha256(_as_json(token_form).encode()).hexdigest()

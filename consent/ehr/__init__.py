@@ -17,6 +17,8 @@ identifiers are never read. A CSV export needs a YAML mapping (:class:`CsvMappin
       mrn: MRN               # optional
       preferred_language: Language   # optional
     date_format: "%m/%d/%Y"  # optional; default ISO (1980-04-30)
+    screening:               # optional: answers to the form's screening questions (yes/no/blank)
+      pregnant: Pregnant
 """
 
 from ._csv import CsvMapping, load_mapping

@@ -8,6 +8,9 @@ A mapping file looks like::
       mrn: MRN               # optional
       preferred_language: Language   # optional
     date_format: "%m/%d/%Y"  # optional; default ISO (1980-04-30)
+    screening:               # optional: screening question id -> column (yes/no; blank = not answered)
+      blood-thinners: On blood thinners?
+      pregnant: Pregnant
 
 A wrong mapping or a mapped column missing from a CSV header is an :class:`InputError` raised
 before any record is read. A bad row is a record with problems and never stops the reading.
@@ -34,7 +37,9 @@ from ._fhir import Outcome
 
 FIELDS = ("full_name", "given_name", "family_name", "birth_date", "mrn", "preferred_language")
 """Keys allowed under ``columns:`` in a mapping file."""
-_TOP_KEYS = ("columns", "date_format")
+_TOP_KEYS = ("columns", "date_format", "screening")
+_YES = frozenset({"yes", "y", "true", "1", "sí", "si"})
+_NO = frozenset({"no", "n", "false", "0"})
 _SAMPLE = dt.date(1980, 4, 30)
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -45,6 +50,7 @@ class CsvMapping:
 
     columns: Mapping[str, str]
     date_format: str | None = None
+    screening: Mapping[str, str] = attrs.field(factory=dict)  # question id -> column header
 
     def date_hint(self) -> str:
         """An example date in this mapping's format, for messages: ``04/30/1980 (%m/%d/%Y)``."""
@@ -82,9 +88,30 @@ def load_mapping(path: str | Path) -> CsvMapping:
     date_format = data.get("date_format")
     if date_format is not None:
         problems += _format_problems(date_format, where, located.line("date_format"))
+    screening, screening_problems = _screening(data.get("screening"), located, where)
+    problems += screening_problems
     if problems:
         raise InputError(problems=problems)
-    return CsvMapping(columns=columns, date_format=date_format)
+    return CsvMapping(columns=columns, date_format=date_format, screening=screening)
+
+
+def _screening(raw: object, located: Located, where: str) -> tuple[dict[str, str], list[Problem]]:
+    """The optional ``screening:`` section as question id -> header, and its problems. Question ids
+    are checked against the form when each record is built (they differ between treatments)."""
+    if raw is None:
+        return {}, []
+    if not isinstance(raw, dict):
+        message = "screening must map each question id to a CSV column header, e.g. {pregnant: Pregnant}"
+        return {}, [Problem(message, where, located.line("screening"))]
+    out: dict[str, str] = {}
+    problems = []
+    for key, header in raw.items():
+        if not isinstance(header, str) or not header.strip():
+            problems.append(Problem(f"screening.{key} must be a column header (text)", where,
+                                    located.line(f"screening.{key}")))
+        else:
+            out[str(key)] = header.strip()
+    return out, problems
 
 
 def _columns(raw: object, located: Located, where: str) -> tuple[dict[str, str], list[Problem]]:
@@ -171,7 +198,8 @@ def check_header(path: Path, mapping: CsvMapping) -> list[Problem]:
     if not header:
         return [Problem("the file is empty (no header row)", str(path))]
     problems = []
-    for field, column in mapping.columns.items():
+    mapped = [*mapping.columns.items(), *((f"screening.{q}", c) for q, c in mapping.screening.items())]
+    for field, column in mapped:
         count = header.count(column)
         if count == 0:
             found = ", ".join(repr(h) for h in header)
@@ -185,14 +213,31 @@ def check_header(path: Path, mapping: CsvMapping) -> list[Problem]:
     return problems
 
 
-def read_csv(path: Path, source: str, mapping: CsvMapping) -> Iterator[Outcome]:
-    """One record per non-blank data row; call :func:`check_header` first."""
+Answers = dict[str, bool]
+"""Screening answers read from a row: question id -> yes (True) / no (False); blank cells are left out."""
+
+
+def read_csv(path: Path, source: str, mapping: CsvMapping) -> Iterator[tuple[Outcome, Answers]]:
+    """One record per non-blank data row, with its screening answers; call :func:`check_header` first."""
     rows = _rows(_read_text(path), str(path))
     header = next(rows, (0, []))[1]
     positions = {field: header.index(column) for field, column in mapping.columns.items() if column in header}
+    questions = {q: header.index(column) for q, column in mapping.screening.items() if column in header}
     for number, (line, cells) in enumerate(rows, start=1):
         values = {field: cells[i] if i < len(cells) else "" for field, i in positions.items()}
-        yield _row_outcome(values, mapping, f"record {number} of {source} (line {line})", line)
+        label = f"record {number} of {source} (line {line})"
+        patient, problems, organization = _row_outcome(values, mapping, label, line)
+        answers: Answers = {}
+        for question, i in questions.items():
+            cell = (cells[i] if i < len(cells) else "").lower()
+            if cell in _YES or cell in _NO:
+                answers[question] = cell in _YES
+            elif cell:  # the value is an answer, not patient data, but it is still not quoted
+                problems += (Problem(f"screening answer for {question!r} must be yes or no (or blank)",
+                                     field=f"screening.{question}", line=line, record=label),)
+        if problems:
+            patient = None
+        yield (patient, problems, organization), answers
 
 
 def _row_outcome(values: Mapping[str, str], mapping: CsvMapping, label: str, line: int) -> Outcome:

@@ -8,7 +8,7 @@ and never stops the reading.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,10 @@ class ImportedRecord:
     (line 3)``). ``organization`` is the raw FHIR Organization (or Practitioner) the Patient points
     to in the same Bundle, else the Bundle's only Organization, else None.
 
+    ``screening`` holds the answers to screening questions (question id -> yes/no) when the export
+    has them (CSV columns listed under ``screening:`` in the mapping); they are checked against the
+    questions of the form when it is built.
+
     ``resource_id`` (the Patient's ``id``) and ``full_url`` (its Bundle entry ``fullUrl``) say where a
     FHIR Patient was found, for references back to it (:func:`consent.ehr.patient_reference`); None
     for CSV rows and when absent. They locate the record rather than describe the patient, so they
@@ -52,6 +56,8 @@ class ImportedRecord:
     organization: dict[str, Any] | None = attrs.field(default=None, hash=False, repr=False)
     resource_id: str | None = attrs.field(default=None, eq=False)
     full_url: str | None = attrs.field(default=None, eq=False)
+    # Screening answers from the export (CSV columns named in the mapping's ``screening:``), or none.
+    screening: Mapping[str, bool] = attrs.field(factory=dict, hash=False)
 
     @problems.validator
     def _patient_or_problems(
@@ -116,17 +122,17 @@ def _records(files: list[Path], mapping: _csv.CsvMapping | None) -> Iterator[Imp
     number = 0
     for path in files:
         suffix, source = path.suffix.lower(), path.name
-        located: Iterable[tuple[_fhir.Outcome, _fhir.Where]]
+        located: Iterable[tuple[_fhir.Outcome, _fhir.Where, _csv.Answers]]
         if suffix == ".json":
-            located = _fhir.read_json(path, source)
+            located = ((outcome, where, {}) for outcome, where in _fhir.read_json(path, source))
         elif suffix == ".ndjson":
-            located = _fhir.read_ndjson(path, source)
+            located = ((outcome, where, {}) for outcome, where in _fhir.read_ndjson(path, source))
         else:
             assert mapping is not None  # read_records checked this
-            located = ((outcome, _fhir.NOWHERE) for outcome in _csv.read_csv(path, source, mapping))
-        for count, ((patient, problems, organization), (resource_id, full_url)) in enumerate(located, 1):
+            located = ((outcome, _fhir.NOWHERE, answers) for outcome, answers in _csv.read_csv(path, source, mapping))
+        for count, ((patient, problems, organization), (resource_id, full_url), answers) in enumerate(located, 1):
             if count > MAX_RECORDS_PER_FILE:
                 raise InputError(f"{path}: the export has more than {MAX_RECORDS_PER_FILE:,} records; the limit "
                                  f"is {MAX_RECORDS_PER_FILE:,}", hint="split it into several files")
             number += 1
-            yield ImportedRecord(number, source, patient, problems, organization, resource_id, full_url)
+            yield ImportedRecord(number, source, patient, problems, organization, resource_id, full_url, answers)
