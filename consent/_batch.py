@@ -206,7 +206,7 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
             if fmt == "pdf":
                 from ._pdf import laid_out_pdf
 
-                blobs[fmt], pdf_layout = laid_out_pdf(form, variant=job.pdf_variant, shared=True)
+                blobs[fmt], pdf_layout = laid_out_pdf(form, variant=job.pdf_variant)
             else:
                 blobs[fmt] = form.to_docx()
     except ConsentError as exc:  # e.g. a name the PDF fonts cannot draw: this record fails, the batch goes on

