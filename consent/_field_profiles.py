@@ -80,7 +80,8 @@ _converter = cattrs.Converter(forbid_extra_keys=True)
 def _problems(profile: _ProfileFile) -> list[str]:
     out = []
     if profile.placeholder.count("%s") != 1:
-        out.append(f"placeholder must contain %s once, where the field name goes (got {profile.placeholder!r})")
+        out.append("placeholder must contain %s once, where the field name goes "
+                   f"(got {profile.placeholder!r})")
     unknown = sorted(set(profile.fields) - set(KEYS))
     if unknown:
         out.append(f"unknown internal key(s) {', '.join(map(repr, unknown))} in fields; "

@@ -27,7 +27,7 @@ from .document import Form, Signatures
 from .errors import ContentError, RenderError
 from .inputs import Clinic, Patient
 
-DATE_TOKEN = "QxCONSENTxDATExQ"
+DATE_TOKEN = "QxCONSENTxDATExQ"  # noqa: S105 - a mark in the text, not a password
 # The patient a template is built for. Its strings are replaced by merge fields in every target, and a
 # test proves none of them is left in the output.
 PLACEHOLDER = Patient(full_name="Pat Placeholder", birth_date=dt.date(1900, 1, 1), mrn="PLACEHOLDER-MRN")
@@ -56,10 +56,11 @@ def template_form(
     """Build, check and tokenise the template form. ``date`` chooses the rules in force (default today);
     the printed date is a merge field."""
     chosen = get_profile(profile, packs)  # a bad profile fails before the form is built
-    form = build(treatment, patient=PLACEHOLDER, clinic=clinic, date=date, language=language or "en", packs=packs)
+    form = build(treatment, patient=PLACEHOLDER, clinic=clinic, date=date, language=language or "en",
+                 packs=packs)
     tokenised = tokenise(form)
     if tokenised is None:
-        raise ContentError(f"the form's text contains {TOKEN_MARK!r}, which marks the merge fields of a template",
+        raise ContentError(f"the form's text contains {TOKEN_MARK!r}, which marks a template's merge fields",
                            hint="remove that text from the clinic file or the pack")
     shown = long_date(form.date, form.locale)
     token_form = _replace(tokenised[0], re.compile(re.escape(shown)), {shown: DATE_TOKEN})
@@ -80,12 +81,12 @@ def pdf_form(made: TemplateForm) -> bytes:
     inline = _tokens_in_text(made.tokens)
     if inline:
         raise RenderError(
-            f"the form prints {', '.join(sorted(inline))} inside its text, where a PDF form cannot put a field",
+            f"the form prints {', '.join(sorted(inline))} inside its text, where a PDF form has no field",
             hint="use --format docx-merge or html, which put a merge field there",
         )
     fields = {key: profile.field(key) for key in ("patient.full_name", "patient.birth_date", "patient.mrn",
                                                    "form.date")}
-    return render_pdf(made.form, fillable=True, merge_fields=fields)  # type: ignore[call-arg, no-any-return]
+    return render_pdf(made.form, fillable=True, merge_fields=fields)  # type: ignore[call-arg]
 
 
 def _tokens_in_text(form: Form) -> set[str]:

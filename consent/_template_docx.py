@@ -41,15 +41,15 @@ def merge_docx(made: TemplateForm) -> bytes:
     shown = long_date(made.form.date, made.form.locale).encode()
     form_id = made.form.form_id.encode()
     fields = _fields(made)
-    for name, data in parts.items():
-        data = data.replace(TOKENS["id"].encode(), form_id)  # the template's own id, e.g. in its properties
+    for name, rendered in parts.items():
+        data = rendered.replace(TOKENS["id"].encode(), form_id)  # the template's own id, as in its properties
         if _XML_PART.match(name):
             data = data.replace(shown, DATE_TOKEN.encode())  # the form date in the header
             if TOKEN_MARK.encode() in data:
                 data = _with_fields(data, fields, places)
         if TOKEN_MARK.encode() in data:
             raise RenderError(f"the DOCX template has a merge-field mark left in {name}",
-                              hint="report this: a patient's value is printed in a way the export does not know")
+                              hint="report this: a value is printed in a way the export does not know")
         parts[name] = data
     return _zip(parts)
 
@@ -57,7 +57,8 @@ def merge_docx(made: TemplateForm) -> bytes:
 def _fields(made: TemplateForm) -> dict[str, tuple[str, ...]]:
     """Token -> the merge field(s) written in its place (the name may be two: first and last)."""
     profile = made.profile
-    out = {token: (profile.field(key),) for token, key in PATIENT_TOKENS.items() if key != "patient.full_name"}
+    out: dict[str, tuple[str, ...]] = {token: (profile.field(key),)
+           for token, key in PATIENT_TOKENS.items() if key != "patient.full_name"}
     out[TOKENS["name"]] = profile.name_fields()
     return out
 
@@ -77,7 +78,7 @@ def _with_slots(form: Form) -> tuple[Form, dict[str, tuple[str, str]]]:
     sections = tuple(
         attrs.evolve(section, blocks=tuple(
             attrs.evolve(block, parties=tuple(
-                attrs.evolve(p, fields=tuple((label, fill(p.role, label, value)) for label, value in p.fields))
+                attrs.evolve(p, fields=tuple((label, fill(p.role, label, v)) for label, v in p.fields))
                 for p in block.parties
             )) if isinstance(block, Signatures) else block
             for block in section.blocks
@@ -95,10 +96,11 @@ def _with_fields(xml: bytes, fields: dict[str, tuple[str, ...]], places: dict[st
             if run is None or run.tag != qn("w:r"):
                 raise RenderError("the DOCX template has a merge-field mark outside a text run")
             _split(run, fields, places)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)  # type: ignore[no-any-return]
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-def _split(run: etree._Element, fields: dict[str, tuple[str, ...]], places: dict[str, tuple[str, str]]) -> None:
+def _split(run: etree._Element, fields: dict[str, tuple[str, ...]],
+           places: dict[str, tuple[str, str]]) -> None:
     """Replace ``run`` by runs of its own text and, at each token, a merge field or a content control."""
     props = run.find(qn("w:rPr"))
     out: list[etree._Element] = []

@@ -21,7 +21,7 @@ def export_template(
     treatment: str,
     *,
     clinic: Clinic,
-    format: str,  # noqa: A002 - the CLI option's name
+    format: str,
     profile: str = "generic",
     language: str | None = None,
     date: dt.date | None = None,
@@ -45,6 +45,6 @@ def export_template(
     return pdf_form(made)
 
 
-def template_file_name(treatment: str, format: str, profile: str, language: str | None) -> str:  # noqa: A002
+def template_file_name(treatment: str, format: str, profile: str, language: str | None) -> str:
     """``knee-injection_en_generic.docx``: what the template is, in a name safe on every system."""
     return f"{safe_slug(treatment)}_{safe_slug(language or 'en')}_{safe_slug(profile)}.{FORMATS[format]}"

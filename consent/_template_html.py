@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import nh3
 
-from ._template import PATIENT_TOKENS, TemplateForm
+from ._template import DATE_TOKEN, PATIENT_TOKENS, TemplateForm
 from ._tokens import TOKENS
 from .document import (
     Block,
@@ -27,7 +27,7 @@ from .document import (
 )
 from .errors import RenderError
 
-_TAGS = {"div", "p", "br", "h1", "h2", "h3", "ul", "li", "table", "tbody", "tr", "th", "td", "strong", "em", "span"}
+_TAGS = {"div", "p", "br", "h1", "h2", "h3", "ul", "li", "table", "tbody", "tr", "th", "td", "strong", "span"}
 SANITIZER = {
     "tags": _TAGS,
     "attributes": {tag: {"style"} for tag in _TAGS} | {"div": {"style", "lang"}},
@@ -41,18 +41,22 @@ SANITIZER = {
     "strip_comments": True,
 }
 # Styles in the form the sanitizer writes them (property:value;...), so that cleaning changes nothing.
-_BODY = "font-family:Arial , Helvetica , sans-serif;font-size:11pt;line-height:1.45;color:#1d1d1f;max-width:7.5in"
+_BODY = ("font-family:Arial , Helvetica , sans-serif;font-size:11pt;line-height:1.45;color:#1d1d1f;"
+         "max-width:7.5in")
 _P = "margin:0 0 8px 0"
 _GREY = "margin:0 0 8px 0;color:#4a4f57;font-size:9.5pt"
 _H1 = "font-size:16pt;margin:14px 0 10px 0"
 _H2 = "font-size:13pt;margin:18px 0 6px 0;color:#12263a"
 _H3 = "font-size:11.5pt;margin:12px 0 4px 0"
 _TABLE = "border-collapse:collapse;width:100%;margin:0 0 10px 0"
-_CELL = "border:1px solid #8a9099;padding:4px 6px;text-align:left;vertical-align:top"
-_HEAD = _CELL + ";background-color:#e3e8ee"
-_MARK = "border:1px solid #8a9099;padding:4px 6px;text-align:center;width:3.5em"
+_EDGE = "border:1px solid #8a9099;padding:4px 6px;vertical-align:top"
+_CELL, _RIGHT = _EDGE + ";text-align:left", _EDGE + ";text-align:right"
+_MARK = _EDGE + ";text-align:center;width:3.5em"
+# Header cells: "th:" before a cell's style makes it a <th> (see _Body.table).
+_HEAD, _HEAD_CENTER, _HEAD_RIGHT = (f"th:{s};background-color:#e3e8ee" for s in (_CELL, _MARK, _RIGHT))
+_NOTE = "font-weight:normal;font-size:9.5pt;color:#4a4f57"
 _NOTICE = "border:2px solid #12263a;padding:8px 10px;margin:0 0 10px 0"
-_SIGN_LABEL = "padding:10px 8px 2px 0;text-align:left;vertical-align:bottom;width:30%;font-weight:normal"
+_SIGN_LABEL = "th:padding:10px 8px 2px 0;text-align:left;vertical-align:bottom;width:30%;font-weight:normal"
 _SIGN_LINE = "border-bottom:1px solid #1d1d1f;padding:10px 0 2px 0;vertical-align:bottom;height:1.6em"
 EMPTY_BOX = "☐"
 
@@ -69,7 +73,8 @@ class _Body:
         profile = made.profile
         self.values = {token: _esc(profile.placeholder_for(profile.field(key)))
                        for token, key in PATIENT_TOKENS.items() if key != "patient.full_name"}
-        self.values[TOKENS["name"]] = _esc(" ".join(profile.placeholder_for(f) for f in profile.name_fields()))
+        name = " ".join(profile.placeholder_for(field) for field in profile.name_fields())
+        self.values[TOKENS["name"]] = _esc(name)
         self.values[TOKENS["id"]] = _esc(made.form.form_id)
         self.out: list[str] = []
 
@@ -101,10 +106,10 @@ class _Body:
         self.add("p", _GREY, self.text(f"{h.clinic_address} · {h.clinic_phone}"))
         self.add("h1", _H1, self.text(form.title))
         self.table([
-            [("th:" + _HEAD, self.text(L["patient"])), (_CELL, self.text(h.patient_name)),
-             ("th:" + _HEAD, self.text(L["date_of_birth"])), (_CELL, self.text(h.birth_date))],
-            [("th:" + _HEAD, self.text(L["form_date"])), (_CELL, self.values[PATIENT_TOKENS_INV["form.date"]]),
-             ("th:" + _HEAD, self.text(L["mrn"])), (_CELL, self.text(h.mrn or "—"))],
+            [(_HEAD, self.text(L["patient"])), (_CELL, self.text(h.patient_name)),
+             (_HEAD, self.text(L["date_of_birth"])), (_CELL, self.text(h.birth_date))],
+            [(_HEAD, self.text(L["form_date"])), (_CELL, self.text(DATE_TOKEN)),
+             (_HEAD, self.text(L["mrn"])), (_CELL, self.text(h.mrn or "—"))],
         ])
         self.add("p", _P, self.text(L["intro"]))
         for section in form.sections:
@@ -131,21 +136,20 @@ class _Body:
             self.notice(block)
         elif isinstance(block, Checklist):
             self.table([
-                [("th:" + _HEAD, self.text(block.header)), ("th:" + _HEAD.replace("text-align:left", "text-align:center"),
-                  self.text(block.yes)), ("th:" + _HEAD.replace("text-align:left", "text-align:center"),
-                                          self.text(block.no))],
-                *([(_CELL, self.text(row.question)), (_MARK, EMPTY_BOX), (_MARK, EMPTY_BOX)] for row in block.rows),
+                [(_HEAD, self.text(block.header)), (_HEAD_CENTER, self.text(block.yes)),
+                 (_HEAD_CENTER, self.text(block.no))],
+                *([(_CELL, self.text(r.question)), (_MARK, EMPTY_BOX), (_MARK, EMPTY_BOX)]
+                  for r in block.rows),
             ])
         elif isinstance(block, FeeTable):
-            right = _CELL.replace("text-align:left", "text-align:right")
             self.table([
-                [("th:" + _HEAD, self.text(block.item_header)),
-                 ("th:" + _HEAD.replace("text-align:left", "text-align:right"), self.text(block.amount_header))],
-                *([(_CELL, self.text(label)), (right, self.text(value))] for label, value in block.rows),
+                [(_HEAD, self.text(block.item_header)), (_HEAD_RIGHT, self.text(block.amount_header))],
+                *([(_CELL, self.text(label)), (_RIGHT, self.text(value))] for label, value in block.rows),
                 [(_CELL, f"<strong>{self.text(block.total[0])}</strong>"),
-                 (right, f"<strong>{self.text(block.total[1])}</strong>")],
+                 (_RIGHT, f"<strong>{self.text(block.total[1])}</strong>")],
             ])
-            for label, items in ((block.included_label, block.included), (block.excluded_label, block.excluded)):
+            lists = ((block.included_label, block.included), (block.excluded_label, block.excluded))
+            for label, items in lists:
                 self.add("p", "margin:6px 0 4px 0;font-weight:bold", self.text(label))
                 if items:
                     self.list(items)
@@ -153,35 +157,33 @@ class _Body:
                     self.add("p", _P, self.text(self.labels["fee_none"]))
         elif isinstance(block, ProductTable):
             self.table(
-                [("th:" + _HEAD + ";width:35%", self.text(row.label) + (
-                    f'<br><span style="font-weight:normal;font-size:9.5pt;color:#4a4f57">{self.text(row.note)}</span>'
-                    if row.note else "")), (_CELL, self.text(row.value))]
+                [(_HEAD + ";width:35%", self.text(row.label)
+                  + (f'<br><span style="{_NOTE}">{self.text(row.note)}</span>' if row.note else "")),
+                 (_CELL, self.text(row.value))]
                 for row in block.rows
             )
         elif isinstance(block, Signatures):
             for party in block.parties:
                 self.add("h3", _H3, self.text(party.title))
                 if party.note:
-                    self.add("p", _GREY.replace("color", "font-style:italic;color"), self.text(party.note))
-                self.table([("th:" + _SIGN_LABEL, self.text(label)), (_SIGN_LINE, self.text(value))]
+                    self.add("p", _GREY + ";font-style:italic", self.text(party.note))
+                self.table([(_SIGN_LABEL, self.text(label)), (_SIGN_LINE, self.text(value))]
                            for label, value in party.fields)
         else:  # pragma: no cover - a new kind of block must be added here
             raise RenderError(f"the HTML template cannot write a {block.kind} block")
 
     def list(self, items: Iterable[str]) -> None:
         self.out.append('<ul style="margin:0 0 8px 0;padding:0 0 0 22px">'
-                        + "".join(f'<li style="margin:0 0 3px 0">{self.text(i)}</li>' for i in items) + "</ul>")
+                        + "".join(f'<li style="margin:0 0 3px 0">{self.text(i)}</li>' for i in items)
+                        + "</ul>")
 
     def notice(self, block: Notice) -> None:
         law = self.labels["notice_paraphrase" if block.wording == "paraphrase" else "notice_citation"]
         size = f";font-size:{block.type_pt:.1f}pt" if block.type_pt else ""
         content = f'<p style="margin:0;font-weight:bold{size}">{self.text(block.text)}</p>'
         if block.citation:
-            content += f'<p style="margin:6px 0 0 0;color:#4a4f57;font-size:9.5pt">{self.text(f"{law} {block.citation}")}</p>'
+            content += f'<p style="margin:6px 0 0 0;{_NOTE}">{self.text(f"{law} {block.citation}")}</p>'
         self.add("div", _NOTICE, content)
-
-
-PATIENT_TOKENS_INV = {key: token for token, key in PATIENT_TOKENS.items()}
 
 
 def html_body(made: TemplateForm) -> str:

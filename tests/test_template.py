@@ -25,11 +25,23 @@ from consent._template import PLACEHOLDER
 from consent._template_html import SANITIZER
 from consent.cli import main
 
-GUILLEMET = {"patient.full_name": "Patient_Name", "patient.birth_date": "Patient_DOB",
-             "patient.mrn": "Patient_MRN", "form.date": "Today_Date"}
+GUILLEMET = {
+    "patient.full_name": "Patient_Name",
+    "patient.birth_date": "Patient_DOB",
+    "patient.mrn": "Patient_MRN",
+    "form.date": "Today_Date",
+}
 # What a merged or filled-in form must never show: the strings of the patient the template was built for.
-PLACEHOLDER_STRINGS = (PLACEHOLDER.full_name, PLACEHOLDER.mrn, "January 1, 1900", "1 de enero de 1900", "QxCONSENTx")
-LIBREOFFICE = pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is installed by ./dev test")
+PLACEHOLDER_STRINGS = (
+    PLACEHOLDER.full_name,
+    PLACEHOLDER.mrn,
+    "January 1, 1900",
+    "1 de enero de 1900",
+    "QxCONSENTx",
+)
+LIBREOFFICE = pytest.mark.skipif(
+    shutil.which("soffice") is None, reason="LibreOffice is installed by ./dev test"
+)
 
 
 def export(fmt: str, profile: str = "generic", **kw: object) -> bytes:
@@ -49,7 +61,11 @@ def docx_text(data: bytes) -> str:
 
 def xml_parts(data: bytes) -> dict[str, str]:
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        return {n: z.read(n).decode() for n in z.namelist() if re.match(r"word/(document|header\d*|footer\d*)\.xml$", n)}
+        return {
+            n: z.read(n).decode()
+            for n in z.namelist()
+            if re.match(r"word/(document|header\d*|footer\d*)\.xml$", n)
+        }
 
 
 def merge_fields(data: bytes) -> list[str]:
@@ -62,8 +78,11 @@ def merge_fields(data: bytes) -> list[str]:
 def test_built_in_profiles_map_every_value_a_template_needs():
     """generic, curly-camel and guillemet load; each names the birth date, MRN, form date and the name
     (whole, or first and last), in its own placeholder syntax."""
-    expected = {"generic": "{{patient_full_name}}", "curly-camel": "{{PatientFirstName}}",
-                "guillemet": "«Patient_Name»"}
+    expected = {
+        "generic": "{{patient_full_name}}",
+        "curly-camel": "{{PatientFirstName}}",
+        "guillemet": "«Patient_Name»",
+    }
     for name, first in expected.items():
         profile = get_profile(name)
         assert set(profile.fields) <= set(KEYS)
@@ -82,13 +101,17 @@ def test_unknown_profile_names_the_known_ones():
     """--fields with a name that no pack or built-in file has: the known names in the hint."""
     with pytest.raises(consent.UnknownNameError) as info:
         export("html", profile="epic")
-    assert str(info.value) == ("unknown field profile 'epic'\n"
-                               "Hint: known field profiles: curly-camel, generic, guillemet")
+    assert str(info.value) == (
+        "unknown field profile 'epic'\nHint: known field profiles: curly-camel, generic, guillemet"
+    )
 
 
 def test_unknown_internal_key_in_a_profile_is_a_clear_error(tmp_path):
     """A misspelt key names the file, the key and the known keys, and nothing is made."""
-    pack = pack_with_profile(tmp_path, "ours", """\
+    pack = pack_with_profile(
+        tmp_path,
+        "ours",
+        """\
         placeholder: "[[%s]]"
         fields:
           patient.full_name: Patient_Name
@@ -96,28 +119,46 @@ def test_unknown_internal_key_in_a_profile_is_a_clear_error(tmp_path):
           patient.birth_date: DOB
           patient.mrn: Chart
           form.date: Today
-        """)
+        """,
+    )
     with pytest.raises(consent.ContentError) as info:
         export("html", profile="ours", packs=[pack])
     message = str(info.value)
-    assert message.startswith(f"{pack / 'templates' / 'fields' / 'ours.yaml'}: unknown internal key(s) "
-                              "'patient.dob' in fields; the known keys are patient.full_name, patient.first_name, "
-                              "patient.last_name, patient.birth_date, patient.mrn, form.date")
+    assert message.startswith(
+        f"{pack / 'templates' / 'fields' / 'ours.yaml'}: unknown internal key(s) "
+        "'patient.dob' in fields; the known keys are patient.full_name, patient.first_name, "
+        "patient.last_name, patient.birth_date, patient.mrn, form.date"
+    )
 
 
-@pytest.mark.parametrize(("text", "says"), [
-    ("placeholder: '{{%s}}'\nfields: {patient.full_name: N, patient.mrn: M, form.date: D}\n",
-     "fields lacks patient.birth_date; the known keys are"),
-    ("placeholder: '{{%s}}'\nfields: {patient.first_name: F, patient.birth_date: B, patient.mrn: M, form.date: D}\n",
-     "fields lacks patient.full_name (or both patient.first_name and patient.last_name)"),
-    ("placeholder: '{{x}}'\nfields: {patient.full_name: N, patient.birth_date: B, patient.mrn: M, form.date: D}\n",
-     "placeholder must contain %s once"),
-    ("placeholder: '{{%s}}'\nfields: {patient.full_name: 'Patient Name', patient.birth_date: B, patient.mrn: M, "
-     "form.date: D}\n", "fields.patient.full_name: 'Patient Name' is not a usable field name"),
-    ("placeholder: '{{%s}}'\nsyntax: x\nfields: {patient.full_name: N, patient.birth_date: B, patient.mrn: M, "
-     "form.date: D}\n", "not a field profile (extra fields found (syntax) @ $)"),
-    ("placeholder: '{{%s}}'\nfields: [a, b]\n", "not a field profile"),
-])
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (
+            "placeholder: '{{%s}}'\nfields: {patient.full_name: N, patient.mrn: M, form.date: D}\n",
+            "fields lacks patient.birth_date; the known keys are",
+        ),
+        (
+            "placeholder: '{{%s}}'\nfields: {patient.first_name: F, patient.birth_date: B, patient.mrn: M, form.date: D}\n",
+            "fields lacks patient.full_name (or both patient.first_name and patient.last_name)",
+        ),
+        (
+            "placeholder: '{{x}}'\nfields: {patient.full_name: N, patient.birth_date: B, patient.mrn: M, form.date: D}\n",
+            "placeholder must contain %s once",
+        ),
+        (
+            "placeholder: '{{%s}}'\nfields: {patient.full_name: 'Patient Name', patient.birth_date: B, patient.mrn: M, "
+            "form.date: D}\n",
+            "fields.patient.full_name: 'Patient Name' is not a usable field name",
+        ),
+        (
+            "placeholder: '{{%s}}'\nsyntax: x\nfields: {patient.full_name: N, patient.birth_date: B, patient.mrn: M, "
+            "form.date: D}\n",
+            "not a field profile (extra fields found (syntax) @ $)",
+        ),
+        ("placeholder: '{{%s}}'\nfields: [a, b]\n", "not a field profile"),
+    ],
+)
 def test_bad_profiles_are_refused_with_what_is_wrong(tmp_path, text, says):
     """A missing key, a placeholder without %s, a field name Word cannot merge, an unknown setting or a
     profile of the wrong shape: a ContentError naming the file and the fault."""
@@ -130,16 +171,22 @@ def test_bad_profiles_are_refused_with_what_is_wrong(tmp_path, text, says):
 
 def test_a_pack_adds_a_profile_but_cannot_replace_a_built_in_one(tmp_path):
     """A clinic's own profile in its pack is used by name; one named like a built-in profile is refused."""
-    pack = pack_with_profile(tmp_path, "ours", """\
+    pack = pack_with_profile(
+        tmp_path,
+        "ours",
+        """\
         placeholder: "[[%s]]"
         fields: {patient.full_name: Patient_Name, patient.birth_date: Date_of_Birth, patient.mrn: Chart_No,
                  form.date: Today}
-        """)
+        """,
+    )
     body = export("html", profile="ours", packs=[pack]).decode()
     assert "[[Patient_Name]]" in body and "[[Date_of_Birth]]" in body and "[[Chart_No]]" in body
     assert "[[Today]]" in body
     (pack / "templates" / "fields" / "generic.yaml").write_text("placeholder: x\n", encoding="utf-8")
-    with pytest.raises(consent.ContentError, match=r"generic\.yaml: a field profile named 'generic' already exists"):
+    with pytest.raises(
+        consent.ContentError, match=r"generic\.yaml: a field profile named 'generic' already exists"
+    ):
         export("html", profile="ours", packs=[pack])
 
 
@@ -151,8 +198,9 @@ def test_docx_has_a_mergefield_for_every_value_and_no_placeholder_text():
     signature line), birth date, MRN and form date; python-docx opens it and shows «Field» where each
     goes, and none of the placeholder patient's strings."""
     data = export("docx-merge", "guillemet")
-    assert sorted(merge_fields(data)) == sorted(["Patient_Name"] * 3 + ["Patient_DOB"] * 2
-                                                + ["Patient_MRN", "Today_Date"])
+    assert sorted(merge_fields(data)) == sorted(
+        ["Patient_Name"] * 3 + ["Patient_DOB"] * 2 + ["Patient_MRN", "Today_Date"]
+    )
     document = xml_parts(data)["word/document.xml"]
     assert document.count('w:fldCharType="begin"') == document.count('w:fldCharType="end"') == 5
     text = docx_text(data)
@@ -174,11 +222,23 @@ def test_docx_signature_places_are_tagged_content_controls():
     the fillable-PDF field name; dates are date pickers."""
     document = xml_parts(export("docx-merge"))["word/document.xml"]
     tags = re.findall(r'<w:tag w:val="([a-z.]+)"/>', document)
-    assert tags == ["patient.signature", "patient.date", "patient.time",
-                    "representative.name", "representative.relationship", "representative.signature",
-                    "representative.date", "representative.time",
-                    "witness.name", "witness.signature", "witness.date", "witness.time",
-                    "provider.signature", "provider.date", "provider.time"]
+    assert tags == [
+        "patient.signature",
+        "patient.date",
+        "patient.time",
+        "representative.name",
+        "representative.relationship",
+        "representative.signature",
+        "representative.date",
+        "representative.time",
+        "witness.name",
+        "witness.signature",
+        "witness.date",
+        "witness.time",
+        "provider.signature",
+        "provider.date",
+        "provider.time",
+    ]
     assert document.count("<w:date>") == 4
 
 
@@ -199,19 +259,38 @@ def test_docx_merge_fields_survive_libreoffice_and_merge(tmp_path):
 
     source = tmp_path / "template.docx"
     source.write_bytes(export("docx-merge", "guillemet"))
-    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "docx",
-                    "--outdir", str(tmp_path / "lo-out"), str(source)], check=True, capture_output=True, timeout=180)
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--convert-to",
+            "docx",
+            "--outdir",
+            str(tmp_path / "lo-out"),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     saved = (tmp_path / "lo-out" / "template.docx").read_bytes()
     assert sorted(merge_fields(saved)) == sorted(merge_fields(source.read_bytes()))
     merger = MailMerge(str(tmp_path / "lo-out" / "template.docx"))
     assert merger.get_merge_fields() == set(GUILLEMET.values())
-    merger.merge(Patient_Name="Ada O'Connor", Patient_DOB="December 1, 1985", Patient_MRN="SRH-000101",
-                 Today_Date="November 21, 2026")
+    merger.merge(
+        Patient_Name="Ada O'Connor",
+        Patient_DOB="December 1, 1985",
+        Patient_MRN="SRH-000101",
+        Today_Date="November 21, 2026",
+    )
     merger.write(str(tmp_path / "merged.docx"))
     merged = (tmp_path / "merged.docx").read_bytes()
     text = docx_text(merged)
-    assert "Patient\nAda O'Connor\nDate of birth\nDecember 1, 1985\nDate of this form\nNovember 21, 2026\n" \
-           "Medical record number\nSRH-000101" in text
+    assert (
+        "Patient\nAda O'Connor\nDate of birth\nDecember 1, 1985\nDate of this form\nNovember 21, 2026\n"
+        "Medical record number\nSRH-000101" in text
+    )
     assert "Ada O'Connor · Date of birth December 1, 1985" in text  # the page header
     assert "«" not in text and merge_fields(merged) == []
     for placeholder in PLACEHOLDER_STRINGS:
@@ -228,8 +307,20 @@ def test_html_passes_its_sanitizer_unchanged_and_refers_to_nothing_outside():
         body = export("html", profile).decode()
         assert nh3.clean(body, **SANITIZER) == body
         assert body.startswith('<div lang="en" style=') and body.endswith("</div>")
-        for banned in ("<script", "<style", "<link", "<img", "src=", "href=", "url(", "class=", "http:", "https:",
-                       "@import", "javascript:"):
+        for banned in (
+            "<script",
+            "<style",
+            "<link",
+            "<img",
+            "src=",
+            "href=",
+            "url(",
+            "class=",
+            "http:",
+            "https:",
+            "@import",
+            "javascript:",
+        ):
             assert banned not in body.lower()
 
 
@@ -238,7 +329,12 @@ def test_html_placeholders_are_in_the_profiles_syntax():
     patient's strings appear nowhere."""
     body = export("html", "curly-camel").decode()
     assert body.count("{{PatientFirstName}} {{PatientLastName}}") == 2  # header and signature line
-    assert body.count("{{PatientDOB}}") == body.count("{{PatientChartNumber}}") == body.count("{{CurrentDate}}") == 1
+    assert (
+        body.count("{{PatientDOB}}")
+        == body.count("{{PatientChartNumber}}")
+        == body.count("{{CurrentDate}}")
+        == 1
+    )
     guillemet = export("html", "guillemet").decode()
     assert guillemet.count("«Patient_Name»") == 2
     for placeholder in PLACEHOLDER_STRINGS:
@@ -247,8 +343,9 @@ def test_html_placeholders_are_in_the_profiles_syntax():
 
 def test_html_escapes_every_string():
     """Clinic text that looks like markup is shown as text, and the result still passes the sanitizer."""
-    clinic = attrs.evolve(consent.load_clinic(EXAMPLES / "clinic.yaml"),
-                          name="Sun & <script>alert(1)</script> Clinic")
+    clinic = attrs.evolve(
+        consent.load_clinic(EXAMPLES / "clinic.yaml"), name="Sun & <script>alert(1)</script> Clinic"
+    )
     body = export("html", clinic=clinic).decode()
     assert "Sun &amp; &lt;script&gt;alert(1)&lt;/script&gt; Clinic" in body
     assert "<script" not in body and nh3.clean(body, **SANITIZER) == body
@@ -256,8 +353,9 @@ def test_html_escapes_every_string():
 
 def test_html_in_spanish():
     """--language es: the Spanish form, its date a placeholder too."""
-    body = consent.export_template("hair", clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), format="html",
-                                   language="es", date=DATE).decode()
+    body = consent.export_template(
+        "hair", clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), format="html", language="es", date=DATE
+    ).decode()
     assert '<div lang="es"' in body and "Fecha de este formulario" in body and "{{form_date}}" in body
     assert "1 de enero de 1900" not in body and nh3.clean(body, **SANITIZER) == body
 
@@ -283,8 +381,10 @@ def _fillable_pdf_available() -> bool:
     return "merge_fields" in inspect.signature(render_pdf).parameters
 
 
-needs_fillable = pytest.mark.skipif(not _fillable_pdf_available(),
-                                    reason="needs render_pdf(..., fillable=True, merge_fields=...) (branch fillable)")
+needs_fillable = pytest.mark.skipif(
+    not _fillable_pdf_available(),
+    reason="needs render_pdf(..., fillable=True, merge_fields=...) (branch fillable)",
+)
 
 
 @needs_fillable
@@ -295,7 +395,9 @@ def test_pdf_form_has_text_fields_named_by_the_profile():
     fields = pypdf.PdfReader(io.BytesIO(data)).get_fields() or {}
     for name in GUILLEMET.values():
         assert fields[name].get("/FT") == "/Tx"
-    text = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode()
     for placeholder in PLACEHOLDER_STRINGS:
         assert placeholder not in text
 
@@ -311,22 +413,46 @@ def test_pdf_form_needs_a_whole_name_field():
 
 def test_cli_writes_the_template_and_prints_its_path(tmp_path, capsys):
     """`consent template` writes one file named after treatment, language and profile, and prints its path."""
-    code = main(["template", "knee-injection", "--clinic", str(EXAMPLES / "clinic.yaml"), "--format", "docx-merge",
-                 "--fields", "guillemet", "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            "template",
+            "knee-injection",
+            "--clinic",
+            str(EXAMPLES / "clinic.yaml"),
+            "--format",
+            "docx-merge",
+            "--fields",
+            "guillemet",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     out = tmp_path / "out" / "knee-injection_en_guillemet.docx"
     assert code == 0 and capsys.readouterr().out == f"{out}\n"
     assert "MERGEFIELD Patient_Name" in xml_parts(out.read_bytes())["word/document.xml"]
     assert [p.name for p in (tmp_path / "out").iterdir()] == [out.name]
 
 
-@pytest.mark.parametrize(("args", "code", "says"), [
-    (["--format", "html", "--fields", "nope"], 1, "Error: unknown field profile 'nope'"),
-    (["--format", "pdf-form", "--fields", "curly-camel"], 1, "Error: "),
-    (["--format", "rtf"], 2, "Invalid value for '--format'"),
-])
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (["--format", "html", "--fields", "nope"], 1, "Error: unknown field profile 'nope'"),
+        (["--format", "pdf-form", "--fields", "curly-camel"], 1, "Error: "),
+        (["--format", "rtf"], 2, "Invalid value for '--format'"),
+    ],
+)
 def test_cli_errors_write_nothing(tmp_path, capsys, args, code, says):
     """A bad profile or format: exit 1 (2 for usage), the reason on stderr, no file and no folder."""
-    result = main(["template", "knee-injection", "--clinic", str(EXAMPLES / "clinic.yaml"),
-                   "--out", str(tmp_path / "out"), *args])
+    result = main(
+        [
+            "template",
+            "knee-injection",
+            "--clinic",
+            str(EXAMPLES / "clinic.yaml"),
+            "--out",
+            str(tmp_path / "out"),
+            *args,
+        ]
+    )
     assert result == code and says in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
