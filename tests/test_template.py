@@ -169,6 +169,14 @@ def test_bad_profiles_are_refused_with_what_is_wrong(tmp_path, text, says):
     assert says in str(info.value)
 
 
+def test_the_example_pack_profile_names_the_fields():
+    """examples/templates/pack adds the clinic-portal profile: [[Patient_Name]]-style placeholders."""
+    pack = EXAMPLES.parent / "templates" / "pack"
+    body = export("html", profile="clinic-portal", packs=[pack]).decode()
+    for field in ("Patient_Name", "Date_of_Birth", "Chart_Number", "Today"):
+        assert f"[[{field}]]" in body
+
+
 def test_a_pack_adds_a_profile_but_cannot_replace_a_built_in_one(tmp_path):
     """A clinic's own profile in its pack is used by name; one named like a built-in profile is refused."""
     pack = pack_with_profile(
@@ -276,6 +284,7 @@ def test_docx_merge_fields_survive_libreoffice_and_merge(tmp_path):
     )
     saved = (tmp_path / "lo-out" / "template.docx").read_bytes()
     assert sorted(merge_fields(saved)) == sorted(merge_fields(source.read_bytes()))
+    assert xml_parts(saved)["word/document.xml"].count("<w:date>") == 4  # LibreOffice 7.4 keeps the date pickers
     merger = MailMerge(str(tmp_path / "lo-out" / "template.docx"))
     assert merger.get_merge_fields() == set(GUILLEMET.values())
     merger.merge(
@@ -400,6 +409,13 @@ def test_pdf_form_has_text_fields_named_by_the_profile():
     ).stdout.decode()
     for placeholder in PLACEHOLDER_STRINGS:
         assert placeholder not in text
+
+
+@pytest.mark.skipif(_fillable_pdf_available(), reason="the fillable PDF renderer is here")
+def test_pdf_form_without_the_fillable_renderer_is_a_clear_error():
+    """Until branch fillable is merged, --format pdf-form is an Error with a hint, not a traceback."""
+    with pytest.raises(consent.RenderError, match="cannot make fillable PDFs yet"):
+        export("pdf-form")
 
 
 def test_pdf_form_needs_a_whole_name_field():
