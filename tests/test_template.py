@@ -284,7 +284,9 @@ def test_docx_merge_fields_survive_libreoffice_and_merge(tmp_path):
     )
     saved = (tmp_path / "lo-out" / "template.docx").read_bytes()
     assert sorted(merge_fields(saved)) == sorted(merge_fields(source.read_bytes()))
-    assert xml_parts(saved)["word/document.xml"].count("<w:date>") == 4  # LibreOffice 7.4 keeps the date pickers
+    assert (
+        xml_parts(saved)["word/document.xml"].count("<w:date>") == 4
+    )  # LibreOffice 7.4 keeps the date pickers
     merger = MailMerge(str(tmp_path / "lo-out" / "template.docx"))
     assert merger.get_merge_fields() == set(GUILLEMET.values())
     merger.merge(
@@ -367,6 +369,29 @@ def test_html_in_spanish():
     ).decode()
     assert '<div lang="es"' in body and "Fecha de este formulario" in body and "{{form_date}}" in body
     assert "1 de enero de 1900" not in body and nh3.clean(body, **SANITIZER) == body
+
+
+@pytest.mark.parametrize("state", ["CA", "UT"])
+@pytest.mark.parametrize("treatment", ["knee-injection", "iv-infusion", "hair"])
+def test_every_treatment_with_state_notices_exports(state, treatment):
+    """Each treatment, with California's notice or Utah's own-page notice, exports as docx-merge and
+    html: every field is there once per place, the notice's words are kept, no placeholder is left."""
+    clinic = make_clinic(state=state)
+    data = consent.export_template(
+        treatment, clinic=clinic, format="docx-merge", profile="guillemet", date=DATE
+    )
+    body = consent.export_template(
+        treatment, clinic=clinic, format="html", profile="guillemet", date=DATE
+    ).decode()
+    assert sorted(set(merge_fields(data))) == sorted(GUILLEMET.values())
+    notice = {
+        "CA": "THIS NOTICE MUST BE PROVIDED TO YOU UNDER CALIFORNIA LAW",
+        "UT": "THIS NOTICE MUST BE PROVIDED TO YOU UNDER UTAH LAW",
+    }[state]
+    assert notice in docx_text(data) and notice in body
+    assert nh3.clean(body, **SANITIZER) == body
+    for placeholder in PLACEHOLDER_STRINGS:
+        assert placeholder not in docx_text(data) and placeholder not in body
 
 
 # ------------------------------------------------------------------ the compliance check
