@@ -23,6 +23,7 @@ from ._assemble import LanguageFallbackWarning
 from ._build import build
 from ._batch import BatchResult, run_batch
 from ._library import Library, get_library
+from ._template_export import export_template
 from .document import Form, Manifest, Section
 from .errors import (
     CheckFailed,
@@ -86,6 +87,7 @@ __all__ = [
     "UnknownNameError",
     "__version__",
     "build",
+    "export_template",
     "get_library",
     "load_clinic",
     "load_patient",

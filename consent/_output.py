@@ -89,3 +89,17 @@ def write_form(
             raise RenderError(f"{path}: cannot be written ({reason}); nothing was written") from None
         written.append(path)
     return written
+
+
+def write_bytes(out_dir: Path, name: str, data: bytes) -> Path:
+    """Write one file atomically into ``out_dir`` (made if needed); RenderError, and no file, on failure."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderError(f"{out_dir}: cannot create the output folder ({exc.strerror})") from None
+    path = out_dir / name
+    try:
+        atomic_write(path, data)
+    except OSError as exc:
+        raise RenderError(f"{path}: cannot be written ({exc.strerror or exc}); nothing was written") from None
+    return path

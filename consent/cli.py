@@ -160,6 +160,32 @@ def render(
 
 @cli.command()
 @click.argument("treatment")
+@click.option("--clinic", "clinic_file", required=True, type=click.Path(dir_okay=False),
+              help="Clinic file (YAML or JSON): name, address, phone, state, provider, products, fees.")
+@click.option("--format", "fmt", required=True, type=click.Choice(["pdf-form", "docx-merge", "html"]),
+              help="pdf-form: fillable PDF; docx-merge: Word with MERGEFIELDs; html: rich-text body.")
+@click.option("--fields", "profile", default="generic", show_default=True,
+              help="Field profile naming the merge fields: templates/fields/<name>.yaml, built in or in a pack.")
+@click.option("--language", help="Form language, e.g. en or es (default: en).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
+@pack_option
+def template(treatment: str, clinic_file: str, fmt: str, profile: str, language: str | None, out_dir: str,
+             packs: Sequence[str]) -> None:
+    """Make TREATMENT's form as a template for an EHR's form library and print the path written.
+
+    The patient's name, birth date and MRN and the form date are merge fields named by the field
+    profile (--fields); the form is checked as for `consent render`.
+    """
+    from ._output import write_bytes
+    from ._template_export import export_template, template_file_name
+
+    data = export_template(treatment, clinic=load_clinic(clinic_file), format=fmt, profile=profile,
+                           language=language, packs=packs)
+    click.echo(str(write_bytes(Path(out_dir), template_file_name(treatment, fmt, profile, language), data)))
+
+
+@cli.command()
+@click.argument("treatment")
 @click.option("--from", "sources", multiple=True, required=True, type=click.Path(dir_okay=False),
               help="EHR export to read: FHIR R4 JSON (a Patient or a Bundle), FHIR NDJSON bulk export, "
                    "or CSV (with --mapping). Repeatable.")

@@ -1,0 +1,499 @@
+"""Template export (issue 9): the clinic's form with the patient's values left as merge fields, as a
+fillable PDF, a Word mail-merge document or a sanitized HTML body, named by a field profile."""
+
+from __future__ import annotations
+
+import inspect
+import io
+import re
+import shutil
+import subprocess
+import textwrap
+import zipfile
+from pathlib import Path
+
+import attrs
+import docx
+import nh3
+import pypdf
+import pytest
+from helpers import DATE, EXAMPLES, PRODUCT, make_clinic
+
+import consent
+from consent._field_profiles import KEYS, get_profile
+from consent._template import PLACEHOLDER
+from consent._template_html import SANITIZER
+from consent.cli import main
+
+GUILLEMET = {
+    "patient.full_name": "Patient_Name",
+    "patient.birth_date": "Patient_DOB",
+    "patient.mrn": "Patient_MRN",
+    "form.date": "Today_Date",
+}
+# What a merged or filled-in form must never show: the strings of the patient the template was built for.
+PLACEHOLDER_STRINGS = (
+    PLACEHOLDER.full_name,
+    PLACEHOLDER.mrn,
+    "January 1, 1900",
+    "1 de enero de 1900",
+    "QxCONSENTx",
+)
+LIBREOFFICE = pytest.mark.skipif(
+    shutil.which("soffice") is None, reason="LibreOffice is installed by ./dev test"
+)
+
+
+def export(fmt: str, profile: str = "generic", **kw: object) -> bytes:
+    kw.setdefault("clinic", consent.load_clinic(EXAMPLES / "clinic.yaml"))
+    return consent.export_template("knee-injection", format=fmt, profile=profile, date=DATE, **kw)  # type: ignore[arg-type]
+
+
+def docx_text(data: bytes) -> str:
+    """Every paragraph a reader sees in a DOCX: body, table cells, page headers and footers."""
+    doc = docx.Document(io.BytesIO(data))
+    lines = [p.text for p in doc.paragraphs]
+    lines += [c.text for t in doc.tables for r in t.rows for c in r.cells]
+    for section in doc.sections:
+        lines += [p.text for p in section.header.paragraphs] + [p.text for p in section.footer.paragraphs]
+    return "\n".join(lines)
+
+
+def xml_parts(data: bytes) -> dict[str, str]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {
+            n: z.read(n).decode()
+            for n in z.namelist()
+            if re.match(r"word/(document|header\d*|footer\d*)\.xml$", n)
+        }
+
+
+def merge_fields(data: bytes) -> list[str]:
+    return re.findall(r"MERGEFIELD\s+(\w+)", "".join(xml_parts(data).values()))
+
+
+# ------------------------------------------------------------------ field profiles
+
+
+def test_built_in_profiles_map_every_value_a_template_needs():
+    """generic, curly-camel and guillemet load; each names the birth date, MRN, form date and the name
+    (whole, or first and last), in its own placeholder syntax."""
+    expected = {
+        "generic": "{{patient_full_name}}",
+        "curly-camel": "{{PatientFirstName}}",
+        "guillemet": "«Patient_Name»",
+    }
+    for name, first in expected.items():
+        profile = get_profile(name)
+        assert set(profile.fields) <= set(KEYS)
+        assert profile.placeholder_for(profile.name_fields()[0]) == first
+        assert {"patient.birth_date", "patient.mrn", "form.date"} <= set(profile.fields)
+
+
+def pack_with_profile(tmp_path: Path, name: str, text: str) -> Path:
+    folder = tmp_path / "pack" / "templates" / "fields"
+    folder.mkdir(parents=True)
+    (folder / f"{name}.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+    return tmp_path / "pack"
+
+
+def test_unknown_profile_names_the_known_ones():
+    """--fields with a name that no pack or built-in file has: the known names in the hint."""
+    with pytest.raises(consent.UnknownNameError) as info:
+        export("html", profile="epic")
+    assert str(info.value) == (
+        "unknown field profile 'epic'\nHint: known field profiles: curly-camel, generic, guillemet"
+    )
+
+
+def test_unknown_internal_key_in_a_profile_is_a_clear_error(tmp_path):
+    """A misspelt key names the file, the key and the known keys, and nothing is made."""
+    pack = pack_with_profile(
+        tmp_path,
+        "ours",
+        """\
+        placeholder: "[[%s]]"
+        fields:
+          patient.full_name: Patient_Name
+          patient.dob: Patient_DOB
+          patient.birth_date: DOB
+          patient.mrn: Chart
+          form.date: Today
+        """,
+    )
+    with pytest.raises(consent.ContentError) as info:
+        export("html", profile="ours", packs=[pack])
+    message = str(info.value)
+    assert message.startswith(
+        f"{pack / 'templates' / 'fields' / 'ours.yaml'}: unknown internal key(s) "
+        "'patient.dob' in fields; the known keys are patient.full_name, patient.first_name, "
+        "patient.last_name, patient.birth_date, patient.mrn, form.date"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (
+            "placeholder: '{{%s}}'\nfields: {patient.full_name: N, patient.mrn: M, form.date: D}\n",
+            "fields lacks patient.birth_date; the known keys are",
+        ),
+        (
+            "placeholder: '{{%s}}'\nfields: {patient.first_name: F, patient.birth_date: B, patient.mrn: M, form.date: D}\n",
+            "fields lacks patient.full_name (or both patient.first_name and patient.last_name)",
+        ),
+        (
+            "placeholder: '{{x}}'\nfields: {patient.full_name: N, patient.birth_date: B, patient.mrn: M, form.date: D}\n",
+            "placeholder must contain %s once",
+        ),
+        (
+            "placeholder: '{{%s}}'\nfields: {patient.full_name: 'Patient Name', patient.birth_date: B, patient.mrn: M, "
+            "form.date: D}\n",
+            "fields.patient.full_name: 'Patient Name' is not a usable field name",
+        ),
+        (
+            "placeholder: '{{%s}}'\nsyntax: x\nfields: {patient.full_name: N, patient.birth_date: B, patient.mrn: M, "
+            "form.date: D}\n",
+            "not a field profile (extra fields found (syntax) @ $)",
+        ),
+        ("placeholder: '{{%s}}'\nfields: [a, b]\n", "not a field profile"),
+    ],
+)
+def test_bad_profiles_are_refused_with_what_is_wrong(tmp_path, text, says):
+    """A missing key, a placeholder without %s, a field name Word cannot merge, an unknown setting or a
+    profile of the wrong shape: a ContentError naming the file and the fault."""
+    pack = pack_with_profile(tmp_path, "ours", text)
+    with pytest.raises(consent.ContentError) as info:
+        get_profile("ours", packs=[pack])
+    assert str(info.value).startswith(str(pack / "templates" / "fields" / "ours.yaml") + ": ")
+    assert says in str(info.value)
+
+
+def test_the_example_pack_profile_names_the_fields():
+    """examples/templates/pack adds the clinic-portal profile: [[Patient_Name]]-style placeholders."""
+    pack = EXAMPLES.parent / "templates" / "pack"
+    body = export("html", profile="clinic-portal", packs=[pack]).decode()
+    for field in ("Patient_Name", "Date_of_Birth", "Chart_Number", "Today"):
+        assert f"[[{field}]]" in body
+
+
+def test_a_pack_adds_a_profile_but_cannot_replace_a_built_in_one(tmp_path):
+    """A clinic's own profile in its pack is used by name; one named like a built-in profile is refused."""
+    pack = pack_with_profile(
+        tmp_path,
+        "ours",
+        """\
+        placeholder: "[[%s]]"
+        fields: {patient.full_name: Patient_Name, patient.birth_date: Date_of_Birth, patient.mrn: Chart_No,
+                 form.date: Today}
+        """,
+    )
+    body = export("html", profile="ours", packs=[pack]).decode()
+    assert "[[Patient_Name]]" in body and "[[Date_of_Birth]]" in body and "[[Chart_No]]" in body
+    assert "[[Today]]" in body
+    (pack / "templates" / "fields" / "generic.yaml").write_text("placeholder: x\n", encoding="utf-8")
+    with pytest.raises(
+        consent.ContentError, match=r"generic\.yaml: a field profile named 'generic' already exists"
+    ):
+        export("html", profile="ours", packs=[pack])
+
+
+# ------------------------------------------------------------------ docx-merge
+
+
+def test_docx_has_a_mergefield_for_every_value_and_no_placeholder_text():
+    """The DOCX has real MERGEFIELD field codes (not «» text alone) for the name (header, page header and
+    signature line), birth date, MRN and form date; python-docx opens it and shows «Field» where each
+    goes, and none of the placeholder patient's strings."""
+    data = export("docx-merge", "guillemet")
+    assert sorted(merge_fields(data)) == sorted(
+        ["Patient_Name"] * 3 + ["Patient_DOB"] * 2 + ["Patient_MRN", "Today_Date"]
+    )
+    document = xml_parts(data)["word/document.xml"]
+    assert document.count('w:fldCharType="begin"') == document.count('w:fldCharType="end"') == 5
+    text = docx_text(data)
+    for field in GUILLEMET.values():
+        assert f"«{field}»" in text
+    for placeholder in PLACEHOLDER_STRINGS:
+        assert placeholder not in text
+
+
+def test_docx_first_and_last_name_profile_writes_two_fields():
+    """A profile with first and last name instead of a full name: the name is both fields, a space apart."""
+    text = docx_text(export("docx-merge", "curly-camel"))
+    assert "«PatientFirstName» «PatientLastName»" in text
+    assert "«PatientDOB»" in text and "«PatientChartNumber»" in text and "«CurrentDate»" in text
+
+
+def test_docx_signature_places_are_tagged_content_controls():
+    """Every empty signature, date, time, name and relationship place is a content control tagged with
+    the fillable-PDF field name; dates are date pickers."""
+    document = xml_parts(export("docx-merge"))["word/document.xml"]
+    tags = re.findall(r'<w:tag w:val="([a-z.]+)"/>', document)
+    assert tags == [
+        "patient.signature",
+        "patient.date",
+        "patient.time",
+        "representative.name",
+        "representative.relationship",
+        "representative.signature",
+        "representative.date",
+        "representative.time",
+        "witness.name",
+        "witness.signature",
+        "witness.date",
+        "witness.time",
+        "provider.signature",
+        "provider.date",
+        "provider.time",
+    ]
+    assert document.count("<w:date>") == 4
+
+
+def test_docx_escapes_the_clinic_text_around_a_field():
+    """Clinic text with XML specials stays text in the DOCX (escaped), and the form still opens."""
+    clinic = attrs.evolve(consent.load_clinic(EXAMPLES / "clinic.yaml"), name='Sun & <Moon> "Clinic"')
+    data = export("docx-merge", clinic=clinic)
+    assert 'Sun & <Moon> "Clinic"' in docx_text(data)
+
+
+@pytest.mark.slow
+@LIBREOFFICE
+def test_docx_merge_fields_survive_libreoffice_and_merge(tmp_path):
+    """LibreOffice opens the DOCX and saves it again with every MERGEFIELD; a mail merge of that file
+    (docx-mailmerge2) fills in the patient, and no merge field or placeholder is left.
+    (The merge is not LibreOffice's own: its headless mail merge needs a UNO script.)"""
+    from mailmerge import MailMerge
+
+    source = tmp_path / "template.docx"
+    source.write_bytes(export("docx-merge", "guillemet"))
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            f"-env:UserInstallation=file://{tmp_path}/lo",
+            "--convert-to",
+            "docx",
+            "--outdir",
+            str(tmp_path / "lo-out"),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    saved = (tmp_path / "lo-out" / "template.docx").read_bytes()
+    assert sorted(merge_fields(saved)) == sorted(merge_fields(source.read_bytes()))
+    assert (
+        xml_parts(saved)["word/document.xml"].count("<w:date>") == 4
+    )  # LibreOffice 7.4 keeps the date pickers
+    merger = MailMerge(str(tmp_path / "lo-out" / "template.docx"))
+    assert merger.get_merge_fields() == set(GUILLEMET.values())
+    merger.merge(
+        Patient_Name="Ada O'Connor",
+        Patient_DOB="December 1, 1985",
+        Patient_MRN="SRH-000101",
+        Today_Date="November 21, 2026",
+    )
+    merger.write(str(tmp_path / "merged.docx"))
+    merged = (tmp_path / "merged.docx").read_bytes()
+    text = docx_text(merged)
+    assert (
+        "Patient\nAda O'Connor\nDate of birth\nDecember 1, 1985\nDate of this form\nNovember 21, 2026\n"
+        "Medical record number\nSRH-000101" in text
+    )
+    assert "Ada O'Connor · Date of birth December 1, 1985" in text  # the page header
+    assert "«" not in text and merge_fields(merged) == []
+    for placeholder in PLACEHOLDER_STRINGS:
+        assert placeholder not in text
+
+
+# ------------------------------------------------------------------ html
+
+
+def test_html_passes_its_sanitizer_unchanged_and_refers_to_nothing_outside():
+    """The body is one <div> that nh3 (with the same allow-list) leaves unchanged, with inline styles
+    only: no script, style element, class, link, image, url() or external reference."""
+    for profile in ("generic", "curly-camel", "guillemet"):
+        body = export("html", profile).decode()
+        assert nh3.clean(body, **SANITIZER) == body
+        assert body.startswith('<div lang="en" style=') and body.endswith("</div>")
+        for banned in (
+            "<script",
+            "<style",
+            "<link",
+            "<img",
+            "src=",
+            "href=",
+            "url(",
+            "class=",
+            "http:",
+            "https:",
+            "@import",
+            "javascript:",
+        ):
+            assert banned not in body.lower()
+
+
+def test_html_placeholders_are_in_the_profiles_syntax():
+    """Each value is a placeholder in the profile's syntax where the form prints it; the placeholder
+    patient's strings appear nowhere."""
+    body = export("html", "curly-camel").decode()
+    assert body.count("{{PatientFirstName}} {{PatientLastName}}") == 2  # header and signature line
+    assert (
+        body.count("{{PatientDOB}}")
+        == body.count("{{PatientChartNumber}}")
+        == body.count("{{CurrentDate}}")
+        == 1
+    )
+    guillemet = export("html", "guillemet").decode()
+    assert guillemet.count("«Patient_Name»") == 2
+    for placeholder in PLACEHOLDER_STRINGS:
+        assert placeholder not in body and placeholder not in guillemet
+
+
+def test_html_escapes_every_string():
+    """Clinic text that looks like markup is shown as text, and the result still passes the sanitizer."""
+    clinic = attrs.evolve(
+        consent.load_clinic(EXAMPLES / "clinic.yaml"), name="Sun & <script>alert(1)</script> Clinic"
+    )
+    body = export("html", clinic=clinic).decode()
+    assert "Sun &amp; &lt;script&gt;alert(1)&lt;/script&gt; Clinic" in body
+    assert "<script" not in body and nh3.clean(body, **SANITIZER) == body
+
+
+def test_html_in_spanish():
+    """--language es: the Spanish form, its date a placeholder too."""
+    body = consent.export_template(
+        "hair", clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), format="html", language="es", date=DATE
+    ).decode()
+    assert '<div lang="es"' in body and "Fecha de este formulario" in body and "{{form_date}}" in body
+    assert "1 de enero de 1900" not in body and nh3.clean(body, **SANITIZER) == body
+
+
+@pytest.mark.parametrize("state", ["CA", "UT"])
+@pytest.mark.parametrize("treatment", ["knee-injection", "iv-infusion", "hair"])
+def test_every_treatment_with_state_notices_exports(state, treatment):
+    """Each treatment, with California's notice or Utah's own-page notice, exports as docx-merge and
+    html: every field is there once per place, the notice's words are kept, no placeholder is left."""
+    clinic = make_clinic(state=state)
+    data = consent.export_template(
+        treatment, clinic=clinic, format="docx-merge", profile="guillemet", date=DATE
+    )
+    body = consent.export_template(
+        treatment, clinic=clinic, format="html", profile="guillemet", date=DATE
+    ).decode()
+    assert sorted(set(merge_fields(data))) == sorted(GUILLEMET.values())
+    notice = {
+        "CA": "THIS NOTICE MUST BE PROVIDED TO YOU UNDER CALIFORNIA LAW",
+        "UT": "THIS NOTICE MUST BE PROVIDED TO YOU UNDER UTAH LAW",
+    }[state]
+    assert notice in docx_text(data) and notice in body
+    assert nh3.clean(body, **SANITIZER) == body
+    for placeholder in PLACEHOLDER_STRINGS:
+        assert placeholder not in docx_text(data) and placeholder not in body
+
+
+# ------------------------------------------------------------------ the compliance check
+
+
+def test_a_template_is_checked_like_a_form():
+    """A clinic whose own words break the claims check gets no template, in any format."""
+    product = attrs.evolve(PRODUCT, donor_screening="HIV and hepatitis, so the product is 100% safe")
+    clinic = make_clinic(products={"knee-injection": product})
+    for fmt in ("html", "docx-merge", "pdf-form"):
+        with pytest.raises(consent.CheckFailed, match="claim.absolutely-safe"):
+            export(fmt, clinic=clinic)
+
+
+# ------------------------------------------------------------------ pdf-form
+
+
+def _fillable_pdf_available() -> bool:
+    from consent._pdf import render_pdf
+
+    return "merge_fields" in inspect.signature(render_pdf).parameters
+
+
+needs_fillable = pytest.mark.skipif(
+    not _fillable_pdf_available(),
+    reason="needs render_pdf(..., fillable=True, merge_fields=...) (branch fillable)",
+)
+
+
+@needs_fillable
+def test_pdf_form_has_text_fields_named_by_the_profile():
+    """The PDF's text fields for the patient's name, birth date, MRN and the form date carry the
+    profile's names, and its text shows none of the placeholder patient's strings."""
+    data = export("pdf-form", "guillemet")
+    fields = pypdf.PdfReader(io.BytesIO(data)).get_fields() or {}
+    for name in GUILLEMET.values():
+        assert fields[name].get("/FT") == "/Tx"
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode()
+    for placeholder in PLACEHOLDER_STRINGS:
+        assert placeholder not in text
+
+
+@pytest.mark.skipif(_fillable_pdf_available(), reason="the fillable PDF renderer is here")
+def test_pdf_form_without_the_fillable_renderer_is_a_clear_error():
+    """Until branch fillable is merged, --format pdf-form is an Error with a hint, not a traceback."""
+    with pytest.raises(consent.RenderError, match="cannot make fillable PDFs yet"):
+        export("pdf-form")
+
+
+def test_pdf_form_needs_a_whole_name_field():
+    """A profile with only first and last names cannot name the PDF's one name field: a clear error."""
+    with pytest.raises(consent.ContentError, match="a PDF form has one text field for the patient's name"):
+        export("pdf-form", "curly-camel")
+
+
+# ------------------------------------------------------------------ CLI
+
+
+def test_cli_writes_the_template_and_prints_its_path(tmp_path, capsys):
+    """`consent template` writes one file named after treatment, language and profile, and prints its path."""
+    code = main(
+        [
+            "template",
+            "knee-injection",
+            "--clinic",
+            str(EXAMPLES / "clinic.yaml"),
+            "--format",
+            "docx-merge",
+            "--fields",
+            "guillemet",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
+    out = tmp_path / "out" / "knee-injection_en_guillemet.docx"
+    assert code == 0 and capsys.readouterr().out == f"{out}\n"
+    assert "MERGEFIELD Patient_Name" in xml_parts(out.read_bytes())["word/document.xml"]
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [out.name]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (["--format", "html", "--fields", "nope"], 1, "Error: unknown field profile 'nope'"),
+        (["--format", "pdf-form", "--fields", "curly-camel"], 1, "Error: "),
+        (["--format", "rtf"], 2, "Invalid value for '--format'"),
+    ],
+)
+def test_cli_errors_write_nothing(tmp_path, capsys, args, code, says):
+    """A bad profile or format: exit 1 (2 for usage), the reason on stderr, no file and no folder."""
+    result = main(
+        [
+            "template",
+            "knee-injection",
+            "--clinic",
+            str(EXAMPLES / "clinic.yaml"),
+            "--out",
+            str(tmp_path / "out"),
+            *args,
+        ]
+    )
+    assert result == code and says in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
