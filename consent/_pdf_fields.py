@@ -276,7 +276,7 @@ def tag(name: str, esign: str, number: int) -> str | None:
 
 
 def _tags(doc: Any, places: Sequence[FieldPlace], esign: str) -> None:
-    """Print each place's tag in white: 1 pt for DocuSign (an anchor: only its position counts), and
+    """Print each place's tag in white, under everything the page draws: 1 pt for DocuSign (an anchor: only its position counts), and
     for Acrobat Sign as high as the field it makes and squeezed to the place's width (the tag's size is
     the field's size)."""
     import pikepdf
@@ -294,7 +294,7 @@ def _tags(doc: Any, places: Sequence[FieldPlace], esign: str) -> None:
         else:
             size = max(4.0, min(place.height * 0.6, 12.0))
             scale = 100 * place.width / (0.56 * size * len(text))
-            y = place.y0 + 2
+            y = place.y0 + 1 + 0.3 * size  # the braces' descent stays above the rule under the place
         by_page.setdefault(place.page, []).append(
             b"BT /ConsentTag %.2f Tf %.2f Tz 1 0 0 1 %.3f %.3f Tm (%s) Tj ET" % (size, scale, place.x0 + 1, y, escaped))
     font = doc.make_indirect(pikepdf.Dictionary(
@@ -309,5 +309,5 @@ def _tags(doc: Any, places: Sequence[FieldPlace], esign: str) -> None:
         fonts.ConsentTag = font
         resources.Font = fonts
         page.obj.Resources = resources
-        page.contents_add(pikepdf.Stream(doc, b"q\n"), prepend=True)
-        page.contents_add(pikepdf.Stream(doc, b"\nQ q 1 g\n" + b"\n".join(lines) + b"\nQ\n"))
+        # Drawn first, under the page: a box's background (the key facts' blue) hides the tag as well.
+        page.contents_add(pikepdf.Stream(doc, b"q 1 g\n" + b"\n".join(lines) + b"\nQ\n"), prepend=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pikepdf
 import pypdf
 import pytest
-from helpers import DATE, EXAMPLES, build_tree, make_clinic, pdf_pages
+from helpers import DATE, EXAMPLES, SHARED, build_tree, make_clinic, pdf_pages
 
 import consent
 from consent.cli import main
@@ -258,3 +259,53 @@ def test_cli_render_fillable_writes_a_pdf_with_fields(capsys, tmp_path):
     pdf = Path(out.strip()).read_bytes()
     assert "patient.signature" in pypdf.PdfReader(io.BytesIO(pdf)).get_fields()
     assert "\\s1\\" in " ".join(pdf_pages(pdf))
+
+
+def test_fields_and_tags_do_not_change_what_the_page_shows(form, fillable, tmp_path):
+    """The fillable PDF and the DocuSign-tagged PDF look the same as the plain PDF, pixel for pixel at
+    40 dpi (the pre-selected radio buttons draw the printed ticks; the tags are white, under the page);
+    Acrobat Sign's larger tags change at most a few anti-aliased pixels of a page."""
+    def pages(name: str, pdf: bytes) -> list[bytes]:
+        (tmp_path / f"{name}.pdf").write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-gray", "-r", "40", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)],
+                       check=True, timeout=120)
+        return [p.read_bytes() for p in sorted(tmp_path.glob(f"{name}-*.pgm"))]
+
+    plain = pages("plain", form.to_pdf())
+    assert pages("fillable", fillable) == plain
+    assert pages("docusign", form.to_pdf(esign="docusign")) == plain
+    adobe = pages("adobe", form.to_pdf(esign="adobe"))
+    assert len(adobe) == len(plain)
+    for a, b in zip(adobe, plain, strict=True):
+        assert sum(x != y for x, y in zip(a, b, strict=True)) <= 12
+
+
+@pytest.mark.slow
+def test_render_and_batch_give_the_same_fillable_bytes(tmp_path, capsys):
+    """`consent render --fillable --esign adobe` of one patient and `consent batch --fillable --esign adobe`
+    of the same patient's FHIR export give byte-identical PDFs, with the fields (the batch's forms get
+    their fields from the shared body); the batch's manifest records the PDF options."""
+    patient = tmp_path / "peter.yaml"
+    patient.write_text("full_name: Peter James Chalmers\nbirth_date: 1974-12-25\nmrn: '12345'\n")
+    options = ["--clinic", str(EXAMPLES / "clinic.yaml"), "--date", "2026-11-21", "--format", "pdf",
+               "--fillable", "--esign", "adobe"]
+    assert main(["render", "hair", "--patient", str(patient), "--out", str(tmp_path / "single"), *options]) == 0
+    fhir = SHARED / "ehr-samples" / "hl7_r4_patient-example.json"
+    assert main(["batch", "hair", "--from", str(fhir), "--out", str(tmp_path / "out"), "--jobs", "1", *options]) == 0
+    capsys.readouterr()
+    single = next((tmp_path / "single").glob("*.pdf")).read_bytes()
+    batch = next((tmp_path / "out" / "forms").glob("rec-000001_*.pdf")).read_bytes()
+    assert single == batch
+    assert "patient.signature" in pypdf.PdfReader(io.BytesIO(batch)).get_fields()
+    entry = json.loads((tmp_path / "out" / "manifest.jsonl").read_text().splitlines()[0])
+    assert entry["pdf_options"] == {"fillable": True, "esign": "adobe"}
+
+
+def test_batch_refuses_fillable_pdf_a_before_any_work(tmp_path, capsys):
+    """`consent batch --fillable --pdf-variant pdf/a-3b` is a usage error (exit 2), no folder made."""
+    fhir = SHARED / "ehr-samples" / "hl7_r4_patient-example.json"
+    code = main(["batch", "hair", "--from", str(fhir), "--clinic", str(EXAMPLES / "clinic.yaml"), "--out",
+                 str(tmp_path / "out"), "--fillable", "--pdf-variant", "pdf/a-3b"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "cannot be an archival PDF/A" in err
+    assert not (tmp_path / "out").exists()
