@@ -309,3 +309,30 @@ def test_batch_refuses_fillable_pdf_a_before_any_work(tmp_path, capsys):
     _, err = capsys.readouterr()
     assert code == 2 and "cannot be an archival PDF/A" in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("treatment", ["iv-infusion", "hair"])
+def test_every_treatment_and_language_gets_its_fields(treatment, language):
+    """Each stock treatment, in English and Spanish, gets every field its form asks for (the signature
+    lines are found by their labels in the form's language)."""
+    from consent._pdf_fields import expected_fields
+
+    patient = consent.Patient(full_name="José Núñez", birth_date=dt.date(1958, 3, 14), mrn="SRH-4")
+    form = consent.build(treatment, patient=patient, clinic=make_clinic(), date=DATE, language=language,
+                         allow_check_errors=True)
+    fields = terminal_fields(form.to_pdf(fillable=True))
+    assert set(fields) == set(expected_fields(form))
+    assert {"patient.signature", "patient.date", "provider.signature"} <= set(fields)
+    assert fields["patient.name"]["v"] == "José Núñez"
+
+
+def test_the_shared_body_keeps_its_field_places_on_disk(fillable):
+    """The workers of a batch share the body through a file: its field places survive the round trip
+    (so every worker's forms get their fields)."""
+    from consent._pdf_layers import _BODIES, _decode, _encode
+
+    bodies = [body for body in _BODIES.done.values() if body is not None]
+    assert bodies and all(body.fields for body in bodies)
+    for body in bodies:
+        assert _decode(_encode(body)) == body
