@@ -37,9 +37,9 @@ class FieldPlace:
 def field_places(document: Any) -> tuple[FieldPlace, ...]:
     """Every ``data-field`` place of a laid-out WeasyPrint document, in document order.
 
-    A table cell's place is a line of text (at least) standing on its bottom rule, within its padding box; an inline line
-    (a section's initials line: a bottom border and no height) is given a line's height above the rule;
-    a screening box is its border box."""
+    A table cell's place is a line of text (at least) standing on its bottom rule, within its padding
+    box; an inline line (a section's initials line: a bottom border and no height) is given a line's
+    height above the rule; a screening box is its border box."""
     out: list[FieldPlace] = []
     for index, page in enumerate(document.pages):
         page_box = page._page_box
@@ -63,8 +63,9 @@ def field_places(document: Any) -> tuple[FieldPlace, ...]:
                 line = box.style["font_size"] * 1.6
                 if h < line / 2:  # a rule to write on: the field stands on it
                     y, h = y + h - line, line
-            out.append(FieldPlace(name, index, round(x * PT_PER_PX, 3), round((height - y - h) * PT_PER_PX, 3),
-                                  round((x + w) * PT_PER_PX, 3), round((height - y) * PT_PER_PX, 3), value))
+            x0, y0 = round(x * PT_PER_PX, 3), round((height - y - h) * PT_PER_PX, 3)
+            x1, y1 = round((x + w) * PT_PER_PX, 3), round((height - y) * PT_PER_PX, 3)
+            out.append(FieldPlace(name, index, x0, y0, x1, y1, value))
     return tuple(out)
 
 

@@ -25,6 +25,8 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from ._field_places import FieldPlace
 from .document import Checklist, Form, Signatures
 from .errors import RenderError
@@ -82,7 +84,8 @@ def expected_fields(form: Form) -> dict[str, tuple[str, ...]]:
                 out.update({f"screening.{row.id}": ("Yes", "No") for row in block.rows})
             elif isinstance(block, Signatures):
                 for party in block.parties:
-                    out.update({f"{party.role}.{labels[label]}": () for label, _ in party.fields if label in labels})
+                    out.update({f"{party.role}.{labels[label]}": ()
+                                for label, _ in party.fields if label in labels})
         if section.initials:
             out[f"initials.{section.clause_id}"] = ()
     return out
@@ -130,7 +133,9 @@ def add_fields(pdf: bytes, form: Form, places: Sequence[FieldPlace], *, fillable
                     builder.add(place, place.name, values.get(place.name, ""))
         for place in places:
             if place.name in merge and not place.value:
-                builder.add(place, merge[place.name], "", cover=True)
+                # 3 pt wider on the left (the label cell's padding): a glyph's overhang (the J of
+                # January) stays covered.
+                builder.add(attrs.evolve(place, x0=place.x0 - 3), merge[place.name], "", cover=True)
         if esign:
             _tags(doc, [p for p in places if p.name in wanted], esign)
         builder.finish()
@@ -156,7 +161,8 @@ class _Builder:
         self.nodes: dict[str, Any] = {}  # fully qualified name -> field dictionary
         self.roots: list[Any] = []
         self.widgets: dict[int, list[tuple[FieldPlace, Any]]] = {}
-        self.required = REQUIRED | {n for n in expected_fields(form) if n.startswith(("initials.", "screening."))}
+        self.required = REQUIRED | {n for n in expected_fields(form)
+                                    if n.startswith(("initials.", "screening."))}
 
     def _node(self, name: str) -> Any:
         """The (non-terminal) field ``name``, made with its parents the first time."""
@@ -276,9 +282,9 @@ def tag(name: str, esign: str, number: int) -> str | None:
 
 
 def _tags(doc: Any, places: Sequence[FieldPlace], esign: str) -> None:
-    """Print each place's tag in white, under everything the page draws: 1 pt for DocuSign (an anchor: only its position counts), and
-    for Acrobat Sign as high as the field it makes and squeezed to the place's width (the tag's size is
-    the field's size)."""
+    """Print each place's tag in white, under everything the page draws: 1 pt for DocuSign (an
+    anchor: only its position counts), and for Acrobat Sign as high as the field it makes and squeezed
+    to the place's width (the tag's size is the field's size)."""
     import pikepdf
 
     by_page: dict[int, list[bytes]] = {}
@@ -296,7 +302,8 @@ def _tags(doc: Any, places: Sequence[FieldPlace], esign: str) -> None:
             scale = 100 * place.width / (0.56 * size * len(text))
             y = place.y0 + 1 + 0.3 * size  # the braces' descent stays above the rule under the place
         by_page.setdefault(place.page, []).append(
-            b"BT /ConsentTag %.2f Tf %.2f Tz 1 0 0 1 %.3f %.3f Tm (%s) Tj ET" % (size, scale, place.x0 + 1, y, escaped))
+            b"BT /ConsentTag %.2f Tf %.2f Tz 1 0 0 1 %.3f %.3f Tm (%s) Tj ET"
+            % (size, scale, place.x0 + 1, y, escaped))
     font = doc.make_indirect(pikepdf.Dictionary(
         Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica,
         Encoding=pikepdf.Name.WinAnsiEncoding))

@@ -27,8 +27,8 @@ REQUIRED = 1 << 1
 @pytest.fixture(scope="module")
 def form() -> consent.Form:
     patient = consent.Patient(full_name="Ada O'Connor", birth_date=dt.date(1985, 12, 1), mrn="SRH-000101")
-    return consent.build("knee-injection", patient=patient, clinic=make_clinic(), date=DATE, screening=SCREENING,
-                         allow_check_errors=True)
+    return consent.build("knee-injection", patient=patient, clinic=make_clinic(), date=DATE,
+                         screening=SCREENING, allow_check_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def terminal_fields(pdf: bytes) -> dict[str, dict]:
                 "ft": str(ft), "ff": int(node.get("/Ff", 0)), "v": str(node.get("/V", "")),
                 "pages": [pages[w.P.objgen] for w in widgets],
                 "rects": [[float(x) for x in w.Rect] for w in widgets],
-                "states": sorted(str(s) for w in widgets for s in w.AP.N.keys() if s != "/Off")
+                "states": sorted(str(s) for w in widgets for s in w.AP.N if s != "/Off")
                 if ft == "/Btn" else [],
                 "as": [str(w.get("/AS", "")) for w in widgets],
             }
@@ -96,7 +96,8 @@ def test_every_field_is_present_on_its_page_with_its_type_and_required_flag(form
         title = next(s.title for s in form.sections if s.clause_id == c)
         assert fields[f"initials.{c}"]["pages"][0] >= page_of(fillable, title)
     required = {n for n, f in fields.items() if f["ff"] & REQUIRED}
-    assert required == ({"patient.signature", "patient.name", "patient.date", "provider.signature", "provider.date"}
+    assert required == ({"patient.signature", "patient.name", "patient.date", "provider.signature",
+                         "provider.date"}
                         | {f"initials.{c}" for c in initials} | {f"screening.{q}" for q in questions})
 
 
@@ -104,9 +105,10 @@ def test_screening_radios_are_preselected_from_the_answers_and_the_names_prefill
     """A question answered yes has /V /Yes and its Yes button's state on; no: /No; unanswered: /Off.
     The printed names the flat form prints (patient, provider) are the name fields' values."""
     fields = terminal_fields(fillable)
-    assert fields["screening.infection"]["v"] == "/Yes" and fields["screening.infection"]["as"] == ["/Yes", "/Off"]
-    assert fields["screening.pregnant"]["v"] == "/No" and fields["screening.pregnant"]["as"] == ["/Off", "/No"]
-    assert fields["screening.bleeding"]["v"] == "/Off" and fields["screening.bleeding"]["as"] == ["/Off", "/Off"]
+    states = {name: (fields[f"screening.{name}"]["v"], fields[f"screening.{name}"]["as"])
+              for name in ("infection", "pregnant", "bleeding")}
+    assert states == {"infection": ("/Yes", ["/Yes", "/Off"]), "pregnant": ("/No", ["/Off", "/No"]),
+                      "bleeding": ("/Off", ["/Off", "/Off"])}
     assert fields["patient.name"]["v"] == "Ada O'Connor"
     assert fields["provider.name"]["v"].startswith("Sam Lee")
     assert fields["witness.name"]["v"] == ""
@@ -156,8 +158,8 @@ def test_fields_filled_with_pypdf_read_back_and_the_filled_form_renders(fillable
     assert pdf_pages(filled) == pdf_pages(fillable)
     (tmp_path / "filled.pdf").write_bytes(filled)
     page = page_of(filled, "Provider who explained this form") + 1
-    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", str(page), "-l", str(page), str(tmp_path / "filled.pdf"),
-                    str(tmp_path / "page")], check=True, timeout=60)
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", str(page), "-l", str(page),
+                    str(tmp_path / "filled.pdf"), str(tmp_path / "page")], check=True, timeout=60)
     assert list(tmp_path.glob("page*.png"))
 
 
@@ -228,7 +230,8 @@ def test_esign_tags_are_printed_only_when_asked(form, service):
         for tag in ("\\s1\\", "\\d1\\", "\\i1\\", "\\s2\\", "\\d2\\", "\\s3\\", "\\s4\\"):
             assert tag in text, tag
     else:
-        for tag in ("{{Sig1_es_:signer1:signature}}", "{{Dte1_es_:signer1:date}}", "{{Sig2_es_:signer2:signature}}"):
+        for tag in ("{{Sig1_es_:signer1:signature}}", "{{Dte1_es_:signer1:date}}",
+                    "{{Sig2_es_:signer2:signature}}"):
             assert tag in text, tag
         assert len(re.findall(r"\{\{Int1_\d+_es_:signer1:initials\}\}", text)) >= 3
     plain = " ".join(pdf_pages(form.to_pdf()))
@@ -289,9 +292,10 @@ def test_render_and_batch_give_the_same_fillable_bytes(tmp_path, capsys):
     patient.write_text("full_name: Peter James Chalmers\nbirth_date: 1974-12-25\nmrn: '12345'\n")
     options = ["--clinic", str(EXAMPLES / "clinic.yaml"), "--date", "2026-11-21", "--format", "pdf",
                "--fillable", "--esign", "adobe"]
-    assert main(["render", "hair", "--patient", str(patient), "--out", str(tmp_path / "single"), *options]) == 0
+    single_out, batch_out = str(tmp_path / "single"), str(tmp_path / "out")
+    assert main(["render", "hair", "--patient", str(patient), "--out", single_out, *options]) == 0
     fhir = SHARED / "ehr-samples" / "hl7_r4_patient-example.json"
-    assert main(["batch", "hair", "--from", str(fhir), "--out", str(tmp_path / "out"), "--jobs", "1", *options]) == 0
+    assert main(["batch", "hair", "--from", str(fhir), "--out", batch_out, "--jobs", "1", *options]) == 0
     capsys.readouterr()
     single = next((tmp_path / "single").glob("*.pdf")).read_bytes()
     batch = next((tmp_path / "out" / "forms").glob("rec-000001_*.pdf")).read_bytes()
