@@ -27,14 +27,13 @@ from typing import Any
 
 import attrs
 
+from ._esign import check_esign, tag
 from ._field_places import FieldPlace
 from .document import Checklist, Form, Signatures
 from .errors import RenderError
 
-ESIGN = ("docusign", "adobe")
 MERGE_KEYS = ("patient.full_name", "patient.birth_date", "patient.mrn", "form.date")
 PRINTED_ONLY = ("patient.first_name", "patient.last_name")  # the PDF prints the full name only
-SIGNERS = {"patient": 1, "provider": 2, "representative": 3, "witness": 4}  # e-signature recipient order
 REQUIRED = {"patient.signature", "patient.name", "patient.date", "provider.signature", "provider.date"}
 LABEL_KEYS = {"sig_name": "name", "sig_relationship": "relationship", "sig_signature": "signature",
               "sig_date": "date", "sig_time": "time"}
@@ -53,8 +52,7 @@ _RADIO = 1 << 15
 def check_options(*, variant: str | None, fillable: bool, esign: str | None,
                   merge_fields: Mapping[str, str] | None) -> None:
     """Refuse what cannot be made, before any work."""
-    if esign is not None and esign not in ESIGN:
-        raise RenderError(f"unknown e-signature service {esign!r}", hint=f"use one of: {', '.join(ESIGN)}")
+    check_esign(esign)
     if variant and (fillable or merge_fields):
         raise RenderError(
             "a fillable PDF cannot be an archival PDF/A",
@@ -259,26 +257,6 @@ class _Builder:
         self.doc.Root.AcroForm = self.doc.make_indirect(pd.Dictionary(
             Fields=pd.Array(self.roots), DA=pd.String(f"/Helv {FONT_SIZE:g} Tf 0 g"),
             DR=pd.Dictionary(Font=pd.Dictionary(Helv=self.helv, ZaDb=self.zadb))))
-
-
-def tag(name: str, esign: str, number: int) -> str | None:
-    """The e-signature anchor tag printed at the place of field ``name`` (None: no tag there).
-
-    DocuSign: anchor strings the sender maps to tabs (``\\s1\\`` Sign Here, ``\\d1\\`` Date Signed,
-    ``\\i1\\`` Initial Here; the digit is the recipient: 1 patient, 2 provider, 3 representative,
-    4 witness). Adobe Acrobat Sign: text tags (``{{Sig1_es_:signer1:signature}}``, ...) it turns into
-    fields itself; each initials field has its own name (``number``)."""
-    role, _, kind = name.partition(".")
-    if role == "initials":
-        role, kind = "patient", "initials"
-    signer = SIGNERS.get(role)
-    letter = {"signature": "s", "date": "d", "initials": "i"}.get(kind)
-    if signer is None or letter is None:
-        return None
-    if esign == "docusign":
-        return f"\\{letter}{signer}\\"
-    field = {"s": f"Sig{signer}", "d": f"Dte{signer}", "i": f"Int{signer}_{number}"}[letter]
-    return f"{{{{{field}_es_:signer{signer}:{kind}}}}}"
 
 
 def _tags(doc: Any, places: Sequence[FieldPlace], esign: str) -> None:

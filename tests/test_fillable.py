@@ -13,7 +13,7 @@ from pathlib import Path
 import pikepdf
 import pypdf
 import pytest
-from helpers import DATE, EXAMPLES, SHARED, build_tree, make_clinic, pdf_pages
+from helpers import DATE, EXAMPLES, SHARED, build_tree, docx_all_text, docx_document, make_clinic, pdf_pages
 
 import consent
 from consent.cli import main
@@ -253,15 +253,18 @@ def test_merge_fields_are_text_fields_named_by_the_profile(form):
 
 
 def test_cli_render_fillable_writes_a_pdf_with_fields(capsys, tmp_path):
-    """`consent render --fillable --esign docusign` exits 0 and its PDF has the fields and the tags."""
+    """`consent render --fillable --esign docusign` exits 0; its PDF has the fields and the tags, its
+    DOCX the tags."""
     code = main(["render", "hair", "--patient", str(EXAMPLES / "patient-jose.yaml"), "--clinic",
-                 str(EXAMPLES / "clinic.yaml"), "--date", "2026-11-21", "--format", "pdf", "--out",
+                 str(EXAMPLES / "clinic.yaml"), "--date", "2026-11-21", "--format", "pdf,docx", "--out",
                  str(tmp_path), "--fillable", "--esign", "docusign"])
     out, err = capsys.readouterr()
     assert code == 0, err
-    pdf = Path(out.strip()).read_bytes()
+    paths = {Path(line).suffix: Path(line) for line in out.split()}
+    pdf = paths[".pdf"].read_bytes()
     assert "patient.signature" in pypdf.PdfReader(io.BytesIO(pdf)).get_fields()
     assert "\\s1\\" in " ".join(pdf_pages(pdf))
+    assert "\\s1\\" in docx_all_text(paths[".docx"].read_bytes())
 
 
 def test_fields_and_tags_do_not_change_what_the_page_shows(form, fillable, tmp_path):
@@ -340,3 +343,23 @@ def test_the_shared_body_keeps_its_field_places_on_disk(fillable):
     assert bodies and all(body.fields for body in bodies)
     for body in bodies:
         assert _decode(_encode(body)) == body
+
+
+@pytest.mark.parametrize("service", ["docusign", "adobe"])
+def test_docx_esign_tags_are_white_runs_at_the_same_places(form, service):
+    """`--esign` puts the same tags in the DOCX as in the PDF (same names, same numbering), as white
+    runs; without it the DOCX has none, and its other text is unchanged."""
+    tagged = form.to_docx(esign=service)
+    plain_text, tagged_text = docx_all_text(form.to_docx()), docx_all_text(tagged)
+    pattern = r"\\[sdi]\d\\" if service == "docusign" else r"\{\{[A-Za-z0-9_]+_es_:signer\d:[a-z]+\}\}"
+    docx_tags = re.findall(pattern, tagged_text)
+    pdf_tags = re.findall(pattern, " ".join(pdf_pages(form.to_pdf(esign=service))))
+    assert sorted(docx_tags) == sorted(pdf_tags) and len(docx_tags) >= 11
+    assert not re.findall(pattern, plain_text)
+    assert re.sub(pattern, "", tagged_text).split() == plain_text.split()
+    runs = [r for p in docx_document(tagged).paragraphs for r in p.runs if re.fullmatch(pattern, r.text)]
+    runs += [r for t in docx_document(tagged).tables for row in t.rows for c in row.cells for p in c.paragraphs
+             for r in p.runs if re.fullmatch(pattern, r.text)]
+    assert runs and all(str(r.font.color.rgb) == "FFFFFF" for r in runs)
+    with pytest.raises(consent.RenderError, match="unknown e-signature service"):
+        form.to_docx(esign="hellosign")
