@@ -363,3 +363,20 @@ def test_docx_esign_tags_are_white_runs_at_the_same_places(form, service):
     assert runs and all(str(r.font.color.rgb) == "FFFFFF" for r in runs)
     with pytest.raises(consent.RenderError, match="unknown e-signature service"):
         form.to_docx(esign="hellosign")
+
+
+def test_a_batch_run_again_with_fillable_remakes_its_pdfs(tmp_path, capsys):
+    """A batch run again into the same folder with --fillable does not skip the plain forms it made
+    before: their PDFs are made again, with fields (and again without, when --fillable is dropped)."""
+    fhir = SHARED / "ehr-samples" / "hl7_r4_patient-example.json"
+    argv = ["batch", "hair", "--from", str(fhir), "--clinic", str(EXAMPLES / "clinic.yaml"), "--out",
+            str(tmp_path / "out"), "--date", "2026-11-21", "--format", "pdf", "--jobs", "1"]
+
+    def has_fields() -> bool:
+        pdf = next((tmp_path / "out" / "forms").glob("rec-000001_*.pdf")).read_bytes()
+        return bool(pypdf.PdfReader(io.BytesIO(pdf)).get_fields())
+
+    assert main(argv) == 0 and not has_fields()
+    assert main([*argv, "--fillable"]) == 0 and has_fields()
+    assert main(argv) == 0 and not has_fields()
+    capsys.readouterr()
