@@ -53,12 +53,13 @@ def check_options(*, variant: str | None, fillable: bool, esign: str | None,
                   merge_fields: Mapping[str, str] | None) -> None:
     """Refuse what cannot be made, before any work."""
     check_esign(esign)
-    if variant and (fillable or merge_fields):
+    if variant and (fillable or merge_fields or esign):
+        what = "e-signature tags" if esign and not (fillable or merge_fields) else "a fillable PDF"
         raise RenderError(
-            "a fillable PDF cannot be an archival PDF/A",
+            f"{what} cannot be an archival PDF/A",
             hint="PDF/A forbids the JavaScript of the date fields and needs every font embedded, also the "
-                 "fields' font; make the fillable form and the archival copy separately (the archival copy "
-                 "of the signed form is the one to keep)",
+                 "font of the fields and of the tags; make the form to sign and the archival copy separately "
+                 "(the archival copy of the signed form is the one to keep)",
         )
     if merge_fields:
         unknown = sorted(set(merge_fields) - set(MERGE_KEYS) - set(PRINTED_ONLY))

@@ -213,9 +213,12 @@ def test_a_template_without_field_places_fails_loudly(tmp_path):
 
 def test_a_fillable_pdf_a_is_refused_clearly(form):
     """A fillable PDF cannot be PDF/A (its date actions are JavaScript, its fields' font is not
-    embedded): refused with a RenderError, and `consent batch --fillable --pdf-variant` is a usage error."""
+    embedded), nor can a PDF with e-signature tags (their font is not embedded): refused with a
+    RenderError."""
     with pytest.raises(consent.RenderError, match="cannot be an archival PDF/A"):
         form.to_pdf(fillable=True, variant="pdf/a-3b")
+    with pytest.raises(consent.RenderError, match="e-signature tags cannot be an archival PDF/A"):
+        form.to_pdf(esign="adobe", variant="pdf/a-3u")
     with pytest.raises(consent.RenderError, match="unknown e-signature service"):
         form.to_pdf(esign="hellosign")
 
@@ -309,13 +312,17 @@ def test_render_and_batch_give_the_same_fillable_bytes(tmp_path, capsys):
 
 
 def test_batch_refuses_fillable_pdf_a_before_any_work(tmp_path, capsys):
-    """`consent batch --fillable --pdf-variant pdf/a-3b` is a usage error (exit 2), no folder made."""
+    """`consent batch --fillable` (or `--esign`) with `--pdf-variant` is a usage error (exit 2), no folder
+    made."""
     fhir = SHARED / "ehr-samples" / "hl7_r4_patient-example.json"
     code = main(["batch", "hair", "--from", str(fhir), "--clinic", str(EXAMPLES / "clinic.yaml"), "--out",
                  str(tmp_path / "out"), "--fillable", "--pdf-variant", "pdf/a-3b"])
     _, err = capsys.readouterr()
     assert code == 2 and "cannot be an archival PDF/A" in err
     assert not (tmp_path / "out").exists()
+    code = main(["batch", "hair", "--from", str(fhir), "--clinic", str(EXAMPLES / "clinic.yaml"), "--out",
+                 str(tmp_path / "out"), "--esign", "docusign", "--pdf-variant", "pdf/a-3u"])
+    assert code == 2 and not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
@@ -357,9 +364,10 @@ def test_docx_esign_tags_are_white_runs_at_the_same_places(form, service):
     assert sorted(docx_tags) == sorted(pdf_tags) and len(docx_tags) >= 11
     assert not re.findall(pattern, plain_text)
     assert re.sub(pattern, "", tagged_text).split() == plain_text.split()
-    runs = [r for p in docx_document(tagged).paragraphs for r in p.runs if re.fullmatch(pattern, r.text)]
-    runs += [r for t in docx_document(tagged).tables for row in t.rows for c in row.cells for p in c.paragraphs
-             for r in p.runs if re.fullmatch(pattern, r.text)]
+    document = docx_document(tagged)
+    paragraphs = [*document.paragraphs,
+                  *(p for t in document.tables for row in t.rows for c in row.cells for p in c.paragraphs)]
+    runs = [r for p in paragraphs for r in p.runs if re.fullmatch(pattern, r.text)]
     assert runs and all(str(r.font.color.rgb) == "FFFFFF" for r in runs)
     with pytest.raises(consent.RenderError, match="unknown e-signature service"):
         form.to_docx(esign="hellosign")
