@@ -11,7 +11,6 @@ field profile (:mod:`consent._field_profiles`).
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import json
 import re
 from collections.abc import Sequence
@@ -85,12 +84,9 @@ def pdf_form(made: TemplateForm) -> bytes:
             f"the form prints {', '.join(sorted(inline))} inside its text, where a PDF form has no field",
             hint="use --format docx-merge or html, which put a merge field there",
         )
-    if "merge_fields" not in inspect.signature(render_pdf).parameters:  # until branch fillable is merged
-        raise RenderError("this version of consent cannot make fillable PDFs yet",
-                          hint="use --format docx-merge or html")
     fields = {key: profile.field(key) for key in ("patient.full_name", "patient.birth_date", "patient.mrn",
                                                    "form.date")}
-    return render_pdf(made.form, fillable=True, merge_fields=fields)  # type: ignore[call-arg]
+    return render_pdf(made.form, fillable=True, merge_fields=fields)
 
 
 def _tokens_in_text(form: Form) -> set[str]:

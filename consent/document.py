@@ -195,15 +195,19 @@ class Form:
         """The manifest as plain data (also embedded in the PDF and DOCX metadata)."""
         return self.manifest.to_dict(self.form_id)
 
-    def to_pdf(self, *, variant: str | None = None) -> bytes:
+    def to_pdf(self, *, variant: str | None = None, fillable: bool = False,
+               esign: str | None = None) -> bytes:
+        """The PDF; ``fillable`` adds form fields to fill in and sign, ``esign`` ("docusign" or "adobe")
+        that service's anchor tags (see the README: Fillable and signable PDFs)."""
         from ._pdf import render_pdf
 
-        return render_pdf(self, variant=variant)
+        return render_pdf(self, variant=variant, fillable=fillable, esign=esign)
 
-    def to_docx(self) -> bytes:
+    def to_docx(self, *, esign: str | None = None) -> bytes:
+        """The DOCX; ``esign`` ("docusign" or "adobe") adds that service's tags, as for :meth:`to_pdf`."""
         from ._render_docx import render_docx
 
-        return render_docx(self)
+        return render_docx(self, esign=esign)
 
     def write(
         self,
@@ -212,11 +216,15 @@ class Form:
         *,
         stem: str | None = None,
         pdf_variant: str | None = None,
+        fillable: bool = False,
+        esign: str | None = None,
     ) -> list[Path]:
-        """Render every format first, then write each file atomically. Returns the paths written."""
+        """Render every format first, then write each file atomically. Returns the paths written.
+        ``fillable`` and ``esign`` are as for :meth:`to_pdf`."""
         from ._output import write_form
 
-        return write_form(self, Path(out_dir), formats, stem=stem, pdf_variant=pdf_variant)
+        return write_form(self, Path(out_dir), formats, stem=stem, pdf_variant=pdf_variant, fillable=fillable,
+                          esign=esign)
 
 
 def content_id(sections: Sequence[Section], **fields: Any) -> str:

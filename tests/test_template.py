@@ -3,7 +3,6 @@ fillable PDF, a Word mail-merge document or a sanitized HTML body, named by a fi
 
 from __future__ import annotations
 
-import inspect
 import io
 import re
 import shutil
@@ -409,19 +408,6 @@ def test_a_template_is_checked_like_a_form():
 # ------------------------------------------------------------------ pdf-form
 
 
-def _fillable_pdf_available() -> bool:
-    from consent._pdf import render_pdf
-
-    return "merge_fields" in inspect.signature(render_pdf).parameters
-
-
-needs_fillable = pytest.mark.skipif(
-    not _fillable_pdf_available(),
-    reason="needs render_pdf(..., fillable=True, merge_fields=...) (branch fillable)",
-)
-
-
-@needs_fillable
 def test_pdf_form_has_text_fields_named_by_the_profile():
     """The PDF's text fields for the patient's name, birth date, MRN and the form date carry the
     profile's names, and its text shows none of the placeholder patient's strings."""
@@ -434,13 +420,6 @@ def test_pdf_form_has_text_fields_named_by_the_profile():
     ).stdout.decode()
     for placeholder in PLACEHOLDER_STRINGS:
         assert placeholder not in text
-
-
-@pytest.mark.skipif(_fillable_pdf_available(), reason="the fillable PDF renderer is here")
-def test_pdf_form_without_the_fillable_renderer_is_a_clear_error():
-    """Until branch fillable is merged, --format pdf-form is an Error with a hint, not a traceback."""
-    with pytest.raises(consent.RenderError, match="cannot make fillable PDFs yet"):
-        export("pdf-form")
 
 
 def test_pdf_form_needs_a_whole_name_field():
