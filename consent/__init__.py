@@ -29,8 +29,10 @@ from .errors import (
     ConsentError,
     ContentError,
     InputError,
+    NotAConsentForm,
     Problem,
     RenderError,
+    SealError,
     UnknownNameError,
 )
 from .inputs import (
@@ -48,9 +50,20 @@ from .inputs import (
 
 
 
-def __getattr__(name: str) -> str:
+# The return path (verify and seal) imports pikepdf and pyHanko: loaded when first asked for.
+_LAZY = {"SignedForm": "_signed", "read_signed": "_signed", "seal": "_seal"}
+
+
+def __getattr__(name: str) -> object:
     """``consent.__version__``, read from the installed package's metadata when first asked for
-    (importlib.metadata is slow to import, and most commands never need it)."""
+    (importlib.metadata is slow to import, and most commands never need it); and the return path's
+    names (``read_signed``, ``seal``), imported at first use."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
     if name != "__version__":
         raise AttributeError(f"module 'consent' has no attribute {name!r}")
     import importlib.metadata
@@ -75,13 +88,16 @@ __all__ = [
     "LanguageFallbackWarning",
     "Library",
     "Manifest",
+    "NotAConsentForm",
     "Patient",
     "Problem",
     "Product",
     "Provider",
     "RenderError",
     "Screening",
+    "SealError",
     "Section",
+    "SignedForm",
     "Study",
     "UnknownNameError",
     "__version__",
@@ -90,5 +106,7 @@ __all__ = [
     "load_clinic",
     "load_patient",
     "load_screening",
+    "read_signed",
     "run_batch",
+    "seal",
 ]

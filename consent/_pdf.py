@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._glyphs import missing_glyphs
 from ._pdf_layers import render_layered
+from ._pdf_stamp import stamp
 from ._render_pdf import _weasyprint, form_html, layout, write_document
 from .document import Form
 from .errors import RenderError
@@ -25,7 +26,8 @@ def laid_out_pdf(form: Form, *, variant: str | None = None) -> tuple[bytes, str]
     this form's own layer) or ``"whole"`` (on its own, when it cannot share: see ``_pdf_layers``).
 
     A single form takes the shared path too (a little slower than a whole layout when it is alone), so
-    that its bytes are the same whether it was made by ``consent render`` or by a batch.
+    that its bytes are the same whether it was made by ``consent render`` or by a batch. Either way the
+    content hash is stamped last (see ``_pdf_stamp``).
     """
     problems = missing_glyphs(form)
     if problems:
@@ -39,5 +41,5 @@ def laid_out_pdf(form: Form, *, variant: str | None = None) -> tuple[bytes, str]
     except _weasyprint().urls.FatalURLFetchingError as exc:  # refused while the shared body was written
         raise RenderError(f"PDF rendering stopped: {exc}") from None
     if layered is not None:
-        return layered, "shared"
-    return write_document(layout(form_html(form), form.packs), form, variant), "whole"
+        return stamp(layered), "shared"
+    return stamp(write_document(layout(form_html(form), form.packs), form, variant)), "whole"
