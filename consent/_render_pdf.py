@@ -191,8 +191,12 @@ def layout(html: str, packs: tuple[str, ...], *, hide: tuple[str, ...] = ()) -> 
         raise RenderError(f"PDF rendering stopped: {exc}") from None
 
 
-def write_document(document: Any, form: Form, variant: str | None) -> bytes:
-    """Write a laid-out document with the form's identifier, attachment and metadata."""
+def write_document(document: Any, form: Form, variant: str | None, *, fillable: bool = False,
+                   esign: str | None = None) -> bytes:
+    """Write a laid-out document with the form's identifier, attachment and metadata. ``fillable`` and
+    ``esign`` are the options the finished PDF is made with (consent/_pdf_fields.py adds the form
+    fields and e-signature tags afterwards); they are passed here so that the form's data can record
+    them."""
     wp = _weasyprint()
     res = _resources(form.packs)
     payload: dict[str, Any] = form.manifest_dict()

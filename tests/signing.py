@@ -22,19 +22,9 @@ from cryptography.x509.oid import NameOID
 
 P12_PASSWORD = "correct horse battery staple"
 
-# The fields of a fillable form (see field-names.md): name -> (kind, required).
-FIELDS = {
-    "patient.signature": ("sig", True),
-    "patient.name": ("text", True),
-    "patient.date": ("text", True),
-    "initials.risks": ("text", True),
-    "screening.pregnant": ("radio", True),
-    "witness.name": ("text", False),
-    "provider.signature": ("sig", True),
-    "provider.date": ("text", True),
-}
-TEXT_VALUES = {"patient.name": "Ada O'Connor", "patient.date": "2026-11-21", "initials.risks": "AO",
-               "provider.date": "2026-11-21"}
+# What the patient and the provider write in a fillable form's text fields, by the last part of the name.
+TEXT_VALUES = {"date": "2026-11-21", "time": "10:30"}
+INITIALS = "AO"
 
 
 @attrs.frozen
@@ -83,50 +73,6 @@ def make_pki(folder: Path) -> Pki:
     return Pki(folder, folder / "ca.pem", folder / "clinic.p12", folder / "patient.p12", folder / "other-ca.pem")
 
 
-def add_fields(pdf: bytes) -> bytes:
-    """A flat consent PDF with the fields of a fillable form (field-names.md) on its last page, added with
-    pikepdf the way `form.to_pdf(fillable=True)` adds them: a field tree ("patient" with kids "signature",
-    "name", ...), widgets in the page's /Annots, the page content untouched."""
-    with pikepdf.open(io.BytesIO(pdf)) as doc:
-        page = doc.pages[-1]
-        font = doc.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
-                                                    BaseFont=pikepdf.Name.Helvetica))
-        parents: dict[str, pikepdf.Dictionary] = {}
-        annots = pikepdf.Array()
-        for n, (name, (kind, required)) in enumerate(FIELDS.items()):
-            group, _, leaf = name.partition(".")
-            if group not in parents:
-                parents[group] = doc.make_indirect(pikepdf.Dictionary(T=pikepdf.String(group), Kids=pikepdf.Array()))
-            parent = parents[group]
-            y = 700 - 40 * n
-            flags = 2 if required else 0
-            widget = {"Type": pikepdf.Name.Annot, "Subtype": pikepdf.Name.Widget, "P": page.obj, "F": 4}
-            if kind == "radio":
-                field = doc.make_indirect(pikepdf.Dictionary(FT=pikepdf.Name.Btn, T=pikepdf.String(leaf), Parent=parent,
-                                                             Ff=flags | (1 << 15) | (1 << 14), Kids=pikepdf.Array()))
-                for i, option in enumerate(("Yes", "No")):
-                    states = pikepdf.Dictionary({f"/{option}": doc.make_stream(b"0 g 2 2 8 8 re f"),
-                                                 "/Off": doc.make_stream(b"")})
-                    kid = doc.make_indirect(pikepdf.Dictionary(
-                        **widget, Parent=field, Rect=[300 + 30 * i, y, 312 + 30 * i, y + 12], AS=pikepdf.Name.Off,
-                        AP=pikepdf.Dictionary(N=states)))
-                    field.Kids.append(kid)
-                    annots.append(kid)
-            else:
-                field = doc.make_indirect(pikepdf.Dictionary(
-                    **widget, T=pikepdf.String(leaf), Parent=parent, Ff=flags, Rect=[300, y, 500, y + 20],
-                    FT=pikepdf.Name.Sig if kind == "sig" else pikepdf.Name.Tx, DA=pikepdf.String("/Helv 10 Tf 0 g")))
-                annots.append(field)
-            parent.Kids.append(field)
-        page.obj.Annots = annots
-        doc.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array(list(parents.values())),
-                                               DA=pikepdf.String("/Helv 10 Tf 0 g"),
-                                               DR=pikepdf.Dictionary(Font=pikepdf.Dictionary(Helv=font)))
-        out = io.BytesIO()
-        doc.save(out)
-    return out.getvalue()
-
-
 def fill(pdf: bytes, values: dict[str, str]) -> bytes:
     """The form with text fields and radio groups filled in, in an incremental update (as a viewer saves)."""
     writer = pypdf.PdfWriter(io.BytesIO(pdf), incremental=True)
@@ -148,10 +94,18 @@ def sign(pdf: bytes, field: str, p12: Path) -> bytes:
 
 
 def complete(pdf: bytes, pki: Pki, *, skip: tuple[str, ...] = ()) -> bytes:
-    """Every field filled and both signatures made (but the fields named in ``skip``)."""
-    values = {k: v for k, v in TEXT_VALUES.items() if k not in skip}
-    if "screening.pregnant" not in skip:
-        values["screening.pregnant"] = "/No"
+    """A fillable form (``form.to_pdf(fillable=True)``) as the patient and the provider complete it: every
+    required field filled (initials, dates, each screening question answered "No") in one incremental
+    update, then signed by the patient and by the provider; but the fields named in ``skip``."""
+    import consent
+
+    values: dict[str, str] = {}
+    for field in consent.read_signed(pdf).fields:
+        if not field.required or field.filled or field.name in skip or field.kind == "signature":
+            continue
+        last = field.name.rpartition(".")[2]
+        values[field.name] = ("/No" if field.kind == "radio" else INITIALS if field.name.startswith("initials.")
+                              else TEXT_VALUES[last])
     pdf = fill(pdf, values)
     for field, p12 in (("patient.signature", pki.patient_p12), ("provider.signature", pki.clinic_p12)):
         if field not in skip:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 from helpers import DATE, pdf_pages
-from signing import P12_PASSWORD, add_fields, body_stream, change_one_glyph, complete, fill, make_pki
+from signing import P12_PASSWORD, body_stream, change_one_glyph, complete, fill, make_pki
 
 import consent
 from consent._pdf_stamp import stamp
@@ -43,7 +43,7 @@ def signed(pki) -> bytes:  # type: ignore[no-untyped-def]
 
     form = consent.build("knee-injection", patient=consent.Patient(full_name="Ada O'Connor", birth_date=DATE.replace(year=1985)),
                          clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE)
-    return complete(add_fields(_with_logo(form.to_pdf())), pki)
+    return complete(_with_logo(form.to_pdf(fillable=True)), pki)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """`consent verify` and `consent.read_signed`: a consent form read back after it was filled in and signed.
 
-Until `form.to_pdf(fillable=True)` lands (branch `fillable`), the fields are added to a flat form with
-pikepdf by `signing.add_fields`, as that helper adds them (widgets only; the page content untouched).
+The forms are fillable PDFs (``form.to_pdf(fillable=True)``), filled in with pypdf and signed with pyHanko
+(tests/signing.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 from helpers import DATE, pdf_pages
-from signing import add_fields, body_stream, change_one_glyph, complete, make_pki
+from signing import body_stream, change_one_glyph, complete, make_pki
 
 import consent
 from consent.cli import main
@@ -20,12 +20,12 @@ from consent.cli import main
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """A knee-injection form as consent makes it, with the fields of a fillable form."""
+    """A fillable knee-injection form as consent makes it."""
     from conftest import EXAMPLES
 
     form = consent.build("knee-injection", patient=consent.Patient(full_name="Ada O'Connor", birth_date=DATE.replace(year=1985)),
                          clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE)
-    return add_fields(form.to_pdf())
+    return form.to_pdf(fillable=True)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,8 @@ def test_read_signed_gives_the_fields_as_data(signed: bytes) -> None:
     assert fields["patient.date"].kind == "text" and fields["patient.date"].required
     assert fields["patient.signature"].kind == "signature" and fields["patient.signature"].value == "Ada O'Connor"
     assert fields["screening.pregnant"].value == "No"
-    assert fields["patient.date"].page == form.page_count
+    signature_page = pdf_pages(signed)[fields["patient.date"].page - 1]
+    assert "Signature" in signature_page and "Ada O'Connor" in signature_page
     assert form.revisions == 4 and form.missing == ()
     assert [s.field for s in form.signatures] == ["patient.signature", "provider.signature"]
 
