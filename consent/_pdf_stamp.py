@@ -12,7 +12,10 @@ Where the hash goes: two keys of the document information dictionary, beside ``/
 
 - ``/consentcontenthash``: ``sha256:<hex>``, the SHA-256 of the page hashes below, joined by spaces;
 - ``/consentpagehashes``: the SHA-256 of each page, in page order, joined by spaces (so a reader can say
-  which page changed).
+  which page changed);
+- ``/consentfields``: the form's fields as made, one per line: name, kind, required or optional, page and
+  widget rectangles (empty for a flat form), so that a field removed, added, moved or made optional is
+  seen even though the hash leaves the fields out.
 
 Why there and not in the XMP: PDF/A-2 and -3 ask the document information entries that have an XMP
 analogue (Title, Author, Subject, Keywords, the dates, Creator, Producer) to match the XMP; custom keys have
@@ -33,8 +36,11 @@ from typing import Any
 
 import pikepdf
 
+from ._acroform import read_fields
+
 HASH_KEY = "/consentcontenthash"
 PAGES_KEY = "/consentpagehashes"
+FIELDS_KEY = "/consentfields"
 FORM_ID_KEY = "/consentformid"
 # Entries about how a stream is stored, not what it holds; /Parent points back up the page tree.
 _STORAGE_KEYS = frozenset({"/Length", "/Filter", "/DecodeParms", "/DL", "/Parent"})
@@ -148,6 +154,7 @@ def stamp(pdf_bytes: bytes) -> bytes:
         hashes = page_hashes(pdf)
         pdf.docinfo[PAGES_KEY] = " ".join(hashes)
         pdf.docinfo[HASH_KEY] = content_hash(hashes)
+        pdf.docinfo[FIELDS_KEY] = "\n".join(field.layout for field in read_fields(pdf))
         out = io.BytesIO()
         pdf.save(out, deterministic_id=True)
     return out.getvalue()

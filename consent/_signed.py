@@ -25,29 +25,23 @@ from typing import Any
 import attrs
 import pikepdf
 
-from ._pdf_stamp import FORM_ID_KEY, HASH_KEY, PAGES_KEY, content_hash, page_hashes
+from ._acroform import Field, read_fields
+from ._pdf_stamp import FIELDS_KEY, FORM_ID_KEY, HASH_KEY, PAGES_KEY, content_hash, page_hashes
 from ._signatures import Signature, read_signatures
 from .errors import NotAConsentForm
 
 SEAL_FIELD = "consent-seal"  #: the clinic's seal: a signature field of its own, never one of the patient's
 _MANIFESTS = ("consent-manifest.json", "consent-form.json")
-_RADIO = 1 << 15
-_REQUIRED = 1 << 1
+_NOT_DRAWN = ("/Widget", "/Link", "/Popup")  # annotations that are the form's fields, or draw nothing of their own
+
+__all__ = ["SEAL_FIELD", "Field", "SignedForm", "Verdict", "describe", "read_signed"]
 
 
 @attrs.frozen
-class Field:
-    """A form field as filled in."""
-
-    name: str  #: fully qualified, e.g. ``patient.signature``, ``initials.risks``, ``screening.pregnant``
-    kind: str  #: "text", "signature", "radio", "checkbox" or "choice"
-    value: str  #: the text, the chosen option ("Yes"/"No"), or the signer's name; "" when empty
-    required: bool
-    page: int | None  #: 1-based page of its first widget
-
-    @property
-    def filled(self) -> bool:
-        return bool(self.value.strip())
+class _Stamp:
+    form_id: str
+    pages: tuple[str, ...]  # page hashes
+    fields: tuple[str, ...] | None  # field layouts (None: not recorded)
 
 
 @attrs.frozen
@@ -82,6 +76,8 @@ class SignedForm:
     original_pages: tuple[int, ...] | None = None  #: pages differing from the original given (None: none given)
     original_problem: str = ""  #: why the original does not match at all (another form)
     stamp_replaced: bool = False  #: an update after the first revision rewrote the stamp (dropping it is no change)
+    field_changes: tuple[str, ...] = ()  #: fields removed, added, moved or made optional since it was made
+    overlays: tuple[str, ...] = ()  #: annotations drawn over the pages that are not form fields ("page 3: FreeText")
 
     @property
     def intact(self) -> bool:
@@ -108,6 +104,9 @@ class SignedForm:
             return Verdict("UNTRUSTED", (f"signed by a certificate the given trust roots do not vouch for: {names}",))
         if self.missing:
             return Verdict("INCOMPLETE", (f"required fields not filled: {', '.join(self.missing)}",))
+        if not self.fields and not any(s.field != SEAL_FIELD for s in self.signatures):
+            return Verdict("INCOMPLETE", ("nothing filled in or signed: a flat form, without fields "
+                                          "(make it with --fillable to sign it on screen)",))
         return Verdict("INTACT", ("sealed" if seal else "not sealed",))
 
     def _alterations(self) -> list[str]:
@@ -119,6 +118,10 @@ class SignedForm:
             n = abs(self.pages_added)
             out.append(f"{n} page{'s' if n > 1 else ''} {'added' if self.pages_added > 0 else 'removed'} "
                        f"since it was made")
+        if self.field_changes:
+            out.append(f"fields changed since it was made: {'; '.join(self.field_changes)}")
+        if self.overlays:
+            out.append(f"drawn over the pages, not a form field: {', '.join(self.overlays)}")
         if self.stamp_replaced:
             out.append("the form id or content hash written when it was made was replaced in a later update")
         if self.original_problem:
@@ -149,28 +152,47 @@ def read_signed(pdf: bytes, *, original: bytes | None = None, trust_roots: Seque
     first = _first_revision_stamp(pdf)
     with _open(pdf) as doc:
         try:
-            last: tuple[str, list[str]] | None = _stamp(doc)
+            last: _Stamp | None = _stamp(doc)
         except NotAConsentForm:
             if first is None:
                 raise
             last = None
         now = page_hashes(doc)
         manifest = _manifest(doc)
-        fields = _fields(doc)
-    form_id, stamped = first or last  # type: ignore[misc]  # one of them is there, or _stamp raised
-    changed = tuple(n for n, (a, b) in enumerate(zip(stamped, now, strict=False), 1) if a != b)
+        fields = [f for f in read_fields(doc) if f.name != SEAL_FIELD]
+        overlays = tuple(f"page {n}: {str(a.get('/Subtype', '?')).removeprefix('/')}" for n, page in enumerate(doc.pages, 1)
+                         for a in page.obj.get("/Annots", pikepdf.Array())
+                         if isinstance(a, pikepdf.Dictionary) and a.get("/Subtype") not in _NOT_DRAWN)
+    made = first or last
+    assert made is not None  # one of them is there, or _stamp raised
+    changed = tuple(n for n, (a, b) in enumerate(zip(made.pages, now, strict=False), 1) if a != b)
     original_pages, original_problem = None, ""
     if original is not None:
-        original_pages, original_problem = _compare(form_id, now, original)
+        original_pages, original_problem = _compare(made.form_id, now, original)
     revisions, signatures = read_signatures(pdf, trust_roots)
     signers = {s.field: s.signer or "(signed)" for s in signatures}
-    fields = tuple(attrs.evolve(f, value=signers.get(f.name, "")) if f.kind == "signature" else f
-                   for f in fields if f.name != SEAL_FIELD)
-    return SignedForm(form_id=form_id, manifest=manifest, fields=fields, page_count=len(now),
-                      changed_pages=changed, pages_added=len(now) - len(stamped), revisions=revisions,
-                      signatures=signatures, trust_checked=trust_roots is not None, stamp_replaced=None not in (first, last)
-                      and first != last,
-                      original_pages=original_pages, original_problem=original_problem)
+    return SignedForm(
+        form_id=made.form_id, manifest=manifest, page_count=len(now), changed_pages=changed,
+        fields=tuple(attrs.evolve(f, value=signers.get(f.name, "")) if f.kind == "signature" else f for f in fields),
+        pages_added=len(now) - len(made.pages), revisions=revisions, signatures=signatures,
+        trust_checked=trust_roots is not None, stamp_replaced=first is not None and last not in (None, first),
+        original_pages=original_pages, original_problem=original_problem,
+        field_changes=_field_changes(made.fields, fields), overlays=overlays,
+    )
+
+
+def _field_changes(made: tuple[str, ...] | None, now: list[Field]) -> tuple[str, ...]:
+    """What changed in the fields themselves (not their values) since the form was made. A signature field
+    added by a signer's software is no change (it shows in the signatures)."""
+    if made is None:
+        return ()
+    before = {line.split(" ", 1)[0]: line for line in made}
+    after = {f.name: f for f in now}
+    out = [f"{name} removed" for name in before if name not in after]
+    out += [f"{name} added" for name, f in after.items() if name not in before and f.kind != "signature"]
+    out += [f"{name} moved, or its kind or required flag changed" for name, f in after.items()
+            if name in before and before[name] != f.layout]
+    return tuple(out)
 
 
 def _open(pdf: bytes) -> pikepdf.Pdf:
@@ -188,7 +210,7 @@ def _open(pdf: bytes) -> pikepdf.Pdf:
     return doc
 
 
-def _first_revision_stamp(pdf: bytes) -> tuple[str, list[str]] | None:
+def _first_revision_stamp(pdf: bytes) -> _Stamp | None:
     """The stamp as consent wrote it: read from the file's first revision (everything up to its first
     %%EOF), which later incremental updates cannot change. None when the file has one revision only, or
     the first one is not a stamped consent form."""
@@ -202,7 +224,7 @@ def _first_revision_stamp(pdf: bytes) -> tuple[str, list[str]] | None:
         return None
 
 
-def _stamp(doc: pikepdf.Pdf) -> tuple[str, list[str]]:
+def _stamp(doc: pikepdf.Pdf) -> _Stamp:
     info = doc.docinfo
     form_id = str(info.get(FORM_ID_KEY, "")).strip()
     if not form_id:
@@ -216,7 +238,8 @@ def _stamp(doc: pikepdf.Pdf) -> tuple[str, list[str]]:
             f"form {form_id} carries no valid content hash, so what it showed cannot be proved",
             hint="forms made by consent before version 0.2 are not stamped; make the form again",
         )
-    return form_id, stamped
+    fields = info.get(FIELDS_KEY)
+    return _Stamp(form_id, tuple(stamped), None if fields is None else tuple(str(fields).splitlines()))
 
 
 def _manifest(doc: pikepdf.Pdf) -> dict[str, Any]:
@@ -237,58 +260,11 @@ def _manifest(doc: pikepdf.Pdf) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _fields(doc: pikepdf.Pdf) -> list[Field]:
-    acroform = doc.Root.get("/AcroForm")
-    if not isinstance(acroform, pikepdf.Dictionary):
-        return []
-    pages = {annot.objgen: n for n, page in enumerate(doc.pages, 1)
-             for annot in page.obj.get("/Annots", pikepdf.Array()) if isinstance(annot, pikepdf.Dictionary)}
-    out: list[Field] = []
-    seen: set[tuple[int, int]] = set()
-
-    def walk(node: Any, prefix: str, inherited: dict[str, Any]) -> None:
-        if not isinstance(node, pikepdf.Dictionary) or (node.is_indirect and node.objgen in seen):
-            return
-        if node.is_indirect:
-            seen.add(node.objgen)
-        attrs_ = {**inherited, **{k: node[k] for k in ("/FT", "/Ff", "/V") if k in node}}
-        name = prefix + (str(node["/T"]) if "/T" in node else "")
-        kids = [k for k in node.get("/Kids", pikepdf.Array()) if isinstance(k, pikepdf.Dictionary)]
-        named_kids = [k for k in kids if "/T" in k]
-        if named_kids:
-            for kid in named_kids:
-                walk(kid, name + ".", attrs_)
-            return
-        widgets = kids or [node]
-        page = next((pages[w.objgen] for w in widgets if w.is_indirect and w.objgen in pages), None)
-        out.append(_field(name, attrs_, page))
-
-    for top in acroform.get("/Fields", pikepdf.Array()):
-        walk(top, "", {})
-    return out
-
-
-def _field(name: str, a: dict[str, Any], page: int | None) -> Field:
-    ft, flags, value = str(a.get("/FT", "")), int(a.get("/Ff", 0)), a.get("/V")
-    if ft == "/Sig":
-        return Field(name, "signature", "", bool(flags & _REQUIRED), page)
-    if ft == "/Btn":
-        # A Name, as the standard says; some writers (pypdf) store the name as a string "/No".
-        chosen = str(value).removeprefix("/") if isinstance(value, pikepdf.Name | pikepdf.String) else ""
-        kind = "radio" if flags & _RADIO else "checkbox"
-        return Field(name, kind, "" if chosen == "Off" else chosen, bool(flags & _REQUIRED), page)
-    if isinstance(value, pikepdf.Array):
-        text = ", ".join(str(v) for v in value)
-    else:
-        text = str(value) if isinstance(value, pikepdf.String | pikepdf.Name) else ""
-    return Field(name, "choice" if ft == "/Ch" else "text", text, bool(flags & _REQUIRED), page)
-
-
 def _compare(form_id: str, now: list[str], original: bytes) -> tuple[tuple[int, ...], str]:
     """Pages that differ from the original form, or why the original is not this form at all."""
     try:
         with _open(original) as doc:
-            other_id, _ = _stamp(doc)
+            other_id = _stamp(doc).form_id
             then = page_hashes(doc)
     except NotAConsentForm as exc:
         return (), f"the original given is not a consent form: {exc.summary}"

@@ -21,7 +21,7 @@ from consent.cli import main
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A fillable knee-injection form as consent makes it."""
-    from conftest import EXAMPLES
+    from helpers import EXAMPLES
 
     form = consent.build("knee-injection", patient=consent.Patient(full_name="Ada O'Connor", birth_date=DATE.replace(year=1985)),
                          clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE)
@@ -134,7 +134,7 @@ def test_original_is_compared_page_by_page(tmp_path, capsys, made, signed) -> No
     original.write_bytes(made)
     code, out, _ = run(tmp_path, capsys, signed, "--original", str(original))
     assert code == 0 and "Original: same pages" in out
-    from conftest import EXAMPLES
+    from helpers import EXAMPLES
 
     other = consent.build("hair", patient=consent.Patient(full_name="Jose Diaz", birth_date=DATE.replace(year=1970)),
                           clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE)
@@ -196,3 +196,93 @@ def test_verify_help_documents_the_exit_codes(capsys) -> None:
     assert "0 intact and every required field filled" in out
     assert "3 intact but required fields" in out
     assert "1 altered, not a consent form" in out
+
+
+def test_a_required_field_removed_or_made_optional_is_altered(signed: bytes) -> None:
+    """The fields themselves are recorded when the form is made: deleting a required field (so the form
+    would look complete without it) or clearing its required flag is ALTERED, naming the field."""
+    with pikepdf.open(io.BytesIO(signed)) as doc:
+        initials = next(f for f in doc.Root.AcroForm.Fields if str(f.get("/T")) == "initials")
+        risks = next(k for k in initials.Kids if str(k.get("/T")) == "risks")
+        initials.Kids = pikepdf.Array([k for k in initials.Kids if k.objgen != risks.objgen])
+        for page in doc.pages:
+            page.obj.Annots = pikepdf.Array([a for a in page.obj.get("/Annots", []) if a.objgen != risks.objgen])
+        patient = next(f for f in doc.Root.AcroForm.Fields if str(f.get("/T")) == "patient")
+        date = next(k for k in patient.Kids if str(k.get("/T")) == "date")
+        date.Ff = int(date.get("/Ff", 0)) & ~2
+        buf = io.BytesIO()
+        doc.save(buf)
+    form = consent.read_signed(buf.getvalue())
+    assert form.intact  # the pages themselves are unchanged
+    assert form.verdict.status == "ALTERED"
+    assert form.verdict.reasons[0] == ("fields changed since it was made: initials.risks removed; "
+                                       "patient.date moved, or its kind or required flag changed")
+
+
+def test_an_annotation_drawn_over_a_page_is_altered(tmp_path, capsys, signed) -> None:
+    """A note drawn over page 3 (a FreeText annotation, outside the page content and the fields): ALTERED."""
+    with pikepdf.open(io.BytesIO(signed)) as doc:
+        note = doc.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.FreeText,
+                                                    Rect=[72, 600, 400, 640], Contents=pikepdf.String("not applicable"),
+                                                    DA=pikepdf.String("/Helv 12 Tf 0 g")))
+        doc.pages[2].obj.Annots.append(note)
+        buf = io.BytesIO()
+        doc.save(buf)
+    code, out, _ = run(tmp_path, capsys, buf.getvalue())
+    assert code == 1
+    first = out.splitlines()[0]
+    assert first.startswith("ALTERED: drawn over the pages, not a form field: page 3: FreeText;")
+    assert "fields changed" not in first  # the widgets on page 3 are where they were
+
+
+def test_a_full_rewrite_keeps_the_content_intact_and_breaks_only_the_signatures(signed: bytes) -> None:
+    """A viewer's "Save As" rewrites the file (streams decompressed, objects renumbered, no history): the
+    pages show the same, so the content is intact; only the signatures, whose bytes are gone, break."""
+    with pikepdf.open(io.BytesIO(signed)) as doc:
+        buf = io.BytesIO()
+        doc.save(buf, compress_streams=False, object_stream_mode=pikepdf.ObjectStreamMode.disable,
+                 stream_decode_level=pikepdf.StreamDecodeLevel.generalized)
+    assert len(buf.getvalue()) > len(signed)  # really rewritten, uncompressed
+    form = consent.read_signed(buf.getvalue())
+    assert form.intact and form.revisions == 1
+    assert (form.changed_pages, form.field_changes, form.overlays) == ((), (), ())
+    # The signatures cannot survive a rewrite (the bytes they signed are gone); the content does.
+    assert form.verdict.status == "ALTERED"
+    assert form.verdict.reasons == ("signature patient.signature is broken: what it signed was changed",
+                                    "signature provider.signature is broken: what it signed was changed")
+
+
+def test_a_flat_form_is_incomplete(tmp_path, capsys) -> None:
+    """A form made without fields (`consent render` without --fillable) is recognised and intact, but
+    nothing can have been filled in or signed on it: INCOMPLETE, exit 3."""
+    from helpers import EXAMPLES
+
+    out_dir = tmp_path / "out"
+    assert main(["render", "hair", "--patient", str(EXAMPLES / "patient-ada.yaml"), "--clinic",
+                 str(EXAMPLES / "clinic.yaml"), "--date", "2026-11-21", "--format", "pdf", "--out", str(out_dir)]) == 0
+    capsys.readouterr()
+    (pdf,) = out_dir.glob("*.pdf")
+    assert main(["verify", str(pdf)]) == 3
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == ("INCOMPLETE: nothing filled in or signed: a flat form, without fields "
+                                   "(make it with --fillable to sign it on screen)")
+    assert "Content: unchanged since it was made" in out
+
+
+# WeasyPrint opens its sRGB profile for a PDF/A output intent and leaves the file for the garbage collector.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_archival_pdfa_copy_is_stamped_and_keeps_its_manifest() -> None:
+    """A PDF/A-3 copy carries the stamp too, and the manifest is read from its consent-form.json."""
+    from helpers import EXAMPLES
+
+    form = consent.build("hair", patient=consent.Patient(full_name="Ada O'Connor", birth_date=DATE.replace(year=1985)),
+                         clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE)
+    data = form.to_pdf(variant="pdf/a-3b")
+    signed = consent.read_signed(data)
+    assert signed.intact and signed.form_id == form.form_id
+    assert signed.manifest["form_id"] == form.form_id and signed.manifest["treatment"]["id"] == "hair"
+    with pikepdf.open(io.BytesIO(data)) as doc:
+        assert "consent-form.json" in doc.attachments
+        assert str(doc.docinfo["/consentcontenthash"]).startswith("sha256:")
+        with doc.open_metadata() as xmp:
+            assert xmp["pdfaid:part"] == "3"  # the PDF/A identity is left as WeasyPrint wrote it
