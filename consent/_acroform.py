@@ -36,7 +36,9 @@ class Field:
     @property
     def layout(self) -> str:
         """What filling the form in never changes: name, kind, required or not, page and rectangles."""
-        return f"{self.name} {self.kind} {'required' if self.required else 'optional'} p{self.page} {self.place}"
+        return (
+            f"{self.name} {self.kind} {'required' if self.required else 'optional'} p{self.page} {self.place}"
+        )
 
 
 def read_fields(doc: pikepdf.Pdf) -> list[Field]:
@@ -44,8 +46,12 @@ def read_fields(doc: pikepdf.Pdf) -> list[Field]:
     acroform = doc.Root.get("/AcroForm")
     if not isinstance(acroform, pikepdf.Dictionary):
         return []
-    pages = {annot.objgen: n for n, page in enumerate(doc.pages, 1)
-             for annot in page.obj.get("/Annots", pikepdf.Array()) if isinstance(annot, pikepdf.Dictionary)}
+    pages = {
+        annot.objgen: n
+        for n, page in enumerate(doc.pages, 1)
+        for annot in page.obj.get("/Annots", pikepdf.Array())
+        if isinstance(annot, pikepdf.Dictionary)
+    }
     out: list[Field] = []
     seen: set[tuple[int, int]] = set()
 

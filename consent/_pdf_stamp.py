@@ -101,11 +101,14 @@ def _stream_data(stream: pikepdf.Stream) -> bytes:
     try:
         return b"decoded" + stream.read_bytes()
     except pikepdf.PdfError:
-        filters = repr(stream.stream_dict.get("/Filter")).encode() + repr(stream.stream_dict.get("/DecodeParms")).encode()
+        filters = (
+            repr(stream.stream_dict.get("/Filter")).encode()
+            + repr(stream.stream_dict.get("/DecodeParms")).encode()
+        )
         return b"raw" + filters + stream.read_raw_bytes()
 
 
-def _scalar(obj: Any) -> bytes:
+def _scalar(obj: Any) -> bytes:  # noqa: PLR0911 - one return per kind of PDF object
     if isinstance(obj, pikepdf.Name):
         return b"N" + str(obj).encode()
     if isinstance(obj, pikepdf.String):
@@ -134,7 +137,7 @@ def page_hashes(pdf: pikepdf.Pdf) -> list[str]:
         streams = [contents] if isinstance(contents, pikepdf.Stream) else list(contents or [])
         h.update(b"contents")
         for stream in streams:
-            h.update(_stream_data(stream))
+            h.update(_stream_data(stream) if isinstance(stream, pikepdf.Stream) else _scalar(stream))
             h.update(b"\n")
         h.update(b"resources")
         h.update(canon.digest(page.obj.get("/Resources", pikepdf.Dictionary())))

@@ -5,7 +5,7 @@
     signed = consent.read_signed(Path("signed.pdf").read_bytes())
     signed.form_id          # "CF-7017-A7D6-C860"
     signed.manifest         # the clauses, versions and checks behind the form (dict)
-    signed.fields           # Field(name="patient.date", kind="text", value="2026-11-21", required=True, page=12), ...
+    signed.fields           # (Field("patient.date", kind="text", value="2026-11-21", required=True, page=11), ...)
     signed.intact           # the pages show what they showed when the form was made
     signed.verdict.status   # "INTACT", "ALTERED", "INCOMPLETE" or "UNTRUSTED"; .exit_code; .reasons
 
@@ -32,7 +32,11 @@ from .errors import NotAConsentForm
 
 SEAL_FIELD = "consent-seal"  #: the clinic's seal: a signature field of its own, never one of the patient's
 _MANIFESTS = ("consent-manifest.json", "consent-form.json")
-_NOT_DRAWN = ("/Widget", "/Link", "/Popup")  # annotations that are the form's fields, or draw nothing of their own
+_NOT_DRAWN = (
+    "/Widget",
+    "/Link",
+    "/Popup",
+)  # annotations that are the form's fields, or draw nothing of their own
 
 __all__ = ["SEAL_FIELD", "Field", "SignedForm", "Verdict", "describe", "read_signed"]
 
@@ -73,11 +77,17 @@ class SignedForm:
     revisions: int  #: 1 + the incremental updates appended since the file was first written
     signatures: tuple[Signature, ...]  #: every signature, the seal included, in signing order
     trust_checked: bool = False  #: trust roots were given, so ``Signature.trusted`` means something
-    original_pages: tuple[int, ...] | None = None  #: pages differing from the original given (None: none given)
+    original_pages: tuple[int, ...] | None = (
+        None  #: pages differing from the original given (None: none given)
+    )
     original_problem: str = ""  #: why the original does not match at all (another form)
-    stamp_replaced: bool = False  #: an update after the first revision rewrote the stamp (dropping it is no change)
+    stamp_replaced: bool = (
+        False  #: an update after the first revision rewrote the stamp (dropping it is no change)
+    )
     field_changes: tuple[str, ...] = ()  #: fields removed, added, moved or made optional since it was made
-    overlays: tuple[str, ...] = ()  #: annotations drawn over the pages that are not form fields ("page 3: FreeText")
+    overlays: tuple[
+        str, ...
+    ] = ()  #: annotations drawn over the pages that are not form fields ("page 3: FreeText")
 
     @property
     def intact(self) -> bool:
@@ -101,23 +111,34 @@ class SignedForm:
         seal = self.seal
         if self.trust_checked and any(s.trusted is False for s in self.signatures):
             names = ", ".join(s.field for s in self.signatures if s.trusted is False)
-            return Verdict("UNTRUSTED", (f"signed by a certificate the given trust roots do not vouch for: {names}",))
+            return Verdict(
+                "UNTRUSTED", (f"signed by a certificate the given trust roots do not vouch for: {names}",)
+            )
         if self.missing:
             return Verdict("INCOMPLETE", (f"required fields not filled: {', '.join(self.missing)}",))
         if not self.fields and not any(s.field != SEAL_FIELD for s in self.signatures):
-            return Verdict("INCOMPLETE", ("nothing filled in or signed: a flat form, without fields "
-                                          "(make it with --fillable to sign it on screen)",))
+            return Verdict(
+                "INCOMPLETE",
+                (
+                    "nothing filled in or signed: a flat form, without fields "
+                    "(make it with --fillable to sign it on screen)",
+                ),
+            )
         return Verdict("INTACT", ("sealed" if seal else "not sealed",))
 
     def _alterations(self) -> list[str]:
         out = []
         if self.changed_pages:
             pages = ", ".join(map(str, self.changed_pages))
-            out.append(f"page{'s' if len(self.changed_pages) > 1 else ''} {pages} content changed since it was made")
+            out.append(
+                f"page{'s' if len(self.changed_pages) > 1 else ''} {pages} content changed since it was made"
+            )
         if self.pages_added:
             n = abs(self.pages_added)
-            out.append(f"{n} page{'s' if n > 1 else ''} {'added' if self.pages_added > 0 else 'removed'} "
-                       f"since it was made")
+            out.append(
+                f"{n} page{'s' if n > 1 else ''} {'added' if self.pages_added > 0 else 'removed'} "
+                f"since it was made"
+            )
         if self.field_changes:
             out.append(f"fields changed since it was made: {'; '.join(self.field_changes)}")
         if self.overlays:
@@ -136,11 +157,15 @@ class SignedForm:
             elif sig.field == SEAL_FIELD and not sig.covers_whole_file:
                 out.append(f"changed after it was sealed ({sig.changes_after})")
             elif not sig.changes_allowed:
-                out.append(f"changed after {sig.field} was signed, beyond filling in the form ({sig.changes_after})")
+                out.append(
+                    f"changed after {sig.field} was signed, beyond filling in the form ({sig.changes_after})"
+                )
         return out
 
 
-def read_signed(pdf: bytes, *, original: bytes | None = None, trust_roots: Sequence[Any] | None = None) -> SignedForm:
+def read_signed(
+    pdf: bytes, *, original: bytes | None = None, trust_roots: Sequence[Any] | None = None
+) -> SignedForm:
     """Read a consent form back: its id and manifest, its fields, whether its pages still show what they
     showed when it was made, and its signatures (checked against ``trust_roots``, certificates as loaded by
     :func:`consent._signatures.load_trust_roots`; without them the signer's trust is not judged).
@@ -160,9 +185,12 @@ def read_signed(pdf: bytes, *, original: bytes | None = None, trust_roots: Seque
         now = page_hashes(doc)
         manifest = _manifest(doc)
         fields = [f for f in read_fields(doc) if f.name != SEAL_FIELD]
-        overlays = tuple(f"page {n}: {str(a.get('/Subtype', '?')).removeprefix('/')}" for n, page in enumerate(doc.pages, 1)
-                         for a in page.obj.get("/Annots", pikepdf.Array())
-                         if isinstance(a, pikepdf.Dictionary) and a.get("/Subtype") not in _NOT_DRAWN)
+        overlays = tuple(
+            f"page {n}: {str(a.get('/Subtype', '?')).removeprefix('/')}"
+            for n, page in enumerate(doc.pages, 1)
+            for a in page.obj.get("/Annots", pikepdf.Array())
+            if isinstance(a, pikepdf.Dictionary) and a.get("/Subtype") not in _NOT_DRAWN
+        )
     made = first or last
     assert made is not None  # one of them is there, or _stamp raised
     changed = tuple(n for n, (a, b) in enumerate(zip(made.pages, now, strict=False), 1) if a != b)
@@ -172,12 +200,22 @@ def read_signed(pdf: bytes, *, original: bytes | None = None, trust_roots: Seque
     revisions, signatures = read_signatures(pdf, trust_roots)
     signers = {s.field: s.signer or "(signed)" for s in signatures}
     return SignedForm(
-        form_id=made.form_id, manifest=manifest, page_count=len(now), changed_pages=changed,
-        fields=tuple(attrs.evolve(f, value=signers.get(f.name, "")) if f.kind == "signature" else f for f in fields),
-        pages_added=len(now) - len(made.pages), revisions=revisions, signatures=signatures,
-        trust_checked=trust_roots is not None, stamp_replaced=first is not None and last not in (None, first),
-        original_pages=original_pages, original_problem=original_problem,
-        field_changes=_field_changes(made.fields, fields), overlays=overlays,
+        form_id=made.form_id,
+        manifest=manifest,
+        page_count=len(now),
+        changed_pages=changed,
+        fields=tuple(
+            attrs.evolve(f, value=signers.get(f.name, "")) if f.kind == "signature" else f for f in fields
+        ),
+        pages_added=len(now) - len(made.pages),
+        revisions=revisions,
+        signatures=signatures,
+        trust_checked=trust_roots is not None,
+        stamp_replaced=first is not None and last not in (None, first),
+        original_pages=original_pages,
+        original_problem=original_problem,
+        field_changes=_field_changes(made.fields, fields),
+        overlays=overlays,
     )
 
 
@@ -190,8 +228,11 @@ def _field_changes(made: tuple[str, ...] | None, now: list[Field]) -> tuple[str,
     after = {f.name: f for f in now}
     out = [f"{name} removed" for name in before if name not in after]
     out += [f"{name} added" for name, f in after.items() if name not in before and f.kind != "signature"]
-    out += [f"{name} moved, or its kind or required flag changed" for name, f in after.items()
-            if name in before and before[name] != f.layout]
+    out += [
+        f"{name} moved, or its kind or required flag changed"
+        for name, f in after.items()
+        if name in before and before[name] != f.layout
+    ]
     return tuple(out)
 
 
@@ -215,7 +256,7 @@ def _first_revision_stamp(pdf: bytes) -> _Stamp | None:
     %%EOF), which later incremental updates cannot change. None when the file has one revision only, or
     the first one is not a stamped consent form."""
     end = pdf.find(b"%%EOF")
-    if end < 0 or not pdf[end + 5:].strip():
+    if end < 0 or not pdf[end + 5 :].strip():
         return None
     try:
         with pikepdf.open(io.BytesIO(pdf[: end + 5])) as doc:
@@ -314,5 +355,7 @@ def _signature_line(s: Signature, trust_checked: bool) -> str:
         trust = "signer trusted" if s.trusted else "signer NOT trusted by the given roots"
     when = f" at {s.signed_at:%Y-%m-%d %H:%M %Z}" if s.signed_at else ""
     stamp = ", timestamped" if s.timestamped else ""
-    return (f"{state}, signed by {s.signer}{when}{stamp}; {trust}; covers {s.coverage}; "
-            f"changes after it: {s.changes_after}")
+    return (
+        f"{state}, signed by {s.signer}{when}{stamp}; {trust}\n"
+        f"    covers {s.coverage}; changes after it: {s.changes_after}"
+    )

@@ -20,11 +20,23 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-P12_PASSWORD = "correct horse battery staple"
+import consent
+
+P12_PASSWORD = "correct horse battery staple"  # noqa: S105 - a throwaway test certificate's
 
 # What the patient and the provider write in a fillable form's text fields, by the last part of the name.
 TEXT_VALUES = {"date": "2026-11-21", "time": "10:30"}
 INITIALS = "AO"
+
+
+def make_form(treatment: str = "knee-injection", name: str = "Ada O'Connor") -> consent.Form:
+    """A form for the example clinic, dated 2026-11-21."""
+    from helpers import DATE, EXAMPLES
+
+    patient = consent.Patient(full_name=name, birth_date=DATE.replace(year=1985))
+    return consent.build(
+        treatment, patient=patient, clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE
+    )
 
 
 @attrs.frozen
@@ -40,17 +52,37 @@ def _name(cn: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def _cert(subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name, issuer_key: ec.EllipticCurvePrivateKey,
-          *, ca: bool) -> x509.Certificate:
+def _cert(
+    subject: str,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: x509.Name,
+    issuer_key: ec.EllipticCurvePrivateKey,
+    *,
+    ca: bool,
+) -> x509.Certificate:
     start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
-    usage = x509.KeyUsage(digital_signature=not ca, content_commitment=not ca, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
-                          encipher_only=False, decipher_only=False)
-    builder = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(issuer)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(start).not_valid_after(start + dt.timedelta(days=30))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-               .add_extension(usage, critical=True))
+    usage = x509.KeyUsage(
+        digital_signature=not ca,
+        content_commitment=not ca,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+    )
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -68,9 +100,12 @@ def make_pki(folder: Path) -> Pki:
         key = ec.generate_private_key(ec.SECP256R1())
         cert = _cert(cn, key, ca.subject, ca_key, ca=False)
         data = pkcs12.serialize_key_and_certificates(
-            who.encode(), key, cert, [ca], serialization.BestAvailableEncryption(P12_PASSWORD.encode()))
+            who.encode(), key, cert, [ca], serialization.BestAvailableEncryption(P12_PASSWORD.encode())
+        )
         (folder / f"{who}.p12").write_bytes(data)
-    return Pki(folder, folder / "ca.pem", folder / "clinic.p12", folder / "patient.p12", folder / "other-ca.pem")
+    return Pki(
+        folder, folder / "ca.pem", folder / "clinic.p12", folder / "patient.p12", folder / "other-ca.pem"
+    )
 
 
 def fill(pdf: bytes, values: dict[str, str]) -> bytes:
@@ -87,25 +122,31 @@ def sign(pdf: bytes, field: str, p12: Path) -> bytes:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
 
-    signer = signers.SimpleSigner.load_pkcs12_data(p12.read_bytes(), other_certs=[],
-                                                   passphrase=P12_PASSWORD.encode())
+    signer = signers.SimpleSigner.load_pkcs12_data(
+        p12.read_bytes(), other_certs=[], passphrase=P12_PASSWORD.encode()
+    )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    return bytes(signers.sign_pdf(writer, signers.PdfSignatureMetadata(field_name=field), signer=signer).getvalue())
+    return bytes(
+        signers.sign_pdf(writer, signers.PdfSignatureMetadata(field_name=field), signer=signer).getvalue()
+    )
 
 
 def complete(pdf: bytes, pki: Pki, *, skip: tuple[str, ...] = ()) -> bytes:
     """A fillable form (``form.to_pdf(fillable=True)``) as the patient and the provider complete it: every
     required field filled (initials, dates, each screening question answered "No") in one incremental
     update, then signed by the patient and by the provider; but the fields named in ``skip``."""
-    import consent
-
     values: dict[str, str] = {}
     for field in consent.read_signed(pdf).fields:
         if not field.required or field.filled or field.name in skip or field.kind == "signature":
             continue
         last = field.name.rpartition(".")[2]
-        values[field.name] = ("/No" if field.kind == "radio" else INITIALS if field.name.startswith("initials.")
-                              else TEXT_VALUES[last])
+        values[field.name] = (
+            "/No"
+            if field.kind == "radio"
+            else INITIALS
+            if field.name.startswith("initials.")
+            else TEXT_VALUES[last]
+        )
     pdf = fill(pdf, values)
     for field, p12 in (("patient.signature", pki.patient_p12), ("provider.signature", pki.clinic_p12)):
         if field not in skip:
@@ -124,5 +165,5 @@ def change_one_glyph(data: bytes) -> bytes:
     shows text as TJ arrays of two-byte glyph ids): one letter of one word changes, nothing else."""
     for match in re.finditer(rb"\[<([0-9a-fA-F]{4})>[-0-9.]*<([0-9a-fA-F]{4})>", data):
         if match.group(1) != match.group(2):
-            return data[: match.start(1)] + match.group(2) + data[match.end(1):]
+            return data[: match.start(1)] + match.group(2) + data[match.end(1) :]
     raise AssertionError("no shown text in the content stream")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from helpers import DATE, pdf_pages
-from signing import P12_PASSWORD, body_stream, change_one_glyph, complete, fill, make_pki
+from helpers import pdf_pages
+from signing import P12_PASSWORD, body_stream, change_one_glyph, complete, fill, make_form, make_pki
 
 import consent
 from consent._pdf_stamp import stamp
@@ -27,8 +27,16 @@ def _with_logo(pdf: bytes) -> bytes:
     on page 1, stamped again as consent would stamp a form that prints one."""
     with pikepdf.open(io.BytesIO(pdf)) as doc:
         page = doc.pages[0]
-        logo = pikepdf.Stream(doc, bytes(range(0, 256, 16)), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
-                              Width=4, Height=4, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8)
+        logo = pikepdf.Stream(
+            doc,
+            bytes(range(0, 256, 16)),
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Image,
+            Width=4,
+            Height=4,
+            ColorSpace=pikepdf.Name.DeviceGray,
+            BitsPerComponent=8,
+        )
         page.Resources.XObject["/Logo"] = logo
         page.contents_add(doc.make_stream(b"q 24 0 0 24 40 760 cm /Logo Do Q"), prepend=False)
         buf = io.BytesIO()
@@ -39,11 +47,7 @@ def _with_logo(pdf: bytes) -> bytes:
 @pytest.fixture(scope="module")
 def signed(pki) -> bytes:  # type: ignore[no-untyped-def]
     """A form with a logo image, its fields filled in, signed by the patient and the provider."""
-    from helpers import EXAMPLES
-
-    form = consent.build("knee-injection", patient=consent.Patient(full_name="Ada O'Connor", birth_date=DATE.replace(year=1985)),
-                         clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE)
-    return complete(_with_logo(form.to_pdf(fillable=True)), pki)
+    return complete(_with_logo(make_form().to_pdf(fillable=True)), pki)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +72,7 @@ def _incremental(data: bytes, change) -> bytes:  # type: ignore[no-untyped-def]
     change(writer)
     out = io.BytesIO()
     writer.write(out)
-    return data + out.getvalue()[len(data):] if out.getvalue().startswith(data) else out.getvalue()
+    return data + out.getvalue()[len(data) :] if out.getvalue().startswith(data) else out.getvalue()
 
 
 def test_sealed_form_verifies_intact_with_a_trusted_seal(tmp_path, capsys, sealed, pki) -> None:
@@ -77,9 +81,10 @@ def test_sealed_form_verifies_intact_with_a_trusted_seal(tmp_path, capsys, seale
     code, out = verify(tmp_path, capsys, sealed, "--trust", str(pki.ca_pem))
     assert code == 0
     assert out.splitlines()[0] == "INTACT: sealed"
-    seal_line = next(line for line in out.splitlines() if line.startswith("  consent-seal:"))
-    assert "valid, signed by Sunrise Regenerative Health" in seal_line
-    assert "signer trusted" in seal_line and "covers the entire file" in seal_line
+    lines = out.splitlines()
+    at = lines.index(next(line for line in lines if line.startswith("  consent-seal:")))
+    assert "valid, signed by Sunrise Regenerative Health" in lines[at] and "signer trusted" in lines[at]
+    assert lines[at + 1].strip() == "covers the entire file; changes after it: none"
     with pikepdf.open(io.BytesIO(sealed)) as doc:
         sig = next(f for f in doc.Root.AcroForm.Fields if str(f.get("/T")) == "consent-seal")
         assert sig.V.SubFilter == "/ETSI.CAdES.detached"
@@ -92,14 +97,19 @@ def test_seal_without_trust_root_is_intact_but_says_signer_unchecked(tmp_path, c
     """Without --trust the seal is reported valid, and the signer clearly as not checked; exit 0."""
     code, out = verify(tmp_path, capsys, sealed)
     assert code == 0
-    assert "consent-seal: valid" in out and "signer not checked against a trust root (give --trust CA.pem)" in out
+    assert (
+        "consent-seal: valid" in out
+        and "signer not checked against a trust root (give --trust CA.pem)" in out
+    )
 
 
 def test_seal_by_an_untrusted_ca_is_reported(tmp_path, capsys, sealed, pki) -> None:
     """With a trust root that did not issue the clinic's certificate: UNTRUSTED, exit 1."""
     code, out = verify(tmp_path, capsys, sealed, "--trust", str(pki.other_ca_pem))
     assert code == 1
-    assert out.splitlines()[0].startswith("UNTRUSTED: signed by a certificate the given trust roots do not vouch for")
+    assert out.splitlines()[0].startswith(
+        "UNTRUSTED: signed by a certificate the given trust roots do not vouch for"
+    )
 
 
 def test_earlier_signatures_stay_valid_after_sealing(sealed: bytes) -> None:
@@ -180,7 +190,9 @@ def test_one_field_changed_after_sealing_is_detected(tmp_path, capsys, sealed) -
     assert "2026-11-22" in out
 
 
-def test_seal_cli_writes_beside_the_input_and_never_prints_the_password(tmp_path, capsys, signed, pki, monkeypatch) -> None:
+def test_seal_cli_writes_beside_the_input_and_never_prints_the_password(
+    tmp_path, capsys, signed, pki, monkeypatch
+) -> None:
     """`consent seal` writes SIGNED-sealed.pdf (the input untouched), prints its path and never the password;
     the result verifies INTACT and sealed."""
     source = tmp_path / "signed.pdf"
@@ -210,7 +222,9 @@ def test_seal_refuses_to_overwrite_the_input_unless_asked(tmp_path, capsys, sign
     assert consent.read_signed(source.read_bytes()).seal is not None
 
 
-def test_wrong_password_is_a_clear_error_and_writes_nothing(tmp_path, capsys, signed, pki, monkeypatch) -> None:
+def test_wrong_password_is_a_clear_error_and_writes_nothing(
+    tmp_path, capsys, signed, pki, monkeypatch
+) -> None:
     """A wrong .p12 password: `Error: ...` naming the file (not the password), exit 1, no file written."""
     source = tmp_path / "signed.pdf"
     source.write_bytes(signed)
@@ -240,3 +254,28 @@ def test_sealing_twice_is_refused(sealed: bytes, pki) -> None:  # type: ignore[n
     """A sealed form is not sealed again."""
     with pytest.raises(consent.SealError, match="already sealed"):
         consent.seal(sealed, pki.clinic_p12, P12_PASSWORD)
+
+
+def test_a_trust_file_without_a_certificate_is_an_error(tmp_path, capsys, sealed) -> None:
+    """--trust naming a file that holds no certificate: `Error: ...`, exit 1 (not every signer untrusted)."""
+    bogus = tmp_path / "ca.pem"
+    bogus.write_text("not a certificate\n")
+    path = tmp_path / "sealed.pdf"
+    path.write_bytes(sealed)
+    assert main(["verify", str(path), "--trust", str(bogus)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"Error: {bogus}: ")
+
+
+def test_seal_cli_on_a_scan_is_an_error_and_writes_nothing(tmp_path, capsys, pki, monkeypatch) -> None:
+    """`consent seal` on a PDF consent did not make: `Error: ...`, exit 1, no output file."""
+    scan = tmp_path / "scan.pdf"
+    with pikepdf.new() as doc:
+        doc.add_blank_page()
+        doc.save(scan)
+    monkeypatch.setenv("PW", P12_PASSWORD)
+    assert main(["seal", str(scan), "--cert", str(pki.clinic_p12), "--password-env", "PW"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: it carries no consent form id: a scan, or a PDF another program made")
+    assert [p.name for p in tmp_path.iterdir()] == ["scan.pdf"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from helpers import DATE, pdf_pages
-from signing import body_stream, change_one_glyph, complete, make_pki
+from helpers import EXAMPLES, pdf_pages
+from signing import body_stream, change_one_glyph, complete, make_form, make_pki
 
 import consent
 from consent.cli import main
@@ -21,11 +21,7 @@ from consent.cli import main
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A fillable knee-injection form as consent makes it."""
-    from helpers import EXAMPLES
-
-    form = consent.build("knee-injection", patient=consent.Patient(full_name="Ada O'Connor", birth_date=DATE.replace(year=1985)),
-                         clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE)
-    return form.to_pdf(fillable=True)
+    return make_form().to_pdf(fillable=True)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +79,10 @@ def test_read_signed_gives_the_fields_as_data(signed: bytes) -> None:
     fields = {f.name: f for f in form.fields}
     assert fields["patient.date"].value == "2026-11-21"
     assert fields["patient.date"].kind == "text" and fields["patient.date"].required
-    assert fields["patient.signature"].kind == "signature" and fields["patient.signature"].value == "Ada O'Connor"
+    assert (
+        fields["patient.signature"].kind == "signature"
+        and fields["patient.signature"].value == "Ada O'Connor"
+    )
     assert fields["screening.pregnant"].value == "No"
     signature_page = pdf_pages(signed)[fields["patient.date"].page - 1]
     assert "Signature" in signature_page and "Ada O'Connor" in signature_page
@@ -134,10 +133,7 @@ def test_original_is_compared_page_by_page(tmp_path, capsys, made, signed) -> No
     original.write_bytes(made)
     code, out, _ = run(tmp_path, capsys, signed, "--original", str(original))
     assert code == 0 and "Original: same pages" in out
-    from helpers import EXAMPLES
-
-    other = consent.build("hair", patient=consent.Patient(full_name="Jose Diaz", birth_date=DATE.replace(year=1970)),
-                          clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE)
+    other = make_form("hair", "Jose Diaz")
     original.write_bytes(other.to_pdf())
     code, out, _ = run(tmp_path, capsys, signed, "--original", str(original))
     assert code == 1
@@ -162,15 +158,25 @@ def test_scanned_pdf_is_not_a_consent_form(tmp_path, capsys) -> None:
     """An image-only PDF (what a scanner makes) carries no form id: NOT A CONSENT FORM, exit 1."""
     scan = pikepdf.new()
     page = scan.add_blank_page(page_size=(612, 792))
-    image = pikepdf.Stream(scan, b"\x80" * 64, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=8,
-                           Height=8, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8)
+    image = pikepdf.Stream(
+        scan,
+        b"\x80" * 64,
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=8,
+        Height=8,
+        ColorSpace=pikepdf.Name.DeviceGray,
+        BitsPerComponent=8,
+    )
     page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
     page.obj.Contents = scan.make_stream(b"q 612 0 0 792 0 0 cm /Im0 Do Q")
     buf = io.BytesIO()
     scan.save(buf)
     code, out, err = run(tmp_path, capsys, buf.getvalue())
     assert code == 1 and err == ""
-    assert out.startswith("NOT A CONSENT FORM: it carries no consent form id: a scan, or a PDF another program made")
+    assert out.startswith(
+        "NOT A CONSENT FORM: it carries no consent form id: a scan, or a PDF another program made"
+    )
 
 
 def test_encrypted_pdf_is_not_a_consent_form(tmp_path, capsys, made) -> None:
@@ -206,7 +212,9 @@ def test_a_required_field_removed_or_made_optional_is_altered(signed: bytes) -> 
         risks = next(k for k in initials.Kids if str(k.get("/T")) == "risks")
         initials.Kids = pikepdf.Array([k for k in initials.Kids if k.objgen != risks.objgen])
         for page in doc.pages:
-            page.obj.Annots = pikepdf.Array([a for a in page.obj.get("/Annots", []) if a.objgen != risks.objgen])
+            page.obj.Annots = pikepdf.Array(
+                [a for a in page.obj.get("/Annots", []) if a.objgen != risks.objgen]
+            )
         patient = next(f for f in doc.Root.AcroForm.Fields if str(f.get("/T")) == "patient")
         date = next(k for k in patient.Kids if str(k.get("/T")) == "date")
         date.Ff = int(date.get("/Ff", 0)) & ~2
@@ -215,16 +223,24 @@ def test_a_required_field_removed_or_made_optional_is_altered(signed: bytes) -> 
     form = consent.read_signed(buf.getvalue())
     assert form.intact  # the pages themselves are unchanged
     assert form.verdict.status == "ALTERED"
-    assert form.verdict.reasons[0] == ("fields changed since it was made: initials.risks removed; "
-                                       "patient.date moved, or its kind or required flag changed")
+    assert form.verdict.reasons[0] == (
+        "fields changed since it was made: initials.risks removed; "
+        "patient.date moved, or its kind or required flag changed"
+    )
 
 
 def test_an_annotation_drawn_over_a_page_is_altered(tmp_path, capsys, signed) -> None:
     """A note drawn over page 3 (a FreeText annotation, outside the page content and the fields): ALTERED."""
     with pikepdf.open(io.BytesIO(signed)) as doc:
-        note = doc.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.FreeText,
-                                                    Rect=[72, 600, 400, 640], Contents=pikepdf.String("not applicable"),
-                                                    DA=pikepdf.String("/Helv 12 Tf 0 g")))
+        note = doc.make_indirect(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Annot,
+                Subtype=pikepdf.Name.FreeText,
+                Rect=[72, 600, 400, 640],
+                Contents=pikepdf.String("not applicable"),
+                DA=pikepdf.String("/Helv 12 Tf 0 g"),
+            )
+        )
         doc.pages[2].obj.Annots.append(note)
         buf = io.BytesIO()
         doc.save(buf)
@@ -240,32 +256,55 @@ def test_a_full_rewrite_keeps_the_content_intact_and_breaks_only_the_signatures(
     pages show the same, so the content is intact; only the signatures, whose bytes are gone, break."""
     with pikepdf.open(io.BytesIO(signed)) as doc:
         buf = io.BytesIO()
-        doc.save(buf, compress_streams=False, object_stream_mode=pikepdf.ObjectStreamMode.disable,
-                 stream_decode_level=pikepdf.StreamDecodeLevel.generalized)
+        doc.save(
+            buf,
+            compress_streams=False,
+            object_stream_mode=pikepdf.ObjectStreamMode.disable,
+            stream_decode_level=pikepdf.StreamDecodeLevel.generalized,
+        )
     assert len(buf.getvalue()) > len(signed)  # really rewritten, uncompressed
     form = consent.read_signed(buf.getvalue())
     assert form.intact and form.revisions == 1
     assert (form.changed_pages, form.field_changes, form.overlays) == ((), (), ())
     # The signatures cannot survive a rewrite (the bytes they signed are gone); the content does.
     assert form.verdict.status == "ALTERED"
-    assert form.verdict.reasons == ("signature patient.signature is broken: what it signed was changed",
-                                    "signature provider.signature is broken: what it signed was changed")
+    assert form.verdict.reasons == (
+        "signature patient.signature is broken: what it signed was changed",
+        "signature provider.signature is broken: what it signed was changed",
+    )
 
 
 def test_a_flat_form_is_incomplete(tmp_path, capsys) -> None:
     """A form made without fields (`consent render` without --fillable) is recognised and intact, but
     nothing can have been filled in or signed on it: INCOMPLETE, exit 3."""
-    from helpers import EXAMPLES
-
     out_dir = tmp_path / "out"
-    assert main(["render", "hair", "--patient", str(EXAMPLES / "patient-ada.yaml"), "--clinic",
-                 str(EXAMPLES / "clinic.yaml"), "--date", "2026-11-21", "--format", "pdf", "--out", str(out_dir)]) == 0
+    assert (
+        main(
+            [
+                "render",
+                "hair",
+                "--patient",
+                str(EXAMPLES / "patient-ada.yaml"),
+                "--clinic",
+                str(EXAMPLES / "clinic.yaml"),
+                "--date",
+                "2026-11-21",
+                "--format",
+                "pdf",
+                "--out",
+                str(out_dir),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     (pdf,) = out_dir.glob("*.pdf")
     assert main(["verify", str(pdf)]) == 3
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == ("INCOMPLETE: nothing filled in or signed: a flat form, without fields "
-                                   "(make it with --fillable to sign it on screen)")
+    assert out.splitlines()[0] == (
+        "INCOMPLETE: nothing filled in or signed: a flat form, without fields "
+        "(make it with --fillable to sign it on screen)"
+    )
     assert "Content: unchanged since it was made" in out
 
 
@@ -273,10 +312,7 @@ def test_a_flat_form_is_incomplete(tmp_path, capsys) -> None:
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_archival_pdfa_copy_is_stamped_and_keeps_its_manifest() -> None:
     """A PDF/A-3 copy carries the stamp too, and the manifest is read from its consent-form.json."""
-    from helpers import EXAMPLES
-
-    form = consent.build("hair", patient=consent.Patient(full_name="Ada O'Connor", birth_date=DATE.replace(year=1985)),
-                         clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE)
+    form = make_form("hair")
     data = form.to_pdf(variant="pdf/a-3b")
     signed = consent.read_signed(data)
     assert signed.intact and signed.form_id == form.form_id
