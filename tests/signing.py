@@ -154,6 +154,20 @@ def complete(pdf: bytes, pki: Pki, *, skip: tuple[str, ...] = ()) -> bytes:
     return pdf
 
 
+def gray_image(doc: pikepdf.Pdf, pixels: bytes, side: int) -> pikepdf.Stream:
+    """A square 8-bit grey image XObject of ``side`` pixels a side."""
+    return pikepdf.Stream(
+        doc,
+        pixels,
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=side,
+        Height=side,
+        ColorSpace=pikepdf.Name.DeviceGray,
+        BitsPerComponent=8,
+    )
+
+
 def body_stream(doc: pikepdf.Pdf, page: int) -> pikepdf.Stream:
     """The form XObject that draws the text of a page (1-based) of a consent PDF."""
     xobjects = doc.pages[page - 1].Resources.XObject

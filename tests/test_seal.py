@@ -10,7 +10,16 @@ from pathlib import Path
 import pikepdf
 import pytest
 from helpers import pdf_pages
-from signing import P12_PASSWORD, body_stream, change_one_glyph, complete, fill, make_form, make_pki
+from signing import (
+    P12_PASSWORD,
+    body_stream,
+    change_one_glyph,
+    complete,
+    fill,
+    gray_image,
+    make_form,
+    make_pki,
+)
 
 import consent
 from consent._pdf_stamp import stamp
@@ -27,17 +36,7 @@ def _with_logo(pdf: bytes) -> bytes:
     on page 1, stamped again as consent would stamp a form that prints one."""
     with pikepdf.open(io.BytesIO(pdf)) as doc:
         page = doc.pages[0]
-        logo = pikepdf.Stream(
-            doc,
-            bytes(range(0, 256, 16)),
-            Type=pikepdf.Name.XObject,
-            Subtype=pikepdf.Name.Image,
-            Width=4,
-            Height=4,
-            ColorSpace=pikepdf.Name.DeviceGray,
-            BitsPerComponent=8,
-        )
-        page.Resources.XObject["/Logo"] = logo
+        page.Resources.XObject["/Logo"] = gray_image(doc, bytes(range(0, 256, 16)), 4)
         page.contents_add(doc.make_stream(b"q 24 0 0 24 40 760 cm /Logo Do Q"), prepend=False)
         buf = io.BytesIO()
         doc.save(buf)

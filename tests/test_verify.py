@@ -12,7 +12,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 from helpers import EXAMPLES, pdf_pages
-from signing import body_stream, change_one_glyph, complete, make_form, make_pki
+from signing import body_stream, change_one_glyph, complete, gray_image, make_form, make_pki
 
 import consent
 from consent.cli import main
@@ -158,16 +158,7 @@ def test_scanned_pdf_is_not_a_consent_form(tmp_path, capsys) -> None:
     """An image-only PDF (what a scanner makes) carries no form id: NOT A CONSENT FORM, exit 1."""
     scan = pikepdf.new()
     page = scan.add_blank_page(page_size=(612, 792))
-    image = pikepdf.Stream(
-        scan,
-        b"\x80" * 64,
-        Type=pikepdf.Name.XObject,
-        Subtype=pikepdf.Name.Image,
-        Width=8,
-        Height=8,
-        ColorSpace=pikepdf.Name.DeviceGray,
-        BitsPerComponent=8,
-    )
+    image = gray_image(scan, b"\x80" * 64, 8)
     page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
     page.obj.Contents = scan.make_stream(b"q 612 0 0 792 0 0 cm /Im0 Do Q")
     buf = io.BytesIO()
