@@ -24,7 +24,7 @@ class Field:
 
     name: str  #: fully qualified, e.g. ``patient.signature``, ``initials.risks``, ``screening.pregnant``
     kind: str  #: "text", "signature", "radio", "checkbox", "button" or "choice"
-    value: str  #: the text, the chosen option ("Yes"/"No"), or the signer's name; "" when empty
+    value: str  #: the text, the chosen option ("Yes"/"No"), or "(signed)" / the signer's name; "" when empty
     required: bool
     page: int | None  #: 1-based page of its first widget (None: not on any page)
     place: str = attrs.field(default="", repr=False)  #: its widgets' rectangles, as stamped (see ``layout``)
@@ -91,7 +91,8 @@ def _field(name: str, a: dict[str, Any], page: int | None, place: str) -> Field:
     ft, flags, value = str(a.get("/FT", "")), int(a.get("/Ff", 0)), a.get("/V")
     required = bool(flags & _REQUIRED)
     if ft == "/Sig":
-        return Field(name, "signature", "", required, page, place)
+        signed = "(signed)" if isinstance(value, pikepdf.Dictionary) else ""
+        return Field(name, "signature", signed, required, page, place)
     if ft == "/Btn":
         # A Name, as the standard says; some writers (pypdf) store the name as a string "/No".
         chosen = str(value).removeprefix("/") if isinstance(value, pikepdf.Name | pikepdf.String) else ""

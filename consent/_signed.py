@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -84,6 +85,7 @@ class SignedForm:
     stamp_replaced: bool = (
         False  #: an update after the first revision rewrote the stamp (dropping it is no change)
     )
+    changed_in: dict[int, int] = attrs.field(factory=dict)  #: changed page -> the incremental update that changed it
     field_changes: tuple[str, ...] = ()  #: fields removed, added, moved or made optional since it was made
     overlays: tuple[
         str, ...
@@ -128,11 +130,13 @@ class SignedForm:
 
     def _alterations(self) -> list[str]:
         out = []
-        if self.changed_pages:
-            pages = ", ".join(map(str, self.changed_pages))
-            out.append(
-                f"page{'s' if len(self.changed_pages) > 1 else ''} {pages} content changed since it was made"
-            )
+        by_update: dict[int | None, list[int]] = {}
+        for page in self.changed_pages:
+            by_update.setdefault(self.changed_in.get(page), []).append(page)
+        for update, pages in by_update.items():
+            where = f" (in incremental update {update})" if update else ""
+            plural = "s" if len(pages) > 1 else ""
+            out.append(f"page{plural} {', '.join(map(str, pages))} content changed since it was made{where}")
         if self.pages_added:
             n = abs(self.pages_added)
             out.append(
@@ -149,6 +153,10 @@ class SignedForm:
             out.append(self.original_problem)
         elif self.original_pages:
             out.append(f"differs from the original on page {', '.join(map(str, self.original_pages))}")
+        validated = {s.field for s in self.signatures}
+        for f in self.fields:
+            if f.kind == "signature" and f.filled and f.name not in validated:
+                out.append(f"signature {f.name} cannot be validated: it is not a complete signature")
         for sig in self.signatures:
             if sig.problem:
                 out.append(f"signature {sig.field}: {sig.problem}")
@@ -198,6 +206,8 @@ def read_signed(
     if original is not None:
         original_pages, original_problem = _compare(made.form_id, now, original)
     revisions, signatures = read_signatures(pdf, trust_roots)
+    if revisions == 0 and not any(f.kind == "signature" and f.filled for f in fields):
+        signatures = ()  # pyHanko cannot read this file, and there is no signature for it to read
     signers = {s.field: s.signer or "(signed)" for s in signatures}
     return SignedForm(
         form_id=made.form_id,
@@ -205,7 +215,7 @@ def read_signed(
         page_count=len(now),
         changed_pages=changed,
         fields=tuple(
-            attrs.evolve(f, value=signers.get(f.name, "")) if f.kind == "signature" else f for f in fields
+            attrs.evolve(f, value=signers.get(f.name, f.value)) if f.kind == "signature" else f for f in fields
         ),
         pages_added=len(now) - len(made.pages),
         revisions=revisions,
@@ -214,9 +224,28 @@ def read_signed(
         stamp_replaced=first is not None and last not in (None, first),
         original_pages=original_pages,
         original_problem=original_problem,
+        changed_in=_changed_in(pdf, made.pages, changed) if changed else {},
         field_changes=_field_changes(made.fields, fields),
         overlays=overlays,
     )
+
+
+def _changed_in(pdf: bytes, stamped: tuple[str, ...], changed: tuple[int, ...]) -> dict[int, int]:
+    """For each changed page, the incremental update that changed it (1 = the first update after the form
+    was made), from the file's history: each revision ends at a %%EOF. Pages changed by a rewrite of the
+    whole file have no history and are left out."""
+    ends = [m.end() for m in re.finditer(rb"%%EOF", pdf)]
+    out: dict[int, int] = {}
+    for update, end in enumerate(ends[1:], 1):
+        try:
+            with pikepdf.open(io.BytesIO(pdf[:end])) as doc:
+                hashes = page_hashes(doc)
+        except pikepdf.PdfError:
+            continue
+        for page in changed:
+            if page not in out and page <= len(hashes) and hashes[page - 1] != stamped[page - 1]:
+                out[page] = update
+    return out
 
 
 def _field_changes(made: tuple[str, ...] | None, now: list[Field]) -> tuple[str, ...]:

@@ -140,7 +140,8 @@ def test_one_word_changed_after_sealing_is_detected(tmp_path, capsys, sealed) ->
     code, out = verify(tmp_path, capsys, altered)
     assert code == 1
     first = out.splitlines()[0]
-    assert first.startswith("ALTERED: page 3 content changed since it was made")
+    # made, filled in (update 1), signed twice (2, 3), sealed (4), altered (5)
+    assert first.startswith("ALTERED: page 3 content changed since it was made (in incremental update 5)")
     assert "changed after it was sealed" in first
 
 
@@ -176,7 +177,7 @@ def test_one_pixel_changed_after_sealing_is_detected(tmp_path, capsys, sealed) -
     code, out = verify(tmp_path, capsys, _incremental(sealed, edit))
     assert code == 1
     first = out.splitlines()[0]
-    assert first.startswith("ALTERED: page 1 content changed since it was made")
+    assert first.startswith("ALTERED: page 1 content changed since it was made (in incremental update 5)")
 
 
 def test_one_field_changed_after_sealing_is_detected(tmp_path, capsys, sealed) -> None:

@@ -112,7 +112,8 @@ def test_one_word_changed_in_a_rewrite_is_altered(tmp_path, capsys, signed) -> N
     assert pdf_pages(altered)[3] == pdf_pages(signed)[3]
     code, out, err = run(tmp_path, capsys, altered)
     assert code == 1 and err == ""
-    assert out.splitlines()[0].startswith("ALTERED: page 3 content changed since it was made")
+    # A rewrite leaves no history to say which update changed the page.
+    assert out.splitlines()[0].startswith("ALTERED: page 3 content changed since it was made; signature")
     assert "Content: CHANGED since it was made" in out
 
 
@@ -313,3 +314,17 @@ def test_archival_pdfa_copy_is_stamped_and_keeps_its_manifest() -> None:
         assert str(doc.docinfo["/consentcontenthash"]).startswith("sha256:")
         with doc.open_metadata() as xmp:
             assert xmp["pdfaid:part"] == "3"  # the PDF/A identity is left as WeasyPrint wrote it
+
+
+def test_a_signature_field_with_a_bogus_signature_is_altered(made: bytes) -> None:
+    """A signature field given a value that is no signature (no signed bytes, no certificate), so the form
+    would look signed: ALTERED, never counted as signed."""
+    with pikepdf.open(io.BytesIO(made)) as doc:
+        patient = next(f for f in doc.Root.AcroForm.Fields if str(f.get("/T")) == "patient")
+        signature = next(k for k in patient.Kids if str(k.get("/T")) == "signature")
+        signature.V = doc.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Sig, Name=pikepdf.String("Ada")))
+        buf = io.BytesIO()
+        doc.save(buf)
+    verdict = consent.read_signed(buf.getvalue()).verdict
+    assert verdict.status == "ALTERED"
+    assert any(r.startswith("signature patient.signature") for r in verdict.reasons), verdict.reasons
