@@ -80,8 +80,12 @@ class _Canon:
             h.update(self._dict(obj, stream=False))
         elif isinstance(obj, pikepdf.Array):
             h.update(b"A")
-            for item in obj:
-                h.update(self.digest(item))
+            items = list(obj)
+            if all(type(item) in (int, Decimal) for item in items):  # /Widths, a matrix: numbers only, fast
+                h.update(b",".join(_number(item) for item in items))
+            else:
+                for item in items:
+                    h.update(self.digest(item))
         else:
             h.update(_scalar(obj))
         return h.digest()
@@ -108,6 +112,13 @@ def _stream_data(stream: pikepdf.Stream) -> bytes:
         return b"raw" + filters + stream.read_raw_bytes()
 
 
+def _number(value: int | Decimal | float) -> bytes:
+    """A number written the same way whoever wrote the file (500, 500.0 and 500.00 are one number)."""
+    if type(value) is int:
+        return str(value).encode()
+    return format(Decimal(str(value)).normalize(), "f").encode()
+
+
 def _scalar(obj: Any) -> bytes:  # noqa: PLR0911 - one return per kind of PDF object
     if isinstance(obj, pikepdf.Name):
         return b"N" + str(obj).encode()
@@ -116,7 +127,7 @@ def _scalar(obj: Any) -> bytes:  # noqa: PLR0911 - one return per kind of PDF ob
     if isinstance(obj, bool):
         return b"B1" if obj else b"B0"
     if isinstance(obj, int | Decimal | float):
-        return b"R" + format(Decimal(str(obj)).normalize(), "f").encode()
+        return b"R" + _number(obj)
     if obj is None:
         return b"null"
     if isinstance(obj, pikepdf.Object):

@@ -5,7 +5,7 @@
     signed = consent.read_signed(Path("signed.pdf").read_bytes())
     signed.form_id          # "CF-7017-A7D6-C860"
     signed.manifest         # the clauses, versions and checks behind the form (dict)
-    signed.fields           # (Field("patient.date", kind="text", value="2026-11-21", required=True, page=11), ...)
+    signed.fields           # (Field("patient.date", "text", "2026-11-21", required=True, page=11), ...)
     signed.intact           # the pages show what they showed when the form was made
     signed.verdict.status   # "INTACT", "ALTERED", "INCOMPLETE" or "UNTRUSTED"; .exit_code; .reasons
 
@@ -85,7 +85,8 @@ class SignedForm:
     stamp_replaced: bool = (
         False  #: an update after the first revision rewrote the stamp (dropping it is no change)
     )
-    changed_in: dict[int, int] = attrs.field(factory=dict)  #: changed page -> the incremental update that changed it
+    #: changed page -> the incremental update that changed it (when the file's history shows it)
+    changed_in: dict[int, int] = attrs.field(factory=dict)
     field_changes: tuple[str, ...] = ()  #: fields removed, added, moved or made optional since it was made
     overlays: tuple[
         str, ...
@@ -215,7 +216,8 @@ def read_signed(
         page_count=len(now),
         changed_pages=changed,
         fields=tuple(
-            attrs.evolve(f, value=signers.get(f.name, f.value)) if f.kind == "signature" else f for f in fields
+            attrs.evolve(f, value=signers.get(f.name, f.value)) if f.kind == "signature" else f
+            for f in fields
         ),
         pages_added=len(now) - len(made.pages),
         revisions=revisions,
