@@ -129,6 +129,34 @@ class SignedForm:
             )
         return Verdict("INTACT", ("sealed" if seal else "not sealed",))
 
+    def to_dict(self) -> dict[str, Any]:
+        """Everything ``consent verify --format json`` prints: the verdict, the form and its signatures."""
+        verdict = self.verdict
+        return {
+            "verdict": verdict.status,
+            "reasons": list(verdict.reasons),
+            "exit_code": verdict.exit_code,
+            "form_id": self.form_id,
+            "manifest": self.manifest,
+            "page_count": self.page_count,
+            "incremental_updates": max(self.revisions - 1, 0),
+            "content_intact": self.intact,
+            "changed_pages": list(self.changed_pages),
+            "fields": [
+                {"name": f.name, "kind": f.kind, "value": f.value, "required": f.required, "page": f.page}
+                for f in self.fields
+            ],
+            "missing": list(self.missing),
+            "signatures": [
+                {
+                    **attrs.asdict(s, filter=lambda a, _: a.name != "signed_at"),
+                    "signed_at": s.signed_at.isoformat() if s.signed_at else None,
+                    "seal": s.field == SEAL_FIELD,
+                }
+                for s in self.signatures
+            ],
+        }
+
     def _alterations(self) -> list[str]:
         out = []
         by_update: dict[int | None, list[int]] = {}

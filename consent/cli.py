@@ -327,12 +327,16 @@ empty (INCOMPLETE); 1 altered, not a consent form, or a seal the given trust roo
               help="The form as consent made it: also compare the pages one by one.")
 @click.option("--trust", "trust", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A CA certificate (PEM or DER) to trust for the signatures and the seal. Repeatable.")
-def verify(signed_pdf: str, original: str | None, trust: Sequence[str]) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for scripts (same verdict and exit status).")
+def verify(signed_pdf: str, original: str | None, trust: Sequence[str], fmt: str) -> None:
     """Check a filled-in, signed consent form: is it the form consent made, unchanged, and complete?
 
     Prints the verdict (INTACT, INCOMPLETE, ALTERED, UNTRUSTED or NOT A CONSENT FORM), then the form's
     fields and signatures. Nothing is fetched from the network.
     """
+    import json
+
     from ._signatures import load_trust_roots
     from ._signed import describe, read_signed
     from .errors import NotAConsentForm
@@ -342,9 +346,12 @@ def verify(signed_pdf: str, original: str | None, trust: Sequence[str]) -> None:
         signed = read_signed(Path(signed_pdf).read_bytes(),
                              original=Path(original).read_bytes() if original else None, trust_roots=roots)
     except NotAConsentForm as exc:
-        click.echo(f"NOT A CONSENT FORM: {exc}")
+        if fmt == "json":
+            click.echo(json.dumps({"verdict": "NOT A CONSENT FORM", "reasons": [exc.summary], "exit_code": 1}))
+        else:
+            click.echo(f"NOT A CONSENT FORM: {exc}")
         raise click.exceptions.Exit(1) from None
-    click.echo(describe(signed))
+    click.echo(json.dumps(signed.to_dict(), ensure_ascii=False, indent=2) if fmt == "json" else describe(signed))
     raise click.exceptions.Exit(signed.verdict.exit_code)
 
 

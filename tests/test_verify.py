@@ -328,3 +328,20 @@ def test_a_signature_field_with_a_bogus_signature_is_altered(made: bytes) -> Non
     verdict = consent.read_signed(buf.getvalue()).verdict
     assert verdict.status == "ALTERED"
     assert any(r.startswith("signature patient.signature") for r in verdict.reasons), verdict.reasons
+
+
+def test_json_output_for_scripts(tmp_path, capsys, signed) -> None:
+    """--format json: the same verdict and exit status, with the fields and signatures as data."""
+    import json
+
+    code, out, _ = run(tmp_path, capsys, signed, "--format", "json")
+    data = json.loads(out)
+    assert (code, data["verdict"], data["exit_code"]) == (0, "INTACT", 0)
+    assert data["content_intact"] is True and data["missing"] == []
+    fields = {f["name"]: f for f in data["fields"]}
+    assert fields["patient.date"]["value"] == "2026-11-21" and fields["patient.date"]["required"] is True
+    assert [s["field"] for s in data["signatures"]] == ["patient.signature", "provider.signature"]
+    assert data["signatures"][0]["signer"] == "Ada O'Connor" and data["signatures"][0]["seal"] is False
+    code, out, _ = run(tmp_path, capsys, b"not a pdf", "--format", "json")
+    assert code == 1
+    assert json.loads(out) == {"verdict": "NOT A CONSENT FORM", "reasons": ["this file is not a PDF"], "exit_code": 1}
