@@ -6,9 +6,13 @@ filled with pypdf (an incremental update, as a PDF viewer saves) and signatures 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import http.server
 import io
 import re
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -16,7 +20,7 @@ import pikepdf
 import pypdf
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
@@ -86,6 +90,63 @@ def _cert(
     return builder.sign(issuer_key, hashes.SHA256())
 
 
+@contextlib.contextmanager
+def local_tsa(folder: Path) -> Iterator[str]:
+    """A timestamp authority (RFC 3161) on 127.0.0.1, its certificate issued by the test CA of ``folder``
+    (made by :func:`make_pki`): pyHanko's DummyTimeStamper behind http.server. Yields its URL."""
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import tsp
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko.sign.timestamps import DummyTimeStamper
+
+    ca = x509.load_pem_x509_certificate((folder / "ca.pem").read_bytes())
+    ca_key = serialization.load_pem_private_key((folder / "ca-key.pem").read_bytes(), password=None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # pyHanko's test TSA signs with RSA
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Test TSA"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=30))
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    der_key = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    stamper = DummyTimeStamper(
+        tsa_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+        tsa_key=asn1_keys.PrivateKeyInfo.load(der_key),
+    )
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            request = tsp.TimeStampReq.load(self.rfile.read(int(self.headers["Content-Length"])))
+            body = stamper.request_tsa_response(request).dump()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/timestamp-reply")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
 def make_pki(folder: Path) -> Pki:
     """A throwaway CA, the clinic's and the patient's certificates (as .p12 with the chain), and an
     unrelated CA."""
@@ -93,6 +154,11 @@ def make_pki(folder: Path) -> Pki:
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = _cert("Test Clinic CA", ca_key, _name("Test Clinic CA"), ca_key, ca=True)
     (folder / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (folder / "ca-key.pem").write_bytes(
+        ca_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     other_key = ec.generate_private_key(ec.SECP256R1())
     other = _cert("Some Other CA", other_key, _name("Some Other CA"), other_key, ca=True)
     (folder / "other-ca.pem").write_bytes(other.public_bytes(serialization.Encoding.PEM))

@@ -5,6 +5,7 @@ network (no timestamp authority)."""
 from __future__ import annotations
 
 import io
+import socket
 from pathlib import Path
 
 import pikepdf
@@ -17,6 +18,7 @@ from signing import (
     complete,
     fill,
     gray_image,
+    local_tsa,
     make_form,
     make_pki,
 )
@@ -279,3 +281,29 @@ def test_seal_cli_on_a_scan_is_an_error_and_writes_nothing(tmp_path, capsys, pki
     err = capsys.readouterr().err
     assert err.startswith("Error: it carries no consent form id: a scan, or a PDF another program made")
     assert [p.name for p in tmp_path.iterdir()] == ["scan.pdf"]
+
+
+def test_seal_with_a_timestamp_authority(tmp_path, capsys, signed, pki) -> None:
+    """--tsa URL: the seal carries a timestamp token (PAdES B-T) from the authority, and verify says so.
+    The authority is a local test server (127.0.0.1), not the network."""
+    with local_tsa(pki.folder) as url:
+        sealed = consent.seal(signed, pki.clinic_p12, P12_PASSWORD, tsa_url=url)
+    code, out = verify(tmp_path, capsys, sealed, "--trust", str(pki.ca_pem))
+    assert code == 0
+    seal_line = next(line for line in out.splitlines() if line.startswith("  consent-seal:"))
+    assert ", timestamped; signer trusted" in seal_line
+
+
+def test_an_unreachable_timestamp_authority_is_an_error(tmp_path, capsys, signed, pki, monkeypatch) -> None:
+    """--tsa pointing at nothing: `Error: ... could not be sealed`, exit 1, no file written."""
+    source = tmp_path / "signed.pdf"
+    source.write_bytes(signed)
+    monkeypatch.setenv("PW", P12_PASSWORD)
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    args = ["seal", str(source), "--cert", str(pki.clinic_p12), "--password-env", "PW"]
+    assert main([*args, "--tsa", f"http://127.0.0.1:{port}"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: form CF-") and "could not be sealed" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["signed.pdf"]

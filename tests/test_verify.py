@@ -344,4 +344,8 @@ def test_json_output_for_scripts(tmp_path, capsys, signed) -> None:
     assert data["signatures"][0]["signer"] == "Ada O'Connor" and data["signatures"][0]["seal"] is False
     code, out, _ = run(tmp_path, capsys, b"not a pdf", "--format", "json")
     assert code == 1
-    assert json.loads(out) == {"verdict": "NOT A CONSENT FORM", "reasons": ["this file is not a PDF"], "exit_code": 1}
+    assert json.loads(out) == {
+        "verdict": "NOT A CONSENT FORM",
+        "reasons": ["this file is not a PDF"],
+        "exit_code": 1,
+    }
