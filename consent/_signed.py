@@ -389,8 +389,9 @@ def describe(signed: SignedForm) -> str:
         "Content: " + ("unchanged since it was made" if signed.intact else "CHANGED since it was made"),
     ]
     if signed.original_pages is not None:
-        same = not signed.original_pages and not signed.original_problem
-        lines.append("Original: " + ("same pages" if same else signed.original_problem or "differs"))
+        differs = f"differs on page {', '.join(map(str, signed.original_pages))}"
+        same = "same pages"
+        lines.append("Original: " + (signed.original_problem or (differs if signed.original_pages else same)))
     lines.append("Fields:" if signed.fields else "Fields: none (a flat form, signed on paper?)")
     width = max((len(f.name) for f in signed.fields), default=0)
     for f in signed.fields:

@@ -12,8 +12,9 @@ import http.server
 import io
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pikepdf
@@ -247,3 +248,32 @@ def change_one_glyph(data: bytes) -> bytes:
         if match.group(1) != match.group(2):
             return data[: match.start(1)] + match.group(2) + data[match.end(1) :]
     raise AssertionError("no shown text in the content stream")
+
+
+def incremental(data: bytes, change: Callable[[Any], None]) -> bytes:
+    """``data`` with an incremental update made by pyHanko's writer: ``change(writer)`` edits objects."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    change(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    assert out.getvalue().startswith(data)  # appended: the earlier revisions are untouched
+    return out.getvalue()
+
+
+def glyph_changed_in_update(data: bytes, page: int) -> bytes:
+    """``data`` with one letter of one word of ``page`` (1-based) changed, in an incremental update."""
+
+    def edit(writer: Any) -> None:
+        from pyhanko.pdf_utils import generic
+
+        xobjects = writer.root["/Pages"]["/Kids"][page - 1]["/Resources"]["/XObject"]
+        ref = xobjects.raw_get(f"/ConsentBody{page}")
+        stream = ref.get_object()
+        stream._data, stream._encoded_data = change_one_glyph(stream.data), None
+        stream.pop("/Filter", None)
+        stream.pop("/DecodeParms", None)
+        writer.mark_update(generic.Reference(ref.idnum, ref.generation, writer))
+
+    return incremental(data, edit)

@@ -17,14 +17,16 @@ from signing import (
     change_one_glyph,
     complete,
     fill,
+    glyph_changed_in_update,
     gray_image,
+    incremental,
     local_tsa,
     make_form,
     make_pki,
 )
 
 import consent
-from consent._pdf_stamp import stamp
+from consent._pdf_stamp import content_hash, page_hashes, stamp
 from consent.cli import main
 
 
@@ -63,17 +65,6 @@ def verify(tmp_path: Path, capsys: pytest.CaptureFixture[str], data: bytes, *arg
     out, err = capsys.readouterr()
     assert "Traceback" not in err
     return code, out
-
-
-def _incremental(data: bytes, change) -> bytes:  # type: ignore[no-untyped-def]
-    """``data`` with an incremental update made by pyHanko's writer: ``change(writer)`` edits objects."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-
-    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
-    change(writer)
-    out = io.BytesIO()
-    writer.write(out)
-    return data + out.getvalue()[len(data) :] if out.getvalue().startswith(data) else out.getvalue()
 
 
 def test_sealed_form_verifies_intact_with_a_trusted_seal(tmp_path, capsys, sealed, pki) -> None:
@@ -125,19 +116,7 @@ def test_earlier_signatures_stay_valid_after_sealing(sealed: bytes) -> None:
 def test_one_word_changed_after_sealing_is_detected(tmp_path, capsys, sealed) -> None:
     """One letter of one word of page 3 changed in an incremental update after the seal: ALTERED, both
     by the content hash (page 3) and by the seal (it no longer covers the file); exit 1."""
-
-    def edit(writer) -> None:  # type: ignore[no-untyped-def]
-        from pyhanko.pdf_utils import generic
-
-        page = writer.root["/Pages"]["/Kids"][2]
-        ref = page["/Resources"]["/XObject"].raw_get("/ConsentBody3")
-        stream = ref.get_object()
-        stream._data, stream._encoded_data = change_one_glyph(stream.data), None
-        stream.pop("/Filter", None)
-        stream.pop("/DecodeParms", None)
-        writer.mark_update(generic.Reference(ref.idnum, ref.generation, writer))
-
-    altered = _incremental(sealed, edit)
+    altered = glyph_changed_in_update(sealed, 3)
     assert pdf_pages(altered)[2] != pdf_pages(sealed)[2]
     code, out = verify(tmp_path, capsys, altered)
     assert code == 1
@@ -176,7 +155,7 @@ def test_one_pixel_changed_after_sealing_is_detected(tmp_path, capsys, sealed) -
         image.pop("/Filter", None)
         writer.mark_update(generic.Reference(ref.idnum, ref.generation, writer))
 
-    code, out = verify(tmp_path, capsys, _incremental(sealed, edit))
+    code, out = verify(tmp_path, capsys, incremental(sealed, edit))
     assert code == 1
     first = out.splitlines()[0]
     assert first.startswith("ALTERED: page 1 content changed since it was made (in incremental update 5)")
@@ -307,3 +286,26 @@ def test_an_unreachable_timestamp_authority_is_an_error(tmp_path, capsys, signed
     err = capsys.readouterr().err
     assert err.startswith("Error: form CF-") and "could not be sealed" in err
     assert [p.name for p in tmp_path.iterdir()] == ["signed.pdf"]
+
+
+def test_a_stamp_rewritten_in_an_update_is_caught(tmp_path, capsys, signed) -> None:
+    """An update that changes page 3 and then writes a fresh stamp over the old one (so the last revision
+    agrees with itself): the stamp is read from the first revision, as consent wrote it, so page 3 is still
+    ALTERED and the rewritten stamp is named."""
+    altered = glyph_changed_in_update(signed, 3)
+    with pikepdf.open(io.BytesIO(altered)) as doc:
+        hashes = page_hashes(doc)
+
+    def restamp(writer) -> None:  # type: ignore[no-untyped-def]
+        from pyhanko.pdf_utils import generic
+
+        info = writer.trailer["/Info"]
+        info["/consentpagehashes"] = generic.TextStringObject(" ".join(hashes))
+        info["/consentcontenthash"] = generic.TextStringObject(content_hash(hashes))
+        writer.update_container(info)
+
+    code, out = verify(tmp_path, capsys, incremental(altered, restamp))
+    assert code == 1
+    first = out.splitlines()[0]
+    assert first.startswith("ALTERED: page 3 content changed since it was made (in incremental update 4)")
+    assert "the form id or content hash written when it was made was replaced in a later update" in first

@@ -349,3 +349,21 @@ def test_json_output_for_scripts(tmp_path, capsys, signed) -> None:
         "reasons": ["this file is not a PDF"],
         "exit_code": 1,
     }
+
+
+def test_original_with_another_page_is_named(tmp_path, capsys, made, signed) -> None:
+    """--original with the same form id but a page that differs (an edited copy, stamped again): verify
+    names the page that differs from the original given."""
+    from consent._pdf_stamp import stamp
+
+    with pikepdf.open(io.BytesIO(made)) as doc:
+        stream = body_stream(doc, 2)
+        stream.write(change_one_glyph(stream.read_bytes()))
+        buf = io.BytesIO()
+        doc.save(buf)
+    original = tmp_path / "form.pdf"
+    original.write_bytes(stamp(buf.getvalue()))
+    code, out, _ = run(tmp_path, capsys, signed, "--original", str(original))
+    assert code == 1
+    assert out.splitlines()[0] == "ALTERED: differs from the original on page 2"
+    assert "Original: differs on page 2" in out
