@@ -112,11 +112,11 @@ class SignedForm:
         if altered:
             return Verdict("ALTERED", tuple(altered))
         seal = self.seal
-        if self.trust_checked and any(s.trusted is False for s in self.signatures):
-            names = ", ".join(s.field for s in self.signatures if s.trusted is False)
-            return Verdict(
-                "UNTRUSTED", (f"signed by a certificate the given trust roots do not vouch for: {names}",)
-            )
+        # The seal is the clinic's word for the whole file: it must chain to a trust root given. The
+        # patient's and provider's certificates may come from anywhere; their trust is shown, not judged.
+        if self.trust_checked and seal is not None and not seal.trusted:
+            reason = f"sealed by {seal.signer}, whom the given trust roots do not vouch for"
+            return Verdict("UNTRUSTED", (reason,))
         if self.missing:
             return Verdict("INCOMPLETE", (f"required fields not filled: {', '.join(self.missing)}",))
         if not self.fields and not any(s.field != SEAL_FIELD for s in self.signatures):

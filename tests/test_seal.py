@@ -96,12 +96,15 @@ def test_seal_without_trust_root_is_intact_but_says_signer_unchecked(tmp_path, c
 
 
 def test_seal_by_an_untrusted_ca_is_reported(tmp_path, capsys, sealed, pki) -> None:
-    """With a trust root that did not issue the clinic's certificate: UNTRUSTED, exit 1."""
+    """With a trust root that did not issue the clinic's certificate: UNTRUSTED, exit 1; the other
+    signatures' trust is shown on their lines."""
     code, out = verify(tmp_path, capsys, sealed, "--trust", str(pki.other_ca_pem))
     assert code == 1
-    assert out.splitlines()[0].startswith(
-        "UNTRUSTED: signed by a certificate the given trust roots do not vouch for"
+    assert out.splitlines()[0] == (
+        "UNTRUSTED: sealed by Sunrise Regenerative Health, whom the given trust roots do not vouch for"
     )
+    assert "patient.signature: valid, signed by Ada O'Connor" in out
+    assert "signer NOT trusted by the given roots" in out
 
 
 def test_earlier_signatures_stay_valid_after_sealing(sealed: bytes) -> None:
@@ -309,3 +312,28 @@ def test_a_stamp_rewritten_in_an_update_is_caught(tmp_path, capsys, signed) -> N
     first = out.splitlines()[0]
     assert first.startswith("ALTERED: page 3 content changed since it was made (in incremental update 4)")
     assert "the form id or content hash written when it was made was replaced in a later update" in first
+
+
+def test_seal_into_a_missing_folder_is_a_clear_error(tmp_path, capsys, signed, pki, monkeypatch) -> None:
+    """--out in a folder that does not exist: `Error: ... cannot be written`, exit 1, no traceback."""
+    source = tmp_path / "signed.pdf"
+    source.write_bytes(signed)
+    monkeypatch.setenv("PW", P12_PASSWORD)
+    target = tmp_path / "no-such-folder" / "sealed.pdf"
+    args = ["seal", str(source), "--cert", str(pki.clinic_p12), "--password-env", "PW", "--out", str(target)]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"Error: {target}: cannot be written (No such file or directory)")
+    assert not target.parent.exists()
+
+
+def test_seal_password_variable_not_set_is_an_error(tmp_path, capsys, signed, pki, monkeypatch) -> None:
+    """--password-env naming an unset variable: `Error: ...`, exit 1, nothing written."""
+    source = tmp_path / "signed.pdf"
+    source.write_bytes(signed)
+    monkeypatch.delenv("CONSENT_NO_SUCH_VAR", raising=False)
+    args = ["seal", str(source), "--cert", str(pki.clinic_p12), "--password-env", "CONSENT_NO_SUCH_VAR"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: the environment variable CONSENT_NO_SUCH_VAR is not set")
+    assert [p.name for p in tmp_path.iterdir()] == ["signed.pdf"]
