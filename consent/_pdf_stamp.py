@@ -80,7 +80,7 @@ class _Canon:
             h.update(self._dict(obj, stream=False))
         elif isinstance(obj, pikepdf.Array):
             h.update(b"A")
-            items = list(obj)
+            items: list[Any] = list(obj)  # numbers come out of pikepdf as int and Decimal
             if all(type(item) in (int, Decimal) for item in items):  # /Widths, a matrix: numbers only, fast
                 h.update(b",".join(_number(item) for item in items))
             else:

@@ -50,9 +50,8 @@ class Signature:
     valid: bool  #: the signature matches its certificate's key
     trusted: bool | None  #: the certificate chains to a given trust root; None: no trust root was given
     coverage: str  #: what it covers: "the entire file", or only an earlier revision (see ``_COVERAGE``)
-    changes_after: (
-        str  #: pyHanko's modification level of what came after: "none", "form filling and signing", ...
-    )
+    #: pyHanko's modification level of what came after: "none", "form filling and signing", ...
+    changes_after: str
     changes_allowed: bool  #: what came after is allowed (form filling; no change to page content)
     timestamped: bool  #: carries a timestamp token from a timestamp authority
     revision: int  #: the revision it signed (1 = the file as first written)

@@ -33,11 +33,8 @@ from .errors import NotAConsentForm
 
 SEAL_FIELD = "consent-seal"  #: the clinic's seal: a signature field of its own, never one of the patient's
 _MANIFESTS = ("consent-manifest.json", "consent-form.json")
-_NOT_DRAWN = (
-    "/Widget",
-    "/Link",
-    "/Popup",
-)  # annotations that are the form's fields, or draw nothing of their own
+# Annotations that are the form's fields, or draw nothing of their own over the page.
+_NOT_DRAWN = ("/Widget", "/Link", "/Popup")
 
 __all__ = ["SEAL_FIELD", "Field", "SignedForm", "Verdict", "describe", "read_signed"]
 
@@ -78,19 +75,16 @@ class SignedForm:
     revisions: int  #: 1 + the incremental updates appended since the file was first written
     signatures: tuple[Signature, ...]  #: every signature, the seal included, in signing order
     trust_checked: bool = False  #: trust roots were given, so ``Signature.trusted`` means something
-    original_pages: tuple[int, ...] | None = (
-        None  #: pages differing from the original given (None: none given)
-    )
+    #: pages differing from the original given (None: no original given)
+    original_pages: tuple[int, ...] | None = None
     original_problem: str = ""  #: why the original does not match at all (another form)
-    stamp_replaced: bool = (
-        False  #: an update after the first revision rewrote the stamp (dropping it is no change)
-    )
+    #: an update after the first revision rewrote the stamp (dropping it is no change)
+    stamp_replaced: bool = False
     #: changed page -> the incremental update that changed it (when the file's history shows it)
     changed_in: dict[int, int] = attrs.field(factory=dict)
     field_changes: tuple[str, ...] = ()  #: fields removed, added, moved or made optional since it was made
-    overlays: tuple[
-        str, ...
-    ] = ()  #: annotations drawn over the pages that are not form fields ("page 3: FreeText")
+    #: annotations drawn over the pages that are not form fields ("page 3: FreeText")
+    overlays: tuple[str, ...] = ()
 
     @property
     def intact(self) -> bool:
@@ -296,7 +290,7 @@ def _field_changes(made: tuple[str, ...] | None, now: list[Field]) -> tuple[str,
 
 
 def _open(pdf: bytes) -> pikepdf.Pdf:
-    if not pdf.lstrip()[:5].startswith(b"%PDF"):
+    if b"%PDF-" not in pdf[:1024]:  # readers accept a header anywhere in the first kilobyte
         raise NotAConsentForm("this file is not a PDF")
     try:
         doc = pikepdf.open(io.BytesIO(pdf))
@@ -336,7 +330,7 @@ def _stamp(doc: pikepdf.Pdf) -> _Stamp:
     if not stamped or content_hash(stamped) != str(info.get(HASH_KEY, "")):
         raise NotAConsentForm(
             f"form {form_id} carries no valid content hash, so what it showed cannot be proved",
-            hint="forms made by consent before version 0.2 are not stamped; make the form again",
+            hint="forms made by an earlier version of consent carry no content hash; make the form again",
         )
     fields = info.get(FIELDS_KEY)
     return _Stamp(form_id, tuple(stamped), None if fields is None else tuple(str(fields).splitlines()))

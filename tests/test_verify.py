@@ -367,3 +367,22 @@ def test_original_with_another_page_is_named(tmp_path, capsys, made, signed) -> 
     assert code == 1
     assert out.splitlines()[0] == "ALTERED: differs from the original on page 2"
     assert "Original: differs on page 2" in out
+
+
+def test_jpeg_image_data_is_hashed_as_stored() -> None:
+    """An image qpdf cannot decode (a JPEG) is hashed as stored, with its filter: one byte changed in it
+    changes the page's hash."""
+    from consent._pdf_stamp import page_hashes
+
+    def page_hash(jpeg: bytes) -> str:
+        doc = pikepdf.new()
+        page = doc.add_blank_page()
+        image = pikepdf.Stream(doc, jpeg, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=1,
+                               Height=1, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8,
+                               Filter=pikepdf.Name.DCTDecode)
+        page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
+        page.obj.Contents = doc.make_stream(b"/Im0 Do")
+        return page_hashes(doc)[0]
+
+    assert page_hash(b"\xff\xd8 jpeg data 1") == page_hash(b"\xff\xd8 jpeg data 1")
+    assert page_hash(b"\xff\xd8 jpeg data 1") != page_hash(b"\xff\xd8 jpeg data 2")
