@@ -16,6 +16,8 @@ The pipeline, one module per stage: ``_library`` (load clause and treatment file
 ``content`` (validate them) -> ``_assemble`` (fill them in: a :class:`Form`) -> ``check`` (compliance)
 -> ``_build`` (assemble, check, refuse or record) -> ``_render_pdf`` / ``_pdf_layers`` (under ``_pdf``)
 and ``_render_docx`` (render) -> ``_output`` (write files atomically) -> ``_batch`` -> ``cli``.
+The return path: ``_pdf_stamp`` stamps every PDF's content hash; ``_signed`` reads a signed form back
+(:func:`read_signed`, ``consent verify``) and ``_seal`` adds the clinic's seal (:func:`seal`).
 """
 
 from . import check, ehr  # noqa: F401 - subpackages: consent.check and consent.ehr work after "import consent"
