@@ -8,6 +8,7 @@ and pyHanko name them.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -49,8 +50,7 @@ def read_fields(doc: pikepdf.Pdf) -> list[Field]:
     pages = {
         annot.objgen: n
         for n, page in enumerate(doc.pages, 1)
-        for annot in page.obj.get("/Annots", pikepdf.Array())
-        if isinstance(annot, pikepdf.Dictionary)
+        for annot in dictionaries(page.obj.get("/Annots"))
     }
     out: list[Field] = []
     seen: set[tuple[int, int]] = set()
@@ -61,8 +61,8 @@ def read_fields(doc: pikepdf.Pdf) -> list[Field]:
         if node.is_indirect:
             seen.add(node.objgen)
         values = {**inherited, **{k: node[k] for k in ("/FT", "/Ff", "/V") if k in node}}
-        name = prefix + (str(node["/T"]) if "/T" in node else "")
-        kids = [k for k in node.get("/Kids", pikepdf.Array()) if isinstance(k, pikepdf.Dictionary)]
+        name = prefix + text(node.get("/T"))
+        kids = dictionaries(node.get("/Kids"))
         named_kids = [k for k in kids if "/T" in k]
         if named_kids:
             for kid in named_kids:
@@ -72,34 +72,55 @@ def read_fields(doc: pikepdf.Pdf) -> list[Field]:
         page = next((pages[w.objgen] for w in widgets if w.is_indirect and w.objgen in pages), None)
         out.append(_field(name, values, page, _place(widgets)))
 
-    for top in acroform.get("/Fields", pikepdf.Array()):
+    for top in dictionaries(acroform.get("/Fields")):
         walk(top, "", {})
     return out
+
+
+def dictionaries(array: Any) -> list[pikepdf.Dictionary]:
+    """The dictionaries in an array (/Annots, /Kids, /Fields): nothing when it is not an array at all."""
+    if not isinstance(array, pikepdf.Array):
+        return []
+    return [item for item in array if isinstance(item, pikepdf.Dictionary)]
+
+
+def text(obj: Any) -> str:
+    """A name or string of a PDF as text, whatever bytes a damaged or hostile file holds in it."""
+    if isinstance(obj, pikepdf.Name):
+        return obj.unparse().decode("latin-1")
+    if isinstance(obj, pikepdf.String):
+        try:
+            return str(obj)
+        except UnicodeError:
+            return bytes(obj).decode("latin-1")
+    return "" if obj is None else str(obj)
 
 
 def _place(widgets: list[Any]) -> str:
     rects = []
     for widget in widgets:
         rect = widget.get("/Rect")
-        if isinstance(rect, pikepdf.Array) and len(rect) == 4:
-            x0, y0, x1, y1 = (float(v) for v in rect)
+        numbers = list(rect) if isinstance(rect, pikepdf.Array) else []
+        if len(numbers) == 4 and all(isinstance(v, int | Decimal) for v in numbers):
+            x0, y0, x1, y1 = (float(v) for v in numbers)
             rects.append(f"{min(x0, x1):.1f},{min(y0, y1):.1f},{max(x0, x1):.1f},{max(y0, y1):.1f}")
     return ";".join(rects)
 
 
 def _field(name: str, a: dict[str, Any], page: int | None, place: str) -> Field:
-    ft, flags, value = str(a.get("/FT", "")), int(a.get("/Ff", 0)), a.get("/V")
+    flags = a.get("/Ff", 0)
+    ft, flags, value = text(a.get("/FT")), flags if type(flags) is int else 0, a.get("/V")
     required = bool(flags & _REQUIRED)
     if ft == "/Sig":
         signed = "(signed)" if isinstance(value, pikepdf.Dictionary) else ""
         return Field(name, "signature", signed, required, page, place)
     if ft == "/Btn":
         # A Name, as the standard says; some writers (pypdf) store the name as a string "/No".
-        chosen = str(value).removeprefix("/") if isinstance(value, pikepdf.Name | pikepdf.String) else ""
+        chosen = text(value).removeprefix("/")
         kind = "button" if flags & _PUSHBUTTON else "radio" if flags & _RADIO else "checkbox"
         return Field(name, kind, "" if chosen == "Off" else chosen, required, page, place)
     if isinstance(value, pikepdf.Array):
-        text = ", ".join(str(v) for v in value)
+        shown = ", ".join(text(v) for v in value)
     else:
-        text = str(value) if isinstance(value, pikepdf.String | pikepdf.Name) else ""
-    return Field(name, "choice" if ft == "/Ch" else "text", text, required, page, place)
+        shown = text(value) if isinstance(value, pikepdf.String | pikepdf.Name) else ""
+    return Field(name, "choice" if ft == "/Ch" else "text", shown, required, page, place)

@@ -95,7 +95,7 @@ class _Canon:
         for key in sorted(obj.keys()):
             if key in _STORAGE_KEYS and (stream or key == "/Parent"):
                 continue
-            h.update(key.encode())
+            h.update(key.encode("utf-8", "surrogateescape"))  # a damaged file's names need not be UTF-8
             h.update(self.digest(obj[key]))
         return h.digest()
 
@@ -105,11 +105,9 @@ def _stream_data(stream: pikepdf.Stream) -> bytes:
     try:
         return b"decoded" + stream.read_bytes()
     except pikepdf.PdfError:
-        filters = (
-            repr(stream.stream_dict.get("/Filter")).encode()
-            + repr(stream.stream_dict.get("/DecodeParms")).encode()
-        )
-        return b"raw" + filters + stream.read_raw_bytes()
+        filters = [stream.stream_dict.get(key) for key in ("/Filter", "/DecodeParms")]
+        stored = b" ".join(f.unparse() if isinstance(f, pikepdf.Object) else b"null" for f in filters)
+        return b"raw" + stored + stream.read_raw_bytes()
 
 
 def _number(value: int | Decimal | float) -> bytes:
@@ -121,7 +119,7 @@ def _number(value: int | Decimal | float) -> bytes:
 
 def _scalar(obj: Any) -> bytes:  # noqa: PLR0911 - one return per kind of PDF object
     if isinstance(obj, pikepdf.Name):
-        return b"N" + str(obj).encode()
+        return b"N" + obj.unparse()
     if isinstance(obj, pikepdf.String):
         return b"T" + bytes(obj)
     if isinstance(obj, bool):
@@ -145,7 +143,11 @@ def page_hashes(pdf: pikepdf.Pdf) -> list[str]:
             h.update(canon.digest(box))
         h.update(_scalar(page.obj.get("/Rotate", 0)))
         contents = page.obj.get("/Contents")
-        streams = [contents] if isinstance(contents, pikepdf.Stream) else list(contents or [])
+        streams = (
+            [contents] if isinstance(contents, pikepdf.Stream)
+            else list(contents) if isinstance(contents, pikepdf.Array)
+            else [contents]  # none, or something that is not content at all: hashed as it is
+        )
         h.update(b"contents")
         for stream in streams:
             h.update(_stream_data(stream) if isinstance(stream, pikepdf.Stream) else _scalar(stream))

@@ -84,7 +84,6 @@ def read_signatures(
     pdf: bytes, trust_roots: Sequence[Any] | None = None
 ) -> tuple[int, tuple[Signature, ...]]:
     """The number of revisions of the file (1 + its incremental updates) and its signatures, in order."""
-    from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko_certvalidator import ValidationContext
 
@@ -92,7 +91,9 @@ def read_signatures(
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         revisions = reader.xrefs.total_revisions
         embedded = list(reader.embedded_signatures)
-    except (PdfError, ValueError, KeyError) as exc:
+    # pyHanko meets a damaged file with many kinds of error (PdfError, ValueError, zlib.error, even an
+    # AssertionError): whatever it is, the verdict says the signatures cannot be read, never a traceback.
+    except Exception as exc:  # noqa: BLE001
         return 0, (_broken("(unknown)", f"the file's structure cannot be read for signatures: {exc}"),)
     out = []
     for sig in embedded:
@@ -119,14 +120,13 @@ def _broken(field: str, problem: str) -> Signature:
 
 
 def _validate(sig: Any, context: Any, *, trusted_known: bool) -> Signature:
-    from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation import validate_pdf_signature
 
     try:
         status = validate_pdf_signature(sig, context)
-    except (PdfError, ValueError, KeyError) as exc:  # pyHanko's validation errors are ValueErrors
-        return _broken(sig.field_name, f"it cannot be validated: {exc}")
+    except Exception as exc:  # noqa: BLE001 - as in read_signatures: a damaged signature is a verdict
+        return _broken(sig.field_name, f"it cannot be validated: {exc or type(exc).__name__}")
     subject = status.signing_cert.subject
     names = subject.native
     level = status.modification_level

@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 import pikepdf
 
-from ._acroform import Field, read_fields
+from ._acroform import Field, dictionaries, read_fields, text
 from ._pdf_stamp import FIELDS_KEY, FORM_ID_KEY, HASH_KEY, PAGES_KEY, content_hash, page_hashes
 from ._signatures import Signature, read_signatures
 from .errors import NotAConsentForm
@@ -217,10 +217,10 @@ def read_signed(
         manifest = _manifest(doc)
         fields = [f for f in read_fields(doc) if f.name != SEAL_FIELD]
         overlays = tuple(
-            f"page {n}: {str(a.get('/Subtype', '?')).removeprefix('/')}"
+            f"page {n}: {subtype.removeprefix('/') or '?'}"
             for n, page in enumerate(doc.pages, 1)
-            for a in page.obj.get("/Annots", pikepdf.Array())
-            if isinstance(a, pikepdf.Dictionary) and a.get("/Subtype") not in _NOT_DRAWN
+            for a in dictionaries(page.obj.get("/Annots"))
+            if (subtype := text(a.get("/Subtype"))) not in _NOT_DRAWN
         )
     made = first or last
     assert made is not None  # one of them is there, or _stamp raised
@@ -297,7 +297,8 @@ def _open(pdf: bytes) -> pikepdf.Pdf:
     except pikepdf.PasswordError:
         raise NotAConsentForm("it is encrypted (password protected); consent never encrypts a form") from None
     except pikepdf.PdfError as exc:
-        raise NotAConsentForm(f"it is not a readable PDF ({exc})") from None
+        reason = re.sub(r"^.*?object at 0x[0-9a-f]+>\)?:?\s*", "", str(exc))  # qpdf names the buffer first
+        raise NotAConsentForm(f"it is not a readable PDF ({reason})") from None
     if doc.is_encrypted:
         doc.close()
         raise NotAConsentForm("it is encrypted; consent never encrypts a form")
