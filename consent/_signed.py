@@ -256,20 +256,20 @@ def read_signed(
 
 def _changed_in(pdf: bytes, stamped: tuple[str, ...], changed: tuple[int, ...]) -> dict[int, int]:
     """For each changed page, the incremental update that changed it (1 = the first update after the form
-    was made), from the file's history: each revision ends at a %%EOF. Pages changed by a rewrite of the
-    whole file have no history and are left out."""
+    was made), from the file's history: each revision ends at a %%EOF. A page that differs already in the
+    first revision (the file rewritten, or edited in place) has no such update and is left out."""
     ends = [m.end() for m in re.finditer(rb"%%EOF", pdf)]
-    out: dict[int, int] = {}
-    for update, end in enumerate(ends[1:], 1):
+    found: dict[int, int] = {}
+    for update, end in enumerate(ends):
         try:
             with pikepdf.open(io.BytesIO(pdf[:end])) as doc:
                 hashes = page_hashes(doc)
         except pikepdf.PdfError:
             continue
         for page in changed:
-            if page not in out and page <= len(hashes) and hashes[page - 1] != stamped[page - 1]:
-                out[page] = update
-    return out
+            if page not in found and page <= len(hashes) and hashes[page - 1] != stamped[page - 1]:
+                found[page] = update
+    return {page: update for page, update in found.items() if update}
 
 
 def _field_changes(made: tuple[str, ...] | None, now: list[Field]) -> tuple[str, ...]:

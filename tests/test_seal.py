@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import socket
+import zlib
 from pathlib import Path
 
 import pikepdf
@@ -337,3 +338,18 @@ def test_seal_password_variable_not_set_is_an_error(tmp_path, capsys, signed, pk
     err = capsys.readouterr().err
     assert err.startswith("Error: the environment variable CONSENT_NO_SUCH_VAR is not set")
     assert [p.name for p in tmp_path.iterdir()] == ["signed.pdf"]
+
+
+def test_a_page_edited_in_place_is_not_blamed_on_a_later_update(tmp_path, capsys, signed) -> None:
+    """One glyph changed inside the first revision's bytes (the stream recompressed into the same space,
+    no update appended): ALTERED on page 3, and no incremental update is named (none made the change)."""
+    with pikepdf.open(io.BytesIO(signed)) as doc:
+        stored = body_stream(doc, 3).read_raw_bytes()  # not replaced by a later update: the first revision's
+    at = signed.find(stored)
+    assert at > 0
+    packed = zlib.compress(change_one_glyph(zlib.decompress(stored)), 9)
+    assert len(packed) <= len(stored)
+    patched = signed[:at] + packed.ljust(len(stored), b"\n") + signed[at + len(stored) :]
+    code, out = verify(tmp_path, capsys, patched)
+    assert code == 1
+    assert out.splitlines()[0].startswith("ALTERED: page 3 content changed since it was made;")
