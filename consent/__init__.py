@@ -16,6 +16,8 @@ The pipeline, one module per stage: ``_library`` (load clause and treatment file
 ``content`` (validate them) -> ``_assemble`` (fill them in: a :class:`Form`) -> ``check`` (compliance)
 -> ``_build`` (assemble, check, refuse or record) -> ``_render_pdf`` / ``_pdf_layers`` (under ``_pdf``)
 and ``_render_docx`` (render) -> ``_output`` (write files atomically) -> ``_batch`` -> ``cli``.
+The return path: ``_pdf_stamp`` stamps every PDF's content hash; ``_signed`` reads a signed form back
+(:func:`read_signed`, ``consent verify``) and ``_seal`` adds the clinic's seal (:func:`seal`).
 """
 
 from . import check, ehr  # noqa: F401 - subpackages: consent.check and consent.ehr work after "import consent"
@@ -30,8 +32,10 @@ from .errors import (
     ConsentError,
     ContentError,
     InputError,
+    NotAConsentForm,
     Problem,
     RenderError,
+    SealError,
     UnknownNameError,
 )
 from .inputs import (
@@ -49,9 +53,20 @@ from .inputs import (
 
 
 
-def __getattr__(name: str) -> str:
+# The return path (verify and seal) imports pikepdf and pyHanko: loaded when first asked for.
+_LAZY = {"SignedForm": "_signed", "read_signed": "_signed", "seal": "_seal"}
+
+
+def __getattr__(name: str) -> object:
     """``consent.__version__``, read from the installed package's metadata when first asked for
-    (importlib.metadata is slow to import, and most commands never need it)."""
+    (importlib.metadata is slow to import, and most commands never need it); and the return path's
+    names (``read_signed``, ``seal``), imported at first use."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
     if name != "__version__":
         raise AttributeError(f"module 'consent' has no attribute {name!r}")
     import importlib.metadata
@@ -76,13 +91,16 @@ __all__ = [
     "LanguageFallbackWarning",
     "Library",
     "Manifest",
+    "NotAConsentForm",
     "Patient",
     "Problem",
     "Product",
     "Provider",
     "RenderError",
     "Screening",
+    "SealError",
     "Section",
+    "SignedForm",
     "Study",
     "UnknownNameError",
     "__version__",
@@ -92,5 +110,7 @@ __all__ = [
     "load_clinic",
     "load_patient",
     "load_screening",
+    "read_signed",
     "run_batch",
+    "seal",
 ]

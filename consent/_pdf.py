@@ -52,6 +52,7 @@ def laid_out_pdf(form: Form, *, variant: str | None = None, fillable: bool = Fal
     A single form takes the shared path too (a little slower than a whole layout when it is alone), so
     that its bytes are the same whether it was made by ``consent render`` or by a batch. The form
     fields of a fillable PDF are placed where either layout put their places (see :func:`render_pdf`).
+    Either way the content hash is stamped last (see ``_pdf_stamp``).
     """
     check_options(variant=variant, fillable=fillable, esign=esign, merge_fields=merge_fields)
     problems = missing_glyphs(form)
@@ -76,7 +77,9 @@ def laid_out_pdf(form: Form, *, variant: str | None = None, fillable: bool = Fal
         pdf, places, how = write_document(document, form, variant, **options), field_places(document), "whole"
     if fillable or esign or merge_fields:
         pdf = add_fields(pdf, form, places, fillable=fillable, esign=esign, merge_fields=merge_fields)
-    return pdf, how
+    from ._pdf_stamp import stamp  # imports pikepdf: only when a PDF is made
+
+    return stamp(pdf), how
 
 
 def _blank_patient(form: Form) -> Form:
