@@ -18,6 +18,8 @@ The pipeline, one module per stage: ``_library`` (load clause and treatment file
 and ``_render_docx`` (render) -> ``_output`` (write files atomically) -> ``_batch`` -> ``cli``.
 """
 
+import typing as _typing
+
 from . import check, ehr  # noqa: F401 - subpackages: consent.check and consent.ehr work after "import consent"
 from ._assemble import LanguageFallbackWarning
 from ._build import build
@@ -46,11 +48,20 @@ from .inputs import (
     load_screening,
 )
 
+if _typing.TYPE_CHECKING:
+    from ._rerender import Rerendered, rerender
 
 
-def __getattr__(name: str) -> str:
+
+def __getattr__(name: str) -> _typing.Any:
     """``consent.__version__``, read from the installed package's metadata when first asked for
-    (importlib.metadata is slow to import, and most commands never need it)."""
+    (importlib.metadata is slow to import, and most commands never need it); ``rerender`` and
+    ``Rerendered`` are imported when first asked for too (they load both renderers)."""
+    if name in ("Rerendered", "rerender"):
+        from . import _rerender
+
+        globals().update(Rerendered=_rerender.Rerendered, rerender=_rerender.rerender)
+        return globals()[name]
     if name != "__version__":
         raise AttributeError(f"module 'consent' has no attribute {name!r}")
     import importlib.metadata
@@ -80,6 +91,7 @@ __all__ = [
     "Product",
     "Provider",
     "RenderError",
+    "Rerendered",
     "Screening",
     "Section",
     "Study",
@@ -90,5 +102,6 @@ __all__ = [
     "load_clinic",
     "load_patient",
     "load_screening",
+    "rerender",
     "run_batch",
 ]

@@ -27,7 +27,9 @@ from docxcompose.properties import CustomProperties
 from docxtpl import DocxTemplate
 from jinja2 import StrictUndefined, TemplateError
 
+from . import __version__
 from ._docx_check import check_template
+from ._form_data import DOCX_PROPERTY, form_data_json
 from ._library import get_library
 from ._text import Sandbox, long_date
 from ._tokens import TOKENS, SharedWork, box_marks, patient_values, tokenise
@@ -305,8 +307,8 @@ def render_docx(form: Form) -> bytes:
     """The DOCX of ``form``: its tokenised twin is rendered once (cached), then this form's own strings
     are put back into the XML (escaped for XML), and its screening boxes ticked."""
     tokenised = tokenise(form)
-    if tokenised is None:
-        return _zip(_render_parts(form))  # a token occurs in the real text: never risk a wrong substitution
+    if tokenised is None:  # a token occurs in the real text: never risk a wrong substitution
+        return _zip(_render_parts(form))
     token_form, key = tokenised
     parts = _PARTS.get(key, token_form)
     if parts is None:  # another worker of the batch is making them
@@ -318,13 +320,26 @@ def render_docx(form: Form) -> bytes:
     if any(marks):
         # The twin's boxes are all empty, one per answer in document order: tick this form's own.
         pieces = out[_DOCUMENT].split(_EMPTY)
-        if len(pieces) != len(marks) + 1:
-            return _zip(_render_parts(form))  # a box character in the text itself: render this form on its own
+        if len(pieces) != len(marks) + 1:  # a box character in the text itself: render this form on its own
+            return _zip(_render_parts(form))
         ticked = [pieces[0]]
         for mark, piece in zip(marks, pieces[1:], strict=True):
             ticked += [_CHECKED if mark else _EMPTY, piece]
         out[_DOCUMENT] = b"".join(ticked)
-    return _zip(out)
+    return _zip(_with_form_data(out, form))
+
+
+_CUSTOM = "docProps/custom.xml"
+_FORM_DATA_SLOT = b"consent-form-data-goes-here"
+
+
+def _with_form_data(parts: dict[str, bytes], form: Form) -> dict[str, bytes]:
+    """The parts with this form's data (see consent._form_data) in the custom property ``consent.form``:
+    put in last, as the twin rendered for a batch holds only tokens."""
+    if _FORM_DATA_SLOT not in parts[_CUSTOM]:
+        raise RenderError("form.docx: no place for the form's data in docProps/custom.xml")
+    data = xml_escape(form_data_json(form, __version__, {})).encode()
+    return {**parts, _CUSTOM: parts[_CUSTOM].replace(_FORM_DATA_SLOT, data, 1)}
 
 
 _DOCUMENT = "word/document.xml"
@@ -332,7 +347,13 @@ _EMPTY, _CHECKED = BOX_EMPTY.encode(), BOX_CHECKED.encode()
 
 
 def _render_parts(form: Form) -> dict[str, bytes]:
-    """Render the form with docxtpl: the parts of the DOCX package, by name, in package order."""
+    """The parts of the form's DOCX package, by name, in package order, rendered on their own."""
+    return _with_form_data(_template_parts(form), form)
+
+
+def _template_parts(form: Form) -> dict[str, bytes]:
+    """Render the form with docxtpl: the parts of the DOCX package, by name, in package order, with a
+    slot for the form's data (see _with_form_data)."""
     tpl = DocxTemplate(io.BytesIO(_template_bytes(form.packs)))
     body = tpl.new_subdoc()
     writer = _BodyWriter(body, form.labels)
@@ -374,6 +395,7 @@ def _render_parts(form: Form) -> dict[str, bytes]:
     custom = CustomProperties(tpl.docx)
     custom["consent.form_id"] = form.form_id
     custom["consent.manifest"] = json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True)
+    custom[DOCX_PROPERTY] = _FORM_DATA_SLOT.decode()  # this form's own data goes in after (see _with_form_data)
     buffer = io.BytesIO()
     tpl.save(buffer)
     with zipfile.ZipFile(buffer) as package:
@@ -394,4 +416,4 @@ def _decode(data: bytes) -> dict[str, bytes]:
     return parts
 
 
-_PARTS: SharedWork[dict[str, bytes]] = SharedWork("docx-parts", _render_parts, 16, _encode, _decode)
+_PARTS: SharedWork[dict[str, bytes]] = SharedWork("docx-parts", _template_parts, 16, _encode, _decode)

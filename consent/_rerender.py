@@ -1,0 +1,222 @@
+"""Re-render a form from the data embedded in its PDF or DOCX (see :mod:`consent._form_data`).
+
+The embedded data is the whole document model, so the form re-renders from its own text even when the
+installed library has moved on; with the same package version the files are byte-identical to the
+originals. What differs from the installed library (clause and treatment versions, the layout's template
+version, the package version) is reported.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from . import __version__
+from ._form_data import DOCX_PROPERTY, MANIFEST_ATTACHMENT, PDF_ATTACHMENT, FormData, parse_form_data
+from ._library import get_library
+from ._output import check_formats, default_stem, write_files
+from ._pdf import render_pdf
+from ._render_docx import render_docx
+from .document import Form
+from .errors import ConsentError, InputError
+
+MAX_FORM_DATA_BYTES = 16 * 1024 * 1024  # the embedded JSON of a form is some 40 KB
+
+
+@attrs.frozen
+class ClauseChange:
+    """A clause of the form whose version differs from the installed library's (None: no longer there)."""
+
+    id: str
+    language: str
+    form_version: str
+    installed_version: str | None
+
+    def __str__(self) -> str:
+        now = f"v{self.installed_version}" if self.installed_version else "not in the installed library"
+        return f"{self.id} ({self.language}): the form has v{self.form_version}, installed {now}"
+
+
+@attrs.frozen
+class Rerendered:
+    """A form made again from its embedded data, and how it compares with the input and the library."""
+
+    form: Form
+    data: FormData
+    source: str  # "pdf" or "docx": what the data was read from
+    files: dict[str, bytes]  # format -> bytes, as made again
+    identical: bool | None  # the file of the input's format is the input, byte for byte (None: not made)
+    appended: bool  # the input is that file with more after it (filled in or signed: incremental updates)
+    clause_changes: tuple[ClauseChange, ...]
+    treatment_change: tuple[str, str | None] | None  # (form's version, installed version)
+    installed_template_version: str
+
+    @property
+    def pdf(self) -> bytes | None:
+        return self.files.get("pdf")
+
+    @property
+    def docx(self) -> bytes | None:
+        return self.files.get("docx")
+
+    @property
+    def same_version(self) -> bool:
+        return self.data.generator_version == __version__
+
+    def write(self, out_dir: str | Path, *, input_path: str | Path | None = None) -> list[Path]:
+        """Write the files made again (see :func:`write_rerendered`)."""
+        return write_rerendered(self, out_dir, input_path=input_path)
+
+    def report(self) -> list[str]:
+        """What a person needs to know, one line each."""
+        d = self.data
+        lines = [f"Form {self.form.form_id}: made by consent {d.generator_version}, template {d.template_version}; "
+                 f"installed consent {__version__}, template {self.installed_template_version}"]
+        if self.identical:
+            lines.append(f"The {self.source.upper()} made again is byte-identical to the input.")
+        elif self.appended:
+            lines.append(f"The input {self.source.upper()} is this form with changes added after it was made "
+                         "(filled in or signed); what was written is the form as it was made, unsigned.")
+        elif self.identical is False:
+            why = ("the installed version differs from the one that made it" if not self.same_version
+                   else "the template folders (packs) or the fonts differ from the ones it was made with")
+            lines.append(f"The {self.source.upper()} made again is NOT byte-identical to the input: {why}.")
+        if d.template_version != self.installed_template_version:
+            lines.append(f"The installed template version ({self.installed_template_version}) differs from the "
+                         f"form's ({d.template_version}): the layout may differ; the text is the form's own.")
+        if self.treatment_change:
+            was, now = self.treatment_change
+            lines.append(f"Treatment {self.form.manifest.treatment_id}: the form has v{was}, installed "
+                         + (f"v{now}" if now else "has no such treatment") + ".")
+        if self.clause_changes:
+            lines.append(f"{len(self.clause_changes)} clause(s) of the form differ from the installed library "
+                         "(the form keeps its own text):")
+            lines += [f"  {change}" for change in self.clause_changes]
+        else:
+            lines.append("Every clause of the form has the same version in the installed library.")
+        return lines
+
+
+def read_form_data(data: bytes) -> tuple[FormData, str]:
+    """The form data embedded in a consent PDF or DOCX, and which of the two it was; InputError otherwise."""
+    if data.startswith(b"%PDF-") or b"%PDF-" in data[:1024]:
+        return _from_pdf(data), "pdf"
+    if data.startswith(b"PK\x03\x04"):
+        return _from_docx(data), "docx"
+    raise InputError("this is not a PDF or a DOCX", hint="give a consent form made by consent render or batch")
+
+
+def _parse(text: bytes, where: str) -> FormData:
+    if len(text) > MAX_FORM_DATA_BYTES:
+        raise InputError(f"the form data in {where} is {len(text):,} bytes; the limit is {MAX_FORM_DATA_BYTES:,}")
+    try:
+        return parse_form_data(text)
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}", hint="the form cannot be re-rendered from it") from None
+
+
+def _from_pdf(data: bytes) -> FormData:
+    import pikepdf
+
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            files = pdf.attachments
+            names = set(files.keys())
+            text = files[PDF_ATTACHMENT].get_file().read_bytes() if PDF_ATTACHMENT in names else None
+    except (pikepdf.PdfError, pikepdf.PasswordError, ValueError, KeyError) as exc:
+        raise InputError(f"the PDF cannot be read ({type(exc).__name__})",
+                         hint="the file is damaged or not a PDF") from None
+    if text is None:
+        if MANIFEST_ATTACHMENT in names:
+            raise InputError("this consent PDF was made by an older version that did not embed the form's data",
+                             hint="it cannot be re-rendered; make it again with consent render")
+        raise InputError(f"this PDF has no consent form data (no {PDF_ATTACHMENT} attached)",
+                         hint="only PDFs made by consent render or consent batch can be re-rendered")
+    return _parse(text, f"the PDF's {PDF_ATTACHMENT}")
+
+
+def _from_docx(data: bytes) -> FormData:
+    from docx import Document
+    from docxcompose.properties import CustomProperties
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)):
+            pass
+        value = CustomProperties(Document(io.BytesIO(data))).get(DOCX_PROPERTY)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise InputError(f"the DOCX cannot be read ({type(exc).__name__})",
+                         hint="the file is damaged or not a DOCX") from None
+    if not isinstance(value, str):
+        raise InputError(f"this DOCX has no consent form data (no custom property {DOCX_PROPERTY})",
+                         hint="only DOCX files made by consent render or consent batch can be re-rendered")
+    return _parse(value.encode(), f"the DOCX property {DOCX_PROPERTY}")
+
+
+def _changes(form: Form, packs: tuple[str, ...]) -> tuple[tuple[ClauseChange, ...], tuple[str, str | None] | None]:
+    library = get_library(packs)
+    changes = []
+    for ref in form.manifest.clauses:
+        try:
+            installed: str | None = library.clause(ref.id, ref.language).version
+        except ConsentError:
+            installed = None
+        if installed != ref.version:
+            changes.append(ClauseChange(ref.id, ref.language, ref.version, installed))
+    m = form.manifest
+    treatment = library.treatments.get(m.treatment_id)
+    now = treatment.version if treatment else None
+    return tuple(changes), (m.treatment_version, now) if now != m.treatment_version else None
+
+
+def rerender(data: bytes, *, packs: Sequence[str | Path] | None = None,
+             formats: Sequence[str] = ("pdf", "docx")) -> Rerendered:
+    """Make a form again from the data embedded in its PDF or DOCX ``data``: the PDF with the options it
+    was made with, and the DOCX. ``packs``: the clinic pack folders for its templates (default: the
+    folders it was made with). Compares the result with the input and the form with the installed library."""
+    found, source = read_form_data(data)
+    form = found.document
+    if packs is not None:
+        form = attrs.evolve(form, packs=tuple(str(Path(p).resolve()) for p in packs))
+    missing = [p for p in form.packs if not Path(p).is_dir()]
+    if missing:
+        raise InputError(f"the form was made with a pack folder that is not here: {missing[0]}",
+                         hint="give the clinic's pack folders with --pack")
+    library = get_library(form.packs)
+    library.raise_problems()
+    options: dict[str, Any] = dict(found.render) if source == "pdf" else {}
+    variant = options.pop("pdf_variant", None)
+    unknown = sorted(set(options) - set(inspect.signature(render_pdf).parameters))
+    if unknown:
+        raise InputError(f"the PDF was made with render options this version does not have: {', '.join(unknown)}",
+                         hint="re-render it with the consent version that made it")
+    makers = {"pdf": lambda: render_pdf(form, variant=variant, **options), "docx": lambda: render_docx(form)}
+    files = {fmt: makers[fmt]() for fmt in check_formats(formats)}
+    made = files.get(source)
+    clauses, treatment = _changes(form, form.packs)
+    return Rerendered(
+        form=form, data=found, source=source, files=files,
+        identical=None if made is None else made == data,
+        appended=made is not None and made != data and data.startswith(made),
+        clause_changes=clauses, treatment_change=treatment,
+        installed_template_version=library.template_version,
+    )
+
+
+def write_rerendered(result: Rerendered, out_dir: str | Path, *, input_path: str | Path | None = None) -> list[Path]:
+    """Write the files of ``result`` under their usual names, atomically (all or nothing). Refuses to
+    write over ``input_path`` (a signed form must not be replaced by its unsigned original)."""
+    out = Path(out_dir)
+    stem = default_stem(result.form)
+    if input_path is not None:
+        source = Path(input_path).resolve()
+        for fmt in result.files:
+            if (out / f"{stem}.{fmt}").resolve() == source:
+                raise InputError(f"{source}: the form made again would replace the input",
+                                 hint="write it to another folder with --out")
+    return write_files(out, {f"{stem}.{fmt}": blob for fmt, blob in result.files.items()})
