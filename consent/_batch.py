@@ -72,6 +72,8 @@ class BatchJob:
     language: str | None = None
     packs: tuple[str, ...] = ()
     pdf_variant: str | None = None
+    fillable: bool = False  # PDFs with form fields (consent/_pdf_fields.py)
+    esign: str | None = None  # e-signature anchor tags: "docusign" or "adobe"
     fhir: bool = True
     embed_pdf: bool = False
     allow_check_errors: bool = False
@@ -158,9 +160,10 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _complete(previous: dict[str, Any] | None, form_id: str, out_dir: Path) -> bool:
-    """True when an earlier run wrote this very form and its files are intact."""
-    if not previous or previous.get("form_id") != form_id:
+def _complete(previous: dict[str, Any] | None, form_id: str, out_dir: Path,
+              pdf_options: dict[str, Any] | None = None) -> bool:
+    """True when an earlier run wrote this very form, with the same PDF options, and its files are intact."""
+    if not previous or previous.get("form_id") != form_id or previous.get("pdf_options") != pdf_options:
         return False
     files = previous.get("files") or {}
     try:
@@ -197,7 +200,8 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
                 (p.field or "", _redact(p.message, task.patient)) for p in problems))
     notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     stem = f"rec-{task.number:06d}_{form.form_id}"
-    if _complete(task.previous, form.form_id, out_dir):  # same form, other inputs (another consent version)
+    pdf_options = {"fillable": job.fillable, "esign": job.esign} if job.fillable or job.esign else None
+    if _complete(task.previous, form.form_id, out_dir, pdf_options):  # same form, other inputs (another consent version)
         return Outcome(task.number, task.source, entry={**task.previous, "input": task.input_key}, skipped=True)
     blobs: dict[str, bytes] = {}
     pdf_layout = None
@@ -206,7 +210,8 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
             if fmt == "pdf":
                 from ._pdf import laid_out_pdf
 
-                blobs[fmt], pdf_layout = laid_out_pdf(form, variant=job.pdf_variant)
+                blobs[fmt], pdf_layout = laid_out_pdf(form, variant=job.pdf_variant, fillable=job.fillable,
+                                                      esign=job.esign)
             else:
                 blobs[fmt] = form.to_docx()
     except ConsentError as exc:  # e.g. a name the PDF fonts cannot draw: this record fails, the batch goes on
@@ -256,6 +261,8 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
     }
     if pdf_layout is not None:
         entry["pdf_layout"] = pdf_layout  # "shared" with other forms of the batch, or "whole"
+    if pdf_options:
+        entry["pdf_options"] = pdf_options  # form fields, e-signature tags
     return Outcome(task.number, task.source, entry=entry, fhir=resources)
 
 
@@ -343,6 +350,8 @@ def run_batch(
     fhir: bool = True,
     embed_pdf: bool = False,
     allow_check_errors: bool = False,
+    fillable: bool = False,
+    esign: str | None = None,
     executor: cf.Executor | None = None,
     jobs: int | None = None,
     progress: Callable[[int, int | None, Outcome], None] | None = None,
@@ -352,8 +361,11 @@ def run_batch(
 
     ``executor`` may be any concurrent.futures Executor (a dask ``Client.get_executor()`` works);
     the default is a process pool with ``jobs`` workers (default: every core), started only if some
-    form needs making.
+    form needs making. ``fillable`` and ``esign`` are as for ``Form.to_pdf``.
     """
+    from ._pdf_fields import check_options
+
+    check_options(variant=pdf_variant, fillable=fillable, esign=esign, merge_fields=None)
     started = time.perf_counter()
     out = Path(out_dir)
     library = get_library(packs)
@@ -369,6 +381,7 @@ def run_batch(
         treatment=treatment, clinic=clinic, date=date or dt.date.today(), formats=check_formats(formats),
         out_dir=str(out.resolve()), language=language, packs=tuple(str(Path(p).resolve()) for p in packs),
         pdf_variant=pdf_variant, fhir=fhir, embed_pdf=embed_pdf, allow_check_errors=allow_check_errors,
+        fillable=fillable, esign=esign,
     )
     inputs = _Inputs(job, library)
     previous = read_manifest(out / MANIFEST)

@@ -63,12 +63,12 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
 
 def write_form(
     form: Form, out_dir: Path, formats: Sequence[str], *, stem: str | None = None,
-    pdf_variant: str | None = None,
+    pdf_variant: str | None = None, fillable: bool = False, esign: str | None = None,
 ) -> list[Path]:
     chosen = check_formats(formats)
     stem = safe_slug(stem, 120) if stem is not None else default_stem(form)
     renderers: dict[str, Callable[[], bytes]] = {
-        "pdf": lambda: form.to_pdf(variant=pdf_variant),
+        "pdf": lambda: form.to_pdf(variant=pdf_variant, fillable=fillable, esign=esign),
         "docx": form.to_docx,
     }
     # Render everything in memory first: a failure leaves no file at all behind.

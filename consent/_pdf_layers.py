@@ -37,6 +37,7 @@ from typing import Any
 
 import attrs
 
+from ._field_places import FieldPlace, decode_places, encode_places, field_places
 from ._render_pdf import _context, _resources, form_html, layout, write_document
 from ._tokens import TOKEN_MARK, SharedWork, box_marks, patient_values, tokenise
 from .document import Form, Paragraph, Section, Signatures
@@ -97,6 +98,7 @@ class Body:
     boxes: int  # screening boxes found, in all
     margins: dict[str, float]  # widest line of the body's page-margin strings (top-left, bottom-right)
     margin_width: float  # the width the margin boxes of one side share
+    fields: tuple[FieldPlace, ...] = ()  # where a fillable PDF's form fields go (the same for every form)
 
 
 def _boxes() -> Any:
@@ -212,13 +214,14 @@ def _body(token_form: Form, text_lines: dict[str, int]) -> Body | None:
         return None  # a clinic template without the four slots (or text slots): lay each form out whole
     first = document.pages[0]._page_box
     return Body(bytes(document.write_pdf()), tuple(kinds), tuple(page_kinds), count, margins,
-                first.margin_width() - first.margin_left - first.margin_right)
+                first.margin_width() - first.margin_left - first.margin_right, field_places(document))
 
 
 def _encode(body: Body | None) -> bytes:
     if body is None:
         return b""
-    head = attrs.asdict(body, filter=lambda a, _: a.name != "pdf")
+    head = attrs.asdict(body, filter=lambda a, _: a.name not in ("pdf", "fields"))
+    head["fields"] = encode_places(body.fields)
     return json.dumps(head).encode() + b"\n" + body.pdf
 
 
@@ -230,7 +233,8 @@ def _decode(data: bytes) -> Body | None:
     kinds = tuple(PageKind(k["height"], tuple(Slot(**{**s, "style": tuple(s["style"])}) for s in k["slots"]),
                            tuple(Spot(**b) for b in k["boxes"]))
                   for k in d["kinds"])
-    return Body(pdf, kinds, tuple(d["page_kinds"]), d["boxes"], d["margins"], d["margin_width"])
+    return Body(pdf, kinds, tuple(d["page_kinds"]), d["boxes"], d["margins"], d["margin_width"],
+                decode_places(d["fields"]))
 
 
 _BODIES: SharedWork[Body | None] = SharedWork("pdf-body", _body, 32, _encode, _decode)
@@ -331,6 +335,15 @@ _TEXT_LINES: dict[str, dict[str, int]] = {}  # per group: the line counts of the
 
 def render_layered(form: Form, *, variant: str | None = None) -> bytes | None:
     """The form's PDF from the shared body and its own layer, or None when it must be laid out whole."""
+    layered = layered_pdf(form, variant=variant)
+    return None if layered is None else layered[0]
+
+
+def layered_pdf(form: Form, *, variant: str | None = None, ticks: bool = True,
+                **options: Any) -> tuple[bytes, tuple[FieldPlace, ...]] | None:
+    """:func:`render_layered`, with the places of the form fields of a fillable PDF (read from the
+    shared body). ``ticks=False`` leaves the screening boxes empty (a fillable PDF's radio buttons draw
+    the answers); ``options`` go to ``write_document``."""
     tokenised = tokenise(form)
     if tokenised is None:
         return None
@@ -339,7 +352,7 @@ def render_layered(form: Form, *, variant: str | None = None) -> bytes | None:
     if texts is None:
         return None  # seen before laying anything out: the text differs from form to form
     marks = box_marks(form)
-    ticked = {n for n, mark in enumerate(marks) if mark}
+    ticked = {n for n, mark in enumerate(marks) if mark and ticks}
     values = {slot: patient_values(form)[value] for slot, value in SLOTS.items()}
     values.update({TEXT + t: _paragraph(form, t).text for t in texts})
     # A paragraph that prints the patient's name takes as many lines as the name needs: the body holds
@@ -360,7 +373,7 @@ def render_layered(form: Form, *, variant: str | None = None) -> bytes | None:
         if needed == lines:
             if texts:
                 _TEXT_LINES[key] = lines
-            return _stack(body, write_document(layer, form, variant), drawn)
+            return _stack(body, write_document(layer, form, variant, **options), drawn), body.fields
         lines = needed
     return None
 

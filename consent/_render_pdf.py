@@ -178,16 +178,19 @@ def layout(html: str, packs: tuple[str, ...], *, hide: tuple[str, ...] = ()) -> 
         raise RenderError(f"PDF rendering stopped: {exc}") from None
 
 
-def write_document(document: Any, form: Form, variant: str | None, **options: Any) -> bytes:
-    """Write a laid-out document with the form's identifier, attachments and metadata.
+def write_document(document: Any, form: Form, variant: str | None, *, fillable: bool = False,
+                   esign: str | None = None) -> bytes:
+    """Write a laid-out document with the form's identifier, attachments and metadata. ``fillable`` and
+    ``esign`` are the options the finished PDF is made with (consent/_pdf_fields.py adds the form
+    fields and e-signature tags afterwards); they are passed here so that the form's data records them.
 
     Every PDF carries ``consent-manifest.json`` (the manifest) and ``consent-form.json`` (the form's whole
-    data, with ``variant`` and any other render ``options``, for ``consent rerender``: see
+    data, with ``variant`` and the other render options, for ``consent rerender``: see
     :mod:`consent._form_data`); in a PDF/A-3 both are associated files (relationship Data)."""
     wp = _weasyprint()
     res = _resources(form.packs)
     stamp = dt.datetime.combine(form.date, dt.time(0, 0), tzinfo=dt.UTC)
-    render = {"pdf_variant": variant, **options}
+    render = {"pdf_variant": variant, "fillable": fillable, "esign": esign}
     files = (
         (MANIFEST_ATTACHMENT, "Clauses, versions and checks behind this consent form",
          json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True, indent=2)),

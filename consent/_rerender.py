@@ -83,10 +83,13 @@ class Rerendered:
         elif self.appended:
             lines.append(f"The input {self.source.upper()} is this form with changes added after it was made "
                          "(filled in or signed); what was written is the form as it was made, unsigned.")
+        elif self.identical is False and self.same_version:
+            lines.append(f"The {self.source.upper()} made again differs from the input: the input was changed after "
+                         "it was made (filled in, signed or saved again by another program), or the packs or fonts "
+                         "differ here. What was written is the form as it was made.")
         elif self.identical is False:
-            why = ("the installed version differs from the one that made it" if not self.same_version
-                   else "the template folders (packs) or the fonts differ from the ones it was made with")
-            lines.append(f"The {self.source.upper()} made again is NOT byte-identical to the input: {why}.")
+            lines.append(f"The {self.source.upper()} made again is NOT byte-identical to the input: it was made by "
+                         f"consent {d.generator_version}, and consent {__version__} is installed.")
         if d.template_version != self.installed_template_version:
             lines.append(f"The installed template version ({self.installed_template_version}) differs from the "
                          f"form's ({d.template_version}): the layout may differ; the text is the form's own.")

@@ -184,3 +184,8 @@ def _tokenise(form: Form) -> tuple[Form, str] | None:
         labels=dict(token_form.labels),
     )
     return token_form, hashlib.sha256(_as_json(token_form).encode()).hexdigest()
+
+
+def unanswered(form: Form) -> Form:
+    """The form with its screening boxes empty (a fillable PDF draws the answers as radio buttons)."""
+    return attrs.evolve(form, sections=tuple(_unanswered(s) for s in form.sections))

@@ -47,6 +47,12 @@ def _formats(value: str) -> tuple[str, ...]:
 
 
 pack_option = click.option("--pack", "packs", multiple=True, type=click.Path(file_okay=False), help=PACK_HELP)
+fillable_option = click.option("--fillable", is_flag=True,
+                               help="PDF with form fields to fill in and sign (see the README: Fillable and "
+                                    "signable PDFs).")
+esign_option = click.option("--esign", type=click.Choice(["docusign", "adobe"]),
+                            help="Print that e-signature service's anchor tags, invisibly, at each signature, "
+                                 "initials and date place of the PDF.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -113,6 +119,8 @@ def show(treatment: str, state: str | None, packs: Sequence[str]) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
 @click.option("--allow-check-errors", is_flag=True,
               help="Render even if the compliance check finds errors; the errors are listed in the form's manifest.")
+@fillable_option
+@esign_option
 @pack_option
 def render(
     treatment: str,
@@ -124,6 +132,8 @@ def render(
     formats: str,
     out_dir: str,
     allow_check_errors: bool,
+    fillable: bool,
+    esign: str | None,
     packs: Sequence[str],
 ) -> None:
     """Make the consent form for TREATMENT and print the paths of the files written.
@@ -154,7 +164,7 @@ def render(
     )
     for error in form.manifest.check_errors:
         click.echo(f"Warning: written despite a check error: {error}", err=True)
-    for path in form.write(out_dir, chosen):
+    for path in form.write(out_dir, chosen, fillable=fillable, esign=esign):
         click.echo(str(path))
 
 
@@ -178,10 +188,12 @@ def render(
               help="Put each PDF inside its FHIR DocumentReference (base64) instead of a relative url.")
 @click.option("--executor", "executor_url", metavar="dask://HOST:PORT",
               help="Run on a dask.distributed cluster instead of local processes (needs: pip install 'consent[dask]').")
+@fillable_option
+@esign_option
 @pack_option
 def batch(treatment: str, sources: Sequence[str], mapping: str | None, clinic_file: str, out_dir: str,
           formats: str, jobs: int | None, date_text: str | None, language: str | None, pdf_variant: str | None,
-          embed_pdf: bool, executor_url: str | None, packs: Sequence[str]) -> None:
+          embed_pdf: bool, executor_url: str | None, fillable: bool, esign: str | None, packs: Sequence[str]) -> None:
     """Make a form for every patient in EHR exports, with FHIR resources to load back into the record.
 
     A record that cannot be used goes to errors.csv and the others go on; the exit status is 1 if any
@@ -191,6 +203,9 @@ def batch(treatment: str, sources: Sequence[str], mapping: str | None, clinic_fi
     from .ehr import read_records
 
     chosen = _formats(formats)
+    if fillable and pdf_variant:
+        raise click.UsageError("--fillable and --pdf-variant cannot be used together: a fillable PDF cannot be "
+                               "an archival PDF/A (make the archival copy of the signed form separately)")
     clinic = load_clinic(clinic_file)
     total = sum(1 for _ in read_records(sources, mapping=mapping))  # a first pass, for the progress bar
     records = read_records(sources, mapping=mapping)  # then stream: memory does not grow with the batch
@@ -199,7 +214,7 @@ def batch(treatment: str, sources: Sequence[str], mapping: str | None, clinic_fi
         result = run_batch(treatment, records, clinic=clinic, out_dir=out_dir, date=_parse_date(date_text),
                            formats=chosen, language=language, packs=packs, pdf_variant=pdf_variant,
                            embed_pdf=embed_pdf, executor=executor, jobs=jobs, progress=progress,
-                           total=total)
+                           total=total, fillable=fillable, esign=esign)
     click.echo(f"{result.total} record(s): {result.written} form(s) written, {result.skipped} already complete, "
                f"{result.failed} failed, in {result.seconds:.1f} s")
     if result.failed:

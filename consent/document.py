@@ -195,10 +195,12 @@ class Form:
         """The manifest as plain data (also embedded in the PDF and DOCX metadata)."""
         return self.manifest.to_dict(self.form_id)
 
-    def to_pdf(self, *, variant: str | None = None) -> bytes:
+    def to_pdf(self, *, variant: str | None = None, fillable: bool = False, esign: str | None = None) -> bytes:
+        """The PDF; ``fillable`` adds form fields to fill in and sign, ``esign`` ("docusign" or "adobe")
+        that service's anchor tags (see the README: Fillable and signable PDFs)."""
         from ._pdf import render_pdf
 
-        return render_pdf(self, variant=variant)
+        return render_pdf(self, variant=variant, fillable=fillable, esign=esign)
 
     def to_docx(self) -> bytes:
         from ._render_docx import render_docx
@@ -212,11 +214,15 @@ class Form:
         *,
         stem: str | None = None,
         pdf_variant: str | None = None,
+        fillable: bool = False,
+        esign: str | None = None,
     ) -> list[Path]:
-        """Render every format first, then write each file atomically. Returns the paths written."""
+        """Render every format first, then write each file atomically. Returns the paths written.
+        ``fillable`` and ``esign`` are as for :meth:`to_pdf`."""
         from ._output import write_form
 
-        return write_form(self, Path(out_dir), formats, stem=stem, pdf_variant=pdf_variant)
+        return write_form(self, Path(out_dir), formats, stem=stem, pdf_variant=pdf_variant, fillable=fillable,
+                          esign=esign)
 
 
 def content_id(sections: Sequence[Section], **fields: Any) -> str:

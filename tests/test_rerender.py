@@ -82,7 +82,7 @@ def test_archival_pdf_a_rerenders_identical_with_its_variant(patient):
     form = _form(patient)
     pdf = form.to_pdf(variant="pdf/a-3b")
     again = consent.rerender(pdf)
-    assert again.data.render == {"pdf_variant": "pdf/a-3b"}
+    assert again.data.render == {"pdf_variant": "pdf/a-3b", "fillable": False, "esign": None}
     assert again.pdf == pdf
     with pikepdf.open(io.BytesIO(pdf)) as doc:
         associated = {str(spec.get("/UF") or spec.get("/F")): str(spec.get("/AFRelationship"))
@@ -156,7 +156,7 @@ def test_a_form_from_an_older_library_names_the_clauses_that_differ(patient, cap
     assert "1 clause(s) of the form differ from the installed library" in out
     assert "made by consent 0.0.9, template 2025.1.0" in out
     assert "the layout may differ" in out
-    assert "NOT byte-identical" in out and "the installed version differs" in out
+    assert "NOT byte-identical" in out and "made by consent 0.0.9, and consent" in out
     made = next((tmp_path / "out").glob("*.pdf"))
     assert "Ada O'Connor" in " ".join(words(" ".join(pdf_pages(made.read_bytes()))))
 
@@ -181,6 +181,25 @@ def test_a_signed_form_rerenders_as_the_unsigned_original(patient, tmp_path, cap
     assert code == 1 and "would replace the input" in err
     assert target.read_bytes() == signed.getvalue()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["x", target.name])
+
+
+def test_a_filled_fillable_form_rerenders_as_the_empty_fillable_form(patient):
+    """A fillable form (with e-signature tags) records its options: filled in with pypdf, it re-renders
+    as the same fillable form, fields empty, byte for byte what was first made."""
+    form = _form(patient)
+    pdf = form.to_pdf(fillable=True, esign="docusign")
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(pdf))
+    for page in writer.pages:
+        writer.update_page_form_field_values(page, {"patient.date": "2026-11-21", "patient.name": "Ada"},
+                                             auto_regenerate=False)
+    filled = io.BytesIO()
+    writer.write(filled)
+    again = consent.rerender(filled.getvalue())
+    assert again.data.render == {"pdf_variant": None, "fillable": True, "esign": "docusign"}
+    assert again.pdf == pdf and again.identical is False
+    assert "changed after it was made (filled in, signed" in " ".join(again.report())
+    fields = pypdf.PdfReader(io.BytesIO(again.pdf)).get_fields()
+    assert "patient.signature" in fields and fields["patient.date"].get("/V") in (None, "")
 
 
 def _plain_pdf() -> bytes:

@@ -1,0 +1,313 @@
+"""A fillable, signable PDF: AcroForm fields added to the finished PDF of a form (issue 9).
+
+The renderers only mark and measure the places (form.html's ``data-field``, read by
+:mod:`consent._field_places` from the whole layout or the shared body); this module, called by
+:mod:`consent._pdf` after the PDF is written, adds with pikepdf:
+
+- the form fields named as in the README ("Fillable and signable PDFs"): a signature field (/Sig) and
+  printed name, date and time text fields per signer, the patient's initials at each section that asks
+  for them, a Yes/No radio group per screening question (pre-selected where the form was made with
+  answers), a template export's text fields (``merge_fields``);
+- widgets with appearance streams (/AP) for every state, so every viewer shows them, a /DA and the
+  AcroForm's /DR (Helvetica: the form is for filling in, not for archiving);
+- tab order: /Tabs /R on each page and the widgets in /Annots from the top of the page down, left
+  to right (the file has no structure tree for /S to follow);
+- date and time format actions (AFDate/AFTime JavaScript);
+- e-signature anchor tags (DocuSign, Adobe Acrobat Sign), printed in white, very small, at each
+  signature, initials and date place.
+
+Deterministic: objects are made in a fixed order and saved with qpdf's deterministic /ID.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._field_places import FieldPlace
+from .document import Checklist, Form, Signatures
+from .errors import RenderError
+
+ESIGN = ("docusign", "adobe")
+MERGE_KEYS = ("patient.full_name", "patient.birth_date", "patient.mrn", "form.date")
+PRINTED_ONLY = ("patient.first_name", "patient.last_name")  # the PDF prints the full name only
+SIGNERS = {"patient": 1, "provider": 2, "representative": 3, "witness": 4}  # e-signature recipient order
+REQUIRED = {"patient.signature", "patient.name", "patient.date", "provider.signature", "provider.date"}
+LABEL_KEYS = {"sig_name": "name", "sig_relationship": "relationship", "sig_signature": "signature",
+              "sig_date": "date", "sig_time": "time"}
+FORMATS = {  # field name's last part -> (keystroke, format) JavaScript
+    "date": ('AFDate_KeystrokeEx("yyyy-mm-dd");', 'AFDate_FormatEx("yyyy-mm-dd");'),
+    "time": ('AFTime_KeystrokeEx("HH:MM");', 'AFTime_FormatEx("HH:MM");'),
+}
+FONT_SIZE = 10.0
+TICK = b"0.114 0.114 0.122 rg"  # the colour of a ticked screening box (form.css: .box.checked)
+
+_REQUIRED_FLAG = 1 << 1
+_NO_TOGGLE_TO_OFF = 1 << 14
+_RADIO = 1 << 15
+
+
+def check_options(*, variant: str | None, fillable: bool, esign: str | None,
+                  merge_fields: Mapping[str, str] | None) -> None:
+    """Refuse what cannot be made, before any work."""
+    if esign is not None and esign not in ESIGN:
+        raise RenderError(f"unknown e-signature service {esign!r}", hint=f"use one of: {', '.join(ESIGN)}")
+    if variant and (fillable or merge_fields):
+        raise RenderError(
+            "a fillable PDF cannot be an archival PDF/A",
+            hint="PDF/A forbids the JavaScript of the date fields and needs every font embedded, also the "
+                 "fields' font; make the fillable form and the archival copy separately (the archival copy "
+                 "of the signed form is the one to keep)",
+        )
+    if merge_fields:
+        unknown = sorted(set(merge_fields) - set(MERGE_KEYS) - set(PRINTED_ONLY))
+        if unknown:
+            raise RenderError(f"merge fields: no place on the PDF form for {', '.join(unknown)}",
+                              hint=f"the PDF form has text fields for {', '.join(MERGE_KEYS)}")
+        names = [n for k, n in merge_fields.items() if k in MERGE_KEYS]
+        bad = [n for n in names if not n or any(not part for part in n.split("."))]
+        if bad or len(set(names)) != len(names):
+            raise RenderError(f"merge fields: field names must be unique and not empty (got {names})")
+
+
+def expected_fields(form: Form) -> dict[str, tuple[str, ...]]:
+    """The fields a fillable PDF of ``form`` has, by name: the export values of a radio group (Yes,
+    No), or () for a text or signature field. In the order of the form."""
+    labels = {form.labels.get(key): name for key, name in LABEL_KEYS.items() if form.labels.get(key)}
+    out: dict[str, tuple[str, ...]] = {}
+    for section in form.sections:
+        for block in section.blocks:
+            if isinstance(block, Checklist):
+                out.update({f"screening.{row.id}": ("Yes", "No") for row in block.rows})
+            elif isinstance(block, Signatures):
+                for party in block.parties:
+                    out.update({f"{party.role}.{labels[label]}": () for label, _ in party.fields if label in labels})
+        if section.initials:
+            out[f"initials.{section.clause_id}"] = ()
+    return out
+
+
+def prefilled(form: Form) -> dict[str, str]:
+    """The printed names the flat form prints on the signature lines (the patient's, the provider's)."""
+    labels = {form.labels.get("sig_name")}
+    return {f"{party.role}.name": value
+            for section in form.sections for block in section.blocks if isinstance(block, Signatures)
+            for party in block.parties for label, value in party.fields if label in labels and value}
+
+
+def answers(form: Form) -> dict[str, str]:
+    """The screening answers the form was made with, as radio states."""
+    return {f"screening.{row.id}": "Yes" if row.answer else "No"
+            for section in form.sections for block in section.blocks if isinstance(block, Checklist)
+            for row in block.rows if row.answer is not None}
+
+
+def add_fields(pdf: bytes, form: Form, places: Sequence[FieldPlace], *, fillable: bool = False,
+               esign: str | None = None, merge_fields: Mapping[str, str] | None = None) -> bytes:
+    """``pdf`` with the form fields (``fillable``), the e-signature tags (``esign``) and a template
+    export's text fields (``merge_fields``) at ``places``. A place that is missing (a clinic's
+    form.html without the ``data-field`` marks) stops with a RenderError naming it."""
+    import pikepdf
+
+    wanted: dict[str, tuple[str, ...]] = expected_fields(form) if fillable or esign else {}
+    merge = {key: name for key, name in (merge_fields or {}).items() if key in MERGE_KEYS}
+    found = {(p.name, p.value) for p in places}
+    missing = [name for name, values in wanted.items() for v in values or ("",) if (name, v) not in found]
+    missing += [key for key in merge if (key, "") not in found]
+    if missing:
+        raise RenderError(
+            "the PDF template has no place for these form fields: " + ", ".join(dict.fromkeys(missing)),
+            hint='mark each place in the pack\'s form.html with data-field="<name>" as the built-in '
+                 "templates/form.html does (see the README: Fillable and signable PDFs)",
+        )
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        builder = _Builder(doc, form)
+        if fillable:
+            values = {**prefilled(form), **answers(form)}
+            for place in places:
+                if place.name in wanted:
+                    builder.add(place, place.name, values.get(place.name, ""))
+        for place in places:
+            if place.name in merge and not place.value:
+                builder.add(place, merge[place.name], "", cover=True)
+        if esign:
+            _tags(doc, [p for p in places if p.name in wanted], esign)
+        builder.finish()
+        out = io.BytesIO()
+        doc.save(out, deterministic_id=True)
+    return out.getvalue()
+
+
+class _Builder:
+    """The AcroForm of one document: a field tree ("patient" > "signature"), widgets per page."""
+
+    def __init__(self, doc: Any, form: Form) -> None:
+        import pikepdf
+
+        self.pikepdf = pikepdf
+        self.doc = doc
+        self.form = form
+        self.helv = doc.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica,
+            Encoding=pikepdf.Name.WinAnsiEncoding))
+        self.zadb = doc.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.ZapfDingbats))
+        self.nodes: dict[str, Any] = {}  # fully qualified name -> field dictionary
+        self.roots: list[Any] = []
+        self.widgets: dict[int, list[tuple[FieldPlace, Any]]] = {}
+        self.required = REQUIRED | {n for n in expected_fields(form) if n.startswith(("initials.", "screening."))}
+
+    def _node(self, name: str) -> Any:
+        """The (non-terminal) field ``name``, made with its parents the first time."""
+        if name in self.nodes:
+            return self.nodes[name]
+        parent, _, partial = name.rpartition(".")
+        node = self.doc.make_indirect(self.pikepdf.Dictionary(T=self.pikepdf.String(partial),
+                                                              Kids=self.pikepdf.Array()))
+        self._attach(node, parent)
+        self.nodes[name] = node
+        return node
+
+    def _attach(self, node: Any, parent: str) -> None:
+        if parent:
+            up = self._node(parent)
+            node.Parent = up
+            up.Kids.append(node)
+        else:
+            self.roots.append(node)
+
+    def add(self, place: FieldPlace, name: str, value: str, *, cover: bool = False) -> None:
+        """One widget at ``place``: of a new field ``name``, or a radio button of its group."""
+        pd = self.pikepdf
+        page = self.doc.pages[place.page]
+        widget = pd.Dictionary(Type=pd.Name.Annot, Subtype=pd.Name.Widget, F=4, P=page.obj,
+                               Rect=pd.Array([place.x0, place.y0, place.x1, place.y1]))
+        flags = _REQUIRED_FLAG if name in self.required else 0
+        last = name.rpartition(".")[2]
+        if place.value:  # a radio button: the group is the field, the buttons its widgets
+            group = self.nodes.get(name)
+            if group is None:
+                group = self._node(name)
+                group.FT = pd.Name.Btn
+                group.Ff = flags | _RADIO | _NO_TOGGLE_TO_OFF
+                group.V = pd.Name("/" + value) if value else pd.Name.Off
+            on = pd.Name("/" + place.value)
+            tick = self._stream(place, TICK + b" 0 0 %.3f %.3f re f" % (place.width, place.height))
+            blank = self._stream(place, b"")
+            widget.AS = on if value == place.value else pd.Name.Off
+            widget.AP = pd.Dictionary(N=pd.Dictionary({str(on): tick, "/Off": blank}),
+                                      D=pd.Dictionary({str(on): tick, "/Off": blank}))
+            widget.MK = pd.Dictionary(CA=pd.String("n"))  # a filled square, as the printed tick
+            widget.DA = pd.String("/ZaDb 0 Tf 0.114 0.114 0.122 rg")
+            widget.Parent = group
+            widget = self.doc.make_indirect(widget)
+            group.Kids.append(widget)
+        else:  # one field, one widget (merged dictionaries)
+            parent = name.rpartition(".")[0]
+            widget.T = pd.String(last)
+            widget.Ff = flags
+            if last == "signature" and not cover:
+                widget.FT = pd.Name.Sig
+                widget.AP = pd.Dictionary(N=self._stream(place, b""))
+            else:
+                widget.FT = pd.Name.Tx
+                widget.DA = pd.String(f"/Helv {FONT_SIZE:g} Tf 0 g")
+                if value:
+                    widget.V = pd.String(value)
+                # A value printed under the field (a pre-filled name, a template's placeholder) is hidden
+                # by a white background once the field holds another value.
+                background = b"1 g 0 0 %.3f %.3f re f " % (place.width, place.height) if cover else b""
+                widget.AP = pd.Dictionary(N=self._stream(place, background + b"/Tx BMC EMC"))
+                if value or cover:
+                    widget.MK = pd.Dictionary(BG=pd.Array([1]))
+                if last in FORMATS and not cover:
+                    keystroke, shown = FORMATS[last]
+                    widget.AA = pd.Dictionary(
+                        K=pd.Dictionary(S=pd.Name.JavaScript, JS=pd.String(keystroke)),
+                        F=pd.Dictionary(S=pd.Name.JavaScript, JS=pd.String(shown)))
+            widget = self.doc.make_indirect(widget)
+            self._attach(widget, parent)
+        self.widgets.setdefault(place.page, []).append((place, widget))
+
+    def _stream(self, place: FieldPlace, content: bytes) -> Any:
+        pd = self.pikepdf
+        stream = pd.Stream(self.doc, content)
+        stream.Type = pd.Name.XObject
+        stream.Subtype = pd.Name.Form
+        stream.BBox = pd.Array([0, 0, place.width, place.height])
+        stream.Resources = pd.Dictionary(Font=pd.Dictionary(Helv=self.helv, ZaDb=self.zadb))
+        return stream
+
+    def finish(self) -> None:
+        """The AcroForm, and each page's widgets in tab order: from the top down, then left to right."""
+        pd = self.pikepdf
+        if not self.roots:
+            return
+        for number, widgets in sorted(self.widgets.items()):
+            page = self.doc.pages[number].obj
+            ordered = sorted(widgets, key=lambda pw: (-round(pw[0].y1, 0), pw[0].x0))
+            annots = [a for a in page.get("/Annots", pd.Array()) if a.get("/Subtype") != pd.Name.Widget]
+            page.Annots = pd.Array([*annots, *(w for _, w in ordered)])
+            page.Tabs = pd.Name.R
+        self.doc.Root.AcroForm = self.doc.make_indirect(pd.Dictionary(
+            Fields=pd.Array(self.roots), DA=pd.String(f"/Helv {FONT_SIZE:g} Tf 0 g"),
+            DR=pd.Dictionary(Font=pd.Dictionary(Helv=self.helv, ZaDb=self.zadb))))
+
+
+def tag(name: str, esign: str, number: int) -> str | None:
+    """The e-signature anchor tag printed at the place of field ``name`` (None: no tag there).
+
+    DocuSign: anchor strings the sender maps to tabs (``\\s1\\`` Sign Here, ``\\d1\\`` Date Signed,
+    ``\\i1\\`` Initial Here; the digit is the recipient: 1 patient, 2 provider, 3 representative,
+    4 witness). Adobe Acrobat Sign: text tags (``{{Sig1_es_:signer1:signature}}``, ...) it turns into
+    fields itself; each initials field has its own name (``number``)."""
+    role, _, kind = name.partition(".")
+    if role == "initials":
+        role, kind = "patient", "initials"
+    signer = SIGNERS.get(role)
+    letter = {"signature": "s", "date": "d", "initials": "i"}.get(kind)
+    if signer is None or letter is None:
+        return None
+    if esign == "docusign":
+        return f"\\{letter}{signer}\\"
+    field = {"s": f"Sig{signer}", "d": f"Dte{signer}", "i": f"Int{signer}_{number}"}[letter]
+    return f"{{{{{field}_es_:signer{signer}:{kind}}}}}"
+
+
+def _tags(doc: Any, places: Sequence[FieldPlace], esign: str) -> None:
+    """Print each place's tag in white: 1 pt for DocuSign (an anchor: only its position counts), and
+    for Acrobat Sign as high as the field it makes and squeezed to the place's width (the tag's size is
+    the field's size)."""
+    import pikepdf
+
+    by_page: dict[int, list[bytes]] = {}
+    count = 0
+    for place in places:
+        text = tag(place.name, esign, count + 1)
+        if text is None:
+            continue
+        count += 1
+        escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").encode("latin-1")
+        if esign == "docusign":
+            size, scale, y = 1.0, 100.0, place.y1 - 2
+        else:
+            size = max(4.0, min(place.height * 0.6, 12.0))
+            scale = 100 * place.width / (0.56 * size * len(text))
+            y = place.y0 + 2
+        by_page.setdefault(place.page, []).append(
+            b"BT /ConsentTag %.2f Tf %.2f Tz 1 0 0 1 %.3f %.3f Tm (%s) Tj ET" % (size, scale, place.x0 + 1, y, escaped))
+    font = doc.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica,
+        Encoding=pikepdf.Name.WinAnsiEncoding))
+    for number, lines in sorted(by_page.items()):
+        page = doc.pages[number]
+        resources = page.obj.get("/Resources")
+        resources = pikepdf.Dictionary() if resources is None else pikepdf.Dictionary(resources)
+        fonts = resources.get("/Font")
+        fonts = pikepdf.Dictionary() if fonts is None else pikepdf.Dictionary(fonts)
+        fonts.ConsentTag = font
+        resources.Font = fonts
+        page.obj.Resources = resources
+        page.contents_add(pikepdf.Stream(doc, b"q\n"), prepend=True)
+        page.contents_add(pikepdf.Stream(doc, b"\nQ q 1 g\n" + b"\n".join(lines) + b"\nQ\n"))

@@ -1,0 +1,260 @@
+"""Fillable, signable PDFs (issue 9): AcroForm fields where the form asks for a signature, a name, a
+date, initials or a screening answer; e-signature anchor tags; a template export's text fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import subprocess
+from pathlib import Path
+
+import pikepdf
+import pypdf
+import pytest
+from helpers import DATE, EXAMPLES, build_tree, make_clinic, pdf_pages
+
+import consent
+from consent.cli import main
+
+BUILTIN_TEMPLATES = Path(consent.__file__).parent / "templates"
+ROLES = ("patient", "representative", "witness", "provider")
+SCREENING = {"infection": True, "pregnant": False}
+REQUIRED = 1 << 1
+
+
+@pytest.fixture(scope="module")
+def form() -> consent.Form:
+    patient = consent.Patient(full_name="Ada O'Connor", birth_date=dt.date(1985, 12, 1), mrn="SRH-000101")
+    return consent.build("knee-injection", patient=patient, clinic=make_clinic(), date=DATE, screening=SCREENING,
+                         allow_check_errors=True)
+
+
+@pytest.fixture(scope="module")
+def fillable(form) -> bytes:
+    return form.to_pdf(fillable=True)
+
+
+def terminal_fields(pdf: bytes) -> dict[str, dict]:
+    """Fully qualified name -> {"ft", "ff", "v", "pages", "rects", "states"} of every terminal field."""
+    out: dict[str, dict] = {}
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        pages = {page.obj.objgen: n for n, page in enumerate(doc.pages)}
+
+        def walk(node, prefix, inherited):
+            name = f"{prefix}.{node.T}" if prefix else str(node.T)
+            ft = node.get("/FT", inherited)
+            kids = list(node.get("/Kids", []))
+            if kids and all("/T" in k for k in kids):
+                for kid in kids:
+                    walk(kid, name, ft)
+                return
+            widgets = kids or [node]
+            out[name] = {
+                "ft": str(ft), "ff": int(node.get("/Ff", 0)), "v": str(node.get("/V", "")),
+                "pages": [pages[w.P.objgen] for w in widgets],
+                "rects": [[float(x) for x in w.Rect] for w in widgets],
+                "states": sorted(str(s) for w in widgets for s in w.AP.N.keys() if s != "/Off")
+                if ft == "/Btn" else [],
+                "as": [str(w.get("/AS", "")) for w in widgets],
+            }
+
+        for root in doc.Root.AcroForm.Fields:
+            walk(root, "", None)
+    return out
+
+
+def page_of(pdf: bytes, phrase: str) -> int:
+    return next(n for n, text in enumerate(pdf_pages(pdf)) if phrase in text.replace("\n", " "))
+
+
+def test_every_field_is_present_on_its_page_with_its_type_and_required_flag(form, fillable):
+    """A fillable knee-injection form has, by the names of the README's table: per signer a signature
+    field (/Sig), a printed name, date and time (/Tx), the representative's relationship; the patient's
+    initials at each section that asks for them; a Yes/No radio group per screening question. Each is
+    on the page that prints its place; required ones (patient and provider signature and date, patient
+    name, initials, screening) have the /Ff required bit and the others do not."""
+    fields = terminal_fields(fillable)
+    initials = [s.clause_id for s in form.sections if s.initials]
+    questions = [r.id for s in form.sections for b in s.blocks if b.kind == "checklist" for r in b.rows]
+    expected = {f"{role}.{part}" for role in ROLES for part in ("name", "signature", "date", "time")}
+    expected |= {"representative.relationship"} | {f"initials.{c}" for c in initials}
+    expected |= {f"screening.{q}" for q in questions}
+    assert set(fields) == expected and len(initials) >= 3 and len(questions) >= 10
+    signatures = page_of(fillable, "Provider who explained this form")
+    for role in ROLES:
+        assert fields[f"{role}.signature"]["ft"] == "/Sig"
+        assert fields[f"{role}.name"]["ft"] == fields[f"{role}.date"]["ft"] == "/Tx"
+        assert fields[f"{role}.signature"]["pages"] == [signatures]
+    screening_page = page_of(fillable, "bleed or bruise easily")
+    for q in questions:
+        assert fields[f"screening.{q}"]["ft"] == "/Btn"
+        assert fields[f"screening.{q}"]["states"] == ["/No", "/Yes"]
+        assert fields[f"screening.{q}"]["pages"] == [screening_page, screening_page]
+    for c in initials:
+        title = next(s.title for s in form.sections if s.clause_id == c)
+        assert fields[f"initials.{c}"]["pages"][0] >= page_of(fillable, title)
+    required = {n for n, f in fields.items() if f["ff"] & REQUIRED}
+    assert required == ({"patient.signature", "patient.name", "patient.date", "provider.signature", "provider.date"}
+                        | {f"initials.{c}" for c in initials} | {f"screening.{q}" for q in questions})
+
+
+def test_screening_radios_are_preselected_from_the_answers_and_the_names_prefilled(fillable):
+    """A question answered yes has /V /Yes and its Yes button's state on; no: /No; unanswered: /Off.
+    The printed names the flat form prints (patient, provider) are the name fields' values."""
+    fields = terminal_fields(fillable)
+    assert fields["screening.infection"]["v"] == "/Yes" and fields["screening.infection"]["as"] == ["/Yes", "/Off"]
+    assert fields["screening.pregnant"]["v"] == "/No" and fields["screening.pregnant"]["as"] == ["/Off", "/No"]
+    assert fields["screening.bleeding"]["v"] == "/Off" and fields["screening.bleeding"]["as"] == ["/Off", "/Off"]
+    assert fields["patient.name"]["v"] == "Ada O'Connor"
+    assert fields["provider.name"]["v"].startswith("Sam Lee")
+    assert fields["witness.name"]["v"] == ""
+
+
+def test_widgets_have_appearances_tab_order_and_date_actions(fillable):
+    """Every widget has an appearance stream; each page lists its widgets from the top down, then left
+    to right, with /Tabs /R; text fields have /DA and the AcroForm /DR; date and time fields carry
+    the AFDate/AFTime format actions."""
+    with pikepdf.open(io.BytesIO(fillable)) as doc:
+        acroform = doc.Root.AcroForm
+        assert "/Helv" in acroform.DR.Font and "/NeedAppearances" not in acroform
+        widgets = 0
+        for page in doc.pages:
+            annots = [a for a in page.obj.get("/Annots", []) if a.Subtype == "/Widget"]
+            if not annots:
+                continue
+            assert page.obj.Tabs == "/R"
+            keys = [(-round(float(a.Rect[3])), float(a.Rect[0])) for a in annots]
+            assert keys == sorted(keys)
+            for a in annots:
+                assert "/N" in a.AP and a.F == 4
+                widgets += 1
+        assert widgets > 40
+        date = next(f for f in acroform.Fields if f.T == "patient").Kids
+        by_name = {str(k.T): k for k in date}
+        assert "AFDate_FormatEx(\"yyyy-mm-dd\")" in str(by_name["date"].AA.F.JS)
+        assert "AFTime_KeystrokeEx(\"HH:MM\")" in str(by_name["time"].AA.K.JS)
+        assert "/DA" in by_name["name"]
+
+
+def test_fields_filled_with_pypdf_read_back_and_the_filled_form_renders(fillable, tmp_path):
+    """Filling the text fields and a radio group with pypdf and reading the file back gives the values;
+    the filled PDF still reads with pypdf (text unchanged) and renders with pdftoppm."""
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(fillable))
+    values = {"patient.date": "2026-11-21", "patient.time": "09:30", "initials.risks": "AO",
+              "witness.name": "Jo Witness", "screening.bleeding": "/No"}
+    for page in writer.pages:
+        writer.update_page_form_field_values(page, values, auto_regenerate=False)
+    out = io.BytesIO()
+    writer.write(out)
+    filled = out.getvalue()
+    reader = pypdf.PdfReader(io.BytesIO(filled))
+    got = {name: field.get("/V") for name, field in reader.get_fields().items()}
+    assert {k: got[k] for k in values} == values
+    assert got["screening.infection"] == "/Yes"
+    assert pdf_pages(filled) == pdf_pages(fillable)
+    (tmp_path / "filled.pdf").write_bytes(filled)
+    page = page_of(filled, "Provider who explained this form") + 1
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", str(page), "-l", str(page), str(tmp_path / "filled.pdf"),
+                    str(tmp_path / "page")], check=True, timeout=60)
+    assert list(tmp_path.glob("page*.png"))
+
+
+def test_shared_and_whole_layouts_give_the_same_fields(form, fillable):
+    """The shared-layout path (batch, render) and a whole layout give the same fields at the same
+    places (to a hundredth of a point) and the same words."""
+    from consent._pdf import laid_out_pdf
+    from consent._pdf_layers import layered_pdf
+
+    pdf, how = laid_out_pdf(form, fillable=True)
+    assert how == "shared" and pdf == fillable
+    import consent._pdf as module
+
+    original = module.layered_pdf
+    module.layered_pdf = lambda *a, **k: None
+    try:
+        whole, how = laid_out_pdf(form, fillable=True)
+    finally:
+        module.layered_pdf = original
+    assert how == "whole" and layered_pdf is original
+    a, b = terminal_fields(fillable), terminal_fields(whole)
+    assert a.keys() == b.keys()
+    for name in a:
+        assert a[name]["pages"] == b[name]["pages"], name
+        for ra, rb in zip(a[name]["rects"], b[name]["rects"], strict=True):
+            assert max(abs(x - y) for x, y in zip(ra, rb, strict=True)) < 0.01, name
+    assert sorted(" ".join(pdf_pages(fillable)).split()) == sorted(" ".join(pdf_pages(whole)).split())
+
+
+def test_the_same_form_gives_the_same_bytes_and_a_plain_pdf_has_no_fields(form, fillable):
+    """A fillable PDF is deterministic; without --fillable the PDF has no AcroForm and its screening
+    answers are printed ticks."""
+    assert form.to_pdf(fillable=True) == fillable
+    plain = form.to_pdf()
+    with pikepdf.open(io.BytesIO(plain)) as doc:
+        assert "/AcroForm" not in doc.Root
+
+
+def test_a_template_without_field_places_fails_loudly(tmp_path):
+    """A clinic's form.html without the data-field marks: a fillable PDF is a RenderError naming the
+    missing fields, never a PDF without them; the plain PDF is still made."""
+    html = re.sub(r' data-field="[^"]*"', "", (BUILTIN_TEMPLATES / "form.html").read_text())
+    pack = build_tree(tmp_path / "pack", {"templates/form.html": html})
+    patient = consent.Patient(full_name="Ada O'Connor", birth_date=dt.date(1985, 12, 1), mrn="1")
+    form = consent.build("hair", patient=patient, clinic=make_clinic(), date=DATE, packs=[pack],
+                         allow_check_errors=True)
+    with pytest.raises(consent.RenderError, match=r"no place for these form fields: .*patient\.signature"):
+        form.to_pdf(fillable=True)
+    assert form.to_pdf()
+
+
+def test_a_fillable_pdf_a_is_refused_clearly(form):
+    """A fillable PDF cannot be PDF/A (its date actions are JavaScript, its fields' font is not
+    embedded): refused with a RenderError, and `consent batch --fillable --pdf-variant` is a usage error."""
+    with pytest.raises(consent.RenderError, match="cannot be an archival PDF/A"):
+        form.to_pdf(fillable=True, variant="pdf/a-3b")
+    with pytest.raises(consent.RenderError, match="unknown e-signature service"):
+        form.to_pdf(esign="hellosign")
+
+
+@pytest.mark.parametrize("service", ["docusign", "adobe"])
+def test_esign_tags_are_printed_only_when_asked(form, service):
+    """With --esign, each signature, initials and date place carries the service's tag in the text
+    (white: a patient does not see it); without it, no tag is in the text."""
+    tagged = pdf_pages(form.to_pdf(esign=service))
+    text = " ".join(tagged)
+    if service == "docusign":
+        for tag in ("\\s1\\", "\\d1\\", "\\i1\\", "\\s2\\", "\\d2\\", "\\s3\\", "\\s4\\"):
+            assert tag in text, tag
+    else:
+        for tag in ("{{Sig1_es_:signer1:signature}}", "{{Dte1_es_:signer1:date}}", "{{Sig2_es_:signer2:signature}}"):
+            assert tag in text, tag
+        assert len(re.findall(r"\{\{Int1_\d+_es_:signer1:initials\}\}", text)) >= 3
+    plain = " ".join(pdf_pages(form.to_pdf()))
+    assert "\\s1\\" not in plain and "_es_" not in plain
+
+
+def test_merge_fields_are_text_fields_named_by_the_profile(form):
+    """A template export's text fields sit over the patient's name, birth date, MRN and the form date
+    on page 1, named as given; an unknown key is refused."""
+    from consent._pdf import render_pdf
+
+    names = {"patient.full_name": "PatientName", "patient.birth_date": "DOB", "patient.mrn": "MRN",
+             "form.date": "Date", "patient.first_name": "First"}
+    fields = terminal_fields(render_pdf(form, merge_fields=names))
+    assert set(fields) == {"PatientName", "DOB", "MRN", "Date"}
+    assert all(f["ft"] == "/Tx" and f["pages"] == [0] and f["v"] == "" for f in fields.values())
+    with pytest.raises(consent.RenderError, match="no place on the PDF form for patient.sex"):
+        render_pdf(form, merge_fields={"patient.sex": "Sex"})
+
+
+def test_cli_render_fillable_writes_a_pdf_with_fields(capsys, tmp_path):
+    """`consent render --fillable --esign docusign` exits 0 and its PDF has the fields and the tags."""
+    code = main(["render", "hair", "--patient", str(EXAMPLES / "patient-jose.yaml"), "--clinic",
+                 str(EXAMPLES / "clinic.yaml"), "--date", "2026-11-21", "--format", "pdf", "--out",
+                 str(tmp_path), "--fillable", "--esign", "docusign"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    pdf = Path(out.strip()).read_bytes()
+    assert "patient.signature" in pypdf.PdfReader(io.BytesIO(pdf)).get_fields()
+    assert "\\s1\\" in " ".join(pdf_pages(pdf))
