@@ -31,8 +31,10 @@ from .errors import (
     ConsentError,
     ContentError,
     InputError,
+    NotAConsentForm,
     Problem,
     RenderError,
+    SealError,
     UnknownNameError,
 )
 from .inputs import (
@@ -52,16 +54,22 @@ if _typing.TYPE_CHECKING:
     from ._rerender import Rerendered, rerender
 
 
+# The return path (verify and seal) imports pikepdf and pyHanko, and rerender both renderers: loaded
+# when first asked for.
+_LAZY = {"SignedForm": "_signed", "read_signed": "_signed", "seal": "_seal", "Rerendered": "_rerender",
+         "rerender": "_rerender"}
 
-def __getattr__(name: str) -> _typing.Any:
+
+def __getattr__(name: str) -> object:
     """``consent.__version__``, read from the installed package's metadata when first asked for
-    (importlib.metadata is slow to import, and most commands never need it); ``rerender`` and
-    ``Rerendered`` are imported when first asked for too (they load both renderers)."""
-    if name in ("Rerendered", "rerender"):
-        from . import _rerender
+    (importlib.metadata is slow to import, and most commands never need it); and the return path's
+    names (``read_signed``, ``seal``, ``rerender``), imported at first use."""
+    if name in _LAZY:
+        import importlib
 
-        globals().update(Rerendered=_rerender.Rerendered, rerender=_rerender.rerender)
-        return globals()[name]
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
     if name != "__version__":
         raise AttributeError(f"module 'consent' has no attribute {name!r}")
     import importlib.metadata
@@ -86,6 +94,7 @@ __all__ = [
     "LanguageFallbackWarning",
     "Library",
     "Manifest",
+    "NotAConsentForm",
     "Patient",
     "Problem",
     "Product",
@@ -93,7 +102,9 @@ __all__ = [
     "RenderError",
     "Rerendered",
     "Screening",
+    "SealError",
     "Section",
+    "SignedForm",
     "Study",
     "UnknownNameError",
     "__version__",
@@ -102,6 +113,8 @@ __all__ = [
     "load_clinic",
     "load_patient",
     "load_screening",
+    "read_signed",
     "rerender",
     "run_batch",
+    "seal",
 ]

@@ -12,6 +12,7 @@ from ._field_places import field_places
 from ._glyphs import missing_glyphs
 from ._pdf_fields import add_fields, check_options
 from ._pdf_layers import layered_pdf
+from ._pdf_stamp import stamp
 from ._render_pdf import _weasyprint, form_html, layout, write_document
 from ._tokens import unanswered
 from .document import Form
@@ -50,6 +51,7 @@ def laid_out_pdf(form: Form, *, variant: str | None = None, fillable: bool = Fal
     A single form takes the shared path too (a little slower than a whole layout when it is alone), so
     that its bytes are the same whether it was made by ``consent render`` or by a batch. The form
     fields of a fillable PDF are placed where either layout put their places (see :func:`render_pdf`).
+    Either way the content hash is stamped last (see ``_pdf_stamp``).
     """
     check_options(variant=variant, fillable=fillable, esign=esign, merge_fields=merge_fields)
     problems = missing_glyphs(form)
@@ -72,4 +74,4 @@ def laid_out_pdf(form: Form, *, variant: str | None = None, fillable: bool = Fal
         pdf, places, how = write_document(document, form, variant, **options), field_places(document), "whole"
     if fillable or esign or merge_fields:
         pdf = add_fields(pdf, form, places, fillable=fillable, esign=esign, merge_fields=merge_fields)
-    return pdf, how
+    return stamp(pdf), how

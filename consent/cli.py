@@ -345,6 +345,77 @@ def check_command(treatments: Sequence[str], packs: Sequence[str], fmt: str, fig
         raise click.exceptions.Exit(1)
 
 
+VERIFY_EXIT = """Exit status: 0 intact and every required field filled; 3 intact but required fields
+empty (INCOMPLETE); 1 altered, not a consent form, or a seal the given trust roots do not vouch for."""
+
+
+@cli.command(epilog=VERIFY_EXIT)
+@click.argument("signed_pdf", type=click.Path(exists=True, dir_okay=False))
+@click.option("--original", type=click.Path(exists=True, dir_okay=False),
+              help="The form as consent made it: also compare the pages one by one.")
+@click.option("--trust", "trust", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A CA certificate (PEM or DER) to trust for the signatures and the seal. Repeatable.")
+def verify(signed_pdf: str, original: str | None, trust: Sequence[str]) -> None:
+    """Check a filled-in, signed consent form: is it the form consent made, unchanged, and complete?
+
+    Prints the verdict (INTACT, INCOMPLETE, ALTERED, UNTRUSTED or NOT A CONSENT FORM), then the form's
+    fields and signatures. Nothing is fetched from the network.
+    """
+    from ._signatures import load_trust_roots
+    from ._signed import describe, read_signed
+    from .errors import NotAConsentForm
+
+    roots = load_trust_roots(trust) if trust else None
+    try:
+        signed = read_signed(Path(signed_pdf).read_bytes(),
+                             original=Path(original).read_bytes() if original else None, trust_roots=roots)
+    except NotAConsentForm as exc:
+        click.echo(f"NOT A CONSENT FORM: {exc}")
+        raise click.exceptions.Exit(1) from None
+    click.echo(describe(signed))
+    raise click.exceptions.Exit(signed.verdict.exit_code)
+
+
+@cli.command()
+@click.argument("signed_pdf", type=click.Path(exists=True, dir_okay=False))
+@click.option("--cert", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The clinic's key and certificate, as PKCS#12 (.p12 or .pfx).")
+@click.option("--password-env", metavar="VAR",
+              help="Environment variable holding the .p12 password (default: asked for on a terminal).")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False),
+              help="Where to write the sealed form (default: SIGNED_PDF with -sealed before .pdf).")
+@click.option("--in-place", is_flag=True, help="Replace SIGNED_PDF with the sealed form.")
+@click.option("--tsa", metavar="URL", help="A timestamp authority (RFC 3161) for a trusted signing time: "
+                                           "contacted over the network (PAdES B-T). Default: none (B-B).")
+def seal(signed_pdf: str, cert: str, password_env: str | None, out_file: str | None, in_place: bool,
+         tsa: str | None) -> None:
+    """Seal a filled-in, signed consent form with the clinic's certificate (a PAdES signature).
+
+    Any later change to the file is then reported by `consent verify`. The form must be one consent made,
+    with its pages unchanged. Prints the path written.
+    """
+    import os
+
+    from ._output import atomic_write
+    from ._seal import seal as seal_pdf
+
+    source = Path(signed_pdf)
+    target = source if in_place else Path(out_file) if out_file else source.with_name(f"{source.stem}-sealed.pdf")
+    if target.resolve() == source.resolve() and not in_place:
+        raise InputError(f"{target} is the form itself; give --in-place to replace it")
+    if password_env:
+        if password_env not in os.environ:
+            raise InputError(f"the environment variable {password_env} is not set")
+        password: str | None = os.environ[password_env]
+    elif sys.stdin.isatty():
+        password = click.prompt("Password of the .p12", hide_input=True, default="", show_default=False)
+    else:
+        password = None
+    sealed = seal_pdf(source.read_bytes(), cert, password or None, tsa_url=tsa)
+    atomic_write(target, sealed)
+    click.echo(str(target))
+
+
 def _as_problem(exc: ConsentError) -> Any:
     from .errors import Problem
 

@@ -8,7 +8,9 @@ Every error the library raises on purpose is a :class:`ConsentError`. The CLI tu
     ├── ContentError (ValueError)     a clause, treatment, label or template file is invalid
     ├── UnknownNameError (LookupError)  an unknown treatment, clause or language was asked for
     ├── RenderError (RuntimeError)    a renderer failed (missing font, broken template)
-    └── CheckFailed                   render refused because the compliance check has errors
+    ├── CheckFailed                   render refused because the compliance check has errors
+    ├── NotAConsentForm (ValueError)  verify/seal: not a PDF, encrypted, or not made by consent (a scan)
+    └── SealError                     seal: the certificate cannot be used, or the form may not be sealed
 
 Validation collects every problem first and raises once, so a clinic fixes its file in one pass.
 Messages never contain patient data beyond what the caller passed in the field being reported.
@@ -95,3 +97,11 @@ class RenderError(ConsentError, RuntimeError):
 
 class CheckFailed(ConsentError):
     """The form's compliance check found errors and rendering was not allowed to go on."""
+
+
+class NotAConsentForm(ConsentError, ValueError):
+    """A file given to verify or seal is not a PDF, is encrypted, or was not made by consent (a scan)."""
+
+
+class SealError(ConsentError):
+    """A form cannot be sealed: the certificate cannot be used, or the form is altered or not ours."""

@@ -1,0 +1,153 @@
+"""The content hash of a consent PDF: what the patient reads, stamped into the file when it is made.
+
+The hash covers, for each page, its size and rotation, its content streams (decoded) and, recursively, every
+resource they draw: fonts, images and form XObjects (stream data decoded, the dictionary entries
+canonically, whatever the objects' numbers or compression). It leaves out what filling the form changes:
+the page's annotations (/Annots: field widgets and their appearances), the AcroForm, the document
+information, the attachments and the XMP. A form filled in, signed and sealed keeps its hash; a word, a
+pixel or a glyph changed on a page does not (see :mod:`consent._signed`, which recomputes it).
+
+Where the hash goes: two keys of the document information dictionary, beside ``/consentformid`` and
+``/consentmanifest`` that WeasyPrint already writes there from the form's ``<meta>`` tags, in every variant:
+
+- ``/consentcontenthash``: ``sha256:<hex>``, the SHA-256 of the page hashes below, joined by spaces;
+- ``/consentpagehashes``: the SHA-256 of each page, in page order, joined by spaces (so a reader can say
+  which page changed).
+
+Why there and not in the XMP: PDF/A-2 and -3 ask the document information entries that have an XMP
+analogue (Title, Author, Subject, Keywords, the dates, Creator, Producer) to match the XMP; custom keys have
+none, and a custom XMP property would need a PDF/A extension schema declared in the XMP for this one value.
+The form's own custom keys already live in the document information, so the hash sits beside them, and
+the XMP, dates and /ID conformance of a PDF/A variant are left as WeasyPrint wrote them.
+
+The stamp is evidence, not protection: anyone can recompute and rewrite it. A clinic's seal
+(:func:`consent.seal`, a PAdES signature over the whole file) is what makes a later change provable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from decimal import Decimal
+from typing import Any
+
+import pikepdf
+
+HASH_KEY = "/consentcontenthash"
+PAGES_KEY = "/consentpagehashes"
+FORM_ID_KEY = "/consentformid"
+# Entries about how a stream is stored, not what it holds; /Parent points back up the page tree.
+_STORAGE_KEYS = frozenset({"/Length", "/Filter", "/DecodeParms", "/DL", "/Parent"})
+
+
+class _Canon:
+    """Feeds pikepdf objects into a hash in a canonical form: sorted dictionary keys, decoded stream data,
+    indirect objects by their content (each hashed once; a reference cycle hashes as a marker)."""
+
+    def __init__(self) -> None:
+        self.memo: dict[tuple[int, int], bytes] = {}
+        self.open: set[tuple[int, int]] = set()
+
+    def digest(self, obj: Any) -> bytes:
+        if isinstance(obj, pikepdf.Object) and obj.is_indirect:
+            key = obj.objgen
+            if key in self.memo:
+                return self.memo[key]
+            if key in self.open:
+                return b"cycle"
+            self.open.add(key)
+            try:
+                value = self.memo[key] = self._direct(obj)
+            finally:
+                self.open.discard(key)
+            return value
+        return self._direct(obj)
+
+    def _direct(self, obj: Any) -> bytes:
+        h = hashlib.sha256()
+        if isinstance(obj, pikepdf.Stream):
+            h.update(b"S")
+            h.update(self._dict(obj.stream_dict, stream=True))
+            h.update(_stream_data(obj))
+        elif isinstance(obj, pikepdf.Dictionary):
+            h.update(b"D")
+            h.update(self._dict(obj, stream=False))
+        elif isinstance(obj, pikepdf.Array):
+            h.update(b"A")
+            for item in obj:
+                h.update(self.digest(item))
+        else:
+            h.update(_scalar(obj))
+        return h.digest()
+
+    def _dict(self, obj: Any, *, stream: bool) -> bytes:
+        h = hashlib.sha256()
+        for key in sorted(obj.keys()):
+            if key in _STORAGE_KEYS and (stream or key == "/Parent"):
+                continue
+            h.update(key.encode())
+            h.update(self.digest(obj[key]))
+        return h.digest()
+
+
+def _stream_data(stream: pikepdf.Stream) -> bytes:
+    """The decoded data; a stream qpdf cannot decode (a JPEG image) as stored, with its filters."""
+    try:
+        return b"decoded" + stream.read_bytes()
+    except pikepdf.PdfError:
+        filters = repr(stream.stream_dict.get("/Filter")).encode() + repr(stream.stream_dict.get("/DecodeParms")).encode()
+        return b"raw" + filters + stream.read_raw_bytes()
+
+
+def _scalar(obj: Any) -> bytes:
+    if isinstance(obj, pikepdf.Name):
+        return b"N" + str(obj).encode()
+    if isinstance(obj, pikepdf.String):
+        return b"T" + bytes(obj)
+    if isinstance(obj, bool):
+        return b"B1" if obj else b"B0"
+    if isinstance(obj, int | Decimal | float):
+        return b"R" + format(Decimal(str(obj)).normalize(), "f").encode()
+    if obj is None:
+        return b"null"
+    if isinstance(obj, pikepdf.Object):
+        return b"O" + obj.unparse()
+    return b"?" + repr(obj).encode()
+
+
+def page_hashes(pdf: pikepdf.Pdf) -> list[str]:
+    """The SHA-256 (hex) of what each page shows, in page order (see the module docstring)."""
+    canon = _Canon()
+    out = []
+    for page in pdf.pages:
+        h = hashlib.sha256()
+        for box in (page.mediabox, page.cropbox):
+            h.update(canon.digest(box))
+        h.update(_scalar(page.obj.get("/Rotate", 0)))
+        contents = page.obj.get("/Contents")
+        streams = [contents] if isinstance(contents, pikepdf.Stream) else list(contents or [])
+        h.update(b"contents")
+        for stream in streams:
+            h.update(_stream_data(stream))
+            h.update(b"\n")
+        h.update(b"resources")
+        h.update(canon.digest(page.obj.get("/Resources", pikepdf.Dictionary())))
+        out.append(h.hexdigest())
+    return out
+
+
+def content_hash(hashes: list[str]) -> str:
+    """The document's content hash, from its page hashes: ``sha256:<hex>``."""
+    return "sha256:" + hashlib.sha256(" ".join(hashes).encode()).hexdigest()
+
+
+def stamp(pdf_bytes: bytes) -> bytes:
+    """``pdf_bytes`` with its content hash in the document information (deterministic: same input, same
+    bytes out)."""
+    with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
+        hashes = page_hashes(pdf)
+        pdf.docinfo[PAGES_KEY] = " ".join(hashes)
+        pdf.docinfo[HASH_KEY] = content_hash(hashes)
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True)
+    return out.getvalue()

@@ -1,0 +1,120 @@
+"""The digital signatures in a PDF, validated offline with pyHanko.
+
+Each signature is checked for what a reader of the record needs: are the bytes it signed unchanged
+(``intact``), is the cryptography sound (``valid``), does its certificate lead to a trust root the caller
+gave (``trusted``; ``None`` when none was given), and what was done to the file after it was signed
+(pyHanko's difference analysis: the coverage, and the modification level of later incremental updates).
+Nothing is fetched from the network: no revocation lookups, no certificates downloaded; the chain comes
+from the file and the trust roots from the caller.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+# pyHanko logs a failed path to a trust anchor as a warning with a traceback; without a trust root that is
+# the expected outcome, reported in the verdict instead.
+logging.getLogger("pyhanko").setLevel(logging.ERROR)
+logging.getLogger("pyhanko_certvalidator").setLevel(logging.ERROR)
+
+_COVERAGE = {"ENTIRE_FILE": "the entire file", "ENTIRE_REVISION": "its revision, not the updates after it",
+             "CONTIGUOUS_BLOCK_FROM_START": "part of the file", "UNCLEAR": "an unclear part of the file"}
+_CHANGES = {"NONE": "none", "LTA_UPDATES": "validation data only", "FORM_FILLING": "form filling and signing",
+            "ANNOTATIONS": "annotations", "OTHER": "other changes"}
+
+
+@attrs.frozen
+class Signature:
+    """One signature field's signature, as validated."""
+
+    field: str  #: fully qualified field name, e.g. ``patient.signature`` or ``consent-seal``
+    signer: str  #: the common name (or the whole subject) of the signing certificate
+    signed_at: dt.datetime | None  #: the time the signer's software claimed (not a trusted time)
+    intact: bool  #: the bytes it signed are unchanged
+    valid: bool  #: the signature matches its certificate's key
+    trusted: bool | None  #: the certificate chains to a given trust root; None: no trust root was given
+    coverage: str  #: what it covers: "the entire file", or only an earlier revision (see ``_COVERAGE``)
+    changes_after: str  #: pyHanko's modification level of what came after: "none", "form filling and signing", ...
+    changes_allowed: bool  #: what came after is allowed (form filling; no change to page content)
+    timestamped: bool  #: carries a timestamp token from a timestamp authority
+    revision: int  #: the revision it signed (1 = the file as first written)
+    problem: str = ""  #: why it could not be validated at all, if so
+
+    @property
+    def covers_whole_file(self) -> bool:
+        return self.coverage == _COVERAGE["ENTIRE_FILE"]
+
+
+def load_trust_roots(paths: Sequence[str | Path]) -> list[Any]:
+    """Certificates (PEM or DER files) to accept as trust roots."""
+    from pyhanko.keys import load_certs_from_pemder
+
+    from .errors import InputError
+
+    roots: list[Any] = []
+    for path in paths:
+        try:
+            roots.extend(load_certs_from_pemder([str(path)]))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: cannot be read as a certificate (PEM or DER): {exc}") from None
+    return roots
+
+
+def read_signatures(pdf: bytes, trust_roots: Sequence[Any] | None = None) -> tuple[int, tuple[Signature, ...]]:
+    """The number of revisions of the file (1 + its incremental updates) and its signatures, in order."""
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko_certvalidator import ValidationContext
+
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        revisions = reader.xrefs.total_revisions
+        embedded = list(reader.embedded_signatures)
+    except (PdfError, ValueError, KeyError) as exc:
+        return 0, (_broken("(unknown)", f"the file's structure cannot be read for signatures: {exc}"),)
+    out = []
+    for sig in embedded:
+        context = ValidationContext(trust_roots=list(trust_roots or []), allow_fetching=False)
+        out.append(_validate(sig, context, trusted_known=trust_roots is not None))
+    return revisions, tuple(out)
+
+
+def _broken(field: str, problem: str) -> Signature:
+    return Signature(field=field, signer="", signed_at=None, intact=False, valid=False, trusted=False,
+                     coverage=_COVERAGE["UNCLEAR"], changes_after="unknown", changes_allowed=False,
+                     timestamped=False, revision=0, problem=problem)
+
+
+def _validate(sig: Any, context: Any, *, trusted_known: bool) -> Signature:
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.sign.diff_analysis import ModificationLevel
+    from pyhanko.sign.validation import validate_pdf_signature
+
+    try:
+        status = validate_pdf_signature(sig, context)
+    except (PdfError, ValueError, KeyError) as exc:  # pyHanko's validation errors are ValueErrors
+        return _broken(sig.field_name, f"it cannot be validated: {exc}")
+    subject = status.signing_cert.subject
+    names = subject.native
+    level = status.modification_level
+    return Signature(
+        field=sig.field_name,
+        signer=str(names.get("common_name") or subject.human_friendly),
+        signed_at=status.signer_reported_dt,
+        intact=bool(status.intact),
+        valid=bool(status.valid),
+        trusted=bool(status.trusted) if trusted_known else None,
+        coverage=_COVERAGE.get(status.coverage.name if status.coverage else "UNCLEAR", "?"),
+        changes_after=_CHANGES.get(level.name, level.name.lower()) if level is not None else "unknown",
+        changes_allowed=level is not None and level <= ModificationLevel.FORM_FILLING
+        and status.docmdp_ok is not False,
+        timestamped=status.timestamp_validity is not None,
+        revision=sig.signed_revision + 1,
+    )
