@@ -15,7 +15,9 @@ Where it is kept (names are part of the format, see the README "Re-rendering a f
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import zipfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,12 +26,14 @@ import cattrs
 from cattrs.strategies import configure_tagged_union
 
 from .document import Block, Form
+from .errors import InputError
 
 PDF_ATTACHMENT = "consent-form.json"
 MANIFEST_ATTACHMENT = "consent-manifest.json"
 DOCX_PROPERTY = "consent.form"
 FORMAT = "consent-form-data"
 FORMAT_VERSION = 1
+MAX_FORM_DATA_BYTES = 16 * 1024 * 1024  # the embedded JSON of a form is some 40 KB
 
 
 @attrs.frozen
@@ -113,3 +117,61 @@ def form_facts(form: Form) -> dict[str, Any]:
         "clinic": {"name": h.clinic_name, "address": h.clinic_address, "phone": h.clinic_phone},
         "sections": [{"id": s.clause_id, "version": s.version, "title": s.title} for s in form.sections],
     }
+
+
+# --------------------------------------------------------------------------- reading it back
+
+
+def read_form_data(data: bytes) -> tuple[FormData, str]:
+    """The form data embedded in a consent PDF or DOCX, and which of the two it was; InputError otherwise."""
+    if data.startswith(b"%PDF-") or b"%PDF-" in data[:1024]:
+        return _from_pdf(data), "pdf"
+    if data.startswith(b"PK\x03\x04"):
+        return _from_docx(data), "docx"
+    raise InputError("this is not a PDF or a DOCX", hint="give a consent form made by consent render or batch")
+
+
+def _parse(text: bytes, where: str) -> FormData:
+    if len(text) > MAX_FORM_DATA_BYTES:
+        raise InputError(f"the form data in {where} is {len(text):,} bytes; the limit is {MAX_FORM_DATA_BYTES:,}")
+    try:
+        return parse_form_data(text)
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}") from None
+
+
+def _from_pdf(data: bytes) -> FormData:
+    import pikepdf
+
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            files = pdf.attachments
+            names = set(files.keys())
+            text = files[PDF_ATTACHMENT].get_file().read_bytes() if PDF_ATTACHMENT in names else None
+    except (pikepdf.PdfError, pikepdf.PasswordError, ValueError, KeyError) as exc:
+        raise InputError(f"the PDF cannot be read ({type(exc).__name__})",
+                         hint="the file is damaged or not a PDF") from None
+    if text is None:
+        if MANIFEST_ATTACHMENT in names:
+            raise InputError("this consent PDF was made by an older version that did not embed the form's data",
+                             hint="its data cannot be read back; make it again with consent render")
+        raise InputError(f"this PDF has no consent form data (no {PDF_ATTACHMENT} attached)",
+                         hint="only PDFs made by consent render or consent batch carry it")
+    return _parse(text, f"the PDF's {PDF_ATTACHMENT}")
+
+
+def _from_docx(data: bytes) -> FormData:
+    from docx import Document
+    from docxcompose.properties import CustomProperties
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)):
+            pass
+        value = CustomProperties(Document(io.BytesIO(data))).get(DOCX_PROPERTY)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise InputError(f"the DOCX cannot be read ({type(exc).__name__})",
+                         hint="the file is damaged or not a DOCX") from None
+    if not isinstance(value, str):
+        raise InputError(f"this DOCX has no consent form data (no custom property {DOCX_PROPERTY})",
+                         hint="only DOCX files made by consent render or consent batch carry it")
+    return _parse(value.encode(), f"the DOCX property {DOCX_PROPERTY}")
