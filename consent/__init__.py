@@ -51,19 +51,20 @@ from .inputs import (
 )
 
 if _typing.TYPE_CHECKING:
+    from ._record import record_signed
     from ._rerender import Rerendered, rerender
 
 
 # The return path (verify and seal) imports pikepdf and pyHanko, and rerender both renderers: loaded
 # when first asked for.
 _LAZY = {"SignedForm": "_signed", "read_signed": "_signed", "seal": "_seal", "Rerendered": "_rerender",
-         "rerender": "_rerender"}
+         "rerender": "_rerender", "record_signed": "_record"}
 
 
 def __getattr__(name: str) -> object:
     """``consent.__version__``, read from the installed package's metadata when first asked for
     (importlib.metadata is slow to import, and most commands never need it); and the return path's
-    names (``read_signed``, ``seal``, ``rerender``), imported at first use."""
+    names (``read_signed``, ``seal``, ``rerender``, ``record_signed``), imported at first use."""
     if name in _LAZY:
         import importlib
 
@@ -114,6 +115,7 @@ __all__ = [
     "load_patient",
     "load_screening",
     "read_signed",
+    "record_signed",
     "rerender",
     "run_batch",
     "seal",
