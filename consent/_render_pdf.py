@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,25 @@ from .errors import RenderError
 logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
+_IMPORTING = threading.Lock()
+_LOADED: list[Any] = []
+
+
 def _weasyprint() -> Any:
-    """WeasyPrint, imported at first use: it is slow to import and only the PDF path needs it."""
+    """WeasyPrint, imported at first use: it is slow to import and only the PDF path needs it.
+
+    One thread imports it while the others wait: "weasyprint" is in sys.modules from the moment its import
+    starts, and a second thread that took that half-imported module went on to import its submodules
+    itself, which Python stops as a deadlock (the threads of a batch on a ThreadPoolExecutor)."""
+    if _LOADED:
+        return _LOADED[0]
+    with _IMPORTING:
+        if not _LOADED:
+            _LOADED.append(_import_weasyprint())
+    return _LOADED[0]
+
+
+def _import_weasyprint() -> Any:
     if "weasyprint" in sys.modules:
         return sys.modules["weasyprint"]
     if sys.platform != "linux":
