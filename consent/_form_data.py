@@ -3,7 +3,8 @@
 ``consent rerender`` reads it back and makes the same form again. It is the :class:`~consent.document.Form`
 itself (key ``document``: every string the patient reads, so a form made by an older version re-renders
 from its own text), plus the render options that reached the PDF writer (the PDF variant, ...), the
-package version and the template version. Structured back with cattrs; an unknown key is an error, not silently dropped.
+package version and the template version. Structured back with cattrs; an unknown key is an error, not
+silently dropped.
 
 Where it is kept (names are part of the format, see the README "Re-rendering a form"):
 
@@ -71,7 +72,8 @@ def form_data_dict(form: Form, generator_version: str, render: Mapping[str, Any]
     }
 
 
-def form_data_json(form: Form, generator_version: str, render: Mapping[str, Any], *, indent: int | None = None) -> str:
+def form_data_json(form: Form, generator_version: str, render: Mapping[str, Any], *,
+                   indent: int | None = None) -> str:
     return json.dumps(form_data_dict(form, generator_version, render), ensure_ascii=False, sort_keys=True,
                       indent=indent)
 

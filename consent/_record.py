@@ -187,7 +187,8 @@ def _signed_document(doc: FormDocument, sha256: str, when: str, *, embed: bool) 
     return resource
 
 
-def _active_consent(doc: FormDocument, doc_url: str, when: str, performers: list[dict[str, Any]]) -> dict[str, Any]:
+def _active_consent(doc: FormDocument, doc_url: str, when: str,
+                    performers: list[dict[str, Any]]) -> dict[str, Any]:
     resource = consent_resource(doc, doc_url)
     del resource["id"]  # the server's id of the proposed Consent: found by the identifier
     resource["status"] = "active"

@@ -101,7 +101,8 @@ class Rerendered:
         return lines
 
 
-def _changes(form: Form, packs: tuple[str, ...]) -> tuple[tuple[ClauseChange, ...], tuple[str, str | None] | None]:
+def _changes(form: Form, packs: tuple[str, ...]
+             ) -> tuple[tuple[ClauseChange, ...], tuple[str, str | None] | None]:
     library = get_library(packs)
     changes = []
     for ref in form.manifest.clauses:
@@ -151,7 +152,8 @@ def rerender(data: bytes, *, packs: Sequence[str | Path] | None = None,
     )
 
 
-def write_rerendered(result: Rerendered, out_dir: str | Path, *, input_path: str | Path | None = None) -> list[Path]:
+def write_rerendered(result: Rerendered, out_dir: str | Path, *,
+                     input_path: str | Path | None = None) -> list[Path]:
     """Write the files of ``result`` under their usual names, atomically (all or nothing). Refuses to
     write over ``input_path`` (a signed form must not be replaced by its unsigned original)."""
     out = Path(out_dir)
