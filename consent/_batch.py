@@ -213,7 +213,7 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
                 blobs[fmt], pdf_layout = laid_out_pdf(form, variant=job.pdf_variant, fillable=job.fillable,
                                                       esign=job.esign)
             else:
-                blobs[fmt] = form.to_docx()
+                blobs[fmt] = form.to_docx(esign=job.esign)
     except ConsentError as exc:  # e.g. a name the PDF fonts cannot draw: this record fails, the batch goes on
         problems = exc.problems or (Problem(exc.summary),)
         return Outcome(task.number, task.source, problems=tuple(

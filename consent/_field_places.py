@@ -37,9 +37,9 @@ class FieldPlace:
 def field_places(document: Any) -> tuple[FieldPlace, ...]:
     """Every ``data-field`` place of a laid-out WeasyPrint document, in document order.
 
-    A table cell's place is its padding box (the value sits on the cell's bottom rule); an inline line
-    (a section's initials line: a bottom border and no height) is given a line's height above the rule;
-    a screening box is its border box."""
+    A table cell's place is a line of text (at least) standing on its bottom rule, within its padding
+    box; an inline line (a section's initials line: a bottom border and no height) is given a line's
+    height above the rule; a screening box is its border box."""
     out: list[FieldPlace] = []
     for index, page in enumerate(document.pages):
         page_box = page._page_box
@@ -54,15 +54,18 @@ def field_places(document: Any) -> tuple[FieldPlace, ...]:
             if not name or (name, value) in seen or not hasattr(box, "padding_box_x"):
                 continue
             seen.add((name, value))
-            if element.tag == "td":
-                x, y, w, h = box.padding_box_x(), box.padding_box_y(), box.padding_width(), box.padding_height()
+            if element.tag == "td":  # the cell's line of text, down to its rule (not the space above it)
+                bottom = box.padding_box_y() + box.padding_height()
+                h = min(box.padding_height(), max(bottom - box.content_box_y(), box.style["font_size"] * 1.6))
+                x, y, w = box.padding_box_x(), bottom - h, box.padding_width()
             else:
                 x, y, w, h = box.border_box_x(), box.border_box_y(), box.border_width(), box.border_height()
                 line = box.style["font_size"] * 1.6
                 if h < line / 2:  # a rule to write on: the field stands on it
                     y, h = y + h - line, line
-            out.append(FieldPlace(name, index, round(x * PT_PER_PX, 3), round((height - y - h) * PT_PER_PX, 3),
-                                  round((x + w) * PT_PER_PX, 3), round((height - y) * PT_PER_PX, 3), value))
+            x0, y0 = round(x * PT_PER_PX, 3), round((height - y - h) * PT_PER_PX, 3)
+            x1, y1 = round((x + w) * PT_PER_PX, 3), round((height - y) * PT_PER_PX, 3)
+            out.append(FieldPlace(name, index, x0, y0, x1, y1, value))
     return tuple(out)
 
 

@@ -69,7 +69,7 @@ def write_form(
     stem = safe_slug(stem, 120) if stem is not None else default_stem(form)
     renderers: dict[str, Callable[[], bytes]] = {
         "pdf": lambda: form.to_pdf(variant=pdf_variant, fillable=fillable, esign=esign),
-        "docx": form.to_docx,
+        "docx": (lambda: form.to_docx(esign=esign)) if esign else form.to_docx,
     }
     # Render everything in memory first: a failure leaves no file at all behind.
     blobs = {fmt: renderers[fmt]() for fmt in chosen}

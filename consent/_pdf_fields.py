@@ -25,14 +25,15 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import attrs
+
+from ._esign import check_esign, tag
 from ._field_places import FieldPlace
 from .document import Checklist, Form, Signatures
 from .errors import RenderError
 
-ESIGN = ("docusign", "adobe")
 MERGE_KEYS = ("patient.full_name", "patient.birth_date", "patient.mrn", "form.date")
 PRINTED_ONLY = ("patient.first_name", "patient.last_name")  # the PDF prints the full name only
-SIGNERS = {"patient": 1, "provider": 2, "representative": 3, "witness": 4}  # e-signature recipient order
 REQUIRED = {"patient.signature", "patient.name", "patient.date", "provider.signature", "provider.date"}
 LABEL_KEYS = {"sig_name": "name", "sig_relationship": "relationship", "sig_signature": "signature",
               "sig_date": "date", "sig_time": "time"}
@@ -51,14 +52,14 @@ _RADIO = 1 << 15
 def check_options(*, variant: str | None, fillable: bool, esign: str | None,
                   merge_fields: Mapping[str, str] | None) -> None:
     """Refuse what cannot be made, before any work."""
-    if esign is not None and esign not in ESIGN:
-        raise RenderError(f"unknown e-signature service {esign!r}", hint=f"use one of: {', '.join(ESIGN)}")
-    if variant and (fillable or merge_fields):
+    check_esign(esign)
+    if variant and (fillable or merge_fields or esign):
+        what = "e-signature tags" if esign and not (fillable or merge_fields) else "a fillable PDF"
         raise RenderError(
-            "a fillable PDF cannot be an archival PDF/A",
+            f"{what} cannot be an archival PDF/A",
             hint="PDF/A forbids the JavaScript of the date fields and needs every font embedded, also the "
-                 "fields' font; make the fillable form and the archival copy separately (the archival copy "
-                 "of the signed form is the one to keep)",
+                 "font of the fields and of the tags; make the form to sign and the archival copy separately "
+                 "(the archival copy of the signed form is the one to keep)",
         )
     if merge_fields:
         unknown = sorted(set(merge_fields) - set(MERGE_KEYS) - set(PRINTED_ONLY))
@@ -82,7 +83,8 @@ def expected_fields(form: Form) -> dict[str, tuple[str, ...]]:
                 out.update({f"screening.{row.id}": ("Yes", "No") for row in block.rows})
             elif isinstance(block, Signatures):
                 for party in block.parties:
-                    out.update({f"{party.role}.{labels[label]}": () for label, _ in party.fields if label in labels})
+                    out.update({f"{party.role}.{labels[label]}": ()
+                                for label, _ in party.fields if label in labels})
         if section.initials:
             out[f"initials.{section.clause_id}"] = ()
     return out
@@ -130,7 +132,9 @@ def add_fields(pdf: bytes, form: Form, places: Sequence[FieldPlace], *, fillable
                     builder.add(place, place.name, values.get(place.name, ""))
         for place in places:
             if place.name in merge and not place.value:
-                builder.add(place, merge[place.name], "", cover=True)
+                # 3 pt wider on the left (the label cell's padding): a glyph's overhang (the J of
+                # January) stays covered.
+                builder.add(attrs.evolve(place, x0=place.x0 - 3), merge[place.name], "", cover=True)
         if esign:
             _tags(doc, [p for p in places if p.name in wanted], esign)
         builder.finish()
@@ -156,7 +160,8 @@ class _Builder:
         self.nodes: dict[str, Any] = {}  # fully qualified name -> field dictionary
         self.roots: list[Any] = []
         self.widgets: dict[int, list[tuple[FieldPlace, Any]]] = {}
-        self.required = REQUIRED | {n for n in expected_fields(form) if n.startswith(("initials.", "screening."))}
+        self.required = REQUIRED | {n for n in expected_fields(form)
+                                    if n.startswith(("initials.", "screening."))}
 
     def _node(self, name: str) -> Any:
         """The (non-terminal) field ``name``, made with its parents the first time."""
@@ -255,30 +260,10 @@ class _Builder:
             DR=pd.Dictionary(Font=pd.Dictionary(Helv=self.helv, ZaDb=self.zadb))))
 
 
-def tag(name: str, esign: str, number: int) -> str | None:
-    """The e-signature anchor tag printed at the place of field ``name`` (None: no tag there).
-
-    DocuSign: anchor strings the sender maps to tabs (``\\s1\\`` Sign Here, ``\\d1\\`` Date Signed,
-    ``\\i1\\`` Initial Here; the digit is the recipient: 1 patient, 2 provider, 3 representative,
-    4 witness). Adobe Acrobat Sign: text tags (``{{Sig1_es_:signer1:signature}}``, ...) it turns into
-    fields itself; each initials field has its own name (``number``)."""
-    role, _, kind = name.partition(".")
-    if role == "initials":
-        role, kind = "patient", "initials"
-    signer = SIGNERS.get(role)
-    letter = {"signature": "s", "date": "d", "initials": "i"}.get(kind)
-    if signer is None or letter is None:
-        return None
-    if esign == "docusign":
-        return f"\\{letter}{signer}\\"
-    field = {"s": f"Sig{signer}", "d": f"Dte{signer}", "i": f"Int{signer}_{number}"}[letter]
-    return f"{{{{{field}_es_:signer{signer}:{kind}}}}}"
-
-
 def _tags(doc: Any, places: Sequence[FieldPlace], esign: str) -> None:
-    """Print each place's tag in white: 1 pt for DocuSign (an anchor: only its position counts), and
-    for Acrobat Sign as high as the field it makes and squeezed to the place's width (the tag's size is
-    the field's size)."""
+    """Print each place's tag in white, under everything the page draws: 1 pt for DocuSign (an
+    anchor: only its position counts), and for Acrobat Sign as high as the field it makes and squeezed
+    to the place's width (the tag's size is the field's size)."""
     import pikepdf
 
     by_page: dict[int, list[bytes]] = {}
@@ -294,9 +279,10 @@ def _tags(doc: Any, places: Sequence[FieldPlace], esign: str) -> None:
         else:
             size = max(4.0, min(place.height * 0.6, 12.0))
             scale = 100 * place.width / (0.56 * size * len(text))
-            y = place.y0 + 2
+            y = place.y0 + 1 + 0.3 * size  # the braces' descent stays above the rule under the place
         by_page.setdefault(place.page, []).append(
-            b"BT /ConsentTag %.2f Tf %.2f Tz 1 0 0 1 %.3f %.3f Tm (%s) Tj ET" % (size, scale, place.x0 + 1, y, escaped))
+            b"BT /ConsentTag %.2f Tf %.2f Tz 1 0 0 1 %.3f %.3f Tm (%s) Tj ET"
+            % (size, scale, place.x0 + 1, y, escaped))
     font = doc.make_indirect(pikepdf.Dictionary(
         Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica,
         Encoding=pikepdf.Name.WinAnsiEncoding))
@@ -309,5 +295,5 @@ def _tags(doc: Any, places: Sequence[FieldPlace], esign: str) -> None:
         fonts.ConsentTag = font
         resources.Font = fonts
         page.obj.Resources = resources
-        page.contents_add(pikepdf.Stream(doc, b"q\n"), prepend=True)
-        page.contents_add(pikepdf.Stream(doc, b"\nQ q 1 g\n" + b"\n".join(lines) + b"\nQ\n"))
+        # Drawn first, under the page: a box's background (the key facts' blue) hides the tag as well.
+        page.contents_add(pikepdf.Stream(doc, b"q 1 g\n" + b"\n".join(lines) + b"\nQ\n"), prepend=True)

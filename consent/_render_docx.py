@@ -29,6 +29,7 @@ from jinja2 import StrictUndefined, TemplateError
 
 from . import __version__
 from ._docx_check import check_template
+from ._esign import check_esign, tag
 from ._form_data import DOCX_PROPERTY, form_data_json
 from ._library import get_library
 from ._text import Sandbox, long_date
@@ -49,6 +50,7 @@ from .errors import RenderError
 
 BOX_EMPTY, BOX_CHECKED = "☐", "☒"
 GREY = RGBColor(0x4A, 0x4F, 0x57)
+WHITE = RGBColor(0xFF, 0xFF, 0xFF)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -106,10 +108,26 @@ def _cell_text(cell: Any, text: str, *, bold: bool = False, align: Any = None, s
 
 
 class _BodyWriter:
-    def __init__(self, doc: Any, labels: Any) -> None:
+    def __init__(self, doc: Any, labels: Any, esign: str | None = None) -> None:
         self.doc = doc
         self.labels = labels
         self.page_break_next = False  # set by a notice that must have its page to itself
+        self.esign = esign  # e-signature tags at the signature, date and initials lines, if asked for
+        self.tags = 0
+
+    def _tag(self, paragraph: Any, name: str, *, underline: bool = False) -> None:
+        """The e-signature tag of field ``name``, as a white run (1 pt for a DocuSign anchor; for
+        Acrobat Sign, whose field is the tag's size, 7 pt), numbered as in the PDF."""
+        text = tag(name, self.esign, self.tags + 1) if self.esign else None
+        if text is None:
+            return
+        self.tags += 1
+        run = paragraph.add_run(text)
+        run.font.color.rgb = WHITE
+        run.font.size = Pt(1 if self.esign == "docusign" else 7)
+        if underline:  # the line written on, in the line's colour (a white run would underline in white)
+            run.underline = True
+            run._r.get_or_add_rPr().find(qn("w:u")).set(qn("w:color"), "000000")
 
     def _then(self, write: Any, *args: Any) -> None:
         """Write something; if the last thing written must end its page, start this on a new page."""
@@ -133,6 +151,7 @@ class _BodyWriter:
             p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
             p.paragraph_format.keep_together = True
             p.add_run(self.labels["initials"] + " ").font.size = Pt(10)
+            self._tag(p, f"initials.{section.clause_id}", underline=True)
             line = p.add_run("\t")
             line.underline = True
             p.paragraph_format.tab_stops.add_tab_stop(Inches(6.9), WD_TAB_ALIGNMENT.RIGHT)
@@ -257,6 +276,7 @@ class _BodyWriter:
                 r.italic = True
                 r.font.size = Pt(9.5)
             table = self.doc.add_table(rows=0, cols=2)
+            tagged = {self.labels.get("sig_signature"): "signature", self.labels.get("sig_date"): "date"}
             for i, (label, value) in enumerate(party.fields):
                 row = table.add_row()
                 _cant_split(row)
@@ -264,6 +284,8 @@ class _BodyWriter:
                 label_cell, value_cell = row.cells
                 _cell_text(label_cell, label, size=10)
                 _cell_text(value_cell, value, size=11)
+                if label in tagged:
+                    self._tag(value_cell.paragraphs[0], f"{party.role}.{tagged[label]}")
                 for cell in (label_cell, value_cell):
                     cell.vertical_alignment = 3  # bottom
                     if i < len(party.fields) - 1:
@@ -303,16 +325,19 @@ def _zip(parts: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def render_docx(form: Form) -> bytes:
+def render_docx(form: Form, *, esign: str | None = None) -> bytes:
     """The DOCX of ``form``: its tokenised twin is rendered once (cached), then this form's own strings
-    are put back into the XML (escaped for XML), and its screening boxes ticked."""
+    are put back into the XML (escaped for XML), and its screening boxes ticked. ``esign``
+    ("docusign" or "adobe") adds that service's tags, in white, at the signature, date and initials
+    lines (see consent/_esign.py)."""
+    check_esign(esign)
     tokenised = tokenise(form)
     if tokenised is None:  # a token occurs in the real text: never risk a wrong substitution
-        return _zip(_render_parts(form))
+        return _zip(_render_parts(form, esign))
     token_form, key = tokenised
-    parts = _PARTS.get(key, token_form)
+    parts = _PARTS.get(f"{key}-{esign}" if esign else key, token_form, esign)
     if parts is None:  # another worker of the batch is making them
-        return _zip(_render_parts(form))
+        return _zip(_render_parts(form, esign))
     back = {TOKENS[k].encode(): xml_escape(v).encode() for k, v in patient_values(form).items()}
     back_pattern = re.compile(b"|".join(re.escape(t) for t in back))
     out = {name: back_pattern.sub(lambda m: back[m.group(0)], data) for name, data in parts.items()}
@@ -320,25 +345,25 @@ def render_docx(form: Form) -> bytes:
     if any(marks):
         # The twin's boxes are all empty, one per answer in document order: tick this form's own.
         pieces = out[_DOCUMENT].split(_EMPTY)
-        if len(pieces) != len(marks) + 1:  # a box character in the text itself: render this form on its own
-            return _zip(_render_parts(form))
+        if len(pieces) != len(marks) + 1:
+            return _zip(_render_parts(form, esign))  # a box character in the text: this form on its own
         ticked = [pieces[0]]
         for mark, piece in zip(marks, pieces[1:], strict=True):
             ticked += [_CHECKED if mark else _EMPTY, piece]
         out[_DOCUMENT] = b"".join(ticked)
-    return _zip(_with_form_data(out, form))
+    return _zip(_with_form_data(out, form, esign))
 
 
 _CUSTOM = "docProps/custom.xml"
 _FORM_DATA_SLOT = b"consent-form-data-goes-here"
 
 
-def _with_form_data(parts: dict[str, bytes], form: Form) -> dict[str, bytes]:
+def _with_form_data(parts: dict[str, bytes], form: Form, esign: str | None) -> dict[str, bytes]:
     """The parts with this form's data (see consent._form_data) in the custom property ``consent.form``:
     put in last, as the twin rendered for a batch holds only tokens."""
     if _FORM_DATA_SLOT not in parts[_CUSTOM]:
         raise RenderError("form.docx: no place for the form's data in docProps/custom.xml")
-    data = xml_escape(form_data_json(form, __version__, {})).encode()
+    data = xml_escape(form_data_json(form, __version__, {"esign": esign})).encode()
     return {**parts, _CUSTOM: parts[_CUSTOM].replace(_FORM_DATA_SLOT, data, 1)}
 
 
@@ -346,17 +371,17 @@ _DOCUMENT = "word/document.xml"
 _EMPTY, _CHECKED = BOX_EMPTY.encode(), BOX_CHECKED.encode()
 
 
-def _render_parts(form: Form) -> dict[str, bytes]:
+def _render_parts(form: Form, esign: str | None = None) -> dict[str, bytes]:
     """The parts of the form's DOCX package, by name, in package order, rendered on their own."""
-    return _with_form_data(_template_parts(form), form)
+    return _with_form_data(_template_parts(form, esign), form, esign)
 
 
-def _template_parts(form: Form) -> dict[str, bytes]:
+def _template_parts(form: Form, esign: str | None = None) -> dict[str, bytes]:
     """Render the form with docxtpl: the parts of the DOCX package, by name, in package order, with a
     slot for the form's data (see _with_form_data)."""
     tpl = DocxTemplate(io.BytesIO(_template_bytes(form.packs)))
     body = tpl.new_subdoc()
-    writer = _BodyWriter(body, form.labels)
+    writer = _BodyWriter(body, form.labels, esign)
     for section in form.sections:
         writer.section(section)
     h = form.header

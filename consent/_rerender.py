@@ -133,13 +133,16 @@ def rerender(data: bytes, *, packs: Sequence[str | Path] | None = None,
                          hint="give the clinic's pack folders with --pack")
     library = get_library(form.packs)
     library.raise_problems()
-    options: dict[str, Any] = dict(found.render) if source == "pdf" else {}
+    # The options the file was made with (a DOCX knows only its e-signature tags: its PDF gets those too).
+    options: dict[str, Any] = dict(found.render)
     variant = options.pop("pdf_variant", None)
     unknown = sorted(set(options) - set(inspect.signature(render_pdf).parameters))
     if unknown:
-        raise InputError(f"the PDF was made with render options this version does not have: {', '.join(unknown)}",
-                         hint="re-render it with the consent version that made it")
-    makers = {"pdf": lambda: render_pdf(form, variant=variant, **options), "docx": lambda: render_docx(form)}
+        raise InputError(f"the {source.upper()} was made with render options this version does not have: "
+                         f"{', '.join(unknown)}", hint="re-render it with the consent version that made it")
+    esign = options.get("esign")
+    makers = {"pdf": lambda: render_pdf(form, variant=variant, **options),
+              "docx": lambda: render_docx(form, esign=esign)}
     files = {fmt: makers[fmt]() for fmt in check_formats(formats)}
     made = files.get(source)
     clauses, treatment = _changes(form, form.packs)

@@ -203,9 +203,10 @@ def batch(treatment: str, sources: Sequence[str], mapping: str | None, clinic_fi
     from .ehr import read_records
 
     chosen = _formats(formats)
-    if fillable and pdf_variant:
-        raise click.UsageError("--fillable and --pdf-variant cannot be used together: a fillable PDF cannot be "
-                               "an archival PDF/A (make the archival copy of the signed form separately)")
+    if (fillable or esign) and pdf_variant:
+        raise click.UsageError("--fillable or --esign and --pdf-variant cannot be used together: a PDF to fill "
+                               "in or sign cannot be an archival PDF/A (make the archival copy of the signed "
+                               "form separately)")
     clinic = load_clinic(clinic_file)
     total = sum(1 for _ in read_records(sources, mapping=mapping))  # a first pass, for the progress bar
     records = read_records(sources, mapping=mapping)  # then stream: memory does not grow with the batch

@@ -195,17 +195,19 @@ class Form:
         """The manifest as plain data (also embedded in the PDF and DOCX metadata)."""
         return self.manifest.to_dict(self.form_id)
 
-    def to_pdf(self, *, variant: str | None = None, fillable: bool = False, esign: str | None = None) -> bytes:
+    def to_pdf(self, *, variant: str | None = None, fillable: bool = False,
+               esign: str | None = None) -> bytes:
         """The PDF; ``fillable`` adds form fields to fill in and sign, ``esign`` ("docusign" or "adobe")
         that service's anchor tags (see the README: Fillable and signable PDFs)."""
         from ._pdf import render_pdf
 
         return render_pdf(self, variant=variant, fillable=fillable, esign=esign)
 
-    def to_docx(self) -> bytes:
+    def to_docx(self, *, esign: str | None = None) -> bytes:
+        """The DOCX; ``esign`` ("docusign" or "adobe") adds that service's tags, as for :meth:`to_pdf`."""
         from ._render_docx import render_docx
 
-        return render_docx(self)
+        return render_docx(self, esign=esign)
 
     def write(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pikepdf
 import pypdf
 import pytest
-from helpers import DATE, EXAMPLES, build_tree, make_clinic, pdf_pages
+from helpers import DATE, EXAMPLES, SHARED, build_tree, docx_all_text, docx_document, make_clinic, pdf_pages
 
 import consent
 from consent.cli import main
@@ -26,8 +27,8 @@ REQUIRED = 1 << 1
 @pytest.fixture(scope="module")
 def form() -> consent.Form:
     patient = consent.Patient(full_name="Ada O'Connor", birth_date=dt.date(1985, 12, 1), mrn="SRH-000101")
-    return consent.build("knee-injection", patient=patient, clinic=make_clinic(), date=DATE, screening=SCREENING,
-                         allow_check_errors=True)
+    return consent.build("knee-injection", patient=patient, clinic=make_clinic(), date=DATE,
+                         screening=SCREENING, allow_check_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,7 @@ def terminal_fields(pdf: bytes) -> dict[str, dict]:
                 "ft": str(ft), "ff": int(node.get("/Ff", 0)), "v": str(node.get("/V", "")),
                 "pages": [pages[w.P.objgen] for w in widgets],
                 "rects": [[float(x) for x in w.Rect] for w in widgets],
-                "states": sorted(str(s) for w in widgets for s in w.AP.N.keys() if s != "/Off")
+                "states": sorted(str(s) for w in widgets for s in w.AP.N if s != "/Off")
                 if ft == "/Btn" else [],
                 "as": [str(w.get("/AS", "")) for w in widgets],
             }
@@ -95,7 +96,8 @@ def test_every_field_is_present_on_its_page_with_its_type_and_required_flag(form
         title = next(s.title for s in form.sections if s.clause_id == c)
         assert fields[f"initials.{c}"]["pages"][0] >= page_of(fillable, title)
     required = {n for n, f in fields.items() if f["ff"] & REQUIRED}
-    assert required == ({"patient.signature", "patient.name", "patient.date", "provider.signature", "provider.date"}
+    assert required == ({"patient.signature", "patient.name", "patient.date", "provider.signature",
+                         "provider.date"}
                         | {f"initials.{c}" for c in initials} | {f"screening.{q}" for q in questions})
 
 
@@ -103,9 +105,10 @@ def test_screening_radios_are_preselected_from_the_answers_and_the_names_prefill
     """A question answered yes has /V /Yes and its Yes button's state on; no: /No; unanswered: /Off.
     The printed names the flat form prints (patient, provider) are the name fields' values."""
     fields = terminal_fields(fillable)
-    assert fields["screening.infection"]["v"] == "/Yes" and fields["screening.infection"]["as"] == ["/Yes", "/Off"]
-    assert fields["screening.pregnant"]["v"] == "/No" and fields["screening.pregnant"]["as"] == ["/Off", "/No"]
-    assert fields["screening.bleeding"]["v"] == "/Off" and fields["screening.bleeding"]["as"] == ["/Off", "/Off"]
+    states = {name: (fields[f"screening.{name}"]["v"], fields[f"screening.{name}"]["as"])
+              for name in ("infection", "pregnant", "bleeding")}
+    assert states == {"infection": ("/Yes", ["/Yes", "/Off"]), "pregnant": ("/No", ["/Off", "/No"]),
+                      "bleeding": ("/Off", ["/Off", "/Off"])}
     assert fields["patient.name"]["v"] == "Ada O'Connor"
     assert fields["provider.name"]["v"].startswith("Sam Lee")
     assert fields["witness.name"]["v"] == ""
@@ -155,8 +158,8 @@ def test_fields_filled_with_pypdf_read_back_and_the_filled_form_renders(fillable
     assert pdf_pages(filled) == pdf_pages(fillable)
     (tmp_path / "filled.pdf").write_bytes(filled)
     page = page_of(filled, "Provider who explained this form") + 1
-    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", str(page), "-l", str(page), str(tmp_path / "filled.pdf"),
-                    str(tmp_path / "page")], check=True, timeout=60)
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", str(page), "-l", str(page),
+                    str(tmp_path / "filled.pdf"), str(tmp_path / "page")], check=True, timeout=60)
     assert list(tmp_path.glob("page*.png"))
 
 
@@ -210,9 +213,12 @@ def test_a_template_without_field_places_fails_loudly(tmp_path):
 
 def test_a_fillable_pdf_a_is_refused_clearly(form):
     """A fillable PDF cannot be PDF/A (its date actions are JavaScript, its fields' font is not
-    embedded): refused with a RenderError, and `consent batch --fillable --pdf-variant` is a usage error."""
+    embedded), nor can a PDF with e-signature tags (their font is not embedded): refused with a
+    RenderError."""
     with pytest.raises(consent.RenderError, match="cannot be an archival PDF/A"):
         form.to_pdf(fillable=True, variant="pdf/a-3b")
+    with pytest.raises(consent.RenderError, match="e-signature tags cannot be an archival PDF/A"):
+        form.to_pdf(esign="adobe", variant="pdf/a-3u")
     with pytest.raises(consent.RenderError, match="unknown e-signature service"):
         form.to_pdf(esign="hellosign")
 
@@ -227,7 +233,8 @@ def test_esign_tags_are_printed_only_when_asked(form, service):
         for tag in ("\\s1\\", "\\d1\\", "\\i1\\", "\\s2\\", "\\d2\\", "\\s3\\", "\\s4\\"):
             assert tag in text, tag
     else:
-        for tag in ("{{Sig1_es_:signer1:signature}}", "{{Dte1_es_:signer1:date}}", "{{Sig2_es_:signer2:signature}}"):
+        for tag in ("{{Sig1_es_:signer1:signature}}", "{{Dte1_es_:signer1:date}}",
+                    "{{Sig2_es_:signer2:signature}}"):
             assert tag in text, tag
         assert len(re.findall(r"\{\{Int1_\d+_es_:signer1:initials\}\}", text)) >= 3
     plain = " ".join(pdf_pages(form.to_pdf()))
@@ -249,12 +256,135 @@ def test_merge_fields_are_text_fields_named_by_the_profile(form):
 
 
 def test_cli_render_fillable_writes_a_pdf_with_fields(capsys, tmp_path):
-    """`consent render --fillable --esign docusign` exits 0 and its PDF has the fields and the tags."""
+    """`consent render --fillable --esign docusign` exits 0; its PDF has the fields and the tags, its
+    DOCX the tags."""
     code = main(["render", "hair", "--patient", str(EXAMPLES / "patient-jose.yaml"), "--clinic",
-                 str(EXAMPLES / "clinic.yaml"), "--date", "2026-11-21", "--format", "pdf", "--out",
+                 str(EXAMPLES / "clinic.yaml"), "--date", "2026-11-21", "--format", "pdf,docx", "--out",
                  str(tmp_path), "--fillable", "--esign", "docusign"])
     out, err = capsys.readouterr()
     assert code == 0, err
-    pdf = Path(out.strip()).read_bytes()
+    paths = {Path(line).suffix: Path(line) for line in out.split()}
+    pdf = paths[".pdf"].read_bytes()
     assert "patient.signature" in pypdf.PdfReader(io.BytesIO(pdf)).get_fields()
     assert "\\s1\\" in " ".join(pdf_pages(pdf))
+    assert "\\s1\\" in docx_all_text(paths[".docx"].read_bytes())
+
+
+def test_fields_and_tags_do_not_change_what_the_page_shows(form, fillable, tmp_path):
+    """The fillable PDF and the DocuSign-tagged PDF look the same as the plain PDF, pixel for pixel at
+    40 dpi (the pre-selected radio buttons draw the printed ticks; the tags are white, under the page);
+    Acrobat Sign's larger tags change at most a few anti-aliased pixels of a page."""
+    def pages(name: str, pdf: bytes) -> list[bytes]:
+        (tmp_path / f"{name}.pdf").write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-gray", "-r", "40", str(tmp_path / f"{name}.pdf"), str(tmp_path / name)],
+                       check=True, timeout=120)
+        return [p.read_bytes() for p in sorted(tmp_path.glob(f"{name}-*.pgm"))]
+
+    plain = pages("plain", form.to_pdf())
+    assert pages("fillable", fillable) == plain
+    assert pages("docusign", form.to_pdf(esign="docusign")) == plain
+    adobe = pages("adobe", form.to_pdf(esign="adobe"))
+    assert len(adobe) == len(plain)
+    for a, b in zip(adobe, plain, strict=True):
+        assert sum(x != y for x, y in zip(a, b, strict=True)) <= 12
+
+
+@pytest.mark.slow
+def test_render_and_batch_give_the_same_fillable_bytes(tmp_path, capsys):
+    """`consent render --fillable --esign adobe` of one patient and `consent batch --fillable --esign adobe`
+    of the same patient's FHIR export give byte-identical PDFs, with the fields (the batch's forms get
+    their fields from the shared body); the batch's manifest records the PDF options."""
+    patient = tmp_path / "peter.yaml"
+    patient.write_text("full_name: Peter James Chalmers\nbirth_date: 1974-12-25\nmrn: '12345'\n")
+    options = ["--clinic", str(EXAMPLES / "clinic.yaml"), "--date", "2026-11-21", "--format", "pdf",
+               "--fillable", "--esign", "adobe"]
+    single_out, batch_out = str(tmp_path / "single"), str(tmp_path / "out")
+    assert main(["render", "hair", "--patient", str(patient), "--out", single_out, *options]) == 0
+    fhir = SHARED / "ehr-samples" / "hl7_r4_patient-example.json"
+    assert main(["batch", "hair", "--from", str(fhir), "--out", batch_out, "--jobs", "1", *options]) == 0
+    capsys.readouterr()
+    single = next((tmp_path / "single").glob("*.pdf")).read_bytes()
+    batch = next((tmp_path / "out" / "forms").glob("rec-000001_*.pdf")).read_bytes()
+    assert single == batch
+    assert "patient.signature" in pypdf.PdfReader(io.BytesIO(batch)).get_fields()
+    entry = json.loads((tmp_path / "out" / "manifest.jsonl").read_text().splitlines()[0])
+    assert entry["pdf_options"] == {"fillable": True, "esign": "adobe"}
+
+
+def test_batch_refuses_fillable_pdf_a_before_any_work(tmp_path, capsys):
+    """`consent batch --fillable` (or `--esign`) with `--pdf-variant` is a usage error (exit 2), no folder
+    made."""
+    fhir = SHARED / "ehr-samples" / "hl7_r4_patient-example.json"
+    code = main(["batch", "hair", "--from", str(fhir), "--clinic", str(EXAMPLES / "clinic.yaml"), "--out",
+                 str(tmp_path / "out"), "--fillable", "--pdf-variant", "pdf/a-3b"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "cannot be an archival PDF/A" in err
+    assert not (tmp_path / "out").exists()
+    code = main(["batch", "hair", "--from", str(fhir), "--clinic", str(EXAMPLES / "clinic.yaml"), "--out",
+                 str(tmp_path / "out"), "--esign", "docusign", "--pdf-variant", "pdf/a-3u"])
+    assert code == 2 and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("treatment", ["iv-infusion", "hair"])
+def test_every_treatment_and_language_gets_its_fields(treatment, language):
+    """Each stock treatment, in English and Spanish, gets every field its form asks for (the signature
+    lines are found by their labels in the form's language)."""
+    from consent._pdf_fields import expected_fields
+
+    patient = consent.Patient(full_name="José Núñez", birth_date=dt.date(1958, 3, 14), mrn="SRH-4")
+    form = consent.build(treatment, patient=patient, clinic=make_clinic(), date=DATE, language=language,
+                         allow_check_errors=True)
+    fields = terminal_fields(form.to_pdf(fillable=True))
+    assert set(fields) == set(expected_fields(form))
+    assert {"patient.signature", "patient.date", "provider.signature"} <= set(fields)
+    assert fields["patient.name"]["v"] == "José Núñez"
+
+
+def test_the_shared_body_keeps_its_field_places_on_disk(fillable):
+    """The workers of a batch share the body through a file: its field places survive the round trip
+    (so every worker's forms get their fields)."""
+    from consent._pdf_layers import _BODIES, _decode, _encode
+
+    bodies = [body for body in _BODIES.done.values() if body is not None]
+    assert bodies and all(body.fields for body in bodies)
+    for body in bodies:
+        assert _decode(_encode(body)) == body
+
+
+@pytest.mark.parametrize("service", ["docusign", "adobe"])
+def test_docx_esign_tags_are_white_runs_at_the_same_places(form, service):
+    """`--esign` puts the same tags in the DOCX as in the PDF (same names, same numbering), as white
+    runs; without it the DOCX has none, and its other text is unchanged."""
+    tagged = form.to_docx(esign=service)
+    plain_text, tagged_text = docx_all_text(form.to_docx()), docx_all_text(tagged)
+    pattern = r"\\[sdi]\d\\" if service == "docusign" else r"\{\{[A-Za-z0-9_]+_es_:signer\d:[a-z]+\}\}"
+    docx_tags = re.findall(pattern, tagged_text)
+    pdf_tags = re.findall(pattern, " ".join(pdf_pages(form.to_pdf(esign=service))))
+    assert sorted(docx_tags) == sorted(pdf_tags) and len(docx_tags) >= 11
+    assert not re.findall(pattern, plain_text)
+    assert re.sub(pattern, "", tagged_text).split() == plain_text.split()
+    document = docx_document(tagged)
+    paragraphs = [*document.paragraphs,
+                  *(p for t in document.tables for row in t.rows for c in row.cells for p in c.paragraphs)]
+    runs = [r for p in paragraphs for r in p.runs if re.fullmatch(pattern, r.text)]
+    assert runs and all(str(r.font.color.rgb) == "FFFFFF" for r in runs)
+    with pytest.raises(consent.RenderError, match="unknown e-signature service"):
+        form.to_docx(esign="hellosign")
+
+
+def test_a_batch_run_again_with_fillable_remakes_its_pdfs(tmp_path, capsys):
+    """A batch run again into the same folder with --fillable does not skip the plain forms it made
+    before: their PDFs are made again, with fields (and again without, when --fillable is dropped)."""
+    fhir = SHARED / "ehr-samples" / "hl7_r4_patient-example.json"
+    argv = ["batch", "hair", "--from", str(fhir), "--clinic", str(EXAMPLES / "clinic.yaml"), "--out",
+            str(tmp_path / "out"), "--date", "2026-11-21", "--format", "pdf", "--jobs", "1"]
+
+    def has_fields() -> bool:
+        pdf = next((tmp_path / "out" / "forms").glob("rec-000001_*.pdf")).read_bytes()
+        return bool(pypdf.PdfReader(io.BytesIO(pdf)).get_fields())
+
+    assert main(argv) == 0 and not has_fields()
+    assert main([*argv, "--fillable"]) == 0 and has_fields()
+    assert main(argv) == 0 and not has_fields()
+    capsys.readouterr()

@@ -185,7 +185,8 @@ def test_a_signed_form_rerenders_as_the_unsigned_original(patient, tmp_path, cap
 
 def test_a_filled_fillable_form_rerenders_as_the_empty_fillable_form(patient):
     """A fillable form (with e-signature tags) records its options: filled in with pypdf, it re-renders
-    as the same fillable form, fields empty, byte for byte what was first made."""
+    as the same fillable form, fields empty, byte for byte what was first made, and the DOCX with the
+    same e-signature tags."""
     form = _form(patient)
     pdf = form.to_pdf(fillable=True, esign="docusign")
     writer = pypdf.PdfWriter(clone_from=io.BytesIO(pdf))
@@ -197,6 +198,7 @@ def test_a_filled_fillable_form_rerenders_as_the_empty_fillable_form(patient):
     again = consent.rerender(filled.getvalue())
     assert again.data.render == {"pdf_variant": None, "fillable": True, "esign": "docusign"}
     assert again.pdf == pdf and again.identical is False
+    assert again.docx == form.to_docx(esign="docusign")
     assert "changed after it was made (filled in, signed" in " ".join(again.report())
     fields = pypdf.PdfReader(io.BytesIO(again.pdf)).get_fields()
     assert "patient.signature" in fields and fields["patient.date"].get("/V") in (None, "")
