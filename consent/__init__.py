@@ -16,6 +16,10 @@ The pipeline, one module per stage: ``_library`` (load clause and treatment file
 ``content`` (validate them) -> ``_assemble`` (fill them in: a :class:`Form`) -> ``check`` (compliance)
 -> ``_build`` (assemble, check, refuse or record) -> ``_render_pdf`` / ``_pdf_layers`` (under ``_pdf``)
 and ``_render_docx`` (render) -> ``_output`` (write files atomically) -> ``_batch`` -> ``cli``.
+The return path: ``_pdf_stamp`` stamps every PDF's content hash; ``_signed`` reads a signed form back
+(:func:`read_signed`, ``consent verify``) and ``_seal`` adds the clinic's seal (:func:`seal`).
+``_form_data`` is the form's data the renderers embed in every PDF and DOCX; ``_rerender`` makes a form
+again from it (:func:`rerender`), and ``_record`` makes a signed form's FHIR Bundle (:func:`record_signed`).
 """
 
 import typing as _typing

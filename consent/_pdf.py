@@ -12,7 +12,6 @@ from ._field_places import field_places
 from ._glyphs import missing_glyphs
 from ._pdf_fields import add_fields, check_options
 from ._pdf_layers import layered_pdf
-from ._pdf_stamp import stamp
 from ._render_pdf import _weasyprint, form_html, layout, write_document
 from ._tokens import unanswered
 from .document import Form
@@ -74,4 +73,6 @@ def laid_out_pdf(form: Form, *, variant: str | None = None, fillable: bool = Fal
         pdf, places, how = write_document(document, form, variant, **options), field_places(document), "whole"
     if fillable or esign or merge_fields:
         pdf = add_fields(pdf, form, places, fillable=fillable, esign=esign, merge_fields=merge_fields)
+    from ._pdf_stamp import stamp  # imports pikepdf: only when a PDF is made
+
     return stamp(pdf), how

@@ -12,7 +12,10 @@ Where the hash goes: two keys of the document information dictionary, beside ``/
 
 - ``/consentcontenthash``: ``sha256:<hex>``, the SHA-256 of the page hashes below, joined by spaces;
 - ``/consentpagehashes``: the SHA-256 of each page, in page order, joined by spaces (so a reader can say
-  which page changed).
+  which page changed);
+- ``/consentfields``: the form's fields as made, one per line: name, kind, required or optional, page and
+  widget rectangles (empty for a flat form), so that a field removed, added, moved or made optional is
+  seen even though the hash leaves the fields out.
 
 Why there and not in the XMP: PDF/A-2 and -3 ask the document information entries that have an XMP
 analogue (Title, Author, Subject, Keywords, the dates, Creator, Producer) to match the XMP; custom keys have
@@ -33,8 +36,11 @@ from typing import Any
 
 import pikepdf
 
+from ._acroform import read_fields
+
 HASH_KEY = "/consentcontenthash"
 PAGES_KEY = "/consentpagehashes"
+FIELDS_KEY = "/consentfields"
 FORM_ID_KEY = "/consentformid"
 # Entries about how a stream is stored, not what it holds; /Parent points back up the page tree.
 _STORAGE_KEYS = frozenset({"/Length", "/Filter", "/DecodeParms", "/DL", "/Parent"})
@@ -74,8 +80,12 @@ class _Canon:
             h.update(self._dict(obj, stream=False))
         elif isinstance(obj, pikepdf.Array):
             h.update(b"A")
-            for item in obj:
-                h.update(self.digest(item))
+            items: list[Any] = list(obj)  # numbers come out of pikepdf as int and Decimal
+            if all(type(item) in (int, Decimal) for item in items):  # /Widths, a matrix: numbers only, fast
+                h.update(b",".join(_number(item) for item in items))
+            else:
+                for item in items:
+                    h.update(self.digest(item))
         else:
             h.update(_scalar(obj))
         return h.digest()
@@ -85,7 +95,7 @@ class _Canon:
         for key in sorted(obj.keys()):
             if key in _STORAGE_KEYS and (stream or key == "/Parent"):
                 continue
-            h.update(key.encode())
+            h.update(key.encode("utf-8", "surrogateescape"))  # a damaged file's names need not be UTF-8
             h.update(self.digest(obj[key]))
         return h.digest()
 
@@ -95,19 +105,27 @@ def _stream_data(stream: pikepdf.Stream) -> bytes:
     try:
         return b"decoded" + stream.read_bytes()
     except pikepdf.PdfError:
-        filters = repr(stream.stream_dict.get("/Filter")).encode() + repr(stream.stream_dict.get("/DecodeParms")).encode()
-        return b"raw" + filters + stream.read_raw_bytes()
+        filters = [stream.stream_dict.get(key) for key in ("/Filter", "/DecodeParms")]
+        stored = b" ".join(f.unparse() if isinstance(f, pikepdf.Object) else b"null" for f in filters)
+        return b"raw" + stored + stream.read_raw_bytes()
 
 
-def _scalar(obj: Any) -> bytes:
+def _number(value: int | Decimal | float) -> bytes:
+    """A number written the same way whoever wrote the file (500, 500.0 and 500.00 are one number)."""
+    if type(value) is int:
+        return str(value).encode()
+    return format(Decimal(str(value)).normalize(), "f").encode()
+
+
+def _scalar(obj: Any) -> bytes:  # noqa: PLR0911 - one return per kind of PDF object
     if isinstance(obj, pikepdf.Name):
-        return b"N" + str(obj).encode()
+        return b"N" + obj.unparse()
     if isinstance(obj, pikepdf.String):
         return b"T" + bytes(obj)
     if isinstance(obj, bool):
         return b"B1" if obj else b"B0"
     if isinstance(obj, int | Decimal | float):
-        return b"R" + format(Decimal(str(obj)).normalize(), "f").encode()
+        return b"R" + _number(obj)
     if obj is None:
         return b"null"
     if isinstance(obj, pikepdf.Object):
@@ -125,10 +143,14 @@ def page_hashes(pdf: pikepdf.Pdf) -> list[str]:
             h.update(canon.digest(box))
         h.update(_scalar(page.obj.get("/Rotate", 0)))
         contents = page.obj.get("/Contents")
-        streams = [contents] if isinstance(contents, pikepdf.Stream) else list(contents or [])
+        streams = (
+            [contents] if isinstance(contents, pikepdf.Stream)
+            else list(contents) if isinstance(contents, pikepdf.Array)
+            else [contents]  # none, or something that is not content at all: hashed as it is
+        )
         h.update(b"contents")
         for stream in streams:
-            h.update(_stream_data(stream))
+            h.update(_stream_data(stream) if isinstance(stream, pikepdf.Stream) else _scalar(stream))
             h.update(b"\n")
         h.update(b"resources")
         h.update(canon.digest(page.obj.get("/Resources", pikepdf.Dictionary())))
@@ -148,6 +170,7 @@ def stamp(pdf_bytes: bytes) -> bytes:
         hashes = page_hashes(pdf)
         pdf.docinfo[PAGES_KEY] = " ".join(hashes)
         pdf.docinfo[HASH_KEY] = content_hash(hashes)
+        pdf.docinfo[FIELDS_KEY] = "\n".join(field.layout for field in read_fields(pdf))
         out = io.BytesIO()
         pdf.save(out, deterministic_id=True)
     return out.getvalue()

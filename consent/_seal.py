@@ -17,14 +17,20 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ._signed import SEAL_FIELD, read_signed
 from .errors import SealError
 
+if TYPE_CHECKING:
+    from pyhanko.sign.signers import SimpleSigner
+
 REASON = "Sealed by the clinic: any later change to this consent form is detectable"
 
 
-def seal(pdf: bytes, cert: str | Path, password: str | bytes | None = None, *, tsa_url: str | None = None) -> bytes:
+def seal(
+    pdf: bytes, cert: str | Path, password: str | bytes | None = None, *, tsa_url: str | None = None
+) -> bytes:
     """``pdf`` (a consent form, filled in and signed) with the clinic's seal added: see the module docstring.
 
     ``cert``: a PKCS#12 file (.p12/.pfx) holding the clinic's private key, its certificate and, ideally,
@@ -43,13 +49,18 @@ def seal(pdf: bytes, cert: str | Path, password: str | bytes | None = None, *, t
     signed = read_signed(pdf)
     verdict = signed.verdict
     if verdict.status == "ALTERED":
-        raise SealError(f"form {signed.form_id} is not sealed: it is {verdict}",
-                        hint="seal the form as the patient signed it, before anything else changes it")
+        raise SealError(
+            f"form {signed.form_id} is not sealed: it is {verdict}",
+            hint="seal the form as the patient signed it, before anything else changes it",
+        )
     if signed.seal is not None:
         raise SealError(f"form {signed.form_id} is already sealed (by {signed.seal.signer})")
     signer = _signer(Path(cert), password)
     meta = signers.PdfSignatureMetadata(
-        field_name=SEAL_FIELD, subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256", reason=REASON,
+        field_name=SEAL_FIELD,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        md_algorithm="sha256",
+        reason=REASON,
     )
     timestamper = None
     if tsa_url:
@@ -64,7 +75,7 @@ def seal(pdf: bytes, cert: str | Path, password: str | bytes | None = None, *, t
     return bytes(out.getvalue())
 
 
-def _signer(cert: Path, password: str | bytes | None) -> object:
+def _signer(cert: Path, password: str | bytes | None) -> SimpleSigner:
     from pyhanko.sign import signers
 
     secret = password.encode() if isinstance(password, str) else password
@@ -73,9 +84,11 @@ def _signer(cert: Path, password: str | bytes | None) -> object:
     except OSError as exc:
         raise SealError(f"{cert}: cannot be read ({exc.strerror})") from None
     try:
-        return signers.SimpleSigner.load_pkcs12_data(data, other_certs=[], passphrase=secret)
+        signer: SimpleSigner = signers.SimpleSigner.load_pkcs12_data(data, other_certs=[], passphrase=secret)
     except (ValueError, TypeError):
         raise SealError(
             f"{cert}: cannot open the clinic's key and certificate",
-            hint="give a PKCS#12 file (.p12 or .pfx) and its password (--password-env VAR, or typed when asked)",
+            hint="give a PKCS#12 file (.p12 or .pfx) and its password "
+            "(--password-env VAR, or typed when asked)",
         ) from None
+    return signer

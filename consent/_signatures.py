@@ -24,10 +24,19 @@ import attrs
 logging.getLogger("pyhanko").setLevel(logging.ERROR)
 logging.getLogger("pyhanko_certvalidator").setLevel(logging.ERROR)
 
-_COVERAGE = {"ENTIRE_FILE": "the entire file", "ENTIRE_REVISION": "its revision, not the updates after it",
-             "CONTIGUOUS_BLOCK_FROM_START": "part of the file", "UNCLEAR": "an unclear part of the file"}
-_CHANGES = {"NONE": "none", "LTA_UPDATES": "validation data only", "FORM_FILLING": "form filling and signing",
-            "ANNOTATIONS": "annotations", "OTHER": "other changes"}
+_COVERAGE = {
+    "ENTIRE_FILE": "the entire file",
+    "ENTIRE_REVISION": "its revision, not the updates after it",
+    "CONTIGUOUS_BLOCK_FROM_START": "part of the file",
+    "UNCLEAR": "an unclear part of the file",
+}
+_CHANGES = {
+    "NONE": "none",
+    "LTA_UPDATES": "validation data only",
+    "FORM_FILLING": "form filling and signing",
+    "ANNOTATIONS": "annotations",
+    "OTHER": "other changes",
+}
 
 
 @attrs.frozen
@@ -41,7 +50,8 @@ class Signature:
     valid: bool  #: the signature matches its certificate's key
     trusted: bool | None  #: the certificate chains to a given trust root; None: no trust root was given
     coverage: str  #: what it covers: "the entire file", or only an earlier revision (see ``_COVERAGE``)
-    changes_after: str  #: pyHanko's modification level of what came after: "none", "form filling and signing", ...
+    #: pyHanko's modification level of what came after: "none", "form filling and signing", ...
+    changes_after: str
     changes_allowed: bool  #: what came after is allowed (form filling; no change to page content)
     timestamped: bool  #: carries a timestamp token from a timestamp authority
     revision: int  #: the revision it signed (1 = the file as first written)
@@ -61,15 +71,19 @@ def load_trust_roots(paths: Sequence[str | Path]) -> list[Any]:
     roots: list[Any] = []
     for path in paths:
         try:
-            roots.extend(load_certs_from_pemder([str(path)]))
+            found = list(load_certs_from_pemder([str(path)]))  # type: ignore[no-untyped-call]
         except (OSError, ValueError) as exc:
             raise InputError(f"{path}: cannot be read as a certificate (PEM or DER): {exc}") from None
+        if not found:
+            raise InputError(f"{path}: holds no certificate (expected PEM or DER)")
+        roots.extend(found)
     return roots
 
 
-def read_signatures(pdf: bytes, trust_roots: Sequence[Any] | None = None) -> tuple[int, tuple[Signature, ...]]:
+def read_signatures(
+    pdf: bytes, trust_roots: Sequence[Any] | None = None
+) -> tuple[int, tuple[Signature, ...]]:
     """The number of revisions of the file (1 + its incremental updates) and its signatures, in order."""
-    from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko_certvalidator import ValidationContext
 
@@ -77,7 +91,9 @@ def read_signatures(pdf: bytes, trust_roots: Sequence[Any] | None = None) -> tup
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         revisions = reader.xrefs.total_revisions
         embedded = list(reader.embedded_signatures)
-    except (PdfError, ValueError, KeyError) as exc:
+    # pyHanko meets a damaged file with many kinds of error (PdfError, ValueError, zlib.error, even an
+    # AssertionError): whatever it is, the verdict says the signatures cannot be read, never a traceback.
+    except Exception as exc:  # noqa: BLE001
         return 0, (_broken("(unknown)", f"the file's structure cannot be read for signatures: {exc}"),)
     out = []
     for sig in embedded:
@@ -87,20 +103,30 @@ def read_signatures(pdf: bytes, trust_roots: Sequence[Any] | None = None) -> tup
 
 
 def _broken(field: str, problem: str) -> Signature:
-    return Signature(field=field, signer="", signed_at=None, intact=False, valid=False, trusted=False,
-                     coverage=_COVERAGE["UNCLEAR"], changes_after="unknown", changes_allowed=False,
-                     timestamped=False, revision=0, problem=problem)
+    return Signature(
+        field=field,
+        signer="",
+        signed_at=None,
+        intact=False,
+        valid=False,
+        trusted=False,
+        coverage=_COVERAGE["UNCLEAR"],
+        changes_after="unknown",
+        changes_allowed=False,
+        timestamped=False,
+        revision=0,
+        problem=problem,
+    )
 
 
 def _validate(sig: Any, context: Any, *, trusted_known: bool) -> Signature:
-    from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation import validate_pdf_signature
 
     try:
         status = validate_pdf_signature(sig, context)
-    except (PdfError, ValueError, KeyError) as exc:  # pyHanko's validation errors are ValueErrors
-        return _broken(sig.field_name, f"it cannot be validated: {exc}")
+    except Exception as exc:  # noqa: BLE001 - as in read_signatures: a damaged signature is a verdict
+        return _broken(sig.field_name, f"it cannot be validated: {exc or type(exc).__name__}")
     subject = status.signing_cert.subject
     names = subject.native
     level = status.modification_level
@@ -113,7 +139,8 @@ def _validate(sig: Any, context: Any, *, trusted_known: bool) -> Signature:
         trusted=bool(status.trusted) if trusted_known else None,
         coverage=_COVERAGE.get(status.coverage.name if status.coverage else "UNCLEAR", "?"),
         changes_after=_CHANGES.get(level.name, level.name.lower()) if level is not None else "unknown",
-        changes_allowed=level is not None and level <= ModificationLevel.FORM_FILLING
+        changes_allowed=level is not None
+        and level <= ModificationLevel.FORM_FILLING
         and status.docmdp_ok is not False,
         timestamped=status.timestamp_validity is not None,
         revision=sig.signed_revision + 1,

@@ -373,7 +373,7 @@ def check_command(treatments: Sequence[str], packs: Sequence[str], fmt: str, fig
 
 
 VERIFY_EXIT = """Exit status: 0 intact and every required field filled; 3 intact but required fields
-empty (INCOMPLETE); 1 altered, not a consent form, or a seal the given trust roots do not vouch for."""
+empty (INCOMPLETE); 1 altered, not a consent form, or a seal the --trust roots do not vouch for."""
 
 
 @cli.command(epilog=VERIFY_EXIT)
@@ -381,25 +381,37 @@ empty (INCOMPLETE); 1 altered, not a consent form, or a seal the given trust roo
 @click.option("--original", type=click.Path(exists=True, dir_okay=False),
               help="The form as consent made it: also compare the pages one by one.")
 @click.option("--trust", "trust", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="A CA certificate (PEM or DER) to trust for the signatures and the seal. Repeatable.")
-def verify(signed_pdf: str, original: str | None, trust: Sequence[str]) -> None:
+              help="A CA certificate (PEM or DER) the clinic's seal must chain to; every signature's "
+                   "trust is shown too. Repeatable.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for scripts (same verdict and exit status).")
+def verify(signed_pdf: str, original: str | None, trust: Sequence[str], fmt: str) -> None:
     """Check a filled-in, signed consent form: is it the form consent made, unchanged, and complete?
 
     Prints the verdict (INTACT, INCOMPLETE, ALTERED, UNTRUSTED or NOT A CONSENT FORM), then the form's
     fields and signatures. Nothing is fetched from the network.
     """
+    import json
+
     from ._signatures import load_trust_roots
     from ._signed import describe, read_signed
     from .errors import NotAConsentForm
 
     roots = load_trust_roots(trust) if trust else None
     try:
-        signed = read_signed(Path(signed_pdf).read_bytes(),
-                             original=Path(original).read_bytes() if original else None, trust_roots=roots)
+        made = _read(original) if original else None
+        signed = read_signed(_read(signed_pdf), original=made, trust_roots=roots)
     except NotAConsentForm as exc:
-        click.echo(f"NOT A CONSENT FORM: {exc}")
+        if fmt == "json":
+            verdict = {"verdict": "NOT A CONSENT FORM", "reasons": [exc.summary], "exit_code": 1}
+            click.echo(json.dumps(verdict))
+        else:
+            click.echo(f"NOT A CONSENT FORM: {exc}")
         raise click.exceptions.Exit(1) from None
-    click.echo(describe(signed))
+    if fmt == "json":
+        click.echo(json.dumps(signed.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(describe(signed))
     raise click.exceptions.Exit(signed.verdict.exit_code)
 
 
@@ -427,7 +439,8 @@ def seal(signed_pdf: str, cert: str, password_env: str | None, out_file: str | N
     from ._seal import seal as seal_pdf
 
     source = Path(signed_pdf)
-    target = source if in_place else Path(out_file) if out_file else source.with_name(f"{source.stem}-sealed.pdf")
+    default = source.with_name(f"{source.stem}-sealed.pdf")
+    target = source if in_place else Path(out_file) if out_file else default
     if target.resolve() == source.resolve() and not in_place:
         raise InputError(f"{target} is the form itself; give --in-place to replace it")
     if password_env:
@@ -438,9 +451,20 @@ def seal(signed_pdf: str, cert: str, password_env: str | None, out_file: str | N
         password = click.prompt("Password of the .p12", hide_input=True, default="", show_default=False)
     else:
         password = None
-    sealed = seal_pdf(source.read_bytes(), cert, password or None, tsa_url=tsa)
-    atomic_write(target, sealed)
+    sealed = seal_pdf(_read(signed_pdf), cert, password or None, tsa_url=tsa)
+    try:
+        atomic_write(target, sealed)
+    except OSError as exc:
+        reason = exc.strerror or exc
+        raise InputError(f"{target}: cannot be written ({reason}); nothing was written") from None
     click.echo(str(target))
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
 
 
 def _as_problem(exc: ConsentError) -> Any:

@@ -6,35 +6,42 @@ filled with pypdf (an incremental update, as a PDF viewer saves) and signatures 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import http.server
 import io
 import re
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pikepdf
 import pypdf
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-P12_PASSWORD = "correct horse battery staple"
+import consent
 
-# The fields of a fillable form (see field-names.md): name -> (kind, required).
-FIELDS = {
-    "patient.signature": ("sig", True),
-    "patient.name": ("text", True),
-    "patient.date": ("text", True),
-    "initials.risks": ("text", True),
-    "screening.pregnant": ("radio", True),
-    "witness.name": ("text", False),
-    "provider.signature": ("sig", True),
-    "provider.date": ("text", True),
-}
-TEXT_VALUES = {"patient.name": "Ada O'Connor", "patient.date": "2026-11-21", "initials.risks": "AO",
-               "provider.date": "2026-11-21"}
+P12_PASSWORD = "correct horse battery staple"  # noqa: S105 - a throwaway test certificate's
+
+# What the patient and the provider write in a fillable form's text fields, by the last part of the name.
+TEXT_VALUES = {"date": "2026-11-21", "time": "10:30"}
+INITIALS = "AO"
+
+
+def make_form(treatment: str = "knee-injection", name: str = "Ada O'Connor") -> consent.Form:
+    """A form for the example clinic, dated 2026-11-21."""
+    from helpers import DATE, EXAMPLES
+
+    patient = consent.Patient(full_name=name, birth_date=DATE.replace(year=1985))
+    return consent.build(
+        treatment, patient=patient, clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE
+    )
 
 
 @attrs.frozen
@@ -50,18 +57,95 @@ def _name(cn: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def _cert(subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name, issuer_key: ec.EllipticCurvePrivateKey,
-          *, ca: bool) -> x509.Certificate:
+def _cert(
+    subject: str,
+    key: ec.EllipticCurvePrivateKey,
+    issuer: x509.Name,
+    issuer_key: ec.EllipticCurvePrivateKey,
+    *,
+    ca: bool,
+) -> x509.Certificate:
     start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
-    usage = x509.KeyUsage(digital_signature=not ca, content_commitment=not ca, key_encipherment=False,
-                          data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
-                          encipher_only=False, decipher_only=False)
-    builder = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(issuer)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(start).not_valid_after(start + dt.timedelta(days=30))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-               .add_extension(usage, critical=True))
+    usage = x509.KeyUsage(
+        digital_signature=not ca,
+        content_commitment=not ca,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(usage, critical=True)
+    )
     return builder.sign(issuer_key, hashes.SHA256())
+
+
+@contextlib.contextmanager
+def local_tsa(folder: Path) -> Iterator[str]:
+    """A timestamp authority (RFC 3161) on 127.0.0.1, its certificate issued by the test CA of ``folder``
+    (made by :func:`make_pki`): pyHanko's DummyTimeStamper behind http.server. Yields its URL."""
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import tsp
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko.sign.timestamps import DummyTimeStamper
+
+    ca = x509.load_pem_x509_certificate((folder / "ca.pem").read_bytes())
+    ca_key = serialization.load_pem_private_key((folder / "ca-key.pem").read_bytes(), password=None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # pyHanko's test TSA signs with RSA
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Test TSA"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=30))
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    der_key = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    stamper = DummyTimeStamper(
+        tsa_cert=asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER)),
+        tsa_key=asn1_keys.PrivateKeyInfo.load(der_key),
+    )
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            request = tsp.TimeStampReq.load(self.rfile.read(int(self.headers["Content-Length"])))
+            body = stamper.request_tsa_response(request).dump()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/timestamp-reply")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 def make_pki(folder: Path) -> Pki:
@@ -71,6 +155,11 @@ def make_pki(folder: Path) -> Pki:
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = _cert("Test Clinic CA", ca_key, _name("Test Clinic CA"), ca_key, ca=True)
     (folder / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (folder / "ca-key.pem").write_bytes(
+        ca_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     other_key = ec.generate_private_key(ec.SECP256R1())
     other = _cert("Some Other CA", other_key, _name("Some Other CA"), other_key, ca=True)
     (folder / "other-ca.pem").write_bytes(other.public_bytes(serialization.Encoding.PEM))
@@ -78,53 +167,12 @@ def make_pki(folder: Path) -> Pki:
         key = ec.generate_private_key(ec.SECP256R1())
         cert = _cert(cn, key, ca.subject, ca_key, ca=False)
         data = pkcs12.serialize_key_and_certificates(
-            who.encode(), key, cert, [ca], serialization.BestAvailableEncryption(P12_PASSWORD.encode()))
+            who.encode(), key, cert, [ca], serialization.BestAvailableEncryption(P12_PASSWORD.encode())
+        )
         (folder / f"{who}.p12").write_bytes(data)
-    return Pki(folder, folder / "ca.pem", folder / "clinic.p12", folder / "patient.p12", folder / "other-ca.pem")
-
-
-def add_fields(pdf: bytes) -> bytes:
-    """A flat consent PDF with the fields of a fillable form (field-names.md) on its last page, added with
-    pikepdf the way `form.to_pdf(fillable=True)` adds them: a field tree ("patient" with kids "signature",
-    "name", ...), widgets in the page's /Annots, the page content untouched."""
-    with pikepdf.open(io.BytesIO(pdf)) as doc:
-        page = doc.pages[-1]
-        font = doc.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
-                                                    BaseFont=pikepdf.Name.Helvetica))
-        parents: dict[str, pikepdf.Dictionary] = {}
-        annots = pikepdf.Array()
-        for n, (name, (kind, required)) in enumerate(FIELDS.items()):
-            group, _, leaf = name.partition(".")
-            if group not in parents:
-                parents[group] = doc.make_indirect(pikepdf.Dictionary(T=pikepdf.String(group), Kids=pikepdf.Array()))
-            parent = parents[group]
-            y = 700 - 40 * n
-            flags = 2 if required else 0
-            widget = {"Type": pikepdf.Name.Annot, "Subtype": pikepdf.Name.Widget, "P": page.obj, "F": 4}
-            if kind == "radio":
-                field = doc.make_indirect(pikepdf.Dictionary(FT=pikepdf.Name.Btn, T=pikepdf.String(leaf), Parent=parent,
-                                                             Ff=flags | (1 << 15) | (1 << 14), Kids=pikepdf.Array()))
-                for i, option in enumerate(("Yes", "No")):
-                    states = pikepdf.Dictionary({f"/{option}": doc.make_stream(b"0 g 2 2 8 8 re f"),
-                                                 "/Off": doc.make_stream(b"")})
-                    kid = doc.make_indirect(pikepdf.Dictionary(
-                        **widget, Parent=field, Rect=[300 + 30 * i, y, 312 + 30 * i, y + 12], AS=pikepdf.Name.Off,
-                        AP=pikepdf.Dictionary(N=states)))
-                    field.Kids.append(kid)
-                    annots.append(kid)
-            else:
-                field = doc.make_indirect(pikepdf.Dictionary(
-                    **widget, T=pikepdf.String(leaf), Parent=parent, Ff=flags, Rect=[300, y, 500, y + 20],
-                    FT=pikepdf.Name.Sig if kind == "sig" else pikepdf.Name.Tx, DA=pikepdf.String("/Helv 10 Tf 0 g")))
-                annots.append(field)
-            parent.Kids.append(field)
-        page.obj.Annots = annots
-        doc.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array(list(parents.values())),
-                                               DA=pikepdf.String("/Helv 10 Tf 0 g"),
-                                               DR=pikepdf.Dictionary(Font=pikepdf.Dictionary(Helv=font)))
-        out = io.BytesIO()
-        doc.save(out)
-    return out.getvalue()
+    return Pki(
+        folder, folder / "ca.pem", folder / "clinic.p12", folder / "patient.p12", folder / "other-ca.pem"
+    )
 
 
 def fill(pdf: bytes, values: dict[str, str]) -> bytes:
@@ -141,22 +189,50 @@ def sign(pdf: bytes, field: str, p12: Path) -> bytes:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
 
-    signer = signers.SimpleSigner.load_pkcs12_data(p12.read_bytes(), other_certs=[],
-                                                   passphrase=P12_PASSWORD.encode())
+    signer = signers.SimpleSigner.load_pkcs12_data(
+        p12.read_bytes(), other_certs=[], passphrase=P12_PASSWORD.encode()
+    )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    return bytes(signers.sign_pdf(writer, signers.PdfSignatureMetadata(field_name=field), signer=signer).getvalue())
+    return bytes(
+        signers.sign_pdf(writer, signers.PdfSignatureMetadata(field_name=field), signer=signer).getvalue()
+    )
 
 
 def complete(pdf: bytes, pki: Pki, *, skip: tuple[str, ...] = ()) -> bytes:
-    """Every field filled and both signatures made (but the fields named in ``skip``)."""
-    values = {k: v for k, v in TEXT_VALUES.items() if k not in skip}
-    if "screening.pregnant" not in skip:
-        values["screening.pregnant"] = "/No"
+    """A fillable form (``form.to_pdf(fillable=True)``) as the patient and the provider complete it: every
+    required field filled (initials, dates, each screening question answered "No") in one incremental
+    update, then signed by the patient and by the provider; but the fields named in ``skip``."""
+    values: dict[str, str] = {}
+    for field in consent.read_signed(pdf).fields:
+        if not field.required or field.filled or field.name in skip or field.kind == "signature":
+            continue
+        last = field.name.rpartition(".")[2]
+        values[field.name] = (
+            "/No"
+            if field.kind == "radio"
+            else INITIALS
+            if field.name.startswith("initials.")
+            else TEXT_VALUES[last]
+        )
     pdf = fill(pdf, values)
     for field, p12 in (("patient.signature", pki.patient_p12), ("provider.signature", pki.clinic_p12)):
         if field not in skip:
             pdf = sign(pdf, field, p12)
     return pdf
+
+
+def gray_image(doc: pikepdf.Pdf, pixels: bytes, side: int) -> pikepdf.Stream:
+    """A square 8-bit grey image XObject of ``side`` pixels a side."""
+    return pikepdf.Stream(
+        doc,
+        pixels,
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Image,
+        Width=side,
+        Height=side,
+        ColorSpace=pikepdf.Name.DeviceGray,
+        BitsPerComponent=8,
+    )
 
 
 def body_stream(doc: pikepdf.Pdf, page: int) -> pikepdf.Stream:
@@ -170,5 +246,34 @@ def change_one_glyph(data: bytes) -> bytes:
     shows text as TJ arrays of two-byte glyph ids): one letter of one word changes, nothing else."""
     for match in re.finditer(rb"\[<([0-9a-fA-F]{4})>[-0-9.]*<([0-9a-fA-F]{4})>", data):
         if match.group(1) != match.group(2):
-            return data[: match.start(1)] + match.group(2) + data[match.end(1):]
+            return data[: match.start(1)] + match.group(2) + data[match.end(1) :]
     raise AssertionError("no shown text in the content stream")
+
+
+def incremental(data: bytes, change: Callable[[Any], None]) -> bytes:
+    """``data`` with an incremental update made by pyHanko's writer: ``change(writer)`` edits objects."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    change(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    assert out.getvalue().startswith(data)  # appended: the earlier revisions are untouched
+    return out.getvalue()
+
+
+def glyph_changed_in_update(data: bytes, page: int) -> bytes:
+    """``data`` with one letter of one word of ``page`` (1-based) changed, in an incremental update."""
+
+    def edit(writer: Any) -> None:
+        from pyhanko.pdf_utils import generic
+
+        xobjects = writer.root["/Pages"]["/Kids"][page - 1]["/Resources"]["/XObject"]
+        ref = xobjects.raw_get(f"/ConsentBody{page}")
+        stream = ref.get_object()
+        stream._data, stream._encoded_data = change_one_glyph(stream.data), None
+        stream.pop("/Filter", None)
+        stream.pop("/DecodeParms", None)
+        writer.mark_update(generic.Reference(ref.idnum, ref.generation, writer))
+
+    return incremental(data, edit)

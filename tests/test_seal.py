@@ -5,15 +5,29 @@ network (no timestamp authority)."""
 from __future__ import annotations
 
 import io
+import socket
+import zlib
 from pathlib import Path
 
 import pikepdf
 import pytest
-from helpers import DATE, pdf_pages
-from signing import P12_PASSWORD, add_fields, body_stream, change_one_glyph, complete, fill, make_pki
+from helpers import pdf_pages
+from signing import (
+    P12_PASSWORD,
+    body_stream,
+    change_one_glyph,
+    complete,
+    fill,
+    glyph_changed_in_update,
+    gray_image,
+    incremental,
+    local_tsa,
+    make_form,
+    make_pki,
+)
 
 import consent
-from consent._pdf_stamp import stamp
+from consent._pdf_stamp import content_hash, page_hashes, stamp
 from consent.cli import main
 
 
@@ -27,9 +41,7 @@ def _with_logo(pdf: bytes) -> bytes:
     on page 1, stamped again as consent would stamp a form that prints one."""
     with pikepdf.open(io.BytesIO(pdf)) as doc:
         page = doc.pages[0]
-        logo = pikepdf.Stream(doc, bytes(range(0, 256, 16)), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image,
-                              Width=4, Height=4, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8)
-        page.Resources.XObject["/Logo"] = logo
+        page.Resources.XObject["/Logo"] = gray_image(doc, bytes(range(0, 256, 16)), 4)
         page.contents_add(doc.make_stream(b"q 24 0 0 24 40 760 cm /Logo Do Q"), prepend=False)
         buf = io.BytesIO()
         doc.save(buf)
@@ -39,11 +51,7 @@ def _with_logo(pdf: bytes) -> bytes:
 @pytest.fixture(scope="module")
 def signed(pki) -> bytes:  # type: ignore[no-untyped-def]
     """A form with a logo image, its fields filled in, signed by the patient and the provider."""
-    from helpers import EXAMPLES
-
-    form = consent.build("knee-injection", patient=consent.Patient(full_name="Ada O'Connor", birth_date=DATE.replace(year=1985)),
-                         clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE)
-    return complete(add_fields(_with_logo(form.to_pdf())), pki)
+    return complete(_with_logo(make_form().to_pdf(fillable=True)), pki)
 
 
 @pytest.fixture(scope="module")
@@ -60,26 +68,16 @@ def verify(tmp_path: Path, capsys: pytest.CaptureFixture[str], data: bytes, *arg
     return code, out
 
 
-def _incremental(data: bytes, change) -> bytes:  # type: ignore[no-untyped-def]
-    """``data`` with an incremental update made by pyHanko's writer: ``change(writer)`` edits objects."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-
-    writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
-    change(writer)
-    out = io.BytesIO()
-    writer.write(out)
-    return data + out.getvalue()[len(data):] if out.getvalue().startswith(data) else out.getvalue()
-
-
 def test_sealed_form_verifies_intact_with_a_trusted_seal(tmp_path, capsys, sealed, pki) -> None:
     """A sealed form: INTACT and sealed, exit 0; with the clinic's CA as trust root the seal's signer is
     trusted; the seal covers the whole file and is a PAdES signature (ETSI.CAdES.detached)."""
     code, out = verify(tmp_path, capsys, sealed, "--trust", str(pki.ca_pem))
     assert code == 0
     assert out.splitlines()[0] == "INTACT: sealed"
-    seal_line = next(line for line in out.splitlines() if line.startswith("  consent-seal:"))
-    assert "valid, signed by Sunrise Regenerative Health" in seal_line
-    assert "signer trusted" in seal_line and "covers the entire file" in seal_line
+    lines = out.splitlines()
+    at = lines.index(next(line for line in lines if line.startswith("  consent-seal:")))
+    assert "valid, signed by Sunrise Regenerative Health" in lines[at] and "signer trusted" in lines[at]
+    assert lines[at + 1].strip() == "covers the entire file; changes after it: none"
     with pikepdf.open(io.BytesIO(sealed)) as doc:
         sig = next(f for f in doc.Root.AcroForm.Fields if str(f.get("/T")) == "consent-seal")
         assert sig.V.SubFilter == "/ETSI.CAdES.detached"
@@ -92,14 +90,22 @@ def test_seal_without_trust_root_is_intact_but_says_signer_unchecked(tmp_path, c
     """Without --trust the seal is reported valid, and the signer clearly as not checked; exit 0."""
     code, out = verify(tmp_path, capsys, sealed)
     assert code == 0
-    assert "consent-seal: valid" in out and "signer not checked against a trust root (give --trust CA.pem)" in out
+    assert (
+        "consent-seal: valid" in out
+        and "signer not checked against a trust root (give --trust CA.pem)" in out
+    )
 
 
 def test_seal_by_an_untrusted_ca_is_reported(tmp_path, capsys, sealed, pki) -> None:
-    """With a trust root that did not issue the clinic's certificate: UNTRUSTED, exit 1."""
+    """With a trust root that did not issue the clinic's certificate: UNTRUSTED, exit 1; the other
+    signatures' trust is shown on their lines."""
     code, out = verify(tmp_path, capsys, sealed, "--trust", str(pki.other_ca_pem))
     assert code == 1
-    assert out.splitlines()[0].startswith("UNTRUSTED: signed by a certificate the given trust roots do not vouch for")
+    assert out.splitlines()[0] == (
+        "UNTRUSTED: sealed by Sunrise Regenerative Health, whom the given trust roots do not vouch for"
+    )
+    assert "patient.signature: valid, signed by Ada O'Connor" in out
+    assert "signer NOT trusted by the given roots" in out
 
 
 def test_earlier_signatures_stay_valid_after_sealing(sealed: bytes) -> None:
@@ -114,24 +120,13 @@ def test_earlier_signatures_stay_valid_after_sealing(sealed: bytes) -> None:
 def test_one_word_changed_after_sealing_is_detected(tmp_path, capsys, sealed) -> None:
     """One letter of one word of page 3 changed in an incremental update after the seal: ALTERED, both
     by the content hash (page 3) and by the seal (it no longer covers the file); exit 1."""
-
-    def edit(writer) -> None:  # type: ignore[no-untyped-def]
-        from pyhanko.pdf_utils import generic
-
-        page = writer.root["/Pages"]["/Kids"][2]
-        ref = page["/Resources"]["/XObject"].raw_get("/ConsentBody3")
-        stream = ref.get_object()
-        stream._data, stream._encoded_data = change_one_glyph(stream.data), None
-        stream.pop("/Filter", None)
-        stream.pop("/DecodeParms", None)
-        writer.mark_update(generic.Reference(ref.idnum, ref.generation, writer))
-
-    altered = _incremental(sealed, edit)
+    altered = glyph_changed_in_update(sealed, 3)
     assert pdf_pages(altered)[2] != pdf_pages(sealed)[2]
     code, out = verify(tmp_path, capsys, altered)
     assert code == 1
     first = out.splitlines()[0]
-    assert first.startswith("ALTERED: page 3 content changed since it was made")
+    # made, filled in (update 1), signed twice (2, 3), sealed (4), altered (5)
+    assert first.startswith("ALTERED: page 3 content changed since it was made (in incremental update 5)")
     assert "changed after it was sealed" in first
 
 
@@ -164,10 +159,10 @@ def test_one_pixel_changed_after_sealing_is_detected(tmp_path, capsys, sealed) -
         image.pop("/Filter", None)
         writer.mark_update(generic.Reference(ref.idnum, ref.generation, writer))
 
-    code, out = verify(tmp_path, capsys, _incremental(sealed, edit))
+    code, out = verify(tmp_path, capsys, incremental(sealed, edit))
     assert code == 1
     first = out.splitlines()[0]
-    assert first.startswith("ALTERED: page 1 content changed since it was made")
+    assert first.startswith("ALTERED: page 1 content changed since it was made (in incremental update 5)")
 
 
 def test_one_field_changed_after_sealing_is_detected(tmp_path, capsys, sealed) -> None:
@@ -180,7 +175,9 @@ def test_one_field_changed_after_sealing_is_detected(tmp_path, capsys, sealed) -
     assert "2026-11-22" in out
 
 
-def test_seal_cli_writes_beside_the_input_and_never_prints_the_password(tmp_path, capsys, signed, pki, monkeypatch) -> None:
+def test_seal_cli_writes_beside_the_input_and_never_prints_the_password(
+    tmp_path, capsys, signed, pki, monkeypatch
+) -> None:
     """`consent seal` writes SIGNED-sealed.pdf (the input untouched), prints its path and never the password;
     the result verifies INTACT and sealed."""
     source = tmp_path / "signed.pdf"
@@ -210,7 +207,9 @@ def test_seal_refuses_to_overwrite_the_input_unless_asked(tmp_path, capsys, sign
     assert consent.read_signed(source.read_bytes()).seal is not None
 
 
-def test_wrong_password_is_a_clear_error_and_writes_nothing(tmp_path, capsys, signed, pki, monkeypatch) -> None:
+def test_wrong_password_is_a_clear_error_and_writes_nothing(
+    tmp_path, capsys, signed, pki, monkeypatch
+) -> None:
     """A wrong .p12 password: `Error: ...` naming the file (not the password), exit 1, no file written."""
     source = tmp_path / "signed.pdf"
     source.write_bytes(signed)
@@ -240,3 +239,117 @@ def test_sealing_twice_is_refused(sealed: bytes, pki) -> None:  # type: ignore[n
     """A sealed form is not sealed again."""
     with pytest.raises(consent.SealError, match="already sealed"):
         consent.seal(sealed, pki.clinic_p12, P12_PASSWORD)
+
+
+def test_a_trust_file_without_a_certificate_is_an_error(tmp_path, capsys, sealed) -> None:
+    """--trust naming a file that holds no certificate: `Error: ...`, exit 1 (not every signer untrusted)."""
+    bogus = tmp_path / "ca.pem"
+    bogus.write_text("not a certificate\n")
+    path = tmp_path / "sealed.pdf"
+    path.write_bytes(sealed)
+    assert main(["verify", str(path), "--trust", str(bogus)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"Error: {bogus}: ")
+
+
+def test_seal_cli_on_a_scan_is_an_error_and_writes_nothing(tmp_path, capsys, pki, monkeypatch) -> None:
+    """`consent seal` on a PDF consent did not make: `Error: ...`, exit 1, no output file."""
+    scan = tmp_path / "scan.pdf"
+    with pikepdf.new() as doc:
+        doc.add_blank_page()
+        doc.save(scan)
+    monkeypatch.setenv("PW", P12_PASSWORD)
+    assert main(["seal", str(scan), "--cert", str(pki.clinic_p12), "--password-env", "PW"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: it carries no consent form id: a scan, or a PDF another program made")
+    assert [p.name for p in tmp_path.iterdir()] == ["scan.pdf"]
+
+
+def test_seal_with_a_timestamp_authority(tmp_path, capsys, signed, pki) -> None:
+    """--tsa URL: the seal carries a timestamp token (PAdES B-T) from the authority, and verify says so.
+    The authority is a local test server (127.0.0.1), not the network."""
+    with local_tsa(pki.folder) as url:
+        sealed = consent.seal(signed, pki.clinic_p12, P12_PASSWORD, tsa_url=url)
+    code, out = verify(tmp_path, capsys, sealed, "--trust", str(pki.ca_pem))
+    assert code == 0
+    seal_line = next(line for line in out.splitlines() if line.startswith("  consent-seal:"))
+    assert ", timestamped; signer trusted" in seal_line
+
+
+def test_an_unreachable_timestamp_authority_is_an_error(tmp_path, capsys, signed, pki, monkeypatch) -> None:
+    """--tsa pointing at nothing: `Error: ... could not be sealed`, exit 1, no file written."""
+    source = tmp_path / "signed.pdf"
+    source.write_bytes(signed)
+    monkeypatch.setenv("PW", P12_PASSWORD)
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    args = ["seal", str(source), "--cert", str(pki.clinic_p12), "--password-env", "PW"]
+    assert main([*args, "--tsa", f"http://127.0.0.1:{port}"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: form CF-") and "could not be sealed" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["signed.pdf"]
+
+
+def test_a_stamp_rewritten_in_an_update_is_caught(tmp_path, capsys, signed) -> None:
+    """An update that changes page 3 and then writes a fresh stamp over the old one (so the last revision
+    agrees with itself): the stamp is read from the first revision, as consent wrote it, so page 3 is still
+    ALTERED and the rewritten stamp is named."""
+    altered = glyph_changed_in_update(signed, 3)
+    with pikepdf.open(io.BytesIO(altered)) as doc:
+        hashes = page_hashes(doc)
+
+    def restamp(writer) -> None:  # type: ignore[no-untyped-def]
+        from pyhanko.pdf_utils import generic
+
+        info = writer.trailer["/Info"]
+        info["/consentpagehashes"] = generic.TextStringObject(" ".join(hashes))
+        info["/consentcontenthash"] = generic.TextStringObject(content_hash(hashes))
+        writer.update_container(info)
+
+    code, out = verify(tmp_path, capsys, incremental(altered, restamp))
+    assert code == 1
+    first = out.splitlines()[0]
+    assert first.startswith("ALTERED: page 3 content changed since it was made (in incremental update 4)")
+    assert "the form id or content hash written when it was made was replaced in a later update" in first
+
+
+def test_seal_into_a_missing_folder_is_a_clear_error(tmp_path, capsys, signed, pki, monkeypatch) -> None:
+    """--out in a folder that does not exist: `Error: ... cannot be written`, exit 1, no traceback."""
+    source = tmp_path / "signed.pdf"
+    source.write_bytes(signed)
+    monkeypatch.setenv("PW", P12_PASSWORD)
+    target = tmp_path / "no-such-folder" / "sealed.pdf"
+    args = ["seal", str(source), "--cert", str(pki.clinic_p12), "--password-env", "PW", "--out", str(target)]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"Error: {target}: cannot be written (No such file or directory)")
+    assert not target.parent.exists()
+
+
+def test_seal_password_variable_not_set_is_an_error(tmp_path, capsys, signed, pki, monkeypatch) -> None:
+    """--password-env naming an unset variable: `Error: ...`, exit 1, nothing written."""
+    source = tmp_path / "signed.pdf"
+    source.write_bytes(signed)
+    monkeypatch.delenv("CONSENT_NO_SUCH_VAR", raising=False)
+    args = ["seal", str(source), "--cert", str(pki.clinic_p12), "--password-env", "CONSENT_NO_SUCH_VAR"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: the environment variable CONSENT_NO_SUCH_VAR is not set")
+    assert [p.name for p in tmp_path.iterdir()] == ["signed.pdf"]
+
+
+def test_a_page_edited_in_place_is_not_blamed_on_a_later_update(tmp_path, capsys, signed) -> None:
+    """One glyph changed inside the first revision's bytes (the stream recompressed into the same space,
+    no update appended): ALTERED on page 3, and no incremental update is named (none made the change)."""
+    with pikepdf.open(io.BytesIO(signed)) as doc:
+        stored = body_stream(doc, 3).read_raw_bytes()  # not replaced by a later update: the first revision's
+    at = signed.find(stored)
+    assert at > 0
+    packed = zlib.compress(change_one_glyph(zlib.decompress(stored)), 9)
+    assert len(packed) <= len(stored)
+    patched = signed[:at] + packed.ljust(len(stored), b"\n") + signed[at + len(stored) :]
+    code, out = verify(tmp_path, capsys, patched)
+    assert code == 1
+    assert out.splitlines()[0].startswith("ALTERED: page 3 content changed since it was made;")

@@ -1,7 +1,7 @@
 """`consent verify` and `consent.read_signed`: a consent form read back after it was filled in and signed.
 
-Until `form.to_pdf(fillable=True)` lands (branch `fillable`), the fields are added to a flat form with
-pikepdf by `signing.add_fields`, as that helper adds them (widgets only; the page content untouched).
+The forms are fillable PDFs (``form.to_pdf(fillable=True)``), filled in with pypdf and signed with pyHanko
+(tests/signing.py).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-from helpers import DATE, pdf_pages
-from signing import add_fields, body_stream, change_one_glyph, complete, make_pki
+from helpers import EXAMPLES, pdf_pages
+from signing import body_stream, change_one_glyph, complete, gray_image, make_form, make_pki
 
 import consent
 from consent.cli import main
@@ -20,12 +20,8 @@ from consent.cli import main
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    """A knee-injection form as consent makes it, with the fields of a fillable form."""
-    from conftest import EXAMPLES
-
-    form = consent.build("knee-injection", patient=consent.Patient(full_name="Ada O'Connor", birth_date=DATE.replace(year=1985)),
-                         clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE)
-    return add_fields(form.to_pdf())
+    """A fillable knee-injection form as consent makes it."""
+    return make_form().to_pdf(fillable=True)
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +79,13 @@ def test_read_signed_gives_the_fields_as_data(signed: bytes) -> None:
     fields = {f.name: f for f in form.fields}
     assert fields["patient.date"].value == "2026-11-21"
     assert fields["patient.date"].kind == "text" and fields["patient.date"].required
-    assert fields["patient.signature"].kind == "signature" and fields["patient.signature"].value == "Ada O'Connor"
+    assert (
+        fields["patient.signature"].kind == "signature"
+        and fields["patient.signature"].value == "Ada O'Connor"
+    )
     assert fields["screening.pregnant"].value == "No"
-    assert fields["patient.date"].page == form.page_count
+    signature_page = pdf_pages(signed)[fields["patient.date"].page - 1]
+    assert "Signature" in signature_page and "Ada O'Connor" in signature_page
     assert form.revisions == 4 and form.missing == ()
     assert [s.field for s in form.signatures] == ["patient.signature", "provider.signature"]
 
@@ -112,7 +112,8 @@ def test_one_word_changed_in_a_rewrite_is_altered(tmp_path, capsys, signed) -> N
     assert pdf_pages(altered)[3] == pdf_pages(signed)[3]
     code, out, err = run(tmp_path, capsys, altered)
     assert code == 1 and err == ""
-    assert out.splitlines()[0].startswith("ALTERED: page 3 content changed since it was made")
+    # A rewrite leaves no history to say which update changed the page.
+    assert out.splitlines()[0].startswith("ALTERED: page 3 content changed since it was made; signature")
     assert "Content: CHANGED since it was made" in out
 
 
@@ -133,10 +134,7 @@ def test_original_is_compared_page_by_page(tmp_path, capsys, made, signed) -> No
     original.write_bytes(made)
     code, out, _ = run(tmp_path, capsys, signed, "--original", str(original))
     assert code == 0 and "Original: same pages" in out
-    from conftest import EXAMPLES
-
-    other = consent.build("hair", patient=consent.Patient(full_name="Jose Diaz", birth_date=DATE.replace(year=1970)),
-                          clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE)
+    other = make_form("hair", "Jose Diaz")
     original.write_bytes(other.to_pdf())
     code, out, _ = run(tmp_path, capsys, signed, "--original", str(original))
     assert code == 1
@@ -161,15 +159,16 @@ def test_scanned_pdf_is_not_a_consent_form(tmp_path, capsys) -> None:
     """An image-only PDF (what a scanner makes) carries no form id: NOT A CONSENT FORM, exit 1."""
     scan = pikepdf.new()
     page = scan.add_blank_page(page_size=(612, 792))
-    image = pikepdf.Stream(scan, b"\x80" * 64, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=8,
-                           Height=8, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8)
+    image = gray_image(scan, b"\x80" * 64, 8)
     page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
     page.obj.Contents = scan.make_stream(b"q 612 0 0 792 0 0 cm /Im0 Do Q")
     buf = io.BytesIO()
     scan.save(buf)
     code, out, err = run(tmp_path, capsys, buf.getvalue())
     assert code == 1 and err == ""
-    assert out.startswith("NOT A CONSENT FORM: it carries no consent form id: a scan, or a PDF another program made")
+    assert out.startswith(
+        "NOT A CONSENT FORM: it carries no consent form id: a scan, or a PDF another program made"
+    )
 
 
 def test_encrypted_pdf_is_not_a_consent_form(tmp_path, capsys, made) -> None:
@@ -195,3 +194,217 @@ def test_verify_help_documents_the_exit_codes(capsys) -> None:
     assert "0 intact and every required field filled" in out
     assert "3 intact but required fields" in out
     assert "1 altered, not a consent form" in out
+
+
+def test_a_required_field_removed_or_made_optional_is_altered(signed: bytes) -> None:
+    """The fields themselves are recorded when the form is made: deleting a required field (so the form
+    would look complete without it) or clearing its required flag is ALTERED, naming the field."""
+    with pikepdf.open(io.BytesIO(signed)) as doc:
+        initials = next(f for f in doc.Root.AcroForm.Fields if str(f.get("/T")) == "initials")
+        risks = next(k for k in initials.Kids if str(k.get("/T")) == "risks")
+        initials.Kids = pikepdf.Array([k for k in initials.Kids if k.objgen != risks.objgen])
+        for page in doc.pages:
+            page.obj.Annots = pikepdf.Array(
+                [a for a in page.obj.get("/Annots", []) if a.objgen != risks.objgen]
+            )
+        patient = next(f for f in doc.Root.AcroForm.Fields if str(f.get("/T")) == "patient")
+        date = next(k for k in patient.Kids if str(k.get("/T")) == "date")
+        date.Ff = int(date.get("/Ff", 0)) & ~2
+        buf = io.BytesIO()
+        doc.save(buf)
+    form = consent.read_signed(buf.getvalue())
+    assert form.intact  # the pages themselves are unchanged
+    assert form.verdict.status == "ALTERED"
+    assert form.verdict.reasons[0] == (
+        "fields changed since it was made: initials.risks removed; "
+        "patient.date moved, or its kind or required flag changed"
+    )
+
+
+def test_an_annotation_drawn_over_a_page_is_altered(tmp_path, capsys, signed) -> None:
+    """A note drawn over page 3 (a FreeText annotation, outside the page content and the fields): ALTERED."""
+    with pikepdf.open(io.BytesIO(signed)) as doc:
+        note = doc.make_indirect(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Annot,
+                Subtype=pikepdf.Name.FreeText,
+                Rect=[72, 600, 400, 640],
+                Contents=pikepdf.String("not applicable"),
+                DA=pikepdf.String("/Helv 12 Tf 0 g"),
+            )
+        )
+        doc.pages[2].obj.Annots.append(note)
+        buf = io.BytesIO()
+        doc.save(buf)
+    code, out, _ = run(tmp_path, capsys, buf.getvalue())
+    assert code == 1
+    first = out.splitlines()[0]
+    assert first.startswith("ALTERED: drawn over the pages, not a form field: page 3: FreeText;")
+    assert "fields changed" not in first  # the widgets on page 3 are where they were
+
+
+def test_a_full_rewrite_keeps_the_content_intact_and_breaks_only_the_signatures(signed: bytes) -> None:
+    """A viewer's "Save As" rewrites the file (streams decompressed, objects renumbered, no history): the
+    pages show the same, so the content is intact; only the signatures, whose bytes are gone, break."""
+    with pikepdf.open(io.BytesIO(signed)) as doc:
+        buf = io.BytesIO()
+        doc.save(
+            buf,
+            compress_streams=False,
+            object_stream_mode=pikepdf.ObjectStreamMode.disable,
+            stream_decode_level=pikepdf.StreamDecodeLevel.generalized,
+        )
+    assert len(buf.getvalue()) > len(signed)  # really rewritten, uncompressed
+    form = consent.read_signed(buf.getvalue())
+    assert form.intact and form.revisions == 1
+    assert (form.changed_pages, form.field_changes, form.overlays) == ((), (), ())
+    # The signatures cannot survive a rewrite (the bytes they signed are gone); the content does.
+    assert form.verdict.status == "ALTERED"
+    assert form.verdict.reasons == (
+        "signature patient.signature is broken: what it signed was changed",
+        "signature provider.signature is broken: what it signed was changed",
+    )
+
+
+def test_a_flat_form_is_incomplete(tmp_path, capsys) -> None:
+    """A form made without fields (`consent render` without --fillable) is recognised and intact, but
+    nothing can have been filled in or signed on it: INCOMPLETE, exit 3."""
+    out_dir = tmp_path / "out"
+    assert (
+        main(
+            [
+                "render",
+                "hair",
+                "--patient",
+                str(EXAMPLES / "patient-ada.yaml"),
+                "--clinic",
+                str(EXAMPLES / "clinic.yaml"),
+                "--date",
+                "2026-11-21",
+                "--format",
+                "pdf",
+                "--out",
+                str(out_dir),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    (pdf,) = out_dir.glob("*.pdf")
+    assert main(["verify", str(pdf)]) == 3
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == (
+        "INCOMPLETE: nothing filled in or signed: a flat form, without fields "
+        "(make it with --fillable to sign it on screen)"
+    )
+    assert "Content: unchanged since it was made" in out
+
+
+# WeasyPrint opens its sRGB profile for a PDF/A output intent and leaves the file for the garbage collector.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_archival_pdfa_copy_is_stamped_and_keeps_its_manifest() -> None:
+    """A PDF/A-3 copy carries the stamp too, and the manifest is read from its consent-form.json."""
+    form = make_form("hair")
+    data = form.to_pdf(variant="pdf/a-3b")
+    signed = consent.read_signed(data)
+    assert signed.intact and signed.form_id == form.form_id
+    assert signed.manifest["form_id"] == form.form_id and signed.manifest["treatment"]["id"] == "hair"
+    with pikepdf.open(io.BytesIO(data)) as doc:
+        assert "consent-form.json" in doc.attachments
+        assert str(doc.docinfo["/consentcontenthash"]).startswith("sha256:")
+        with doc.open_metadata() as xmp:
+            assert xmp["pdfaid:part"] == "3"  # the PDF/A identity is left as WeasyPrint wrote it
+
+
+def test_a_signature_field_with_a_bogus_signature_is_altered(made: bytes) -> None:
+    """A signature field given a value that is no signature (no signed bytes, no certificate), so the form
+    would look signed: ALTERED, never counted as signed."""
+    with pikepdf.open(io.BytesIO(made)) as doc:
+        patient = next(f for f in doc.Root.AcroForm.Fields if str(f.get("/T")) == "patient")
+        signature = next(k for k in patient.Kids if str(k.get("/T")) == "signature")
+        signature.V = doc.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Sig, Name=pikepdf.String("Ada")))
+        buf = io.BytesIO()
+        doc.save(buf)
+    verdict = consent.read_signed(buf.getvalue()).verdict
+    assert verdict.status == "ALTERED"
+    assert any(r.startswith("signature patient.signature") for r in verdict.reasons), verdict.reasons
+
+
+def test_json_output_for_scripts(tmp_path, capsys, signed) -> None:
+    """--format json: the same verdict and exit status, with the fields and signatures as data."""
+    import json
+
+    code, out, _ = run(tmp_path, capsys, signed, "--format", "json")
+    data = json.loads(out)
+    assert (code, data["verdict"], data["exit_code"]) == (0, "INTACT", 0)
+    assert data["content_intact"] is True and data["missing"] == []
+    fields = {f["name"]: f for f in data["fields"]}
+    assert fields["patient.date"]["value"] == "2026-11-21" and fields["patient.date"]["required"] is True
+    assert [s["field"] for s in data["signatures"]] == ["patient.signature", "provider.signature"]
+    assert data["signatures"][0]["signer"] == "Ada O'Connor" and data["signatures"][0]["seal"] is False
+    code, out, _ = run(tmp_path, capsys, b"not a pdf", "--format", "json")
+    assert code == 1
+    assert json.loads(out) == {
+        "verdict": "NOT A CONSENT FORM",
+        "reasons": ["this file is not a PDF"],
+        "exit_code": 1,
+    }
+
+
+def test_original_with_another_page_is_named(tmp_path, capsys, made, signed) -> None:
+    """--original with the same form id but a page that differs (an edited copy, stamped again): verify
+    names the page that differs from the original given."""
+    from consent._pdf_stamp import stamp
+
+    with pikepdf.open(io.BytesIO(made)) as doc:
+        stream = body_stream(doc, 2)
+        stream.write(change_one_glyph(stream.read_bytes()))
+        buf = io.BytesIO()
+        doc.save(buf)
+    original = tmp_path / "form.pdf"
+    original.write_bytes(stamp(buf.getvalue()))
+    code, out, _ = run(tmp_path, capsys, signed, "--original", str(original))
+    assert code == 1
+    assert out.splitlines()[0] == "ALTERED: differs from the original on page 2"
+    assert "Original: differs on page 2" in out
+
+
+def test_jpeg_image_data_is_hashed_as_stored() -> None:
+    """An image qpdf cannot decode (a JPEG) is hashed as stored, with its filter: one byte changed in it
+    changes the page's hash."""
+    from consent._pdf_stamp import page_hashes
+
+    def page_hash(jpeg: bytes) -> str:
+        doc = pikepdf.new()
+        page = doc.add_blank_page()
+        image = pikepdf.Stream(doc, jpeg, Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=1,
+                               Height=1, ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8,
+                               Filter=pikepdf.Name.DCTDecode)
+        page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=image))
+        page.obj.Contents = doc.make_stream(b"/Im0 Do")
+        return page_hashes(doc)[0]
+
+    assert page_hash(b"\xff\xd8 jpeg data 1") == page_hash(b"\xff\xd8 jpeg data 1")
+    assert page_hash(b"\xff\xd8 jpeg data 1") != page_hash(b"\xff\xd8 jpeg data 2")
+
+
+def test_damaged_files_get_a_verdict_never_a_traceback(signed: bytes) -> None:
+    """Thirty copies of a signed form with bytes overwritten at random (seeded) or cut short: each is read
+    as a verdict or refused as NotAConsentForm; no other exception escapes (pyHanko's and qpdf's errors
+    on damaged data included)."""
+    import random
+
+    rng = random.Random(10)
+    outcomes = set()
+    for _ in range(30):
+        data = bytearray(signed)
+        for _ in range(rng.choice((1, 3, 10))):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            data = data[: rng.randrange(len(data))]
+        try:
+            outcomes.add(consent.read_signed(bytes(data)).verdict.status)
+        except consent.NotAConsentForm:
+            outcomes.add("NOT A CONSENT FORM")
+    assert outcomes <= {"ALTERED", "NOT A CONSENT FORM", "INTACT", "INCOMPLETE"}
+    assert "ALTERED" in outcomes
