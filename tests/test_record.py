@@ -14,11 +14,13 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.documentreference import DocumentReference
 from fhir.resources.R4B.observation import Observation
-from helpers import DATE, make_clinic
+from helpers import DATE, EXAMPLES, SHARED, make_clinic
 from signing import change_one_glyph, fill, make_pki, sign
 
 import consent
 from consent.cli import main
+from consent._batch import run_batch
+from consent.ehr import read_records
 from consent.ehr._fhir_out import FORM_ID_SYSTEM
 
 ANSWERS = {"pregnant": False, "allergy": True}
@@ -43,8 +45,11 @@ def made():
     return form, form.to_pdf(fillable=True)
 
 
-def _values(form: consent.Form, *, representative: bool = False) -> dict[str, str]:
-    fields = {f.name: f for f in consent.read_signed(form.to_pdf(fillable=True)).fields}
+def _values(form: consent.Form | bytes, *, representative: bool = False) -> dict[str, str]:
+    """Every field of the fillable form (a Form, or its PDF) filled in: initials, screening answers (no,
+    but allergy yes), the patient's date and time, the provider's date."""
+    pdf = form if isinstance(form, bytes) else form.to_pdf(fillable=True)
+    fields = {f.name: f for f in consent.read_signed(pdf).fields}
     values = {name: "AO" for name in fields if name.startswith("initials.")}
     values.update({name: "/No" for name in fields if name.startswith("screening.")})
     values.update({"screening.allergy": "/Yes", "patient.date": "2026-11-21", "patient.time": "09:30",
@@ -173,3 +178,33 @@ def test_a_flat_form_and_a_bad_time_of_signing_are_refused(made, pki, tmp_path, 
     code, _, err = run(capsys, "record", str(path), "--out", str(tmp_path / "fhir"))
     assert code == 1 and "'half past nine'" in err
     assert not (tmp_path / "fhir").exists()
+
+
+def test_record_updates_the_proposed_consent_the_batch_wrote(pki, tmp_path):
+    """A batch (--fillable) writes a proposed Consent per form; the same form, filled in and signed, gives
+    a Bundle whose conditional update finds that Consent by its identifier, and whose new DocumentReference
+    replaces the batch's (found by the same identifier)."""
+    result = run_batch("knee-injection", read_records([SHARED / "ehr-samples" / "hl7_r4_patient-example.json"]),
+                       clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), out_dir=tmp_path, date=DATE,
+                       formats=["pdf"], fillable=True, jobs=1)
+    assert result.written == 1
+    pdf = next((tmp_path / "forms").glob("*.pdf")).read_bytes()
+    proposed = json.loads(next((tmp_path / "forms").glob("*.fhir.json")).read_text())
+    (batch_consent,) = (e["resource"] for e in proposed["entry"] if e["resource"]["resourceType"] == "Consent")
+    (batch_doc,) = (e["resource"] for e in proposed["entry"]
+                    if e["resource"]["resourceType"] == "DocumentReference")
+    assert batch_consent["status"] == "proposed"
+    values = _values(pdf)
+    signed = sign(sign(fill(pdf, values), "patient.signature", pki.patient_p12), "provider.signature",
+                  pki.clinic_p12)
+    bundle = consent.record_signed(signed, patient=batch_consent["patient"]["reference"], timezone="UTC")
+    Bundle.model_validate(bundle)
+    (entry,) = _resources(bundle, "Consent")
+    (system_value,) = (f"{i['system']}|{i['value']}" for i in batch_consent["identifier"])
+    assert entry["request"]["url"] == f"Consent?identifier={system_value}"
+    assert entry["resource"]["identifier"] == batch_consent["identifier"]
+    assert entry["resource"]["patient"] == batch_consent["patient"]
+    (doc,) = _resources(bundle, "DocumentReference")
+    (doc_identifier,) = (f"{i['system']}|{i['value']}" for i in batch_doc["identifier"])
+    assert doc["resource"]["relatesTo"] == [{"code": "replaces",
+                                            "target": {"reference": f"DocumentReference?identifier={doc_identifier}"}}]
