@@ -78,6 +78,9 @@ class Rerendered:
         elif self.appended:
             lines.append(f"The input {self.source.upper()} is this form with changes added after it was made "
                          "(filled in or signed); what was written is the form as it was made, unsigned.")
+        elif self.identical is False and self.form.packs != self.data.document.packs:
+            lines.append(f"The {self.source.upper()} made again differs from the input: it was made with the packs "
+                         "given, not the folders recorded in the form (the form data it carries names them).")
         elif self.identical is False and self.same_version:
             lines.append(f"The {self.source.upper()} made again differs from the input: the input was changed after "
                          "it was made (filled in, signed or saved again by another program), or the packs or fonts "

@@ -238,3 +238,23 @@ def test_not_a_consent_form_is_a_clean_error(patient, capsys, tmp_path, make, me
     assert code == 1 and out == ""
     assert err.startswith("Error: ") and message in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_form_made_with_a_pack_needs_its_pack_folder(patient, tmp_path, capsys):
+    """A form made with a clinic pack re-renders from the pack folder it recorded; when the folder has
+    moved, rerender says so (exit 1, nothing written), and --pack gives the new place (the report says
+    the files name the new folder, so they are not byte-identical)."""
+    pack = tmp_path / "pack"
+    (pack / "clauses").mkdir(parents=True)
+    form = consent.build("hair", patient=patient, clinic=make_clinic(), date=DATE, packs=[pack])
+    path = tmp_path / "form.pdf"
+    path.write_bytes(form.to_pdf())
+    assert consent.rerender(path.read_bytes()).identical is True
+    pack.rename(tmp_path / "moved")
+    code, out, err = run(capsys, "rerender", str(path), "--out", str(tmp_path / "out"))
+    assert code == 1 and out == "" and f"a pack folder that is not here: {pack}" in err and "--pack" in err
+    assert not (tmp_path / "out").exists()
+    code, out, err = run(capsys, "rerender", str(path), "--out", str(tmp_path / "out"), "--pack",
+                         str(tmp_path / "moved"))
+    assert code == 0, err
+    assert "made with the packs given, not the folders recorded" in out
