@@ -18,7 +18,11 @@ The pipeline, one module per stage: ``_library`` (load clause and treatment file
 and ``_render_docx`` (render) -> ``_output`` (write files atomically) -> ``_batch`` -> ``cli``.
 The return path: ``_pdf_stamp`` stamps every PDF's content hash; ``_signed`` reads a signed form back
 (:func:`read_signed`, ``consent verify``) and ``_seal`` adds the clinic's seal (:func:`seal`).
+``_form_data`` is the form's data the renderers embed in every PDF and DOCX; ``_rerender`` makes a form
+again from it (:func:`rerender`), and ``_record`` makes a signed form's FHIR Bundle (:func:`record_signed`).
 """
+
+import typing as _typing
 
 from . import check, ehr  # noqa: F401 - subpackages: consent.check and consent.ehr work after "import consent"
 from ._assemble import LanguageFallbackWarning
@@ -51,16 +55,21 @@ from .inputs import (
     load_screening,
 )
 
+if _typing.TYPE_CHECKING:
+    from ._record import record_signed
+    from ._rerender import Rerendered, rerender
 
 
-# The return path (verify and seal) imports pikepdf and pyHanko: loaded when first asked for.
-_LAZY = {"SignedForm": "_signed", "read_signed": "_signed", "seal": "_seal"}
+# The return path (verify and seal) imports pikepdf and pyHanko, and rerender both renderers: loaded
+# when first asked for.
+_LAZY = {"SignedForm": "_signed", "read_signed": "_signed", "seal": "_seal", "Rerendered": "_rerender",
+         "rerender": "_rerender", "record_signed": "_record"}
 
 
 def __getattr__(name: str) -> object:
     """``consent.__version__``, read from the installed package's metadata when first asked for
     (importlib.metadata is slow to import, and most commands never need it); and the return path's
-    names (``read_signed``, ``seal``), imported at first use."""
+    names (``read_signed``, ``seal``, ``rerender``, ``record_signed``), imported at first use."""
     if name in _LAZY:
         import importlib
 
@@ -97,6 +106,7 @@ __all__ = [
     "Product",
     "Provider",
     "RenderError",
+    "Rerendered",
     "Screening",
     "SealError",
     "Section",
@@ -111,6 +121,8 @@ __all__ = [
     "load_patient",
     "load_screening",
     "read_signed",
+    "record_signed",
+    "rerender",
     "run_batch",
     "seal",
 ]

@@ -73,13 +73,18 @@ def write_form(
     }
     # Render everything in memory first: a failure leaves no file at all behind.
     blobs = {fmt: renderers[fmt]() for fmt in chosen}
+    return write_files(out_dir, {f"{stem}.{fmt}": data for fmt, data in blobs.items()})
+
+
+def write_files(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
+    """Write each file (name -> bytes) into ``out_dir`` atomically; on a failure, remove the ones written."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RenderError(f"{out_dir}: cannot create the output folder ({exc.strerror})") from None
     written: list[Path] = []
-    for fmt, data in blobs.items():
-        path = out_dir / f"{stem}.{fmt}"
+    for name, data in files.items():
+        path = out_dir / name
         try:
             atomic_write(path, data)
         except OSError as exc:  # disk full, folder not writable: all or nothing

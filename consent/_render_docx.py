@@ -27,8 +27,10 @@ from docxcompose.properties import CustomProperties
 from docxtpl import DocxTemplate
 from jinja2 import StrictUndefined, TemplateError
 
+from . import __version__
 from ._docx_check import check_template
 from ._esign import check_esign, tag
+from ._form_data import DOCX_PROPERTY, form_data_json
 from ._library import get_library
 from ._text import Sandbox, long_date
 from ._tokens import TOKENS, SharedWork, box_marks, patient_values, tokenise
@@ -349,7 +351,20 @@ def render_docx(form: Form, *, esign: str | None = None) -> bytes:
         for mark, piece in zip(marks, pieces[1:], strict=True):
             ticked += [_CHECKED if mark else _EMPTY, piece]
         out[_DOCUMENT] = b"".join(ticked)
-    return _zip(out)
+    return _zip(_with_form_data(out, form, esign))
+
+
+_CUSTOM = "docProps/custom.xml"
+_FORM_DATA_SLOT = b"consent-form-data-goes-here"
+
+
+def _with_form_data(parts: dict[str, bytes], form: Form, esign: str | None) -> dict[str, bytes]:
+    """The parts with this form's data (see consent._form_data) in the custom property ``consent.form``:
+    put in last, as the twin rendered for a batch holds only tokens."""
+    if _FORM_DATA_SLOT not in parts[_CUSTOM]:
+        raise RenderError("form.docx: no place for the form's data in docProps/custom.xml")
+    data = xml_escape(form_data_json(form, __version__, {"esign": esign})).encode()
+    return {**parts, _CUSTOM: parts[_CUSTOM].replace(_FORM_DATA_SLOT, data, 1)}
 
 
 _DOCUMENT = "word/document.xml"
@@ -357,7 +372,13 @@ _EMPTY, _CHECKED = BOX_EMPTY.encode(), BOX_CHECKED.encode()
 
 
 def _render_parts(form: Form, esign: str | None = None) -> dict[str, bytes]:
-    """Render the form with docxtpl: the parts of the DOCX package, by name, in package order."""
+    """The parts of the form's DOCX package, by name, in package order, rendered on their own."""
+    return _with_form_data(_template_parts(form, esign), form, esign)
+
+
+def _template_parts(form: Form, esign: str | None = None) -> dict[str, bytes]:
+    """Render the form with docxtpl: the parts of the DOCX package, by name, in package order, with a
+    slot for the form's data (see _with_form_data)."""
     tpl = DocxTemplate(io.BytesIO(_template_bytes(form.packs)))
     body = tpl.new_subdoc()
     writer = _BodyWriter(body, form.labels, esign)
@@ -399,6 +420,7 @@ def _render_parts(form: Form, esign: str | None = None) -> dict[str, bytes]:
     custom = CustomProperties(tpl.docx)
     custom["consent.form_id"] = form.form_id
     custom["consent.manifest"] = json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True)
+    custom[DOCX_PROPERTY] = _FORM_DATA_SLOT.decode()  # this form's own data goes in after (see _with_form_data)
     buffer = io.BytesIO()
     tpl.save(buffer)
     with zipfile.ZipFile(buffer) as package:
@@ -419,4 +441,4 @@ def _decode(data: bytes) -> dict[str, bytes]:
     return parts
 
 
-_PARTS: SharedWork[dict[str, bytes]] = SharedWork("docx-parts", _render_parts, 16, _encode, _decode)
+_PARTS: SharedWork[dict[str, bytes]] = SharedWork("docx-parts", _template_parts, 16, _encode, _decode)

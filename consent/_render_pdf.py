@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import attrs
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError
 
 from . import __version__
+from ._form_data import MANIFEST_ATTACHMENT, PDF_ATTACHMENT, form_data_json
 from ._library import get_library
 from ._text import Sandbox, long_date
 from .document import Form
@@ -30,8 +32,25 @@ from .errors import RenderError
 logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
+_IMPORTING = threading.Lock()
+_LOADED: list[Any] = []
+
+
 def _weasyprint() -> Any:
-    """WeasyPrint, imported at first use: it is slow to import and only the PDF path needs it."""
+    """WeasyPrint, imported at first use: it is slow to import and only the PDF path needs it.
+
+    One thread imports it while the others wait: "weasyprint" is in sys.modules from the moment its import
+    starts, and a second thread that took that half-imported module went on to import its submodules
+    itself, which Python stops as a deadlock (the threads of a batch on a ThreadPoolExecutor)."""
+    if _LOADED:
+        return _LOADED[0]
+    with _IMPORTING:
+        if not _LOADED:
+            _LOADED.append(_import_weasyprint())
+    return _LOADED[0]
+
+
+def _import_weasyprint() -> Any:
     if "weasyprint" in sys.modules:
         return sys.modules["weasyprint"]
     if sys.platform != "linux":
@@ -151,20 +170,6 @@ def form_html(form: Form, *, skeleton: bool = False, text_slots: dict[str, int] 
         raise RenderError(f"form.html: {exc}") from None
 
 
-def form_data(form: Form) -> dict[str, Any]:
-    """The facts printed on the form, as data (for the archival attachment)."""
-    h = form.header
-    return {
-        "form_id": form.form_id,
-        "title": form.title,
-        "date": form.date.isoformat(),
-        "language": form.language,
-        "patient": {"full_name": h.patient_name, "birth_date": h.birth_date, "mrn": h.mrn},
-        "clinic": {"name": h.clinic_name, "address": h.clinic_address, "phone": h.clinic_phone},
-        "sections": [{"id": s.clause_id, "version": s.version, "title": s.title} for s in form.sections],
-    }
-
-
 @functools.lru_cache(maxsize=32)
 def _hide(packs: tuple[str, ...], boxes: tuple[str, ...]) -> Any:
     """A stylesheet that empties these page margin boxes, and "page" the page's own border and
@@ -193,33 +198,34 @@ def layout(html: str, packs: tuple[str, ...], *, hide: tuple[str, ...] = ()) -> 
 
 def write_document(document: Any, form: Form, variant: str | None, *, fillable: bool = False,
                    esign: str | None = None) -> bytes:
-    """Write a laid-out document with the form's identifier, attachment and metadata. ``fillable`` and
+    """Write a laid-out document with the form's identifier, attachments and metadata. ``fillable`` and
     ``esign`` are the options the finished PDF is made with (consent/_pdf_fields.py adds the form
-    fields and e-signature tags afterwards); they are passed here so that the form's data can record
-    them."""
+    fields and e-signature tags afterwards); they are passed here so that the form's data records them.
+
+    Every PDF carries ``consent-manifest.json`` (the manifest) and ``consent-form.json`` (the form's whole
+    data, with ``variant`` and the other render options, for ``consent rerender``: see
+    :mod:`consent._form_data`); in a PDF/A-3 both are associated files (relationship Data)."""
     wp = _weasyprint()
     res = _resources(form.packs)
-    payload: dict[str, Any] = form.manifest_dict()
-    name, description = "consent-manifest.json", "Clauses, versions and checks behind this consent form"
-    if variant:  # archival copy: the form's data travels with it (PDF/A-3 associated file)
-        payload = {"manifest": payload, "form": form_data(form)}
-        name, description = "consent-form.json", "The data and manifest of this consent form"
     stamp = dt.datetime.combine(form.date, dt.time(0, 0), tzinfo=dt.UTC)
-    attachment = wp.Attachment(
-        string=json.dumps(payload, ensure_ascii=False, sort_keys=True, indent=2),
-        name=name,
-        description=description,
-        created=stamp,
-        modified=stamp,
-        relationship="Data" if variant else "Unspecified",
-        url_fetcher=res.fetcher,
+    render = {"pdf_variant": variant, "fillable": fillable, "esign": esign}
+    files = (
+        (MANIFEST_ATTACHMENT, "Clauses, versions and checks behind this consent form",
+         json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True, indent=2)),
+        (PDF_ATTACHMENT, "The data and manifest of this consent form (consent rerender makes it again from them)",
+         form_data_json(form, __version__, render, indent=1)),
     )
+    attachments = [
+        wp.Attachment(string=text, name=name, description=description, created=stamp, modified=stamp,
+                      relationship="Data" if variant else "Unspecified", url_fetcher=res.fetcher)
+        for name, description, text in files
+    ]
     try:
         return bytes(
             document.write_pdf(
                 pdf_identifier=hashlib.sha256(form.form_id.encode()).digest()[:16],
                 pdf_variant=variant,
-                attachments=[attachment],
+                attachments=attachments,
                 custom_metadata=True,
             )
         )

@@ -249,6 +249,60 @@ def batch(treatment: str, sources: Sequence[str], mapping: str | None, clinic_fi
         raise click.exceptions.Exit(1)
 
 
+@cli.command()
+@click.argument("form_file", metavar="FORM", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
+@click.option("--format", "formats", default="pdf,docx", show_default=True, help="pdf, docx or pdf,docx.")
+@click.option("--pack", "packs", multiple=True, type=click.Path(file_okay=False),
+              help="A clinic pack folder for the form's templates (default: the folders it was made with). Repeatable.")
+def rerender(form_file: str, out_dir: str, formats: str, packs: Sequence[str]) -> None:
+    """Make FORM (a PDF or DOCX made by consent) again from the data embedded in it.
+
+    With the same consent version the files are byte-identical to the originals (a signed form gives
+    the form as it was made, unsigned); otherwise the clauses whose versions differ from the installed
+    library are listed, and the form is still made from its own text.
+    """
+    from ._limits import MIB, read_bounded
+    from ._rerender import rerender as make_again
+
+    path = Path(form_file)
+    try:
+        data = read_bounded(path, 64 * MIB, "the form")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    result = make_again(data, packs=packs or None, formats=_formats(formats))
+    for line in result.report():
+        click.echo(line)
+    for written in result.write(out_dir, input_path=path):
+        click.echo(str(written))
+
+
+@cli.command()
+@click.argument("signed_file", metavar="SIGNED.pdf", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
+@click.option("--patient", "patient_ref", metavar="Patient/ID",
+              help="The patient's reference in the EHR (default: the MRN printed on the form).")
+@click.option("--pdf-url", metavar="URL", help="Where the EHR finds the signed PDF (default: inside the Bundle).")
+@click.option("--timezone", metavar="ZONE", help="IANA time zone of the time of signing (default: this computer's).")
+def record(signed_file: str, out_dir: str, patient_ref: str | None, pdf_url: str | None,
+           timezone: str | None) -> None:
+    """Make the FHIR R4 transaction Bundle that records a signed form: its Consent made active, the
+    signed PDF, and the screening answers. Prints the path written.
+
+    The form must be intact and every required field filled and signed; otherwise nothing is written.
+    """
+    from ._limits import MIB, read_bounded
+    from ._record import record_file_name, record_signed, write_record
+
+    path = Path(signed_file)
+    try:
+        data = read_bounded(path, 64 * MIB, "the signed form")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    bundle = record_signed(data, patient=patient_ref, pdf_url=pdf_url, timezone=timezone)
+    click.echo(str(write_record(bundle, out_dir, record_file_name(path))))
+
+
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM (kill, a service manager) stops a batch like Ctrl-C: the forms in progress finish, the

@@ -89,10 +89,16 @@ def test_no_two_modules_import_each_other() -> None:
         ("consent._signatures", "consent._signed"),
         ("consent._signed", "consent._seal"),
         ("consent._seal", "consent.cli"),
+        ("consent._form_data", "consent._render_pdf"),
+        ("consent._form_data", "consent._rerender"),
+        ("consent._render_pdf", "consent._rerender"),
+        ("consent._signed", "consent._record"),
+        ("consent.ehr._fhir_out", "consent._record"),
     ],
 )
 def test_lower_stage_does_not_import_the_stage_above(lower: str, upper: str) -> None:
     """Assembly never calls the check; the PDF renderer never calls the shared-layout path; the content
-    stamp knows nothing of the return path (verify, seal) that reads it."""
+    stamp knows nothing of the return path (verify, seal) that reads it; the form data (embedded by the
+    renderers) knows nothing of rerender or the renderers, nor the EHR output of record."""
     imported = _graph()[lower]
     assert not any(t == upper or t.startswith(upper + ".") for t in imported)

@@ -1,0 +1,210 @@
+"""`consent record SIGNED.pdf`: the FHIR R4 transaction Bundle that makes a signed form's Consent active
+(issue 10, point 3), validated with fhir.resources like the batch's Bundles (tests/test_fhir_out.py)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+
+import pikepdf
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.consent import Consent
+from fhir.resources.R4B.documentreference import DocumentReference
+from fhir.resources.R4B.observation import Observation
+from helpers import DATE, EXAMPLES, SHARED, make_clinic
+from signing import change_one_glyph, fill, make_pki, sign
+
+import consent
+from consent.cli import main
+from consent._batch import run_batch
+from consent.ehr import read_records
+from consent.ehr._fhir_out import FORM_ID_SYSTEM
+
+ANSWERS = {"pregnant": False, "allergy": True}
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="module")
+def made():
+    """A fillable knee-injection form, made with two screening answers (the others left to the patient)."""
+    patient = consent.Patient(full_name="Ada O'Connor", birth_date=DATE.replace(year=1985), mrn="SRH-000101")
+    form = consent.build("knee-injection", patient=patient, clinic=make_clinic(), date=DATE, screening=ANSWERS)
+    return form, form.to_pdf(fillable=True)
+
+
+def _values(form: consent.Form | bytes, *, representative: bool = False) -> dict[str, str]:
+    """Every field of the fillable form (a Form, or its PDF) filled in: initials, screening answers (no,
+    but allergy yes), the patient's date and time, the provider's date."""
+    pdf = form if isinstance(form, bytes) else form.to_pdf(fillable=True)
+    fields = {f.name: f for f in consent.read_signed(pdf).fields}
+    values = {name: "AO" for name in fields if name.startswith("initials.")}
+    values.update({name: "/No" for name in fields if name.startswith("screening.")})
+    values.update({"screening.allergy": "/Yes", "patient.date": "2026-11-21", "patient.time": "09:30",
+                   "provider.date": "2026-11-21"})
+    if representative:
+        values.update({"representative.name": "Bea O'Connor", "representative.relationship": "Daughter"})
+    return values
+
+
+def _signed(made, pki, **kw) -> bytes:
+    form, pdf = made
+    pdf = fill(pdf, _values(form, **kw))
+    pdf = sign(pdf, "patient.signature", pki.patient_p12)
+    return sign(pdf, "provider.signature", pki.clinic_p12)
+
+
+def _resources(bundle: dict, kind: str) -> list[dict]:
+    return [e for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def test_record_bundle_validates_and_makes_the_consent_active(made, pki, tmp_path, capsys):
+    """`consent record SIGNED.pdf --out DIR`: a transaction Bundle that validates with fhir.resources (R4B):
+    the Consent, active, put by a conditional update on the form id the batch's proposed Consent has; its
+    dateTime the patient's date and time of signing; the patient and the provider as performers; the
+    signed PDF's DocumentReference with its SHA-1 and size; one Observation per screening answer."""
+    form, _ = made
+    signed = _signed(made, pki)
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(signed)
+    code, out, err = run(capsys, "record", str(path), "--out", str(tmp_path / "fhir"), "--timezone",
+                         "America/Boise")
+    assert code == 0, err
+    written = tmp_path / "fhir" / "signed.record.fhir.json"
+    assert out.strip() == str(written)
+    data = json.loads(written.read_text())
+    Bundle.model_validate(data)
+    assert data["type"] == "transaction"
+
+    (entry,) = _resources(data, "Consent")
+    Consent.model_validate(entry["resource"])
+    assert entry["request"] == {"method": "PUT", "url": f"Consent?identifier={FORM_ID_SYSTEM}|{form.form_id}"}
+    c = entry["resource"]
+    assert "id" not in c and c["identifier"] == [{"system": FORM_ID_SYSTEM, "value": form.form_id}]
+    assert c["status"] == "active" and c["dateTime"] == "2026-11-21T09:30:00-07:00"
+    assert c["patient"]["identifier"]["value"] == "SRH-000101"
+    assert [p.get("type") for p in c["performer"]] == [None, "Practitioner"]
+    assert c["performer"][1]["display"] == "Sam Lee, DO"
+
+    (doc_entry,) = _resources(data, "DocumentReference")
+    DocumentReference.model_validate(doc_entry["resource"])
+    assert doc_entry["request"]["method"] == "POST"
+    assert c["sourceReference"]["reference"] == doc_entry["fullUrl"]
+    attachment = doc_entry["resource"]["content"][0]["attachment"]
+    assert attachment["contentType"] == "application/pdf" and attachment["size"] == len(signed)
+    assert attachment["hash"] == base64.b64encode(hashlib.sha1(signed).digest()).decode()  # noqa: S324
+    assert base64.b64decode(attachment["data"]) == signed
+    assert doc_entry["resource"]["relatesTo"][0]["code"] == "replaces"
+
+    observations = _resources(data, "Observation")
+    for o in observations:
+        Observation.model_validate(o["resource"])
+        assert o["resource"]["derivedFrom"] == [{"reference": doc_entry["fullUrl"]}]
+        assert o["resource"]["effectiveDateTime"] == c["dateTime"]
+    answers = {o["resource"]["code"]["coding"][0]["code"]: o["resource"]["valueBoolean"] for o in observations}
+    assert answers["allergy"] is True and answers["pregnant"] is False
+    assert len(answers) == len([n for n in _values(form) if n.startswith("screening.")])
+    text = json.dumps(data)
+    assert "Ada O'Connor" not in text and "1985" not in text  # only the MRN leaves with the form
+
+
+def test_a_representative_who_signed_is_a_performer_and_a_patient_reference_can_be_given(made, pki):
+    """With a representative's name filled in, the Consent lists them (RelatedPerson, with the
+    relationship); --patient Patient/123 is the Consent's and the Observations' patient."""
+    bundle = consent.record_signed(_signed(made, pki, representative=True), patient="Patient/123",
+                                   pdf_url="signed/form.pdf", timezone="UTC")
+    Bundle.model_validate(bundle)
+    (c,) = (e["resource"] for e in _resources(bundle, "Consent"))
+    assert c["patient"]["reference"] == "Patient/123"
+    assert {"type": "RelatedPerson", "display": "Bea O'Connor (Daughter)"} in c["performer"]
+    assert c["dateTime"] == "2026-11-21T09:30:00+00:00"
+    (d,) = (e["resource"] for e in _resources(bundle, "DocumentReference"))
+    assert d["content"][0]["attachment"]["url"] == "signed/form.pdf" and "data" not in d["content"][0]["attachment"]
+    assert all(o["resource"]["subject"]["reference"] == "Patient/123" for o in _resources(bundle, "Observation"))
+
+
+def test_an_unsigned_or_incomplete_form_is_refused(made, pki, tmp_path, capsys):
+    """A form with a required field empty (here: the provider has not signed) is refused: exit 1, the
+    missing field named, nothing written."""
+    form, pdf = made
+    partly = sign(fill(pdf, _values(form)), "patient.signature", pki.patient_p12)
+    path = tmp_path / "partly.pdf"
+    path.write_bytes(partly)
+    code, out, err = run(capsys, "record", str(path), "--out", str(tmp_path / "fhir"))
+    assert code == 1 and out == ""
+    assert err.startswith("Error: ") and "provider.signature" in err and "cannot be recorded" in err
+    assert not (tmp_path / "fhir").exists()
+
+
+def test_an_altered_form_is_refused(made, pki, tmp_path, capsys):
+    """A signed form whose page text was changed after it was made is refused: exit 1, nothing written."""
+    signed = _signed(made, pki)
+    with pikepdf.open(io.BytesIO(signed)) as doc:
+        xobject = doc.pages[0].Resources.XObject["/ConsentBody1"]
+        xobject.write(change_one_glyph(xobject.read_bytes()))
+        out = io.BytesIO()
+        doc.save(out)
+    path = tmp_path / "altered.pdf"
+    path.write_bytes(out.getvalue())
+    code, _, err = run(capsys, "record", str(path), "--out", str(tmp_path / "fhir"))
+    assert code == 1 and "changed since it was made" in err and "cannot be recorded" in err
+    assert not (tmp_path / "fhir").exists()
+
+
+def test_a_flat_form_and_a_bad_time_of_signing_are_refused(made, pki, tmp_path, capsys):
+    """A form made without fields cannot say who signed when; a time of signing that is not HH:MM is
+    named. Both exit 1 with nothing written."""
+    form, pdf = made
+    flat = tmp_path / "flat.pdf"
+    flat.write_bytes(form.to_pdf())
+    code, _, err = run(capsys, "record", str(flat), "--out", str(tmp_path / "fhir"))
+    assert code == 1 and "has no form fields" in err
+    values = {**_values(form), "patient.time": "half past nine"}
+    bad = sign(sign(fill(pdf, values), "patient.signature", pki.patient_p12), "provider.signature", pki.clinic_p12)
+    path = tmp_path / "bad.pdf"
+    path.write_bytes(bad)
+    code, _, err = run(capsys, "record", str(path), "--out", str(tmp_path / "fhir"))
+    assert code == 1 and "'half past nine'" in err
+    assert not (tmp_path / "fhir").exists()
+
+
+def test_record_updates_the_proposed_consent_the_batch_wrote(pki, tmp_path):
+    """A batch (--fillable) writes a proposed Consent per form; the same form, filled in and signed, gives
+    a Bundle whose conditional update finds that Consent by its identifier, and whose new DocumentReference
+    replaces the batch's (found by the same identifier)."""
+    result = run_batch("knee-injection", read_records([SHARED / "ehr-samples" / "hl7_r4_patient-example.json"]),
+                       clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), out_dir=tmp_path, date=DATE,
+                       formats=["pdf"], fillable=True, jobs=1)
+    assert result.written == 1
+    pdf = next((tmp_path / "forms").glob("*.pdf")).read_bytes()
+    proposed = json.loads(next((tmp_path / "forms").glob("*.fhir.json")).read_text())
+    (batch_consent,) = (e["resource"] for e in proposed["entry"] if e["resource"]["resourceType"] == "Consent")
+    (batch_doc,) = (e["resource"] for e in proposed["entry"]
+                    if e["resource"]["resourceType"] == "DocumentReference")
+    assert batch_consent["status"] == "proposed"
+    values = _values(pdf)
+    signed = sign(sign(fill(pdf, values), "patient.signature", pki.patient_p12), "provider.signature",
+                  pki.clinic_p12)
+    bundle = consent.record_signed(signed, patient=batch_consent["patient"]["reference"], timezone="UTC")
+    Bundle.model_validate(bundle)
+    (entry,) = _resources(bundle, "Consent")
+    (system_value,) = (f"{i['system']}|{i['value']}" for i in batch_consent["identifier"])
+    assert entry["request"]["url"] == f"Consent?identifier={system_value}"
+    assert entry["resource"]["identifier"] == batch_consent["identifier"]
+    assert entry["resource"]["patient"] == batch_consent["patient"]
+    (doc,) = _resources(bundle, "DocumentReference")
+    (doc_identifier,) = (f"{i['system']}|{i['value']}" for i in batch_doc["identifier"])
+    assert doc["resource"]["relatesTo"] == [{"code": "replaces",
+                                            "target": {"reference": f"DocumentReference?identifier={doc_identifier}"}}]
