@@ -14,6 +14,7 @@ import copy
 import io
 import re
 import zipfile
+from xml.sax.saxutils import escape as xml_escape
 
 import attrs
 from docx.oxml.ns import qn
@@ -22,6 +23,8 @@ from lxml import etree
 from ._render_docx import _zip, render_docx
 from ._template import DATE_TOKEN, PATIENT_TOKENS, TemplateForm
 from ._text import long_date
+from . import __version__
+from ._form_data import DOCX_PROPERTY, form_data_json
 from ._tokens import TOKEN_MARK, TOKENS
 from .document import Form, Signatures
 from .errors import RenderError
@@ -29,6 +32,7 @@ from .errors import RenderError
 SLOT = "QxCONSENTxSLOT{}xQ"
 _TOKEN = re.compile(r"(QxCONSENTx[A-Z0-9]+xQ)")
 _XML_PART = re.compile(r"^word/(document|header\d*|footer\d*)\.xml$")
+_CUSTOM = "docProps/custom.xml"
 _KINDS = ("name", "relationship", "signature", "date", "time")
 
 
@@ -47,11 +51,27 @@ def merge_docx(made: TemplateForm) -> bytes:
             data = data.replace(shown, DATE_TOKEN.encode())  # the form date in the header
             if TOKEN_MARK.encode() in data:
                 data = _with_fields(data, fields, places)
+        elif name == _CUSTOM:  # the embedded form data (consent rerender): the placeholder form's own
+            data = _own_form_data(data, made.form)
         if TOKEN_MARK.encode() in data:
             raise RenderError(f"the DOCX template has a merge-field mark left in {name}",
                               hint="report this: a value is printed in a way the export does not know")
         parts[name] = data
     return _zip(parts)
+
+
+_FORM_PROPERTY = re.compile(rb'(name="' + re.escape(DOCX_PROPERTY.encode()) + rb'"[^>]*><vt:lpwstr>)(.*?)(</vt:lpwstr>)',
+                            re.S)
+
+
+def _own_form_data(xml: bytes, form: Form) -> bytes:
+    """docProps/custom.xml with the data of the template's own (placeholder) form as its form data,
+    where the form rendered for the template put the data of its tokenised twin."""
+    own = xml_escape(form_data_json(form, __version__, {"esign": None})).encode()
+    out, count = _FORM_PROPERTY.subn(lambda m: m.group(1) + own + m.group(3), xml)
+    if count != 1:
+        raise RenderError(f"form.docx: no single {DOCX_PROPERTY} property in {_CUSTOM}")
+    return out
 
 
 def _fields(made: TemplateForm) -> dict[str, tuple[str, ...]]:
