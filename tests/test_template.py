@@ -3,9 +3,12 @@ fillable PDF, a Word mail-merge document or a sanitized HTML body, named by a fi
 
 from __future__ import annotations
 
+import csv
 import io
+import os
 import re
 import shutil
+import signal
 import subprocess
 import textwrap
 import zipfile
@@ -260,8 +263,8 @@ def test_docx_escapes_the_clinic_text_around_a_field():
 @LIBREOFFICE
 def test_docx_merge_fields_survive_libreoffice_and_merge(tmp_path):
     """LibreOffice opens the DOCX and saves it again with every MERGEFIELD; a mail merge of that file
-    (docx-mailmerge2) fills in the patient, and no merge field or placeholder is left.
-    (The merge is not LibreOffice's own: its headless mail merge needs a UNO script.)"""
+    (docx-mailmerge2) fills in the patient, and no merge field or placeholder is left. (LibreOffice's own
+    merge: test_libreoffice_mail_merge_fills_in_each_patient_from_a_csv.)"""
     from mailmerge import MailMerge
 
     source = tmp_path / "template.docx"
@@ -303,6 +306,69 @@ def test_docx_merge_fields_survive_libreoffice_and_merge(tmp_path):
     )
     assert "Ada O'Connor · Date of birth December 1, 1985" in text  # the page header
     assert "«" not in text and merge_fields(merged) == []
+    for placeholder in PLACEHOLDER_STRINGS:
+        assert placeholder not in text
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # LibreOffice's Python binding (python3-uno) is for the system Python
+
+
+@pytest.mark.slow
+def test_libreoffice_mail_merge_fills_in_each_patient_from_a_csv(tmp_path, capsys):
+    """LibreOffice's own mail merge (the MailMerge service behind Tools > Mail Merge Wizard, run headless by
+    tests/lo_mailmerge.py) of the DOCX `consent template --format docx-merge --fields guillemet` writes,
+    with a CSV of two patients: one Word file with the form twice, each patient's name (header, page header,
+    signature line), birth date, MRN and form date where the fields were, and no merge field, «Field» or
+    placeholder patient left."""
+    if subprocess.run([SYSTEM_PYTHON, "-c", "import uno"], capture_output=True).returncode != 0:
+        pytest.skip(f"{SYSTEM_PYTHON} cannot import uno: install python3-uno (./dev test does)")
+    args = ["--format", "docx-merge", "--fields", "guillemet", "--out", str(tmp_path / "template")]
+    assert main(["template", "knee-injection", "--clinic", str(EXAMPLES / "clinic.yaml"), *args]) == 0
+    template = Path(capsys.readouterr().out.strip())
+    columns = ("Patient_Name", "Patient_DOB", "Patient_MRN", "Today_Date")
+    patients = [
+        dict(zip(columns, ("Ada O'Connor", "December 1, 1985", "SRH-000101", "November 21, 2026"))),
+        dict(zip(columns, ("José Núñez", "March 3, 1970", "SRH-000202", "November 22, 2026"))),
+    ]
+    (tmp_path / "data").mkdir()
+    with (tmp_path / "data" / "patients.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, delimiter=";", quoting=csv.QUOTE_ALL)
+        writer.writeheader()
+        writer.writerows(patients)
+    pipe = f"consent-mailmerge-{os.getpid()}"
+    profile = f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}"
+    office = subprocess.Popen(
+        ["soffice", "--headless", "--norestore", "--nodefault", profile, f"--accept=pipe,name={pipe};urp;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    script = Path(__file__).with_name("lo_mailmerge.py")
+    data = tmp_path / "data" / "patients.csv"
+    try:
+        merge = subprocess.run(
+            [SYSTEM_PYTHON, str(script), pipe, str(template), str(data), str(tmp_path / "merged")],
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+    finally:
+        os.killpg(office.pid, signal.SIGKILL)  # soffice and its children: its own process group
+        office.wait(timeout=30)
+    assert merge.returncode == 0, merge.stderr
+    [merged_file] = (tmp_path / "merged").iterdir()
+    merged = merged_file.read_bytes()
+    text = docx_text(merged)
+    assert text.count("Informed Consent for Exosome knee injection") == 2
+    for p in patients:
+        name, dob = p["Patient_Name"], p["Patient_DOB"]
+        assert (
+            f"Patient\n{name}\nDate of birth\n{dob}\nDate of this form\n{p['Today_Date']}\n"
+            f"Medical record number\n{p['Patient_MRN']}" in text
+        )
+        assert f"{name} · Date of birth {dob}" in text  # the page header
+        assert text.count(name) == 3  # header, page header, signature line
+    assert "«" not in text and "»" not in text and merge_fields(merged) == []
     for placeholder in PLACEHOLDER_STRINGS:
         assert placeholder not in text
 
