@@ -86,6 +86,13 @@ def clinic_problems(clinic: object, source: str | None = None) -> list[Problem]:
     return out
 
 
+def _treatment_key_problems(treatment: object, field: str, source: str | None) -> list[Problem]:
+    """A key of a per-treatment table (products, fees) that is not a treatment id."""
+    if isinstance(treatment, str) and TREATMENT_ID.match(treatment):
+        return []
+    return [Problem(f"{field}: {treatment!r} is not a treatment id such as knee-injection", path=source, field=field)]
+
+
 def products_problems(products: object, source: str | None = None) -> list[Problem]:
     """``clinic.products``: treatment id -> the product's maker, source tissue, donor screening, lot number."""
     if not isinstance(products, Mapping):
@@ -94,9 +101,7 @@ def products_problems(products: object, source: str | None = None) -> list[Probl
     out: list[Problem] = []
     for treatment, product in products.items():
         at = f"clinic.products.{treatment}"
-        if not isinstance(treatment, str) or not TREATMENT_ID.match(treatment):
-            out.append(Problem(f"clinic.products: {treatment!r} is not a treatment id such as knee-injection",
-                               path=source, field="clinic.products"))
+        out += _treatment_key_problems(treatment, "clinic.products", source)
         if not isinstance(product, Product):
             out.append(Problem(f"{at} must give maker, source_tissue and donor_screening (got {product!r})",
                                path=source, field=at))
@@ -176,9 +181,7 @@ def fees_problems(fees: object, source: str | None = None) -> list[Problem]:
     out: list[Problem] = []
     for treatment, schedule in fees.items():
         at = f"clinic.fees.{treatment}"
-        if not isinstance(treatment, str) or not TREATMENT_ID.match(treatment):
-            out.append(Problem(f"clinic.fees: {treatment!r} is not a treatment id such as knee-injection",
-                               path=source, field="clinic.fees"))
+        out += _treatment_key_problems(treatment, "clinic.fees", source)
         if not isinstance(schedule, FeeSchedule):
             out.append(Problem(f"{at} must be a fee schedule (got {schedule!r})", path=source, field=at))
         else:

@@ -1,24 +1,7 @@
 """Forbidden claims: find in a text, sentence by sentence, the claims a form must not make.
 
 The rules are data (``templates/rules/claims.yaml``, whose header documents the format; a clinic
-pack may add a file of its own; :mod:`._claim_rules` loads them)::
-
-    shared:                      # optional: regex fragments reused below with YAML aliases
-      negation: &negation '\\b(?:not|no|never|cannot)\\b'
-      negation-es: &negation-es '\\b(?:no|nunca|ni|sin)\\b'
-    rules:
-      - id: claim.cure
-        severity: error          # error | warning
-        title: No exosome treatment is shown to cure anything; do not say it cures.
-        patterns:                # per language; a plain list means English
-          en: ['\\bcur(?:e|es|ed|ing)\\b']
-          es: ['\\bcura\\b']
-        unless:                  # optional, per language: honest negations ("this is not a cure")
-          en: [*negation]
-          es: [*negation-es]
-        spellings:               # optional, per language: words whose misspellings are corrected
-          en: [cures]
-        acknowledgeable: false   # optional: true only for a warning a clinic may acknowledge
+pack may add a file of its own; :mod:`._claim_rules` loads them, and its docstring shows the format).
 
 :func:`scan` reads a text as a form in one language is read. Each sentence
 (:func:`~consent.check._claim_text.split_sentences`) is normalised
