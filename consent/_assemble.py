@@ -17,7 +17,8 @@ import attrs
 from ._clinic import ClinicTerms, require_terms
 from ._library import DEFAULT_LANGUAGE, Library, get_library, resolve_language
 from ._text import TemplateError, long_date, money, number, render_text
-from .content import ClauseSpec, RawBlock, TreatmentSpec
+from ._treatment_files import TreatmentSpec
+from .content import ClauseSpec, RawBlock
 from .document import (
     Block,
     BulletList,

@@ -17,7 +17,6 @@
 - File names are built from the record number and the form id only: nothing from patient data.
 """
 
-from __future__ import annotations
 
 import concurrent.futures as cf
 import csv
@@ -28,12 +27,8 @@ import itertools
 import json
 import multiprocessing
 import os
-import signal
 import sys
-import threading
 import time
-import warnings
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -41,64 +36,17 @@ from typing import Any
 
 import attrs
 
-from ._assemble import assemble
-from ._build import apply_check, check_key
 from ._clinic import coverage_problems
 from ._library import get_library
 from ._output import atomic_write, check_formats
-from .errors import ConsentError, InputError, Problem, RenderError
+from .errors import InputError, RenderError
 from .inputs import Clinic, Patient
 
-MANIFEST = "manifest.jsonl"
+from ._batch_worker import FORMS, BatchJob, Outcome, Task, _sha256, run_task, warm_worker
 
-# warnings.catch_warnings() swaps process-wide state: with a thread pool as the executor, two records
-# catching warnings at once would restore each other's filters (and a record's language-fallback note
-# could escape as an error). Assembling a record is a few milliseconds; rendering stays parallel.
-_WARNINGS = threading.Lock()
+MANIFEST = "manifest.jsonl"
 ERRORS = "errors.csv"
 BUNDLE = "fhir-bundle.json"
-FORMS = "forms"
-
-
-@attrs.frozen
-class BatchJob:
-    """What every form of one batch shares."""
-
-    treatment: str
-    clinic: Clinic
-    date: dt.date
-    formats: tuple[str, ...]
-    out_dir: str
-    language: str | None = None
-    packs: tuple[str, ...] = ()
-    pdf_variant: str | None = None
-    fillable: bool = False  # PDFs with form fields (consent/_pdf_fields.py)
-    esign: str | None = None  # e-signature anchor tags: "docusign" or "adobe"
-    fhir: bool = True
-    embed_pdf: bool = False
-    allow_check_errors: bool = False
-    shared_dir: str | None = None  # where the workers keep work shared by a group of forms, if anywhere
-
-
-@attrs.frozen
-class Task:
-    number: int
-    source: str
-    patient: Patient
-    previous: dict[str, Any] | None  # this record's manifest line from an earlier run, if any
-    fhir_ids: tuple[str | None, str | None] = (None, None)  # (Patient.id, Bundle fullUrl) from a FHIR export
-    screening: Mapping[str, bool] = attrs.field(factory=dict)  # from the export, if it has them
-    input_key: str = ""  # names everything the form is made from (see _Inputs)
-
-
-@attrs.frozen
-class Outcome:
-    number: int
-    source: str
-    entry: dict[str, Any] | None = None  # the manifest line
-    problems: tuple[tuple[str, str], ...] = ()  # (field, message)
-    skipped: bool = False
-    fhir: tuple[dict[str, Any], ...] = ()  # this form's FHIR Bundle entries, for the batch's bundle
 
 
 @attrs.frozen
@@ -113,157 +61,6 @@ class BatchResult:
     @property
     def ok(self) -> bool:
         return self.failed == 0
-
-
-# --------------------------------------------------------------------------- worker side
-
-_JOB: BatchJob | None = None
-_REPORTS: OrderedDict[str, Any] = OrderedDict()  # compliance checks made by this worker, by check key
-
-
-def warm_worker(job: BatchJob) -> None:
-    """Process-pool initializer: remember the job and load everything shared by its forms once."""
-    global _JOB
-    _JOB = job
-    # Ctrl-C reaches every process of the terminal's group: the coordinator alone decides to stop (the
-    # workers finish the form in hand), so no worker dies half-way or prints a traceback.
-    if multiprocessing.parent_process() is not None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from ._render_docx import _template_bytes
-    from ._render_pdf import _resources
-    from ._tokens import share_with
-
-    get_library(job.packs).raise_problems()
-    _resources(job.packs)
-    _template_bytes(job.packs)
-    share_with(job.shared_dir)
-
-
-def _checked(form: Any, trace: Any, packs: tuple[str, ...]) -> Any:
-    """The compliance check of a form, made once per distinct clause text (the forms of a batch, as a
-    rule, share it: only the patient's strings differ, and the check reads clause text)."""
-    key = check_key(form, trace)
-    if key not in _REPORTS:
-        from .check import check_form
-
-        _REPORTS[key] = check_form(form, trace, get_library(packs))
-        while len(_REPORTS) > 64:
-            _REPORTS.popitem(last=False)
-    return _REPORTS[key]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _complete(previous: dict[str, Any] | None, form_id: str, out_dir: Path,
-              pdf_options: dict[str, Any] | None = None) -> bool:
-    """True when an earlier run wrote this very form, with the same PDF options, and its files are intact."""
-    if not previous or previous.get("form_id") != form_id or previous.get("pdf_options") != pdf_options:
-        return False
-    files = previous.get("files") or {}
-    try:
-        return bool(files) and all(
-            _sha256(out_dir / rel) == info["sha256"] for rel, info in files.items()
-        )
-    except (OSError, KeyError, TypeError, AttributeError):  # a hand-edited or damaged manifest line
-        return False
-
-
-def _redact(text: str, patient: Patient) -> str:
-    """Keep patient data out of error messages (they go to errors.csv and to the console)."""
-    for value in (patient.full_name, patient.mrn, patient.birth_date.isoformat() if patient.birth_date else None):
-        if value and str(value).strip():
-            text = text.replace(str(value), "[redacted]")
-    return text
-
-
-def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
-    """Build, render and write one record's form. Never raises for a bad record."""
-    job = job or _JOB
-    if job is None:
-        raise RuntimeError("run_task needs a job: call warm_worker(job) first")
-    out_dir = Path(job.out_dir)
-    with _WARNINGS, warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            form, trace = assemble(job.treatment, patient=task.patient, clinic=job.clinic, date=job.date,
-                                   screening=task.screening, language=job.language, packs=job.packs)
-            form = apply_check(form, _checked(form, trace, job.packs), allow_check_errors=job.allow_check_errors)
-        except ConsentError as exc:
-            problems = exc.problems or (Problem(exc.summary),)
-            return Outcome(task.number, task.source, problems=tuple(
-                (p.field or "", _redact(p.message, task.patient)) for p in problems))
-    notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
-    stem = f"rec-{task.number:06d}_{form.form_id}"
-    pdf_options = {"fillable": job.fillable, "esign": job.esign} if job.fillable or job.esign else None
-    if _complete(task.previous, form.form_id, out_dir, pdf_options):  # same form, other inputs (another consent version)
-        return Outcome(task.number, task.source, entry={**task.previous, "input": task.input_key}, skipped=True)
-    blobs: dict[str, bytes] = {}
-    pdf_layout = None
-    try:
-        for fmt in job.formats:
-            if fmt == "pdf":
-                from ._pdf import laid_out_pdf
-
-                blobs[fmt], pdf_layout = laid_out_pdf(form, variant=job.pdf_variant, fillable=job.fillable,
-                                                      esign=job.esign)
-            else:
-                blobs[fmt] = form.to_docx(esign=job.esign)
-    except ConsentError as exc:  # e.g. a name the PDF fonts cannot draw: this record fails, the batch goes on
-        problems = exc.problems or (Problem(exc.summary),)
-        return Outcome(task.number, task.source, problems=tuple(
-            (p.field or "", _redact(p.message, task.patient)) for p in problems))
-    files: dict[str, dict[str, Any]] = {}
-    resources: tuple[dict[str, Any], ...] = ()
-    ref = None
-    if job.fhir and "pdf" in blobs:
-        from .ehr._fhir_out import patient_reference
-
-        ref = patient_reference(task.fhir_ids[0], task.fhir_ids[1], task.patient.mrn)
-        if ref is None:
-            notes.append("no FHIR resources: the record has no FHIR Patient id and no MRN to refer to")
-    if ref is not None:
-        from .ehr._fhir_out import FormDocument, transaction_bundle
-
-        doc = FormDocument(
-            form_id=form.form_id, title=form.title, date=form.date, language=form.language,
-            treatment_id=form.manifest.treatment_id, patient_reference=ref or {},
-            organization_name=job.clinic.name, pdf=blobs["pdf"], pdf_url=f"{FORMS}/{stem}.pdf",  # relative to the batch folder
-        )
-        bundle = transaction_bundle([doc], embed=job.embed_pdf)
-        blobs["fhir.json"] = json.dumps(bundle, ensure_ascii=False, indent=2, sort_keys=True).encode()
-        resources = tuple(bundle["entry"])
-    for suffix, data in blobs.items():
-        rel = f"{FORMS}/{stem}.{suffix}"
-        try:
-            atomic_write(out_dir / rel, data, durable=False)
-        except OSError as exc:  # disk full, folder gone: every later form would fail too, so stop the batch
-            raise RenderError(f"{out_dir / rel}: cannot be written ({exc.strerror or exc}); the forms "
-                              "finished so far are kept: free space or fix the folder, then run the same "
-                              "command again") from None
-        files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-    entry = {
-        "record": task.number,
-        "input": task.input_key,
-        "source": task.source,
-        "form_id": form.form_id,
-        "treatment": {"id": form.manifest.treatment_id, "version": form.manifest.treatment_version},
-        "template_version": form.manifest.template_version,
-        "language": form.language,
-        "clauses": [{"id": c.id, "version": c.version, "source": c.source} for c in form.manifest.clauses],
-        "files": files,
-        "notes": notes,
-    }
-    if pdf_layout is not None:
-        entry["pdf_layout"] = pdf_layout  # "shared" with other forms of the batch, or "whole"
-    if pdf_options:
-        entry["pdf_options"] = pdf_options  # form fields, e-signature tags
-    return Outcome(task.number, task.source, entry=entry, fhir=resources)
 
 
 # --------------------------------------------------------------------------- coordinator side

@@ -18,7 +18,7 @@ import attrs
 from babel import Locale, UnknownLocaleError
 
 from ._library import DEFAULT_LANGUAGE
-from .content import TreatmentSpec
+from ._treatment_files import TreatmentSpec
 from .errors import InputError, Problem
 from .inputs import Clinic, FeeSchedule, Text
 

@@ -19,14 +19,8 @@ from babel.core import get_global
 
 from ._limits import MAX_DATA_FILE_BYTES, check_pack, file_size_problem
 from ._yaml import DuplicateKeyError, Located, load_located
-from .content import (
-    ClauseSpec,
-    TreatmentSpec,
-    parse_clause,
-    parse_clause_translation,
-    parse_treatment,
-    parse_treatment_translation,
-)
+from ._treatment_files import TreatmentSpec, parse_treatment, parse_treatment_translation
+from .content import ClauseSpec, parse_clause, parse_clause_translation
 from .errors import ContentError, Problem, UnknownNameError
 
 DEFAULT_LANGUAGE = "en"

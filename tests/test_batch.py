@@ -141,6 +141,7 @@ def test_rerun_of_a_finished_batch_starts_no_worker_and_renders_nothing(tmp_path
     """A re-run is decided from the manifest alone (issue 11): no worker process is started and no form
     is assembled or rendered; a damaged file is still found by its hash and made again, by a worker."""
     import consent._batch as batch
+    import consent._batch_worker as worker  # where a form is assembled (the coordinator never imports it)
 
     records = list(read_records([PETER, CLEMENTE, GUSTAVO]))
     clinic = consent.load_clinic(CLINIC)
@@ -154,7 +155,7 @@ def test_rerun_of_a_finished_batch_starts_no_worker_and_renders_nothing(tmp_path
     def no_assembling(*args, **kwargs):
         raise AssertionError("the coordinator assembled a form")
 
-    monkeypatch.setattr(batch, "assemble", no_assembling)
+    monkeypatch.setattr(worker, "assemble", no_assembling)
     again = run_batch("hair", records, clinic=clinic, out_dir=out, date=DATE, jobs=1)
     assert (again.written, again.skipped, again.failed) == (0, 3, 0)
     assert pools == []  # no process pool, so no worker

@@ -15,7 +15,8 @@ from .._assemble import _context
 from .._clinic import ClinicProblem, ClinicTerms, require_terms
 from .._library import DEFAULT_LANGUAGE, Library
 from .._text import text_env
-from ..content import TREATMENT_TEXT_FIELDS, ClauseSpec, TreatmentSpec
+from .._treatment_files import TreatmentSpec
+from ..content import TREATMENT_TEXT_FIELDS, ClauseSpec
 from ..errors import Problem
 from ..inputs import Clinic, FeeSchedule, Patient, Product, Provider, Study
 from ._report import Finding
