@@ -64,6 +64,7 @@ class Slot:
     section: str = ""  # a text slot: the classes of its section (for the stylesheet's rules)...
     strong: bool = False  # ...whether the paragraph is bold...
     style: tuple[str, ...] = ()  # ...and the style its text is drawn with (see STYLE)
+    default_lines: int = 1  # a named slot: its height in form.html (a shared body may make it higher)
 
     @property
     def line_height(self) -> float:
@@ -98,6 +99,7 @@ class Body:
     boxes: int  # screening boxes found, in all
     margins: dict[str, float]  # widest line of the body's page-margin strings (top-left, bottom-right)
     margin_width: float  # the width the margin boxes of one side share
+    fixed: dict[str, float]  # the body's page-margin boxes with a width set in form.css: their outer width
     fields: tuple[FieldPlace, ...] = ()  # where a fillable PDF's form fields go (the same for every form)
 
 
@@ -163,8 +165,12 @@ def _style(box: Any) -> tuple[str, ...]:
     return tuple(f"{name}={box.style[name]!r}" for name in STYLE)
 
 
-def _body(token_form: Form, text_lines: dict[str, int]) -> Body | None:
-    html = form_html(token_form, skeleton=True, text_slots=text_lines)
+def _body(token_form: Form, lines: dict[str, int]) -> Body | None:
+    """The shared body; ``lines``: the text slots' line counts ("<section>.<block>") and the named slots
+    made higher than form.html has them (a long name)."""
+    text_lines = {name: n for name, n in lines.items() if name not in SLOTS}
+    html = form_html(token_form, skeleton=True, text_slots=text_lines,
+                     slot_lines={name: n for name, n in lines.items() if name in SLOTS})
     document = layout(html, token_form.packs, hide=("top-right", "bottom-left"))
     boxes = _boxes()
     kinds: list[PageKind] = []
@@ -172,12 +178,15 @@ def _body(token_form: Form, text_lines: dict[str, int]) -> Body | None:
     found: list[str] = []
     count = 0
     margins: dict[str, float] = {}
+    fixed: dict[str, float] = {}
     for page in document.pages:
         page_box = page._page_box
-        for keyword, (lines, width) in _margin_lines(page_box).items():
-            if lines > 1:
-                return None  # a clinic name or page label that wraps on its own
+        for keyword, (wrapped, width, outer) in _margin_lines(page_box).items():
+            if outer is None and wrapped > 1:
+                return None  # a clinic name or page label that wraps in a box as wide as its string
             margins[keyword] = max(margins.get(keyword, 0.0), width)
+            if outer is not None:
+                fixed[keyword] = outer
         origin_x, origin_y = page_box.content_box_x(), page_box.content_box_y()
         slots, spots = [], []
         for box in page_box.descendants(placeholders=True):
@@ -199,9 +208,10 @@ def _body(token_form: Form, text_lines: dict[str, int]) -> Body | None:
                 found.append(name)
                 style = box.style
                 # Full float precision: a rounded position moves the glyphs by a fraction of a pixel.
+                lines = int(box.element.get("data-lines") or 1)
                 slots.append(Slot(name, box.content_box_x() - origin_x, box.content_box_y() - origin_y,
-                                  box.width, box.height, style["font_size"], int(style["font_weight"]),
-                                  int(box.element.get("data-lines") or 1)))
+                                  box.width, box.height, style["font_size"], int(style["font_weight"]), lines,
+                                  default_lines=int(box.element.get("data-default-lines") or lines)))
             elif "box" in _classes(box) and isinstance(box, boxes.InlineBlockBox | boxes.BlockBox):
                 spots.append(Spot(count, box.border_box_x() - origin_x, box.border_box_y() - origin_y,
                                   box.border_width(), box.border_height()))
@@ -214,7 +224,7 @@ def _body(token_form: Form, text_lines: dict[str, int]) -> Body | None:
         return None  # a clinic template without the four slots (or text slots): lay each form out whole
     first = document.pages[0]._page_box
     return Body(bytes(document.write_pdf()), tuple(kinds), tuple(page_kinds), count, margins,
-                first.margin_width() - first.margin_left - first.margin_right, field_places(document))
+                first.margin_width() - first.margin_left - first.margin_right, fixed, field_places(document))
 
 
 def _encode(body: Body | None) -> bytes:
@@ -233,15 +243,16 @@ def _decode(data: bytes) -> Body | None:
     kinds = tuple(PageKind(k["height"], tuple(Slot(**{**s, "style": tuple(s["style"])}) for s in k["slots"]),
                            tuple(Spot(**b) for b in k["boxes"]))
                   for k in d["kinds"])
-    return Body(pdf, kinds, tuple(d["page_kinds"]), d["boxes"], d["margins"], d["margin_width"],
+    return Body(pdf, kinds, tuple(d["page_kinds"]), d["boxes"], d["margins"], d["margin_width"], d["fixed"],
                 decode_places(d["fields"]))
 
 
 _BODIES: SharedWork[Body | None] = SharedWork("pdf-body", _body, 32, _encode, _decode)
 
 
-def _margin_lines(page_box: Any) -> dict[str, tuple[int, float]]:
-    """For each filled page-margin box: how many lines its string takes, and the widest line."""
+def _margin_lines(page_box: Any) -> dict[str, tuple[int, float, float | None]]:
+    """For each filled page-margin box: how many lines its string takes, the widest line, and the box's
+    outer width when form.css sets its width (None when the width follows the strings: auto)."""
     boxes = _boxes()
     out = {}
     for child in page_box.children:
@@ -251,36 +262,52 @@ def _margin_lines(page_box: Any) -> dict[str, tuple[int, float]]:
         lines = [b for b in child.descendants() if isinstance(b, boxes.LineBox) and b.children]
         if lines:
             out[keyword] = (len(lines), max(max(c.position_x + c.margin_width() for c in line.children)
-                                            - min(c.position_x for c in line.children) for line in lines))
+                                            - min(c.position_x for c in line.children) for line in lines),
+                            None if child.style["width"] == "auto" else child.margin_width())
     return out
 
 
 def _margins_fit(body: Body, layer: Any) -> bool:
-    """The layer's page-margin strings (the patient's line, the form id) and the body's (the clinic, the
-    page numbers) fit side by side on one line each. Then a whole layout gives each box at least the
-    width of its string (CSS Paged Media margin box widths), as the body and the layer did apart;
-    otherwise a whole layout would wrap them (a very long name), and the form is laid out whole."""
+    """The layer's page-margin strings (the patient's line, the form id) sit beside the body's (the
+    clinic, the page numbers) as a whole layout would put them:
+    - both boxes of a side have widths set in form.css that fit the page together: each string wraps
+      in its own box, whatever the other's (a long name takes two lines, the clinic stays put);
+    - or the strings fit side by side on one line each: then a whole layout gives each box at least the
+      width of its string (CSS Paged Media margin box widths), as the body and the layer did apart.
+    Otherwise a whole layout would share out the width by the strings' lengths (a clinic template with
+    auto widths and a very long name), and the form is laid out whole."""
     found = _margin_lines(layer.pages[0]._page_box)
     pairs = (("@top-right", "@top-left"), ("@bottom-left", "@bottom-right"))
     for own, shared in pairs:
-        lines, width = found.get(own, (0, 0.0))
+        lines, width, outer = found.get(own, (0, 0.0, None))
+        partner = body.fixed.get(shared)
+        if outer is not None and partner is not None and outer + partner <= body.margin_width + 0.5:
+            continue
         if lines > 1 or width + body.margins.get(shared, 0.0) >= body.margin_width - 0.5:
             return False
     return True
 
 
-def _values_fit(document: Any, body: Body) -> bool:
-    """Every value fits in the lines its slot has (one line, or two for the name and MRN)."""
+MAX_SLOT_LINES = 4  # form.css has .slot.lines-1 to lines-4
+
+
+def _slot_lines(document: Any, body: Body) -> dict[str, int] | None:
+    """The named slots whose values take more lines than form.html gives them (a long name): how many,
+    as a whole layout would make them grow; None when a value is empty or takes more than
+    MAX_SLOT_LINES lines."""
     boxes = _boxes()
-    allowed = {s.name: s.lines for kind in body.kinds for s in kind.slots}
+    slots = {s.name: s for kind in body.kinds for s in kind.slots if not s.name.startswith(TEXT)}
+    out: dict[str, int] = {}
     for page in document.pages:
         for box in page._page_box.descendants(placeholders=True):
             name = _slot_name(box, "slot-abs")
             if name is not None:
                 lines = len([c for c in box.children if isinstance(c, boxes.LineBox)])
-                if not 1 <= lines <= allowed[name]:
-                    return False
-    return True
+                if not 1 <= lines <= MAX_SLOT_LINES:
+                    return None
+                if lines > slots[name].default_lines:
+                    out[name] = lines
+    return out
 
 
 def _text_lines(document: Any, body: Body) -> dict[str, int] | None:
@@ -358,21 +385,31 @@ def layered_pdf(form: Form, *, variant: str | None = None, ticks: bool = True,
     # A paragraph that prints the patient's name takes as many lines as the name needs: the body holds
     # that many empty lines. Start from the last form's count; a form that needs another takes (or
     # makes) the body with that count.
+    # A slot whose value wraps (a long name) is made as high as the value needs, as in a whole layout.
     lines = dict(_TEXT_LINES.get(key) or dict.fromkeys(texts, 1))
-    for _ in range(3):
-        body = _BODIES.get(f"{key}-{sorted(lines.items())}" if texts else key, token_form, lines)
+    for _ in range(4):
+        body = _BODIES.get(f"{key}-{sorted(lines.items())}" if lines else key, token_form, lines)
         if body is None or (any(marks) and body.boxes != len(marks)):
             return None
         drawn = [k for k, kind in enumerate(body.kinds) if kind.slots or any(b.index in ticked for b in kind.boxes)]
         layer = _layer(form, [body.kinds[k] for k in drawn], values, ticked)
-        if len(layer.pages) != 1 + len(drawn) or not _margins_fit(body, layer) or not _values_fit(layer, body):
+        if len(layer.pages) != 1 + len(drawn) or not _margins_fit(body, layer):
             return None
         needed = _text_lines(layer, body) if texts else {}
+        grown = _slot_lines(layer, body)
+        if grown is None:
+            return None
+        if grown != {name: n for name, n in lines.items() if name in SLOTS}:
+            # Slots of other heights move the text below them: this layer, drawn over a body that is not
+            # this form's, says nothing sure about the text slots (a paragraph may straddle a page).
+            lines = {**{name: n for name, n in lines.items() if name not in SLOTS}, **(needed or {}), **grown}
+            continue
         if needed is None:
             return None
+        needed.update(grown)
         if needed == lines:
             if texts:
-                _TEXT_LINES[key] = lines
+                _TEXT_LINES[key] = {name: n for name, n in lines.items() if name not in SLOTS}
             return _stack(body, write_document(layer, form, variant, **options), drawn), body.fields
         lines = needed
     return None

@@ -158,13 +158,16 @@ def _context(form: Form) -> dict[str, Any]:
     }
 
 
-def form_html(form: Form, *, skeleton: bool = False, text_slots: dict[str, int] | None = None) -> str:
+def form_html(form: Form, *, skeleton: bool = False, text_slots: dict[str, int] | None = None,
+              slot_lines: dict[str, int] | None = None) -> str:
     """The HTML the PDF is made from (useful for debugging a clinic's template). ``skeleton`` leaves the
-    slots empty, and the paragraphs named in ``text_slots`` ("<section>.<block>") as many empty lines
-    high as given (see consent/_pdf_layers.py)."""
+    slots empty (``slot_lines``: the named slots made higher than form.html has them), and the paragraphs
+    named in ``text_slots`` ("<section>.<block>") as many empty lines high as given (see
+    consent/_pdf_layers.py)."""
     try:
         return _resources(form.packs).form.render(
-            **_context(form), skeleton=skeleton, part="body" if skeleton else "whole", text_slots=text_slots or {}
+            **_context(form), skeleton=skeleton, part="body" if skeleton else "whole", text_slots=text_slots or {},
+            slot_lines=slot_lines or {},
         )
     except TemplateError as exc:
         raise RenderError(f"form.html: {exc}") from None

@@ -316,6 +316,11 @@ NAMED_PACK = {"clauses/benefits.yaml": """
         ("Chidinma Adaeze Okafor-Nwachukwu", "SRH-7", {"knee-skin": True}, False),  # two lines in the patient table
         ("Bo Li", "M-1", None, True),  # a clinic's clause prints the name: one line...
         ("Chidinma Adaeze Okafor-Nwachukwu", "M-2", {"allergy": True}, True),  # ...two lines
+        # Long names: two lines in the page header (its boxes have set widths), four in the patient
+        # table, two where the patient signs (slots made higher for this form's body)...
+        ("María de los Ángeles Fernández-Gutiérrez y Rodríguez-Montenegro de la Vega", "SRH-1", None, False),
+        # ...and with a clause that prints the name.
+        ("Alexandrina Konstantinopoulou-Vasilakopoulou Papadimitriou", None, {"allergy": True}, True),
     ],
 )
 def test_shared_layout_looks_the_same_as_a_whole_layout(name, mrn, screening, named, tmp_path):
@@ -359,21 +364,33 @@ def test_forms_differing_in_mrn_and_screening_answers_share_one_layout(clinic):
         assert render_docx(form) == _zip(_render_parts(form))
 
 
+def test_long_names_share_the_layout(clinic):
+    """Long names (wrapping in the page header, the patient table and the signature block) take the
+    shared layout, in English and Spanish (whose header label is longer): the page header's boxes have
+    set widths, and a slot is made as high as the name needs. (Pixel equality with a whole layout:
+    test_shared_layout_looks_the_same_as_a_whole_layout.)"""
+    from consent._pdf import laid_out_pdf
+
+    for name in ("María de los Ángeles Fernández-Gutiérrez y Rodríguez-Montenegro de la Vega",
+                 "Alexandrina Konstantinopoulou-Vasilakopoulou Papadimitriou",
+                 "Hubert Blaine Wolfeschlegelsteinhausenbergerdorff Senior"):
+        for language in ("en", "es"):
+            patient = consent.Patient(full_name=name, birth_date=dt.date(1970, 1, 1), mrn="MRN-0012345")
+            pdf, how = laid_out_pdf(consent.build("hair", patient=patient, clinic=clinic, date=DATE, language=language))
+            assert how == "shared", (name, language)
+            assert name in " ".join(words(pdf_pages(pdf)[0]))
+
+
 def test_forms_that_cannot_share_a_layout_are_laid_out_whole(clinic, tmp_path):
-    """A name too long for its slot or for the page header, or a list item that prints the patient's
-    name, is laid out whole, and the name is printed in full."""
+    """A name too long for any slot height the shared layout offers, or a list item that prints the
+    patient's name, is laid out whole, and the name is printed in full."""
     from consent._pdf_layers import render_layered
 
-    long_name = "María de los Ángeles Fernández-Gutiérrez y Rodríguez-Montenegro de la Vega"
-    patient = consent.Patient(full_name=long_name, birth_date=dt.date(1970, 1, 1))
+    long_name = "María de los Ángeles Fernández Gutiérrez y Rodríguez Montenegro de la Vega " * 2
+    patient = consent.Patient(full_name=long_name.strip(), birth_date=dt.date(1970, 1, 1))
     form = consent.build("hair", patient=patient, clinic=clinic, date=DATE)
-    assert render_layered(form) is None
-    assert long_name in " ".join(words(pdf_pages(form.to_pdf())[0]))
-    # Fits the patient table, but the page header's patient line and clinic name would not fit side by
-    # side: a whole layout wraps both, which a shared body (the clinic's part fixed) cannot.
-    header = consent.Patient(full_name="Alexandrina Konstantinopoulou-Vasilakopoulou Papadimitriou",
-                             birth_date=dt.date(1970, 1, 1))
-    assert render_layered(consent.build("hair", patient=header, clinic=clinic, date=DATE)) is None
+    assert render_layered(form) is None  # more than four lines in the patient table
+    assert long_name.strip() in " ".join(words(pdf_pages(form.to_pdf())[0]))
     pack = build_tree(tmp_path / "pack", {"clauses/benefits.yaml": """
         id: benefits
         version: "1.1-named"
