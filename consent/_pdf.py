@@ -65,8 +65,11 @@ def laid_out_pdf(form: Form, *, variant: str | None = None, fillable: bool = Fal
     options = {"fillable": fillable, "esign": esign}
     if merge_fields:  # a template: the patient's values are the fields' to fill, none is printed
         form = _blank_patient(form)
+    fields = bool(fillable or esign or merge_fields)
     try:
-        layered = None if merge_fields else layered_pdf(form, variant=variant, ticks=not fillable, **options)
+        # Stamped as the shared layout's pages are put together, unless fields are added after.
+        layered = None if merge_fields else layered_pdf(form, variant=variant, ticks=not fillable,
+                                                        stamp=not fields, **options)
     except _weasyprint().urls.FatalURLFetchingError as exc:  # refused while the shared body was written
         raise RenderError(f"PDF rendering stopped: {exc}") from None
     if layered is not None:
@@ -75,8 +78,10 @@ def laid_out_pdf(form: Form, *, variant: str | None = None, fillable: bool = Fal
         # A fillable form's screening answers are its radio buttons' states, not printed ticks.
         document = layout(form_html(unanswered(form) if fillable else form), form.packs)
         pdf, places, how = write_document(document, form, variant, **options), field_places(document), "whole"
-    if fillable or esign or merge_fields:
+    if fields:
         pdf = add_fields(pdf, form, places, fillable=fillable, esign=esign, merge_fields=merge_fields)
+    elif how == "shared":
+        return pdf, how  # stamped already
     from ._pdf_stamp import stamp  # imports pikepdf: only when a PDF is made
 
     return stamp(pdf), how

@@ -332,12 +332,15 @@ def _text_lines(document: Any, body: Body) -> dict[str, int] | None:
     return out if len(out) == len(slots) else None
 
 
-def _stack(body: Body, layer_pdf: bytes, drawn: list[int]) -> bytes:
+def _stack(body: Body, layer_pdf: bytes, drawn: list[int], *, stamp: bool = False) -> bytes:
     """Every page: its body page, the layer's first page (the page header and footer), and the layer
     page of its kind if this form draws anything on that kind, each as a form XObject. The layer's
     document (metadata, attachments, PDF/A identity) is the result. Deterministic: fixed names, and
-    qpdf's deterministic /ID."""
+    qpdf's deterministic /ID. ``stamp``: with the content hash (consent/_pdf_stamp.py), when nothing
+    is added to the PDF after this."""
     import pikepdf
+
+    from ._pdf_stamp import stamp_open
 
     with pikepdf.open(io.BytesIO(body.pdf)) as shared, pikepdf.open(io.BytesIO(layer_pdf)) as layer:
         furniture, *own = (page.as_form_xobject() for page in layer.pages)
@@ -352,6 +355,8 @@ def _stack(body: Body, layer_pdf: bytes, drawn: list[int]) -> bytes:
             page.obj["/Resources"] = pikepdf.Dictionary(XObject=pikepdf.Dictionary(
                 {str(name): xobject for name, xobject in names.items()}))
             page.obj["/Contents"] = layer.make_stream(b"".join(b"q " + n.unparse() + b" Do Q " for n in names) + b"\n")
+        if stamp:
+            stamp_open(layer)
         out = io.BytesIO()
         layer.save(out, deterministic_id=True)
     return out.getvalue()
@@ -366,11 +371,11 @@ def render_layered(form: Form, *, variant: str | None = None) -> bytes | None:
     return None if layered is None else layered[0]
 
 
-def layered_pdf(form: Form, *, variant: str | None = None, ticks: bool = True,
+def layered_pdf(form: Form, *, variant: str | None = None, ticks: bool = True, stamp: bool = False,
                 **options: Any) -> tuple[bytes, tuple[FieldPlace, ...]] | None:
     """:func:`render_layered`, with the places of the form fields of a fillable PDF (read from the
     shared body). ``ticks=False`` leaves the screening boxes empty (a fillable PDF's radio buttons draw
-    the answers); ``options`` go to ``write_document``."""
+    the answers); ``stamp``: with the content hash; ``options`` go to ``write_document``."""
     tokenised = tokenise(form)
     if tokenised is None:
         return None
@@ -410,7 +415,7 @@ def layered_pdf(form: Form, *, variant: str | None = None, ticks: bool = True,
         if needed == lines:
             if texts:
                 _TEXT_LINES[key] = {name: n for name, n in lines.items() if name not in SLOTS}
-            return _stack(body, write_document(layer, form, variant, **options), drawn), body.fields
+            return _stack(body, write_document(layer, form, variant, **options), drawn, stamp=stamp), body.fields
         lines = needed
     return None
 

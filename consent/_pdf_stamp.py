@@ -167,10 +167,15 @@ def stamp(pdf_bytes: bytes) -> bytes:
     """``pdf_bytes`` with its content hash in the document information (deterministic: same input, same
     bytes out)."""
     with pikepdf.open(io.BytesIO(pdf_bytes)) as pdf:
-        hashes = page_hashes(pdf)
-        pdf.docinfo[PAGES_KEY] = " ".join(hashes)
-        pdf.docinfo[HASH_KEY] = content_hash(hashes)
-        pdf.docinfo[FIELDS_KEY] = "\n".join(field.layout for field in read_fields(pdf))
+        stamp_open(pdf)
         out = io.BytesIO()
         pdf.save(out, deterministic_id=True)
     return out.getvalue()
+
+
+def stamp_open(pdf: pikepdf.Pdf) -> None:
+    """:func:`stamp` on an open PDF about to be saved (the batch path saves its pages once)."""
+    hashes = page_hashes(pdf)
+    pdf.docinfo[PAGES_KEY] = " ".join(hashes)
+    pdf.docinfo[HASH_KEY] = content_hash(hashes)
+    pdf.docinfo[FIELDS_KEY] = "\n".join(field.layout for field in read_fields(pdf))
