@@ -423,12 +423,13 @@ def test_mapping_with_duplicate_key_is_rejected(tmp_path: Path) -> None:
 
 
 def test_csv_treatment_column_default_or_mapped(tmp_path: Path) -> None:
-    """A column named "treatment" (any case) gives each record its treatment id; a blank cell, a CSV
-    without the column and a FHIR record give None; the mapping may name another column instead."""
+    """A column named "treatment" gives each record its treatment id; a blank cell, a CSV without the
+    column (a "Treatment" column is not it) and a FHIR record give None; the mapping may name another
+    column instead."""
     plain = _write(tmp_path / "m.yaml", "columns:\n  full_name: Name\n  birth_date: DOB\n")
-    mixed = _write(tmp_path / "a.csv", "Name,DOB,Treatment\nAna,1980-04-30,hair\nBo,1981-01-02,\n")
+    mixed = _write(tmp_path / "a.csv", "Name,DOB,treatment\nAna,1980-04-30,hair\nBo,1981-01-02,\n")
     assert [r.treatment for r in read_records([mixed, PETER], mapping=plain)] == ["hair", None, None]
-    without = _write(tmp_path / "b.csv", "Name,DOB\nAna,1980-04-30\n")
+    without = _write(tmp_path / "b.csv", "Name,DOB,Treatment\nAna,1980-04-30,Knee injection (left)\n")
     assert [r.treatment for r in read_records([without], mapping=plain)] == [None]
     mapped = _write(tmp_path / "p.yaml", "columns:\n  full_name: Name\n  birth_date: DOB\n  treatment: Proc\n")
     other = _write(tmp_path / "c.csv", "Name,DOB,Proc,treatment\nAna,1980-04-30, iv-infusion ,hair\n")
@@ -445,9 +446,7 @@ def test_csv_treatment_column_missing_or_repeated_is_a_header_problem(tmp_path: 
     assert [p.message for p in caught.value.problems] == [
         "column 'Proc' (mapped to treatment) is not in the header; found 'Name', 'DOB'"]
     plain = _write(tmp_path / "m.yaml", "columns:\n  full_name: Name\n  birth_date: DOB\n")
-    twice = _write(tmp_path / "b.csv", "Name,DOB,treatment,Treatment\nAna,1980-04-30,hair,hair\n")
+    twice = _write(tmp_path / "b.csv", "Name,DOB,treatment,treatment\nAna,1980-04-30,hair,hair\n")
     with pytest.raises(InputError) as caught:
         read_records([twice], mapping=plain)
-    assert [p.message for p in caught.value.problems] == [
-        "2 columns are named 'treatment' (ignoring case): keep one, or name the treatment column under "
-        "columns: in the mapping"]
+    assert [p.message for p in caught.value.problems] == ["column 'treatment' appears 2 times in the header"]

@@ -44,7 +44,7 @@ _NO = frozenset({"no", "n", "false", "0"})
 _SAMPLE = dt.date(1980, 4, 30)
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 TREATMENT_COLUMN = "treatment"
-"""The column read as each row's treatment id when the mapping names none (matched ignoring case)."""
+"""The column read as each row's treatment id when the mapping names none."""
 
 
 @attrs.frozen
@@ -202,6 +202,8 @@ def check_header(path: Path, mapping: CsvMapping) -> list[Problem]:
         return [Problem("the file is empty (no header row)", str(path))]
     problems = []
     mapped = [*mapping.columns.items(), *((f"screening.{q}", c) for q, c in mapping.screening.items())]
+    if "treatment" not in mapping.columns and TREATMENT_COLUMN in header:
+        mapped.append(("treatment", TREATMENT_COLUMN))  # read by default: it must not be repeated either
     for field, column in mapped:
         count = header.count(column)
         if count == 0:
@@ -213,18 +215,13 @@ def check_header(path: Path, mapping: CsvMapping) -> list[Problem]:
             )
         elif count > 1:
             problems.append(Problem(f"column {column!r} appears {count} times in the header", str(path)))
-    default = [h for h in header if h.lower() == TREATMENT_COLUMN]
-    if "treatment" not in mapping.columns and len(default) > 1:
-        problems.append(Problem(f"{len(default)} columns are named {TREATMENT_COLUMN!r} (ignoring case): keep one, "
-                                "or name the treatment column under columns: in the mapping", str(path)))
     return problems
 
 
 def _treatment_position(header: list[str], mapping: CsvMapping) -> int | None:
     """Where each row's treatment id is: the mapped column, else a column named "treatment", else nowhere."""
-    if "treatment" in mapping.columns:
-        return header.index(mapping.columns["treatment"]) if mapping.columns["treatment"] in header else None
-    return next((i for i, h in enumerate(header) if h.lower() == TREATMENT_COLUMN), None)
+    column = mapping.columns.get("treatment", TREATMENT_COLUMN)
+    return header.index(column) if column in header else None
 
 
 Answers = dict[str, bool]
