@@ -17,7 +17,8 @@
   the order forms finish; each line names its record), so a killed batch can be run again: a form
   made from the same inputs (patient, screening answers, treatment, clinic, date, options, clause and template
   files, consent version: the line's ``input``) whose files are present with the hashes the manifest
-  recorded is skipped before any worker starts; the rest are made.
+  recorded is skipped before any worker starts; the rest are made (a record's new form replaces the
+  files of its earlier one).
 - File names are built from the record number and the form id only: nothing from patient data.
 """
 
@@ -249,6 +250,7 @@ def run_batch(
                 manifest.write(json.dumps(outcome.entry, ensure_ascii=False, sort_keys=True) + "\n")
                 manifest.flush()
                 appended = True
+                _remove_superseded(out, outcome.number, previous.get(outcome.number), outcome.entry)
             if bundle is not None:
                 bundle.add(outcome.fhir or _fhir_entries(out, outcome.entry))
         if progress:
@@ -360,6 +362,19 @@ def _context() -> Any:
                 os.environ["PYTHONSAFEPATH"] = saved
         return context
     return multiprocessing.get_context("spawn")
+
+
+def _remove_superseded(out: Path, number: int, before: dict[str, Any] | None, now: dict[str, Any]) -> None:
+    """Remove the files of this record's form from an earlier run that the new form replaced (another
+    treatment or patient data gives another form id): the folder never holds two forms for one record.
+    Only files named for this record in the forms folder are touched, whatever the manifest line says."""
+    files = (before or {}).get("files")
+    if not isinstance(files, dict):
+        return
+    for rel in set(files) - set(now.get("files") or {}):
+        path = Path(str(rel))
+        if path.parent == Path(FORMS) and path.name.startswith(f"rec-{number:06d}_"):
+            (out / path).unlink(missing_ok=True)
 
 
 def _fhir_entries(out: Path, entry: dict[str, Any]) -> list[dict[str, Any]]:

@@ -162,7 +162,7 @@ def test_a_column_mapped_to_treatment(tmp_path):
 
 def test_rerun_skips_every_form_and_remakes_the_one_whose_treatment_changed(tmp_path):
     """Run again on the same export: every form skipped. Change one record's treatment: that form alone is
-    remade, of its new treatment; the others keep their files."""
+    remade, of its new treatment, and the files of its old form are gone; the others keep their files."""
     rows = [("knee-injection", "en"), ("iv-infusion", "es"), ("hair", "en")]
     path, mapping = export(tmp_path, rows)
     clinic, out = consent.load_clinic(CLINIC), tmp_path / "out"
@@ -173,6 +173,7 @@ def test_rerun_skips_every_form_and_remakes_the_one_whose_treatment_changed(tmp_
 
     assert run().written == 3
     first = manifest(out)
+    files = {p.name: p.read_bytes() for p in (out / "forms").iterdir()}
     again = run()
     assert (again.written, again.skipped, again.failed) == (0, 3, 0)
     path, _ = export(tmp_path, [rows[0], ("hair", "es"), rows[2]])
@@ -181,5 +182,8 @@ def test_rerun_skips_every_form_and_remakes_the_one_whose_treatment_changed(tmp_
     last = manifest(out)
     assert last[1] == first[1] and last[3] == first[3]
     assert last[2]["treatment"]["id"] == "hair" and last[2]["form_id"] != first[2]["form_id"]
-    docx = next(out.glob(f"forms/rec-000002_{last[2]['form_id']}.docx")).read_bytes()
+    docx = (out / "forms" / f"rec-000002_{last[2]['form_id']}.docx").read_bytes()
     assert TITLES[("hair", "es")] in " ".join(words(docx_all_text(docx)))
+    old = f"rec-000002_{first[2]['form_id']}.docx"
+    assert {p.name: p.read_bytes() for p in (out / "forms").iterdir()} == {
+        **{name: data for name, data in files.items() if name != old}, Path(next(iter(last[2]["files"]))).name: docx}
