@@ -149,7 +149,8 @@ def test_fhir_export_without_treatment_gives_record_errors(tmp_path, capsys):
 
 
 def test_a_column_mapped_to_treatment(tmp_path):
-    """The mapping may name another column as the treatment; the library takes treatment=None too."""
+    """The mapping may name another column as the treatment; the library takes treatment=None too (and
+    refuses records passed where the treatment goes, before making any folder)."""
     path, _ = export(tmp_path, [("iv-infusion", "en")], column="Procedure")
     mapping = tmp_path / "procedure.yaml"
     mapping.write_text(MAPPING + "  treatment: Procedure\n", encoding="utf-8")
@@ -158,6 +159,10 @@ def test_a_column_mapped_to_treatment(tmp_path):
                                out_dir=out, date=DATE, formats=["docx"], jobs=1)
     assert (result.written, result.failed) == (1, 0)
     assert manifest(out)[1]["treatment"]["id"] == "iv-infusion"
+    with pytest.raises(TypeError, match="treatment is a treatment id or None"):
+        consent.run_batch(list(read_records([path], mapping=mapping)), clinic=consent.load_clinic(CLINIC),
+                          out_dir=tmp_path / "wrong")
+    assert not (tmp_path / "wrong").exists()
 
 
 def test_rerun_skips_every_form_and_remakes_the_one_whose_treatment_changed(tmp_path):
