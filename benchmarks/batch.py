@@ -19,10 +19,12 @@ LibreOffice 7.4 ends a call after about 250 files with exit status 0).
 The mixes (records built here; nothing is read from a network):
 - uniform:   knee-injection, English, every patient with an MRN, no screening answers; a FHIR NDJSON
              bulk export, one `consent batch` call;
-- realistic: the three treatments (a CSV export per treatment and one call each, as a clinic runs
-             them), about a third of the patients Spanish-speaking, one in ten without an MRN, one
-             in thirty with a long name (wrapping on the form), every screening question answered
-             (most "no", some with one "yes");
+- realistic: the three treatments in one CSV export, each row naming its treatment in a `treatment`
+             column, and one `consent batch` call without TREATMENT, as a clinic runs its EHR's
+             export of upcoming procedures; about a third of the patients Spanish-speaking, one in
+             ten without an MRN, one in thirty with a long name (wrapping on the form), every
+             screening question of the patient's treatment answered (most "no", some with one
+             "yes"; the other treatments' question columns left blank);
 - worst:     knee-injection with a clinic pack whose "benefits" clause prints the patient's name, and
              every record with its own screening answers: every form's text differs.
 --flat runs ours alone on the realistic mix at more sizes, to show memory does not grow with the batch.
@@ -104,13 +106,17 @@ def write_ndjson(path: Path, people: Sequence[dict[str, Any]]) -> None:
 
 
 def write_csv(path: Path, people: Sequence[dict[str, Any]], qids: Sequence[str]) -> Path:
-    """A CSV export with screening columns, and its mapping file (returned)."""
+    """A CSV export with screening columns (yes, no, or blank for a question not asked of the patient)
+    and, when the people have one, a `treatment` column; and its mapping file (returned). The treatment
+    column needs no mapping: `consent batch` reads a column named "treatment" as each row's treatment."""
+    mixed = any("treatment" in p for p in people)
+    answer = {True: "yes", False: "no", None: ""}
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["Name", "DOB", "MRN", "Language", *qids])
+        writer.writerow(["Name", "DOB", "MRN", "Language", *(["treatment"] if mixed else []), *qids])
         for p in people:
             writer.writerow([p["name"], p["dob"], p.get("mrn") or "", p.get("language") or "",
-                             *("yes" if p["answers"].get(q) else "no" for q in qids)])
+                             *([p["treatment"]] if mixed else []), *(answer[p["answers"].get(q)] for q in qids)])
     mapping = path.with_suffix(".mapping.yaml")
     mapping.write_text("columns:\n  full_name: Name\n  birth_date: DOB\n  mrn: MRN\n  preferred_language: Language\n"
                        "screening:\n" + "".join(f"  {q}: {q}\n" for q in qids), encoding="utf-8")
@@ -129,12 +135,17 @@ body:
 
 
 class Batch:
-    """One `consent batch` call: its treatment, export, mapping, pack and the people in it."""
+    """One `consent batch` call: its treatment (None: each person's own, ``person["treatment"]``),
+    export, mapping, pack, the people in it and the screening questions of each treatment."""
 
-    def __init__(self, treatment: str, export: Path, people: list[dict[str, Any]], *, mapping: Path | None = None,
-                 pack: Path | None = None, qs: Sequence[tuple[str, str]] = ()) -> None:
+    def __init__(self, treatment: str | None, export: Path, people: list[dict[str, Any]], *,
+                 mapping: Path | None = None, pack: Path | None = None,
+                 qs: dict[str, list[tuple[str, str]]] | None = None) -> None:
         self.treatment, self.export, self.people, self.mapping, self.pack = treatment, export, people, mapping, pack
-        self.questions = list(qs)
+        self.questions = qs or {}
+
+    def treatment_of(self, person: dict[str, Any]) -> str:
+        return str(person.get("treatment") or self.treatment)
 
 
 def make_mix(mix: str, size: int, work: Path) -> list[Batch]:
@@ -146,22 +157,22 @@ def make_mix(mix: str, size: int, work: Path) -> list[Batch]:
         write_ndjson(folder / "export.ndjson", people)
         return [Batch("knee-injection", folder / "export.ndjson", people)]
     if mix == "realistic":
-        out = []
-        for t, treatment in enumerate(TREATMENTS):
-            qs = questions(treatment)
-            common = [q for q, _ in qs if q in ("blood-thinners", "autoimmune", "allergy", "bleeding")]
-            people = []
-            for i in range(t, size, len(TREATMENTS)):
-                p = person(i, rng, long_share=1 / 30)
-                p["language"] = "es" if rng.random() < 1 / 3 else rng.choice(["en", "en-US", ""])
-                if rng.random() < 0.1:
-                    p["mrn"] = None
-                p["answers"] = {rng.choice(common): True} if rng.random() < 0.25 else {}
-                people.append(p)
-            export = folder / f"{treatment}.csv"
-            out.append(Batch(treatment, export, people, mapping=write_csv(export, people, [q for q, _ in qs]),
-                             qs=qs))
-        return out
+        asked = {treatment: questions(treatment) for treatment in TREATMENTS}
+        people = []
+        for i in range(size):
+            treatment = TREATMENTS[i % len(TREATMENTS)]
+            own = [q for q, _ in asked[treatment]]
+            common = [q for q in own if q in ("blood-thinners", "autoimmune", "allergy", "bleeding")]
+            p = person(i, rng, long_share=1 / 30)
+            p["treatment"] = treatment
+            p["language"] = "es" if rng.random() < 1 / 3 else rng.choice(["en", "en-US", ""])
+            if rng.random() < 0.1:
+                p["mrn"] = None
+            p["answers"] = dict.fromkeys(own, False) | ({rng.choice(common): True} if rng.random() < 0.25 else {})
+            people.append(p)
+        qids = list(dict.fromkeys(q for qs in asked.values() for q, _ in qs))  # each question's column once
+        export = folder / "export.csv"
+        return [Batch(None, export, people, mapping=write_csv(export, people, qids), qs=asked)]
     if mix == "worst":
         qs = questions("knee-injection")
         people = []
@@ -175,7 +186,7 @@ def make_mix(mix: str, size: int, work: Path) -> list[Batch]:
             (pack / rel).write_text(text, encoding="utf-8")
         export = folder / "export.csv"
         return [Batch("knee-injection", export, people, mapping=write_csv(export, people, [q for q, _ in qs]),
-                      pack=pack, qs=qs)]
+                      pack=pack, qs={"knee-injection": qs})]
     raise SystemExit(f"unknown mix {mix!r} (known: uniform, realistic, worst)")
 
 
@@ -253,12 +264,13 @@ class Side:
 
 
 def ours(batches: list[Batch], out: Path, jobs: int | None) -> Side:
-    """One `consent batch` process per treatment, as a clinic runs them; times and peaks add up."""
+    """One `consent batch` process per batch, as a clinic runs it; times and peaks add up."""
     side = Side()
     side.seconds, side.peak, shared, pdfs = 0.0, 0, 0, 0
-    for batch in batches:
-        folder = out / batch.treatment
-        argv = [str(Path(sys.executable).with_name("consent")), "batch", batch.treatment, "--from", str(batch.export),
+    for n, batch in enumerate(batches):
+        folder = out / f"batch-{n}"
+        treatment = [batch.treatment] if batch.treatment else []  # none: each row names its own
+        argv = [str(Path(sys.executable).with_name("consent")), "batch", *treatment, "--from", str(batch.export),
                 "--clinic", str(CLINIC), "--out", str(folder), "--date", DATE, "--format", "pdf,docx"]
         argv += ["--mapping", str(batch.mapping)] if batch.mapping else []
         argv += ["--pack", str(batch.pack)] if batch.pack else []
@@ -291,9 +303,9 @@ for i, rec in enumerate(records):
 MARK = {"name": "PATIENTNAMEMARK", "mrn": "MRNMARK", "birth": "February 3, 1901"}
 
 
-def docx_template(batch: Batch, language: str, path: Path) -> None:
-    """Our form for this batch as a docxtpl template: the patient's strings and the screening boxes
-    of each question become placeholders."""
+def docx_template(batch: Batch, treatment: str, language: str, path: Path) -> None:
+    """Our form of ``treatment`` for this batch as a docxtpl template: the patient's strings and the
+    screening boxes of each question become placeholders."""
     import io
     import re
     import zipfile
@@ -303,7 +315,7 @@ def docx_template(batch: Batch, language: str, path: Path) -> None:
     from consent.document import Checklist
 
     marker = consent.Patient(full_name=MARK["name"], birth_date=dt.date(1901, 2, 3), mrn=MARK["mrn"])
-    form = consent.build(batch.treatment, patient=marker, clinic=consent.load_clinic(CLINIC),
+    form = consent.build(treatment, patient=marker, clinic=consent.load_clinic(CLINIC),
                          date=dt.date.fromisoformat(DATE), language=language,
                          packs=[batch.pack] if batch.pack else [], allow_check_errors=True)
     rows = {row.question: row.id for s in form.sections for b in s.blocks if isinstance(b, Checklist)
@@ -330,24 +342,26 @@ def docx_template(batch: Batch, language: str, path: Path) -> None:
 
 
 def theirs(batches: list[Batch], work: Path, profile: Path) -> Side:
-    """docxtpl for every record, then LibreOffice on 100 files per call."""
+    """docxtpl for every record (a template per batch, treatment and language), then LibreOffice on 100
+    files per call."""
     if work.exists():
         shutil.rmtree(work)
     docx_dir, pdf_dir = work / "docx", work / "pdf"
     docx_dir.mkdir(parents=True)
     pdf_dir.mkdir()
-    templates: dict[tuple[str, str], str] = {}
+    templates: dict[tuple[int, str, str], str] = {}
     records = []
     for b, batch in enumerate(batches):
         for n, p in enumerate(batch.people):
             language = "es" if (p.get("language") or "").startswith("es") else "en"
-            if (batch.treatment, language) not in templates:
-                path = work / f"template-{b}-{language}.docx"
-                docx_template(batch, language, path)
-                templates[(batch.treatment, language)] = str(path)
-            record = {"template": templates[(batch.treatment, language)], "name": p["name"], "dob": p["dob"],
+            treatment = batch.treatment_of(p)
+            if (b, treatment, language) not in templates:
+                path = work / f"template-{b}-{treatment}-{language}.docx"
+                docx_template(batch, treatment, language, path)
+                templates[(b, treatment, language)] = str(path)
+            record = {"template": templates[(b, treatment, language)], "name": p["name"], "dob": p["dob"],
                       "mrn": p.get("mrn") or "—", "form_id": f"REC-{b}-{n}"}
-            for qid, _ in batch.questions:
+            for qid, _ in batch.questions.get(treatment, []):
                 answer = p.get("answers", {}).get(qid)
                 key = qid.replace("-", "_")
                 record[f"{key}_yes"], record[f"{key}_no"] = ("☒" if answer else "☐"), ("☐" if answer else "☒")

@@ -1,19 +1,24 @@
 """Deliver stage, in bulk: many patients -> forms on disk, a manifest, an error list and FHIR resources.
 
     result = consent.run_batch("knee-injection", records, clinic=clinic, out_dir="out/")
+    result = consent.run_batch(None, records, clinic=clinic, out_dir="out/")  # each record's own treatment
 
 - Work runs on any :class:`concurrent.futures.Executor` (default: a local process pool on every core,
   its workers forked from one process that imported the renderers, each warmed once: clause library,
   templates, stylesheet and fonts loaded before the first form). Workers assemble, check (once per
   distinct clause text) and render; the work shared by a group of forms (the PDF body, the DOCX) is
   made once for all the workers of a batch (consent/_tokens.py ``SharedWork``).
+- A batch is of one treatment, or of each record's own (``ImportedRecord.treatment``, a CSV column):
+  a record naming no treatment, an unknown one, one other than the batch's, or one the clinic's file
+  has no product or fees for is an error row; the other records are made.
 - A bad record never stops the batch: it becomes a row of ``errors.csv`` (record number, field,
   message; no patient name or identifier in messages).
 - Every file is written atomically. ``manifest.jsonl`` gets one line per form as it finishes (so in
   the order forms finish; each line names its record), so a killed batch can be run again: a form
-  made from the same inputs (patient, screening answers, clinic, date, options, clause and template
+  made from the same inputs (patient, screening answers, treatment, clinic, date, options, clause and template
   files, consent version: the line's ``input``) whose files are present with the hashes the manifest
-  recorded is skipped before any worker starts; the rest are made.
+  recorded is skipped before any worker starts; the rest are made (a record's new form replaces the
+  files of its earlier one).
 - File names are built from the record number and the form id only: nothing from patient data.
 """
 
@@ -97,7 +102,7 @@ def _bounded(executor: cf.Executor, fn: Callable[[Task], Outcome], tasks: Iterab
 class _Inputs:
     """Names everything one record's form is made from, so a re-run can skip a finished form without
     assembling it: the record (patient, screening answers, where a FHIR Patient was found), the job
-    (treatment, clinic, date, formats and options), every clause and template file of the library
+    (clinic, date, formats and options), the record's treatment, every clause and template file of the library
     (packs and built-in: their bytes), and the version of consent."""
 
     def __init__(self, job: BatchJob, library: Any) -> None:
@@ -110,14 +115,15 @@ class _Inputs:
                     if path.is_file():
                         digest.update(f"\0{path.relative_to(source.root)}\0".encode())
                         digest.update(path.read_bytes())
-        options = attrs.asdict(job, filter=lambda a, _: a.name not in ("out_dir", "shared_dir"))
+        # the record's treatment goes in each key: the same form given by TREATMENT or by the record is skipped
+        options = attrs.asdict(job, filter=lambda a, _: a.name not in ("out_dir", "shared_dir", "treatment"))
         digest.update(json.dumps(options, default=str, sort_keys=True).encode())
         self.base = digest
 
     def key(self, source: str, patient: Patient, answers: Mapping[str, bool],
-            ids: tuple[str | None, str | None]) -> str:
+            ids: tuple[str | None, str | None], treatment: str) -> str:
         digest = self.base.copy()
-        record = [source, attrs.asdict(patient), sorted(answers.items()), ids]
+        record = [source, attrs.asdict(patient), sorted(answers.items()), ids, treatment]
         digest.update(json.dumps(record, default=str, sort_keys=True).encode())
         return digest.hexdigest()
 
@@ -133,9 +139,41 @@ def _finished(previous: dict[str, Any] | None, key: str, out_dir: Path) -> bool:
         return False
 
 
+class _Treatments:
+    """The treatment of each record's form: the batch's (``treatment=``), else the record's own
+    (``ImportedRecord.treatment``), or the problems that keep it from being made. A record's value is
+    quoted in a message only when it is a known treatment id (a mismapped column could hold patient
+    data); what the clinic's file lacks is worked out once per treatment."""
+
+    def __init__(self, given: str | None, library: Any, clinic: Clinic) -> None:
+        self.given, self.library, self.clinic = given, library, clinic
+        self.lacking: dict[str, list[tuple[str, str]]] = {}
+
+    def of(self, named: str | None) -> tuple[str, list[tuple[str, str]]]:
+        """(treatment id, problems as (field, message)); the id is "" when there are problems."""
+        known = self.library.treatments
+        if self.given is not None:
+            if named is None or named == self.given:
+                return self.given, []
+            which = f"treatment {named!r}" if named in known else "a treatment that is not a known treatment id"
+            return "", [("treatment", f"the record names {which}, not {self.given!r} given for the batch: leave "
+                                      "TREATMENT out to make each record's own treatment, or correct the record")]
+        if named is None:
+            return "", [("treatment", "the record names no treatment: give TREATMENT on the command line or a "
+                                      "treatment column")]
+        if named not in known:
+            return "", [("treatment", "the record's treatment is not a known treatment id (known: "
+                                      f"{', '.join(sorted(known))})")]
+        if named not in self.lacking:
+            self.lacking[named] = [
+                ("treatment", f"the clinic file cannot make {named!r} forms: {p.problem.message}")
+                for p in coverage_problems(self.clinic, self.library.treatment(named))]
+        return ("", self.lacking[named]) if self.lacking[named] else (named, [])
+
+
 def run_batch(
-    treatment: str,
-    records: Iterable[Any],
+    treatment: str | None = None,
+    records: Iterable[Any] | None = None,
     *,
     clinic: Clinic,
     out_dir: str | Path,
@@ -156,21 +194,32 @@ def run_batch(
 ) -> BatchResult:
     """Make one form per record (``consent.ehr.ImportedRecord`` or ``(number, Patient)``) into ``out_dir``.
 
+    ``treatment`` is the treatment id of every form; None makes each record's form of the treatment the
+    record names (``ImportedRecord.treatment``). A record without one, naming an unknown treatment, one
+    other than ``treatment``, or one the clinic's file has no product or fees for, is an error row
+    (field ``treatment``) and the other records are made. A ``treatment`` given is checked before any
+    work: unknown, or not covered by the clinic, it raises.
+
     ``executor`` may be any concurrent.futures Executor (a dask ``Client.get_executor()`` works);
     the default is a process pool with ``jobs`` workers (default: every core), started only if some
     form needs making. ``fillable`` and ``esign`` are as for ``Form.to_pdf``.
     """
     from ._pdf_fields import check_options
 
+    if records is None or not isinstance(treatment, str | None):
+        raise TypeError("run_batch(treatment, records, ...): treatment is a treatment id or None (each "
+                        "record's own), records the records to make forms for")
     check_options(variant=pdf_variant, fillable=fillable, esign=esign, merge_fields=None)
     started = time.perf_counter()
     out = Path(out_dir)
     library = get_library(packs)
     library.raise_problems()
-    spec = library.treatment(treatment)  # an unknown treatment fails before any work or any folder
-    lacking = coverage_problems(clinic, spec)  # and so does a clinic with no product or fees for it
-    if lacking:
-        raise InputError(problems=[p.problem for p in lacking])
+    if treatment is not None:
+        spec = library.treatment(treatment)  # an unknown treatment fails before any work or any folder
+        lacking = coverage_problems(clinic, spec)  # and so does a clinic with no product or fees for it
+        if lacking:
+            raise InputError(problems=[p.problem for p in lacking])
+    treatments = _Treatments(treatment, library, clinic)
     (out / FORMS).mkdir(parents=True, exist_ok=True)
     for stale in [*(out / FORMS).glob(".*.part"), *out.glob(".*.part")]:
         stale.unlink()  # left by a killed run: a temporary file, never a finished form or bundle
@@ -201,6 +250,7 @@ def run_batch(
                 manifest.write(json.dumps(outcome.entry, ensure_ascii=False, sort_keys=True) + "\n")
                 manifest.flush()
                 appended = True
+                _remove_superseded(out, outcome.number, previous.get(outcome.number), outcome.entry)
             if bundle is not None:
                 bundle.add(outcome.fhir or _fhir_entries(out, outcome.entry))
         if progress:
@@ -211,20 +261,23 @@ def run_batch(
         for record in records:
             if isinstance(record, tuple):
                 number, patient = record
-                source, problems, ids, answers = "", (), (None, None), {}
+                source, problems, ids, answers, named = "", (), (None, None), {}, None
             else:
                 number, patient, source, problems = record.number, record.patient, record.source, record.problems
                 ids = (getattr(record, "resource_id", None), getattr(record, "full_url", None))
                 answers = dict(getattr(record, "screening", None) or {})
-            if patient is None:
-                finish(Outcome(number, source, problems=tuple((p.field or "", p.message) for p in problems)))
+                named = getattr(record, "treatment", None)
+            form_treatment, unmade = treatments.of(named)
+            if patient is None or unmade:
+                unmade = [*((p.field or "", p.message) for p in problems), *unmade]
+                finish(Outcome(number, source, problems=tuple(unmade)))
                 continue
-            key = inputs.key(source, patient, answers, ids)
+            key = inputs.key(source, patient, answers, ids, form_treatment)
             before = previous.get(number)
             if _finished(before, key, out):
                 finish(Outcome(number, source, entry=before, skipped=True))
                 continue
-            yield Task(number, source, patient, before, ids, answers, key)
+            yield Task(number, source, patient, form_treatment, before, ids, answers, key)
 
     try:
         with (out / MANIFEST).open("a", encoding="utf-8") as manifest:
@@ -309,6 +362,19 @@ def _context() -> Any:
                 os.environ["PYTHONSAFEPATH"] = saved
         return context
     return multiprocessing.get_context("spawn")
+
+
+def _remove_superseded(out: Path, number: int, before: dict[str, Any] | None, now: dict[str, Any]) -> None:
+    """Remove the files of this record's form from an earlier run that the new form replaced (another
+    treatment or patient data gives another form id): the folder never holds two forms for one record.
+    Only files named for this record in the forms folder are touched, whatever the manifest line says."""
+    files = (before or {}).get("files")
+    if not isinstance(files, dict):
+        return
+    for rel in set(files) - set(now.get("files") or {}):
+        path = Path(str(rel))
+        if path.parent == Path(FORMS) and path.name.startswith(f"rec-{number:06d}_"):
+            (out / path).unlink(missing_ok=True)
 
 
 def _fhir_entries(out: Path, entry: dict[str, Any]) -> list[dict[str, Any]]:

@@ -38,7 +38,7 @@ _WARNINGS = threading.Lock()
 class BatchJob:
     """What every form of one batch shares."""
 
-    treatment: str
+    treatment: str | None  # the batch's treatment; None: each record names its own (Task.treatment)
     clinic: Clinic
     date: dt.date
     formats: tuple[str, ...]
@@ -59,6 +59,7 @@ class Task:
     number: int
     source: str
     patient: Patient
+    treatment: str  # this record's form's treatment id (the batch's, or the record's own)
     previous: dict[str, Any] | None  # this record's manifest line from an earlier run, if any
     fhir_ids: tuple[str | None, str | None] = (None, None)  # (Patient.id, Bundle fullUrl) from a FHIR export
     screening: Mapping[str, bool] = attrs.field(factory=dict)  # from the export, if it has them
@@ -149,7 +150,7 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
     with _WARNINGS, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            form, trace = assemble(job.treatment, patient=task.patient, clinic=job.clinic, date=job.date,
+            form, trace = assemble(task.treatment, patient=task.patient, clinic=job.clinic, date=job.date,
                                    screening=task.screening, language=job.language, packs=job.packs)
             form = apply_check(form, _checked(form, trace, job.packs), allow_check_errors=job.allow_check_errors)
         except ConsentError as exc:

@@ -196,11 +196,12 @@ def template(treatment: str, clinic_file: str, fmt: str, profile: str, language:
 
 
 @cli.command()
-@click.argument("treatment")
+@click.argument("treatment", required=False)
 @click.option("--from", "sources", multiple=True, required=True, type=click.Path(dir_okay=False),
               help="EHR export to read: FHIR R4 JSON (a Patient or a Bundle), FHIR NDJSON bulk export, "
                    "or CSV (with --mapping). Repeatable.")
-@click.option("--mapping", type=click.Path(dir_okay=False), help="Column mapping for CSV exports (YAML).")
+@click.option("--mapping", type=click.Path(dir_okay=False),
+              help="Column mapping for CSV exports (YAML); it may map a column to treatment.")
 @click.option("--clinic", "clinic_file", required=True, type=click.Path(dir_okay=False),
               help="Clinic file (YAML or JSON): name, address, phone, state, provider, products, fees.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
@@ -218,13 +219,24 @@ def template(treatment: str, clinic_file: str, fmt: str, profile: str, language:
 @fillable_option
 @esign_option
 @pack_option
-def batch(treatment: str, sources: Sequence[str], mapping: str | None, clinic_file: str, out_dir: str,
+def batch(treatment: str | None, sources: Sequence[str], mapping: str | None, clinic_file: str, out_dir: str,
           formats: str, jobs: int | None, date_text: str | None, language: str | None, pdf_variant: str | None,
           embed_pdf: bool, executor_url: str | None, fillable: bool, esign: str | None, packs: Sequence[str]) -> None:
     """Make a form for every patient in EHR exports, with FHIR resources to load back into the record.
 
-    A record that cannot be used goes to errors.csv and the others go on; the exit status is 1 if any
-    record failed. Running the same command again skips the forms already complete.
+    Every form is of TREATMENT; without it, each record's form is of the treatment id in the CSV
+    export's column "treatment" (or the column the mapping maps to treatment), so one export can mix
+    treatments:
+
+    \b
+        name,dob,treatment
+        Ana Ruiz,1970-01-01,knee-injection
+        Bo Lind,1971-02-02,hair
+
+    A record that cannot be used (a bad patient; no treatment, an unknown one or one other than
+    TREATMENT; a treatment the clinic file has no product or fees for) goes to errors.csv and the
+    others go on; the exit status is 1 if any record failed. Running the same command again skips the forms already
+    complete.
     """
     from ._batch import run_batch
     from .ehr import read_records

@@ -359,7 +359,7 @@ def test_mapping_with_unknown_keys_is_rejected(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError) as caught:
         read_records([csv_file], mapping=mapping)
-    known = "full_name, given_name, family_name, birth_date, mrn, preferred_language"
+    known = "full_name, given_name, family_name, birth_date, mrn, preferred_language, treatment"
     assert [str(p) for p in caught.value.problems] == [
         f"{mapping}:6: dateformat is not a known key (expected one of: columns, date_format, screening)",
         f"{mapping}:4: columns.fullname is not a known key (expected one of: {known})",
@@ -420,3 +420,33 @@ def test_mapping_with_duplicate_key_is_rejected(tmp_path: Path) -> None:
     mapping = _write(tmp_path / "m.yaml", "columns:\n  full_name: Name\n  full_name: X\n  birth_date: DOB\n")
     with pytest.raises(InputError, match="line 3: duplicate key 'full_name'"):
         read_records([], mapping=mapping)
+
+
+def test_csv_treatment_column_default_or_mapped(tmp_path: Path) -> None:
+    """A column named "treatment" gives each record its treatment id; a blank cell, a CSV without the
+    column (a "Treatment" column is not it) and a FHIR record give None; the mapping may name another
+    column instead."""
+    plain = _write(tmp_path / "m.yaml", "columns:\n  full_name: Name\n  birth_date: DOB\n")
+    mixed = _write(tmp_path / "a.csv", "Name,DOB,treatment\nAna,1980-04-30,hair\nBo,1981-01-02,\n")
+    assert [r.treatment for r in read_records([mixed, PETER], mapping=plain)] == ["hair", None, None]
+    without = _write(tmp_path / "b.csv", "Name,DOB,Treatment\nAna,1980-04-30,Knee injection (left)\n")
+    assert [r.treatment for r in read_records([without], mapping=plain)] == [None]
+    mapped = _write(tmp_path / "p.yaml", "columns:\n  full_name: Name\n  birth_date: DOB\n  treatment: Proc\n")
+    other = _write(tmp_path / "c.csv", "Name,DOB,Proc,treatment\nAna,1980-04-30, iv-infusion ,hair\n")
+    assert [r.treatment for r in read_records([other], mapping=mapped)] == ["iv-infusion"]
+
+
+def test_csv_treatment_column_missing_or_repeated_is_a_header_problem(tmp_path: Path) -> None:
+    """A mapped treatment column missing from the header, or two columns named "treatment", fail before
+    any record is read."""
+    mapped = _write(tmp_path / "p.yaml", "columns:\n  full_name: Name\n  birth_date: DOB\n  treatment: Proc\n")
+    csv_file = _write(tmp_path / "a.csv", "Name,DOB\nAna,1980-04-30\n")
+    with pytest.raises(InputError) as caught:
+        read_records([csv_file], mapping=mapped)
+    assert [p.message for p in caught.value.problems] == [
+        "column 'Proc' (mapped to treatment) is not in the header; found 'Name', 'DOB'"]
+    plain = _write(tmp_path / "m.yaml", "columns:\n  full_name: Name\n  birth_date: DOB\n")
+    twice = _write(tmp_path / "b.csv", "Name,DOB,treatment,treatment\nAna,1980-04-30,hair,hair\n")
+    with pytest.raises(InputError) as caught:
+        read_records([twice], mapping=plain)
+    assert [p.message for p in caught.value.problems] == ["column 'treatment' appears 2 times in the header"]

@@ -16,6 +16,7 @@ identifiers are never read. A CSV export needs a YAML mapping (:class:`CsvMappin
       birth_date: DOB
       mrn: MRN               # optional
       preferred_language: Language   # optional
+      treatment: Procedure   # optional: each row's treatment id (default: a column named "treatment")
     date_format: "%m/%d/%Y"  # optional; default ISO (1980-04-30)
     screening:               # optional: answers to the form's screening questions (yes/no/blank)
       pregnant: Pregnant

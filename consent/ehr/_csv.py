@@ -7,6 +7,7 @@ A mapping file looks like::
       birth_date: DOB
       mrn: MRN               # optional
       preferred_language: Language   # optional
+      treatment: Procedure   # optional: the treatment id of each row's form (default: a column "treatment")
     date_format: "%m/%d/%Y"  # optional; default ISO (1980-04-30)
     screening:               # optional: screening question id -> column (yes/no; blank = not answered)
       blood-thinners: On blood thinners?
@@ -35,13 +36,15 @@ from ..errors import InputError, Problem
 from ..inputs import Patient
 from ._fhir import Outcome
 
-FIELDS = ("full_name", "given_name", "family_name", "birth_date", "mrn", "preferred_language")
+FIELDS = ("full_name", "given_name", "family_name", "birth_date", "mrn", "preferred_language", "treatment")
 """Keys allowed under ``columns:`` in a mapping file."""
 _TOP_KEYS = ("columns", "date_format", "screening")
 _YES = frozenset({"yes", "y", "true", "1", "sí", "si"})
 _NO = frozenset({"no", "n", "false", "0"})
 _SAMPLE = dt.date(1980, 4, 30)
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
+TREATMENT_COLUMN = "treatment"
+"""The column read as each row's treatment id when the mapping names none."""
 
 
 @attrs.frozen
@@ -199,6 +202,8 @@ def check_header(path: Path, mapping: CsvMapping) -> list[Problem]:
         return [Problem("the file is empty (no header row)", str(path))]
     problems = []
     mapped = [*mapping.columns.items(), *((f"screening.{q}", c) for q, c in mapping.screening.items())]
+    if "treatment" not in mapping.columns and TREATMENT_COLUMN in header:
+        mapped.append(("treatment", TREATMENT_COLUMN))  # read by default: it must not be repeated either
     for field, column in mapped:
         count = header.count(column)
         if count == 0:
@@ -213,15 +218,24 @@ def check_header(path: Path, mapping: CsvMapping) -> list[Problem]:
     return problems
 
 
+def _treatment_position(header: list[str], mapping: CsvMapping) -> int | None:
+    """Where each row's treatment id is: the mapped column, else a column named "treatment", else nowhere."""
+    column = mapping.columns.get("treatment", TREATMENT_COLUMN)
+    return header.index(column) if column in header else None
+
+
 Answers = dict[str, bool]
 """Screening answers read from a row: question id -> yes (True) / no (False); blank cells are left out."""
 
 
-def read_csv(path: Path, source: str, mapping: CsvMapping) -> Iterator[tuple[Outcome, Answers]]:
-    """One record per non-blank data row, with its screening answers; call :func:`check_header` first."""
+def read_csv(path: Path, source: str, mapping: CsvMapping) -> Iterator[tuple[Outcome, Answers, str | None]]:
+    """One record per non-blank data row, with its screening answers and its treatment id (None when the
+    export has no treatment column or the cell is blank); call :func:`check_header` first."""
     rows = _rows(_read_text(path), str(path))
     header = next(rows, (0, []))[1]
-    positions = {field: header.index(column) for field, column in mapping.columns.items() if column in header}
+    positions = {field: header.index(column) for field, column in mapping.columns.items()
+                 if column in header and field != "treatment"}
+    at = _treatment_position(header, mapping)
     questions = {q: header.index(column) for q, column in mapping.screening.items() if column in header}
     for number, (line, cells) in enumerate(rows, start=1):
         values = {field: cells[i] if i < len(cells) else "" for field, i in positions.items()}
@@ -237,7 +251,8 @@ def read_csv(path: Path, source: str, mapping: CsvMapping) -> Iterator[tuple[Out
                                      field=f"screening.{question}", line=line, record=label),)
         if problems:
             patient = None
-        yield (patient, problems, organization), answers
+        treatment = (cells[at] if at is not None and at < len(cells) else "") or None
+        yield (patient, problems, organization), answers, treatment
 
 
 def _row_outcome(values: Mapping[str, str], mapping: CsvMapping, label: str, line: int) -> Outcome:

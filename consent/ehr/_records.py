@@ -42,6 +42,10 @@ class ImportedRecord:
     has them (CSV columns listed under ``screening:`` in the mapping); they are checked against the
     questions of the form when it is built.
 
+    ``treatment`` is the treatment id the export names for this record (a CSV column: ``treatment``, or
+    the column mapped to ``treatment``), as written; None when the export does not say (FHIR, a CSV
+    without the column, a blank cell). A batch checks it (:func:`consent.run_batch`).
+
     ``resource_id`` (the Patient's ``id``) and ``full_url`` (its Bundle entry ``fullUrl``) say where a
     FHIR Patient was found, for references back to it (:func:`consent.ehr.patient_reference`); None
     for CSV rows and when absent. They locate the record rather than describe the patient, so they
@@ -58,6 +62,8 @@ class ImportedRecord:
     full_url: str | None = attrs.field(default=None, eq=False)
     # Screening answers from the export (CSV columns named in the mapping's ``screening:``), or none.
     screening: Mapping[str, bool] = attrs.field(factory=dict, hash=False)
+    # The treatment id the export names for this record's form (a CSV column), or None.
+    treatment: str | None = None
 
     @problems.validator
     def _patient_or_problems(
@@ -122,17 +128,20 @@ def _records(files: list[Path], mapping: _csv.CsvMapping | None) -> Iterator[Imp
     number = 0
     for path in files:
         suffix, source = path.suffix.lower(), path.name
-        located: Iterable[tuple[_fhir.Outcome, _fhir.Where, _csv.Answers]]
+        located: Iterable[tuple[_fhir.Outcome, _fhir.Where, _csv.Answers, str | None]]
         if suffix == ".json":
-            located = ((outcome, where, {}) for outcome, where in _fhir.read_json(path, source))
+            located = ((outcome, where, {}, None) for outcome, where in _fhir.read_json(path, source))
         elif suffix == ".ndjson":
-            located = ((outcome, where, {}) for outcome, where in _fhir.read_ndjson(path, source))
+            located = ((outcome, where, {}, None) for outcome, where in _fhir.read_ndjson(path, source))
         else:
             assert mapping is not None  # read_records checked this
-            located = ((outcome, _fhir.NOWHERE, answers) for outcome, answers in _csv.read_csv(path, source, mapping))
-        for count, ((patient, problems, organization), (resource_id, full_url), answers) in enumerate(located, 1):
+            located = ((outcome, _fhir.NOWHERE, answers, treatment)
+                       for outcome, answers, treatment in _csv.read_csv(path, source, mapping))
+        for count, ((patient, problems, organization), (resource_id, full_url), answers, treatment) in enumerate(
+                located, 1):
             if count > MAX_RECORDS_PER_FILE:
                 raise InputError(f"{path}: the export has more than {MAX_RECORDS_PER_FILE:,} records; the limit "
                                  f"is {MAX_RECORDS_PER_FILE:,}", hint="split it into several files")
             number += 1
-            yield ImportedRecord(number, source, patient, problems, organization, resource_id, full_url, answers)
+            yield ImportedRecord(number, source, patient, problems, organization, resource_id, full_url, answers,
+                                 treatment)
