@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from typing import Any
 
 import attrs
@@ -342,13 +343,13 @@ def _stack(body: Body, layer_pdf: bytes, drawn: list[int], *, stamp: bool = Fals
 
     from ._pdf_stamp import stamp_open
 
-    with pikepdf.open(io.BytesIO(body.pdf)) as shared, pikepdf.open(io.BytesIO(layer_pdf)) as layer:
+    with pikepdf.open(io.BytesIO(layer_pdf)) as layer:
         furniture, *own = (page.as_form_xobject() for page in layer.pages)
         box = layer.pages[0].mediabox
         del layer.pages[:]
-        for number, (under, kind) in enumerate(zip(shared.pages, body.page_kinds, strict=True), 1):
+        for number, (under, kind) in enumerate(zip(_body_pages(body), body.page_kinds, strict=True), 1):
             page = layer.add_blank_page(page_size=(float(box[2]), float(box[3])))
-            names = {pikepdf.Name(f"/ConsentBody{number}"): layer.copy_foreign(under.as_form_xobject()),
+            names = {pikepdf.Name(f"/ConsentBody{number}"): layer.copy_foreign(under),
                      pikepdf.Name("/ConsentPage"): furniture}
             if kind in drawn:
                 names[pikepdf.Name(f"/ConsentLayer{kind}")] = own[drawn.index(kind)]
@@ -360,6 +361,23 @@ def _stack(body: Body, layer_pdf: bytes, drawn: list[int], *, stamp: bool = Fals
         out = io.BytesIO()
         layer.save(out, deterministic_id=True)
     return out.getvalue()
+
+
+_OPEN = threading.local()  # per thread: qpdf's objects are not to be shared between threads
+
+
+def _body_pages(body: Body) -> list[Any]:
+    """The body's pages as form XObjects, from the body's PDF opened once and kept open for the next
+    forms of its group (the last body used in this thread)."""
+    import pikepdf
+
+    kept = getattr(_OPEN, "body", None)
+    if kept is None or kept[0] is not body.pdf:
+        if kept is not None:
+            kept[1].close()
+        pdf = pikepdf.open(io.BytesIO(body.pdf))
+        kept = _OPEN.body = (body.pdf, pdf, [page.as_form_xobject() for page in pdf.pages])
+    return kept[2]
 
 
 _TEXT_LINES: dict[str, dict[str, int]] = {}  # per group: the line counts of the last form's text slots
