@@ -192,3 +192,22 @@ def test_rerun_skips_every_form_and_remakes_the_one_whose_treatment_changed(tmp_
     old = f"rec-000002_{first[2]['form_id']}.docx"
     assert {p.name: p.read_bytes() for p in (out / "forms").iterdir()} == {
         **{name: data for name, data in files.items() if name != old}, Path(next(iter(last[2]["files"]))).name: docx}
+
+
+def test_the_mixed_example_of_the_readme(capsys, tmp_path):
+    """examples/ehr-batch/procedures.csv as its README says: four forms of three treatments in two
+    languages, and record 5 (knee-surgery, not a treatment id) an error row, exit 1."""
+    folder = EXAMPLES.parent / "ehr-batch"
+    out = tmp_path / "out"
+    code, _, _ = run_cli(capsys, "batch", "--from", str(folder / "procedures.csv"), "--mapping",
+                         str(folder / "mapping-procedures.yaml"), "--clinic", str(CLINIC), "--date", "2026-11-21",
+                         "--out", str(out), "--jobs", "1")
+    assert code == 1
+    made = {n: (e["treatment"]["id"], e["language"]) for n, e in manifest(out).items()}
+    assert made == {1: ("knee-injection", "en"), 2: ("iv-infusion", "es"), 3: ("hair", "en"), 4: ("hair", "es")}
+    for number, key in made.items():
+        pdf = next((out / "forms").glob(f"rec-{number:06d}_*.pdf")).read_bytes()
+        assert " ".join(words(TITLES[key])) in " ".join(words(pdf_pages(pdf)[0]))
+    [row] = error_rows(out)
+    assert row[0] == "5" and row[2] == "treatment" and "knee-injection" in row[3]
+    assert no_partial_files(out)
