@@ -121,6 +121,32 @@ def docx_all_text(data: bytes) -> str:
     return "\n".join(parts)
 
 
+def all_output_text(out: Path) -> str:
+    """Everything a command wrote below ``out``, as text: the text of each PDF and DOCX and their raw
+    bytes (metadata, attachments, XML parts), and every other file as it is (JSON, CSV, manifest)."""
+    parts = []
+    for path in sorted(out.rglob("*")):
+        if path.suffix == ".pdf":
+            parts += pdf_pages(path.read_bytes())
+            parts.append(path.read_bytes().decode("latin-1"))
+        elif path.suffix == ".docx":
+            parts.append(docx_all_text(path.read_bytes()))
+            parts.append(path.read_bytes().decode("latin-1"))
+        elif path.is_file():
+            parts.append(path.read_text(encoding="utf-8"))
+    return "\n".join(parts)
+
+
+# The statutory notices, word for word as the laws give them (California: Business and Professions Code
+# section 684; Utah: Code section 58-1-512; see ../shared/REFERENCE.md section 5).
+CA = ("THIS NOTICE MUST BE PROVIDED TO YOU UNDER CALIFORNIA LAW. This health care practitioner performs one or "
+      "more stem cell therapies that have not been approved by the United States Food and Drug Administration. "
+      "You are encouraged to consult with your primary care physician prior to undergoing a stem cell therapy.")
+UT = ("THIS NOTICE MUST BE PROVIDED TO YOU UNDER UTAH LAW. This health care practitioner performs one or more "
+      "stem cell therapies that have not yet been approved by the United States Food and Drug Administration. "
+      "You are encouraged to consult with your primary care provider before undergoing a stem cell therapy.")
+
+
 _MARKS = re.compile(r"[☐☒•\t]")
 
 

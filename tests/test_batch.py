@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from helpers import DATE, EXAMPLES, SHARED, docx_all_text, pdf_pages, words
+from helpers import DATE, EXAMPLES, SHARED, all_output_text, pdf_pages, words
 
 import consent
 from consent._batch import run_batch
@@ -40,20 +40,6 @@ def secret_identifiers() -> list[str]:
            if any(c.get("code") in {"SS", "DL", "PPN"} for c in i.get("type", {}).get("coding", []))]
     assert len(out) == 3
     return out
-
-
-def all_output_text(out: Path) -> str:
-    """Everything a batch wrote, as text: PDF text, DOCX text, JSON and CSV files."""
-    parts = []
-    for path in sorted(out.rglob("*")):
-        if path.suffix == ".pdf":
-            parts += pdf_pages(path.read_bytes())
-            parts.append(path.read_bytes().decode("latin-1"))
-        elif path.suffix == ".docx":
-            parts.append(docx_all_text(path.read_bytes()))
-        elif path.is_file():
-            parts.append(path.read_text(encoding="utf-8"))
-    return "\n".join(parts)
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:

@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import DATE, EXAMPLES, build_tree, docx_all_text, make_clinic, make_study, pdf_pages, words
+from helpers import CA, DATE, EXAMPLES, UT, build_tree, docx_all_text, make_clinic, make_study, pdf_pages, words
 
 import consent
 from consent.check import check
@@ -219,12 +219,6 @@ def test_error_rules_cannot_be_acknowledged(tmp_path):
 
 # ------------------------------------------------------------------ state notices and IND status
 
-CA = ("THIS NOTICE MUST BE PROVIDED TO YOU UNDER CALIFORNIA LAW. This health care practitioner performs one or "
-      "more stem cell therapies that have not been approved by the United States Food and Drug Administration. "
-      "You are encouraged to consult with your primary care physician prior to undergoing a stem cell therapy.")
-UT = ("THIS NOTICE MUST BE PROVIDED TO YOU UNDER UTAH LAW. This health care practitioner performs one or more "
-      "stem cell therapies that have not yet been approved by the United States Food and Drug Administration. "
-      "You are encouraged to consult with your primary care provider before undergoing a stem cell therapy.")
 
 
 @pytest.mark.parametrize(("state", "text", "citation"), [

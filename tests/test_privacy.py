@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import DATE, EXAMPLES, SHARED, docx_all_text, pdf_pages
+from helpers import DATE, EXAMPLES, SHARED, all_output_text
 
 import consent
 from consent._batch import run_batch
@@ -63,20 +63,6 @@ def known() -> set[str]:
             for name in patient.get("name", []):
                 out |= {*name.get("given", []), name.get("family", "")}
     return {s for s in out if s and len(s) >= 4}
-
-
-def _everything(out: Path) -> str:
-    parts = []
-    for path in sorted(out.rglob("*")):
-        if path.suffix == ".pdf":
-            parts += pdf_pages(path.read_bytes())
-            parts.append(path.read_bytes().decode("latin-1"))
-        elif path.suffix == ".docx":
-            parts.append(docx_all_text(path.read_bytes()))
-            parts.append(path.read_bytes().decode("latin-1"))
-        elif path.is_file():
-            parts.append(path.read_text(encoding="utf-8"))
-    return "\n".join(parts)
 
 
 # Several commands in one process (one start-up), each with its own stdout and stderr; a traceback of any of
@@ -144,7 +130,7 @@ def test_no_other_identifier_anywhere_in_success_or_failure(tmp_path):
     assert [code for code, _, _ in runs] == [0, 1, 1, 1], [err[-500:] for _, _, err in runs]
     consoles = "\n".join(out + err for _, out, err in runs)
     assert "Traceback" not in consoles
-    written = _everything(good) + _everything(bad)
+    written = all_output_text(good) + all_output_text(bad)
     for secret in sorted(secrets()):
         assert secret not in consoles, secret
         assert secret not in written, secret

@@ -15,8 +15,10 @@ import pypdf
 import pytest
 from docx.shared import Inches
 from helpers import (
+    CA,
     DATE,
     TREATMENTS,
+    UT,
     build_tree,
     docx_all_text,
     docx_document,
@@ -33,12 +35,6 @@ from consent.check import check, check_form
 from consent.cli import main
 from consent.document import Notice
 
-CA = ("THIS NOTICE MUST BE PROVIDED TO YOU UNDER CALIFORNIA LAW. This health care practitioner performs one or "
-      "more stem cell therapies that have not been approved by the United States Food and Drug Administration. "
-      "You are encouraged to consult with your primary care physician prior to undergoing a stem cell therapy.")
-UT = ("THIS NOTICE MUST BE PROVIDED TO YOU UNDER UTAH LAW. This health care practitioner performs one or more "
-      "stem cell therapies that have not yet been approved by the United States Food and Drug Administration. "
-      "You are encouraged to consult with your primary care provider before undergoing a stem cell therapy.")
 TX_START = "Texas law covers investigational stem cell treatment given in a clinical trial"
 FL_LAW = "FL law (Florida Statutes sections 458.3245 and 459.0127)"
 
