@@ -169,9 +169,8 @@ def _style(box: Any) -> tuple[str, ...]:
 def _body(token_form: Form, lines: dict[str, int]) -> Body | None:
     """The shared body; ``lines``: the text slots' line counts ("<section>.<block>") and the named slots
     made higher than form.html has them (a long name)."""
-    text_lines = {name: n for name, n in lines.items() if name not in SLOTS}
-    html = form_html(token_form, skeleton=True, text_slots=text_lines,
-                     slot_lines={name: n for name, n in lines.items() if name in SLOTS})
+    text_lines, slot_lines = _split(lines)
+    html = form_html(token_form, skeleton=True, text_slots=text_lines, slot_lines=slot_lines)
     document = layout(html, token_form.packs, hide=("top-right", "bottom-left"))
     boxes = _boxes()
     kinds: list[PageKind] = []
@@ -226,6 +225,12 @@ def _body(token_form: Form, lines: dict[str, int]) -> Body | None:
     first = document.pages[0]._page_box
     return Body(bytes(document.write_pdf()), tuple(kinds), tuple(page_kinds), count, margins,
                 first.margin_width() - first.margin_left - first.margin_right, fixed, field_places(document))
+
+
+def _split(lines: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
+    """A body's line counts, apart: the text slots' ("<section>.<block>") and the named slots'."""
+    return ({name: n for name, n in lines.items() if name not in SLOTS},
+            {name: n for name, n in lines.items() if name in SLOTS})
 
 
 def _encode(body: Body | None) -> bytes:
@@ -422,17 +427,18 @@ def layered_pdf(form: Form, *, variant: str | None = None, ticks: bool = True, s
         grown = _slot_lines(layer, body)
         if grown is None:
             return None
-        if grown != {name: n for name, n in lines.items() if name in SLOTS}:
+        text_lines, slot_lines = _split(lines)
+        if grown != slot_lines:
             # Slots of other heights move the text below them: this layer, drawn over a body that is not
             # this form's, says nothing sure about the text slots (a paragraph may straddle a page).
-            lines = {**{name: n for name, n in lines.items() if name not in SLOTS}, **(needed or {}), **grown}
+            lines = {**text_lines, **(needed or {}), **grown}
             continue
         if needed is None:
             return None
         needed.update(grown)
         if needed == lines:
             if texts:
-                _TEXT_LINES[key] = {name: n for name, n in lines.items() if name not in SLOTS}
+                _TEXT_LINES[key] = text_lines
             return _stack(body, write_document(layer, form, variant, **options), drawn, stamp=stamp), body.fields
         lines = needed
     return None
