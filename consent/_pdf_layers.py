@@ -34,6 +34,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+from collections import OrderedDict
 from typing import Any
 
 import attrs
@@ -338,51 +339,81 @@ def _text_lines(document: Any, body: Body) -> dict[str, int] | None:
     return out if len(out) == len(slots) else None
 
 
-def _stack(body: Body, layer_pdf: bytes, drawn: list[int], *, stamp: bool = False) -> bytes:
+def _stack(body: Body, layer_pdf: bytes, drawn: list[int], manifest: str, *, stamp: bool = False) -> bytes:
     """Every page: its body page, the layer's first page (the page header and footer), and the layer
     page of its kind if this form draws anything on that kind, each as a form XObject. The layer's
-    document (metadata, attachments, PDF/A identity) is the result. Deterministic: fixed names, and
-    qpdf's deterministic /ID. ``stamp``: with the content hash (consent/_pdf_stamp.py), when nothing
-    is added to the PDF after this."""
+    document (metadata, attachments, PDF/A identity) is the result, with the form's manifest in its
+    document information (``/consentmanifest``, as a whole layout has it from form.html's ``<meta>``:
+    the layer leaves it out of its HTML, where parsing it cost more than laying out a slot).
+    Deterministic: fixed names, and qpdf's deterministic /ID. ``stamp``: with the content hash
+    (consent/_pdf_stamp.py), when nothing is added to the PDF after this."""
     import pikepdf
 
     from ._pdf_stamp import stamp_open
 
+    kept = _open_body(body)
     with pikepdf.open(io.BytesIO(layer_pdf)) as layer:
         furniture, *own = (page.as_form_xobject() for page in layer.pages)
         box = layer.pages[0].mediabox
         del layer.pages[:]
-        for number, (under, kind) in enumerate(zip(_body_pages(body), body.page_kinds, strict=True), 1):
+        known: dict[tuple[int, int], bytes] = {}  # the body's pages, hashed once per body (see _OpenBody)
+        for number, (under, kind) in enumerate(zip(kept.pages, body.page_kinds, strict=True), 1):
             page = layer.add_blank_page(page_size=(float(box[2]), float(box[3])))
-            names = {pikepdf.Name(f"/ConsentBody{number}"): layer.copy_foreign(under),
-                     pikepdf.Name("/ConsentPage"): furniture}
+            copied = layer.copy_foreign(under)
+            if stamp:
+                known[copied.objgen] = kept.digest(number - 1)
+            names = {pikepdf.Name(f"/ConsentBody{number}"): copied, pikepdf.Name("/ConsentPage"): furniture}
             if kind in drawn:
                 names[pikepdf.Name(f"/ConsentLayer{kind}")] = own[drawn.index(kind)]
             page.obj["/Resources"] = pikepdf.Dictionary(XObject=pikepdf.Dictionary(
                 {str(name): xobject for name, xobject in names.items()}))
             page.obj["/Contents"] = layer.make_stream(b"".join(b"q " + n.unparse() + b" Do Q " for n in names) + b"\n")
+        layer.docinfo[pikepdf.Name("/consentmanifest")] = manifest
         if stamp:
-            stamp_open(layer)
+            stamp_open(layer, known=known)
         out = io.BytesIO()
         layer.save(out, deterministic_id=True)
     return out.getvalue()
 
 
 _OPEN = threading.local()  # per thread: qpdf's objects are not to be shared between threads
+_OPEN_BODIES = 8  # bodies kept open per thread: a batch of several treatments and languages mixes groups
 
 
-def _body_pages(body: Body) -> list[Any]:
-    """The body's pages as form XObjects, from the body's PDF opened once and kept open for the next
-    forms of its group (the last body used in this thread)."""
-    import pikepdf
+class _OpenBody:
+    """A body's PDF, opened once and kept open for the next forms of its group: its pages as form
+    XObjects, and each page's canonical digest for the content hash (made once, not for every form:
+    a form's copy of a page hashes the same, as the digest is of content, not of object numbers)."""
 
-    kept = getattr(_OPEN, "body", None)
-    if kept is None or kept[0] is not body.pdf:
-        if kept is not None:
-            kept[1].close()
-        pdf = pikepdf.open(io.BytesIO(body.pdf))
-        kept = _OPEN.body = (body.pdf, pdf, [page.as_form_xobject() for page in pdf.pages])
-    return kept[2]
+    def __init__(self, data: bytes) -> None:
+        import pikepdf
+
+        self.pdf = pikepdf.open(io.BytesIO(data))
+        self.pages = [page.as_form_xobject() for page in self.pdf.pages]
+        self._digests: list[bytes] | None = None
+
+    def digest(self, index: int) -> bytes:
+        if self._digests is None:
+            from ._pdf_stamp import object_digests
+
+            self._digests = object_digests(self.pages)
+        return self._digests[index]
+
+
+def _open_body(body: Body) -> _OpenBody:
+    """The body's :class:`_OpenBody` in this thread (the last few bodies used stay open)."""
+    kept: OrderedDict[int, tuple[bytes, _OpenBody]] | None = getattr(_OPEN, "bodies", None)
+    if kept is None:
+        kept = _OPEN.bodies = OrderedDict()
+    entry = kept.get(id(body.pdf))
+    if entry is not None and entry[0] is body.pdf:
+        kept.move_to_end(id(body.pdf))
+        return entry[1]
+    opened = _OpenBody(body.pdf)
+    kept[id(body.pdf)] = (body.pdf, opened)  # the bytes are held: their id is not reused while kept
+    while len(kept) > _OPEN_BODIES:
+        kept.popitem(last=False)[1][1].pdf.close()
+    return opened
 
 
 _TEXT_LINES: dict[str, dict[str, int]] = {}  # per group: the line counts of the last form's text slots
@@ -439,7 +470,9 @@ def layered_pdf(form: Form, *, variant: str | None = None, ticks: bool = True, s
         if needed == lines:
             if texts:
                 _TEXT_LINES[key] = text_lines
-            return _stack(body, write_document(layer, form, variant, **options), drawn, stamp=stamp), body.fields
+            manifest = json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True)
+            return (_stack(body, write_document(layer, form, variant, **options), drawn, manifest, stamp=stamp),
+                    body.fields)
         lines = needed
     return None
 
@@ -455,5 +488,5 @@ def _layer(form: Form, kinds: list[PageKind], values: dict[str, str], ticked: se
     """The form's own layer: a first page with only the page header and footer (drawn on every page),
     then a page for each kind of page this form draws on (slot values, ticks), without them."""
     res = _resources(form.packs)
-    html = res.overlay.render(**_context(form), part="layer", kinds=kinds, values=values, ticked=ticked)
+    html = res.overlay.render(**{**_context(form), "manifest_json": ""}, part="layer", kinds=kinds, values=values, ticked=ticked)
     return layout(html, form.packs, hide=("page", "top-left", "bottom-right"))

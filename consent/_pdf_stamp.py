@@ -133,9 +133,11 @@ def _scalar(obj: Any) -> bytes:  # noqa: PLR0911 - one return per kind of PDF ob
     return b"?" + repr(obj).encode()
 
 
-def page_hashes(pdf: pikepdf.Pdf) -> list[str]:
-    """The SHA-256 (hex) of what each page shows, in page order (see the module docstring)."""
+def page_hashes(pdf: pikepdf.Pdf, known: dict[tuple[int, int], bytes] | None = None) -> list[str]:
+    """The SHA-256 (hex) of what each page shows, in page order (see the module docstring). ``known``:
+    digests (from :func:`object_digests`) of indirect objects of ``pdf`` already hashed, by object id."""
     canon = _Canon()
+    canon.memo.update(known or {})
     out = []
     for page in pdf.pages:
         h = hashlib.sha256()
@@ -158,6 +160,12 @@ def page_hashes(pdf: pikepdf.Pdf) -> list[str]:
     return out
 
 
+def object_digests(objects: list[Any]) -> list[bytes]:
+    """The canonical digest of each object, for :func:`page_hashes` ``known`` in a PDF they are copied to."""
+    canon = _Canon()
+    return [canon.digest(obj) for obj in objects]
+
+
 def content_hash(hashes: list[str]) -> str:
     """The document's content hash, from its page hashes: ``sha256:<hex>``."""
     return "sha256:" + hashlib.sha256(" ".join(hashes).encode()).hexdigest()
@@ -173,9 +181,10 @@ def stamp(pdf_bytes: bytes) -> bytes:
     return out.getvalue()
 
 
-def stamp_open(pdf: pikepdf.Pdf) -> None:
-    """:func:`stamp` on an open PDF about to be saved (the batch path saves its pages once)."""
-    hashes = page_hashes(pdf)
+def stamp_open(pdf: pikepdf.Pdf, *, known: dict[tuple[int, int], bytes] | None = None) -> None:
+    """:func:`stamp` on an open PDF about to be saved (the batch path saves its pages once); ``known`` as
+    for :func:`page_hashes`."""
+    hashes = page_hashes(pdf, known)
     pdf.docinfo[PAGES_KEY] = " ".join(hashes)
     pdf.docinfo[HASH_KEY] = content_hash(hashes)
     pdf.docinfo[FIELDS_KEY] = "\n".join(field.layout for field in read_fields(pdf))

@@ -216,7 +216,7 @@ def write_document(document: Any, form: Form, variant: str | None, *, fillable: 
         (MANIFEST_ATTACHMENT, "Clauses, versions and checks behind this consent form",
          json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True, indent=2)),
         (PDF_ATTACHMENT, "The data and manifest of this consent form (consent rerender makes it again from them)",
-         form_data_json(form, __version__, render, indent=1)),
+         form_data_json(form, __version__, render)),
     )
     attachments = [
         wp.Attachment(string=text, name=name, description=description, created=stamp, modified=stamp,
