@@ -87,16 +87,27 @@ def read_manifest(path: Path) -> dict[int, dict[str, Any]]:
 
 def _bounded(executor: cf.Executor, fn: Callable[[Task], Outcome], tasks: Iterable[Task],
              window: int) -> Iterator[Outcome]:
-    """Submit at most ``window`` tasks at a time, so memory stays flat however long the batch is."""
-    pending: set[cf.Future[Outcome]] = set()
+    """Submit at most ``window`` tasks at a time, so memory stays flat however long the batch is. A task
+    whose worker put it back (the shared work it needs was being made by another worker) is handed out
+    again after the tasks already submitted; then its worker waits for that work if need be."""
+    pending: dict[cf.Future[Outcome], Task] = {}
+
+    def settle() -> Iterator[Outcome]:
+        done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+        for future in done:
+            task, outcome = pending.pop(future), future.result()
+            if outcome.put_back:
+                again = attrs.evolve(task, put_back=True)
+                pending[executor.submit(fn, again)] = again
+            else:
+                yield outcome
+
     for task in tasks:
-        pending.add(executor.submit(fn, task))
+        pending[executor.submit(fn, task)] = task
         if len(pending) >= window:
-            done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            yield from (f.result() for f in done)
+            yield from settle()
     while pending:
-        done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-        yield from (f.result() for f in done)
+        yield from settle()
 
 
 class _Inputs:

@@ -22,6 +22,7 @@ from ._assemble import assemble
 from ._build import apply_check, check_key
 from ._library import get_library
 from ._output import atomic_write
+from ._tokens import Busy, SharedWork
 from .errors import ConsentError, Problem, RenderError
 from .inputs import Clinic, Patient
 
@@ -64,6 +65,7 @@ class Task:
     fhir_ids: tuple[str | None, str | None] = (None, None)  # (Patient.id, Bundle fullUrl) from a FHIR export
     screening: Mapping[str, bool] = attrs.field(factory=dict)  # from the export, if it has them
     input_key: str = ""  # names everything the form is made from (see _Inputs)
+    put_back: bool = False  # this form waited once for shared work another worker was making
 
 
 @attrs.frozen
@@ -74,6 +76,7 @@ class Outcome:
     problems: tuple[tuple[str, str], ...] = ()  # (field, message)
     skipped: bool = False
     fhir: tuple[dict[str, Any], ...] = ()  # this form's FHIR Bundle entries, for the batch's bundle
+    put_back: bool = False  # nothing done: another worker is making the shared work this form needs
 
 
 _JOB: BatchJob | None = None
@@ -164,6 +167,7 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
         return Outcome(task.number, task.source, entry={**task.previous, "input": task.input_key}, skipped=True)
     blobs: dict[str, bytes] = {}
     pdf_layout = None
+    SharedWork.defer = not task.put_back
     try:
         for fmt in job.formats:
             if fmt == "pdf":
@@ -173,10 +177,14 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
                                                       esign=job.esign)
             else:
                 blobs[fmt] = form.to_docx(esign=job.esign)
+    except Busy:  # nothing written: the coordinator hands the form out again later
+        return Outcome(task.number, task.source, put_back=True)
     except ConsentError as exc:  # e.g. a name the PDF fonts cannot draw: this record fails, the batch goes on
         problems = exc.problems or (Problem(exc.summary),)
         return Outcome(task.number, task.source, problems=tuple(
             (p.field or "", _redact(p.message, task.patient)) for p in problems))
+    finally:
+        SharedWork.defer = False
     files: dict[str, dict[str, Any]] = {}
     resources: tuple[dict[str, Any], ...] = ()
     ref = None

@@ -373,8 +373,6 @@ def render_docx(form: Form, *, esign: str | None = None) -> bytes:
         return _zip(_render_parts(form, esign))
     token_form, key = tokenised
     parts = _PARTS.get(f"{key}-{esign}" if esign else key, token_form, esign)
-    if parts is None:  # another worker of the batch is making them
-        return _zip(_render_parts(form, esign))
     back = {TOKENS[k].encode(): xml_escape(v).encode() for k, v in patient_values(form).items()}
     back_pattern = re.compile(b"|".join(re.escape(t) for t in back))
     out = {name: back_pattern.sub(lambda m: back[m.group(0)], data) for name, data in parts.items()}

@@ -35,34 +35,37 @@ NO_MRN = "—"  # what a form prints for a patient without an MRN
 T = TypeVar("T")
 
 
+class Busy(Exception):
+    """Another process of the batch is making the shared work this form needs (see :class:`SharedWork`)."""
+
+
 class SharedWork(Generic[T]):
     """What a renderer made once for a tokenised form, kept for the next forms with the same key
     (least recently used first out: a batch has a few groups, one process may see many).
 
     With a folder (:func:`share_with`: the workers of a batch), the work is also kept on disk for the
     other processes: the first to need it makes it and the others read it. While one process is making
-    it, another that needs it gets None and does its form on its own rather than wait (a core would
-    sit idle), then reads the work for its next form.
+    it, another that needs it raises :class:`Busy` (``defer``: the batch puts the form back in its
+    queue and the worker takes another form, rather than sit idle or make the same work twice), or
+    waits for it (``defer`` False: a form put back once, so that no form can go round for ever).
     """
 
     folder: ClassVar[Path | None] = None
+    defer: ClassVar[bool] = False  # set by the batch worker for each form (consent/_batch_worker.py)
 
     def __init__(self, name: str, make: Callable[..., T], size: int,
                  encode: Callable[[T], bytes], decode: Callable[[bytes], T]) -> None:
         self.name, self.make, self.size, self.encode, self.decode = name, make, size, encode, decode
         self.done: OrderedDict[str, T] = OrderedDict()
 
-    def get(self, key: str, *args: Any) -> T | None:
-        """The work for ``key`` (a hex digest), made with ``make(*args)`` the first time; None while
-        another process is making it."""
+    def get(self, key: str, *args: Any) -> T:
+        """The work for ``key`` (a hex digest), made with ``make(*args)`` the first time (see the class
+        for :class:`Busy`)."""
         if key in self.done:
             self.done.move_to_end(key)
             return self.done[key]
         if self.folder:
-            shared = self._shared(key, args)
-            if shared is None:
-                return None
-            value = shared[0]
+            value = self._shared(key, args)
         else:
             value = self.make(*args)
         self.done[key] = value
@@ -70,7 +73,7 @@ class SharedWork(Generic[T]):
             self.done.popitem(last=False)
         return value
 
-    def _shared(self, key: str, args: tuple[Any, ...]) -> tuple[T] | None:
+    def _shared(self, key: str, args: tuple[Any, ...]) -> T:
         import fcntl
 
         assert self.folder is not None
@@ -78,16 +81,18 @@ class SharedWork(Generic[T]):
         with open(f"{path}.lock", "a") as lock:  # released by the system if the process dies
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return None  # another process is making it
+            except BlockingIOError:  # another process is making it
+                if self.defer:
+                    raise Busy(self.name) from None
+                fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 if path.exists():
-                    return (self.decode(path.read_bytes()),)
+                    return self.decode(path.read_bytes())
                 value = self.make(*args)
                 part = Path(f"{path}.part")
                 part.write_bytes(self.encode(value))
                 os.replace(part, path)
-                return (value,)
+                return value
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 

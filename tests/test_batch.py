@@ -329,3 +329,54 @@ def test_unknown_treatment_fails_before_any_work(tmp_path, capsys):
     assert code == 1
     assert err.startswith("Error: unknown treatment 'elbow'")
     assert not (tmp_path / "out").exists()
+
+
+def test_shared_work_being_made_elsewhere_puts_the_form_back_then_waits(tmp_path, monkeypatch):
+    """While another worker holds a piece of shared work's lock, a form is put back (Busy) the first
+    time, and waits for that work the second time: no form's layout is made twice, none goes round
+    for ever."""
+    import fcntl
+    import threading
+
+    from consent._tokens import Busy, SharedWork
+
+    made: list[str] = []
+    work = SharedWork("test", lambda x: made.append(x) or x.upper(), 4, str.encode, bytes.decode)
+    monkeypatch.setattr(SharedWork, "folder", tmp_path)
+    with open(tmp_path / "test-k1.lock", "a") as other:  # another worker, making "k1"
+        fcntl.flock(other, fcntl.LOCK_EX)
+        monkeypatch.setattr(SharedWork, "defer", True)
+        with pytest.raises(Busy):
+            work.get("k1", "a")
+        assert work.get("k2", "b") == "B"  # other work is not held up
+        monkeypatch.setattr(SharedWork, "defer", False)
+        got: list[str] = []
+        waiting = threading.Thread(target=lambda: got.append(work.get("k1", "a")))
+        waiting.start()
+        time.sleep(0.3)
+        assert waiting.is_alive() and not got  # waits, rather than make it a second time
+        (tmp_path / "test-k1").write_text("MADE BY THE OTHER")
+        fcntl.flock(other, fcntl.LOCK_UN)
+        waiting.join(5)
+    assert got == ["MADE BY THE OTHER"] and made == ["b"]
+
+
+def test_a_form_put_back_is_handed_out_again_once_and_counted_once():
+    from consent._batch import _bounded
+    from consent._batch_worker import Outcome, Task
+    from consent.inputs import Patient
+
+    calls: list[tuple[int, bool]] = []
+
+    def fn(task: Task) -> Outcome:
+        calls.append((task.number, task.put_back))
+        if task.number % 2 and not task.put_back:
+            return Outcome(task.number, "", put_back=True)
+        return Outcome(task.number, "", entry={"record": task.number})
+
+    tasks = [Task(n, "", Patient(full_name=f"P {n}", birth_date=DATE), "knee-injection", None) for n in range(1, 8)]
+    with cf.ThreadPoolExecutor(2) as executor:
+        outcomes = list(_bounded(executor, fn, tasks, window=3))
+    assert sorted(o.number for o in outcomes) == list(range(1, 8))
+    assert not any(o.put_back for o in outcomes)
+    assert sorted(calls) == sorted([*((n, False) for n in range(1, 8)), *((n, True) for n in (1, 3, 5, 7))])
