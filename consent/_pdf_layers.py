@@ -31,8 +31,10 @@ side by side on one line (a very long name: a whole layout wraps both), or diffe
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import re
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -91,6 +93,7 @@ class PageKind:
     height: float
     slots: tuple[Slot, ...]
     boxes: tuple[Spot, ...] = ()
+    origin: tuple[float, float] = (0.0, 0.0)  # the page's content box: where slots and boxes are measured from
 
 
 @attrs.frozen
@@ -217,7 +220,7 @@ def _body(token_form: Form, lines: dict[str, int]) -> Body | None:
                 spots.append(Spot(count, box.border_box_x() - origin_x, box.border_box_y() - origin_y,
                                   box.border_width(), box.border_height()))
                 count += 1
-        kind = PageKind(round(page_box.height - 0.5, 3), tuple(slots), tuple(spots))
+        kind = PageKind(round(page_box.height - 0.5, 3), tuple(slots), tuple(spots), (origin_x, origin_y))
         if kind not in kinds:
             kinds.append(kind)
         page_kinds.append(kinds.index(kind))
@@ -248,7 +251,7 @@ def _decode(data: bytes) -> Body | None:
     head, _, pdf = data.partition(b"\n")
     d = json.loads(head)
     kinds = tuple(PageKind(k["height"], tuple(Slot(**{**s, "style": tuple(s["style"])}) for s in k["slots"]),
-                           tuple(Spot(**b) for b in k["boxes"]))
+                           tuple(Spot(**b) for b in k["boxes"]), tuple(k["origin"]))
                   for k in d["kinds"])
     return Body(pdf, kinds, tuple(d["page_kinds"]), d["boxes"], d["margins"], d["margin_width"], d["fixed"],
                 decode_places(d["fields"]))
@@ -339,14 +342,16 @@ def _text_lines(document: Any, body: Body) -> dict[str, int] | None:
     return out if len(out) == len(slots) else None
 
 
-def _stack(body: Body, layer_pdf: bytes, drawn: list[int], manifest: str, *, stamp: bool = False) -> bytes:
+def _stack(body: Body, layer_pdf: bytes, drawn: list[int], manifest: str, *, stamp: bool = False,
+           fills: dict[int, bytes] | None = None) -> bytes:
     """Every page: its body page, the layer's first page (the page header and footer), and the layer
     page of its kind if this form draws anything on that kind, each as a form XObject. The layer's
     document (metadata, attachments, PDF/A identity) is the result, with the form's manifest in its
     document information (``/consentmanifest``, as a whole layout has it from form.html's ``<meta>``:
     the layer leaves it out of its HTML, where parsing it cost more than laying out a slot).
-    Deterministic: fixed names, and qpdf's deterministic /ID. ``stamp``: with the content hash
-    (consent/_pdf_stamp.py), when nothing is added to the PDF after this."""
+    ``fills``: by kind, the page content that fills this form's ticked boxes (see :func:`_tick_ops`),
+    drawn last. Deterministic: fixed names, and qpdf's deterministic /ID. ``stamp``: with the content
+    hash (consent/_pdf_stamp.py), when nothing is added to the PDF after this."""
     import pikepdf
 
     from ._pdf_stamp import stamp_open
@@ -367,7 +372,10 @@ def _stack(body: Body, layer_pdf: bytes, drawn: list[int], manifest: str, *, sta
                 names[pikepdf.Name(f"/ConsentLayer{kind}")] = own[drawn.index(kind)]
             page.obj["/Resources"] = pikepdf.Dictionary(XObject=pikepdf.Dictionary(
                 {str(name): xobject for name, xobject in names.items()}))
-            page.obj["/Contents"] = layer.make_stream(b"".join(b"q " + n.unparse() + b" Do Q " for n in names) + b"\n")
+            content = b"".join(b"q " + n.unparse() + b" Do Q " for n in names)
+            if fills and kind in fills:
+                content += b"q 1 0 0 -1 0 " + _pdf_number(float(box[3])) + b" cm " + fills[kind]
+            page.obj["/Contents"] = layer.make_stream(content + b"\n")
         layer.docinfo[pikepdf.Name("/consentmanifest")] = manifest
         if stamp:
             stamp_open(layer, known=known)
@@ -439,6 +447,7 @@ def layered_pdf(form: Form, *, variant: str | None = None, ticks: bool = True, s
         return None  # seen before laying anything out: the text differs from form to form
     marks = box_marks(form)
     ticked = {n for n, mark in enumerate(marks) if mark and ticks}
+    fill = _tick_fill(form.packs) if ticked else None  # ticks drawn by _stack, not laid out in the layer
     values = {slot: patient_values(form)[value] for slot, value in SLOTS.items()}
     values.update({TEXT + t: _paragraph(form, t).text for t in texts})
     # A paragraph that prints the patient's name takes as many lines as the name needs: the body holds
@@ -450,8 +459,9 @@ def layered_pdf(form: Form, *, variant: str | None = None, ticks: bool = True, s
         body = _BODIES.get(f"{key}-{sorted(lines.items())}" if lines else key, token_form, lines)
         if body is None or (any(marks) and body.boxes != len(marks)):
             return None
-        drawn = [k for k, kind in enumerate(body.kinds) if kind.slots or any(b.index in ticked for b in kind.boxes)]
-        layer = _layer(form, [body.kinds[k] for k in drawn], values, ticked)
+        drawn = [k for k, kind in enumerate(body.kinds)
+                 if kind.slots or (fill is None and any(b.index in ticked for b in kind.boxes))]
+        layer = _layer(form, [body.kinds[k] for k in drawn], values, set() if fill else ticked)
         if len(layer.pages) != 1 + len(drawn) or not _margins_fit(body, layer):
             return None
         needed = _text_lines(layer, body) if texts else {}
@@ -471,10 +481,59 @@ def layered_pdf(form: Form, *, variant: str | None = None, ticks: bool = True, s
             if texts:
                 _TEXT_LINES[key] = text_lines
             manifest = json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True)
-            return (_stack(body, write_document(layer, form, variant, **options), drawn, manifest, stamp=stamp),
-                    body.fields)
+            fills = _tick_ops(body, ticked, fill) if fill else {}
+            return (_stack(body, write_document(layer, form, variant, **options), drawn, manifest, stamp=stamp,
+                           fills=fills), body.fields)
         lines = needed
     return None
+
+
+# A ticked box of the built-in form.css: its background fills its border box (".box.checked"; the
+# border is drawn by the shared body). test_render checks the rule and the pixels against a whole layout.
+TICK_RULE = re.compile(r"\.box\.checked\s*\{\s*background:\s*#([0-9a-f]{6})\s*;\s*\}")
+
+
+@functools.lru_cache(maxsize=8)
+def _tick_fill(packs: tuple[str, ...]) -> bytes | None:
+    """The fill colour operator of a ticked box (``r g b rg``) when the form's stylesheet is the built-in
+    one: _stack then fills the boxes itself, as WeasyPrint would, which saves the layer a page (and
+    most of a form's time) for each page of screening questions. A clinic's own form.css may draw a
+    tick otherwise: None, and the layer lays the ticks out."""
+    from ._library import get_library
+
+    css = get_library(packs).template("form.css")
+    if css != get_library(()).template("form.css"):
+        return None
+    found = TICK_RULE.search(css.read_text(encoding="utf-8"))
+    if found is None:
+        return None
+    rgb = bytes.fromhex(found.group(1))
+    return b" ".join(_pdf_number(c / 255) for c in rgb) + b" rg"
+
+
+def _tick_ops(body: Body, ticked: set[int], fill: bytes) -> dict[int, bytes]:
+    """For each kind of page with boxes this form ticks: the content that fills them, in CSS pixels
+    from the page's top left (after _stack's flip of the y axis), as WeasyPrint paints a background
+    (the same operators, so that the page looks the same, pixel for pixel, as a whole layout)."""
+    out = {}
+    for k, kind in enumerate(body.kinds):
+        spots = [b for b in kind.boxes if b.index in ticked]
+        if spots:
+            x0, y0 = kind.origin
+            ops = []
+            for b in spots:
+                rect = b" ".join(_pdf_number(v) for v in (x0 + b.x, y0 + b.y, b.width, b.height)) + b" re"
+                # Clipped to the box, then filled, twice over as WeasyPrint does: a renderer's
+                # anti-aliasing of the box's edges follows the clip, and the pixels must be the same.
+                ops.append(b"q " + rect + b" W n q " + fill + b" " + rect + b" W n " + rect + b" f Q Q")
+            out[k] = b"0.75 0 0 0.75 0 0 cm " + b" ".join(ops) + b" Q "
+    return out
+
+
+def _pdf_number(value: float) -> bytes:
+    """A number as WeasyPrint (pydyf) writes one: at most six decimals."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return (text if text not in ("", "-0") else "0").encode()
 
 
 def _paragraph(form: Form, at: str) -> Paragraph:
