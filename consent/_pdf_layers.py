@@ -13,9 +13,10 @@ so it is done once:
    body page this form draws on (the page with the patient table, the signature page, a checklist
    page with a tick), each slot's value at the position the body gave it and the fill of each ticked
    box; a few small pages whatever the length of the form, laid out and written for every form;
-3. with pikepdf, every page of the result draws its body page, the layer's first page and its kind's
-   layer page, as form XObjects with fixed names (deterministic); the layer's document (metadata,
-   attachments, PDF/A identity) is the result.
+3. with pikepdf (:mod:`consent._pdf_stack`), every page of the result draws its body page, the layer's
+   first page and its kind's layer page, as form XObjects with fixed names (deterministic), and, under
+   the built-in stylesheet, fills the form's ticked boxes itself (the layer then has no page for them);
+   the layer's document (metadata, attachments, PDF/A identity) is the result.
 
 A paragraph that prints a patient's string (a clinic's "I, {{ patient.full_name }}, agree ...") is a
 *text slot*: the body holds as many empty lines as the paragraph takes, and the layer draws the
@@ -31,17 +32,13 @@ side by side on one line (a very long name: a whole layout wraps both), or diffe
 
 from __future__ import annotations
 
-import functools
-import io
 import json
-import re
-import threading
-from collections import OrderedDict
 from typing import Any
 
 import attrs
 
 from ._field_places import FieldPlace, decode_places, encode_places, field_places
+from ._pdf_stack import stack_pages, tick_fill
 from ._render_pdf import _context, _resources, form_html, layout, write_document
 from ._tokens import TOKEN_MARK, SharedWork, box_marks, patient_values, tokenise
 from .document import Form, Paragraph, Section, Signatures
@@ -342,88 +339,6 @@ def _text_lines(document: Any, body: Body) -> dict[str, int] | None:
     return out if len(out) == len(slots) else None
 
 
-def _stack(body: Body, layer_pdf: bytes, drawn: list[int], manifest: str, *, stamp: bool = False,
-           fills: dict[int, bytes] | None = None) -> bytes:
-    """Every page: its body page, the layer's first page (the page header and footer), and the layer
-    page of its kind if this form draws anything on that kind, each as a form XObject. The layer's
-    document (metadata, attachments, PDF/A identity) is the result, with the form's manifest in its
-    document information (``/consentmanifest``, as a whole layout has it from form.html's ``<meta>``:
-    the layer leaves it out of its HTML, where parsing it cost more than laying out a slot).
-    ``fills``: by kind, the page content that fills this form's ticked boxes (see :func:`_tick_ops`),
-    drawn last. Deterministic: fixed names, and qpdf's deterministic /ID. ``stamp``: with the content
-    hash (consent/_pdf_stamp.py), when nothing is added to the PDF after this."""
-    import pikepdf
-
-    from ._pdf_stamp import stamp_open
-
-    kept = _open_body(body)
-    with pikepdf.open(io.BytesIO(layer_pdf)) as layer:
-        furniture, *own = (page.as_form_xobject() for page in layer.pages)
-        box = layer.pages[0].mediabox
-        del layer.pages[:]
-        known: dict[tuple[int, int], bytes] = {}  # the body's pages, hashed once per body (see _OpenBody)
-        for number, (under, kind) in enumerate(zip(kept.pages, body.page_kinds, strict=True), 1):
-            page = layer.add_blank_page(page_size=(float(box[2]), float(box[3])))
-            copied = layer.copy_foreign(under)
-            if stamp:
-                known[copied.objgen] = kept.digest(number - 1)
-            names = {pikepdf.Name(f"/ConsentBody{number}"): copied, pikepdf.Name("/ConsentPage"): furniture}
-            if kind in drawn:
-                names[pikepdf.Name(f"/ConsentLayer{kind}")] = own[drawn.index(kind)]
-            page.obj["/Resources"] = pikepdf.Dictionary(XObject=pikepdf.Dictionary(
-                {str(name): xobject for name, xobject in names.items()}))
-            content = b"".join(b"q " + n.unparse() + b" Do Q " for n in names)
-            if fills and kind in fills:
-                content += b"q 1 0 0 -1 0 " + _pdf_number(float(box[3])) + b" cm " + fills[kind]
-            page.obj["/Contents"] = layer.make_stream(content + b"\n")
-        layer.docinfo[pikepdf.Name("/consentmanifest")] = manifest
-        if stamp:
-            stamp_open(layer, known=known)
-        out = io.BytesIO()
-        layer.save(out, deterministic_id=True)
-    return out.getvalue()
-
-
-_OPEN = threading.local()  # per thread: qpdf's objects are not to be shared between threads
-_OPEN_BODIES = 8  # bodies kept open per thread: a batch of several treatments and languages mixes groups
-
-
-class _OpenBody:
-    """A body's PDF, opened once and kept open for the next forms of its group: its pages as form
-    XObjects, and each page's canonical digest for the content hash (made once, not for every form:
-    a form's copy of a page hashes the same, as the digest is of content, not of object numbers)."""
-
-    def __init__(self, data: bytes) -> None:
-        import pikepdf
-
-        self.pdf = pikepdf.open(io.BytesIO(data))
-        self.pages = [page.as_form_xobject() for page in self.pdf.pages]
-        self._digests: list[bytes] | None = None
-
-    def digest(self, index: int) -> bytes:
-        if self._digests is None:
-            from ._pdf_stamp import object_digests
-
-            self._digests = object_digests(self.pages)
-        return self._digests[index]
-
-
-def _open_body(body: Body) -> _OpenBody:
-    """The body's :class:`_OpenBody` in this thread (the last few bodies used stay open)."""
-    kept: OrderedDict[int, tuple[bytes, _OpenBody]] | None = getattr(_OPEN, "bodies", None)
-    if kept is None:
-        kept = _OPEN.bodies = OrderedDict()
-    entry = kept.get(id(body.pdf))
-    if entry is not None and entry[0] is body.pdf:
-        kept.move_to_end(id(body.pdf))
-        return entry[1]
-    opened = _OpenBody(body.pdf)
-    kept[id(body.pdf)] = (body.pdf, opened)  # the bytes are held: their id is not reused while kept
-    while len(kept) > _OPEN_BODIES:
-        kept.popitem(last=False)[1][1].pdf.close()
-    return opened
-
-
 _TEXT_LINES: dict[str, dict[str, int]] = {}  # per group: the line counts of the last form's text slots
 
 
@@ -447,7 +362,7 @@ def layered_pdf(form: Form, *, variant: str | None = None, ticks: bool = True, s
         return None  # seen before laying anything out: the text differs from form to form
     marks = box_marks(form)
     ticked = {n for n, mark in enumerate(marks) if mark and ticks}
-    fill = _tick_fill(form.packs) if ticked else None  # ticks drawn by _stack, not laid out in the layer
+    fill = tick_fill(form.packs) if ticked else None  # ticks drawn by stack_pages, not laid out in the layer
     values = {slot: patient_values(form)[value] for slot, value in SLOTS.items()}
     values.update({TEXT + t: _paragraph(form, t).text for t in texts})
     # A paragraph that prints the patient's name takes as many lines as the name needs: the body holds
@@ -481,59 +396,10 @@ def layered_pdf(form: Form, *, variant: str | None = None, ticks: bool = True, s
             if texts:
                 _TEXT_LINES[key] = text_lines
             manifest = json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True)
-            fills = _tick_ops(body, ticked, fill) if fill else {}
-            return (_stack(body, write_document(layer, form, variant, **options), drawn, manifest, stamp=stamp,
-                           fills=fills), body.fields)
+            return (stack_pages(body, write_document(layer, form, variant, **options), drawn, manifest,
+                                stamp=stamp, ticked=ticked if fill else set(), fill=fill), body.fields)
         lines = needed
     return None
-
-
-# A ticked box of the built-in form.css: its background fills its border box (".box.checked"; the
-# border is drawn by the shared body). test_render checks the rule and the pixels against a whole layout.
-TICK_RULE = re.compile(r"\.box\.checked\s*\{\s*background:\s*#([0-9a-f]{6})\s*;\s*\}")
-
-
-@functools.lru_cache(maxsize=8)
-def _tick_fill(packs: tuple[str, ...]) -> bytes | None:
-    """The fill colour operator of a ticked box (``r g b rg``) when the form's stylesheet is the built-in
-    one: _stack then fills the boxes itself, as WeasyPrint would, which saves the layer a page (and
-    most of a form's time) for each page of screening questions. A clinic's own form.css may draw a
-    tick otherwise: None, and the layer lays the ticks out."""
-    from ._library import get_library
-
-    css = get_library(packs).template("form.css")
-    if css != get_library(()).template("form.css"):
-        return None
-    found = TICK_RULE.search(css.read_text(encoding="utf-8"))
-    if found is None:
-        return None
-    rgb = bytes.fromhex(found.group(1))
-    return b" ".join(_pdf_number(c / 255) for c in rgb) + b" rg"
-
-
-def _tick_ops(body: Body, ticked: set[int], fill: bytes) -> dict[int, bytes]:
-    """For each kind of page with boxes this form ticks: the content that fills them, in CSS pixels
-    from the page's top left (after _stack's flip of the y axis), as WeasyPrint paints a background
-    (the same operators, so that the page looks the same, pixel for pixel, as a whole layout)."""
-    out = {}
-    for k, kind in enumerate(body.kinds):
-        spots = [b for b in kind.boxes if b.index in ticked]
-        if spots:
-            x0, y0 = kind.origin
-            ops = []
-            for b in spots:
-                rect = b" ".join(_pdf_number(v) for v in (x0 + b.x, y0 + b.y, b.width, b.height)) + b" re"
-                # Clipped to the box, then filled, twice over as WeasyPrint does: a renderer's
-                # anti-aliasing of the box's edges follows the clip, and the pixels must be the same.
-                ops.append(b"q " + rect + b" W n q " + fill + b" " + rect + b" W n " + rect + b" f Q Q")
-            out[k] = b"0.75 0 0 0.75 0 0 cm " + b" ".join(ops) + b" Q "
-    return out
-
-
-def _pdf_number(value: float) -> bytes:
-    """A number as WeasyPrint (pydyf) writes one: at most six decimals."""
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return (text if text not in ("", "-0") else "0").encode()
 
 
 def _paragraph(form: Form, at: str) -> Paragraph:

@@ -420,13 +420,13 @@ def test_signature_blocks_never_split_across_pages(rendered, treatment):
 
 
 def test_ticks_are_drawn_by_the_stacker_only_under_the_built_in_stylesheet(tmp_path):
-    """A ticked box is filled by _stack (no layer page for a page of screening questions) only when the
+    """A ticked box is filled by stack_pages (no layer page for a page of screening questions) only when the
     stylesheet is the built-in one, whose tick is a plain fill (the pixels are checked against a whole
     layout above); a clinic's own form.css may draw a tick otherwise, and its layer lays ticks out."""
     from consent._library import get_library
-    from consent._pdf_layers import _tick_fill
+    from consent._pdf_stack import tick_fill
 
-    assert _tick_fill(()) == b"0.113725 0.113725 0.121569 rg"  # #1d1d1f, the built-in rule
+    assert tick_fill(()) == b"0.113725 0.113725 0.121569 rg"  # #1d1d1f, the built-in rule
     css = get_library(()).template("form.css").read_text(encoding="utf-8")
     pack = build_tree(tmp_path / "pack", {"templates/form.css": css + "\n.box.checked::after { content: '✓'; }\n"})
-    assert _tick_fill((str(pack),)) is None
+    assert tick_fill((str(pack),)) is None
