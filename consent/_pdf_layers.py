@@ -39,7 +39,7 @@ import attrs
 
 from ._field_places import FieldPlace, decode_places, encode_places, field_places
 from ._pdf_stack import stack_pages, tick_fill
-from ._render_pdf import _context, _resources, form_html, layout, write_document
+from ._render_pdf import _context, _resources, form_html, layout, manifest_json, write_document
 from ._tokens import TOKEN_MARK, SharedWork, box_marks, patient_values, tokenise
 from .document import Form, Paragraph, Section, Signatures
 
@@ -395,9 +395,9 @@ def layered_pdf(form: Form, *, variant: str | None = None, ticks: bool = True, s
         if needed == lines:
             if texts:
                 _TEXT_LINES[key] = text_lines
-            manifest = json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True)
-            return (stack_pages(body, write_document(layer, form, variant, **options), drawn, manifest,
-                                stamp=stamp, ticked=ticked if fill else set(), fill=fill), body.fields)
+            pdf = write_document(layer, form, variant, **options)
+            return (stack_pages(body, pdf, drawn, manifest_json(form), stamp=stamp,
+                                ticked=ticked if fill else set(), fill=fill), body.fields)
         lines = needed
     return None
 
@@ -413,5 +413,6 @@ def _layer(form: Form, kinds: list[PageKind], values: dict[str, str], ticked: se
     """The form's own layer: a first page with only the page header and footer (drawn on every page),
     then a page for each kind of page this form draws on (slot values, ticks), without them."""
     res = _resources(form.packs)
-    html = res.overlay.render(**{**_context(form), "manifest_json": ""}, part="layer", kinds=kinds, values=values, ticked=ticked)
+    html = res.overlay.render(**_context(form, manifest=False), part="layer", kinds=kinds, values=values,
+                              ticked=ticked)
     return layout(html, form.packs, hide=("page", "top-left", "bottom-right"))

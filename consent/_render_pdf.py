@@ -148,12 +148,19 @@ def _resources(packs: tuple[str, ...]) -> _Resources:
     return _Resources(form_template, overlay_template, css, font_config, fetcher)
 
 
-def _context(form: Form) -> dict[str, Any]:
+def manifest_json(form: Form) -> str:
+    """The manifest as the PDF's document information holds it (``/consentmanifest``)."""
+    return json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True)
+
+
+def _context(form: Form, *, manifest: bool = True) -> dict[str, Any]:
+    """What the HTML templates get; ``manifest`` False: no manifest ``<meta>`` (a shared layout's layer,
+    whose manifest consent/_pdf_stack.py writes)."""
     return {
         "form": form,
         "L": form.labels,
         "form_date": long_date(form.date, form.locale),
-        "manifest_json": json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True),
+        "manifest_json": manifest_json(form) if manifest else "",
         "generator_version": __version__,
     }
 
