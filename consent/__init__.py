@@ -27,6 +27,7 @@ import typing as _typing
 from . import check, ehr  # noqa: F401 - subpackages: consent.check and consent.ehr work after "import consent"
 from ._assemble import LanguageFallbackWarning
 from ._build import build
+from ._disk_cache import use_disk_cache
 from ._batch import BatchResult, run_batch
 from ._library import Library, get_library
 from ._template_export import export_template
@@ -125,4 +126,5 @@ __all__ = [
     "rerender",
     "run_batch",
     "seal",
+    "use_disk_cache",
 ]

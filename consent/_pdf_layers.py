@@ -37,9 +37,10 @@ from typing import Any
 
 import attrs
 
+from ._disk_cache import pdf_scope
 from ._field_places import FieldPlace, decode_places, encode_places, field_places
 from ._pdf_stack import stack_pages, tick_fill
-from ._render_pdf import _context, _resources, form_html, layout, manifest_json, write_document
+from ._render_pdf import _context, _resources, _weasyprint, form_html, layout, manifest_json, write_document
 from ._tokens import TOKEN_MARK, SharedWork, box_marks, patient_values, tokenise
 from .document import Form, Paragraph, Section, Signatures
 
@@ -254,7 +255,8 @@ def _decode(data: bytes) -> Body | None:
                 decode_places(d["fields"]))
 
 
-_BODIES: SharedWork[Body | None] = SharedWork("pdf-body", _body, 32, _encode, _decode)
+_BODIES: SharedWork[Body | None] = SharedWork(
+    "pdf-body", _body, 32, _encode, _decode, lambda token_form, _: pdf_scope(_weasyprint(), token_form.packs))
 
 
 def _margin_lines(page_box: Any) -> dict[str, tuple[int, float, float | None]]:

@@ -31,6 +31,7 @@ from docxtpl import DocxTemplate
 from jinja2 import StrictUndefined, TemplateError
 
 from . import __version__
+from ._disk_cache import docx_scope
 from ._docx_check import check_template
 from ._esign import check_esign, tag
 from ._form_data import DOCX_PROPERTY, form_data_json
@@ -493,4 +494,5 @@ def _decode(data: bytes) -> dict[str, bytes]:
     return parts
 
 
-_PARTS: SharedWork[dict[str, bytes]] = SharedWork("docx-parts", _template_parts, 16, _encode, _decode)
+_PARTS: SharedWork[dict[str, bytes]] = SharedWork(
+    "docx-parts", _template_parts, 16, _encode, _decode, lambda token_form, _: docx_scope(token_form.packs))

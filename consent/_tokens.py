@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import attrs
 
+from ._disk_cache import disk_cache
 from .document import Checklist, Form, Section
 
 TOKENS = {
@@ -43,6 +44,9 @@ class SharedWork(Generic[T]):
     """What a renderer made once for a tokenised form, kept for the next forms with the same key
     (least recently used first out: a batch has a few groups, one process may see many).
 
+    Without one, and with a disk cache (consent/_disk_cache.py, the ``consent`` command), the work is
+    kept there for the next run; ``scope`` names what it depends on besides the form.
+
     With a folder (:func:`share_with`: the workers of a batch), the work is also kept on disk for the
     other processes: the first to need it makes it and the others read it. While one process is making
     it, another that needs it raises :class:`Busy` (``defer``: the batch puts the form back in its
@@ -54,8 +58,10 @@ class SharedWork(Generic[T]):
     defer: ClassVar[bool] = False  # set by the batch worker for each form (consent/_batch_worker.py)
 
     def __init__(self, name: str, make: Callable[..., T], size: int,
-                 encode: Callable[[T], bytes], decode: Callable[[bytes], T]) -> None:
+                 encode: Callable[[T], bytes], decode: Callable[[bytes], T],
+                 scope: Callable[..., bytes] | None = None) -> None:
         self.name, self.make, self.size, self.encode, self.decode = name, make, size, encode, decode
+        self.scope = scope  # scope(*args): what the work depends on besides the key (see consent/_disk_cache.py)
         self.done: OrderedDict[str, T] = OrderedDict()
 
     def get(self, key: str, *args: Any) -> T:
@@ -64,8 +70,12 @@ class SharedWork(Generic[T]):
         if key in self.done:
             self.done.move_to_end(key)
             return self.done[key]
+        cache = disk_cache()
         if self.folder:
             value = self._shared(key, args)
+        elif cache is not None and self.scope is not None:
+            named = hashlib.sha256(self.scope(*args) + key.encode()).hexdigest()
+            value = cache.get(self.name, named, lambda: self.make(*args), self.encode, self.decode)
         else:
             value = self.make(*args)
         self.done[key] = value

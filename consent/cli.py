@@ -64,6 +64,9 @@ def cli() -> None:
     Start with `consent treatments` to see what forms are available, then
     `consent render` to make one for a patient.
     """
+    from ._disk_cache import use_disk_cache
+
+    use_disk_cache()  # the work shared by forms, kept between runs (CONSENT_CACHE_DIR; off turns it off)
 
 
 @cli.command()
@@ -355,6 +358,30 @@ def check_command(treatments: Sequence[str], packs: Sequence[str], fmt: str, fig
     click.echo(report.to_json() if fmt == "json" else report.to_text(figures=figures))
     if not report.ok:
         raise click.exceptions.Exit(1)
+
+
+@cli.command()
+@click.option("--clear", is_flag=True, help="Remove every entry.")
+def cache(clear: bool) -> None:
+    """Show (or --clear) the folder where the work shared by forms is kept between runs.
+
+    It holds each form's layout without the patient's name, birth date, MRN or answers, so that the
+    next `consent render` need not lay it out again. CONSENT_CACHE_DIR names the folder (default:
+    $XDG_CACHE_HOME/consent or ~/.cache/consent); CONSENT_CACHE_DIR=off turns the cache off.
+    """
+    from ._disk_cache import disk_cache
+
+    kept = disk_cache()
+    if kept is None:
+        click.echo("The cache is off (CONSENT_CACHE_DIR=off).")
+        return
+    if clear:
+        removed = kept.clear()
+        click.echo(f"{kept.folder}: removed {removed} entr{'y' if removed == 1 else 'ies'}")
+        return
+    entries = kept.entries()
+    size = sum(p.stat().st_size for p in entries)
+    click.echo(f"{kept.folder}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, {size / 1e6:.1f} MB")
 
 
 def _as_problem(exc: ConsentError) -> Any:

@@ -27,3 +27,12 @@ def render_both() -> Callable[[consent.Form], tuple[bytes, bytes]]:
         return form.to_pdf(), form.to_docx()
 
     return _render
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_disk_cache() -> None:
+    """The command's disk cache stays off (and out of the home folder) unless a test turns it on: a
+    body kept from one test must not stand in for another's (tests/test_disk_cache.py tests it)."""
+    import os
+
+    os.environ["CONSENT_CACHE_DIR"] = "off"
