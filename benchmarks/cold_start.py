@@ -3,19 +3,24 @@
     .venv/bin/python benchmarks/cold_start.py [--runs 7]
 
 Times, each as a new process: `consent render knee-injection ... --format pdf,docx --out DIR` (one
-form, both formats: what a clinic runs for one patient), `consent treatments` (a listing: nothing
-rendered) and `python -c pass` (the interpreter alone), one after the other in every round, so a
-change in the machine's load hits all of them. Prints the median and the spread of each and the ratio
-of the medians to `python -c pass`, then what a render spends its time on (`python -X importtime`
-and cProfile on two more runs: the slowest imports and the phases of a render).
+form, both formats: what a clinic runs for one patient) in four ways, `consent treatments` (a listing:
+nothing rendered) and `python -c pass` (the interpreter alone), one after the other in every round, so a
+change in the machine's load hits all of them:
+
+- render, cache kept: the cache folder holds this form's layout (the second and later forms of a day for
+  one treatment, language and clinic; kept by an untimed run first);
+- render, cache empty: a new cache folder every run (the first form of a day, or after an upgrade);
+- render, cache off: CONSENT_CACHE_DIR=off;
+- render, one process: cache off and CONSENT_PDF_PROCESS=off (how every render ran before both).
+
+Prints the median and the spread of each and the ratio of the medians to `python -c pass`, then the
+slowest imports of a render (`python -X importtime`).
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import os
-import pstats
 import statistics
 import subprocess
 import sys
@@ -28,18 +33,24 @@ EXAMPLE = ROOT / "examples" / "sunrise-clinic"
 CONSENT = str(Path(sys.executable).with_name("consent"))
 
 
-def commands(out: Path) -> dict[str, list[str]]:
+def commands(tmp: Path) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Each command with the environment it runs in ("{run}" in a value: a new folder each run)."""
+    render = [CONSENT, "render", "knee-injection", "--patient", str(EXAMPLE / "patient-ada.yaml"), "--clinic",
+              str(EXAMPLE / "clinic.yaml"), "--date", "2026-11-21", "--format", "pdf,docx", "--out", str(tmp / "out")]
     return {
-        "render": [CONSENT, "render", "knee-injection", "--patient", str(EXAMPLE / "patient-ada.yaml"), "--clinic",
-                   str(EXAMPLE / "clinic.yaml"), "--date", "2026-11-21", "--format", "pdf,docx", "--out", str(out)],
-        "treatments": [CONSENT, "treatments"],
-        "python -c pass": [sys.executable, "-c", "pass"],
+        "render, cache kept": (render, {"CONSENT_CACHE_DIR": str(tmp / "kept")}),
+        "render, cache empty": (render, {"CONSENT_CACHE_DIR": str(tmp / "empty-{run}")}),
+        "render, cache off": (render, {"CONSENT_CACHE_DIR": "off"}),
+        "render, one process": (render, {"CONSENT_CACHE_DIR": "off", "CONSENT_PDF_PROCESS": "off"}),
+        "treatments": ([CONSENT, "treatments"], {}),
+        "python -c pass": ([sys.executable, "-c", "pass"], {}),
     }
 
 
-def timed(argv: list[str], cwd: str) -> float:
+def timed(argv: list[str], env: dict[str, str], cwd: str, run: int) -> float:
+    env = {**os.environ, **{k: v.replace("{run}", str(run)) for k, v in env.items()}}
     start = time.perf_counter()
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, cwd=cwd)
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, cwd=cwd, env=env)
     return time.perf_counter() - start
 
 
@@ -56,47 +67,31 @@ def import_times(cwd: str) -> list[tuple[int, str]]:
     return sorted(rows, reverse=True)[:8]
 
 
-PHASES = r"consent/(cli|_build|_output|_pdf|_render_pdf|_render_docx|_assemble|check/_form)\.py:\d+\((render|build|assemble|check_form|write_form|laid_out_pdf|layout|write_document|render_docx|_resources|_weasyprint)\)"
-
-
-def profile(argv: list[str], cwd: str) -> list[str]:
-    """The phases of one render as a new process under cProfile (cumulative seconds, inflated by it)."""
-    data = str(Path(cwd) / "render.prof")
-    subprocess.run([sys.executable, "-m", "cProfile", "-o", data, *argv], check=True, stdout=subprocess.DEVNULL,
-                   cwd=cwd)
-    buffer = io.StringIO()
-    stats = pstats.Stats(data, stream=buffer)
-    stats.sort_stats("cumulative").print_stats(PHASES)
-    return [line for line in buffer.getvalue().splitlines() if "consent/" in line]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--no-profile", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="consent-cold-") as tmp:
-        cmds = commands(Path(tmp) / "out")
+        cmds = commands(Path(tmp))
         samples: dict[str, list[float]] = {name: [] for name in cmds}
         print(f"# {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, load average "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; {args.runs} runs; run from {tmp}")
-        timed(cmds["render"], tmp)  # once untimed: the OS file cache, as on a machine in use
-        for _ in range(args.runs):
-            for name, argv in cmds.items():
-                samples[name].append(timed(argv, tmp))
+        argv, env = cmds["render, cache kept"]
+        timed(argv, env, tmp, -1)  # once untimed: the OS file cache, as on a machine in use, and the cache kept
+        for run in range(args.runs):
+            for name, (argv, env) in cmds.items():
+                samples[name].append(timed(argv, env, tmp, run))
         base = statistics.median(samples["python -c pass"])
         for name, values in samples.items():
             med = statistics.median(values)
-            print(f"{name:<16} median {med:6.3f} s  (min {min(values):.3f}, max {max(values):.3f})  "
+            print(f"{name:<20} median {med:6.3f} s  (min {min(values):.3f}, max {max(values):.3f})  "
                   f"{med / base:5.1f}x python -c pass")
         print(f"# load average at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         if not args.no_profile:
             print("\nslowest imports of a render (python -X importtime, cumulative ms):")
             for micros, name in import_times(tmp):
                 print(f"  {micros / 1000:7.1f}  {name}")
-            print("\nthe phases of one render (cProfile, which slows everything down; cumulative s):")
-            print("\n".join(profile(cmds["render"], tmp)))
-
 
 if __name__ == "__main__":
     main()

@@ -64,16 +64,18 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
 def write_form(
     form: Form, out_dir: Path, formats: Sequence[str], *, stem: str | None = None,
     pdf_variant: str | None = None, fillable: bool = False, esign: str | None = None,
+    pdf: Callable[[], bytes] | None = None,
 ) -> list[Path]:
+    """``pdf``: the PDF, made elsewhere (consent/_pdf_process.py); asked for after the DOCX is made."""
     chosen = check_formats(formats)
     stem = safe_slug(stem, 120) if stem is not None else default_stem(form)
     renderers: dict[str, Callable[[], bytes]] = {
-        "pdf": lambda: form.to_pdf(variant=pdf_variant, fillable=fillable, esign=esign),
+        "pdf": pdf or (lambda: form.to_pdf(variant=pdf_variant, fillable=fillable, esign=esign)),
         "docx": (lambda: form.to_docx(esign=esign)) if esign else form.to_docx,
     }
     # Render everything in memory first: a failure leaves no file at all behind.
-    blobs = {fmt: renderers[fmt]() for fmt in chosen}
-    return write_files(out_dir, {f"{stem}.{fmt}": data for fmt, data in blobs.items()})
+    blobs = {fmt: renderers[fmt]() for fmt in sorted(chosen, key=lambda fmt: fmt == "pdf")}
+    return write_files(out_dir, {f"{stem}.{fmt}": blobs[fmt] for fmt in chosen})
 
 
 def write_files(out_dir: Path, files: dict[str, bytes]) -> list[Path]:

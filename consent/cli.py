@@ -146,6 +146,25 @@ def render(
     errors is not written unless --allow-check-errors is given.
     """
     chosen = _formats(formats)
+    from . import _pdf_process
+
+    # The PDF is made in a second process, which loads WeasyPrint while this one builds the form.
+    helper = _pdf_process.start(packs) if "pdf" in chosen else None
+    try:
+        paths = _render(treatment, patient_file, clinic_file, date_text, screening_file, language, chosen, out_dir,
+                        allow_check_errors, fillable, esign, packs, helper)
+    finally:
+        if helper is not None:
+            helper.close()
+    for path in paths:
+        click.echo(str(path))
+
+
+def _render(treatment: str, patient_file: str, clinic_file: str, date_text: str | None, screening_file: str | None,
+            language: str | None, chosen: tuple[str, ...], out_dir: str, allow_check_errors: bool, fillable: bool,
+            esign: str | None, packs: Sequence[str], helper: Any) -> list[Path]:
+    from ._output import write_form
+
     errors: list[ConsentError] = []
     loaded: dict[str, Any] = {}
     for key, loader, path in (("patient", load_patient, patient_file), ("clinic", load_clinic, clinic_file)):
@@ -168,8 +187,10 @@ def render(
     )
     for error in form.manifest.check_errors:
         click.echo(f"Warning: written despite a check error: {error}", err=True)
-    for path in form.write(out_dir, chosen, fillable=fillable, esign=esign):
-        click.echo(str(path))
+    if helper is not None:
+        helper.send(form, fillable=fillable, esign=esign)
+    return write_form(form, Path(out_dir), chosen, fillable=fillable, esign=esign,
+                      pdf=helper.pdf if helper is not None else None)
 
 
 @cli.command()

@@ -1,0 +1,165 @@
+"""`consent render` makes the PDF in a second process (consent/_pdf_process.py): the same bytes as
+without it, and when that process fails, hangs or is no longer needed, the command still does what it
+would do without it (the PDF made here, the same error, no file, no process left behind).
+
+Each case runs the command in a new process of its own (a fork is only made from a process with one
+thread), with ``consent._pdf_process`` wrapped to see the second process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import pytest
+from helpers import EXAMPLES
+
+import consent
+from consent import _pdf_process
+
+CLINIC = EXAMPLES / "clinic.yaml"
+ADA = EXAMPLES / "patient-ada.yaml"
+
+SCRIPT = """
+import json, os, sys, time
+from consent import _pdf_process
+from consent.cli import main
+
+started = []
+real_start = _pdf_process.start
+def start(packs):
+    helper = real_start(packs)
+    started.append(helper.pid if helper else None)
+    return helper
+_pdf_process.start = start
+{patch}
+code = main(sys.argv[1:])
+alive = []
+for pid in filter(None, started):
+    try:
+        os.waitpid(pid, os.WNOHANG)
+        alive.append(pid)  # still our child: not waited for
+    except ChildProcessError:
+        pass
+print(json.dumps({{"code": code, "started": started, "alive": alive}}))
+"""
+
+
+def _command(tmp: Path, patient: Path = ADA, *extra: str, patch: str = "",
+             env: dict[str, str] | None = None) -> tuple[dict, str, Path]:
+    out = tmp / "out"
+    argv = ["render", "knee-injection", "--patient", str(patient), "--clinic", str(CLINIC), "--date",
+            "2026-11-21",
+            "--out", str(out), *extra]
+    result = subprocess.run([sys.executable, "-c", SCRIPT.format(patch=textwrap.dedent(patch)), *argv],
+                            capture_output=True, text=True, timeout=180, cwd=tmp,
+                            env={**os.environ, "CONSENT_CACHE_DIR": "off", **(env or {})})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr, out
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict[str, bytes]:
+    """Ada's form made in this process, as a program using the library makes it."""
+    form = consent.build("knee-injection", patient=consent.load_patient(ADA),
+                         clinic=consent.load_clinic(CLINIC),
+                         date=dt.date(2026, 11, 21))
+    return {".pdf": form.to_pdf(), ".docx": form.to_docx()}
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {p.suffix: p.read_bytes() for p in out.iterdir()}
+
+
+def test_render_makes_the_pdf_in_a_second_process_with_the_same_bytes(tmp_path: Path, expected: dict) -> None:
+    seen, stderr, out = _command(tmp_path)
+    assert seen["code"] == 0, stderr
+    assert len(seen["started"]) == 1 and seen["started"][0]  # a process was forked
+    assert seen["alive"] == []  # and waited for
+    assert _files(out) == expected
+
+
+def test_a_docx_alone_starts_no_second_process(tmp_path: Path, expected: dict) -> None:
+    seen, _, out = _command(tmp_path, ADA, "--format", "docx")
+    assert seen["code"] == 0 and seen["started"] == []
+    assert _files(out) == {".docx": expected[".docx"]}
+
+
+def test_consent_pdf_process_off_makes_the_pdf_here(tmp_path: Path, expected: dict) -> None:
+    seen, _, out = _command(tmp_path, env={"CONSENT_PDF_PROCESS": "off"})
+    assert seen["code"] == 0 and seen["started"] == [None]
+    assert _files(out) == expected
+
+
+def test_a_pdf_process_that_dies_is_replaced_by_this_one(tmp_path: Path, expected: dict) -> None:
+    patch = """
+    def _serve(packs, job, reply):
+        os._exit(3)
+    _pdf_process._serve = _serve
+    """
+    seen, _, out = _command(tmp_path, patch=patch)
+    assert seen["code"] == 0 and seen["started"][0] and seen["alive"] == []
+    assert _files(out) == expected
+
+
+def test_a_form_that_cannot_be_sent_is_made_here(tmp_path: Path, expected: dict) -> None:
+    patch = """
+    class _NoPickle:
+        HIGHEST_PROTOCOL = 5
+        @staticmethod
+        def dumps(*args):
+            raise TypeError("cannot pickle this")
+    _pdf_process.pickle = _NoPickle
+    """
+    seen, _, out = _command(tmp_path, patch=patch)
+    assert seen["code"] == 0 and seen["started"][0] and seen["alive"] == []
+    assert _files(out) == expected
+
+
+def test_a_pdf_process_that_does_not_answer_is_stopped(tmp_path: Path, expected: dict) -> None:
+    patch = """
+    _pdf_process.TIMEOUT = 1.0
+    def _serve(packs, job, reply):
+        time.sleep(600)
+    _pdf_process._serve = _serve
+    """
+    start = dt.datetime.now()
+    seen, stderr, out = _command(tmp_path, patch=patch)
+    assert (dt.datetime.now() - start).total_seconds() < 60
+    assert seen["code"] == 0 and seen["started"][0] and seen["alive"] == []
+    assert "did not answer" in stderr
+    assert _files(out) == expected
+
+
+def test_an_error_in_the_pdf_is_the_same_error_and_no_file_is_written(tmp_path: Path) -> None:
+    patient = tmp_path / "patient.yaml"
+    patient.write_text("full_name: 李小龍\nbirth_date: 1970-01-01\n", encoding="utf-8")
+    seen, stderr, out = _command(tmp_path, patient)
+    assert seen["code"] == 1 and seen["started"][0] and seen["alive"] == []
+    assert "patient.full_name has 3 character(s) that the PDF fonts cannot draw (CJK)" in stderr
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_a_form_refused_before_its_pdf_stops_the_second_process(tmp_path: Path) -> None:
+    patient = tmp_path / "patient.yaml"
+    patient.write_text("full_name: Ada\nbirth_date: not a date\n", encoding="utf-8")
+    seen, stderr, out = _command(tmp_path, patient)
+    assert seen["code"] == 1 and seen["started"][0] and seen["alive"] == []
+    assert "birth_date" in stderr
+    assert not out.exists()
+
+
+def test_no_second_process_while_another_thread_runs() -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert _pdf_process.start(()) is None
+    finally:
+        stop.set()
+        other.join()
