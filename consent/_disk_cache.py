@@ -111,11 +111,16 @@ class DiskCache:
             _log.warning("could not keep a cache entry in %s: %s", self.folder, exc.strerror or exc)
 
     def _prune(self) -> None:
-        entries = [p for p in self.folder.iterdir() if not p.name.startswith(".")]
+        entries = self.entries()
         if len(entries) <= MAX_ENTRIES:
             return
-        entries.sort(key=lambda p: p.stat().st_mtime_ns)
-        for old in entries[: len(entries) - MAX_ENTRIES]:
+        used = {}
+        for path in entries:
+            try:
+                used[path] = path.stat().st_mtime_ns
+            except FileNotFoundError:  # pruned by another run just now
+                pass
+        for old in sorted(used, key=used.__getitem__)[: len(used) - MAX_ENTRIES]:
             old.unlink(missing_ok=True)
 
     def entries(self) -> list[Path]:
@@ -129,7 +134,8 @@ class DiskCache:
         removed = 0
         if self.folder.is_dir():
             for path in self.folder.iterdir():
-                if path.is_file() and (path.name.startswith(("pdf-body-", "docx-parts-")) or path.suffix == ".part"):
+                ours = path.name.startswith(("pdf-body-", "docx-parts-")) or path.suffix == ".part"
+                if path.is_file() and ours:
                     path.unlink(missing_ok=True)
                     removed += 1
         return removed

@@ -162,7 +162,8 @@ def test_consent_cache_shows_and_clears_the_folder(tmp_path: Path) -> None:
     env = {**os.environ, "CONSENT_CACHE_DIR": str(cache)}
     shown = subprocess.run([CONSENT, "cache"], capture_output=True, text=True, env=env, check=True).stdout
     assert str(cache) in shown and "2 entries" in shown
-    cleared = subprocess.run([CONSENT, "cache", "--clear"], capture_output=True, text=True, env=env, check=True)
+    cleared = subprocess.run([CONSENT, "cache", "--clear"], capture_output=True, text=True, env=env,
+                             check=True)
     assert "removed 2 entries" in cleared.stdout
     assert list(cache.iterdir()) == []
     off = subprocess.run([CONSENT, "cache"], capture_output=True, text=True, check=True,
@@ -170,7 +171,8 @@ def test_consent_cache_shows_and_clears_the_folder(tmp_path: Path) -> None:
     assert "off" in off
 
 
-def test_the_library_keeps_nothing_on_disk_unless_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_library_keeps_nothing_on_disk_unless_asked(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     import datetime as dt
 
     import consent
@@ -178,7 +180,8 @@ def test_the_library_keeps_nothing_on_disk_unless_asked(tmp_path: Path, monkeypa
 
     monkeypatch.setenv("CONSENT_CACHE_DIR", str(tmp_path / "cache"))
     assert _disk_cache.disk_cache() is None
-    form = consent.build("hair", patient=consent.Patient(full_name="Ida Lund", birth_date=dt.date(1980, 1, 2)),
+    ida = consent.Patient(full_name="Ida Lund", birth_date=dt.date(1980, 1, 2))
+    form = consent.build("hair", patient=ida,
                          clinic=consent.load_clinic(CLINIC), date=dt.date(2026, 11, 22))
     pdf = form.to_pdf()
     assert not (tmp_path / "cache").exists()
