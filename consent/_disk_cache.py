@@ -27,7 +27,6 @@ import hashlib
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -97,15 +96,11 @@ class DiskCache:
         return value
 
     def _write(self, path: Path, payload: bytes) -> None:
+        from ._output import atomic_write  # a hidden ".<name>.<random>.part" file (0600), then renamed
+
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".", suffix=".part", dir=self.folder)  # 0600
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(_MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write(path, _MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload,
+                         durable=False)
             self._prune()
         except OSError as exc:  # a full disk or a read-only home must not stop a render
             _log.warning("could not keep a cache entry in %s: %s", self.folder, exc.strerror or exc)

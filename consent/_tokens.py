@@ -61,7 +61,7 @@ class SharedWork(Generic[T]):
                  encode: Callable[[T], bytes], decode: Callable[[bytes], T],
                  scope: Callable[..., bytes] | None = None) -> None:
         self.name, self.make, self.size, self.encode, self.decode = name, make, size, encode, decode
-        self.scope = scope  # scope(*args): what the work depends on besides the key (see consent/_disk_cache.py)
+        self.scope = scope  # scope(*args): what the work depends on besides the key (consent/_disk_cache.py)
         self.done: OrderedDict[str, T] = OrderedDict()
 
     def get(self, key: str, *args: Any) -> T:
