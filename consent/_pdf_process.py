@@ -15,6 +15,7 @@ as it would be without it, with its own message.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
@@ -24,7 +25,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .document import Form
@@ -77,6 +78,17 @@ class PdfProcess:
             except ChildProcessError:
                 pass
             self.pid = 0
+
+
+@contextlib.contextmanager
+def started(packs: Sequence[str], wanted: bool = True) -> Iterator[PdfProcess | None]:
+    """:func:`start` (if ``wanted``: a PDF is to be made), and the process stopped on the way out."""
+    helper = start(packs) if wanted else None
+    try:
+        yield helper
+    finally:
+        if helper is not None:
+            helper.close()
 
 
 def start(packs: Sequence[str]) -> PdfProcess | None:

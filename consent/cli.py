@@ -145,52 +145,41 @@ def render(
     The form is checked first (consent elements, readability, forbidden claims); a form with check
     errors is not written unless --allow-check-errors is given.
     """
-    chosen = _formats(formats)
-    from . import _pdf_process
+    from ._output import write_form
+    from ._pdf_process import started
 
+    chosen = _formats(formats)
     # The PDF is made in a second process, which loads WeasyPrint while this one builds the form.
-    helper = _pdf_process.start(packs) if "pdf" in chosen else None
-    try:
-        paths = _render(treatment, patient_file, clinic_file, date_text, screening_file, language, chosen, out_dir,
-                        allow_check_errors, fillable, esign, packs, helper)
-    finally:
+    with started(packs, "pdf" in chosen) as helper:
+        errors: list[ConsentError] = []
+        loaded: dict[str, Any] = {}
+        files = (("patient", load_patient, patient_file), ("clinic", load_clinic, clinic_file))
+        for key, loader, path in files:
+            try:
+                loaded[key] = loader(path)
+            except ConsentError as exc:
+                errors.append(exc)
+        if errors:  # report the patient and the clinic file together
+            raise InputError(problems=[p for e in errors for p in (e.problems or [_as_problem(e)])])
+        screening = load_screening(screening_file) if screening_file else None
+        form = build(
+            treatment,
+            patient=loaded["patient"],
+            clinic=loaded["clinic"],
+            date=_parse_date(date_text),
+            screening=screening,
+            language=language,
+            packs=packs,
+            allow_check_errors=allow_check_errors,
+        )
+        for error in form.manifest.check_errors:
+            click.echo(f"Warning: written despite a check error: {error}", err=True)
         if helper is not None:
-            helper.close()
+            helper.send(form, fillable=fillable, esign=esign)
+        paths = write_form(form, Path(out_dir), chosen, fillable=fillable, esign=esign,
+                           pdf=helper.pdf if helper is not None else None)
     for path in paths:
         click.echo(str(path))
-
-
-def _render(treatment: str, patient_file: str, clinic_file: str, date_text: str | None, screening_file: str | None,
-            language: str | None, chosen: tuple[str, ...], out_dir: str, allow_check_errors: bool, fillable: bool,
-            esign: str | None, packs: Sequence[str], helper: Any) -> list[Path]:
-    from ._output import write_form
-
-    errors: list[ConsentError] = []
-    loaded: dict[str, Any] = {}
-    for key, loader, path in (("patient", load_patient, patient_file), ("clinic", load_clinic, clinic_file)):
-        try:
-            loaded[key] = loader(path)
-        except ConsentError as exc:
-            errors.append(exc)
-    if errors:  # report the patient and the clinic file together
-        raise InputError(problems=[p for e in errors for p in (e.problems or [_as_problem(e)])])
-    screening = load_screening(screening_file) if screening_file else None
-    form = build(
-        treatment,
-        patient=loaded["patient"],
-        clinic=loaded["clinic"],
-        date=_parse_date(date_text),
-        screening=screening,
-        language=language,
-        packs=packs,
-        allow_check_errors=allow_check_errors,
-    )
-    for error in form.manifest.check_errors:
-        click.echo(f"Warning: written despite a check error: {error}", err=True)
-    if helper is not None:
-        helper.send(form, fillable=fillable, esign=esign)
-    return write_form(form, Path(out_dir), chosen, fillable=fillable, esign=esign,
-                      pdf=helper.pdf if helper is not None else None)
 
 
 @cli.command()
@@ -401,8 +390,8 @@ def cache(clear: bool) -> None:
         click.echo(f"{kept.folder}: removed {removed} entr{'y' if removed == 1 else 'ies'}")
         return
     entries = kept.entries()
-    size = sum(p.stat().st_size for p in entries)
-    click.echo(f"{kept.folder}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, {size / 1e6:.1f} MB")
+    size = sum(p.stat().st_size for p in entries) / 1e6
+    click.echo(f"{kept.folder}: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}, {size:.1f} MB")
 
 
 def _as_problem(exc: ConsentError) -> Any:
