@@ -96,26 +96,23 @@ def test_consent_pdf_process_off_makes_the_pdf_here(tmp_path: Path, expected: di
     assert _files(out) == expected
 
 
-def test_a_pdf_process_that_dies_is_replaced_by_this_one(tmp_path: Path, expected: dict) -> None:
-    patch = """
-    def _serve(packs, job, reply):
-        os._exit(3)
-    _pdf_process._serve = _serve
-    """
-    seen, _, out = _command(tmp_path, patch=patch)
-    assert seen["code"] == 0 and seen["started"][0] and seen["alive"] == []
-    assert _files(out) == expected
+DIES = """
+def _serve(packs, job, reply):
+    os._exit(3)
+_pdf_process._serve = _serve
+"""
+CANNOT_BE_SENT = """
+class _NoPickle:
+    HIGHEST_PROTOCOL = 5
+    @staticmethod
+    def dumps(*args):
+        raise TypeError("cannot pickle this")
+_pdf_process.pickle = _NoPickle
+"""
 
 
-def test_a_form_that_cannot_be_sent_is_made_here(tmp_path: Path, expected: dict) -> None:
-    patch = """
-    class _NoPickle:
-        HIGHEST_PROTOCOL = 5
-        @staticmethod
-        def dumps(*args):
-            raise TypeError("cannot pickle this")
-    _pdf_process.pickle = _NoPickle
-    """
+@pytest.mark.parametrize("patch", [DIES, CANNOT_BE_SENT], ids=["process-dies", "form-cannot-be-sent"])
+def test_the_pdf_is_made_here_when_the_second_process_cannot(tmp_path: Path, expected: dict, patch: str) -> None:
     seen, _, out = _command(tmp_path, patch=patch)
     assert seen["code"] == 0 and seen["started"][0] and seen["alive"] == []
     assert _files(out) == expected
