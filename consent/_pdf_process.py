@@ -28,10 +28,11 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from ._disk_cache import OFF
 from .document import Form
 
 TIMEOUT = 300.0
-ENV = "CONSENT_PDF_PROCESS"  # "off": make the PDF in this process (to compare, or to debug)
+ENV = "CONSENT_PDF_PROCESS"  # a value in OFF ("off", "no", ...): make the PDF here (to compare, or to debug)
 _log = logging.getLogger(__name__)
 
 
@@ -93,7 +94,7 @@ def started(packs: Sequence[str], wanted: bool = True) -> Iterator[PdfProcess | 
 
 def start(packs: Sequence[str]) -> PdfProcess | None:
     """Fork the process that makes the PDF of the form sent to it; None where a fork is not safe."""
-    turned_off = os.environ.get(ENV, "").lower() in ("off", "0")
+    turned_off = os.environ.get(ENV, "").strip().lower() in OFF
     if sys.platform != "linux" or threading.active_count() > 1 or turned_off:
         return None
     to_child_r, to_child_w = os.pipe()

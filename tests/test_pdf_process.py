@@ -90,8 +90,9 @@ def test_a_docx_alone_starts_no_second_process(tmp_path: Path, expected: dict) -
     assert _files(out) == {".docx": expected[".docx"]}
 
 
-def test_consent_pdf_process_off_makes_the_pdf_here(tmp_path: Path, expected: dict) -> None:
-    seen, _, out = _command(tmp_path, env={"CONSENT_PDF_PROCESS": "off"})
+@pytest.mark.parametrize("value", ["off", " No "])  # the same words as CONSENT_CACHE_DIR=off
+def test_consent_pdf_process_off_makes_the_pdf_here(tmp_path: Path, expected: dict, value: str) -> None:
+    seen, _, out = _command(tmp_path, env={"CONSENT_PDF_PROCESS": value})
     assert seen["code"] == 0 and seen["started"] == [None]
     assert _files(out) == expected
 
