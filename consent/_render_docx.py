@@ -165,8 +165,11 @@ class _BodyWriter:
 
     def section(self, section: Section) -> None:
         self._then(self._styled_paragraph, section.title, "Heading 1")
-        for block in section.blocks:
+        for block, after in zip(section.blocks, (*section.blocks[1:], None)):
             self._then(getattr(self, f"_{block.kind}"), block)
+            if block.kind == "paragraph" and after is not None and after.kind in ("fees", "checklist"):
+                # It introduces the table ("Here are our fees ..."): on the table's page, as in the PDF.
+                self.doc.paragraphs[-1].paragraph_format.keep_with_next = True
         if section.initials:
             p = self.doc.add_paragraph()
             p.alignment = WD_ALIGN_PARAGRAPH.RIGHT

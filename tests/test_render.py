@@ -430,3 +430,22 @@ def test_ticks_are_drawn_by_the_stacker_only_under_the_built_in_stylesheet(tmp_p
     css = get_library(()).template("form.css").read_text(encoding="utf-8")
     pack = build_tree(tmp_path / "pack", {"templates/form.css": css + "\n.box.checked::after { content: '✓'; }\n"})
     assert tick_fill((str(pack),)) is None
+
+
+@pytest.mark.parametrize("treatment", TREATMENTS)
+def test_a_paragraph_that_introduces_a_table_is_on_its_page(rendered, treatment):
+    """ "Here are our fees for your treatment plan." is never the last line of a page with its table on
+    the next (PDF: on the page of the table's total; DOCX: keep with next), nor is the paragraph before
+    the screening questions."""
+    form, pdf, docx_bytes = rendered[treatment]
+    leads = [(block, after) for section in form.sections
+             for block, after in zip(section.blocks, section.blocks[1:])
+             if isinstance(block, Paragraph) and isinstance(after, FeeTable | Checklist)]
+    assert any(isinstance(after, FeeTable) for _, after in leads)
+    pages = [" ".join(words(page)) for page in pdf_pages(pdf)]
+    for block, after in leads:
+        first_of_table = after.total[0] if isinstance(after, FeeTable) else after.rows[0].question
+        on = [n for n, page in enumerate(pages) if " ".join(words(first_of_table)) in page]
+        assert on and " ".join(words(block.text)) in pages[on[0]], (block.text, on)
+    kept = {p.text: p.paragraph_format.keep_with_next for p in docx_document(docx_bytes).paragraphs}
+    assert all(kept[block.text] for block, _ in leads)
