@@ -70,10 +70,9 @@ class SharedWork(Generic[T]):
         if key in self.done:
             self.done.move_to_end(key)
             return self.done[key]
-        cache = disk_cache()
         if self.folder:
             value = self._shared(key, args)
-        elif cache is not None and self.scope is not None:
+        elif (cache := disk_cache()) is not None and self.scope is not None:
             named = hashlib.sha256(self.scope(*args) + key.encode()).hexdigest()
             value = cache.get(self.name, named, lambda: self.make(*args), self.encode, self.decode)
         else:

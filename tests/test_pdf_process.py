@@ -134,20 +134,24 @@ def test_a_pdf_process_that_does_not_answer_is_stopped(tmp_path: Path, expected:
     assert _files(out) == expected
 
 
-def test_an_error_in_the_pdf_is_the_same_error_and_no_file_is_written(tmp_path: Path) -> None:
+def _refused(tmp_path: Path, patient_yaml: str) -> tuple[str, Path]:
+    """``consent render`` of this patient: it fails (exit 1) after starting the second process, which is
+    stopped; its stderr and --out folder."""
     patient = tmp_path / "patient.yaml"
-    patient.write_text("full_name: 李小龍\nbirth_date: 1970-01-01\n", encoding="utf-8")
+    patient.write_text(patient_yaml, encoding="utf-8")
     seen, stderr, out = _command(tmp_path, patient)
     assert seen["code"] == 1 and seen["started"][0] and seen["alive"] == []
+    return stderr, out
+
+
+def test_an_error_in_the_pdf_is_the_same_error_and_no_file_is_written(tmp_path: Path) -> None:
+    stderr, out = _refused(tmp_path, "full_name: 李小龍\nbirth_date: 1970-01-01\n")
     assert "patient.full_name has 3 character(s) that the PDF fonts cannot draw (CJK)" in stderr
     assert not out.exists() or list(out.iterdir()) == []
 
 
 def test_a_form_refused_before_its_pdf_stops_the_second_process(tmp_path: Path) -> None:
-    patient = tmp_path / "patient.yaml"
-    patient.write_text("full_name: Ada\nbirth_date: not a date\n", encoding="utf-8")
-    seen, stderr, out = _command(tmp_path, patient)
-    assert seen["code"] == 1 and seen["started"][0] and seen["alive"] == []
+    stderr, out = _refused(tmp_path, "full_name: Ada\nbirth_date: not a date\n")
     assert "birth_date" in stderr
     assert not out.exists()
 
