@@ -11,12 +11,12 @@ import multiprocessing
 import signal
 import threading
 import warnings
-from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
+import cattrs
 
 from ._assemble import assemble
 from ._build import apply_check, check_key
@@ -80,7 +80,6 @@ class Outcome:
 
 
 _JOB: BatchJob | None = None
-_REPORTS: OrderedDict[str, Any] = OrderedDict()  # compliance checks made by this worker, by check key
 
 
 def warm_worker(job: BatchJob) -> None:
@@ -101,17 +100,31 @@ def warm_worker(job: BatchJob) -> None:
     share_with(job.shared_dir)
 
 
-def _checked(form: Any, trace: Any, packs: tuple[str, ...]) -> Any:
-    """The compliance check of a form, made once per distinct clause text (the forms of a batch, as a
-    rule, share it: only the patient's strings differ, and the check reads clause text)."""
-    key = check_key(form, trace)
-    if key not in _REPORTS:
-        from .check import check_form
+def _check(form: Any, trace: Any, packs: tuple[str, ...]) -> Any:
+    from .check import check_form
 
-        _REPORTS[key] = check_form(form, trace, get_library(packs))
-        while len(_REPORTS) > 64:
-            _REPORTS.popitem(last=False)
-    return _REPORTS[key]
+    return check_form(form, trace, get_library(packs))
+
+
+def _encode_report(report: Any) -> bytes:
+    return json.dumps(cattrs.unstructure(report)).encode()
+
+
+def _decode_report(data: bytes) -> Any:
+    from .check import Report
+
+    return cattrs.structure(json.loads(data), Report)
+
+
+# The compliance checks of a batch, by check key: made once per distinct clause text by the first worker
+# that needs it and read by the others from the batch's folder (the forms of a batch, as a rule, share
+# it: only the patient's strings differ, and the check reads clause text).
+_REPORTS: SharedWork[Any] = SharedWork("check", _check, 64, _encode_report, _decode_report)
+
+
+def _checked(form: Any, trace: Any, packs: tuple[str, ...]) -> Any:
+    """The compliance check of a form (see ``_REPORTS``)."""
+    return _REPORTS.get(check_key(form, trace), form, trace, packs)
 
 
 def _sha256(path: Path) -> str:

@@ -361,6 +361,39 @@ def test_shared_work_being_made_elsewhere_puts_the_form_back_then_waits(tmp_path
     assert got == ["MADE BY THE OTHER"] and made == ["b"]
 
 
+def test_the_compliance_check_is_made_once_per_group_for_all_workers(tmp_path, monkeypatch):
+    """The check of a group of forms (same clause text) is made by the first worker that needs it and
+    read by the others from the batch's folder, as the same report."""
+    from collections import OrderedDict
+
+    import consent.check
+    from consent._assemble import assemble
+    from consent._batch_worker import _REPORTS, _checked, _decode_report, _encode_report
+    from consent._tokens import SharedWork
+
+    made = []
+    real = consent.check.check_form
+    monkeypatch.setattr(consent.check, "check_form", lambda *a: made.append(a[0].manifest.treatment_id) or real(*a))
+    monkeypatch.setattr(SharedWork, "folder", tmp_path)
+    clinic = consent.load_clinic(CLINIC)
+
+    def worker_checks(treatment, name):
+        monkeypatch.setattr(_REPORTS, "done", OrderedDict())  # a new worker: nothing in its memory
+        form, trace = assemble(treatment, patient=consent.Patient(full_name=name, birth_date=DATE), clinic=clinic,
+                               date=DATE)
+        return _checked(form, trace, ())
+
+    first = worker_checks("hair", "Ada Okafor")
+    assert first == worker_checks("hair", "Bob Lee")  # read back: the whole report
+    assert first.figures and first.rule_count
+    finding = consent.check.Finding("r", "warning", "m", "c", "f.yaml", 2, "t", "hair", "es", "why", "study")
+    whole = consent.check.Report((finding,), first.figures, 23)
+    assert _decode_report(_encode_report(whole)) == whole  # findings too, every field
+    worker_checks("knee-injection", "Ada Okafor")
+    assert made == ["hair", "knee-injection"]
+    assert sorted(p.name.split("-")[0] for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == ["check"] * 2
+
+
 def test_a_form_put_back_is_handed_out_again_once_and_counted_once():
     from consent._batch import _bounded
     from consent._batch_worker import Outcome, Task
