@@ -168,12 +168,26 @@ def load_yaml(text: str) -> Any:
 # --------------------------------------------------------------------------- text fields
 
 
+def _bad_pattern(single_line: bool) -> re.Pattern[str]:
+    """Every character :func:`_bad_character` refuses, as one character class (a fast first look)."""
+    ranges = [(0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F), (0x7F, 0x9F), (0xD800, 0xDFFF), (0xFDD0, 0xFDEF)]
+    ranges += [(plane << 16 | 0xFFFE, plane << 16 | 0xFFFF) for plane in range(17)]
+    ranges += [(ord(ch), ord(ch)) for ch in "\t\n\r" if single_line]
+    return re.compile("[" + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in ranges) + "]")
+
+
+_BAD = {single_line: _bad_pattern(single_line) for single_line in (False, True)}
+
+
 def _bad_character(text: str, *, single_line: bool) -> tuple[int, str] | None:
     """(position, description) of the first character that is not text: control characters other
     than tab and line breaks, unpaired surrogates and Unicode noncharacters. Such characters cannot
     be written into a DOCX (XML) or a PDF, and never belong in a name or an address. ``single_line``
     (the patient's fields: a name, a record number) refuses tabs and line breaks too."""
-    for i, ch in enumerate(text):
+    found = _BAD[single_line].search(text)
+    if found is None:
+        return None
+    for i, ch in enumerate(text[found.start():], found.start()):
         code = ord(ch)
         if ch in "\t\n\r":
             if single_line:

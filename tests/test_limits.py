@@ -138,6 +138,28 @@ def test_characters_that_are_not_text_are_refused_by_code_point(text, message, c
     assert str(info.value) == f"patient.full_name contains {message}; remove it"
 
 
+@pytest.mark.parametrize("single_line", [False, True])
+def test_the_first_look_for_characters_that_are_not_text_finds_exactly_what_is_refused(single_line):
+    """A text field is first searched with one character class, and read character by character only
+    when it matches: the class holds every code point the reading refuses, and nothing else (else a
+    control character could slip through, or a valid name be refused)."""
+    import unicodedata
+
+    def refused(code: int) -> bool:
+        if chr(code) in "\t\n\r":
+            return single_line
+        return (unicodedata.category(chr(code)) in ("Cc", "Cs") or 0xFDD0 <= code <= 0xFDEF
+                or code & 0xFFFE == 0xFFFE)
+
+    every = "".join(map(chr, range(0x110000)))
+    found = [m.start() for m in _limits._BAD[single_line].finditer(every)]
+    assert found == [code for code in range(0x110000) if refused(code)]
+    assert len(found) == 2176 + 3 * single_line  # 65 Cc, 2,048 Cs, 66 noncharacters (less tab, LF, CR)
+    for code in found[:: max(1, len(found) // 40)]:  # and the reading names them
+        assert _limits._bad_character(f"Ann{chr(code)}", single_line=single_line) is not None
+    assert _limits._bad_character("Nguyễn Thị Minh Khai\u00e9", single_line=single_line) is None
+
+
 def test_multiline_clinic_text_is_allowed(patient):
     """Tabs and line breaks are fine in clinic text (an address written over two lines)."""
     consent.build("hair", patient=patient, clinic=make_clinic(address="1 Main St\nBoise, ID"), date=DATE)
