@@ -97,9 +97,17 @@ def _compile(source: str) -> Template:
 def render_text(source: str, context: dict[str, Any]) -> str:
     """Render one clause string and fold its whitespace (YAML line breaks, Jinja blocks) to single spaces.
 
-    Raises jinja2.TemplateError (including UndefinedError); the caller adds file and line.
+    Raises jinja2.TemplateError (including UndefinedError); the caller adds file and line. Most clause
+    strings hold no Jinja at all (no "{"): Jinja would print them as they are, so they are not rendered.
     """
+    if "{" not in source:
+        return _plain(source)
     return _WS.sub(" ", _compile(source).render(context)).strip()
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain(source: str) -> str:
+    return _WS.sub(" ", source).strip()
 
 
 def money(amount: Decimal, currency: str, locale: str) -> str:

@@ -507,3 +507,12 @@ def test_a_readability_threshold_that_is_not_a_number_is_a_check_error(tmp_path,
     report = consent.check.check(["hair"], packs=[tmp_path / "pack"], languages=["en"])
     assert not report.ok
     assert "readability.en.clause_max_grade must be a number" in report.to_text()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_characters="{"), max_size=200))
+def test_clause_text_without_jinja_is_printed_as_jinja_would_print_it(source):
+    """render_text skips Jinja for a string with no "{" (most clause text): the result is the same."""
+    from consent._text import _WS, _compile, render_text
+
+    assert render_text(source, {"clinic": {}}) == _WS.sub(" ", _compile(source).render({"clinic": {}})).strip()
