@@ -70,4 +70,6 @@ def apply_check(form: Form, report: Report, *, allow_check_errors: bool = False)
         acknowledged=tuple(f"{f.rule}: {f.acknowledged}" for f in report.acknowledged),
         check_errors=tuple(str(f) for f in report.errors),
     )
+    if manifest == form.manifest:  # nothing to record (as a rule): the form and its id stay as they are
+        return form
     return _finish(form.sections, form, manifest)
