@@ -5,9 +5,9 @@
 
 - Work runs on any :class:`concurrent.futures.Executor` (default: a local process pool on every core,
   its workers forked from one process that imported the renderers, each warmed once: clause library,
-  templates, stylesheet and fonts loaded before the first form). Workers assemble, check (once per
-  distinct clause text) and render; the work shared by a group of forms (the PDF body, the DOCX) is
-  made once for all the workers of a batch (consent/_tokens.py ``SharedWork``).
+  templates, stylesheet and fonts loaded before the first form). Workers assemble, check and render;
+  the work shared by a group of forms (the compliance check of its clause text, the PDF body, the
+  DOCX) is made once for all the workers of a batch (consent/_tokens.py ``SharedWork``).
 - A batch is of one treatment, or of each record's own (``ImportedRecord.treatment``, a CSV column):
   a record naming no treatment, an unknown one, one other than the batch's, or one the clinic's file
   has no product or fees for is an error row; the other records are made.
