@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from helpers import DATE, EXAMPLES, SHARED, all_output_text, pdf_pages, words
+from helpers import DATE, EXAMPLES, SHARED, all_output_text, build_tree, pdf_pages, words
 
 import consent
 from consent._batch import run_batch
@@ -377,11 +377,11 @@ def test_the_compliance_check_is_made_once_per_group_for_all_workers(tmp_path, m
     monkeypatch.setattr(SharedWork, "folder", tmp_path)
     clinic = consent.load_clinic(CLINIC)
 
-    def worker_checks(treatment, name):
+    def worker_checks(treatment, name, packs=()):
         monkeypatch.setattr(_REPORTS, "done", OrderedDict())  # a new worker: nothing in its memory
         form, trace = assemble(treatment, patient=consent.Patient(full_name=name, birth_date=DATE), clinic=clinic,
-                               date=DATE)
-        return _checked(form, trace, ())
+                               date=DATE, packs=packs)
+        return _checked(form, trace, tuple(packs))
 
     first = worker_checks("hair", "Ada Okafor")
     assert first == worker_checks("hair", "Bob Lee")  # read back: the whole report
@@ -392,6 +392,21 @@ def test_the_compliance_check_is_made_once_per_group_for_all_workers(tmp_path, m
     worker_checks("knee-injection", "Ada Okafor")
     assert made == ["hair", "knee-injection"]
     assert sorted(p.name.split("-")[0] for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == ["check"] * 2
+    # A clinic's clause that prints the patient's name: a finding could quote it, so that report is
+    # made in the worker and never written to the batch's folder.
+    pack = build_tree(tmp_path.parent / "named-pack", {"clauses/benefits.yaml": """
+        id: benefits
+        version: "1.1-named"
+        title: Possible benefits
+        elements: [benefits]
+        body:
+          - p: We hope this treatment helps your hair, Zelda Quixote-Named. It may not.
+          - p: "{{ patient.full_name }}, we cannot promise that it will help."
+    """})
+    before = sorted(tmp_path.iterdir())
+    named = worker_checks("hair", "Zelda Quixote-Named", [pack])
+    assert named.rule_count and sorted(tmp_path.iterdir()) == before
+    assert made == ["hair", "knee-injection", "hair"]
 
 
 def test_a_form_put_back_is_handed_out_again_once_and_counted_once():
