@@ -11,7 +11,6 @@ import multiprocessing
 import signal
 import threading
 import warnings
-from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -123,24 +122,15 @@ def _decode_report(data: bytes) -> Any:
 _REPORTS: SharedWork[Any] = SharedWork("check", _check, 64, _encode_report, _decode_report)
 
 
-_PRIVATE: OrderedDict[str, Any] = OrderedDict()  # checks of clause text that prints the patient's strings
-
-
 def _checked(form: Any, trace: Any, packs: tuple[str, ...]) -> Any:
     """The compliance check of a form (see ``_REPORTS``). When the clause text prints the patient's own
     name, birth date or MRN (a clinic's "I, {{ patient.full_name }}, ..."), a finding could quote them:
     that report is kept in this process only, never written to the batch's folder (it would serve only
     this patient's forms anyway)."""
-    key = check_key(form, trace)
     header = form.header
     own = [s for s in (header.patient_name, header.birth_date, header.mrn) if s and s.strip()]
-    if not any(s in t.text for t in trace for s in own):
-        return _REPORTS.get(key, form, trace, packs)
-    if key not in _PRIVATE:
-        _PRIVATE[key] = _check(form, trace, packs)
-        while len(_PRIVATE) > 64:
-            _PRIVATE.popitem(last=False)
-    return _PRIVATE[key]
+    private = any(s in t.text for t in trace for s in own)
+    return _REPORTS.get(check_key(form, trace), form, trace, packs, private=private)
 
 
 def _sha256(path: Path) -> str:

@@ -64,13 +64,16 @@ class SharedWork(Generic[T]):
         self.scope = scope  # scope(*args): what the work depends on besides the key (consent/_disk_cache.py)
         self.done: OrderedDict[str, T] = OrderedDict()
 
-    def get(self, key: str, *args: Any) -> T:
+    def get(self, key: str, *args: Any, private: bool = False) -> T:
         """The work for ``key`` (a hex digest), made with ``make(*args)`` the first time (see the class
-        for :class:`Busy`)."""
+        for :class:`Busy`). ``private``: work that may hold patient data, kept in this process only
+        (never written to the batch's folder or the disk cache)."""
         if key in self.done:
             self.done.move_to_end(key)
             return self.done[key]
-        if self.folder:
+        if private:
+            value = self.make(*args)
+        elif self.folder:
             value = self._shared(key, args)
         elif (cache := disk_cache()) is not None and self.scope is not None:
             named = hashlib.sha256(self.scope(*args) + key.encode()).hexdigest()
