@@ -372,7 +372,7 @@ def assemble(
         raise InputError(problems=problems)
     spec = library.treatment(treatment, lang)
     labels = library.label_set(lang)
-    locale = labels.get("locale", "en_US")
+    locale = library.locale(lang)
     terms = require_terms(clinic, spec, lang)
     context = _context(spec, patient, clinic, terms, date, locale, language=lang)
     builder = _Builder(context, labels, spec, terms, patient, screening, locale)

@@ -227,6 +227,10 @@ class Library:
         except KeyError:
             raise UnknownNameError.for_name("language", language, list(self.labels)) from None
 
+    def locale(self, language: str) -> str:
+        """The Babel locale a language's dates and amounts are written in (its labels' ``locale``)."""
+        return str(self.labels.get(language, {}).get("locale", "en_US"))
+
     def template(self, name: str) -> Path:
         """The first ``templates/<name>`` found in the packs, then the built-in library."""
         for source in self.sources:

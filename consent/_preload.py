@@ -15,4 +15,4 @@ _weasyprint()
 _english.syllable_table()
 settings_for(get_library())  # the claims check's rules, their patterns compiled
 for language in get_library().languages:  # each language's dates and numbers (Babel's locale data)
-    long_date(dt.date(2000, 1, 1), get_library().label_set(language).get("locale", "en_US"))
+    long_date(dt.date(2000, 1, 1), get_library().locale(language))

@@ -70,7 +70,7 @@ def _notice_findings(library: Library, languages: Sequence[str]) -> list[Finding
             if not library.has_translation("clause", clause.id, language):
                 continue  # reported by translation_findings for the forms that need it
             text = library.clause(clause.id, language)
-            locale = library.labels.get(language, {}).get("locale", "en_US")
+            locale = library.locale(language)
             context = _context(spec, SAMPLE_PATIENT, SAMPLE_CLINIC, terms, SAMPLE_DATE, locale)
             trace = [Trace(clause.id, text.path, block.line, block.path, render_text(block.value, context))
                      for block in text.body if isinstance(block.value, str)]
