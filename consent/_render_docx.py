@@ -13,10 +13,7 @@ import functools
 import io
 import json
 import re
-import struct
 import zipfile
-import zlib
-from collections import OrderedDict
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
@@ -33,6 +30,7 @@ from jinja2 import StrictUndefined, TemplateError
 from . import __version__
 from ._disk_cache import docx_scope
 from ._docx_check import check_template
+from ._docx_zip import zip_parts
 from ._esign import check_esign, tag
 from ._form_data import DOCX_PROPERTY, form_data_json
 from ._library import get_library
@@ -55,7 +53,6 @@ from .errors import RenderError
 BOX_EMPTY, BOX_CHECKED = "☐", "☒"
 GREY = RGBColor(0x4A, 0x4F, 0x57)
 WHITE = RGBColor(0xFF, 0xFF, 0xFF)
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 @functools.lru_cache(maxsize=8)
@@ -337,52 +334,6 @@ def _bottom_rule(cell: Any) -> None:
     tcpr.append(borders)
 
 
-def _zip(parts: dict[str, bytes]) -> bytes:
-    """The DOCX zip with fixed entry times, modes and order, so the same form gives the same bytes.
-
-    Written here rather than with zipfile so that a part's compressed bytes can be reused: the forms
-    of a batch share most parts (the styles alone are 0.8 MB, most of the time of a DOCX), and only a
-    few (the document, the header, the properties) differ from form to form."""
-    local, central = io.BytesIO(), io.BytesIO()
-    for name, data in parts.items():
-        raw = name.encode("ascii")
-        crc = zlib.crc32(data)
-        packed = _deflated(name, data)
-        head = struct.pack("<HHHHHIII", 20, 0, 8, _ZIP_DOS_TIME, _ZIP_DOS_DATE, crc, len(packed), len(data))
-        central.write(b"PK\x01\x02" + struct.pack("<H", 0x0314) + head
-                      + struct.pack("<HHHHHII", len(raw), 0, 0, 0, 0, 0o100644 << 16, local.tell()) + raw)
-        local.write(b"PK\x03\x04" + head + struct.pack("<HH", len(raw), 0) + raw + packed)
-    directory = central.getvalue()
-    end = b"PK\x05\x06" + struct.pack("<HHHHIIH", 0, 0, len(parts), len(parts), len(directory), local.tell(), 0)
-    return local.getvalue() + directory + end
-
-
-_ZIP_DOS_TIME = 0  # 00:00:00
-_ZIP_DOS_DATE = ((ZIP_TIME[0] - 1980) << 9) | (ZIP_TIME[1] << 5) | ZIP_TIME[2]
-_DEFLATED: OrderedDict[tuple[str, bytes], bytes] = OrderedDict()
-
-
-def _deflated(name: str, data: bytes) -> bytes:
-    """A part's deflated bytes, kept for the next form whose part has the same name and the very same
-    bytes (compared whole: never another form's part by a hash collision)."""
-    if len(data) < 4096:  # small parts: cheaper to compress than to keep
-        return _deflate(data)
-    key = (name, data)
-    packed = _DEFLATED.get(key)
-    if packed is None:
-        packed = _DEFLATED[key] = _deflate(data)
-        while len(_DEFLATED) > 24:
-            _DEFLATED.popitem(last=False)
-    else:
-        _DEFLATED.move_to_end(key)
-    return packed
-
-
-def _deflate(data: bytes) -> bytes:
-    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
-    return compressor.compress(data) + compressor.flush()
-
-
 def render_docx(form: Form, *, esign: str | None = None) -> bytes:
     """The DOCX of ``form``: its tokenised twin is rendered once (cached), then this form's own strings
     are put back into the XML (escaped for XML), and its screening boxes ticked. ``esign``
@@ -391,7 +342,7 @@ def render_docx(form: Form, *, esign: str | None = None) -> bytes:
     check_esign(esign)
     tokenised = tokenise(form)
     if tokenised is None:  # a token occurs in the real text: never risk a wrong substitution
-        return _zip(_render_parts(form, esign))
+        return zip_parts(_render_parts(form, esign))
     token_form, key = tokenised
     parts = _PARTS.get(f"{key}-{esign}" if esign else key, token_form, esign)
     back = {TOKENS[k].encode(): xml_escape(v).encode() for k, v in patient_values(form).items()}
@@ -402,12 +353,12 @@ def render_docx(form: Form, *, esign: str | None = None) -> bytes:
         # The twin's boxes are all empty, one per answer in document order: tick this form's own.
         pieces = out[_DOCUMENT].split(_EMPTY)
         if len(pieces) != len(marks) + 1:
-            return _zip(_render_parts(form, esign))  # a box character in the text: this form on its own
+            return zip_parts(_render_parts(form, esign))  # a box character in the text: this form on its own
         ticked = [pieces[0]]
         for mark, piece in zip(marks, pieces[1:], strict=True):
             ticked += [_CHECKED if mark else _EMPTY, piece]
         out[_DOCUMENT] = b"".join(ticked)
-    return _zip(_with_form_data(out, form, esign))
+    return zip_parts(_with_form_data(out, form, esign))
 
 
 _CUSTOM = "docProps/custom.xml"

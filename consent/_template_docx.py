@@ -20,7 +20,8 @@ import attrs
 from docx.oxml.ns import qn
 from lxml import etree
 
-from ._render_docx import _zip, render_docx
+from ._docx_zip import zip_parts
+from ._render_docx import render_docx
 from ._template import DATE_TOKEN, PATIENT_TOKENS, TemplateForm
 from ._text import long_date
 from . import __version__
@@ -57,7 +58,7 @@ def merge_docx(made: TemplateForm) -> bytes:
             raise RenderError(f"the DOCX template has a merge-field mark left in {name}",
                               hint="report this: a value is printed in a way the export does not know")
         parts[name] = data
-    return _zip(parts)
+    return zip_parts(parts)
 
 
 _FORM_PROPERTY = re.compile(rb'(name="' + re.escape(DOCX_PROPERTY.encode()) + rb'"[^>]*><vt:lpwstr>)(.*?)(</vt:lpwstr>)',
