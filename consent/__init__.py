@@ -24,69 +24,83 @@ again from it (:func:`rerender`), and ``_record`` makes a signed form's FHIR Bun
 
 import typing as _typing
 
-from . import check, ehr  # noqa: F401 - subpackages: consent.check and consent.ehr work after "import consent"
-from ._assemble import LanguageFallbackWarning
-from ._build import build
-from ._disk_cache import use_disk_cache
-from ._batch import BatchResult, run_batch
-from ._library import Library, get_library
-from ._template_export import export_template
-from .document import Form, Manifest, Section
-from .errors import (
-    CheckFailed,
-    ConsentError,
-    ContentError,
-    InputError,
-    NotAConsentForm,
-    Problem,
-    RenderError,
-    SealError,
-    UnknownNameError,
-)
-from .inputs import (
-    Clinic,
-    FeeSchedule,
-    Patient,
-    Product,
-    Provider,
-    Screening,
-    Study,
-    load_clinic,
-    load_patient,
-    load_screening,
-)
+from ._version import __version__
 
 if _typing.TYPE_CHECKING:
+    from . import check, ehr
+    from ._assemble import LanguageFallbackWarning
+    from ._batch import BatchResult, run_batch
+    from ._build import build
+    from ._disk_cache import use_disk_cache
+    from ._library import Library, get_library
     from ._record import record_signed
     from ._rerender import Rerendered, rerender
+    from ._seal import seal
+    from ._signed import SignedForm, read_signed
+    from ._template_export import export_template
+    from .document import Form, Manifest, Section
+    from .errors import (
+        CheckFailed,
+        ConsentError,
+        ContentError,
+        InputError,
+        NotAConsentForm,
+        Problem,
+        RenderError,
+        SealError,
+        UnknownNameError,
+    )
+    from .inputs import (
+        Clinic,
+        FeeSchedule,
+        Patient,
+        Product,
+        Provider,
+        Screening,
+        Study,
+        load_clinic,
+        load_patient,
+        load_screening,
+    )
 
-
-# The return path (verify and seal) imports pikepdf and pyHanko, and rerender both renderers: loaded
-# when first asked for.
-_LAZY = {"SignedForm": "_signed", "read_signed": "_signed", "seal": "_seal", "Rerendered": "_rerender",
-         "rerender": "_rerender", "record_signed": "_record"}
+# Every name is imported when first asked for: "import consent" loads nothing else, so that a command
+# loads only what it uses (the command line's "consent render" starts the process that makes the PDF
+# before it imports the rest; see consent/_launch.py). The module that defines each name:
+_LAZY = {
+    **dict.fromkeys(("check", "ehr"), ""),  # the subpackages consent.check and consent.ehr
+    "LanguageFallbackWarning": "_assemble",
+    **dict.fromkeys(("BatchResult", "run_batch"), "_batch"),
+    "build": "_build",
+    "use_disk_cache": "_disk_cache",
+    **dict.fromkeys(("Library", "get_library"), "_library"),
+    "record_signed": "_record",
+    **dict.fromkeys(("Rerendered", "rerender"), "_rerender"),
+    "seal": "_seal",
+    **dict.fromkeys(("SignedForm", "read_signed"), "_signed"),
+    "export_template": "_template_export",
+    **dict.fromkeys(("Form", "Manifest", "Section"), "document"),
+    **dict.fromkeys(("CheckFailed", "ConsentError", "ContentError", "InputError", "NotAConsentForm",
+                     "Problem", "RenderError", "SealError", "UnknownNameError"), "errors"),
+    **dict.fromkeys(("Clinic", "FeeSchedule", "Patient", "Product", "Provider", "Screening", "Study",
+                     "load_clinic", "load_patient", "load_screening"), "inputs"),
+}
 
 
 def __getattr__(name: str) -> object:
-    """``consent.__version__``, read from the installed package's metadata when first asked for
-    (importlib.metadata is slow to import, and most commands never need it); and the return path's
-    names (``read_signed``, ``seal``, ``rerender``, ``record_signed``), imported at first use."""
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    if name != "__version__":
+    """The public names, each imported at first use (see ``_LAZY``)."""
+    if name not in _LAZY:
         raise AttributeError(f"module 'consent' has no attribute {name!r}")
-    import importlib.metadata
+    import importlib
 
-    try:
-        version = importlib.metadata.version("consent")
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - a source tree that is not installed
-        version = "0+unknown"
-    globals()["__version__"] = version
-    return version
+    module = _LAZY[name]
+    value = (importlib.import_module(f".{name}", __name__) if not module
+             else getattr(importlib.import_module(f".{module}", __name__), name))
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 __all__ = [

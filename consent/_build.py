@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -32,6 +32,7 @@ def build(
     language: str | None = None,
     packs: Sequence[str | Path] = (),
     allow_check_errors: bool = False,
+    assembled: Callable[[Form], object] | None = None,
 ) -> Form:
     """Build the consent form for ``treatment`` (an id such as ``"knee-injection"``).
 
@@ -39,10 +40,16 @@ def build(
     :class:`~consent.errors.CheckFailed` unless ``allow_check_errors``, in which case the form's
     manifest lists them. Raises :class:`~consent.errors.InputError` listing every problem in the
     inputs, or :class:`~consent.errors.ContentError` for problems in clause or treatment files.
+
+    ``assembled`` is called with the form once it is assembled, before it is checked (``consent render``
+    starts on its PDF in another process while this one checks it); the form returned is that same
+    object unless the check recorded something in its manifest.
     """
     form, trace = assemble(
         treatment, patient=patient, clinic=clinic, date=date, screening=screening, language=language, packs=packs
     )
+    if assembled is not None:
+        assembled(form)
     return apply_check(form, check_form(form, trace, get_library(packs)), allow_check_errors=allow_check_errors)
 
 

@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ._library import get_library
+from ._switches import OFF
 
 ENV = "CONSENT_CACHE_DIR"
-OFF = ("off", "none", "0", "false", "no")  # the values that turn this (and CONSENT_PDF_PROCESS) off
 MAX_ENTRIES = 64
 _MAGIC = b"consent-cache 1 "  # then the payload's SHA-256 in hex, a newline and the payload
 _log = logging.getLogger(__name__)

@@ -1,11 +1,17 @@
 """A form's PDF made in a second process, started before the form is built (``consent render``).
 
-Most of a one-form ``consent render`` is waiting: importing WeasyPrint and pikepdf and loading the
-stylesheet and fonts (about 0.4 s), then building and checking the form (about 0.3 s), then laying
-out. :func:`start` forks a process that does the first while this one does the second; the form is
-then sent to it, it makes the PDF (the same code, so the same bytes) while this process makes the DOCX,
-and it sends the PDF back. Nothing is written by it: the files are written here, atomically, once
-both are made.
+Most of a one-form ``consent render`` is waiting: importing WeasyPrint and loading the stylesheet,
+fonts and templates (about 0.4 s), then importing the rest and building the form (about 0.3 s), then
+laying out. :func:`start` forks a process that does the first while this one does the second. The
+command line forks it first of all, before it has imported anything else (consent/_launch.py), so
+that both processes import at once.
+
+The process is then told the packs (:meth:`PdfProcess.begin`), and sent the form as soon as it is
+assembled (:meth:`PdfProcess.send`): it lays the form out while this process checks it and makes the
+DOCX. The checked form is then settled (:meth:`PdfProcess.settle`): the same form as a rule (a check
+with nothing to record returns it unchanged), or a new one with the check's findings in its manifest,
+which the process then makes instead. It sends the PDF back (the same code, so the same bytes).
+Nothing is written by it: the files are written here, atomically, once both are made.
 
 It is only an accelerator. Where a fork is not safe (not Linux, or another thread running) or
 ``CONSENT_PDF_PROCESS=off``, it is not started; and if it fails in any way (an error in the form, a
@@ -26,33 +32,54 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._disk_cache import OFF
-from .document import Form
+from ._switches import is_off
+
+if TYPE_CHECKING:
+    from .document import Form
 
 TIMEOUT = 300.0
 ENV = "CONSENT_PDF_PROCESS"  # a value in OFF ("off", "no", ...): make the PDF here (to compare, or to debug)
 _log = logging.getLogger(__name__)
+_EARLY: list[PdfProcess] = []  # the process the command line started first of all (start_early)
 
 
 class PdfProcess:
-    """The second process: :meth:`send` it a form, then :meth:`pdf` waits for its PDF."""
+    """The second process: :meth:`begin` with the packs, :meth:`send` it the assembled form,
+    :meth:`settle` the checked form, then :meth:`pdf` waits for its PDF."""
 
     def __init__(self, pid: int, to_child: int, from_child: int) -> None:
         self.pid, self.to_child, self.from_child = pid, to_child, from_child
         self.sent: tuple[Form, dict[str, Any]] | None = None
 
+    def begin(self, packs: Sequence[str]) -> None:
+        """Tell the process the packs (it loads their stylesheet, fonts and templates) and the disk cache
+        this process uses (it may have been forked before the command turned it on)."""
+        from pathlib import Path
+
+        from ._disk_cache import disk_cache
+
+        cache = disk_cache()
+        self._write((tuple(str(Path(p).resolve()) for p in packs), cache.folder if cache else None))
+
     def send(self, form: Form, **options: Any) -> None:
-        """Hand over the built (and checked) form and the options of ``form.to_pdf``."""
+        """Hand over the assembled form and the options of ``form.to_pdf``: it starts on the PDF."""
         self.sent = (form, options)
-        try:
-            _write_all(self.to_child, _framed(pickle.dumps((form, options), pickle.HIGHEST_PROTOCOL)))
-        except Exception:  # noqa: BLE001 - it has gone, or the form cannot be sent: pdf() makes the PDF here
-            self.close()
+        self._write((form, options))
+
+    def settle(self, form: Form) -> None:
+        """The checked form: the PDF is made of this one (without a second layout when it is the form
+        sent, as it is unless the check recorded something in its manifest)."""
+        assert self.sent is not None, "send() a form first"
+        if form is not self.sent[0]:
+            self.sent = (form, self.sent[1])
+            self._write(self.sent)
+        else:
+            self._write(None)
 
     def pdf(self) -> bytes:
-        """The PDF of the form sent, made there, or here if it could not be."""
+        """The PDF of the form settled, made there, or here if it could not be."""
         assert self.sent is not None, "send() a form first"
         data = _read_framed(self.from_child, time.monotonic() + TIMEOUT) if self.from_child >= 0 else None
         if data is not None:
@@ -80,11 +107,27 @@ class PdfProcess:
                 pass
             self.pid = 0
 
+    def _write(self, message: Any) -> None:
+        if self.to_child < 0:
+            return
+        try:
+            _write_all(self.to_child, _framed(pickle.dumps(message, pickle.HIGHEST_PROTOCOL)))
+        except Exception:  # noqa: BLE001 - it has gone, or the form cannot be sent: pdf() makes the PDF here
+            self.close()
+
 
 @contextlib.contextmanager
 def started(packs: Sequence[str], wanted: bool = True) -> Iterator[PdfProcess | None]:
-    """:func:`start` (if ``wanted``: a PDF is to be made), and the process stopped on the way out."""
-    helper = start(packs) if wanted else None
+    """The process started first of all by the command line (:func:`start_early`), or else :func:`start`,
+    if ``wanted`` (a PDF is to be made), told the packs; and stopped on the way out."""
+    helper = _EARLY.pop() if _EARLY else None
+    if helper is None and wanted:
+        helper = start()
+    if helper is not None and not wanted:
+        helper.close()
+        helper = None
+    if helper is not None:
+        helper.begin(packs)
     try:
         yield helper
     finally:
@@ -92,10 +135,23 @@ def started(packs: Sequence[str], wanted: bool = True) -> Iterator[PdfProcess | 
             helper.close()
 
 
-def start(packs: Sequence[str]) -> PdfProcess | None:
+def start_early() -> PdfProcess | None:
+    """:func:`start`, for the next :func:`started` (``consent render`` forks before it imports the rest)."""
+    helper = start()
+    if helper is not None:
+        _EARLY.append(helper)
+    return helper
+
+
+def stop_early() -> None:
+    """Stop the process :func:`start_early` started if no command took it (a usage error, ``--help``)."""
+    while _EARLY:
+        _EARLY.pop().close()
+
+
+def start() -> PdfProcess | None:
     """Fork the process that makes the PDF of the form sent to it; None where a fork is not safe."""
-    turned_off = os.environ.get(ENV, "").strip().lower() in OFF
-    if sys.platform != "linux" or threading.active_count() > 1 or turned_off:
+    if sys.platform != "linux" or threading.active_count() > 1 or is_off(os.environ.get(ENV)):
         return None
     to_child_r, to_child_w = os.pipe()
     from_child_r, from_child_w = os.pipe()
@@ -116,7 +172,7 @@ def start(packs: Sequence[str]) -> PdfProcess | None:
         os.close(to_child_w)
         os.close(from_child_r)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        _serve(tuple(packs), to_child_r, from_child_w)
+        _serve(to_child_r, from_child_w)
         status = 0
     except BaseException:  # noqa: BLE001 - the parent makes the PDF itself, and reports any error
         pass
@@ -124,20 +180,32 @@ def start(packs: Sequence[str]) -> PdfProcess | None:
         os._exit(status)
 
 
-def _serve(packs: tuple[str, ...], job: int, reply: int) -> None:
-    from pathlib import Path
-
+def _serve(job: int, reply: int) -> None:
     from ._render_pdf import _resources, _weasyprint
 
     _weasyprint()
     import pikepdf  # noqa: F401 - the stamp's, loaded while the form is built
 
-    _resources(tuple(str(Path(p).resolve()) for p in packs))
-    data = _read_framed(job, None)
+    from ._disk_cache import use_disk_cache
+
+    packs, cache = _message(job)
+    use_disk_cache(cache)
+    _resources(packs)
+    form, options = _message(job)
+    pdf = form.to_pdf(**options)
+    settled = _message(job)
+    if settled is not None:  # the check recorded something in the manifest: its form is another
+        form, options = settled
+        pdf = form.to_pdf(**options)
+    _write_all(reply, _framed(pdf))
+
+
+def _message(fd: int) -> Any:
+    """The next message from the parent; EOFError when it has closed the pipe (nothing to make)."""
+    data = _read_framed(fd, None)
     if data is None:
-        return
-    form, options = pickle.loads(data)  # noqa: S301 - from the parent, through a pipe only it holds
-    _write_all(reply, _framed(form.to_pdf(**options)))
+        raise EOFError("the parent has closed the pipe")
+    return pickle.loads(data)  # noqa: S301 - from the parent, through a pipe only it holds
 
 
 def _framed(data: bytes) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import signal
 import sys
 import threading
@@ -171,11 +172,13 @@ def render(
             language=language,
             packs=packs,
             allow_check_errors=allow_check_errors,
+            # the second process lays the form out while this one checks it
+            assembled=functools.partial(helper.send, fillable=fillable, esign=esign) if helper else None,
         )
         for error in form.manifest.check_errors:
             click.echo(f"Warning: written despite a check error: {error}", err=True)
         if helper is not None:
-            helper.send(form, fillable=fillable, esign=esign)
+            helper.settle(form)
         paths = write_form(form, Path(out_dir), chosen, fillable=fillable, esign=esign,
                            pdf=helper.pdf if helper is not None else None)
     for path in paths:

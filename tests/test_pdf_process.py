@@ -32,8 +32,8 @@ from consent.cli import main
 
 started = []
 real_start = _pdf_process.start
-def start(packs):
-    helper = real_start(packs)
+def start():
+    helper = real_start()
     started.append(helper.pid if helper else None)
     return helper
 _pdf_process.start = start
@@ -98,7 +98,7 @@ def test_consent_pdf_process_off_makes_the_pdf_here(tmp_path: Path, expected: di
 
 
 DIES = """
-def _serve(packs, job, reply):
+def _serve(job, reply):
     os._exit(3)
 _pdf_process._serve = _serve
 """
@@ -122,7 +122,7 @@ def test_the_pdf_is_made_here_when_the_second_process_cannot(tmp_path: Path, exp
 def test_a_pdf_process_that_does_not_answer_is_stopped(tmp_path: Path, expected: dict) -> None:
     patch = """
     _pdf_process.TIMEOUT = 1.0
-    def _serve(packs, job, reply):
+    def _serve(job, reply):
         time.sleep(600)
     _pdf_process._serve = _serve
     """
@@ -161,7 +161,7 @@ def test_no_second_process_while_another_thread_runs() -> None:
     other = threading.Thread(target=stop.wait)
     other.start()
     try:
-        assert _pdf_process.start(()) is None
+        assert _pdf_process.start() is None
     finally:
         stop.set()
         other.join()
