@@ -264,7 +264,9 @@ def test_killed_worker_stops_the_batch_cleanly_and_the_rerun_finishes(tmp_path):
     """One worker process killed (the OOM killer's way): the batch stops with one clear error and no
     traceback, leaves no process behind, and the same command finishes the rest."""
     out = tmp_path / "out"
-    argv = _batch_argv(tmp_path, out, 8)
+    # Enough records that the worker still runs once the first two are listed (a DOCX takes milliseconds:
+    # with 8, a loaded machine could list two only as the batch was ending, and find no worker).
+    argv = _batch_argv(tmp_path, out, 60)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         _wait_for_forms(out, proc, 2)
@@ -280,7 +282,7 @@ def test_killed_worker_stops_the_batch_cleanly_and_the_rerun_finishes(tmp_path):
     assert "Traceback" not in err
     assert _group_gone(proc.pid)
     done = len(read_manifest(out / "manifest.jsonl"))
-    _finish(argv, out, 8, done)
+    _finish(argv, out, 60, done)
 
 
 def _interrupt(argv: list[str], out: Path, sig: int, *, group: bool, after: int) -> None:
