@@ -181,9 +181,25 @@ def _hash_files(digest: hashlib._Hash, paths: Iterable[Path], root: Path) -> Non
         digest.update(hashlib.sha256(path.read_bytes()).digest())
 
 
+# Digests made by ``consent render``'s own process and handed to its PDF process (consent/_pdf_process.py),
+# which then does not read the same files again: {("code",): ..., ("templates", packs): ...}.
+_KNOWN: dict[tuple[Any, ...], bytes] = {}
+
+
+def digests(packs: tuple[str, ...]) -> dict[tuple[Any, ...], bytes]:
+    """The digests of this package's code and of these packs' templates, for :func:`use_digests`."""
+    return {("code",): _code(), ("templates", packs): _templates(packs)}
+
+
+def use_digests(known: dict[tuple[Any, ...], bytes]) -> None:
+    _KNOWN.update(known)
+
+
 @functools.lru_cache(maxsize=1)
 def _code() -> bytes:
     """This package's code (a developer's edit, or an upgrade, makes every entry anew)."""
+    if ("code",) in _KNOWN:
+        return _KNOWN["code",]
     from . import __version__
 
     digest = hashlib.sha256(__version__.encode())
@@ -194,6 +210,8 @@ def _code() -> bytes:
 
 @functools.lru_cache(maxsize=8)
 def _templates(packs: tuple[str, ...]) -> bytes:
+    if ("templates", packs) in _KNOWN:
+        return _KNOWN["templates", packs]
     digest = hashlib.sha256()
     for root in get_library(packs).template_roots:
         digest.update(str(root).encode() + b"\0")

@@ -31,9 +31,19 @@ _PATIENT_FIELDS = {
 }
 
 
+_KNOWN: dict[tuple[Path, ...], frozenset[int]] = {}  # handed over by consent render's own process
+
+
+def use_font_coverage(roots: tuple[Path, ...], coverage: frozenset[int]) -> None:
+    """:func:`font_coverage` of ``roots``, found by another process (consent/_pdf_process.py)."""
+    _KNOWN[roots] = coverage
+
+
 @functools.lru_cache(maxsize=8)
 def font_coverage(roots: tuple[Path, ...]) -> frozenset[int]:
     """Every code point some font in ``<root>/fonts/`` has a glyph for."""
+    if roots in _KNOWN:
+        return _KNOWN[roots]
     from fontTools.ttLib import TTCollection, TTFont
 
     points: set[int] = set()

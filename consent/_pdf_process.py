@@ -54,14 +54,14 @@ class PdfProcess:
         self.sent: tuple[Form, dict[str, Any]] | None = None
 
     def begin(self, packs: Sequence[str]) -> None:
-        """Tell the process the packs (it loads their stylesheet, fonts and templates) and the disk cache
-        this process uses (it may have been forked before the command turned it on)."""
+        """Tell the process the packs (it loads their stylesheet, fonts and templates), the disk cache
+        this process uses (it may have been forked before the command turned it on), and a head start:
+        work on the packs that this process has time for while that one imports WeasyPrint (the
+        templates compiled, the digests of the code and templates, the fonts' coverage)."""
         from pathlib import Path
 
-        from ._disk_cache import disk_cache
-
-        cache = disk_cache()
-        self._write((tuple(str(Path(p).resolve()) for p in packs), cache.folder if cache else None))
+        resolved = tuple(str(Path(p).resolve()) for p in packs)
+        self._write((resolved, *_head_start(resolved)))
 
     def send(self, form: Form, **options: Any) -> None:
         """Hand over the assembled form and the options of ``form.to_pdf``: it starts on the PDF."""
@@ -186,10 +186,8 @@ def _serve(job: int, reply: int) -> None:
     _weasyprint()
     import pikepdf  # noqa: F401 - the stamp's, loaded while the form is built
 
-    from ._disk_cache import use_disk_cache
-
-    packs, cache = _message(job)
-    use_disk_cache(cache)
+    packs, cache, templates, digests, coverage = _message(job)
+    _take_head_start(cache, templates, digests, coverage)
     _resources(packs)
     form, options = _message(job)
     pdf = form.to_pdf(**options)
@@ -198,6 +196,31 @@ def _serve(job: int, reply: int) -> None:
         form, options = settled
         pdf = form.to_pdf(**options)
     _write_all(reply, _framed(pdf))
+
+
+def _head_start(packs: tuple[str, ...]) -> tuple[Any, ...]:
+    """What :meth:`PdfProcess.begin` hands over besides the packs (see :func:`_take_head_start`)."""
+    from ._disk_cache import digests, disk_cache
+    from ._glyphs import font_coverage
+    from ._library import get_library
+    from ._render_pdf import compiled_templates
+
+    cache = disk_cache()
+    roots = get_library(packs).template_roots
+    return (cache.folder if cache else None, compiled_templates(packs), digests(packs) if cache else {},
+            (roots, font_coverage(roots)))
+
+
+def _take_head_start(cache: Any, templates: dict[str, bytes], digests: dict[tuple[Any, ...], bytes],
+                     coverage: tuple[Any, frozenset[int]]) -> None:
+    from ._disk_cache import use_digests, use_disk_cache
+    from ._glyphs import use_font_coverage
+    from ._render_pdf import use_compiled_templates
+
+    use_disk_cache(cache)
+    use_compiled_templates(templates)
+    use_digests(digests)
+    use_font_coverage(*coverage)
 
 
 def _message(fd: int) -> Any:

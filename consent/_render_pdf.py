@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError
+from jinja2 import BytecodeCache, FileSystemLoader, StrictUndefined, Template, TemplateError
 
 from . import __version__
 from ._form_data import MANIFEST_ATTACHMENT, PDF_ATTACHMENT, form_data_json
@@ -116,6 +116,51 @@ class _Resources:
     fetcher: _Fetcher
 
 
+class _Compiled(BytecodeCache):
+    """The templates' compiled code, kept in memory. ``consent render`` compiles them in its own process
+    (:func:`compiled_templates`) while its PDF process imports WeasyPrint, and hands the code over
+    (:func:`use_compiled_templates`). Jinja checks each against its template's source: a template that
+    differs is compiled again."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Any) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: Any) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _Compiled()
+
+
+def _templates(packs: tuple[str, ...]) -> Sandbox:
+    return Sandbox(
+        loader=FileSystemLoader([str(root) for root in get_library(packs).template_roots]),
+        undefined=StrictUndefined,
+        autoescape=True,
+        bytecode_cache=_COMPILED,
+    )
+
+
+def compiled_templates(packs: tuple[str, ...]) -> dict[str, bytes]:
+    """Every HTML template of these packs compiled (one that does not compile is left to the render,
+    which reports it), as code for :func:`use_compiled_templates` in another process."""
+    env = _templates(packs)
+    for name in env.list_templates(extensions=["html"]):
+        try:
+            env.get_template(name)
+        except TemplateError:
+            pass
+    return dict(_COMPILED.code)
+
+
+def use_compiled_templates(code: dict[str, bytes]) -> None:
+    _COMPILED.code.update(code)
+
+
 @functools.lru_cache(maxsize=8)
 def _resources(packs: tuple[str, ...]) -> _Resources:
     """Compiled HTML templates, parsed CSS, font configuration and fetcher for one set of packs."""
@@ -124,11 +169,7 @@ def _resources(packs: tuple[str, ...]) -> _Resources:
     from weasyprint.text.fonts import FontConfiguration
 
     css_path = library.template("form.css")
-    env = Sandbox(
-        loader=FileSystemLoader([str(root) for root in library.template_roots]),
-        undefined=StrictUndefined,
-        autoescape=True,
-    )
+    env = _templates(packs)
     try:
         form_template = env.get_template("form.html")
         overlay_template = env.get_template("overlay.html")

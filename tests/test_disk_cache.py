@@ -25,14 +25,15 @@ CLINIC = EXAMPLES / "clinic.yaml"
 PATIENT = {"full_name": "Zebulon Quixworth-Marchbanks", "birth_date": "1971-03-04", "mrn": "ZQ-55-0193"}
 
 
-def _render(tmp: Path, out: str, cache: str, *extra: str, patient: Path | None = None) -> dict[str, bytes]:
+def _render(tmp: Path, out: str, cache: str, *extra: str, patient: Path | None = None,
+            env: dict[str, str] | None = None) -> dict[str, bytes]:
     if patient is None:
         patient = tmp / "patient.yaml"
         patient.write_text("".join(f"{k}: '{v}'\n" for k, v in PATIENT.items()), encoding="utf-8")
     result = subprocess.run(
         [CONSENT, "render", "knee-injection", "--patient", str(patient), "--clinic", str(CLINIC), "--date",
          "2026-11-21", "--out", str(tmp / out), *extra],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "CONSENT_CACHE_DIR": cache},
+        capture_output=True, text=True, timeout=120, env={**os.environ, "CONSENT_CACHE_DIR": cache, **(env or {})},
     )
     assert result.returncode == 0, result.stderr
     return {p.suffix: p.read_bytes() for p in (tmp / out).iterdir()}
@@ -55,6 +56,17 @@ def test_a_cached_run_gives_the_same_bytes_and_the_folder_is_the_users_own(tmp_p
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
     assert {stat.S_IMODE(p.stat().st_mode) for p in cache.iterdir()} == {0o600}
     assert not (tmp_path / "off-cache").exists()
+
+
+def test_the_pdf_process_finds_what_a_render_in_one_process_kept(tmp_path: Path) -> None:
+    """The PDF process of consent render is handed the digests that name an entry (of the code and the
+    templates) by the command's process: they must be the ones a process makes for itself."""
+    cache = tmp_path / "cache"
+    alone = _render(tmp_path, "alone", str(cache), env={"CONSENT_PDF_PROCESS": "off"})
+    kept = _entries(cache)
+    assert len(kept) == 2
+    assert _render(tmp_path, "forked", str(cache)) == alone
+    assert _entries(cache) == kept  # found, not made again under another name
 
 
 def test_off_keeps_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -165,3 +165,34 @@ def test_no_second_process_while_another_thread_runs() -> None:
     finally:
         stop.set()
         other.join()
+
+
+def test_templates_compiled_in_the_commands_process_are_used_and_a_changed_one_compiled_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The head start hands the PDF process the templates' compiled code (consent/_render_pdf.py): it
+    compiles none of them again, but a template whose source differs from the code's is compiled anew."""
+    from consent import _render_pdf
+    from consent._text import Sandbox
+
+    pack = tmp_path / "pack"
+    (pack / "templates").mkdir(parents=True)
+    overlay = pack / "templates" / "overlay.html"
+    overlay.write_text("<p>first {{ 1 + 1 }}</p>", encoding="utf-8")
+    packs = (str(pack),)
+    monkeypatch.setattr(_render_pdf, "_COMPILED", _render_pdf._Compiled())
+    code = _render_pdf.compiled_templates(packs)
+    assert len(code) == 4  # form.html, overlay.html and the two they include
+
+    monkeypatch.setattr(_render_pdf, "_COMPILED", _render_pdf._Compiled())  # as in a new process
+    _render_pdf.use_compiled_templates(code)
+    compiled: list[str] = []
+    real = Sandbox.compile
+    monkeypatch.setattr(Sandbox, "compile", lambda self, source, name=None, *a, **k: compiled.append(name) or
+                        real(self, source, name, *a, **k))
+    env = _render_pdf._templates(packs)
+    assert env.get_template("overlay.html").render() == "<p>first 2</p>"
+    env.get_template("form.html")
+    assert compiled == []
+    overlay.write_text("<p>second {{ 2 + 2 }}</p>", encoding="utf-8")
+    assert _render_pdf._templates(packs).get_template("overlay.html").render() == "<p>second 4</p>"
+    assert compiled == ["overlay.html"]
