@@ -5,6 +5,7 @@ anything but these."""
 
 
 import datetime as dt
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -90,6 +91,12 @@ def warm_worker(job: BatchJob) -> None:
     # workers finish the form in hand), so no worker dies half-way or prints a traceback.
     if multiprocessing.parent_process() is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # A form makes and drops a few hundred thousand objects (boxes, styles, text): at Python's
+        # default threshold the cycle collector runs every 700 of them and walks the worker's young
+        # objects each time, about a tenth of a batch's time. Every 10,000 it costs little and still
+        # frees a form's cycles long before the next form (memory stays flat; see the README's
+        # Benchmarks). What the fork server loaded is frozen there (consent/_preload.py).
+        gc.set_threshold(10_000, 10, 10)
     from ._render_docx import _template_bytes
     from ._render_pdf import _resources
     from ._tokens import share_with

@@ -428,3 +428,23 @@ def test_a_form_put_back_is_handed_out_again_once_and_counted_once():
     assert sorted(o.number for o in outcomes) == list(range(1, 8))
     assert not any(o.put_back for o in outcomes)
     assert sorted(calls) == sorted([*((n, False) for n in range(1, 8)), *((n, True) for n in (1, 3, 5, 7))])
+
+
+def test_workers_collect_cycles_less_often_and_the_fork_server_freezes_what_it_loaded(tmp_path):
+    """consent/_batch_worker.py raises a worker's cycle-collector threshold (never a process that runs
+    the batch's forms itself, such as a program's own); consent/_preload.py freezes what it loaded."""
+    import gc
+    import multiprocessing
+
+    from consent._batch_worker import BatchJob, warm_worker
+
+    job = BatchJob(treatment="knee-injection", clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE,
+                   formats=("docx",), out_dir=str(tmp_path))
+    before = gc.get_threshold()
+    warm_worker(job)
+    assert gc.get_threshold() == before
+    with multiprocessing.get_context("spawn").Pool(1, initializer=warm_worker, initargs=(job,)) as pool:
+        assert pool.apply(gc.get_threshold) == (10_000, 10, 10)
+    frozen = subprocess.run([sys.executable, "-c", "import gc, consent._preload; print(gc.get_freeze_count())"],
+                            capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    assert int(frozen) > 50_000  # the imports and data it loaded
