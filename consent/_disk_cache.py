@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ._library import get_library
-from ._switches import OFF
+from ._switches import is_off
 
 ENV = "CONSENT_CACHE_DIR"
 MAX_ENTRIES = 64
@@ -46,7 +46,7 @@ def default_folder() -> Path | None:
     """The cache folder named by the environment (see the module), or None when it is turned off."""
     value = os.environ.get(ENV)
     if value is not None:
-        return None if value.strip().lower() in (*OFF, "") else Path(value).expanduser()
+        return None if not value.strip() or is_off(value) else Path(value).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "consent"
 

@@ -24,18 +24,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         # objects of every import and of the layout again and again (about 0.1 s in all) to free a few
         # megabytes. Reference counting still frees the rest; the PDF process inherits this.
         gc.disable()
-    if _renders_a_pdf(args):
-        from ._pdf_process import start_early, stop_early
+    forked = _renders_a_pdf(args)
+    if forked:
+        from ._pdf_process import start_early
 
         start_early()
-    else:
-        stop_early = None
     from .cli import main as cli_main
 
     try:
         return cli_main(args)
     finally:
-        if stop_early is not None:
+        if forked:
+            from ._pdf_process import stop_early
+
             stop_early()
 
 

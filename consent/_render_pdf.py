@@ -136,7 +136,7 @@ class _Compiled(BytecodeCache):
 _COMPILED = _Compiled()
 
 
-def _templates(packs: tuple[str, ...]) -> Sandbox:
+def _template_env(packs: tuple[str, ...]) -> Sandbox:
     return Sandbox(
         loader=FileSystemLoader([str(root) for root in get_library(packs).template_roots]),
         undefined=StrictUndefined,
@@ -148,7 +148,7 @@ def _templates(packs: tuple[str, ...]) -> Sandbox:
 def compiled_templates(packs: tuple[str, ...]) -> dict[str, bytes]:
     """Every HTML template of these packs compiled (one that does not compile is left to the render,
     which reports it), as code for :func:`use_compiled_templates` in another process."""
-    env = _templates(packs)
+    env = _template_env(packs)
     for name in env.list_templates(extensions=["html"]):
         try:
             env.get_template(name)
@@ -169,7 +169,7 @@ def _resources(packs: tuple[str, ...]) -> _Resources:
     from weasyprint.text.fonts import FontConfiguration
 
     css_path = library.template("form.css")
-    env = _templates(packs)
+    env = _template_env(packs)
     try:
         form_template = env.get_template("form.html")
         overlay_template = env.get_template("overlay.html")

@@ -189,10 +189,10 @@ def test_templates_compiled_in_the_commands_process_are_used_and_a_changed_one_c
     real = Sandbox.compile
     monkeypatch.setattr(Sandbox, "compile", lambda self, source, name=None, *a, **k: compiled.append(name) or
                         real(self, source, name, *a, **k))
-    env = _render_pdf._templates(packs)
+    env = _render_pdf._template_env(packs)
     assert env.get_template("overlay.html").render() == "<p>first 2</p>"
     env.get_template("form.html")
     assert compiled == []
     overlay.write_text("<p>second {{ 2 + 2 }}</p>", encoding="utf-8")
-    assert _render_pdf._templates(packs).get_template("overlay.html").render() == "<p>second 4</p>"
+    assert _render_pdf._template_env(packs).get_template("overlay.html").render() == "<p>second 4</p>"
     assert compiled == ["overlay.html"]
