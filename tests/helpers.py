@@ -18,7 +18,7 @@ import consent
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples" / "sunrise-clinic"
-SHARED = REPO.parent / "shared"
+EHR_SAMPLES = REPO / "tests" / "data" / "ehr"  # public FHIR exports; origin and licence in its README
 DATE = dt.date(2026, 11, 21)
 TREATMENTS = ("knee-injection", "iv-infusion", "hair")
 
@@ -138,7 +138,7 @@ def all_output_text(out: Path) -> str:
 
 
 # The statutory notices, word for word as the laws give them (California: Business and Professions Code
-# section 684; Utah: Code section 58-1-512; see ../shared/REFERENCE.md section 5).
+# section 684; Utah: Code section 58-1-512; the clauses cite them in clauses/state-notice-ca.yaml and -ut.yaml).
 CA = ("THIS NOTICE MUST BE PROVIDED TO YOU UNDER CALIFORNIA LAW. This health care practitioner performs one or "
       "more stem cell therapies that have not been approved by the United States Food and Drug Administration. "
       "You are encouraged to consult with your primary care physician prior to undergoing a stem cell therapy.")

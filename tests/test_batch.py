@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from helpers import DATE, EXAMPLES, SHARED, all_output_text, build_tree, pdf_pages, words
+from helpers import DATE, EXAMPLES, EHR_SAMPLES, all_output_text, build_tree, pdf_pages, words
 
 import consent
 from consent._batch import run_batch
 from consent.cli import main
 from consent.ehr import read_records
 
-SAMPLES = SHARED / "ehr-samples"
+SAMPLES = EHR_SAMPLES
 GUSTAVO = SAMPLES / "synthea_r4_bundle_Gustavo_Mejia_es.json"
 PETER = SAMPLES / "hl7_r4_patient-example.json"
 CLEMENTE = SAMPLES / "synthea_r4_bundle_Clemente_Kreiger.json"

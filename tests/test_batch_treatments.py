@@ -8,14 +8,14 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import DATE, EXAMPLES, SHARED, docx_all_text, pdf_pages, words
+from helpers import DATE, EXAMPLES, EHR_SAMPLES, docx_all_text, pdf_pages, words
 
 import consent
 from consent.cli import main
 from consent.ehr import read_records
 
 CLINIC = EXAMPLES / "clinic.yaml"
-PETER = SHARED / "ehr-samples" / "hl7_r4_patient-example.json"
+PETER = EHR_SAMPLES / "hl7_r4_patient-example.json"
 MAPPING = "columns:\n  full_name: name\n  birth_date: dob\n  preferred_language: lang\n"
 TITLES = {
     ("knee-injection", "en"): "Informed Consent for Exosome knee injection",
@@ -134,6 +134,20 @@ def test_treatment_given_and_a_different_one_in_the_record(tmp_path):
         ["2", "export.csv", "treatment", conflict.format("treatment 'knee-injection'")],
         ["4", "export.csv", "treatment", conflict.format("a treatment that is not a known treatment id")],
     ]
+
+
+def test_one_read_records_result_makes_the_forms_of_two_batches(tmp_path):
+    """The records read_records returns can be given to two batches: each reads the export again and makes
+    every form (a one-shot iterator would leave the second batch with no records and no word of it)."""
+    path, mapping = export(tmp_path, [("hair", "en"), ("iv-infusion", "es")])
+    records, clinic = read_records([path], mapping=mapping), consent.load_clinic(CLINIC)
+    results = [consent.run_batch(None, records, clinic=clinic, out_dir=tmp_path / folder, date=DATE,
+                                 formats=["docx"], jobs=1) for folder in ("a", "b")]
+    assert [(r.total, r.written, r.skipped, r.failed) for r in results] == [(2, 2, 0, 0), (2, 2, 0, 0)]
+    assert manifest(tmp_path / "a") == manifest(tmp_path / "b")
+    assert {n: e["treatment"]["id"] for n, e in manifest(tmp_path / "b").items()} == {1: "hair", 2: "iv-infusion"}
+    assert sorted(p.name for p in (tmp_path / "a" / "forms").iterdir()) == sorted(
+        p.name for p in (tmp_path / "b" / "forms").iterdir())
 
 
 def test_fhir_export_without_treatment_gives_record_errors(tmp_path, capsys):

@@ -15,7 +15,7 @@ from consent.check._claims import ClaimRule, load_rules, scan, split_sentences
 from consent.cli import main
 
 RULES_FILE = Path(__file__).resolve().parents[1] / "templates" / "rules" / "claims.yaml"
-SEED_004 = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "004_9019117b898d45d6.txt"
+SEED_004 = Path(__file__).resolve().parent / "data" / "claims" / "seed-004-excerpt.txt"  # origin: data/claims/README.md
 
 
 @pytest.fixture(scope="module")
@@ -461,7 +461,7 @@ def test_split_sentences() -> None:
 
 # ------------------------------------------------------------------------------------- seed 004
 
-# Every claim seed 004 makes that REFERENCE.md section 4 forbids, checked by hand, in text order:
+# Every claim seed 004 (the excerpt kept in tests/data/claims) makes that REFERENCE.md section 4 forbids, checked by hand, in text order:
 # (rule id, first 40 characters of the sentence).
 SEED_004_HITS = [
     ("claim.hype", "A revolutionary new hair treatment that "),  # "revolutionary"

@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import EXAMPLES, SHARED
+from helpers import EXAMPLES, EHR_SAMPLES
 
 CLINIC = EXAMPLES / "clinic.yaml"
-PETER = SHARED / "ehr-samples" / "hl7_r4_patient-example.json"
-GUSTAVO = SHARED / "ehr-samples" / "synthea_r4_bundle_Gustavo_Mejia_es.json"
+PETER = EHR_SAMPLES / "hl7_r4_patient-example.json"
+GUSTAVO = EHR_SAMPLES / "synthea_r4_bundle_Gustavo_Mejia_es.json"
 SETTINGS = [  # (working folder, environment): time zones 14 hours apart, other locales and hash seeds
     ("a", {"TZ": "UTC", "LC_ALL": "C", "LANG": "C", "PYTHONHASHSEED": "1"}),
     ("b", {"TZ": "Pacific/Kiritimati", "LC_ALL": "tr_TR.UTF-8", "LANG": "ja_JP.UTF-8", "PYTHONHASHSEED": "2"}),

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import EHR_SAMPLES
 
 import consent.ehr
 from consent.ehr import ImportedRecord, read_records
 from consent.errors import InputError, Problem
 from consent.inputs import Patient
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "ehr-samples"
+SAMPLES = EHR_SAMPLES
 PETER = SAMPLES / "hl7_r4_patient-example.json"
 ROEL = SAMPLES / "hl7_r4_patient-example-f201-roel.json"
 GUSTAVO = SAMPLES / "synthea_r4_bundle_Gustavo_Mejia_es.json"
@@ -101,6 +102,21 @@ def test_numbers_run_across_all_inputs_in_order() -> None:
         (2, PETER.name, True),
         (3, CLEMENTE.name, True),
     ]
+
+
+def test_records_read_the_files_again_each_time_they_are_iterated(tmp_path: Path) -> None:
+    """read_records returns a Records, not a one-shot iterator: every iteration reads the files again from
+    the first record, so a second pass (a count, then a batch) gives the same records, and a file changed
+    in between is read as it now is."""
+    export = tmp_path / "Patient.ndjson"
+    export.write_text(PETER.read_text(encoding="utf-8").replace("\n", " ") + "\n", encoding="utf-8")
+    records = read_records([GUSTAVO, export])
+    assert isinstance(records, consent.ehr.Records)
+    first = list(records)
+    assert [(r.number, r.source, r.ok) for r in first] == [(1, GUSTAVO.name, True), (2, export.name, True)]
+    assert list(records) == first
+    export.write_text("", encoding="utf-8")
+    assert list(records) == first[:1]
 
 
 # --------------------------------------------------------------------------- bundles and NDJSON
@@ -396,8 +412,8 @@ def test_exports() -> None:
     """consent.ehr exports exactly its public names, sorted."""
     assert consent.ehr.__all__ == sorted(consent.ehr.__all__)
     assert consent.ehr.__all__ == [
-        "CsvMapping", "FormDocument", "ImportedRecord", "consent_resource", "document_reference", "load_mapping",
-        "mdm_t02", "patient_reference", "read_records", "transaction_bundle",
+        "CsvMapping", "FormDocument", "ImportedRecord", "Records", "consent_resource", "document_reference",
+        "load_mapping", "mdm_t02", "patient_reference", "read_records", "transaction_bundle",
     ]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 import pytest
+from helpers import EHR_SAMPLES
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.documentreference import DocumentReference
@@ -28,7 +29,7 @@ from consent.ehr import (
 )
 from consent.errors import ConsentError, InputError
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "ehr-samples"
+SAMPLES = EHR_SAMPLES
 GUSTAVO = SAMPLES / "synthea_r4_bundle_Gustavo_Mejia_es.json"
 PETER = SAMPLES / "hl7_r4_patient-example.json"
 GUSTAVO_SECRETS = ("999-68-8566", "S99973062", "X19986051X")  # SSN, driver's licence, passport

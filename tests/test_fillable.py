@@ -13,7 +13,7 @@ from pathlib import Path
 import pikepdf
 import pypdf
 import pytest
-from helpers import DATE, EXAMPLES, SHARED, build_tree, docx_all_text, docx_document, make_clinic, pdf_pages
+from helpers import DATE, EXAMPLES, EHR_SAMPLES, build_tree, docx_all_text, docx_document, make_clinic, pdf_pages
 
 import consent
 from consent.cli import main
@@ -300,7 +300,7 @@ def test_render_and_batch_give_the_same_fillable_bytes(tmp_path, capsys):
                "--fillable", "--esign", "adobe"]
     single_out, batch_out = str(tmp_path / "single"), str(tmp_path / "out")
     assert main(["render", "hair", "--patient", str(patient), "--out", single_out, *options]) == 0
-    fhir = SHARED / "ehr-samples" / "hl7_r4_patient-example.json"
+    fhir = EHR_SAMPLES / "hl7_r4_patient-example.json"
     assert main(["batch", "hair", "--from", str(fhir), "--out", batch_out, "--jobs", "1", *options]) == 0
     capsys.readouterr()
     single = next((tmp_path / "single").glob("*.pdf")).read_bytes()
@@ -314,7 +314,7 @@ def test_render_and_batch_give_the_same_fillable_bytes(tmp_path, capsys):
 def test_batch_refuses_fillable_pdf_a_before_any_work(tmp_path, capsys):
     """`consent batch --fillable` (or `--esign`) with `--pdf-variant` is a usage error (exit 2), no folder
     made."""
-    fhir = SHARED / "ehr-samples" / "hl7_r4_patient-example.json"
+    fhir = EHR_SAMPLES / "hl7_r4_patient-example.json"
     code = main(["batch", "hair", "--from", str(fhir), "--clinic", str(EXAMPLES / "clinic.yaml"), "--out",
                  str(tmp_path / "out"), "--fillable", "--pdf-variant", "pdf/a-3b"])
     _, err = capsys.readouterr()
@@ -376,7 +376,7 @@ def test_docx_esign_tags_are_white_runs_at_the_same_places(form, service):
 def test_a_batch_run_again_with_fillable_remakes_its_pdfs(tmp_path, capsys):
     """A batch run again into the same folder with --fillable does not skip the plain forms it made
     before: their PDFs are made again, with fields (and again without, when --fillable is dropped)."""
-    fhir = SHARED / "ehr-samples" / "hl7_r4_patient-example.json"
+    fhir = EHR_SAMPLES / "hl7_r4_patient-example.json"
     argv = ["batch", "hair", "--from", str(fhir), "--clinic", str(EXAMPLES / "clinic.yaml"), "--out",
             str(tmp_path / "out"), "--date", "2026-11-21", "--format", "pdf", "--jobs", "1"]
 

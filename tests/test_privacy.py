@@ -18,13 +18,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import DATE, EXAMPLES, SHARED, all_output_text
+from helpers import DATE, EXAMPLES, EHR_SAMPLES, all_output_text
 
 import consent
 from consent._batch import run_batch
 from consent.ehr import read_records
 
-SAMPLES = sorted((SHARED / "ehr-samples").glob("*.json"))
+SAMPLES = sorted(EHR_SAMPLES.glob("*.json"))
 CLINIC = EXAMPLES / "clinic.yaml"
 
 

@@ -14,7 +14,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.documentreference import DocumentReference
 from fhir.resources.R4B.observation import Observation
-from helpers import DATE, EXAMPLES, SHARED, make_clinic
+from helpers import DATE, EXAMPLES, EHR_SAMPLES, make_clinic
 from signing import change_one_glyph, fill, make_pki, sign
 
 import consent
@@ -184,7 +184,7 @@ def test_record_updates_the_proposed_consent_the_batch_wrote(pki, tmp_path):
     """A batch (--fillable) writes a proposed Consent per form; the same form, filled in and signed, gives
     a Bundle whose conditional update finds that Consent by its identifier, and whose new DocumentReference
     replaces the batch's (found by the same identifier)."""
-    result = run_batch("knee-injection", read_records([SHARED / "ehr-samples" / "hl7_r4_patient-example.json"]),
+    result = run_batch("knee-injection", read_records([EHR_SAMPLES / "hl7_r4_patient-example.json"]),
                        clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), out_dir=tmp_path, date=DATE,
                        formats=["pdf"], fillable=True, jobs=1)
     assert result.written == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 import pikepdf
 import pypdf
 import pytest
-from helpers import DATE, EXAMPLES, SHARED, make_clinic, make_study, pdf_pages, words
+from helpers import DATE, EXAMPLES, EHR_SAMPLES, make_clinic, make_study, pdf_pages, words
 
 import consent
 from consent._batch import run_batch
@@ -20,7 +20,7 @@ from consent.ehr import read_records
 CLINIC = str(EXAMPLES / "clinic.yaml")
 JOSE = str(EXAMPLES / "patient-jose.yaml")
 JOSE_SCREENING = str(EXAMPLES / "screening-jose.yaml")
-PETER = SHARED / "ehr-samples" / "hl7_r4_patient-example.json"
+PETER = EHR_SAMPLES / "hl7_r4_patient-example.json"
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
