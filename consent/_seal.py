@@ -19,6 +19,7 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ._signatures import pyhanko_quietly
 from ._signed import SEAL_FIELD, read_signed
 from .errors import SealError
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 REASON = "Sealed by the clinic: any later change to this consent form is detectable"
 
 
+@pyhanko_quietly()
 def seal(
     pdf: bytes, cert: str | Path, password: str | bytes | None = None, *, tsa_url: str | None = None
 ) -> bytes:

@@ -26,6 +26,13 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 import consent
+from consent._signatures import pyhanko_quietly
+
+# pyHanko's imports warn under cryptography 51 ("DSA is deprecated"); consent's own calls silence exactly that
+# warning, and so does this helper, which imports pyHanko as an outside tool would.
+with pyhanko_quietly():
+    import pyhanko.sign.signers
+    import pyhanko.sign.timestamps  # noqa: F401
 
 P12_PASSWORD = "correct horse battery staple"  # noqa: S105 - a throwaway test certificate's
 

@@ -7,6 +7,9 @@ The forms are fillable PDFs (``form.to_pdf(fillable=True)``), filled in with pyp
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pikepdf
@@ -408,3 +411,22 @@ def test_damaged_files_get_a_verdict_never_a_traceback(signed: bytes) -> None:
             outcomes.add("NOT A CONSENT FORM")
     assert outcomes <= {"ALTERED", "NOT A CONSENT FORM", "INTACT", "INCOMPLETE"}
     assert "ALTERED" in outcomes
+
+
+def test_verify_seal_and_record_print_no_warning_of_a_dependency(tmp_path, signed, pki) -> None:
+    """A user's ``consent verify``, ``seal`` and ``record`` print their result and nothing else: no
+    "Warning: DSA is deprecated" from cryptography 51 through pyHanko (each command run in a fresh process,
+    with Python's default warning filters, as a user runs it)."""
+    form = tmp_path / "signed.pdf"
+    form.write_bytes(signed)
+    consent_exe = str(Path(sys.executable).with_name("consent"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"} | {"PW": "correct horse battery staple"}
+    commands = [
+        ["verify", str(form)],
+        ["seal", str(form), "--cert", str(pki.clinic_p12), "--password-env", "PW", "--out", str(tmp_path / "s.pdf")],
+        ["record", str(form), "--out", str(tmp_path / "fhir"), "--patient", "Patient/123"],
+    ]
+    for command in commands:
+        result = subprocess.run([consent_exe, *command], capture_output=True, text=True, env=env, check=False)
+        assert result.returncode == 0, (command, result.stderr)
+        assert "Warning" not in result.stderr and "warn" not in result.stderr.lower(), (command, result.stderr)
