@@ -27,15 +27,22 @@ DEFAULT_LANGUAGE = "en"
 
 
 def builtin_root() -> Path:
-    """The folder holding the shipped ``clauses/`` and ``templates/`` (inside the installed package)."""
-    root = importlib.resources.files("consent")
-    path = Path(str(root))
-    if not (path / "clauses").is_dir() or not (path / "templates").is_dir():
-        raise ContentError(
-            "the built-in clauses and templates are missing from the consent package",
-            hint="install the package (pip install .) instead of importing it from a source checkout",
-        )
-    return path
+    """The folder holding the shipped ``clauses/`` and ``templates/``.
+
+    An installed package carries them inside itself (the wheel copies them in). Imported from a source
+    checkout (a REPL, ``python -c`` or a notebook started at the repository's root), the package has none,
+    and the checkout's own folders beside it are used: the repository root, recognised by its
+    ``pyproject.toml``.
+    """
+    package = Path(str(importlib.resources.files("consent")))
+    for root in (package, package.parent):
+        if (root / "clauses").is_dir() and (root / "templates").is_dir():
+            if root == package or (root / "pyproject.toml").is_file():
+                return root
+    raise ContentError(
+        "the built-in clauses and templates are missing from the consent package",
+        hint="install the package (pip install .), or import it from a complete source checkout",
+    )
 
 
 @attrs.frozen
