@@ -263,8 +263,8 @@ def batch(treatment: str | None, sources: Sequence[str], mapping: str | None, cl
                                "in or sign cannot be an archival PDF/A (make the archival copy of the signed "
                                "form separately)")
     clinic = load_clinic(clinic_file)
-    total = sum(1 for _ in read_records(sources, mapping=mapping))  # a first pass, for the progress bar
-    records = read_records(sources, mapping=mapping)  # then stream: memory does not grow with the batch
+    records = read_records(sources, mapping=mapping)  # each pass reads the files: memory stays flat
+    total = sum(1 for _ in records)  # a first pass, for the progress bar; then the batch streams them
     executor = _executor(executor_url) if executor_url else None
     with _sigterm_as_interrupt(), _progress(total) as progress:
         result = run_batch(treatment, records, clinic=clinic, out_dir=out_dir, date=_parse_date(date_text),

@@ -6,7 +6,9 @@
         if record.patient is None:
             print(record.number, record.source, *record.problems)
 
-Each patient becomes an :class:`ImportedRecord` numbered from 1 across all inputs. From FHIR
+``read_records`` checks the files at once and returns :class:`Records`, which reads them again each
+time it is iterated (a batch's records can be counted first, or given to two batches). Each patient
+becomes an :class:`ImportedRecord` numbered from 1 across all inputs. From FHIR
 only the name (official, else usual, else the first), the birth date, the MRN (the identifier
 typed ``MR``) and the preferred language are read; SSN, driver's licence, passport and other
 identifiers are never read. A CSV export needs a YAML mapping (:class:`CsvMapping`)::
@@ -31,12 +33,13 @@ from ._fhir_out import (
     patient_reference,
     transaction_bundle,
 )
-from ._records import ImportedRecord, read_records
+from ._records import ImportedRecord, Records, read_records
 
 __all__ = [
     "CsvMapping",
     "FormDocument",
     "ImportedRecord",
+    "Records",
     "consent_resource",
     "document_reference",
     "load_mapping",

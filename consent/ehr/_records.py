@@ -3,7 +3,8 @@
 :func:`read_records` checks every file (and the CSV mapping) before it reads any record and
 raises one :class:`InputError` listing every problem found, so a batch does not fail half-way on
 a typo. After that, a patient that cannot be mapped is an :class:`ImportedRecord` with problems
-and never stops the reading.
+and never stops the reading. What it returns, :class:`Records`, reads the files again each time it
+is iterated, so one result can be given to several batches.
 """
 
 from __future__ import annotations
@@ -78,16 +79,34 @@ class ImportedRecord:
         return self.patient is not None
 
 
-def read_records(
-    paths: Sequence[str | Path], *, mapping: str | Path | None = None
-) -> Iterator[ImportedRecord]:
+@attrs.frozen
+class Records:
+    """The records of EHR export files, as :func:`read_records` returns them: an iterable, not an iterator.
+
+    Each iteration reads the files again, from the first record, and yields one :class:`ImportedRecord`
+    per patient (and per unreadable file, line or row), in input order, without holding them all in
+    memory; so the same ``Records`` can be counted, then given to :func:`consent.run_batch`, or given to
+    two batches. The files and the mapping were checked when :func:`read_records` made it; a file
+    changed since is read as it now is, and one that can no longer be read, or holds more than
+    ``MAX_RECORDS_PER_FILE`` records, raises :class:`InputError` while it is read.
+    """
+
+    files: tuple[Path, ...]
+    mapping: _csv.CsvMapping | None = None
+
+    def __iter__(self) -> Iterator[ImportedRecord]:
+        return _records(self.files, self.mapping)
+
+
+def read_records(paths: Sequence[str | Path], *, mapping: str | Path | None = None) -> Records:
     """Read patients from EHR exports: ``.json`` (FHIR Patient or Bundle), ``.ndjson``, ``.csv``.
 
     ``paths`` is a list of files (a single path is taken as a list of one). A CSV file needs
     ``mapping``, a YAML file naming its columns (see :mod:`consent.ehr`).
     Raises :class:`InputError` at once, listing every problem, when a file is missing, unreadable
-    or of an unknown type, or the mapping or a CSV header is wrong; then returns an iterator that
-    yields one record per patient (and per unreadable file, line or row), in input order.
+    or of an unknown type, or the mapping or a CSV header is wrong; then returns :class:`Records`,
+    whose every iteration reads the files and yields one record per patient (and per unreadable file,
+    line or row), in input order.
     """
     files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     problems: list[Problem] = []
@@ -106,7 +125,7 @@ def read_records(
                 problems += exc.problems or [Problem(exc.summary)]
     if problems:
         raise InputError(problems=problems)
-    return _records(files, csv_mapping)
+    return Records(tuple(files), csv_mapping)
 
 
 def _file_problems(path: Path, *, mapping_given: bool) -> list[Problem]:
@@ -124,7 +143,7 @@ def _file_problems(path: Path, *, mapping_given: bool) -> list[Problem]:
     return []
 
 
-def _records(files: list[Path], mapping: _csv.CsvMapping | None) -> Iterator[ImportedRecord]:
+def _records(files: Sequence[Path], mapping: _csv.CsvMapping | None) -> Iterator[ImportedRecord]:
     number = 0
     for path in files:
         suffix, source = path.suffix.lower(), path.name
