@@ -16,6 +16,7 @@ import attrs
 
 from ._clinic import ClinicTerms, require_terms
 from ._library import DEFAULT_LANGUAGE, Library, get_library, resolve_language
+from ._template_data import template_data
 from ._text import TemplateError, long_date, money, number, render_text
 from ._treatment_files import TreatmentSpec
 from .content import ClauseSpec, RawBlock
@@ -134,11 +135,12 @@ def clause_order(library: Library, treatment: TreatmentSpec, clinic: Clinic) -> 
 def _context(
     treatment: TreatmentSpec, patient: Patient, clinic: Clinic, terms: ClinicTerms, date: dt.date, locale: str,
     *, language: str = DEFAULT_LANGUAGE,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
+    """What clause text is given: data only (read-only mappings of text; see consent/_template_data.py)."""
     fees = terms.fees
     provider = clinic.provider
     study = clinic.study
-    return {
+    return template_data({
         "patient": {
             "full_name": patient.full_name,
             "birth_date": long_date(patient.birth_date, locale),
@@ -202,13 +204,13 @@ def _context(
             "future_use": study.future_use,
         },
         "form": {"date": long_date(date, locale)},
-    }
+    })
 
 
 class _Builder:
     """Renders the blocks of each clause, collecting every problem instead of stopping at the first."""
 
-    def __init__(self, context: dict[str, Any], labels: Mapping[str, str], treatment: TreatmentSpec,
+    def __init__(self, context: Mapping[str, Any], labels: Mapping[str, str], treatment: TreatmentSpec,
                  terms: ClinicTerms, patient: Patient, screening: Screening, locale: str) -> None:
         self.context = context
         self.labels = labels

@@ -20,16 +20,26 @@
   recorded is skipped before any worker starts; the rest are made (a record's new form replaces the
   files of its earlier one).
 - File names are built from the record number and the form id only: nothing from patient data.
+- One batch at a time writes to a folder: it holds an exclusive lock (``.consent-batch.lock``, removed
+  when it ends) for the whole batch, and another batch into the same folder is refused at once,
+  touching nothing.
+- A batch folder belongs to one export: each manifest line names it (``export``: a digest of the export
+  files' paths, or of the records' sources). A batch of another export into it is refused, unless asked
+  to (``replace``): then the other export's files are moved, whole, into ``replaced-<export>/`` beside
+  them. A batch never deletes a form another export made; within its own export, a record's new form
+  replaces the files of its earlier one.
 """
 
 
 import concurrent.futures as cf
+import contextlib
 import csv
 import datetime as dt
 import hashlib
 import io
 import itertools
 import json
+import logging
 import multiprocessing
 import os
 import sys
@@ -49,9 +59,15 @@ from .inputs import Clinic, Patient
 
 from ._batch_worker import FORMS, BatchJob, Outcome, Task, _sha256, run_task, warm_worker
 
+# What happened to each record, at DEBUG: its number, the form id and the files, or the fields that failed.
+# Never a patient's name, birth date or identifier (tests/test_privacy.py reads every log record).
+_log = logging.getLogger(__name__)
+
 MANIFEST = "manifest.jsonl"
 ERRORS = "errors.csv"
 BUNDLE = "fhir-bundle.json"
+LOCK = ".consent-batch.lock"
+REPLACED = "replaced-"  # then the export's digest: where replace=True moves another export's files
 
 
 @attrs.frozen
@@ -62,6 +78,7 @@ class BatchResult:
     failed: int
     seconds: float
     out_dir: Path
+    replaced: Path | None = None  # where another export's files were moved (replace=True), if anywhere
 
     @property
     def ok(self) -> bool:
@@ -202,6 +219,8 @@ def run_batch(
     jobs: int | None = None,
     progress: Callable[[int, int | None, Outcome], None] | None = None,
     total: int | None = None,
+    replace: bool = False,
+    export: str | None = None,
 ) -> BatchResult:
     """Make one form per record (``consent.ehr.ImportedRecord`` or ``(number, Patient)``) into ``out_dir``.
 
@@ -214,6 +233,13 @@ def run_batch(
     ``executor`` may be any concurrent.futures Executor (a dask ``Client.get_executor()`` works);
     the default is a process pool with ``jobs`` workers (default: every core), started only if some
     form needs making. ``fillable`` and ``esign`` are as for ``Form.to_pdf``.
+
+    ``out_dir`` belongs to one export (see the module): ``export`` names the records' export (default:
+    the files of a ``consent.ehr.Records``, made absolute, else the records' sources); a folder holding
+    another export's forms raises :class:`InputError` unless ``replace``, which moves that export's files
+    into ``out_dir/replaced-<export>/`` first (``BatchResult.replaced``). While another batch writes to
+    ``out_dir`` this raises :class:`InputError` at once; a folder that cannot be made or written to
+    raises :class:`RenderError` naming it.
     """
     from ._pdf_fields import check_options
 
@@ -231,21 +257,45 @@ def run_batch(
         if lacking:
             raise InputError(problems=[p.problem for p in lacking])
     treatments = _Treatments(treatment, library, clinic)
-    (out / FORMS).mkdir(parents=True, exist_ok=True)
-    for stale in [*(out / FORMS).glob(".*.part"), *out.glob(".*.part")]:
-        stale.unlink()  # left by a killed run: a temporary file, never a finished form or bundle
     job = BatchJob(
         treatment=treatment, clinic=clinic, date=date or dt.date.today(), formats=check_formats(formats),
         out_dir=str(out.resolve()), language=language, packs=tuple(str(Path(p).resolve()) for p in packs),
         pdf_variant=pdf_variant, fhir=fhir, embed_pdf=embed_pdf, allow_check_errors=allow_check_errors,
         fillable=fillable, esign=esign,
     )
+    identity, described = _export_of(records, export)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from None
+    lock = _lock(out)
+    try:
+        return _run_locked(job, out, records, treatments, library, (identity, described), replace,
+                           executor=executor, jobs=jobs, progress=progress, total=total, started=started)
+    finally:
+        _unlock(out, lock)
+
+
+def _run_locked(job: BatchJob, out: Path, records: Iterable[Any], treatments: _Treatments, library: Any,
+                export: tuple[str, str], replace: bool, *, executor: cf.Executor | None, jobs: int | None,
+                progress: Callable[[int, int | None, Outcome], None] | None, total: int | None,
+                started: float) -> BatchResult:
+    """:func:`run_batch`, once it holds the folder's lock (``export``: its digest, and what it is)."""
+    identity = export[0]
+    previous, replaced = _claim(out, export, replace)
     inputs = _Inputs(job, library)
-    previous = read_manifest(out / MANIFEST)
     errors: list[tuple[int, str, str, str]] = []
     counts = {"written": 0, "skipped": 0, "failed": 0}
     done = 0
-    bundle = _BundleWriter(out / BUNDLE) if job.fhir and "pdf" in job.formats else None
+    try:
+        manifest = (out / MANIFEST).open("a", encoding="utf-8")
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
+    try:
+        bundle = _BundleWriter(out / BUNDLE) if job.fhir and "pdf" in job.formats else None
+    except OSError as exc:
+        manifest.close()
+        raise _unwritable(out, exc) from None
     appended = False
     pool: _Pool | None = None
 
@@ -255,13 +305,17 @@ def run_batch(
         if outcome.entry is None:
             counts["failed"] += 1
             errors.extend((outcome.number, outcome.source, f, m) for f, m in outcome.problems)
+            _log.debug("record %s: no form (%s)", outcome.number, ", ".join(sorted({f for f, _ in outcome.problems})))
         else:
             counts["skipped" if outcome.skipped else "written"] += 1
-            if not outcome.skipped or outcome.entry != previous.get(outcome.number):
-                manifest.write(json.dumps(outcome.entry, ensure_ascii=False, sort_keys=True) + "\n")
+            _log.debug("record %s: form %s %s", outcome.number, outcome.entry.get("form_id"),
+                       "already complete" if outcome.skipped else "written")
+            entry = {**outcome.entry, "export": identity}  # the folder's export, on every line
+            if not outcome.skipped or entry != previous.get(outcome.number):
+                manifest.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
                 manifest.flush()
                 appended = True
-                _remove_superseded(out, outcome.number, previous.get(outcome.number), outcome.entry)
+                _remove_superseded(out, outcome.number, previous.get(outcome.number), entry)
             if bundle is not None:
                 bundle.add(outcome.fhir or _fhir_entries(out, outcome.entry))
         if progress:
@@ -291,7 +345,7 @@ def run_batch(
             yield Task(number, source, patient, form_treatment, before, ids, answers, key)
 
     try:
-        with (out / MANIFEST).open("a", encoding="utf-8") as manifest:
+        with manifest:
             if manifest.tell() and not (out / MANIFEST).read_bytes().endswith(b"\n"):
                 manifest.write("\n")  # a line torn by a killed run: the next line must not be glued to it
             todo = tasks()
@@ -307,13 +361,127 @@ def run_batch(
     finally:
         if pool is not None:
             pool.close()
-    if previous and (appended or _line_count(out / MANIFEST) != len(previous)):
-        _compact(out / MANIFEST)  # a re-run appended lines, or the manifest has torn or unreadable lines
-    _write_errors(out, errors)
-    if bundle is not None:
-        bundle.close()
+    try:
+        if previous and (appended or _line_count(out / MANIFEST) != len(previous)):
+            _compact(out / MANIFEST)  # a re-run appended lines, or the manifest has torn or unreadable lines
+        _write_errors(out, errors)
+        if bundle is not None:
+            bundle.close()
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
     return BatchResult(done, counts["written"], counts["skipped"], counts["failed"],
-                       round(time.perf_counter() - started, 3), out)
+                       round(time.perf_counter() - started, 3), out, replaced)
+
+
+def _claim(out: Path, export: tuple[str, str],
+           replace: bool) -> tuple[dict[int, dict[str, Any]], Path | None]:
+    """Make ``out`` this export's batch folder (see :func:`run_batch`): (the manifest's lines of this
+    export, where another export's files were moved, if anywhere). Nothing is changed when it raises."""
+    identity, described = export
+    try:
+        previous = read_manifest(out / MANIFEST)
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
+    replaced = None
+    others = sorted({e["export"] for e in previous.values() if isinstance(e.get("export"), str)} - {identity})
+    if others and not replace:
+        raise InputError(
+            f"{out} holds the forms of another export (its {MANIFEST} names export {others[0][:12]}; this "
+            f"run's export, {described}, is {identity[:12]}): give another --out, or --replace "
+            f"(replace=True) to make this export's forms there, the other's files moved, whole, into "
+            f"{out / (REPLACED + others[0][:12])}/")
+    try:
+        if others:
+            replaced = _set_aside(out, others[0][:12])
+            previous = {}
+        (out / FORMS).mkdir(exist_ok=True)
+        for stale in [*(out / FORMS).glob(".*.part"), *out.glob(".*.part")]:
+            stale.unlink()  # left by a killed run: a temporary file, never a finished form or bundle
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
+    return previous, replaced
+
+
+def _unwritable(out: Path, exc: OSError) -> RenderError:
+    return RenderError(f"{out}: cannot write to the output folder ({exc.strerror or exc}); the forms "
+                       "finished so far are kept: fix the folder, then run the same command again")
+
+
+def _export_of(records: Iterable[Any], export: str | None) -> tuple[str, str]:
+    """(the digest that names the records' export in the manifest, what it is, for messages): ``export``
+    if given; else the files of a ``consent.ehr.Records`` (their absolute paths, in order: the same
+    files read again are the same export, whatever they now hold); else the records' sources."""
+    from .ehr._records import Records
+
+    if export is not None:
+        text, described = f"named\0{export}", repr(export)
+    elif isinstance(records, Records):
+        paths = [os.path.abspath(path) for path in records.files]
+        text, described = "files\0" + "\0".join(paths), ", ".join(Path(p).name for p in paths)
+    elif isinstance(records, Sequence):
+        sources = dict.fromkeys(str(getattr(record, "source", "")) for record in records)
+        text = "sources\0" + "\0".join(sources)
+        described = ", ".join(s for s in sources if s) or "records given by a program"
+    else:
+        text, described = "records\0", "records given by a program"
+    return hashlib.sha256(text.encode()).hexdigest()[:32], described or "no files"
+
+
+def _lock(out: Path) -> int:
+    """Hold the folder's batch lock (exclusive, released by the system if the process dies); InputError
+    at once when another batch holds it. The file locked is checked to be the one at the path still (a
+    batch that ends removes it)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock
+        return -1
+    path = out / LOCK
+    for _ in range(100):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise RenderError(f"{out}: cannot write to the output folder ({exc.strerror or exc})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip()
+            os.close(fd)
+            pid = f"pid {holder}" if holder.isdigit() else "its pid not written yet"
+            raise InputError(f"another consent batch is writing to {out} ({pid}); wait for it to "
+                             "finish") from None
+        try:
+            same = os.path.samestat(os.fstat(fd), os.lstat(path))
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            return fd
+        os.close(fd)  # removed by the batch that held it, just now: lock the new one
+    raise RenderError(f"{out}: could not take the batch lock {LOCK}")
+
+
+def _unlock(out: Path, fd: int) -> None:
+    if fd < 0:
+        return
+    with contextlib.suppress(OSError):
+        (out / LOCK).unlink(missing_ok=True)  # while still held: a batch waiting on this file looks again
+    os.close(fd)
+
+
+def _set_aside(out: Path, export: str) -> Path:
+    """Move another export's files (forms, manifest, errors, bundle), whole, into a new folder beside them,
+    where they remain a batch folder of their own (their manifest's paths are relative)."""
+    aside = out / f"{REPLACED}{export}"
+    number = 1
+    while aside.exists() or aside.is_symlink():
+        number += 1
+        aside = out / f"{REPLACED}{export}-{number}"
+    aside.mkdir()
+    for name in (FORMS, MANIFEST, ERRORS, BUNDLE):
+        if (out / name).exists() or (out / name).is_symlink():
+            os.replace(out / name, aside / name)
+    return aside
 
 
 class _Pool:

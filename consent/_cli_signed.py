@@ -17,7 +17,8 @@ from .errors import InputError
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
 @click.option("--format", "formats", default="pdf,docx", show_default=True, help="pdf, docx or pdf,docx.")
 @click.option("--pack", "packs", multiple=True, type=click.Path(file_okay=False),
-              help="A clinic pack folder for the form's templates (default: the folders it was made with). Repeatable.")
+              help="A clinic pack folder for the form's templates. The folders the form names are never loaded "
+                   "unless given here (they are listed in the report). Repeatable.")
 def rerender(form_file: str, out_dir: str, formats: str, packs: Sequence[str]) -> None:
     """Make FORM (a PDF or DOCX made by consent) again from the data embedded in it.
 
@@ -86,8 +87,8 @@ def verify(signed_pdf: str, original: str | None, trust: Sequence[str], fmt: str
 
     roots = load_trust_roots(trust) if trust else None
     try:
-        made = _read(original) if original else None
-        signed = read_signed(_read(signed_pdf), original=made, trust_roots=roots)
+        made = _read(original, "the original") if original else None
+        signed = read_signed(_read(signed_pdf, "the signed form"), original=made, trust_roots=roots)
     except NotAConsentForm as exc:
         if fmt == "json":
             verdict = {"verdict": "NOT A CONSENT FORM", "reasons": [exc.summary], "exit_code": 1}
@@ -138,7 +139,7 @@ def seal(signed_pdf: str, cert: str, password_env: str | None, out_file: str | N
         password = click.prompt("Password of the .p12", hide_input=True, default="", show_default=False)
     else:
         password = None
-    sealed = seal_pdf(_read(signed_pdf), cert, password or None, tsa_url=tsa)
+    sealed = seal_pdf(_read(signed_pdf, "the signed form"), cert, password or None, tsa_url=tsa)
     try:
         atomic_write(target, sealed)
     except OSError as exc:
@@ -147,18 +148,16 @@ def seal(signed_pdf: str, cert: str, password_env: str | None, out_file: str | N
     click.echo(str(target))
 
 
-def _read(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+def _read(path: str, what: str) -> bytes:
+    return _read_bounded(Path(path), what)
 
 
 def _read_bounded(path: Path, what: str) -> bytes:
-    """A form to make again or record: at most 64 MiB, read before anything is parsed."""
-    from ._limits import MIB, read_bounded
+    """A form read back: at most MAX_FORM_FILE_BYTES, read before anything is parsed (``/dev/zero`` stops
+    there)."""
+    from ._limits import MAX_FORM_FILE_BYTES, read_bounded
 
     try:
-        return read_bounded(path, 64 * MIB, what)
+        return read_bounded(path, MAX_FORM_FILE_BYTES, what)
     except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None

@@ -18,23 +18,26 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import math
+import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
 import cattrs
 from cattrs.strategies import configure_tagged_union
 
+from . import _limits
 from .document import Block, Form
-from .errors import InputError
+from .errors import InputError, Problem
 
 PDF_ATTACHMENT = "consent-form.json"
 MANIFEST_ATTACHMENT = "consent-manifest.json"
 DOCX_PROPERTY = "consent.form"
 FORMAT = "consent-form-data"
 FORMAT_VERSION = 1
-MAX_FORM_DATA_BYTES = 16 * 1024 * 1024  # the embedded JSON of a form is some 40 KB
+MAX_FORM_DATA_BYTES = _limits.MAX_FORM_DATA_BYTES  # the embedded JSON of a form is some 40 KB
 
 
 @attrs.frozen
@@ -79,9 +82,15 @@ def form_data_json(form: Form, generator_version: str, render: Mapping[str, Any]
 
 
 def parse_form_data(text: str | bytes) -> FormData:
-    """The embedded data back as a :class:`FormData`; ValueError with a reason when it is not ours or damaged."""
+    """The embedded data back as a :class:`FormData`; ValueError with a reason when it is not ours or damaged,
+    and an InputError (a ValueError) listing every value that fails the checks of :func:`form_data_problems`:
+    the data comes from a file anyone can make, and is checked as a clinic's or a patient's file is."""
+    if len(text) > MAX_FORM_DATA_BYTES:  # JSON of many MB costs many times that in memory once parsed
+        raise ValueError(f"the form data is {len(text):,} bytes; the limit is {MAX_FORM_DATA_BYTES:,} bytes")
     try:
-        raw = json.loads(text)
+        raw = _limits.load_json(text)  # within MAX_NESTING: a deep array is an error, not a RecursionError
+    except _limits.LimitExceeded as exc:
+        raise ValueError(f"the form data is refused: {exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"the form data is not JSON ({exc})") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
@@ -89,6 +98,10 @@ def parse_form_data(text: str | bytes) -> FormData:
     if raw.get("format_version") != FORMAT_VERSION:
         raise ValueError(f"form data version {raw.get('format_version')!r} is not supported by this version "
                          f"(it reads version {FORMAT_VERSION})")
+    blocks = block_count(raw.get("document"))  # before the form is built: rendering time grows with them
+    if blocks > _limits.MAX_FORM_BLOCKS:
+        raise ValueError(f"the form data has {blocks:,} blocks (sections, paragraphs, list items, table "
+                         f"rows); the limit is {_limits.MAX_FORM_BLOCKS:,}")
     body = {k: v for k, v in raw.items() if k not in ("format", "format_version", "manifest", "form")}
     try:
         data = _CONVERTER.structure(body, FormData)
@@ -96,7 +109,174 @@ def parse_form_data(text: str | bytes) -> FormData:
         raise ValueError(f"the form data is damaged ({_reason(exc)})") from None
     if raw.get("manifest") != data.document.manifest_dict():
         raise ValueError("the form data is damaged (its manifest does not match its form)")
+    problems = form_data_problems(data)
+    if problems:
+        raise InputError(f"the form data is refused: {len(problems)} value(s) a consent form cannot hold",
+                         problems=problems)
     return data
+
+
+def block_count(document: Any) -> int:
+    """The blocks of text of a form's document as JSON (MAX_FORM_BLOCKS): each section, each block in it, and
+    each item of a list a block holds (list items, table rows, signature parties). Counted on the plain
+    data, whatever its shape, so that a form of 30,000 paragraphs is refused before it is built."""
+    sections = document.get("sections") if isinstance(document, dict) else None
+    count = 0
+    for section in sections if isinstance(sections, list) else ():
+        count += 1
+        blocks = section.get("blocks") if isinstance(section, dict) else None
+        for block in blocks if isinstance(blocks, list) else ():
+            count += 1
+            if isinstance(block, dict):
+                count += sum(len(value) for value in block.values() if isinstance(value, list))
+    return count
+
+
+# --------------------------------------------------------------------------- checking it
+
+_FORM_ID = re.compile(r"CF-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}")
+_ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")  # a treatment, clause, screening question or section kind
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
+_LOCALE = re.compile(r"[a-z]{2,3}(_[A-Za-z0-9]{2,8})*")
+_ROLES = ("patient", "representative", "witness", "provider")
+RENDER_OPTIONS: Mapping[str, tuple[Any, ...]] = {
+    "pdf_variant": (None, "pdf/a-3u", "pdf/a-3b"),
+    "fillable": (False, True),
+    "esign": (None, "docusign", "adobe"),
+}
+# Labels the renderers read in Python (consent/_render_docx.py); form.html's are Jinja's to report.
+RENDER_LABELS = ("initials", "notice_citation", "notice_paraphrase", "notice_own_page", "fee_none")
+# The printed facts, checked as the patient's and the clinic's files are (limits, the patient's on one line).
+_HEADER_FIELDS = {
+    "patient_name": "patient.full_name", "birth_date": "patient.birth_date", "mrn": "patient.mrn",
+    "clinic_name": "clinic.name", "clinic_address": "clinic.address", "clinic_phone": "clinic.phone",
+}
+# Text that may run over lines and be long: what the clauses and labels print.
+_PROSE = ("form.document.sections", "form.document.labels", "form.document.title")
+
+
+def form_data_problems(data: FormData) -> list[Problem]:
+    """Every value of embedded form data that a form consent made cannot hold. The data is read from a file
+    anyone can make, so each value is checked as an input is: text as a clinic file's (no control
+    characters, unpaired surrogates or noncharacters; the patient's and the clinic's fields within their
+    limits, the patient's on one line); ids and codes by their patterns (a treatment id and the form id
+    also name the files written); type sizes, screening ids and signature roles as the library makes
+    them; the render options among those that exist; and the labels the renderers print present."""
+    return [*_text_problems(data), *_code_problems(data), *_block_problems(data.document),
+            *_render_problems(data)]
+
+
+def _problem(field: str, message: str) -> Problem:
+    return Problem(f"{field} {message}", field=field)
+
+
+def _text_problems(data: FormData) -> Iterator[Problem]:
+    header = data.document.header
+    for name, field in _HEADER_FIELDS.items():
+        value = getattr(header, name)
+        if value is not None and (problem := _limits.text_problem(value, field)) is not None:
+            yield problem
+    for field, value in _strings(data, "form"):
+        if field.startswith("form.document.header."):
+            continue  # checked above, by the patient's and the clinic's limits
+        prose = field.startswith(_PROSE)
+        limit = _limits.MAX_TEMPLATE_CHARS if prose else _limits.MAX_TEXT_CHARS
+        if len(value) > limit:
+            yield _problem(field, f"is {len(value):,} characters long; the limit is {limit:,}")
+        elif (found := _limits._bad_character(value, single_line=not prose)) is not None:
+            position, what = found
+            yield _problem(field, f"contains {what} at position {position + 1}")
+
+
+def _pattern(field: str, value: object, regex: re.Pattern[str], what: str) -> Iterator[Problem]:
+    if not isinstance(value, str) or not regex.fullmatch(value):
+        yield _problem(field, f"must be {what} (got {_shown(value)})")
+
+
+def _code_problems(data: FormData) -> Iterator[Problem]:
+    form, manifest = data.document, data.document.manifest
+    language, clause = "a language code such as en or es", "a clause id such as risks"
+    yield from _pattern("form_id", form.form_id, _FORM_ID, "a form id such as CF-1A2B-3C4D-5E6F")
+    yield from _pattern("language", form.language, _LANGUAGE, language)
+    yield from _pattern("manifest.language", manifest.language, _LANGUAGE, language)
+    yield from _pattern("manifest.treatment_id", manifest.treatment_id, _ID,
+                        "a treatment id such as knee-injection")
+    if not _LOCALE.fullmatch(form.locale) or not _known_locale(form.locale):
+        yield _problem("locale", f"must be a locale dates and amounts can be written in, such as en_US "
+                                 f"(got {_shown(form.locale)})")
+    versions = (("generator_version", data.generator_version), ("template_version", data.template_version),
+                ("manifest.template_version", manifest.template_version))
+    for field, value in versions:
+        if len(value) > _limits.MAX_CODE_CHARS:
+            yield _problem(field, f"is {len(value):,} characters long; the limit is {_limits.MAX_CODE_CHARS}")
+    for i, ref in enumerate(manifest.clauses):
+        yield from _pattern(f"manifest.clauses[{i}].id", ref.id, _ID, clause)
+        yield from _pattern(f"manifest.clauses[{i}].language", ref.language, _LANGUAGE, language)
+    missing = [key for key in RENDER_LABELS if key not in form.labels]
+    if missing:
+        yield _problem("labels", f"lack {', '.join(missing)}, which the form prints")
+
+
+def _block_problems(form: Form) -> Iterator[Problem]:
+    for si, section in enumerate(form.sections):
+        at = f"sections[{si}]"
+        yield from _pattern(f"{at}.clause_id", section.clause_id, _ID, "a clause id such as risks")
+        yield from _pattern(f"{at}.kind", section.kind, _ID, "a kind of section such as clause")
+        for bi, block in enumerate(section.blocks):
+            where = f"{at}.blocks[{bi}]"
+            size = getattr(block, "type_pt", None)
+            if size is not None and not (math.isfinite(size) and 6 <= size <= 200):
+                yield _problem(f"{where}.type_pt",
+                               f"must be a type size from 6 to 200 points (got {_shown(size)})")
+            if block.kind == "checklist":
+                for ri, row in enumerate(block.rows):
+                    yield from _pattern(f"{where}.rows[{ri}].id", row.id, _ID, "a screening question id")
+            for pi, party in enumerate(getattr(block, "parties", ())):
+                if party.role not in _ROLES:
+                    yield _problem(f"{where}.parties[{pi}].role",
+                                   f"must be one of {', '.join(_ROLES)} (got {_shown(party.role)})")
+
+
+def _render_problems(data: FormData) -> Iterator[Problem]:
+    for key, value in data.render.items():
+        allowed = RENDER_OPTIONS.get(key)
+        if allowed is None:
+            yield _problem(f"render.{key}", f"is not a render option (options: {', '.join(RENDER_OPTIONS)})")
+        elif not any(type(value) is type(choice) and value == choice for choice in allowed):
+            yield _problem(f"render.{key}",
+                           f"must be one of {', '.join(map(_shown, allowed))} (got {_shown(value)})")
+
+
+def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
+    """(field, text) of every string in the data, keys of mappings included."""
+    if isinstance(value, str):
+        yield where, value
+    elif attrs.has(type(value)):
+        for f in attrs.fields(type(value)):
+            yield from _strings(getattr(value, f.name), f"{where}.{f.name}")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _strings(key, f"{where} key")
+            yield from _strings(item, f"{where}.{key}" if isinstance(key, str) and len(key) < 64 else where)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _strings(item, f"{where}[{i}]")
+
+
+def _shown(value: object) -> str:
+    """A value for a message: short, and with no character that could not be printed."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _known_locale(locale: str) -> bool:
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(locale)
+    except (UnknownLocaleError, ValueError, TypeError):
+        return False
+    return True
 
 
 def _reason(exc: BaseException) -> str:
@@ -135,9 +315,14 @@ def read_form_data(data: bytes) -> tuple[FormData, str]:
 
 def _parse(text: bytes, where: str) -> FormData:
     if len(text) > MAX_FORM_DATA_BYTES:
-        raise InputError(f"the form data in {where} is {len(text):,} bytes; the limit is {MAX_FORM_DATA_BYTES:,}")
+        raise InputError(f"{where}: the form data is {len(text):,} bytes; "
+                         f"the limit is {MAX_FORM_DATA_BYTES:,} bytes")
     try:
         return parse_form_data(text)
+    except InputError as exc:  # values the checks refuse: each of them listed
+        raise InputError(f"{where}: {exc.summary}", problems=exc.problems,
+                         hint="a form consent made holds none of these: the file was made or changed by "
+                              "something else") from None
     except ValueError as exc:
         raise InputError(f"{where}: {exc}") from None
 
@@ -145,12 +330,19 @@ def _parse(text: bytes, where: str) -> FormData:
 def _from_pdf(data: bytes) -> FormData:
     import pikepdf
 
+    from ._pdf_bounds import check_pdf, qpdf_guard, stream_bytes
+
+    where = f"the PDF's {PDF_ATTACHMENT}"
     try:
-        with pikepdf.open(io.BytesIO(data)) as pdf:
+        check_pdf(data)  # every stream measured first: a compression bomb is refused before it is opened
+        with qpdf_guard(), pikepdf.open(io.BytesIO(data)) as pdf:
             files = pdf.attachments
             names = set(files.keys())
-            text = files[PDF_ATTACHMENT].get_file().read_bytes() if PDF_ATTACHMENT in names else None
-    except (pikepdf.PdfError, pikepdf.PasswordError, ValueError, KeyError) as exc:
+            text = (stream_bytes(files[PDF_ATTACHMENT].obj.EF.F, MAX_FORM_DATA_BYTES,
+                                 f"{where}: the form data is") if PDF_ATTACHMENT in names else None)
+    except _limits.LimitExceeded as exc:
+        raise InputError(str(exc)) from None
+    except (pikepdf.PdfError, pikepdf.PasswordError, ValueError, KeyError, AttributeError) as exc:
         raise InputError(f"the PDF cannot be read ({type(exc).__name__})",
                          hint="the file is damaged or not a PDF") from None
     if text is None:
@@ -163,17 +355,93 @@ def _from_pdf(data: bytes) -> FormData:
 
 
 def _from_docx(data: bytes) -> FormData:
-    from docx import Document
-    from docxcompose.properties import CustomProperties
+    from lxml import etree
 
     try:
-        with zipfile.ZipFile(io.BytesIO(data)):
-            pass
-        value = CustomProperties(Document(io.BytesIO(data))).get(DOCX_PROPERTY)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        value = docx_property(data, DOCX_PROPERTY)
+    except _limits.LimitExceeded as exc:
+        raise InputError(str(exc)) from None
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, NotImplementedError, RuntimeError,
+            etree.XMLSyntaxError) as exc:
         raise InputError(f"the DOCX cannot be read ({type(exc).__name__})",
                          hint="the file is damaged or not a DOCX") from None
     if not isinstance(value, str):
         raise InputError(f"this DOCX has no consent form data (no custom property {DOCX_PROPERTY})",
                          hint="only DOCX files made by consent render or consent batch carry it")
     return _parse(value.encode(), f"the DOCX property {DOCX_PROPERTY}")
+
+
+_CUSTOM_PROPERTIES = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties"
+_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_PROPERTY = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}property"
+_TEXT_TYPES = ("lpwstr", "lpstr", "bstr")
+
+
+def docx_property(data: bytes, name: str) -> object:
+    """The value of the DOCX's custom document property ``name`` (text; None when it has none; another kind
+    of value as its type's name), read within the limits: the zip's directory is sized before it is read
+    (MAX_DOCX_PARTS), the sizes its files say they have are added up (MAX_DECODED_BYTES), and only the two
+    small parts that lead to the property are unzipped, each refused beyond its limit before it is
+    decompressed and never read past it, and parsed with no entities expanded."""
+    limit = _limits.DOCX_PART_FACTOR * MAX_FORM_DATA_BYTES
+    _check_zip_directory(data)
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        members = package.infolist()
+        if len(members) > _limits.MAX_DOCX_PARTS:
+            raise _limits.LimitExceeded(f"the DOCX holds {len(members):,} files; "
+                                        f"the limit is {_limits.MAX_DOCX_PARTS:,}")
+        unzipped = sum(member.file_size for member in members)  # as the zip says: each read is capped too
+        if unzipped > _limits.MAX_DECODED_BYTES:
+            raise _limits.LimitExceeded(f"the DOCX's files are {unzipped:,} bytes once unzipped (a zip "
+                                        f"bomb?); the limit is {_limits.MAX_DECODED_BYTES:,} bytes")
+        rels = _xml(_zip_read(package, "_rels/.rels", limit))
+        targets = [rel.get("Target") or "" for rel in rels.iter(_RELATIONSHIPS)
+                   if rel.get("Type") == _CUSTOM_PROPERTIES]
+        if not targets:
+            return None
+        properties = _xml(_zip_read(package, targets[0].lstrip("/"), limit))
+    for prop in properties.iter(_PROPERTY):
+        if (prop.get("name") or "").lower() == name.lower():  # as Word (and docxcompose) match it
+            value = prop[0] if len(prop) else None
+            if value is None:
+                return None
+            kind = str(value.tag).rpartition("}")[2]
+            return (value.text or "") if kind in _TEXT_TYPES else kind
+    return None
+
+
+def _check_zip_directory(data: bytes) -> None:
+    """Refuse a zip whose central directory is too large for MAX_DOCX_PARTS files (at most 1 KiB each),
+    before Python's zipfile reads it into an object per file."""
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 0xFFFF))
+    if end < 0 or len(data) < end + 22:
+        return  # not a zip: zipfile says so
+    size = int.from_bytes(data[end + 12:end + 16], "little")
+    zip64 = end - 20 - 56
+    if size == 0xFFFFFFFF and zip64 >= 0 and data[zip64:zip64 + 4] == b"PK\x06\x06":
+        size = int.from_bytes(data[zip64 + 40:zip64 + 48], "little")
+    if size > _limits.MAX_DOCX_PARTS * 1024:
+        raise _limits.LimitExceeded(f"the DOCX's list of files is {size:,} bytes, room for more than "
+                                    f"{_limits.MAX_DOCX_PARTS:,} files; the limit is "
+                                    f"{_limits.MAX_DOCX_PARTS:,} files")
+
+
+def _zip_read(package: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """One member, refused when it says it is larger than ``limit`` and never read past ``limit`` + 1."""
+    info = package.getinfo(name)
+    if info.file_size > limit:
+        raise _limits.LimitExceeded(f"the DOCX part {name} is {info.file_size:,} bytes once unzipped; "
+                                    f"the limit is {limit:,} bytes")
+    with package.open(info) as member:
+        data = member.read(limit + 1)
+    if len(data) > limit:
+        raise _limits.LimitExceeded(f"the DOCX part {name} is more than {limit:,} bytes once unzipped; "
+                                    f"the limit is {limit:,} bytes")
+    return data
+
+
+def _xml(data: bytes) -> Any:
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    return etree.fromstring(data, parser=parser)

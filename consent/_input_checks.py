@@ -39,11 +39,41 @@ def _text(value: object, field: str, source: str | None, *, required: bool = Tru
         yield Problem(f"{field} must not be empty", path=source, field=field)
 
 
-def patient_problems(patient: object, source: str | None = None) -> list[Problem]:
+def _is_date(value: object) -> bool:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
+def age_on(born: dt.date, day: dt.date) -> int:
+    """Whole years from ``born`` to ``day`` (a birthday on 29 February is had on 1 March in other years)."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def birth_date_problem(born: dt.date, form_date: dt.date | None = None) -> str | None:
+    """What is wrong with a birth date, or None: after today; and, once the form's date is known, after it
+    or more than MAX_AGE_YEARS before it. The message gives the age or the number of days, never the birth
+    date itself (it identifies the patient)."""
+    if born > dt.date.today():
+        return "is in the future"
+    if form_date is None:
+        return None
+    if born > form_date:
+        days = (born - form_date).days
+        return (f"must be on or before the form's date, {form_date.isoformat()} "
+                f"(got a date {days:,} day{'s' if days != 1 else ''} after it)")
+    age = age_on(born, form_date)
+    if age > _limits.MAX_AGE_YEARS:
+        return (f"gives an age of {age:,} years on the form's date, {form_date.isoformat()}; "
+                f"the limit is {_limits.MAX_AGE_YEARS} years")
+    return None
+
+
+def patient_problems(patient: object, source: str | None = None, *, date: object = None) -> list[Problem]:
+    """Every problem of ``patient``; ``date``: the form's date, which the birth date may not be after, nor
+    more than MAX_AGE_YEARS before (checked when the form is built: :func:`validate_inputs`)."""
     if not isinstance(patient, Patient):
         return [Problem(f"patient must be a consent.Patient (got {type(patient).__name__})", path=source)]
     out = list(_text(patient.full_name, "patient.full_name", source))
-    if not isinstance(patient.birth_date, dt.date) or isinstance(patient.birth_date, dt.datetime):
+    if not _is_date(patient.birth_date):
         out.append(
             Problem(
                 f"patient.birth_date must be a date like 1980-04-30 (got {patient.birth_date!r})",
@@ -51,8 +81,8 @@ def patient_problems(patient: object, source: str | None = None) -> list[Problem
                 field="patient.birth_date",
             )
         )
-    elif patient.birth_date > dt.date.today():
-        out.append(Problem("patient.birth_date is in the future", path=source, field="patient.birth_date"))
+    elif (wrong := birth_date_problem(patient.birth_date, date if _is_date(date) else None)) is not None:
+        out.append(Problem(f"patient.birth_date {wrong}", path=source, field="patient.birth_date"))
     out += _text(patient.mrn, "patient.mrn", source, required=False)
     out += _text(patient.preferred_language, "patient.preferred_language", source, required=False)
     out += _limits.text_problems(patient, "patient", source)  # lengths, control characters
@@ -286,7 +316,7 @@ def validate_clinic(clinic: object) -> None:
 
 def validate_inputs(patient: object, clinic: object, date: object) -> None:
     """Raise one InputError listing every problem in the patient, clinic and form date."""
-    problems = patient_problems(patient) + clinic_problems(clinic)
-    if not isinstance(date, dt.date) or isinstance(date, dt.datetime):
+    problems = patient_problems(patient, date=date) + clinic_problems(clinic)
+    if not _is_date(date):
         problems.append(Problem(f"date must be a date like 2026-11-21 (got {date!r})", field="date"))
     _raise_if(problems)

@@ -12,19 +12,20 @@ import json
 import os
 import re
 import unicodedata
+import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
-import yaml
 
 from .errors import ContentError, InputError, Problem
 
 MIB = 1024 * 1024
 
 MAX_DATA_FILE_BYTES = 1 * MIB
-"""A patient, clinic, screening or CSV mapping file, and each YAML file of a pack."""
+"""A patient, clinic, screening or CSV mapping file, each YAML file of a pack, and a certificate file
+(``verify --trust``, ``seal --cert``)."""
 MAX_EXPORT_BYTES = 512 * MIB
 """One EHR export file (FHIR JSON or NDJSON, CSV)."""
 MAX_RECORDS_PER_FILE = 100_000
@@ -45,6 +46,23 @@ MAX_PACK_FILES = 2_000
 """Files in one clinic pack folder."""
 MAX_PACK_BYTES = 64 * MIB
 """Bytes of all files in one clinic pack folder (fonts included)."""
+MAX_FORM_FILE_BYTES = 64 * MIB
+"""A form read back: the file given to ``rerender``, ``verify`` (and ``--original``), ``seal``, ``record``."""
+MAX_FORM_DATA_BYTES = 1 * MIB
+"""The form data embedded in a PDF or DOCX, decompressed (a stock form's is under 45 KB). The DOCX part
+that holds it (``docProps/custom.xml``) may be ``DOCX_PART_FACTOR`` times that, for XML escaping."""
+MAX_FORM_BLOCKS = 2_000
+"""Sections, paragraphs, headings, notices, list items and table rows in one form's embedded data (a stock
+form has about 230), counted before the form is built: the time to render a form grows with them."""
+MAX_DECODED_BYTES = 64 * MIB
+"""Data decompressed from one form read back: all the streams of a PDF (page content, fonts, images,
+attachments), all the files of a DOCX; measured before anything is decompressed, so a bomb stops there."""
+MAX_DOCX_PARTS = 1_000
+"""Files inside one DOCX read back (its zip directory is sized before it is read)."""
+MAX_AGE_YEARS = 130
+"""A patient's age on the form's date: a birth date further back is a typing mistake (year 1, 1826)."""
+
+DOCX_PART_FACTOR = 8
 
 _SHORT = {
     "patient.full_name": MAX_NAME_CHARS,
@@ -67,6 +85,12 @@ LIMITS: Mapping[str, int] = {
     "MAX_TEMPLATE_CHARS": MAX_TEMPLATE_CHARS,
     "MAX_PACK_FILES": MAX_PACK_FILES,
     "MAX_PACK_BYTES": MAX_PACK_BYTES,
+    "MAX_FORM_FILE_BYTES": MAX_FORM_FILE_BYTES,
+    "MAX_FORM_DATA_BYTES": MAX_FORM_DATA_BYTES,
+    "MAX_FORM_BLOCKS": MAX_FORM_BLOCKS,
+    "MAX_DECODED_BYTES": MAX_DECODED_BYTES,
+    "MAX_DOCX_PARTS": MAX_DOCX_PARTS,
+    "MAX_AGE_YEARS": MAX_AGE_YEARS,
 }
 
 
@@ -104,6 +128,25 @@ def read_bounded(path: Path, limit: int = MAX_DATA_FILE_BYTES, what: str = "the 
     if len(data) > limit:
         raise InputError(f"{path}: {what} is more than {limit:,} bytes; the limit is {limit:,} bytes")
     return data
+
+
+def inflated_size(raw: bytes, limit: int) -> int:
+    """How long zlib data decompresses to, counted a chunk at a time without keeping the chunks, and only
+    up to ``limit`` + 1 bytes: a compression bomb is measured in its first ``limit`` bytes, never
+    decompressed whole. Damaged data counts up to the damage (what a reader gets out of it); like qpdf, the
+    count stops at the end of the first zlib stream."""
+    inflater = zlib.decompressobj()
+    size, pending = 0, raw
+    try:
+        while size <= limit and not inflater.eof:
+            out = inflater.decompress(pending, 1 << 20)
+            size += len(out)
+            pending = inflater.unconsumed_tail
+            if not out and not pending:
+                break
+    except zlib.error:
+        pass
+    return size
 
 
 # --------------------------------------------------------------------------- parsed data
@@ -147,21 +190,6 @@ def load_json(text: str | bytes) -> Any:
     except ValueError as exc:  # Python's limit on the digits of an integer
         raise LimitExceeded(f"a number is too long to read ({exc})") from None
     check_shape(data)
-    return data
-
-
-def load_yaml(text: str) -> Any:
-    """``yaml.safe_load`` within the limits: raises yaml.YAMLError for bad YAML, LimitExceeded for
-    nesting deeper than MAX_NESTING, more than MAX_YAML_NODES values or an over-long integer."""
-    try:
-        data = yaml.safe_load(text)
-    except RecursionError:
-        raise nesting_error() from None
-    except yaml.YAMLError:
-        raise
-    except ValueError as exc:
-        raise LimitExceeded(f"a value cannot be read ({exc})") from None
-    check_shape(data, max_nodes=MAX_YAML_NODES)
     return data
 
 

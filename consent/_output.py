@@ -32,8 +32,19 @@ def safe_slug(text: str, limit: int = 40) -> str:
     return slug or "form"
 
 
+_NAME_PART = re.compile(r"[A-Za-z0-9]+(-[A-Za-z0-9]+)*")
+
+
+def _name_part(text: str) -> str:
+    """An id as a part of a file name: as it is when it is letters, digits and single hyphens (every id
+    consent makes), else its slug (an id from a file anyone can make: ``x/../../escaped``)."""
+    return text if _NAME_PART.fullmatch(text) and len(text) <= 64 else safe_slug(text, 64)
+
+
 def default_stem(form: Form) -> str:
-    return f"{form.date.isoformat()}_{form.manifest.treatment_id}_{safe_slug(form.header.patient_name)}_{form.form_id}"
+    """``<date>_<treatment>_<patient>_<form id>``: no part holds a separator, a dot or a control character."""
+    treatment, form_id = _name_part(form.manifest.treatment_id), _name_part(form.form_id)
+    return f"{form.date.isoformat()}_{treatment}_{safe_slug(form.header.patient_name)}_{form_id}"
 
 
 def check_formats(formats: Sequence[str]) -> tuple[str, ...]:

@@ -40,6 +40,8 @@ import attrs
 from ._disk_cache import pdf_scope
 from ._field_places import FieldPlace, decode_places, encode_places, field_places
 from ._pdf_stack import stack_pages, tick_fill
+from ._template_data import template_data
+from ._text import run_template
 from ._render_pdf import _context, _resources, _weasyprint, form_html, layout, manifest_json, write_document
 from ._tokens import TOKEN_MARK, SharedWork, box_marks, patient_values, tokenise
 from .document import Form, Paragraph, Section, Signatures
@@ -415,6 +417,7 @@ def _layer(form: Form, kinds: list[PageKind], values: dict[str, str], ticked: se
     """The form's own layer: a first page with only the page header and footer (drawn on every page),
     then a page for each kind of page this form draws on (slot values, ticks), without them."""
     res = _resources(form.packs)
-    html = res.overlay.render(**_context(form, manifest=False), part="layer", kinds=kinds, values=values,
-                              ticked=ticked)
+    context = {**_context(form, manifest=False), "part": "layer", "kinds": template_data(kinds),
+               "values": template_data(values), "ticked": template_data(ticked)}
+    html = run_template(lambda: res.overlay.render(context), "overlay.html")
     return layout(html, form.packs, hide=("page", "top-left", "bottom-right"))

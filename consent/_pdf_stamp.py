@@ -15,7 +15,12 @@ Where the hash goes: two keys of the document information dictionary, beside ``/
   which page changed);
 - ``/consentfields``: the form's fields as made, one per line: name, kind, required or optional, page and
   widget rectangles (empty for a flat form), so that a field removed, added, moved or made optional is
-  seen even though the hash leaves the fields out.
+  seen even though the hash leaves the fields out;
+- ``/consentdatahash``: each embedded file (``consent-form.json``, the data ``consent record`` and
+  ``rerender`` read; ``consent-manifest.json``), one per line: its name and the SHA-256 of its bytes, so
+  that data edited after the form was made is seen even though the content hash leaves it out. Forms made
+  before this key have none; their data is checked against the printed pages only (see
+  :mod:`consent._signed`).
 
 Why there and not in the XMP: PDF/A-2 and -3 ask the document information entries that have an XMP
 analogue (Title, Author, Subject, Keywords, the dates, Creator, Producer) to match the XMP; custom keys have
@@ -37,11 +42,15 @@ from typing import Any
 import pikepdf
 
 from ._acroform import read_fields
+from ._limits import LimitExceeded
+from ._pdf_bounds import DecodeBudget
+from .errors import NotAConsentForm
 
 HASH_KEY = "/consentcontenthash"
 PAGES_KEY = "/consentpagehashes"
 FIELDS_KEY = "/consentfields"
 FORM_ID_KEY = "/consentformid"
+DATA_KEY = "/consentdatahash"
 # Entries about how a stream is stored, not what it holds; /Parent points back up the page tree.
 _STORAGE_KEYS = frozenset({"/Length", "/Filter", "/DecodeParms", "/DL", "/Parent"})
 
@@ -53,6 +62,7 @@ class _Canon:
     def __init__(self) -> None:
         self.memo: dict[tuple[int, int], bytes] = {}
         self.open: set[tuple[int, int]] = set()
+        self.budget = DecodeBudget(what="its pages hold")  # MAX_DECODED_BYTES decompressed, in all
 
     def digest(self, obj: Any) -> bytes:
         if isinstance(obj, pikepdf.Object) and obj.is_indirect:
@@ -74,7 +84,7 @@ class _Canon:
         if isinstance(obj, pikepdf.Stream):
             h.update(b"S")
             h.update(self._dict(obj.stream_dict, stream=True))
-            h.update(_stream_data(obj))
+            h.update(_stream_data(obj, self.budget))
         elif isinstance(obj, pikepdf.Dictionary):
             h.update(b"D")
             h.update(self._dict(obj, stream=False))
@@ -100,10 +110,13 @@ class _Canon:
         return h.digest()
 
 
-def _stream_data(stream: pikepdf.Stream) -> bytes:
-    """The decoded data; a stream qpdf cannot decode (a JPEG image) as stored, with its filters."""
+def _stream_data(stream: pikepdf.Stream, budget: DecodeBudget) -> bytes:
+    """The decoded data; a stream qpdf cannot decode (a JPEG image) as stored, with its filters. Beyond the
+    ``budget`` (a compression bomb), NotAConsentForm: what the pages show cannot be told."""
     try:
-        return b"decoded" + stream.read_bytes()
+        return b"decoded" + budget.read(stream)
+    except LimitExceeded as exc:
+        raise NotAConsentForm(str(exc)) from None
     except pikepdf.PdfError:
         filters = [stream.stream_dict.get(key) for key in ("/Filter", "/DecodeParms")]
         stored = b" ".join(f.unparse() if isinstance(f, pikepdf.Object) else b"null" for f in filters)
@@ -152,7 +165,8 @@ def page_hashes(pdf: pikepdf.Pdf, known: dict[tuple[int, int], bytes] | None = N
         )
         h.update(b"contents")
         for stream in streams:
-            h.update(_stream_data(stream) if isinstance(stream, pikepdf.Stream) else _scalar(stream))
+            is_stream = isinstance(stream, pikepdf.Stream)
+            h.update(_stream_data(stream, canon.budget) if is_stream else _scalar(stream))
             h.update(b"\n")
         h.update(b"resources")
         h.update(canon.digest(page.obj.get("/Resources", pikepdf.Dictionary())))
@@ -164,6 +178,24 @@ def object_digests(objects: list[Any]) -> list[bytes]:
     """The canonical digest of each object, for :func:`page_hashes` ``known`` in a PDF they are copied to."""
     canon = _Canon()
     return [canon.digest(obj) for obj in objects]
+
+
+def digests_without(objects: list[tuple[Any, frozenset[str]]]) -> list[bytes]:
+    """The canonical digest of each object, a dictionary without the keys given with it (at its top
+    level: a widget without its page link, say); anything else as :func:`object_digests` has it."""
+    canon = _Canon()
+    out = []
+    for obj, skip in objects:
+        if isinstance(obj, pikepdf.Dictionary):
+            h = hashlib.sha256(b"D")
+            for key in sorted(obj.keys()):
+                if key not in skip:
+                    h.update(key.encode("utf-8", "surrogateescape"))
+                    h.update(canon.digest(obj[key]))
+            out.append(h.digest())
+        else:
+            out.append(canon.digest(obj))
+    return out
 
 
 def content_hash(hashes: list[str]) -> str:
@@ -188,3 +220,16 @@ def stamp_open(pdf: pikepdf.Pdf, *, known: dict[tuple[int, int], bytes] | None =
     pdf.docinfo[PAGES_KEY] = " ".join(hashes)
     pdf.docinfo[HASH_KEY] = content_hash(hashes)
     pdf.docinfo[FIELDS_KEY] = "\n".join(field.layout for field in read_fields(pdf))
+    pdf.docinfo[DATA_KEY] = "\n".join(f"{name} {digest}" for name, digest in embedded_files(pdf).items())
+
+
+def embedded_files(pdf: pikepdf.Pdf) -> dict[str, str]:
+    """Each embedded file of the document (its /EmbeddedFiles name tree), by name: ``sha256:<hex>`` of its
+    bytes, or ``unreadable`` when qpdf cannot read it. Sorted by name."""
+    out = {}
+    for name, spec in pdf.attachments.items():
+        try:
+            out[name] = "sha256:" + hashlib.sha256(spec.get_file().read_bytes()).hexdigest()
+        except (pikepdf.PdfError, ValueError, KeyError):
+            out[name] = "unreadable"
+    return dict(sorted(out.items()))

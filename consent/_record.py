@@ -4,16 +4,19 @@
 
 ``consent batch`` sent a ``proposed`` Consent per form (consent/ehr/_fhir_out.py), identified by the form
 id. The signed form, read back with :func:`consent.read_signed` (its content intact, every required field
-filled and signed: otherwise it is refused), gives:
+filled and signed, no field changed after a signature unless the signature that followed covers it, every
+value shown by its field's appearance, and its embedded data as stamped and printed on its pages: otherwise
+it is refused, with the reasons), gives:
 
 - a DocumentReference of the signed PDF (``POST``, created once: ``ifNoneExist`` on the SHA-256 of the
   file), with ``hash`` (base64 SHA-1) and ``size``; ``relatesTo`` ``replaces`` the unsigned form's
   DocumentReference, found by the form id (a conditional reference, resolved by the server);
 - the Consent again, ``active`` (``PUT Consent?identifier=<form-id system>|<form id>``: a conditional
   update of the proposed one), ``dateTime`` the patient's date and time of signing, ``performer`` the
-  patient, the representative when one signed (a RelatedPerson, by name) and the provider (a
-  Practitioner, by name), ``sourceReference`` the signed PDF. It carries no ``id``: the server assigned
-  the proposed Consent's id, and a conditional update finds it by the identifier;
+  patient, the representative when one signed (a RelatedPerson, by name; one named who did not sign is
+  refused) and the provider (a Practitioner, by name), ``sourceReference`` the signed PDF. It carries no
+  ``id``: the server assigned the proposed Consent's id, and a conditional update finds it by the
+  identifier;
 - each screening answer as an Observation (``POST``, once per form and question), not as a Consent
   provision. A provision is a rule (permit or deny an action, for an actor, on data); "is the patient
   pregnant: no" is not a rule but a fact the patient stated, which clinicians and decision support look
@@ -118,7 +121,7 @@ def _refuse_unless_complete(signed: SignedForm) -> None:
         raise InputError(f"form {signed.form_id} has no form fields: it was not made fillable, or was flattened",
                          hint="record a form made with --fillable and signed in its fields")
     if verdict.status in ("ALTERED", "INCOMPLETE"):
-        what = "was changed after it was made" if verdict.status == "ALTERED" else "is not complete"
+        what = "was changed after it was made or signed" if verdict.status == "ALTERED" else "is not complete"
         raise InputError(problems=[Problem(reason) for reason in verdict.reasons],
                          hint=f"form {signed.form_id} {what}; it cannot be recorded as signed")
 
@@ -199,9 +202,15 @@ def _active_consent(doc: FormDocument, doc_url: str, when: str,
 
 
 def _performers(fields: dict[str, Field], patient: dict[str, Any]) -> list[dict[str, Any]]:
-    """Who agreed: the patient, the representative who signed for them, and the provider."""
+    """Who agreed: the patient, the representative who signed for them, and the provider. A representative
+    named but not signing is refused: the form would name someone as consenting who did not sign it."""
     out = [copy.deepcopy(patient)]
     name = fields.get("representative.name")
+    signature = fields.get("representative.signature")
+    if name is not None and name.filled and (signature is None or not signature.filled):
+        raise InputError("representative.name is filled in, but representative.signature is not signed",
+                         hint="a representative is recorded as consenting only with their signature; have "
+                              "them sign the form, or clear their name before the patient signs")
     if name is not None and name.filled:
         relationship = fields.get("representative.relationship")
         shown = name.value.strip() + (f" ({relationship.value.strip()})" if relationship and relationship.filled

@@ -25,7 +25,6 @@ from docx.shared import Inches, Pt, RGBColor
 from docx.text.paragraph import Paragraph as DocxParagraph
 from docxcompose.properties import CustomProperties
 from docxtpl import DocxTemplate
-from jinja2 import StrictUndefined, TemplateError
 
 from . import __version__
 from ._disk_cache import docx_scope
@@ -34,7 +33,8 @@ from ._docx_zip import zip_parts
 from ._esign import check_esign, tag
 from ._form_data import DOCX_PROPERTY, form_data_json
 from ._library import get_library
-from ._text import Sandbox, long_date
+from ._template_data import markup, template_data
+from ._text import NoFiles, Sandbox, TemplateUndefined, long_date, run_template
 from ._tokens import TOKENS, SharedWork, box_marks, patient_values, tokenise
 from .document import (
     BulletList,
@@ -64,7 +64,7 @@ def _template_bytes(packs: tuple[str, ...]) -> bytes:
 
 
 def _env() -> Sandbox:
-    return Sandbox(undefined=StrictUndefined, autoescape=True)
+    return Sandbox(undefined=TemplateUndefined, autoescape=True, loader=NoFiles("a Word template"))
 
 
 def _shade(cell: Any, fill: str) -> None:
@@ -392,8 +392,10 @@ def _template_parts(form: Form, esign: str | None = None) -> dict[str, bytes]:
     for section in form.sections:
         writer.section(section)
     h = form.header
+    # Data only: the body goes in as its finished XML, never as docxtpl's Subdoc, whose document a
+    # template could save anywhere (``body.subdocx.save(...)``; see consent/_template_data.py).
     context = {
-        "L": form.labels,
+        "L": template_data(form.labels),
         "title": form.title,
         "clinic_name": h.clinic_name,
         "clinic_address": h.clinic_address,
@@ -404,12 +406,9 @@ def _template_parts(form: Form, esign: str | None = None) -> dict[str, bytes]:
         "form_date": long_date(form.date, form.locale),
         "form_id": form.form_id,
         "template_version": form.manifest.template_version,
-        "body": body,
+        "body": markup(str(body)),  # the subdocument's XML, as docxtpl would print the Subdoc
     }
-    try:
-        tpl.render(context, jinja_env=_env(), autoescape=True)
-    except TemplateError as exc:
-        raise RenderError(f"form.docx: {exc}") from None
+    run_template(lambda: tpl.render(context, jinja_env=_env(), autoescape=True), "form.docx")
     stamp = dt.datetime.combine(form.date, dt.time(0, 0))
     core = tpl.docx.core_properties
     core.title = form.title

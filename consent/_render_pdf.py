@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-from jinja2 import BytecodeCache, FileSystemLoader, StrictUndefined, Template, TemplateError
+from jinja2 import BytecodeCache, FileSystemLoader, Template, TemplateError
 
 from . import __version__
 from ._form_data import MANIFEST_ATTACHMENT, PDF_ATTACHMENT, form_data_json
 from ._library import get_library
-from ._text import Sandbox, long_date
+from ._template_data import template_data
+from ._text import Sandbox, TemplateUndefined, long_date, run_template
 from .document import Form
 from .errors import RenderError
 
@@ -139,7 +140,7 @@ _COMPILED = _Compiled()
 def _template_env(packs: tuple[str, ...]) -> Sandbox:
     return Sandbox(
         loader=FileSystemLoader([str(root) for root in get_library(packs).template_roots]),
-        undefined=StrictUndefined,
+        undefined=TemplateUndefined,
         autoescape=True,
         bytecode_cache=_COMPILED,
     )
@@ -195,11 +196,12 @@ def manifest_json(form: Form) -> str:
 
 
 def _context(form: Form, *, manifest: bool = True) -> dict[str, Any]:
-    """What the HTML templates get; ``manifest`` False: no manifest ``<meta>`` (a shared layout's layer,
-    whose manifest consent/_pdf_stack.py writes)."""
+    """What the HTML templates get: data only, never the Form (whose methods write files; see
+    consent/_template_data.py). ``manifest`` False: no manifest ``<meta>`` (a shared layout's layer, whose
+    manifest consent/_pdf_stack.py writes)."""
     return {
-        "form": form,
-        "L": form.labels,
+        "form": template_data(form),
+        "L": template_data(form.labels),
         "form_date": long_date(form.date, form.locale),
         "manifest_json": manifest_json(form) if manifest else "",
         "generator_version": __version__,
@@ -212,13 +214,10 @@ def form_html(form: Form, *, skeleton: bool = False, text_slots: dict[str, int] 
     slots empty (``slot_lines``: the named slots made higher than form.html has them), and the paragraphs
     named in ``text_slots`` ("<section>.<block>") as many empty lines high as given (see
     consent/_pdf_layers.py)."""
-    try:
-        return _resources(form.packs).form.render(
-            **_context(form), skeleton=skeleton, part="body" if skeleton else "whole", text_slots=text_slots or {},
-            slot_lines=slot_lines or {},
-        )
-    except TemplateError as exc:
-        raise RenderError(f"form.html: {exc}") from None
+    template = _resources(form.packs).form
+    context = {**_context(form), "skeleton": skeleton, "part": "body" if skeleton else "whole",
+               "text_slots": template_data(text_slots or {}), "slot_lines": template_data(slot_lines or {})}
+    return run_template(lambda: template.render(context), "form.html")
 
 
 @functools.lru_cache(maxsize=32)

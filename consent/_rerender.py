@@ -88,6 +88,9 @@ class Rerendered:
         elif self.identical is False:
             lines.append(f"The {self.source.upper()} made again is NOT byte-identical to the input: it was made by "
                          f"consent {d.generator_version}, and consent {__version__} is installed.")
+        if d.document.packs or self.form.packs:
+            lines.append(f"Clinic packs: the form names {', '.join(d.document.packs) or 'none'}; made with the "
+                         f"packs given: {', '.join(self.form.packs) or 'none'}.")
         if d.template_version != self.installed_template_version:
             lines.append(f"The installed template version ({self.installed_template_version}) differs from the "
                          f"form's ({d.template_version}): the layout may differ; the text is the form's own.")
@@ -124,19 +127,30 @@ def _changes(form: Form, packs: tuple[str, ...]
 def rerender(data: bytes, *, packs: Sequence[str | Path] | None = None,
              formats: Sequence[str] = ("pdf", "docx")) -> Rerendered:
     """Make a form again from the data embedded in its PDF or DOCX ``data``: the PDF with the options it
-    was made with, and the DOCX. ``packs``: the clinic pack folders for its templates (default: the
-    folders it was made with). Compares the result with the input and the form with the installed library."""
-    found, source = read_form_data(data)
-    form = found.document
-    if packs is not None:
-        form = attrs.evolve(form, packs=tuple(str(Path(p).resolve()) for p in packs))
-    missing = [p for p in form.packs if not Path(p).is_dir()]
+    was made with, and the DOCX. ``packs``: the clinic pack folders for its templates. The folders the
+    form names are never loaded on its word: a form that names packs needs ``packs`` (an InputError
+    naming them otherwise), and the report names them. Every value of the embedded data is checked as an
+    input is (an InputError listing each one refused). Compares the result with the input and the form
+    with the installed library."""
+    found, source = read_form_data(data)  # every value checked as an input is (consent/_form_data.py)
+    named = found.document.packs
+    # A pack's templates run when the form is made: only the packs the caller gives are loaded, never the
+    # folders the file names (anyone can make a PDF that names a folder of theirs).
+    given = tuple(str(Path(p).resolve()) for p in packs or ())
+    if named and not given:
+        raise InputError(f"the form names clinic pack folders: {', '.join(named)}; rerender loads only "
+                         "the packs it is given",
+                         hint="give the clinic's pack folders with --pack (packs=[...]), if they are the "
+                              "clinic's own: a pack's templates run when the form is made")
+    missing = [p for p in given if not Path(p).is_dir()]
     if missing:
-        raise InputError(f"the form was made with a pack folder that is not here: {missing[0]}",
+        raise InputError(f"the pack folder given is not here: {missing[0]}",
                          hint="give the clinic's pack folders with --pack")
+    form = attrs.evolve(found.document, packs=given)
     library = get_library(form.packs)
     library.raise_problems()
-    # The options the file was made with (a DOCX knows only its e-signature tags: its PDF gets those too).
+    # The options the file was made with (a DOCX knows only its e-signature tags: its PDF gets those too);
+    # _form_data has refused any other option, and any value these cannot have.
     options: dict[str, Any] = dict(found.render)
     variant = options.pop("pdf_variant", None)
     unknown = sorted(set(options) - set(inspect.signature(render_pdf).parameters))

@@ -80,9 +80,11 @@ def seal(
 def _signer(cert: Path, password: str | bytes | None) -> SimpleSigner:
     from pyhanko.sign import signers
 
+    from ._limits import MAX_DATA_FILE_BYTES, read_bounded
+
     secret = password.encode() if isinstance(password, str) else password
-    try:
-        data = cert.read_bytes()
+    try:  # at most MAX_DATA_FILE_BYTES: /dev/zero stops there
+        data = read_bounded(cert, MAX_DATA_FILE_BYTES, "the certificate file")
     except OSError as exc:
         raise SealError(f"{cert}: cannot be read ({exc.strerror})") from None
     try:

@@ -81,14 +81,19 @@ class Signature:
 @pyhanko_quietly()
 def load_trust_roots(paths: Sequence[str | Path]) -> list[Any]:
     """Certificates (PEM or DER files) to accept as trust roots."""
-    from pyhanko.keys import load_certs_from_pemder
+    from pyhanko.keys import load_certs_from_pemder_data
 
+    from ._limits import MAX_DATA_FILE_BYTES, read_bounded
     from .errors import InputError
 
     roots: list[Any] = []
     for path in paths:
+        try:  # at most MAX_DATA_FILE_BYTES: /dev/zero stops there
+            data = read_bounded(Path(path), MAX_DATA_FILE_BYTES, "the certificate file")
+        except OSError as exc:
+            raise InputError(f"{path}: cannot be read as a certificate (PEM or DER): {exc}") from None
         try:
-            found = list(load_certs_from_pemder([str(path)]))  # type: ignore[no-untyped-call]
+            found = list(load_certs_from_pemder_data(data))  # type: ignore[no-untyped-call]
         except (OSError, ValueError) as exc:
             raise InputError(f"{path}: cannot be read as a certificate (PEM or DER): {exc}") from None
         if not found:
@@ -97,11 +102,28 @@ def load_trust_roots(paths: Sequence[str | Path]) -> list[Any]:
     return roots
 
 
-@pyhanko_quietly()
+@attrs.frozen
+class History:
+    """A file's revisions and signatures, as pyHanko reads them."""
+
+    revisions: int  #: 1 + the incremental updates (0: the file's structure cannot be read)
+    signatures: tuple[Signature, ...]  #: every signature, in signing order
+    #: where each revision ends in the file (just after its %%EOF), in order: ``pdf[:ends[k - 1]]`` is the
+    #: file as it was at revision k (1 = as first written); empty when the structure cannot be read
+    ends: tuple[int, ...] = ()
+
+
 def read_signatures(
     pdf: bytes, trust_roots: Sequence[Any] | None = None
 ) -> tuple[int, tuple[Signature, ...]]:
     """The number of revisions of the file (1 + its incremental updates) and its signatures, in order."""
+    history = read_history(pdf, trust_roots)
+    return history.revisions, history.signatures
+
+
+@pyhanko_quietly()
+def read_history(pdf: bytes, trust_roots: Sequence[Any] | None = None) -> History:
+    """:func:`read_signatures`, and where each revision of the file ends."""
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko_certvalidator import ValidationContext
 
@@ -109,15 +131,29 @@ def read_signatures(
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         revisions = reader.xrefs.total_revisions
         embedded = list(reader.embedded_signatures)
+        ends = _revision_ends(pdf, reader, revisions)
     # pyHanko meets a damaged file with many kinds of error (PdfError, ValueError, zlib.error, even an
     # AssertionError): whatever it is, the verdict says the signatures cannot be read, never a traceback.
     except Exception as exc:  # noqa: BLE001
-        return 0, (_broken("(unknown)", f"the file's structure cannot be read for signatures: {exc}"),)
+        problem = f"the file's structure cannot be read for signatures: {exc}"
+        return History(0, (_broken("(unknown)", problem),))
     out = []
     for sig in embedded:
         context = ValidationContext(trust_roots=list(trust_roots or []), allow_fetching=False)
         out.append(_validate(sig, context, trusted_known=trust_roots is not None))
-    return revisions, tuple(out)
+    return History(revisions, tuple(out), ends)
+
+
+def _revision_ends(pdf: bytes, reader: Any, revisions: int) -> tuple[int, ...]:
+    """Each revision ends at the first %%EOF after its cross-reference section (only its trailer and
+    startxref come between). Empty when one is not found (the history is then not read)."""
+    ends = []
+    for revision in range(revisions):
+        at = pdf.find(b"%%EOF", reader.xrefs.get_xref_container_info(revision).end_location)
+        if at < 0:
+            return ()
+        ends.append(at + 5)
+    return tuple(ends)
 
 
 def _broken(field: str, problem: str) -> Signature:

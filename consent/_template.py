@@ -29,8 +29,9 @@ from .inputs import Clinic, Patient
 
 DATE_TOKEN = "QxCONSENTxDATExQ"  # noqa: S105 - a mark in the text, not a password
 # The patient a template is built for. Its strings are replaced by merge fields in every target, and a
-# test proves none of them is left in the output.
-PLACEHOLDER = Patient(full_name="Pat Placeholder", birth_date=dt.date(1900, 1, 1), mrn="PLACEHOLDER-MRN")
+# test proves none of them is left in the output. Born 1950: a plausible age (_limits.MAX_AGE_YEARS) on
+# any template's date until 2080.
+PLACEHOLDER = Patient(full_name="Pat Placeholder", birth_date=dt.date(1950, 1, 1), mrn="PLACEHOLDER-MRN")
 PATIENT_TOKENS = {  # token -> internal key of the value it stands for
     TOKENS["name"]: "patient.full_name",
     TOKENS["birth"]: "patient.birth_date",

@@ -7,7 +7,7 @@ from typing import Any
 import attrs
 import yaml
 
-from ._limits import MAX_NESTING, MAX_YAML_NODES
+from ._limits import MAX_NESTING, MAX_YAML_NODES, LimitExceeded, check_shape, nesting_error
 
 
 @attrs.frozen
@@ -28,12 +28,35 @@ class Located:
 
 
 class DuplicateKeyError(yaml.YAMLError, ValueError):
-    """A key given twice in one mapping (YAML would silently keep the second)."""
+    """A key given twice in one mapping (YAML would silently keep the second). ``first``: where it was
+    given first; the message names both lines."""
 
-    def __init__(self, key: str, mark: yaml.Mark) -> None:
+    def __init__(self, key: str, mark: yaml.Mark, first: yaml.Mark | None = None) -> None:
         self.problem = f"duplicate key {key!r}"
         self.problem_mark = mark
-        super().__init__(f"line {mark.line + 1}: {self.problem}")
+        self.first_line = first.line + 1 if first is not None else None
+        also = f" (first given on line {self.first_line})" if self.first_line is not None else ""
+        super().__init__(f"line {mark.line + 1}: {self.problem}{also}")
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader, refusing a key given twice in one mapping (:class:`DuplicateKeyError`).
+    A key a merge (``<<: *base``) brings in may be given again: that is what a merge is for."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, yaml.Mark] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark)
+                except TypeError:
+                    continue  # an unhashable key: the constructor says so
+                if first is not key_node.start_mark:
+                    raise DuplicateKeyError(str(key), key_node.start_mark, first)
+        return super().construct_mapping(node, deep=deep)
 
 
 class LimitError(yaml.YAMLError, ValueError):
@@ -102,3 +125,19 @@ def load_located(text: str) -> Located:
     finally:
         loader.dispose()
     return Located(data, lines)
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` within the limits: raises yaml.YAMLError for bad YAML (a key given twice in one
+    mapping is :class:`DuplicateKeyError`, naming both lines), LimitExceeded for nesting
+    deeper than MAX_NESTING, more than MAX_YAML_NODES values or an over-long integer."""
+    try:
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader
+    except RecursionError:
+        raise nesting_error() from None
+    except yaml.YAMLError:
+        raise
+    except ValueError as exc:
+        raise LimitExceeded(f"a value cannot be read ({exc})") from None
+    check_shape(data, max_nodes=MAX_YAML_NODES)
+    return data

@@ -232,12 +232,16 @@ def template(treatment: str, clinic_file: str, fmt: str, profile: str, language:
               help="Put each PDF inside its FHIR DocumentReference (base64) instead of a relative url.")
 @click.option("--executor", "executor_url", metavar="dask://HOST:PORT",
               help="Run on a dask.distributed cluster instead of local processes (needs: pip install 'consent[dask]').")
+@click.option("--replace", is_flag=True,
+              help="OUT holds another export's forms: make this export's there anyway, the other's files "
+                   "moved, whole, into OUT/replaced-<export>/ (nothing is deleted).")
 @fillable_option
 @esign_option
 @pack_option
 def batch(treatment: str | None, sources: Sequence[str], mapping: str | None, clinic_file: str, out_dir: str,
           formats: str, jobs: int | None, date_text: str | None, language: str | None, pdf_variant: str | None,
-          embed_pdf: bool, executor_url: str | None, fillable: bool, esign: str | None, packs: Sequence[str]) -> None:
+          embed_pdf: bool, executor_url: str | None, replace: bool, fillable: bool, esign: str | None,
+          packs: Sequence[str]) -> None:
     """Make a form for every patient in EHR exports, with FHIR resources to load back into the record.
 
     Every form is of TREATMENT; without it, each record's form is of the treatment id in the CSV
@@ -252,7 +256,8 @@ def batch(treatment: str | None, sources: Sequence[str], mapping: str | None, cl
     A record that cannot be used (a bad patient; no treatment, an unknown one or one other than
     TREATMENT; a treatment the clinic file has no product or fees for) goes to errors.csv and the
     others go on; the exit status is 1 if any record failed. Running the same command again skips the forms already
-    complete.
+    complete. OUT belongs to one export (the --from files): another export into it is refused unless
+    --replace, and so is a second batch while one is writing to it.
     """
     from ._batch import run_batch
     from .ehr import read_records
@@ -270,9 +275,11 @@ def batch(treatment: str | None, sources: Sequence[str], mapping: str | None, cl
         result = run_batch(treatment, records, clinic=clinic, out_dir=out_dir, date=_parse_date(date_text),
                            formats=chosen, language=language, packs=packs, pdf_variant=pdf_variant,
                            embed_pdf=embed_pdf, executor=executor, jobs=jobs, progress=progress,
-                           total=total, fillable=fillable, esign=esign)
+                           total=total, fillable=fillable, esign=esign, replace=replace)
     click.echo(f"{result.total} record(s): {result.written} form(s) written, {result.skipped} already complete, "
                f"{result.failed} failed, in {result.seconds:.1f} s")
+    if result.replaced is not None:
+        click.echo(f"The other export's files that were in {out_dir} are now in {result.replaced}")
     if result.failed:
         click.echo(f"Failed records are listed in {Path(out_dir) / 'errors.csv'}", err=True)
         raise click.exceptions.Exit(1)
@@ -407,8 +414,20 @@ for _command in (rerender, record, verify, seal):
     cli.add_command(_command)
 
 
+REPORT_HINT = ("Hint: this is a bug in consent, not in your files: please report it, with the command and "
+               "this message (leave out any patient data)")
+
+
+def internal_error(exc: BaseException) -> str:
+    """The message for an error consent did not expect: ``Error: internal error: <type>: <message>``, and a
+    hint to report it (an error the user can fix is a ConsentError, printed as ``Error: ...`` alone)."""
+    message = str(exc).strip() or "(no message)"
+    return f"Error: internal error: {type(exc).__name__}: {message}\n{REPORT_HINT}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point. Returns the exit code: 0 ok, 1 a ConsentError, 2 a usage error."""
+    """Entry point. Returns the exit code: 0 ok, 1 a ConsentError (or an error consent did not expect:
+    ``Error: internal error: ...``, never a traceback), 2 a usage error."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         try:
@@ -426,6 +445,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = exc.exit_code
         except click.Abort:
             click.echo("Aborted.", err=True)
+            code = 1
+        except Exception as exc:  # the one boundary: no traceback ever reaches the user
+            click.echo(internal_error(exc), err=True)
             code = 1
     for w in caught:
         click.echo(f"Warning: {w.message}", err=True)

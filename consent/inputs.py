@@ -24,7 +24,7 @@ import attrs
 import cattrs
 import yaml
 
-from . import _limits
+from . import _limits, _yaml
 from ._input_checks import (
     _raise_if,
     clinic_problems,
@@ -55,6 +55,7 @@ from ._input_types import (
     Study,
     Text,
 )
+from ._yaml import DuplicateKeyError
 from .errors import InputError, Problem
 
 __all__ = [
@@ -209,7 +210,7 @@ def read_data_file(path: str | Path) -> Any:
     try:
         if path.suffix.lower() == ".json":
             return _limits.load_json(text)
-        return _limits.load_yaml(text)
+        return _yaml.load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         kind = path.suffix.lstrip(".").upper() or "YAML"
         raise InputError(f"{path}: not valid {kind}: {_syntax(exc)}") from None
@@ -221,6 +222,9 @@ def _syntax(exc: Exception) -> str:
     """Where and what the syntax error is, without quoting the file (a YAML error would show the line,
     which may hold a patient's identifiers)."""
     mark = getattr(exc, "problem_mark", None)
+    if isinstance(exc, DuplicateKeyError) and exc.first_line is not None:  # both places, so either can go
+        where = f"line {mark.line + 1}, column {mark.column + 1}"
+        return f"{where}: {exc.problem}, given first on line {exc.first_line}"
     if isinstance(exc, yaml.YAMLError) and mark is not None:
         problem = getattr(exc, "problem", None) or "syntax error"
         return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"

@@ -284,3 +284,96 @@ def glyph_changed_in_update(data: bytes, page: int) -> bytes:
         writer.mark_update(generic.Reference(ref.idnum, ref.generation, writer))
 
     return incremental(data, edit)
+
+
+def _field(writer: Any, name: str) -> tuple[Any, Any]:
+    """The reference and the dictionary of the field ``name`` (fully qualified) in a pyHanko writer."""
+    from pyhanko.pdf_utils import generic
+
+    array, found = writer.root["/AcroForm"]["/Fields"], None
+    for part in name.split("."):
+        for i in range(len(array)):
+            ref = array.raw_get(i)
+            if str(ref.get_object().get("/T")) == part:
+                found = ref, ref.get_object()
+                break
+        else:
+            raise KeyError(name)
+        array = found[1].get("/Kids", generic.ArrayObject())
+    assert found is not None
+    return found
+
+
+def value_changed_in_update(data: bytes, name: str, value: str) -> bytes:
+    """``data`` with the stored value (/V) of field ``name`` set to ``value`` in an incremental update, and
+    nothing else: its appearance (what the page shows) is left as it was. A value starting with "/" is a
+    name (a radio button's state, "/Yes"), any other a text string."""
+
+    def edit(writer: Any) -> None:
+        from pyhanko.pdf_utils import generic
+
+        ref, field = _field(writer, name)
+        field["/V"] = generic.NameObject(value) if value.startswith("/") else generic.TextStringObject(value)
+        writer.mark_update(ref)
+
+    return incremental(data, edit)
+
+
+def signature_field_over(data: bytes, page: int, rect: tuple[float, float, float, float],
+                         name: str = "Signature2") -> bytes:
+    """``data`` with a new, empty signature field ``name`` on ``page`` (1-based) whose widget paints a white
+    box over ``rect`` (x0, y0, x1, y1 in points), in an incremental update: what pyHanko's difference
+    analysis accepts as adding a signature field."""
+
+    def edit(writer: Any) -> None:
+        from pyhanko.pdf_utils import generic
+
+        def number(v: float) -> Any:
+            return generic.FloatObject(v)
+
+        page_ref = writer.root["/Pages"]["/Kids"].raw_get(page - 1)
+        x0, y0, x1, y1 = rect
+        box = generic.StreamObject(
+            {
+                generic.NameObject("/Type"): generic.NameObject("/XObject"),
+                generic.NameObject("/Subtype"): generic.NameObject("/Form"),
+                generic.NameObject("/BBox"): generic.ArrayObject([number(0), number(0), number(x1 - x0),
+                                                                  number(y1 - y0)]),
+            },
+            stream_data=b"1 g 0 0 %.2f %.2f re f" % (x1 - x0, y1 - y0),
+        )
+        widget = writer.add_object(generic.DictionaryObject({
+            generic.NameObject("/Type"): generic.NameObject("/Annot"),
+            generic.NameObject("/Subtype"): generic.NameObject("/Widget"),
+            generic.NameObject("/FT"): generic.NameObject("/Sig"),
+            generic.NameObject("/T"): generic.TextStringObject(name),
+            generic.NameObject("/F"): generic.NumberObject(4),
+            generic.NameObject("/Rect"): generic.ArrayObject([number(v) for v in rect]),
+            generic.NameObject("/P"): page_ref,
+            generic.NameObject("/AP"): generic.DictionaryObject(
+                {generic.NameObject("/N"): writer.add_object(box)}
+            ),
+        }))
+        page_ref.get_object()["/Annots"].append(widget)
+        writer.mark_update(page_ref)
+        writer.root["/AcroForm"]["/Fields"].append(widget)
+        writer.mark_update(writer.root.raw_get("/AcroForm"))
+
+    return incremental(data, edit)
+
+
+def attachment_edited_in_update(data: bytes, name: str, change: Callable[[bytes], bytes]) -> bytes:
+    """``data`` with the bytes of its embedded file ``name`` replaced by ``change(bytes)``, in an incremental
+    update (the file's name, description and every page as they were)."""
+
+    def edit(writer: Any) -> None:
+        names = writer.root["/Names"]["/EmbeddedFiles"]["/Names"]
+        spec = next(names[i + 1] for i in range(0, len(names), 2) if str(names[i]) == name)
+        ref = spec["/EF"].raw_get("/F")
+        stream = ref.get_object()
+        stream._data, stream._encoded_data = change(stream.data), None
+        stream.pop("/Filter", None)
+        stream.pop("/DecodeParms", None)
+        writer.mark_update(ref)
+
+    return incremental(data, edit)

@@ -448,3 +448,61 @@ def test_workers_collect_cycles_less_often_and_the_fork_server_freezes_what_it_l
     frozen = subprocess.run([sys.executable, "-c", "import gc, consent._preload; print(gc.get_freeze_count())"],
                             capture_output=True, text=True, check=True, cwd=tmp_path).stdout
     assert int(frozen) > 50_000  # the imports and data it loaded
+
+
+def _csv_export(folder: Path, names: list[str]) -> tuple[Path, Path]:
+    """A CSV export named export.csv in ``folder`` (every export of this kind has that name) and its mapping."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "export.csv"
+    path.write_text("name,dob,mrn\n" + "".join(f"{n},1970-01-0{i + 1},M{i}\n" for i, n in enumerate(names)))
+    mapping = folder / "mapping.yaml"
+    mapping.write_text("columns:\n  full_name: name\n  birth_date: dob\n  mrn: mrn\n")
+    return path, mapping
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_batch_folder_belongs_to_one_export(tmp_path, capsys):
+    """A second export (another export.csv, other patients) into a batch folder is refused, naming the
+    folder and --replace, and changes nothing there (not a byte, no file added or removed). With
+    --replace its forms are made and the first export's files are moved, whole, into
+    OUT/replaced-<export>/, where they are still a consistent batch folder: no form is deleted. The same
+    export again into the folder is still a resume (every form skipped), and each manifest line names
+    the folder's export. A library call with other records is refused the same way."""
+    first, first_mapping = _csv_export(tmp_path / "monday", ["Ann Aa", "Bob Bb", "Cy Cc"])
+    second, second_mapping = _csv_export(tmp_path / "tuesday", ["Dee Dd", "Eve Ee"])
+    out = tmp_path / "out"
+    common = ["--clinic", str(CLINIC), "--out", str(out), "--date", "2026-11-21", "--format", "docx", "--jobs", "1"]
+    code, _, err = run_cli(capsys, "batch", "hair", "--from", str(first), "--mapping", str(first_mapping), *common)
+    assert code == 0, err
+    before = _snapshot(out)
+    code, stdout, err = run_cli(capsys, "batch", "hair", "--from", str(second), "--mapping", str(second_mapping),
+                                *common)
+    assert _snapshot(out) == before and (code, stdout) == (1, "")
+    assert err.startswith(f"Error: {out} holds the forms of another export (its manifest.jsonl names export "), err
+    assert "give another --out, or --replace" in err and "Traceback" not in err
+    assert _snapshot(out) == before and sorted(p.name for p in out.iterdir()) == [
+        "errors.csv", "forms", "manifest.jsonl"]
+    with pytest.raises(consent.InputError, match="holds the forms of another export"):
+        run_batch("hair", list(read_records([PETER])), clinic=consent.load_clinic(CLINIC), out_dir=out, date=DATE,
+                  formats=["docx"], jobs=1)
+    assert _snapshot(out) == before
+    code, _, err = run_cli(capsys, "batch", "hair", "--from", str(first), "--mapping", str(first_mapping), *common)
+    assert code == 0 and _snapshot(out) == before  # the same export: a resume, nothing made again
+    exports = {json.loads(line)["export"] for line in (out / "manifest.jsonl").read_text().splitlines()}
+    assert len(exports) == 1
+    code, stdout, err = run_cli(capsys, "batch", "hair", "--from", str(second), "--mapping", str(second_mapping),
+                                *common, "--replace")
+    assert code == 0, err
+    aside = out / f"replaced-{next(iter(exports))[:12]}"
+    assert stdout.splitlines()[1] == f"The other export's files that were in {out} are now in {aside}"
+    assert _snapshot(aside) == before  # every file of the first export, byte for byte
+    assert sorted(p.name for p in out.iterdir()) == ["errors.csv", "forms", "manifest.jsonl", aside.name]
+    lines = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    assert sorted(e["record"] for e in lines) == [1, 2] and {e["export"] for e in lines} != exports
+    for entry in lines:
+        for rel, info in entry["files"].items():
+            assert hashlib.sha256((out / rel).read_bytes()).hexdigest() == info["sha256"]
+    assert {f"forms/{p.name}" for p in (out / "forms").iterdir()} == {r for e in lines for r in e["files"]}

@@ -1,4 +1,5 @@
-"""Faults: a full disk, an unwritable folder, a killed worker, SIGINT/SIGTERM, a damaged manifest or form.
+"""Faults: a full disk, an unwritable folder, a second batch into a folder in use, a killed worker,
+SIGINT/SIGTERM, a damaged manifest or form.
 
 Whatever happens: nothing half-written, nothing lost, no record made twice, and running the same command
 again finishes the job. (tests/test_batch.py already kills a whole batch and repairs a damaged DOCX.)
@@ -104,6 +105,32 @@ def test_render_where_nothing_can_be_written(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1
     assert err.startswith(f"Error: {blocker / 'out'}: cannot create the output folder (")
+
+
+def test_batch_where_the_output_folder_cannot_be_made_or_written(tmp_path, capsys):
+    """--out below a file (the folder cannot be made) and, for a user other than root, a read-only folder:
+    `Error: <folder>: ...` naming the folder, exit 1, no traceback, and nothing made."""
+    path, mapping = export(tmp_path, 2)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    argv = ["batch", "hair", "--from", str(path), "--mapping", str(mapping), "--clinic", str(CLINIC),
+            "--date", "2026-11-21", "--format", "docx", "--jobs", "1"]
+    code = main([*argv, "--out", str(blocker / "out")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(f"Error: {blocker / 'out'}: cannot create the output folder (Not a directory)"), err
+    assert "Traceback" not in err and "internal error" not in err
+    assert blocker.read_text() == "" and sorted(tmp_path.iterdir()) == sorted([blocker, path, mapping])
+    if os.getuid() != 0:  # root may write anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o555)
+        for out in (locked, locked / "below"):
+            code = main([*argv, "--out", str(out)])
+            err = capsys.readouterr().err
+            assert code == 1
+            assert err.startswith(f"Error: {out}: cannot "), err
+            assert "Permission denied" in err and "Traceback" not in err
+            assert list(locked.iterdir()) == []
 
 
 def test_render_on_a_full_disk_writes_nothing(tmp_path, capsys, monkeypatch):
@@ -257,6 +284,41 @@ def _group_gone(pgid: int) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+def test_a_second_batch_into_a_folder_in_use_is_refused_and_touches_nothing(tmp_path, capsys):
+    """While a batch writes to OUT, the same command again and a batch of another export into OUT are
+    refused at once: `Error: another consent batch is writing to OUT (pid N); wait for it to finish`, exit
+    1. The first batch is not disturbed (no temporary file of its deleted, no form of another export
+    added): it exits 0 with one whole form and one manifest line per record, and leaves no lock behind."""
+    out = tmp_path / "out"
+    argv = _batch_argv(tmp_path, out, 60)
+    other = tmp_path / "other"
+    other.mkdir()
+    other_path, other_mapping = export(other, 5)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        _wait_for_forms(out, proc, 2)
+        assert proc.poll() is None, "the first batch ended before the others were started"
+        again = main(argv[1:])
+        again_err = capsys.readouterr().err
+        another = main(["batch", "hair", "--from", str(other_path), "--mapping", str(other_mapping), "--clinic",
+                        str(CLINIC), "--out", str(out), "--jobs", "1", "--format", "docx"])
+        another_err = capsys.readouterr().err
+        stdout, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    said = f"Error: another consent batch is writing to {out} (pid {proc.pid}); wait for it to finish\n"
+    assert (again, again_err) == (1, said)
+    assert (another, another_err) == (1, said)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "Error" not in err
+    assert stdout.startswith("60 record(s): 60 form(s) written, 0 already complete, 0 failed")
+    assert_consistent(out, 60)
+    assert len((out / "manifest.jsonl").read_text().splitlines()) == 60
+    assert sorted(p.name for p in out.iterdir()) == ["errors.csv", "forms", "manifest.jsonl"]
 
 
 @pytest.mark.slow

@@ -6,12 +6,21 @@ The limits live in consent/_limits.py and are listed in the README's "Limits" se
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import io
 import json
 import os
 import re
+import struct
+import subprocess
+import sys
+import zipfile
+import zlib
 from decimal import Decimal
 from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
 
+import pikepdf
 import pytest
 from helpers import DATE, EXAMPLES, REPO, build_tree, make_clinic
 
@@ -23,6 +32,7 @@ from consent._limits import (
     MAX_CODE_CHARS,
     MAX_DATA_FILE_BYTES,
     MAX_EXPORT_BYTES,
+    MAX_FORM_DATA_BYTES,
     MAX_NAME_CHARS,
     MAX_NESTING,
     MAX_PACK_BYTES,
@@ -274,3 +284,251 @@ def test_endless_devices_and_pipes_are_refused(tmp_path):
     with pytest.raises(consent.ContentError) as info:
         get_library([pack]).raise_problems()
     assert f"{pack}/clauses/benefits.yaml: is not a regular file (a pipe or a device)" in str(info.value)
+
+
+# --------------------------------------------------------------------------- forms read back (issue point 11)
+
+MEMORY = 256 * _limits.MIB  # a child's data segment: a reader that decompressed a bomb whole would not fit
+BOMB_BYTES = 160 * _limits.MIB  # each bomb, decompressed: over MAX_DECODED_BYTES, and twice it over MEMORY
+
+
+def _consent(*args: str | Path) -> tuple[int, str, str]:
+    """`consent ARGS` in a child process whose memory is capped at MEMORY (RLIMIT_DATA): a reader that reads
+    /dev/zero or decompresses a bomb without bound fails there (MemoryError), not in the machine's memory."""
+    script = ("import resource, sys\n"
+              f"resource.setrlimit(resource.RLIMIT_DATA, ({MEMORY}, {MEMORY}))\n"
+              "from consent.cli import main\n"
+              "sys.exit(main(sys.argv[1:]))\n")
+    env = {**os.environ, "CONSENT_CACHE_DIR": "off", "SEAL_PASSWORD": "x"}
+    done = subprocess.run([sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True,
+                          timeout=300, env=env, check=False)
+    return done.returncode, done.stdout, done.stderr
+
+
+@functools.cache
+def _deflated(size: int, head: bytes = b"") -> bytes:
+    """zlib data of ``head`` and then ``size`` spaces, made a MiB at a time (about size / 1,000 bytes)."""
+    packer = zlib.compressobj(9)
+    parts = [packer.compress(head)]
+    chunk = b" " * _limits.MIB
+    for start in range(0, size, len(chunk)):
+        parts.append(packer.compress(chunk[: size - start]))
+    parts.append(packer.flush())
+    return b"".join(parts)
+
+
+def _saved(pdf: pikepdf.Pdf) -> bytes:
+    out = io.BytesIO()
+    pdf.save(out, stream_decode_level=pikepdf.StreamDecodeLevel.none)  # the bomb stays as it is
+    return out.getvalue()
+
+
+def _attachment_bomb(pdf: bytes, size: int) -> bytes:
+    """The form with its embedded form data replaced by ``size`` bytes of Flate data."""
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        doc.attachments["consent-form.json"].obj.EF.F.write(_deflated(size), filter=pikepdf.Name.FlateDecode)
+        return _saved(doc)
+
+
+def _content_bomb(pdf: bytes, size: int) -> bytes:
+    """The form with a content stream of ``size`` bytes added to its first page."""
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        page = doc.pages[0].obj
+        stream = pikepdf.Stream(doc, b"")
+        stream.write(_deflated(size), filter=pikepdf.Name.FlateDecode)
+        page.Contents = pikepdf.Array([*(page.Contents if isinstance(page.Contents, pikepdf.Array)
+                                         else [page.Contents]), doc.make_indirect(stream)])
+        return _saved(doc)
+
+
+def _object_stream_bomb(pdf: bytes, size: int) -> bytes:
+    """The form with an incremental update whose document information dictionary lies in an object stream
+    of ``size`` bytes: qpdf decompresses it whole to find the dictionary."""
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        number, root = int(doc.trailer.Size), doc.trailer.Root.objgen[0]
+        base = _saved(doc)
+    info, objects, xref = number, number + 1, number + 2
+    head = f"{info} 0 ".encode()
+    data = _deflated(size, head + b"<< /consentformid (CF-0000-0000-0000) >>")
+    out = bytearray(base)
+    at_objects = len(out)
+    out += (f"{objects} 0 obj\n<< /Type /ObjStm /N 1 /First {len(head)} /Filter /FlateDecode "
+            f"/Length {len(data)} >>\nstream\n").encode() + data + b"\nendstream\nendobj\n"
+    at_xref = len(out)
+    rows = struct.pack(">BIH", 2, objects, 0) + struct.pack(">BIH", 1, at_objects, 0) + struct.pack(
+        ">BIH", 1, at_xref, 0)
+    previous = int(re.findall(rb"startxref\s+(\d+)", base)[-1])
+    out += (f"{xref} 0 obj\n<< /Type /XRef /Size {xref + 1} /Prev {previous} /Root {root} 0 R /Info {info} 0 R "
+            f"/Index [{info} 3] /W [1 4 2] /Length {len(rows)} >>\nstream\n").encode() + rows
+    out += f"\nendstream\nendobj\nstartxref\n{at_xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def _docx_bomb(docx: bytes, size: int) -> bytes:
+    """The DOCX with ``size`` spaces after the XML of its custom properties (where its form data is)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(docx)) as package, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for info in package.infolist():
+            data = package.read(info)
+            if info.filename != "docProps/custom.xml":
+                bomb.writestr(info, data)
+                continue
+            member = zipfile.ZipInfo(info.filename, info.date_time)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            with bomb.open(member, "w", force_zip64=True) as fh:
+                fh.write(data)
+                for start in range(0, size, _limits.MIB):
+                    fh.write(b" " * min(_limits.MIB, size - start))
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def made() -> tuple[bytes, bytes]:
+    """A stock form, as consent made its PDF and DOCX."""
+    patient = consent.Patient(full_name="Ada Lovelace", birth_date=dt.date(1985, 12, 1), mrn="SRH-1")
+    form = consent.build("hair", patient=patient, clinic=make_clinic(), date=DATE)
+    return form.to_pdf(), form.to_docx()
+
+
+def _outputs(tmp_path: Path) -> list[Path]:
+    """Every file in tmp_path but the inputs the test wrote (named in-*)."""
+    return [p for p in tmp_path.rglob("*") if p.is_file() and not p.name.startswith("in-")]
+
+
+def test_endless_forms_and_certificates_are_read_to_their_limit(tmp_path, made):
+    """/dev/zero as the form of rerender, verify, seal and record, as verify's --original and --trust, and as
+    seal's --cert: read to MAX_FORM_FILE_BYTES (or MAX_DATA_FILE_BYTES for a certificate) and refused with
+    that limit, within bounded memory; exit 1 and nothing written."""
+    form = tmp_path / "in-form.pdf"
+    form.write_bytes(made[0])
+    out = tmp_path / "out"
+    limit, cert_limit = f"{_limits.MAX_FORM_FILE_BYTES:,}", f"{MAX_DATA_FILE_BYTES:,}"
+    cases = [
+        (["rerender", "/dev/zero", "--out", out], f"the form is more than {limit} bytes; the limit is {limit}"),
+        (["verify", "/dev/zero"], f"the signed form is more than {limit} bytes; the limit is {limit}"),
+        (["verify", form, "--original", "/dev/zero"], f"the original is more than {limit} bytes; the limit is {limit}"),
+        (["verify", form, "--trust", "/dev/zero"],
+         f"the certificate file is more than {cert_limit} bytes; the limit is {cert_limit}"),
+        (["seal", "/dev/zero", "--cert", "/dev/zero", "--password-env", "SEAL_PASSWORD", "--out", out / "s.pdf"],
+         f"the signed form is more than {limit} bytes; the limit is {limit}"),
+        (["seal", form, "--cert", "/dev/zero", "--password-env", "SEAL_PASSWORD", "--out", out / "s.pdf"],
+         f"the certificate file is more than {cert_limit} bytes; the limit is {cert_limit}"),
+        (["record", "/dev/zero", "--out", out], f"the signed form is more than {limit} bytes; the limit is {limit}"),
+    ]
+    for args, message in cases:
+        code, stdout, stderr = _consent(*args)
+        assert (code, stdout, stderr) == (1, "", f"Error: /dev/zero: {message} bytes\n"), args
+    assert _outputs(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("bomb", "command"),
+    [
+        (_attachment_bomb, "rerender"),
+        (_attachment_bomb, "verify"),
+        (_content_bomb, "verify"),
+        (_content_bomb, "record"),
+        (_object_stream_bomb, "verify"),
+        (_object_stream_bomb, "rerender"),
+    ],
+)
+def test_pdf_compression_bombs_are_measured_not_decompressed(tmp_path, made, bomb, command):
+    """A 160 KB PDF that decompresses to 160 MiB (its form data, a page's content, or an object stream qpdf
+    opens to find the document information): refused at MAX_DECODED_BYTES before it is decompressed, within
+    bounded memory; verify gives its verdict, the others an error; exit 1 and nothing written."""
+    path = tmp_path / "in-bomb.pdf"
+    path.write_bytes(bomb(made[0], BOMB_BYTES))
+    assert path.stat().st_size < BOMB_BYTES // 500
+    limit = f"{_limits.MAX_DECODED_BYTES:,}"
+    reason = (f"the PDF's streams hold more than {limit} bytes once decompressed (a compression bomb?); "
+              f"the limit is {limit} bytes")
+    args = [command, path] if command == "verify" else [command, path, "--out", tmp_path / "out"]
+    code, stdout, stderr = _consent(*args)
+    if command == "verify":
+        assert (code, stdout, stderr) == (1, f"NOT A CONSENT FORM: {reason}\n", "")
+    else:
+        assert (code, stdout, stderr) == (1, "", f"Error: {reason}\n")
+    assert _outputs(tmp_path) == []
+
+
+def test_docx_zip_bombs_are_refused_before_they_are_unzipped(tmp_path, made):
+    """A DOCX whose custom properties (where the form data is) unzip to 160 MiB, one with more files than
+    MAX_DOCX_PARTS, and a zip whose directory alone lists 30,000 files: refused from the sizes the zip gives
+    before anything is unzipped, within bounded memory; exit 1 and nothing written."""
+    many, huge = io.BytesIO(), io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(made[1])) as package, zipfile.ZipFile(many, "w") as out:
+        for info in package.infolist():
+            out.writestr(info, package.read(info))
+        for i in range(_limits.MAX_DOCX_PARTS + 1 - len(package.infolist())):
+            out.writestr(f"customXml/pad{i}.xml", b"")
+    with zipfile.ZipFile(huge, "w") as out:
+        for i in range(30_000):
+            out.writestr(f"{i:05}", b"")
+    parts, limit = _limits.MAX_DOCX_PARTS, f"{_limits.MAX_DECODED_BYTES:,}"
+    cases = [
+        (_docx_bomb(made[1], BOMB_BYTES),
+         rf"Error: the DOCX's files are [\d,]+ bytes once unzipped \(a zip bomb\?\); the limit is {limit} bytes\n"),
+        (many.getvalue(), rf"Error: the DOCX holds {parts + 1:,} files; the limit is {parts:,}\n"),
+        (huge.getvalue(), rf"Error: the DOCX's list of files is [\d,]+ bytes, room for more than {parts:,} files; "
+                          rf"the limit is {parts:,} files\n"),
+    ]
+    for i, (data, message) in enumerate(cases):
+        path = tmp_path / f"in-{i}.docx"
+        path.write_bytes(data)
+        code, stdout, stderr = _consent("rerender", path, "--out", tmp_path / "out")
+        assert code == 1 and stdout == "" and re.fullmatch(message, stderr), (i, stderr)
+    assert _outputs(tmp_path) == []
+
+
+def _with_paragraphs(made: tuple[bytes, bytes], total: int) -> tuple[bytes, bytes]:
+    """The form's PDF and DOCX with paragraphs added to its embedded data, to ``total`` blocks in all."""
+    from consent._form_data import block_count
+
+    with pikepdf.open(io.BytesIO(made[0])) as doc:
+        data = json.loads(doc.attachments["consent-form.json"].get_file().read_bytes())
+        more = total - block_count(data["document"])
+        data["document"]["sections"][1]["blocks"] += [{"kind": "paragraph", "text": "x"}] * more
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        doc.attachments["consent-form.json"].obj.EF.F.write(text.encode())
+        pdf = _saved(doc)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(made[1])) as package, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as docx:
+        for info in package.infolist():
+            part = package.read(info)
+            if info.filename == "docProps/custom.xml":
+                part = re.sub(rb'(name="consent.form" pid="\d+"><vt:lpwstr>).*?(</vt:lpwstr>)',
+                              lambda m: m[1] + xml_escape(text).encode() + m[2], part, flags=re.S)
+            docx.writestr(info, part)
+    return pdf, out.getvalue()
+
+
+def test_form_data_over_its_limits_is_refused_before_the_form_is_built(tmp_path, made, capsys):
+    """Embedded form data with one block more than MAX_FORM_BLOCKS (the time to render grows with them:
+    30,000 paragraphs took minutes), in a PDF and in a DOCX, and form data that decompresses to more than
+    MAX_FORM_DATA_BYTES: refused before the form is built or rendered, naming the limit and what was found;
+    exit 1 and nothing written."""
+    pdf, docx = _with_paragraphs(made, _limits.MAX_FORM_BLOCKS + 1)
+    blocks = (f"the form data has {_limits.MAX_FORM_BLOCKS + 1:,} blocks (sections, paragraphs, list items, "
+              f"table rows); the limit is {_limits.MAX_FORM_BLOCKS:,}")
+    size = f"{MAX_FORM_DATA_BYTES:,}"
+    cases = [
+        (pdf, "pdf", f"Error: the PDF's consent-form.json: {blocks}\n"),
+        (docx, "docx", f"Error: the DOCX property consent.form: {blocks}\n"),
+        (_attachment_bomb(made[0], MAX_FORM_DATA_BYTES + 1), "pdf",
+         f"Error: the PDF's consent-form.json: the form data is more than {size} bytes once decompressed; "
+         f"the limit is {size} bytes\n"),
+    ]
+    for i, (data, suffix, message) in enumerate(cases):
+        path = tmp_path / f"in-{i}.{suffix}"
+        path.write_bytes(data)
+        code = main(["rerender", str(path), "--out", str(tmp_path / "out")])
+        assert (code, *capsys.readouterr()) == (1, "", message), i
+    assert _outputs(tmp_path) == []
+
+
+def test_form_data_at_its_block_limit_is_made_again(made):
+    """MAX_FORM_BLOCKS blocks exactly: the form is made again (the limit refuses only what is over it)."""
+    pdf, docx = _with_paragraphs(made, _limits.MAX_FORM_BLOCKS)
+    for data in (pdf, docx):
+        again = consent.rerender(data, formats=["docx"])
+        assert sum(len(s.blocks) for s in again.form.sections) + len(again.form.sections) <= _limits.MAX_FORM_BLOCKS

@@ -14,12 +14,20 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.documentreference import DocumentReference
 from fhir.resources.R4B.observation import Observation
-from helpers import DATE, EXAMPLES, EHR_SAMPLES, make_clinic
-from signing import change_one_glyph, fill, make_pki, sign
+from helpers import DATE, EHR_SAMPLES, EXAMPLES, make_clinic
+from signing import (
+    attachment_edited_in_update,
+    change_one_glyph,
+    fill,
+    make_pki,
+    sign,
+    signature_field_over,
+    value_changed_in_update,
+)
 
 import consent
-from consent.cli import main
 from consent._batch import run_batch
+from consent.cli import main
 from consent.ehr import read_records
 from consent.ehr._fhir_out import FORM_ID_SYSTEM
 
@@ -60,9 +68,13 @@ def _values(form: consent.Form | bytes, *, representative: bool = False) -> dict
 
 
 def _signed(made, pki, **kw) -> bytes:
+    """Filled in (with a representative: their name and relationship too) and signed by the patient, the
+    representative (if any) and the provider, in that order."""
     form, pdf = made
     pdf = fill(pdf, _values(form, **kw))
     pdf = sign(pdf, "patient.signature", pki.patient_p12)
+    if kw.get("representative"):
+        pdf = sign(pdf, "representative.signature", pki.patient_p12)
     return sign(pdf, "provider.signature", pki.clinic_p12)
 
 
@@ -208,3 +220,113 @@ def test_record_updates_the_proposed_consent_the_batch_wrote(pki, tmp_path):
     (doc_identifier,) = (f"{i['system']}|{i['value']}" for i in batch_doc["identifier"])
     assert doc["resource"]["relatesTo"] == [{"code": "replaces",
                                             "target": {"reference": f"DocumentReference?identifier={doc_identifier}"}}]
+
+
+# --- issue 13: record sends what the signers saw and signed, and the data the pages print -----------------
+
+
+def _refused(capsys, tmp_path, data: bytes) -> str:
+    """`consent record` on ``data``: exit 1, nothing on stdout, nothing written; its error output."""
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(data)
+    code, out, err = run(capsys, "record", str(path), "--out", str(tmp_path / "fhir"))
+    assert (code, out) == (1, "")
+    assert err.startswith("Error: ") and "cannot be recorded" in err
+    assert not (tmp_path / "fhir").exists()
+    return err
+
+
+AFTER_BOTH = "changed after patient.signature and provider.signature were signed (in incremental update 4)"
+
+
+def test_an_answer_changed_after_both_signatures_is_not_recorded(made, pki, tmp_path, capsys):
+    """Issue 13, point 3: the allergy answer the patient gave and the page shows ("Yes") changed to "No" in
+    the stored value (/V) after both signatures: refused, naming the field and both values, where the
+    Bundle used to carry valueBoolean false."""
+    attacked = value_changed_in_update(_signed(made, pki), "screening.allergy", "/No")
+    err = _refused(capsys, tmp_path, attacked)
+    assert f"  - {AFTER_BOTH}: screening.allergy from 'Yes' to 'No'\n" in err
+    unshown = "fields whose appearance does not show their value: screening.allergy (holds 'No', shows 'Yes')"
+    assert f"  - {unshown}\n" in err
+
+
+def test_the_date_or_a_representative_filled_in_after_signing_is_not_recorded(made, pki):
+    """Issue 13, point 3: the patient's date (the Consent's dateTime) changed after both signatures, and a
+    representative filled in who never signed (who would be a performer): each refused, naming it."""
+    signed = _signed(made, pki)
+    with pytest.raises(consent.InputError) as dated:
+        consent.record_signed(fill(signed, {"patient.date": "2026-11-01"}))
+    assert [str(p) for p in dated.value.problems] == [
+        f"{AFTER_BOTH}: patient.date from '2026-11-21' to '2026-11-01'"
+    ]
+    with pytest.raises(consent.InputError) as represented:
+        consent.record_signed(fill(signed, {"representative.name": "Mallory Doe"}))
+    assert [str(p) for p in represented.value.problems] == [
+        f"{AFTER_BOTH}: representative.name from nothing to 'Mallory Doe', which representative.signature "
+        "does not sign"
+    ]
+
+
+def test_a_representative_named_but_not_signing_is_not_recorded(made, pki):
+    """A representative's name and relationship filled in before the patient signed, but the representative
+    never signed: the form is intact, but the Consent would name a performer who did not sign: refused,
+    naming both fields."""
+    form, pdf = made
+    unsigned = sign(sign(fill(pdf, _values(form, representative=True)), "patient.signature", pki.patient_p12),
+                    "provider.signature", pki.clinic_p12)
+    assert consent.read_signed(unsigned).verdict.status == "INTACT"
+    with pytest.raises(consent.InputError) as refused:
+        consent.record_signed(unsigned)
+    assert refused.value.summary == (
+        "representative.name is filled in, but representative.signature is not signed"
+    )
+
+
+def test_a_value_the_signer_did_not_see_is_not_recorded(made, pki):
+    """Issue 13, point 3: before anyone signed, the allergy answer's stored value set to "No" while its
+    appearance still shows "Yes"; then signed by both: refused, the signer saw "Yes"."""
+    form, pdf = made
+    shadowed = value_changed_in_update(fill(pdf, _values(form)), "screening.allergy", "/No")
+    signed = sign(sign(shadowed, "patient.signature", pki.patient_p12), "provider.signature", pki.clinic_p12)
+    with pytest.raises(consent.InputError) as refused:
+        consent.record_signed(signed)
+    assert [str(p) for p in refused.value.problems] == [
+        "fields whose appearance does not show their value: screening.allergy (holds 'No', shows 'Yes')"
+    ]
+
+
+def test_a_field_painted_over_the_answers_is_not_recorded(made, pki, tmp_path, capsys):
+    """Issue 13, point 4: a new, empty signature field painting a white box over the screening table
+    after both signatures: refused, naming the field and the page."""
+    signed = _signed(made, pki)
+    page = next(f.page for f in consent.read_signed(signed).fields if f.name == "screening.allergy")
+    err = _refused(capsys, tmp_path, signature_field_over(signed, page, (60, 120, 560, 700)))
+    assert f"  - {AFTER_BOTH}: Signature2 added (signature, drawn over page {page})\n" in err
+
+
+def test_form_data_that_is_not_the_printed_form_is_not_recorded(made, pki, tmp_path, capsys):
+    """Issue 13, point 5: the embedded consent-form.json edited before signing so the Consent would be made
+    active for MRN SRH-999999, while page 1 prints SRH-000101: refused, naming the embedded file and the
+    MRN no page prints; nothing written."""
+    form, pdf = made
+    edited = attachment_edited_in_update(pdf, "consent-form.json",
+                                         lambda data: data.replace(b"SRH-000101", b"SRH-999999"))
+    signed = sign(sign(fill(edited, _values(form)), "patient.signature", pki.patient_p12),
+                  "provider.signature", pki.clinic_p12)
+    err = _refused(capsys, tmp_path, signed)
+    assert "  - embedded data changed since it was made: consent-form.json changed\n" in err
+    assert ("  - the embedded form data (consent-form.json) is not the printed form: no page prints its MRN "
+            "'SRH-999999'\n") in err
+
+
+def test_the_provider_dating_and_signing_after_the_patient_is_recorded(made, pki):
+    """The provider's date, empty when the patient signed, filled in afterwards and covered by the
+    provider's signature: recorded, the Consent active with the patient's date of signing."""
+    form, pdf = made
+    values = {k: v for k, v in _values(form).items() if k != "provider.date"}
+    patient_signed = sign(fill(pdf, values), "patient.signature", pki.patient_p12)
+    signed = sign(fill(patient_signed, {"provider.date": "2026-11-22"}), "provider.signature", pki.clinic_p12)
+    bundle = consent.record_signed(signed, timezone="UTC")
+    Bundle.model_validate(bundle)
+    (c,) = (e["resource"] for e in _resources(bundle, "Consent"))
+    assert (c["status"], c["dateTime"]) == ("active", "2026-11-21T09:30:00+00:00")

@@ -240,21 +240,31 @@ def test_not_a_consent_form_is_a_clean_error(patient, capsys, tmp_path, make, me
     assert not (tmp_path / "out").exists()
 
 
-def test_a_form_made_with_a_pack_needs_its_pack_folder(patient, tmp_path, capsys):
-    """A form made with a clinic pack re-renders from the pack folder it recorded; when the folder has
-    moved, rerender says so (exit 1, nothing written), and --pack gives the new place (the report says
-    the files name the new folder, so they are not byte-identical)."""
+def test_a_form_made_with_a_pack_is_made_again_only_with_the_packs_given(patient, tmp_path, capsys):
+    """A form made with a clinic pack names its folder, but rerender never loads a pack on the form's word
+    (its data is untrusted input): without --pack it stops (exit 1, nothing written) naming the folder and
+    --pack; given the same folder the files are byte-identical; given the folder's new place the form is
+    made, and the report names both (not byte-identical: the data it carries names the new folder). A
+    --pack folder that is not there is an error too."""
     pack = tmp_path / "pack"
     (pack / "clauses").mkdir(parents=True)
     form = consent.build("hair", patient=patient, clinic=make_clinic(), date=DATE, packs=[pack])
     path = tmp_path / "form.pdf"
     path.write_bytes(form.to_pdf())
-    assert consent.rerender(path.read_bytes()).identical is True
-    pack.rename(tmp_path / "moved")
+    with pytest.raises(consent.InputError, match="the form names clinic pack folders: " + str(pack)):
+        consent.rerender(path.read_bytes())
+    assert consent.rerender(path.read_bytes(), packs=[pack]).identical is True
     code, out, err = run(capsys, "rerender", str(path), "--out", str(tmp_path / "out"))
-    assert code == 1 and out == "" and f"a pack folder that is not here: {pack}" in err and "--pack" in err
+    assert code == 1 and out == ""
+    assert err.startswith(f"Error: the form names clinic pack folders: {pack}; rerender loads only the packs")
+    assert "--pack" in err
+    code, out, err = run(capsys, "rerender", str(path), "--out", str(tmp_path / "out"), "--pack",
+                         str(tmp_path / "not-here"))
+    assert code == 1 and out == "" and f"the pack folder given is not here: {tmp_path / 'not-here'}" in err
     assert not (tmp_path / "out").exists()
+    pack.rename(tmp_path / "moved")
     code, out, err = run(capsys, "rerender", str(path), "--out", str(tmp_path / "out"), "--pack",
                          str(tmp_path / "moved"))
     assert code == 0, err
     assert "made with the packs given, not the folders recorded" in out
+    assert f"Clinic packs: the form names {pack}; made with the packs given: {tmp_path / 'moved'}." in out

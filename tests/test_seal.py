@@ -24,6 +24,8 @@ from signing import (
     local_tsa,
     make_form,
     make_pki,
+    signature_field_over,
+    value_changed_in_update,
 )
 
 import consent
@@ -353,3 +355,35 @@ def test_a_page_edited_in_place_is_not_blamed_on_a_later_update(tmp_path, capsys
     code, out = verify(tmp_path, capsys, patched)
     assert code == 1
     assert out.splitlines()[0].startswith("ALTERED: page 3 content changed since it was made;")
+
+
+def test_a_form_changed_between_signing_and_sealing_is_not_sealed(signed, pki) -> None:  # type: ignore[no-untyped-def]
+    """Issue 13, points 3 and 4: the gap between the signatures and the seal. A screening answer's stored
+    value changed after both signatures, or a signature field painted over page 5 (a white box), is not
+    sealed: SealError, naming the change; the clinic's seal would otherwise vouch for it."""
+    after = "changed after patient.signature and provider.signature were signed (in incremental update 4)"
+    with pytest.raises(consent.SealError) as answered:
+        answered_later = value_changed_in_update(signed, "screening.pregnant", "/Yes")
+        consent.seal(answered_later, pki.clinic_p12, P12_PASSWORD)
+    assert answered.value.summary.endswith(
+        f"is not sealed: it is ALTERED: {after}: screening.pregnant from 'No' to 'Yes'; "
+        "fields whose appearance does not show their value: screening.pregnant (holds 'Yes', shows 'No')"
+    )
+    with pytest.raises(consent.SealError) as covered:
+        consent.seal(signature_field_over(signed, 5, (60, 120, 560, 700)), pki.clinic_p12, P12_PASSWORD)
+    assert covered.value.summary.endswith(
+        "is not sealed: it is ALTERED: fields changed since it was made: Signature2 added, a signature field "
+        f"drawn over page 5; {after}: Signature2 added (signature, drawn over page 5)"
+    )
+
+
+def test_a_field_changed_after_sealing_is_reported_by_the_seal_alone(tmp_path, capsys, sealed) -> None:
+    """After the seal every change is the seal's to report: a screening answer's value changed after it is
+    ALTERED by the seal (changed after it was sealed) and by what the page shows; the updates after the
+    seal are not listed again field by field."""
+    code, out = verify(tmp_path, capsys, value_changed_in_update(sealed, "screening.pregnant", "/Yes"))
+    assert code == 1
+    assert out.splitlines()[0] == (
+        "ALTERED: fields whose appearance does not show their value: screening.pregnant (holds 'Yes', shows "
+        "'No'); changed after it was sealed (form filling and signing)"
+    )

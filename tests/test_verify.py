@@ -15,9 +15,22 @@ from pathlib import Path
 import pikepdf
 import pytest
 from helpers import EXAMPLES, pdf_pages
-from signing import body_stream, change_one_glyph, complete, gray_image, make_form, make_pki
+from signing import (
+    attachment_edited_in_update,
+    body_stream,
+    change_one_glyph,
+    complete,
+    fill,
+    gray_image,
+    make_form,
+    make_pki,
+    sign,
+    signature_field_over,
+    value_changed_in_update,
+)
 
 import consent
+from consent._signed import Verdict, describe
 from consent.cli import main
 
 
@@ -430,3 +443,252 @@ def test_verify_seal_and_record_print_no_warning_of_a_dependency(tmp_path, signe
         result = subprocess.run([consent_exe, *command], capture_output=True, text=True, env=env, check=False)
         assert result.returncode == 0, (command, result.stderr)
         assert "Warning" not in result.stderr and "warn" not in result.stderr.lower(), (command, result.stderr)
+
+
+# --- issue 13: what a signature covers (pdf-insecurity.org's incremental-save and shadow attacks) ---------
+
+AFTER_BOTH = "changed after patient.signature and provider.signature were signed (in incremental update 4)"
+
+
+def _sign_both(data: bytes, pki) -> bytes:  # type: ignore[no-untyped-def]
+    return sign(sign(data, "patient.signature", pki.patient_p12), "provider.signature", pki.clinic_p12)
+
+
+@pytest.fixture(scope="module")
+def filled(made: bytes, pki) -> bytes:  # type: ignore[no-untyped-def]
+    """Every required field filled in (screening answers all "No"), not signed yet."""
+    return complete(made, pki, skip=("patient.signature", "provider.signature"))
+
+
+def test_a_screening_answer_changed_after_both_signatures_is_altered(tmp_path, capsys, signed) -> None:
+    """Issue 13, point 3: a screening answer's stored value (/V) changed to "Yes" in an incremental update
+    after the patient and the provider signed, the page still showing "No" (pyHanko calls it form filling,
+    which a signature allows): ALTERED, exit 1, the update, the field and both values named, and the
+    disagreement with what the page shows."""
+    code, out, _ = run(tmp_path, capsys, value_changed_in_update(signed, "screening.pregnant", "/Yes"))
+    assert code == 1
+    assert out.splitlines()[0] == (
+        f"ALTERED: {AFTER_BOTH}: screening.pregnant from 'No' to 'Yes'; "
+        "fields whose appearance does not show their value: screening.pregnant (holds 'Yes', shows 'No')"
+    )
+
+
+def test_the_date_or_a_representative_filled_in_after_both_signatures_is_altered(signed: bytes) -> None:
+    """Issue 13, point 3: the patient's date changed after both signatures (a viewer's incremental save,
+    value and appearance together), and a representative filled in who never signed: each is ALTERED,
+    naming the fields, their values before and after, and the signature that does not cover them."""
+    dated = consent.read_signed(fill(signed, {"patient.date": "2026-11-22"}))
+    assert dated.verdict == Verdict("ALTERED", (
+        f"{AFTER_BOTH}: patient.date from '2026-11-21' to '2026-11-22'",
+    ))
+    represented = fill(signed, {"representative.name": "Mallory Doe", "representative.relationship": "Son"})
+    assert consent.read_signed(represented).verdict == Verdict("ALTERED", (
+        f"{AFTER_BOTH}: representative.name from nothing to 'Mallory Doe', which representative.signature "
+        "does not sign; representative.relationship from nothing to 'Son', which representative.signature "
+        "does not sign",
+    ))
+
+
+def test_a_value_its_appearance_does_not_show_is_altered_though_signed_after(filled: bytes, pki) -> None:
+    """Issue 13, point 3: a field whose stored value and appearance disagree before anyone signs (the
+    signer sees "No" and "2026-11-21"; /V holds "Yes" and "2026-11-22"), then signed by both: the
+    signatures are valid, but the form is ALTERED, naming each field, what it holds and what it shows."""
+    answer = _sign_both(value_changed_in_update(filled, "screening.pregnant", "/Yes"), pki)
+    date = _sign_both(value_changed_in_update(filled, "patient.date", "2026-11-22"), pki)
+    assert consent.read_signed(answer).verdict == Verdict("ALTERED", (
+        "fields whose appearance does not show their value: screening.pregnant (holds 'Yes', shows 'No')",
+    ))
+    assert consent.read_signed(date).verdict == Verdict("ALTERED", (
+        "fields whose appearance does not show their value: patient.date (holds '2026-11-22', shows "
+        "'2026-11-21')",
+    ))
+
+
+def test_the_provider_may_date_and_sign_after_the_patient_signed(made: bytes, pki) -> None:
+    """What may follow a signature: the provider's own date, left empty when the patient signed, filled in
+    and then covered by the provider's signature, is INTACT. Filled in but not (yet) signed by the provider,
+    it is named as not covered; a field of the patient's changed before the provider signs is ALTERED even
+    though the provider's signature then covers it."""
+    not_dated = complete(made, pki, skip=("provider.date", "patient.signature", "provider.signature"))
+    patient_signed = sign(not_dated, "patient.signature", pki.patient_p12)
+    dated = fill(patient_signed, {"provider.date": "2026-11-22"})
+    countersigned = sign(dated, "provider.signature", pki.clinic_p12)
+    assert consent.read_signed(countersigned).verdict == Verdict("INTACT", ("not sealed",))
+    assert consent.read_signed(dated).verdict == Verdict("ALTERED", (
+        "changed after patient.signature was signed (in incremental update 3): provider.date from nothing "
+        "to '2026-11-22', which provider.signature does not sign",
+    ))
+    meddled = sign(fill(dated, {"initials.risks": "XX"}), "provider.signature", pki.clinic_p12)
+    assert consent.read_signed(meddled).verdict == Verdict("ALTERED", (
+        "changed after patient.signature was signed (in incremental update 4): initials.risks from 'AO' to "
+        "'XX'",
+    ))
+
+
+def test_a_signature_field_painted_over_the_answers_is_altered(filled: bytes, signed: bytes, pki) -> None:
+    """Issue 13, point 4: a new, empty signature field whose widget paints a white box over the screening
+    table of page 5 (pyHanko allows adding signature fields after a signature): ALTERED, naming the field
+    and the page, whether it was added after both signatures or before them."""
+    after = consent.read_signed(signature_field_over(signed, 5, (60, 120, 560, 700)))
+    drawn = "fields changed since it was made: Signature2 added, a signature field drawn over page 5"
+    assert after.verdict == Verdict("ALTERED", (
+        drawn, f"{AFTER_BOTH}: Signature2 added (signature, drawn over page 5)",
+    ))
+    before = consent.read_signed(_sign_both(signature_field_over(filled, 5, (60, 120, 560, 700)), pki))
+    assert before.verdict == Verdict("ALTERED", (drawn,))
+
+
+def test_a_widget_of_no_field_is_drawn_over_the_page(filled: bytes, pki) -> None:
+    """A widget annotation added to page 5 that belongs to no form field (a viewer draws it all the same),
+    in an incremental update before the patient and the provider sign (so no signature's difference
+    analysis sees it): ALTERED, as any other annotation drawn over a page."""
+    from signing import incremental
+
+    def edit(writer) -> None:  # type: ignore[no-untyped-def]
+        from pyhanko.pdf_utils import generic
+
+        page = writer.root["/Pages"]["/Kids"].raw_get(4)
+        widget = writer.add_object(generic.DictionaryObject({
+            generic.NameObject("/Type"): generic.NameObject("/Annot"),
+            generic.NameObject("/Subtype"): generic.NameObject("/Widget"),
+            generic.NameObject("/Rect"): generic.ArrayObject(
+                [generic.NumberObject(v) for v in (60, 120, 560, 700)]
+            ),
+        }))
+        page.get_object()["/Annots"].append(widget)
+        writer.mark_update(page)
+
+    assert consent.read_signed(_sign_both(incremental(filled, edit), pki)).verdict == Verdict("ALTERED", (
+        "drawn over the pages, not a form field: page 5: a widget of no form field",
+    ))
+
+
+def test_the_sealed_form_stays_intact_and_the_seal_needs_nothing_else(signed: bytes, pki) -> None:
+    """The seal adds a field of its own after both signatures: invisible and signed in its update, it is
+    no change; the form verifies INTACT and sealed."""
+    from signing import P12_PASSWORD
+
+    sealed = consent.seal(signed, pki.clinic_p12, P12_PASSWORD)
+    form = consent.read_signed(sealed)
+    assert form.verdict == Verdict("INTACT", ("sealed",))
+    assert (form.after_signing, form.unshown, form.data_changes, form.data_unprinted) == ((), (), (), ())
+
+
+@pytest.fixture(scope="module")
+def made_for_mrn() -> bytes:
+    """A fillable form for the patient with MRN SRH-004211, which page 1 prints."""
+    from helpers import DATE
+
+    patient = consent.Patient(full_name="Ada O'Connor", birth_date=DATE.replace(year=1985), mrn="SRH-004211")
+    clinic = consent.load_clinic(EXAMPLES / "clinic.yaml")
+    return consent.build("knee-injection", patient=patient, clinic=clinic, date=DATE).to_pdf(fillable=True)
+
+
+def _other_mrn(data: bytes) -> bytes:
+    changed = data.replace(b"SRH-004211", b"SRH-999999")
+    assert changed != data
+    return changed
+
+
+def test_a_made_form_stamps_its_embedded_files(made_for_mrn: bytes) -> None:
+    """The stamp covers the embedded data: /consentdatahash names each embedded file with the SHA-256 of
+    its bytes, and verify says the data is unchanged."""
+    import hashlib
+
+    with pikepdf.open(io.BytesIO(made_for_mrn)) as doc:
+        files = {name: spec.get_file().read_bytes() for name, spec in doc.attachments.items()}
+        stamped = str(doc.docinfo["/consentdatahash"])
+    assert stamped.splitlines() == [
+        f"{name} sha256:{hashlib.sha256(files[name]).hexdigest()}"
+        for name in ("consent-form.json", "consent-manifest.json")
+    ]
+    form = consent.read_signed(made_for_mrn)
+    assert (form.data_changes, form.data_unprinted) == ((), ())
+    assert "Embedded data: unchanged since it was made" in describe(form).splitlines()
+
+
+def test_embedded_data_edited_before_signing_is_altered(tmp_path, capsys, made_for_mrn, pki) -> None:
+    """Issue 13, point 5: the embedded consent-form.json edited (MRN SRH-004211 -> SRH-999999) in an
+    incremental update before both signed: ALTERED, the file named, and the MRN every page does not print.
+    The same edit saved by rewriting the whole file with a fresh data stamp (so no stamp disagrees) is
+    still ALTERED: the data's MRN is printed on no page."""
+    edited = complete(attachment_edited_in_update(made_for_mrn, "consent-form.json", _other_mrn), pki)
+    code, out, _ = run(tmp_path, capsys, edited)
+    assert code == 1
+    unprinted = ("the embedded form data (consent-form.json) is not the printed form: no page prints its MRN "
+                 "'SRH-999999'")
+    assert out.splitlines()[0] == (
+        f"ALTERED: embedded data changed since it was made: consent-form.json changed; {unprinted}"
+    )
+    assert "Embedded data: CHANGED since it was made" in out.splitlines()
+
+    from consent._pdf_stamp import stamp_open
+
+    with pikepdf.open(io.BytesIO(made_for_mrn)) as doc:
+        data = _other_mrn(doc.attachments["consent-form.json"].get_file().read_bytes())
+        spec = pikepdf.AttachedFileSpec(doc, data, mime_type="application/json")
+        doc.attachments["consent-form.json"] = spec
+        stamp_open(doc)
+        buf = io.BytesIO()
+        doc.save(buf)
+    assert consent.read_signed(complete(buf.getvalue(), pki)).verdict == Verdict("ALTERED", (unprinted,))
+
+
+def test_a_form_made_before_the_data_stamp_says_so(made_for_mrn: bytes) -> None:
+    """A form made before consent stamped its embedded data (no /consentdatahash) is read as before: its
+    verdict is not ALTERED for that, and verify says its data was not stamped and is compared with the
+    printed pages only."""
+    with pikepdf.open(io.BytesIO(made_for_mrn)) as doc:
+        del doc.docinfo["/consentdatahash"]
+        buf = io.BytesIO()
+        doc.save(buf)
+    form = consent.read_signed(buf.getvalue())
+    assert form.verdict.status == "INCOMPLETE" and form.data_changes is None and form.data_unprinted == ()
+    assert (
+        "Embedded data: not stamped when it was made (an earlier version of consent); compared with the "
+        "printed pages"
+    ) in describe(form).splitlines()
+
+
+def test_what_a_text_fields_appearance_is_taken_to_show() -> None:
+    """The text a field's appearance writes is what it shows only when nothing else could be shown instead:
+    the strings of its text operators, decoded with a standard font (Helvetica, WinAnsi); refused, with the
+    reason, when it also paints an image, writes invisibly or too small, or uses an embedded, composite or
+    re-encoded font (whose glyphs may look like anything)."""
+    from consent._acroform import drawn_text
+
+    doc = pikepdf.new()
+    helv = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                              BaseFont=pikepdf.Name.Helvetica, Encoding=pikepdf.Name.WinAnsiEncoding)
+    embedded = pikepdf.Dictionary(helv)
+    embedded.FontDescriptor = pikepdf.Dictionary(FontFile2=doc.make_stream(b"a font program"))
+    reencoded = pikepdf.Dictionary(helv)
+    reencoded.Encoding = pikepdf.Dictionary(Differences=[78, pikepdf.Name.Y])  # "N" draws a "Y"
+    fonts = {
+        "/Helv": helv,
+        "/Emb": embedded,
+        "/Cid": pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type0),
+        "/Diff": reencoded,
+    }
+
+    def shows(content: bytes) -> tuple[str, str]:
+        stream = doc.make_stream(content)
+        stream.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(fonts))
+        return drawn_text(stream)
+
+    assert shows(b"/Tx BMC q 1 g 0 0 80 16 re f BT /Helv 10 Tf 2 4 Td (Caf\xe9 No) Tj ET Q EMC") == ("Café No", "")
+    assert shows(b"BT /Helv 10 Tf [(N) 20 (o)] TJ ET") == ("No", "")
+    invisible = ("", "its appearance writes invisible text (text render mode 3)")
+    assert shows(b"BT /Helv 10 Tf 3 Tr (No) Tj ET") == invisible
+    too_small = ("", "its appearance writes text too small to read (under 4 points)")
+    assert shows(b"BT /Helv 1 Tf (No) Tj ET") == too_small
+    assert shows(b"q 0.1 0 0 0.1 0 0 cm BT /Helv 10 Tf (No) Tj ET Q") == too_small
+    assert shows(b"BT /Helv 10 Tf (No) Tj ET /Im0 Do") == ("", "its appearance paints more than text (an image)")
+    assert shows(b"BT /Helv 10 Tf (No) Tj ET 0 0 m 5 5 l S") == (
+        "", "its appearance paints more than text (the operator m)")
+    assert shows(b"BT /Emb 10 Tf (No) Tj ET") == (
+        "", "its appearance writes with an embedded font (/Emb), whose glyphs may show anything")
+    assert shows(b"BT /Cid 10 Tf (No) Tj ET") == ("", "its appearance writes with a Type0 font (/Cid)")
+    assert shows(b"BT /Diff 10 Tf (No) Tj ET") == (
+        "", "its appearance writes with a font of its own encoding (/Diff)")
+    assert shows(b"/Tx BMC EMC") == ("", "")

@@ -29,7 +29,7 @@ import attrs
 from .._assemble import Trace, _context, assemble
 from .._clinic import clinic_terms
 from .._library import DEFAULT_LANGUAGE, Library, get_library
-from .._text import render_text
+from .._text import TemplateError, render_text
 from ..errors import ConsentError
 from ..inputs import Clinic, load_clinic, validate_clinic
 from ._claims import ClaimRule
@@ -72,8 +72,16 @@ def _notice_findings(library: Library, languages: Sequence[str]) -> list[Finding
             text = library.clause(clause.id, language)
             locale = library.locale(language)
             context = _context(spec, SAMPLE_PATIENT, SAMPLE_CLINIC, terms, SAMPLE_DATE, locale)
-            trace = [Trace(clause.id, text.path, block.line, block.path, render_text(block.value, context))
-                     for block in text.body if isinstance(block.value, str)]
+            trace = []
+            for block in text.body:
+                if not isinstance(block.value, str):
+                    continue
+                try:
+                    trace.append(Trace(clause.id, text.path, block.line, block.path,
+                                       render_text(block.value, context)))
+                except TemplateError as exc:  # a pack's notice: {{ 1/0 }}, a misspelt name
+                    out.append(Finding("structure.invalid", "error", f"{block.path}: {exc.message or exc}",
+                                       clause=clause.id, file=text.path, line=block.line))
             # a notice on its own: no clinic has acknowledged anything
             reading = language if language != DEFAULT_LANGUAGE else None
             out += claims(trace, settings.rules, {}, language=reading)

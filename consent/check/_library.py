@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
-from typing import Any
 
 import attrs
 from jinja2 import TemplateSyntaxError, nodes
@@ -121,8 +120,8 @@ def _known_names() -> dict[str, frozenset[str]]:
                          session_length="", usual_sessions="", steps=(), common_effects=(), rare_effects=(),
                          screening=(), aftercare=(), urgent_signs=(), evidence=())
     clinic = sample_study_clinic(DEFAULT_LANGUAGE)
-    context: dict[str, Any] = _context(spec, SAMPLE_PATIENT, clinic, sample_terms(spec), SAMPLE_DATE, "en_US")
-    return {name: frozenset(value) if isinstance(value, dict) else frozenset() for name, value in context.items()}
+    context = _context(spec, SAMPLE_PATIENT, clinic, sample_terms(spec), SAMPLE_DATE, "en_US")
+    return {name: frozenset(value) if isinstance(value, Mapping) else frozenset() for name, value in context.items()}
 
 
 def _strings(clause: ClauseSpec) -> Iterator[tuple[str, int | None, str]]:
