@@ -176,14 +176,14 @@ def _text_problems(data: FormData) -> Iterator[Problem]:
         value = getattr(header, name)
         if value is not None and (problem := _limits.text_problem(value, field)) is not None:
             yield problem
-    for field, value in _strings(data, "form"):
+    for field, value in _limits.strings(data, "form", key_chars=64):
         if field.startswith("form.document.header."):
             continue  # checked above, by the patient's and the clinic's limits
         prose = field.startswith(_PROSE)
         limit = _limits.MAX_TEMPLATE_CHARS if prose else _limits.MAX_TEXT_CHARS
         if len(value) > limit:
             yield _problem(field, f"is {len(value):,} characters long; the limit is {limit:,}")
-        elif (found := _limits._bad_character(value, single_line=not prose)) is not None:
+        elif (found := _limits.bad_character(value, single_line=not prose)) is not None:
             position, what = found
             yield _problem(field, f"contains {what} at position {position + 1}")
 
@@ -245,22 +245,6 @@ def _render_problems(data: FormData) -> Iterator[Problem]:
         elif not any(type(value) is type(choice) and value == choice for choice in allowed):
             yield _problem(f"render.{key}",
                            f"must be one of {', '.join(map(_shown, allowed))} (got {_shown(value)})")
-
-
-def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
-    """(field, text) of every string in the data, keys of mappings included."""
-    if isinstance(value, str):
-        yield where, value
-    elif attrs.has(type(value)):
-        for f in attrs.fields(type(value)):
-            yield from _strings(getattr(value, f.name), f"{where}.{f.name}")
-    elif isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _strings(key, f"{where} key")
-            yield from _strings(item, f"{where}.{key}" if isinstance(key, str) and len(key) < 64 else where)
-    elif isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            yield from _strings(item, f"{where}[{i}]")
 
 
 def _shown(value: object) -> str:

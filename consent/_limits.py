@@ -197,7 +197,7 @@ def load_json(text: str | bytes) -> Any:
 
 
 def _bad_pattern(single_line: bool) -> re.Pattern[str]:
-    """Every character :func:`_bad_character` refuses, as one character class (a fast first look)."""
+    """Every character :func:`bad_character` refuses, as one character class (a fast first look)."""
     ranges = [(0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F), (0x7F, 0x9F), (0xD800, 0xDFFF), (0xFDD0, 0xFDEF)]
     ranges += [(plane << 16 | 0xFFFE, plane << 16 | 0xFFFF) for plane in range(17)]
     ranges += [(ord(ch), ord(ch)) for ch in "\t\n\r" if single_line]
@@ -207,7 +207,7 @@ def _bad_pattern(single_line: bool) -> re.Pattern[str]:
 _BAD = {single_line: _bad_pattern(single_line) for single_line in (False, True)}
 
 
-def _bad_character(text: str, *, single_line: bool) -> tuple[int, str] | None:
+def bad_character(text: str, *, single_line: bool) -> tuple[int, str] | None:
     """(position, description) of the first character that is not text: control characters other
     than tab and line breaks, unpaired surrogates and Unicode noncharacters. Such characters cannot
     be written into a DOCX (XML) or a PDF, and never belong in a name or an address. ``single_line``
@@ -240,7 +240,7 @@ def text_problem(value: str, field: str, source: str | None = None) -> Problem |
     if len(value) > limit:
         return Problem(f"{field} is {len(value):,} characters long; the limit is {limit:,}",
                        path=source, field=field)
-    bad = _bad_character(value, single_line=field.startswith("patient."))
+    bad = bad_character(value, single_line=field.startswith("patient."))
     if bad is not None:
         position, what = bad
         return Problem(f"{field} contains {what} at position {position + 1}; remove it",
@@ -248,25 +248,29 @@ def text_problem(value: str, field: str, source: str | None = None) -> Problem |
     return None
 
 
-def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
+def strings(value: Any, where: str, *, key_chars: int | None = None) -> Iterator[tuple[str, str]]:
+    """(field, text) of every string in ``value`` (attrs objects, mappings, lists), keys of mappings
+    included, each named by its path from ``where``. ``key_chars``: a mapping key longer than this is left
+    out of the paths of its values (untrusted data: a key may be as long as its file)."""
     if isinstance(value, str):
         yield where, value
     elif attrs.has(type(value)):
         for f in attrs.fields(type(value)):
-            yield from _strings(getattr(value, f.name), f"{where}.{f.name}")
+            yield from strings(getattr(value, f.name), f"{where}.{f.name}", key_chars=key_chars)
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            yield from _strings(key, f"{where} key")
-            yield from _strings(item, f"{where}.{key}" if isinstance(key, str) else where)
+            yield from strings(key, f"{where} key", key_chars=key_chars)
+            named = isinstance(key, str) and (key_chars is None or len(key) < key_chars)
+            yield from strings(item, f"{where}.{key}" if named else where, key_chars=key_chars)
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
-            yield from _strings(item, f"{where}[{i}]")
+            yield from strings(item, f"{where}[{i}]", key_chars=key_chars)
 
 
 def text_problems(obj: Any, root: str, source: str | None = None) -> list[Problem]:
     """Length and character problems of every text field of an input object (a Patient, a Clinic,
     any attrs class a clinic fills in), however many fields it has."""
-    found = (text_problem(value, field, source) for field, value in _strings(obj, root))
+    found = (text_problem(value, field, source) for field, value in strings(obj, root))
     return [p for p in found if p is not None]
 
 

@@ -166,8 +166,8 @@ def test_the_first_look_for_characters_that_are_not_text_finds_exactly_what_is_r
     assert found == [code for code in range(0x110000) if refused(code)]
     assert len(found) == 2176 + 3 * single_line  # 65 Cc, 2,048 Cs, 66 noncharacters (less tab, LF, CR)
     for code in found[:: max(1, len(found) // 40)]:  # and the reading names them
-        assert _limits._bad_character(f"Ann{chr(code)}", single_line=single_line) is not None
-    assert _limits._bad_character("Nguyễn Thị Minh Khai\u00e9", single_line=single_line) is None
+        assert _limits.bad_character(f"Ann{chr(code)}", single_line=single_line) is not None
+    assert _limits.bad_character("Nguyễn Thị Minh Khai\u00e9", single_line=single_line) is None
 
 
 def test_multiline_clinic_text_is_allowed(patient):
