@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 import textwrap
 import unicodedata
-from collections.abc import Callable
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -193,4 +194,35 @@ def build_tree(root: Path, files: dict[str, str]) -> Path:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return root
+
+
+def clause_pack(root: Path, text: str) -> Path:
+    """A pack whose "benefits" clause (version 9) is one paragraph of ``text``."""
+    return build_tree(root, {"clauses/benefits.yaml": f"""
+        id: benefits
+        version: "9"
+        title: Benefits
+        elements: [benefits]
+        body:
+          - p: {json.dumps(text)}
+    """})
+
+
+def paragraph_docx_pack(root: Path, body: str) -> Path:
+    """A pack (made or added to) whose templates/form.docx is the stock one with one more paragraph, first in
+    the body, holding ``body`` (Jinja for docxtpl, or plain text)."""
+    from consent._library import builtin_root
+
+    src = zipfile.ZipFile(builtin_root() / "templates" / "form.docx")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "word/document.xml":
+                paragraph = b"<w:p><w:r><w:t>" + body.encode() + b"</w:t></w:r></w:p>"
+                data = data.replace(b"<w:body>", b"<w:body>" + paragraph, 1)
+            dst.writestr(info, data)
+    (root / "templates").mkdir(parents=True, exist_ok=True)
+    (root / "templates" / "form.docx").write_bytes(out.getvalue())
     return root

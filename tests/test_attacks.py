@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import DATE, build_tree, make_clinic
+from helpers import DATE, build_tree, clause_pack, make_clinic
 
 import consent
 
@@ -59,17 +59,6 @@ def listener() -> Iterator[tuple[int, list[int]]]:
         stop.set()
         thread.join(timeout=5)
         server.close()
-
-
-def clause_pack(root: Path, text: str) -> Path:
-    return build_tree(root, {"clauses/benefits.yaml": f"""
-        id: benefits
-        version: "9"
-        title: Benefits
-        elements: [benefits]
-        body:
-          - p: {json.dumps(text)}
-    """})
 
 
 ESCAPES = [

@@ -15,13 +15,12 @@ import json
 import os
 import subprocess
 import sys
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pikepdf
 import pytest
-from helpers import DATE, EXAMPLES, build_tree, make_clinic
+from helpers import DATE, EXAMPLES, build_tree, clause_pack, make_clinic, paragraph_docx_pack
 
 import consent
 from consent._library import builtin_root
@@ -74,17 +73,6 @@ CLAUSE_CASES = {
     "macro-recursion": ("{% macro r() %}{{ r() }}{% endmacro %}{{ r() }}", "goes round without end"),
     "type-error": ("{{ 'a' + 1 }}", "TypeError:"),
 }
-
-
-def clause_pack(root: Path, text: str) -> Path:
-    return build_tree(root, {"clauses/benefits.yaml": f"""
-        id: benefits
-        version: "9"
-        title: Benefits
-        elements: [benefits]
-        body:
-          - p: {json.dumps(text)}
-    """})
 
 
 def render_args(pack: Path, out: Path, fmt: str = "pdf,docx") -> list[str]:
@@ -143,21 +131,6 @@ def html_pack(root: Path, body: str, name: str = "form.html", head: str = "") ->
     return build_tree(root, {f"templates/{name}": head + html})
 
 
-def docx_pack(root: Path, body: str) -> Path:
-    src = zipfile.ZipFile(BUILTIN_TEMPLATES / "form.docx")
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "word/document.xml":
-                paragraph = f"<w:p><w:r><w:t>{body}</w:t></w:r></w:p>".encode()
-                data = data.replace(b"<w:body>", b"<w:body>" + paragraph, 1)
-            dst.writestr(info, data)
-    (root / "templates").mkdir(parents=True)
-    (root / "templates" / "form.docx").write_bytes(out.getvalue())
-    return root
-
-
 def include_cycle(root: Path) -> Path:
     """form.html includes a.html, which includes form.html."""
     pack = html_pack(root, "{% include 'a.html' %}")
@@ -181,11 +154,11 @@ TEMPLATE_CASES: dict[str, tuple[Callable[[Path], Path], str, str]] = {
                                  "Error: form.html: ZeroDivisionError: division by zero"),
     "overlay-divide-by-zero": (lambda root: html_pack(root, "{{ 1/0 }}", "overlay.html"), "pdf",
                                "Error: overlay.html: ZeroDivisionError: division by zero"),
-    "form-docx-divide-by-zero": (lambda root: docx_pack(root, "{{ 1/0 }}"), "docx",
+    "form-docx-divide-by-zero": (lambda root: paragraph_docx_pack(root, "{{ 1/0 }}"), "docx",
                                  "Error: form.docx: ZeroDivisionError: division by zero"),
-    "form-docx-include": (lambda root: docx_pack(root, "{% include '/etc/passwd' %}"), "docx",
+    "form-docx-include": (lambda root: paragraph_docx_pack(root, "{% include '/etc/passwd' %}"), "docx",
                           "Error: form.docx: '/etc/passwd': a Word template cannot include, import or"),
-    "form-docx-recursion": (lambda root: docx_pack(root, RECURSIVE_MACRO), "docx",
+    "form-docx-recursion": (lambda root: paragraph_docx_pack(root, RECURSIVE_MACRO), "docx",
                             "Error: form.docx: the template goes round without end"),
 }
 

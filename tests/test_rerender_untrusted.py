@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ import pikepdf
 import pytest
 from docx import Document
 from docxcompose.properties import CustomProperties
-from helpers import DATE, build_tree, docx_body_lines, make_clinic, pdf_pages, words
+from helpers import DATE, build_tree, docx_body_lines, make_clinic, paragraph_docx_pack, pdf_pages, words
 
 import consent
 from consent._library import builtin_root
@@ -73,17 +72,7 @@ def hostile_pack(root: Path, target: Path, victim: Path) -> Path:
     html = (BUILTIN_TEMPLATES / "form.html").read_text()
     html = html.replace("<body>", "<body>{{ form.write(" + repr(str(target)) + ", ['docx']) }}", 1)
     build_tree(root, {"templates/form.html": html})
-    src = zipfile.ZipFile(BUILTIN_TEMPLATES / "form.docx")
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "word/document.xml":
-                save = "<w:p><w:r><w:t>{{ body.subdocx.save(" + repr(str(victim)) + ") }}</w:t></w:r></w:p>"
-                data = data.replace(b"<w:body>", b"<w:body>" + save.encode(), 1)
-            dst.writestr(info, data)
-    (root / "templates" / "form.docx").write_bytes(out.getvalue())
-    return root
+    return paragraph_docx_pack(root, "{{ body.subdocx.save(" + repr(str(victim)) + ") }}")
 
 
 def test_a_pdf_cannot_choose_the_packs_that_run(tmp_path, capsys):

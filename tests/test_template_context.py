@@ -11,8 +11,6 @@ but a pure formatter.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import zipfile
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Any
 
 import jinja2
 import pytest
-from helpers import DATE, EXAMPLES, build_tree, docx_body_lines, make_clinic, make_study
+from helpers import DATE, EXAMPLES, build_tree, docx_body_lines, make_clinic, make_study, paragraph_docx_pack
 
 import consent
 from consent._library import builtin_root
@@ -129,22 +127,6 @@ def html_pack(root: Path, body: str, name: str = "form.html") -> Path:
     return build_tree(root, {f"templates/{name}": html})
 
 
-def docx_pack(root: Path, body: str) -> Path:
-    """A pack with the stock form.docx and one more paragraph holding ``body``."""
-    src = zipfile.ZipFile(BUILTIN_TEMPLATES / "form.docx")
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "word/document.xml":
-                paragraph = b"<w:p><w:r><w:t>" + body.encode() + b"</w:t></w:r></w:p>"
-                data = data.replace(b"<w:body>", b"<w:body>" + paragraph, 1)
-            dst.writestr(info, data)
-    (root / "templates").mkdir(parents=True)
-    (root / "templates" / "form.docx").write_bytes(out.getvalue())
-    return root
-
-
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
@@ -177,7 +159,7 @@ def test_a_pack_word_template_cannot_save_a_file(tmp_path, capsys, call):
     --out stays empty."""
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
-    pack = docx_pack(tmp_path / "pack", "{{ " + call.replace("PATH", repr(str(victim))) + " }}")
+    pack = paragraph_docx_pack(tmp_path / "pack", "{{ " + call.replace("PATH", repr(str(victim))) + " }}")
     code, out, err = run(capsys, *render_args(pack, tmp_path / "out", "docx"))
     assert (code, out) == (1, "")
     assert err.startswith("Error: form.docx: ") and "Traceback" not in err
@@ -188,7 +170,7 @@ def test_a_pack_word_template_cannot_save_a_file(tmp_path, capsys, call):
 def test_a_pack_word_template_still_prints_the_body(tmp_path, capsys):
     """The body, given to form.docx as its finished XML, prints every clause as before: a pack's form.docx
     with one more paragraph gives that paragraph, then exactly the stock DOCX's text."""
-    pack = docx_pack(tmp_path / "pack", "Clinic letterhead")
+    pack = paragraph_docx_pack(tmp_path / "pack", "Clinic letterhead")
     code, out, err = run(capsys, *render_args(pack, tmp_path / "pack-out", "docx"))
     assert code == 0, err
     with_pack = docx_body_lines(Path(out.strip()).read_bytes())
