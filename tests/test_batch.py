@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from helpers import DATE, EXAMPLES, EHR_SAMPLES, all_output_text, build_tree, pdf_pages, words
+from helpers import DATE, EHR_SAMPLES, EXAMPLES, all_output_text, build_tree, pdf_pages, words
 
 import consent
 from consent._batch import run_batch

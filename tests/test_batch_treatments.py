@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import DATE, EXAMPLES, EHR_SAMPLES, docx_all_text, pdf_pages, words
+from helpers import DATE, EHR_SAMPLES, EXAMPLES, docx_all_text, pdf_pages, words
 
 import consent
 from consent.cli import main

@@ -8,7 +8,18 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import CA, DATE, EXAMPLES, UT, build_tree, docx_all_text, make_clinic, make_study, pdf_pages, words
+from helpers import (
+    CA,
+    DATE,
+    EXAMPLES,
+    UT,
+    build_tree,
+    docx_all_text,
+    make_clinic,
+    make_study,
+    pdf_pages,
+    words,
+)
 
 import consent
 from consent.check import check

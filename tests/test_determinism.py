@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import EXAMPLES, EHR_SAMPLES
+from helpers import EHR_SAMPLES, EXAMPLES
 
 CLINIC = EXAMPLES / "clinic.yaml"
 PETER = EHR_SAMPLES / "hl7_r4_patient-example.json"

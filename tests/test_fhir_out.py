@@ -7,15 +7,14 @@ import base64
 import datetime as dt
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
-from helpers import EHR_SAMPLES
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.consent import Consent
 from fhir.resources.R4B.documentreference import DocumentReference
+from helpers import EHR_SAMPLES
 
 import consent.ehr
 from consent.ehr import (

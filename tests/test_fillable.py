@@ -13,7 +13,16 @@ from pathlib import Path
 import pikepdf
 import pypdf
 import pytest
-from helpers import DATE, EXAMPLES, EHR_SAMPLES, build_tree, docx_all_text, docx_document, make_clinic, pdf_pages
+from helpers import (
+    DATE,
+    EHR_SAMPLES,
+    EXAMPLES,
+    build_tree,
+    docx_all_text,
+    docx_document,
+    make_clinic,
+    pdf_pages,
+)
 
 import consent
 from consent.cli import main

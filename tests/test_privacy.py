@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import DATE, EXAMPLES, EHR_SAMPLES, all_output_text
+from helpers import DATE, EHR_SAMPLES, EXAMPLES, all_output_text
 
 import consent
 from consent._batch import run_batch

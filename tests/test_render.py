@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections import Counter
 import re
 import shutil
 import subprocess
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,16 @@ from helpers import (
 )
 
 import consent
-from consent.document import BulletList, Checklist, FeeTable, Heading, Notice, Paragraph, ProductTable, Signatures
+from consent.document import (
+    BulletList,
+    Checklist,
+    FeeTable,
+    Heading,
+    Notice,
+    Paragraph,
+    ProductTable,
+    Signatures,
+)
 
 
 def block_texts(form: consent.Form) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pikepdf
 import pypdf
 import pytest
-from helpers import DATE, EXAMPLES, EHR_SAMPLES, make_clinic, make_study, pdf_pages, words
+from helpers import DATE, EHR_SAMPLES, EXAMPLES, make_clinic, make_study, pdf_pages, words
 
 import consent
 from consent._batch import run_batch
