@@ -1,11 +1,14 @@
-"""Shared fixtures: the example clinic and a patient, and a renderer of both formats."""
+"""Shared fixtures: the example clinic and a patient, a renderer of both formats, and a FHIR R4 server
+(``fhir_server``, from tests/fhir_tools.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from fhir_tools import fhir_server  # noqa: F401 - a fixture, offered to every test
 from helpers import EXAMPLES
 
 import consent
@@ -36,3 +39,11 @@ def _no_disk_cache() -> None:
     import os
 
     os.environ["CONSENT_CACHE_DIR"] = "off"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A throwaway CA, the clinic's and the patient's certificates (tests/signing.py), per test module."""
+    from signing import make_pki
+
+    return make_pki(tmp_path_factory.mktemp("pki"))
