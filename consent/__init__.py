@@ -17,7 +17,8 @@ The pipeline, one module per stage: ``_library`` (load clause and treatment file
 -> ``_build`` (assemble, check, refuse or record) -> ``_render_pdf`` / ``_pdf_layers`` (under ``_pdf``)
 and ``_render_docx`` (render) -> ``_output`` (write files atomically) -> ``_batch`` -> ``cli``.
 The return path: ``_pdf_stamp`` stamps every PDF's content hash; ``_signed`` reads a signed form back
-(:func:`read_signed`, ``consent verify``) and ``_seal`` adds the clinic's seal (:func:`seal`).
+(:func:`read_signed`, ``consent verify``), ``_seal`` adds the clinic's seal (:func:`seal`) and ``_archive``
+makes a signed form's archival PDF/A-3 copy, the signed original attached (:func:`archive_signed`).
 ``_form_data`` is the form's data the renderers embed in every PDF and DOCX; ``_rerender`` makes a form
 again from it (:func:`rerender`), and ``_record`` makes a signed form's FHIR Bundle (:func:`record_signed`).
 """
@@ -28,11 +29,13 @@ from ._version import __version__
 
 if _typing.TYPE_CHECKING:
     from . import check, ehr
+    from ._archive import archive_signed
     from ._assemble import LanguageFallbackWarning
     from ._batch import BatchResult, run_batch
     from ._build import build
     from ._disk_cache import use_disk_cache
     from ._library import Library, get_library
+    from ._provenance import SigningTimeWarning
     from ._record import record_signed
     from ._rerender import Rerendered, rerender
     from ._seal import seal
@@ -53,6 +56,7 @@ if _typing.TYPE_CHECKING:
     from .inputs import (
         Clinic,
         FeeSchedule,
+        Minors,
         Patient,
         Product,
         Provider,
@@ -68,12 +72,14 @@ if _typing.TYPE_CHECKING:
 # before it imports the rest; see consent/_launch.py). The module that defines each name:
 _LAZY = {
     **dict.fromkeys(("check", "ehr"), ""),  # the subpackages consent.check and consent.ehr
+    "archive_signed": "_archive",
     "LanguageFallbackWarning": "_assemble",
     **dict.fromkeys(("BatchResult", "run_batch"), "_batch"),
     "build": "_build",
     "use_disk_cache": "_disk_cache",
     **dict.fromkeys(("Library", "get_library"), "_library"),
     "record_signed": "_record",
+    "SigningTimeWarning": "_provenance",
     **dict.fromkeys(("Rerendered", "rerender"), "_rerender"),
     "seal": "_seal",
     **dict.fromkeys(("SignedForm", "read_signed"), "_signed"),
@@ -81,8 +87,8 @@ _LAZY = {
     **dict.fromkeys(("Form", "Manifest", "Section"), "document"),
     **dict.fromkeys(("CheckFailed", "ConsentError", "ContentError", "InputError", "NotAConsentForm",
                      "Problem", "RenderError", "SealError", "UnknownNameError"), "errors"),
-    **dict.fromkeys(("Clinic", "FeeSchedule", "Patient", "Product", "Provider", "Screening", "Study",
-                     "load_clinic", "load_patient", "load_screening"), "inputs"),
+    **dict.fromkeys(("Clinic", "FeeSchedule", "Minors", "Patient", "Product", "Provider", "Screening",
+                     "Study", "load_clinic", "load_patient", "load_screening"), "inputs"),
 }
 
 
@@ -115,6 +121,7 @@ __all__ = [
     "LanguageFallbackWarning",
     "Library",
     "Manifest",
+    "Minors",
     "NotAConsentForm",
     "Patient",
     "Problem",
@@ -126,9 +133,11 @@ __all__ = [
     "SealError",
     "Section",
     "SignedForm",
+    "SigningTimeWarning",
     "Study",
     "UnknownNameError",
     "__version__",
+    "archive_signed",
     "build",
     "export_template",
     "get_library",

@@ -16,6 +16,7 @@ import attrs
 
 from ._clinic import ClinicTerms, require_terms
 from ._library import DEFAULT_LANGUAGE, Library, get_library, resolve_language
+from ._majority import minor_on
 from ._template_data import template_data
 from ._text import TemplateError, long_date, money, number, render_text
 from ._treatment_files import TreatmentSpec
@@ -33,6 +34,7 @@ from .document import (
     Heading,
     Jurisdiction,
     Manifest,
+    Minor,
     Notice,
     Paragraph,
     ProductTable,
@@ -211,8 +213,10 @@ class _Builder:
     """Renders the blocks of each clause, collecting every problem instead of stopping at the first."""
 
     def __init__(self, context: Mapping[str, Any], labels: Mapping[str, str], treatment: TreatmentSpec,
-                 terms: ClinicTerms, patient: Patient, screening: Screening, locale: str) -> None:
+                 terms: ClinicTerms, patient: Patient, screening: Screening, locale: str,
+                 minor: tuple[Minor, str] | None = None) -> None:
         self.context = context
+        self.minor = minor  # a minor's form: the record and the state's name in the form's language
         self.labels = labels
         self.treatment = treatment
         self.terms = terms
@@ -263,8 +267,44 @@ class _Builder:
                 f"clause {clause.id!r} has no text on this form (every block is empty)", path=clause.path, line=1
             ))
         self.courtesy = False
+        if self.minor is not None and any(isinstance(b, Signatures) for b in blocks):
+            blocks = self.minor_signatures(blocks)
         title = self.text(clause.title, "title", None, clause.path)
         return Section(clause.id, clause.version, title, tuple(blocks), clause.initials, clause.kind)
+
+    def minor_signatures(self, blocks: list[Block]) -> list[Block]:
+        """A minor's signature section: first, who signs (a parent or legal guardian, for a patient under the
+        age of majority of the clinic's state); then each signature block with the parent or guardian in
+        place of the representative, required and first, and the patient's line as the patient's optional
+        assent, or left out (``Minor.assent``). The field names stay ``representative.*`` and
+        ``patient.*``."""
+        assert self.minor is not None
+        minor, state = self.minor
+        try:
+            who = render_text(self.label("minor_signers"), {**self.context, **template_data(
+                {"minor": {"age_of_majority": str(minor.age_of_majority), "state": state}})})
+        except TemplateError as exc:
+            self.problems.append(Problem(f"label 'minor_signers': {exc.message or exc}"))
+            who = ""
+        out: list[Block] = [Paragraph(who)] if who else []
+        for block in blocks:
+            out.append(attrs.evolve(block, parties=self.minor_parties(block.parties))
+                       if isinstance(block, Signatures) else block)
+        return out
+
+    def minor_parties(self, parties: Sequence[SignatureParty]) -> tuple[SignatureParty, ...]:
+        assert self.minor is not None
+        first = next((i for i, p in enumerate(parties) if p.role in ("patient", "representative")), None)
+        guardian = any(p.role == "representative" for p in parties)
+        out: list[SignatureParty] = []
+        for i, party in enumerate(parties):
+            if i == first and guardian:  # the guardian takes the first of the two places
+                out.append(self.party("representative", "minor_guardian"))
+            if party.role == "patient" and self.minor[0].assent:
+                out.append(self.party("patient", "minor_assent"))
+            elif party.role not in ("patient", "representative"):
+                out.append(party)
+        return tuple(out)
 
     def block(self, raw: RawBlock, clause: ClauseSpec) -> Block | None:
         def t(source: str) -> str:
@@ -333,7 +373,9 @@ class _Builder:
             excluded=fees.excluded,
         )
 
-    def party(self, role: str) -> SignatureParty:
+    def party(self, role: str, title: str | None = None) -> SignatureParty:
+        """The signature block of ``role``, titled with the label ``sig_<role>`` (or ``title``, and its note
+        ``<title>_note``)."""
         name = self.label("sig_name")
         sign, date, time = self.label("sig_signature"), self.label("sig_date"), self.label("sig_time")
         prefill = {"patient": self.patient.full_name, "provider": self.context["provider"]["line"]}
@@ -341,8 +383,19 @@ class _Builder:
         if role == "representative":
             fields.append((self.label("sig_relationship"), ""))
         fields += [(sign, ""), (date, ""), (time, "")]
-        note = self.labels.get(f"sig_{role}_note")
-        return SignatureParty(role, self.label(f"sig_{role}"), note, tuple(fields))
+        key = title or f"sig_{role}"
+        note = self.label(f"{key}_note") if title else self.labels.get(f"{key}_note")
+        return SignatureParty(role, self.label(key), note, tuple(fields))
+
+
+def form_labels(labels: Mapping[str, str], initials: str | None = None) -> dict[str, str]:
+    """The labels a form carries (and prints around its clauses): without the ``minor_*`` texts, which go
+    into a minor's form as it is assembled. ``initials``: the label of the initials lines, on a minor's form
+    the parent's or guardian's."""
+    out = {key: value for key, value in labels.items() if not key.startswith("minor_")}
+    if initials:
+        out["initials"] = initials
+    return out
 
 
 def _finish(sections: Sequence[Section], form: Form, manifest: Manifest) -> Form:
@@ -369,6 +422,7 @@ def assemble(
         screening = Screening(dict(screening))
     library = get_library(packs)
     library.raise_problems()
+    minor = minor_on(patient.birth_date, date, clinic.state, library.majority, clinic.minors.assent_from_age)
     lang = choose_language(library, language, patient)
     if problems := study_language_problems(clinic.study, lang):
         raise InputError(problems=problems)
@@ -377,7 +431,8 @@ def assemble(
     locale = library.locale(lang)
     terms = require_terms(clinic, spec, lang)
     context = _context(spec, patient, clinic, terms, date, locale, language=lang)
-    builder = _Builder(context, labels, spec, terms, patient, screening, locale)
+    signers = None if minor is None else (minor, library.majority[minor.state].name_in(lang))
+    builder = _Builder(context, labels, spec, terms, patient, screening, locale, signers)
 
     sections, refs = [], []
     for cid in clause_order(library, spec, clinic):
@@ -385,6 +440,7 @@ def assemble(
         statutory = library.clause(cid) if clause.verbatim and lang != DEFAULT_LANGUAGE else None
         sections.append(builder.section(clause, statutory))
         refs.append(ClauseRef(clause.id, clause.version, clause.source, clause.language))
+    initials = None if minor is None else builder.label("minor_initials")
     unknown = sorted(set(screening.answers) - builder.questions)
     if unknown:
         raise InputError(
@@ -415,6 +471,7 @@ def assemble(
         template_version=library.template_version,
         clauses=tuple(refs),
         study=clinic.study is not None,
+        minor=minor,
     )
     form = Form(
         form_id="",
@@ -423,7 +480,7 @@ def assemble(
         locale=locale,
         date=date,
         header=header,
-        labels=labels,
+        labels=form_labels(labels, initials),
         sections=tuple(sections),
         manifest=manifest,
         packs=tuple(str(Path(p).resolve()) for p in packs),

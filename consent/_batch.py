@@ -20,6 +20,10 @@
   recorded is skipped before any worker starts; the rest are made (a record's new form replaces the
   files of its earlier one).
 - File names are built from the record number and the form id only: nothing from patient data.
+- FHIR out (``fhir-bundle.json``, each form's ``.fhir.json``): valid R4. Each DocumentReference holds its
+  PDF (base64), or, given ``pdf_base_url`` (where the batch folder is published), the PDF's absolute URL
+  under it; its ``date`` is the moment the form was made, with the UTC offset (``made_at`` pins it). A
+  batch that made no form writes a Bundle without ``entry`` (FHIR JSON has no empty arrays).
 - One batch at a time writes to a folder: it holds an exclusive lock (``.consent-batch.lock``, removed
   when it ends) for the whole batch, and another batch into the same folder is refused at once,
   touching nothing.
@@ -143,8 +147,10 @@ class _Inputs:
                     if path.is_file():
                         digest.update(f"\0{path.relative_to(source.root)}\0".encode())
                         digest.update(path.read_bytes())
-        # the record's treatment goes in each key: the same form given by TREATMENT or by the record is skipped
-        options = attrs.asdict(job, filter=lambda a, _: a.name not in ("out_dir", "shared_dir", "treatment"))
+        # the record's treatment goes in each key: the same form given by TREATMENT or by the record is
+        # skipped; the moment forms are made (made_at) is when, not what: a re-run does not remake a form for it
+        options = attrs.asdict(job, filter=lambda a, _: a.name not in ("out_dir", "shared_dir", "treatment",
+                                                                       "made_at"))
         digest.update(json.dumps(options, default=str, sort_keys=True).encode())
         self.base = digest
 
@@ -211,7 +217,9 @@ def run_batch(
     packs: Sequence[str | Path] = (),
     pdf_variant: str | None = None,
     fhir: bool = True,
-    embed_pdf: bool = False,
+    embed_pdf: bool | None = None,
+    pdf_base_url: str | None = None,
+    made_at: dt.datetime | None = None,
     allow_check_errors: bool = False,
     fillable: bool = False,
     esign: str | None = None,
@@ -230,6 +238,14 @@ def run_batch(
     (field ``treatment``) and the other records are made. A ``treatment`` given is checked before any
     work: unknown, or not covered by the clinic, it raises.
 
+    FHIR out (``fhir``, with PDFs): each DocumentReference holds its PDF (base64) unless ``pdf_base_url``
+    is given, an absolute http(s) URL where ``out_dir`` is published: then ``attachment.url`` is that URL
+    followed by the form's path (``forms/rec-...pdf``). ``embed_pdf`` True with ``pdf_base_url``, or False
+    without it, raises :class:`InputError`, as does a relative or non-http(s) ``pdf_base_url``. Each
+    DocumentReference's ``date`` is the moment its form was made, with this computer's UTC offset;
+    ``made_at`` (a timezone-aware datetime) gives one instant for every form instead, for reproducible
+    output.
+
     ``executor`` may be any concurrent.futures Executor (a dask ``Client.get_executor()`` works);
     the default is a process pool with ``jobs`` workers (default: every core), started only if some
     form needs making. ``fillable`` and ``esign`` are as for ``Form.to_pdf``.
@@ -247,6 +263,7 @@ def run_batch(
         raise TypeError("run_batch(treatment, records, ...): treatment is a treatment id or None (each "
                         "record's own), records the records to make forms for")
     check_options(variant=pdf_variant, fillable=fillable, esign=esign, merge_fields=None)
+    embed = _embedding(embed_pdf, pdf_base_url, made_at)
     started = time.perf_counter()
     out = Path(out_dir)
     library = get_library(packs)
@@ -260,8 +277,8 @@ def run_batch(
     job = BatchJob(
         treatment=treatment, clinic=clinic, date=date or dt.date.today(), formats=check_formats(formats),
         out_dir=str(out.resolve()), language=language, packs=tuple(str(Path(p).resolve()) for p in packs),
-        pdf_variant=pdf_variant, fhir=fhir, embed_pdf=embed_pdf, allow_check_errors=allow_check_errors,
-        fillable=fillable, esign=esign,
+        pdf_variant=pdf_variant, fhir=fhir, embed_pdf=embed, allow_check_errors=allow_check_errors,
+        fillable=fillable, esign=esign, pdf_base_url=pdf_base_url, made_at=made_at,
     )
     identity, described = _export_of(records, export)
     try:
@@ -274,6 +291,30 @@ def run_batch(
                            executor=executor, jobs=jobs, progress=progress, total=total, started=started)
     finally:
         _unlock(out, lock)
+
+
+def _embedding(embed_pdf: bool | None, pdf_base_url: str | None, made_at: dt.datetime | None) -> bool:
+    """Whether the DocumentReferences hold their PDFs, from run_batch's options; InputError for options
+    that contradict each other, a base URL an EHR cannot fetch from, or a made_at without UTC offset."""
+    from .ehr._fhir_out import base_url_problem
+    from .errors import Problem
+
+    problems = []
+    if pdf_base_url is not None:
+        problem = base_url_problem(pdf_base_url, "pdf_base_url")
+        problems += [problem] if problem else []
+        if embed_pdf:
+            problems.append(Problem("embed_pdf=True and pdf_base_url: give one (the PDF inside each "
+                                    "DocumentReference, or its URL under pdf_base_url)", field="embed_pdf"))
+    elif embed_pdf is False:
+        problems.append(Problem("embed_pdf=False needs pdf_base_url, the absolute http(s) URL the batch "
+                                "folder is published at: a DocumentReference needs the PDF or a URL an EHR "
+                                "can fetch", field="pdf_base_url"))
+    if made_at is not None and (not isinstance(made_at, dt.datetime) or made_at.utcoffset() is None):
+        problems.append(Problem("made_at must be a datetime with its UTC offset (tzinfo)", field="made_at"))
+    if problems:
+        raise InputError(problems=problems)
+    return pdf_base_url is None
 
 
 def _run_locked(job: BatchJob, out: Path, records: Iterable[Any], treatments: _Treatments, library: Any,
@@ -326,12 +367,13 @@ def _run_locked(job: BatchJob, out: Path, records: Iterable[Any], treatments: _T
         for record in records:
             if isinstance(record, tuple):
                 number, patient = record
-                source, problems, ids, answers, named = "", (), (None, None), {}, None
+                source, problems, ids, answers, named, notes = "", (), (None, None), {}, None, ()
             else:
                 number, patient, source, problems = record.number, record.patient, record.source, record.problems
                 ids = (getattr(record, "resource_id", None), getattr(record, "full_url", None))
                 answers = dict(getattr(record, "screening", None) or {})
                 named = getattr(record, "treatment", None)
+                notes = tuple(getattr(record, "notes", None) or ())
             form_treatment, unmade = treatments.of(named)
             if patient is None or unmade:
                 unmade = [*((p.field or "", p.message) for p in problems), *unmade]
@@ -342,7 +384,7 @@ def _run_locked(job: BatchJob, out: Path, records: Iterable[Any], treatments: _T
             if _finished(before, key, out):
                 finish(Outcome(number, source, entry=before, skipped=True))
                 continue
-            yield Task(number, source, patient, form_treatment, before, ids, answers, key)
+            yield Task(number, source, patient, form_treatment, before, ids, answers, key, notes=notes)
 
     try:
         with manifest:
@@ -565,7 +607,10 @@ def _fhir_entries(out: Path, entry: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class _BundleWriter:
-    """Writes the batch's transaction Bundle entry by entry (temporary name, renamed on close)."""
+    """Writes the batch's transaction Bundle entry by entry (temporary name, renamed on close). A Bundle
+    with no entry has no ``entry`` element: FHIR JSON has no empty arrays."""
+
+    HEAD = '{"resourceType": "Bundle", "type": "transaction"'
 
     def __init__(self, path: Path) -> None:
         import tempfile
@@ -573,18 +618,19 @@ class _BundleWriter:
         self.path = path
         fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
         self.fh = os.fdopen(fd, "w", encoding="utf-8")
-        self.fh.write('{"resourceType": "Bundle", "type": "transaction", "entry": [')
+        self.fh.write(self.HEAD)
         self.seen: set[str] = set()  # two records of one patient give one form: send it once
 
     def add(self, entries: Iterable[dict[str, Any]]) -> None:
         for entry in entries:
             if entry["fullUrl"] in self.seen:
                 continue
-            self.fh.write(("\n" if not self.seen else ",\n") + json.dumps(entry, ensure_ascii=False, sort_keys=True))
+            self.fh.write((', "entry": [\n' if not self.seen else ",\n")
+                          + json.dumps(entry, ensure_ascii=False, sort_keys=True))
             self.seen.add(entry["fullUrl"])
 
     def close(self) -> None:
-        self.fh.write("\n]}\n")
+        self.fh.write("\n]}\n" if self.seen else "}\n")
         self.fh.close()
         os.replace(self.tmp, self.path)
 

@@ -51,9 +51,13 @@ class BatchJob:
     fillable: bool = False  # PDFs with form fields (consent/_pdf_fields.py)
     esign: str | None = None  # e-signature anchor tags: "docusign" or "adobe"
     fhir: bool = True
-    embed_pdf: bool = False
+    embed_pdf: bool = True  # the PDF inside each DocumentReference; else by URL under pdf_base_url
     allow_check_errors: bool = False
     shared_dir: str | None = None  # where the workers keep work shared by a group of forms, if anywhere
+    pdf_base_url: str | None = None  # absolute http(s) URL the batch folder is published at (embed_pdf False)
+    # DocumentReference.date of every form (an aware datetime); None: the moment each form is made, in this
+    # computer's time zone. Not part of what a form is made from (a re-run does not remake forms for it).
+    made_at: dt.datetime | None = None
 
 
 @attrs.frozen
@@ -67,6 +71,7 @@ class Task:
     screening: Mapping[str, bool] = attrs.field(factory=dict)  # from the export, if it has them
     input_key: str = ""  # names everything the form is made from (see _Inputs)
     put_back: bool = False  # this form waited once for shared work another worker was making
+    notes: tuple[str, ...] = ()  # what reading the record found to say (ImportedRecord.notes)
 
 
 @attrs.frozen
@@ -186,7 +191,9 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
             problems = exc.problems or (Problem(exc.summary),)
             return Outcome(task.number, task.source, problems=tuple(
                 (p.field or "", _redact(p.message, task.patient)) for p in problems))
-    notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    # notes go to the manifest and to the screen (consent batch lists them): never the patient's own data
+    notes = [*task.notes, *(_redact(str(w.message), task.patient) for w in caught
+                            if issubclass(w.category, UserWarning))]
     stem = f"rec-{task.number:06d}_{form.form_id}"
     pdf_options = {"fillable": job.fillable, "esign": job.esign} if job.fillable or job.esign else None
     if _complete(task.previous, form.form_id, out_dir, pdf_options):  # same form, other inputs (another consent version)
@@ -221,12 +228,14 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
         if ref is None:
             notes.append("no FHIR resources: the record has no FHIR Patient id and no MRN to refer to")
     if ref is not None:
-        from .ehr._fhir_out import FormDocument, transaction_bundle
+        from .ehr._fhir_out import FormDocument, transaction_bundle, url_in
 
+        pdf_url = url_in(job.pdf_base_url, f"{FORMS}/{stem}.pdf") if job.pdf_base_url else None
+        made = job.made_at or dt.datetime.now().astimezone().replace(microsecond=0)
         doc = FormDocument(
             form_id=form.form_id, title=form.title, date=form.date, language=form.language,
             treatment_id=form.manifest.treatment_id, patient_reference=ref or {},
-            organization_name=job.clinic.name, pdf=blobs["pdf"], pdf_url=f"{FORMS}/{stem}.pdf",  # relative to the batch folder
+            organization_name=job.clinic.name, pdf=blobs["pdf"], pdf_url=pdf_url, created=made,
         )
         bundle = transaction_bundle([doc], embed=job.embed_pdf)
         blobs["fhir.json"] = json.dumps(bundle, ensure_ascii=False, indent=2, sort_keys=True).encode()

@@ -55,11 +55,13 @@ def build(
 
 def check_key(form: Form, trace: Sequence[Trace]) -> str:
     """Names what the compliance check of a form depends on: its rendered clause text, manifest and
-    jurisdiction (state, provider credentials, study).
+    jurisdiction (state, provider credentials, study), and for a minor's form who signs it.
     Forms with the same key (the forms of a batch, as a rule) have the same check result."""
     payload = [form.language, form.manifest.treatment_id, [attrs.astuple(t) for t in trace],
                [attrs.astuple(c) for c in form.manifest.clauses], form.manifest.study,
                attrs.astuple(form.jurisdiction) if form.jurisdiction else None]
+    if form.manifest.minor is not None:  # (an adult's key is as it was)
+        payload.append(attrs.astuple(form.manifest.minor))
     return hashlib.sha256(json.dumps(payload, default=str).encode()).hexdigest()
 
 

@@ -43,14 +43,17 @@ def rerender(form_file: str, out_dir: str, formats: str, packs: Sequence[str]) -
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
 @click.option("--patient", "patient_ref", metavar="Patient/ID",
               help="The patient's reference in the EHR (default: the MRN printed on the form).")
-@click.option("--pdf-url", metavar="URL", help="Where the EHR finds the signed PDF (default: inside the Bundle).")
+@click.option("--pdf-url", metavar="URL",
+              help="The absolute http(s) URL where the EHR finds the signed PDF (default: inside the Bundle).")
 @click.option("--timezone", metavar="ZONE", help="IANA time zone of the time of signing (default: this computer's).")
 def record(signed_file: str, out_dir: str, patient_ref: str | None, pdf_url: str | None,
            timezone: str | None) -> None:
     """Make the FHIR R4 transaction Bundle that records a signed form: its Consent made active, the
-    signed PDF, and the screening answers. Prints the path written.
+    signed PDF, who signed it (a Provenance), and the screening answers. Prints the path written.
 
-    The form must be intact and every required field filled and signed; otherwise nothing is written.
+    The form must be intact, every required field filled, and signed by the patient or by a representative
+    for them; otherwise nothing is written. A form filled in from a pdf-form template is recorded under an
+    identity of its own. A typed date more than a day from its signature's own time is a warning.
     """
     from ._record import record_file_name, record_signed, write_record
 
@@ -146,6 +149,41 @@ def seal(signed_pdf: str, cert: str, password_env: str | None, out_file: str | N
         reason = exc.strerror or exc
         raise InputError(f"{target}: cannot be written ({reason}); nothing was written") from None
     click.echo(str(target))
+
+
+@click.command()
+@click.argument("signed_pdf", metavar="SIGNED.pdf", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder to write SIGNED.archive.pdf into.")
+@click.option("--pdf-variant", "variant", type=click.Choice(["pdf/a-3u", "pdf/a-3b"]), default="pdf/a-3u",
+              show_default=True, help="The PDF/A-3 conformance level of the copy.")
+@click.option("--trust", "trust", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A CA certificate (PEM or DER) the clinic's seal must chain to, as for `consent verify`: "
+                   "the copy shows each signature's trust. Repeatable.")
+@click.option("--pack", "packs", multiple=True, type=click.Path(file_okay=False),
+              help="A clinic pack folder for the form's templates, as for `consent rerender`. Repeatable.")
+def archive(signed_pdf: str, out_dir: str, variant: str, trust: Sequence[str], packs: Sequence[str]) -> None:
+    """Make the archival copy of a filled-in, signed consent form: a PDF/A-3 whose pages show the form
+    as it was filled in and signed, with SIGNED.pdf attached byte for byte (so its signatures can still
+    be verified). Prints the verification result, then the path written (OUT/SIGNED.archive.pdf).
+
+    A form that is not a consent form, or is ALTERED, is refused and nothing is written. An INCOMPLETE
+    form (or one whose seal the --trust roots do not vouch for) is archived, and the copy says so.
+    """
+    from ._archive import archive_file_name, make_archive
+    from ._output import write_files
+    from ._signatures import load_trust_roots
+
+    source = Path(signed_pdf)
+    roots = load_trust_roots(trust) if trust else None
+    made = make_archive(_read(signed_pdf, "the signed form"), variant=variant, trust_roots=roots,
+                        packs=packs or None, original_name=source.name)
+    click.echo(str(made.signed.verdict))
+    if made.substituted:
+        click.echo(f"Warning: shown as \"?\" in the copy (the fonts cannot draw some of their characters): "
+                   f"{', '.join(made.substituted)}", err=True)
+    for written in write_files(Path(out_dir), {archive_file_name(source): made.pdf}):
+        click.echo(str(written))
 
 
 def _read(path: str, what: str) -> bytes:

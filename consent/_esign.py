@@ -13,9 +13,10 @@ SIGNERS = {"patient": 1, "provider": 2, "representative": 3, "witness": 4}  # re
 KINDS = {"signature": "s", "date": "d", "initials": "i"}
 
 
-def tag(name: str, esign: str, number: int) -> str | None:
+def tag(name: str, esign: str, number: int, *, initials_by: str = "patient") -> str | None:
     """The tag for the place of form field ``name`` ("patient.signature", "initials.risks", ...), or
-    None where no tag goes (a printed name, a time).
+    None where no tag goes (a printed name, a time). ``initials_by``: the recipient of the initials places
+    (on a minor's form, "representative": the parent or guardian).
 
     DocuSign: anchor strings the sender maps to tabs (``\\s1\\`` Sign Here, ``\\d1\\`` Date Signed,
     ``\\i1\\`` Initial Here; the digit is the recipient: 1 patient, 2 provider, 3 representative,
@@ -24,7 +25,7 @@ def tag(name: str, esign: str, number: int) -> str | None:
     ``{{Int1_<number>_es_:signer1:initials}}``: each initials field has its own name)."""
     role, _, kind = name.partition(".")
     if role == "initials":
-        role, kind = "patient", "initials"
+        role, kind = initials_by, "initials"
     signer = SIGNERS.get(role)
     letter = KINDS.get(kind)
     if signer is None or letter is None:

@@ -10,7 +10,12 @@ from typing import Any
 
 import attrs
 
+from .errors import RenderError
+
 PT_PER_PX = 0.75  # WeasyPrint lays out in CSS pixels (96 per inch); PDF user space is in points (72)
+HEADER_FIELD_PT = 84.0  # a template's page header: the birth-date field's width ("September 30, 1950")
+HEADER_GAP_PT = 2.0  # between a header field and the label (the field's text is inset 2 pt more)
+MIN_HEADER_NAME_PT = 72.0  # the least room for the patient's name in the header
 
 
 @attrs.frozen
@@ -24,6 +29,7 @@ class FieldPlace:
     x1: float
     y1: float
     value: str = ""  # a screening box's export value: "Yes" or "No"
+    header: bool = False  # in the page header (a template export's patient name and birth date)
 
     @property
     def width(self) -> float:
@@ -66,6 +72,46 @@ def field_places(document: Any) -> tuple[FieldPlace, ...]:
             x0, y0 = round(x * PT_PER_PX, 3), round((height - y - h) * PT_PER_PX, 3)
             x1, y1 = round((x + w) * PT_PER_PX, 3), round((height - y) * PT_PER_PX, 3)
             out.append(FieldPlace(name, index, x0, y0, x1, y1, value))
+    return tuple(out)
+
+
+def header_places(document: Any, label: str) -> tuple[FieldPlace, ...]:
+    """A template export's page header, on every page that prints its patient line (templates/
+    _page_strings.html prints the birth-date ``label`` alone there; the rendered form prints "name · label
+    date"): a place for the patient's name left of the label, in the rest of its page-margin box, and one
+    for the birth date right of it, in the room the template's stylesheet leaves at the box's right
+    (``HEADER_FIELD_PT``, see consent/_render_pdf.py). As high as the label's line of text. A header
+    with too little room for a name is a RenderError (a clinic's form.css)."""
+    out: list[FieldPlace] = []
+    wanted = " ".join(label.split())
+    for index, page in enumerate(document.pages):
+        page_box = page._page_box
+        height = page_box.margin_height()
+        for margin in page_box.children:
+            if getattr(margin, "at_keyword", None) is None:
+                continue
+            text = next((b for b in margin.descendants()
+                         if " ".join((getattr(b, "text", None) or "").split()) == wanted), None)
+            if text is None:
+                continue
+            y0 = round((height - text.position_y - text.margin_height()) * PT_PER_PX, 3)
+            y1 = round((height - text.position_y) * PT_PER_PX, 3)
+            left = margin.content_box_x() * PT_PER_PX
+            start = text.position_x * PT_PER_PX
+            end = (text.position_x + text.margin_width()) * PT_PER_PX
+            right = (margin.padding_box_x() + margin.padding_width()) * PT_PER_PX
+            if start - HEADER_GAP_PT - left < MIN_HEADER_NAME_PT or right - end < HEADER_FIELD_PT / 2:
+                raise RenderError(
+                    f"the page header of page {index + 1} has no room for the patient's name and birth date "
+                    f"fields around {label!r}",
+                    hint="a template's page header needs the patient's line (string(patient)) in a right-"
+                         "aligned page-margin box, as the built-in templates/form.css has it in @top-right",
+                )
+            out.append(FieldPlace("patient.full_name", index, round(left, 3), y0,
+                                  round(start - HEADER_GAP_PT, 3), y1, header=True))
+            out.append(FieldPlace("patient.birth_date", index, round(end + HEADER_GAP_PT, 3), y0,
+                                  round(right, 3), y1, header=True))
+            break
     return tuple(out)
 
 

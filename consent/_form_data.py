@@ -21,15 +21,19 @@ import json
 import math
 import re
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
 import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
 from cattrs.strategies import configure_tagged_union
 
 from . import _limits
-from .document import Block, Form
+from ._input_types import US_STATES
+from ._majority import MAX_AGE, MIN_AGE
+from .document import OMIT_IF_DEFAULT, Block, Form, Manifest
 from .errors import InputError, Problem
 
 PDF_ATTACHMENT = "consent-form.json"
@@ -56,6 +60,11 @@ def _converter() -> cattrs.Converter:
     conv.register_structure_hook(dt.date, lambda value, _: dt.date.fromisoformat(value))
     # The kind of a block is a ClassVar (attrs leaves it out): it is written as the block's "kind" key.
     configure_tagged_union(Block, conv, tag_generator=lambda cls: cls.kind, tag_name="kind")
+    # A field added later (the manifest's ``minor``) is written only when it is set: a form without it has
+    # the data, and so the bytes, it had before.
+    late = {f.name: override(omit_if_default=True) for f in attrs.fields(Manifest)
+            if f.metadata.get(OMIT_IF_DEFAULT)}
+    conv.register_unstructure_hook(Manifest, make_dict_unstructure_fn(Manifest, conv, **late))
     return conv
 
 
@@ -212,9 +221,25 @@ def _code_problems(data: FormData) -> Iterator[Problem]:
     for i, ref in enumerate(manifest.clauses):
         yield from _pattern(f"manifest.clauses[{i}].id", ref.id, _ID, clause)
         yield from _pattern(f"manifest.clauses[{i}].language", ref.language, _LANGUAGE, language)
+    if manifest.minor is not None:
+        yield from _minor_problems(manifest.minor)
     missing = [key for key in RENDER_LABELS if key not in form.labels]
     if missing:
         yield _problem("labels", f"lack {', '.join(missing)}, which the form prints")
+
+
+def _minor_problems(minor: Any) -> Iterator[Problem]:
+    """A minor's record as consent/_majority.py makes it: an age of majority it allows, a state's code and
+    whether there is an assent line."""
+    age = minor.age_of_majority
+    if type(age) is not int or not MIN_AGE <= age <= MAX_AGE:
+        yield _problem("manifest.minor.age_of_majority",
+                       f"must be a whole number from {MIN_AGE} to {MAX_AGE} (got {_shown(age)})")
+    if minor.state not in US_STATES:
+        yield _problem("manifest.minor.state",
+                       f"must be a US state code such as TX (got {_shown(minor.state)})")
+    if type(minor.assent) is not bool:
+        yield _problem("manifest.minor.assent", f"must be true or false (got {_shown(minor.assent)})")
 
 
 def _block_problems(form: Form) -> Iterator[Problem]:
@@ -429,3 +454,20 @@ def _xml(data: bytes) -> Any:
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
     return etree.fromstring(data, parser=parser)
+
+
+def packs_given(named: Sequence[str], packs: Sequence[str | Path] | None, *, by: str, when: str) -> tuple[str, ...]:
+    """The clinic pack folders to lay a form read back out with: only those the caller gives (resolved),
+    never the folders the file names, since anyone can make a PDF that names a folder of theirs and a
+    pack's templates run when the form is laid out. ``by`` and ``when`` word the error: a form that names
+    packs needs them given."""
+    given = tuple(str(Path(p).resolve()) for p in packs or ())
+    if named and not given:
+        raise InputError(f"the form names clinic pack folders: {', '.join(named)}; {by} only the packs it is given",
+                         hint="give the clinic's pack folders with --pack (packs=[...]), if they are the "
+                              f"clinic's own: a pack's templates run when the form is {when}")
+    missing = [p for p in given if not Path(p).is_dir()]
+    if missing:
+        raise InputError(f"the pack folder given is not here: {missing[0]}",
+                         hint="give the clinic's pack folders with --pack")
+    return given

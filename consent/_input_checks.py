@@ -21,6 +21,7 @@ from ._input_types import (
     Clinic,
     FeeSchedule,
     LocalText,
+    Minors,
     Patient,
     Product,
     Provider,
@@ -112,8 +113,28 @@ def clinic_problems(clinic: object, source: str | None = None) -> list[Problem]:
         out += study_problems(clinic.study, source)
     out += fees_problems(clinic.fees, source)
     out += products_problems(clinic.products, source)
+    out += minors_problems(clinic.minors, source)
     out += _limits.text_problems(clinic, "clinic", source)  # every text field, however many
     return out
+
+
+MAX_ASSENT_FROM_AGE = 21  # no state's age of majority is higher (templates/rules/majority.yaml)
+
+
+def minors_problems(minors: object, source: str | None = None) -> list[Problem]:
+    """``clinic.minors``: ``assent_from_age`` is a whole number of years from 0 to 21, or None (no assent
+    line)."""
+    field = "clinic.minors"
+    if not isinstance(minors, Minors):
+        return [Problem(f"{field} must be a consent.Minors, such as {{assent_from_age: 7}} (got {minors!r})",
+                        path=source, field=field)]
+    age = minors.assent_from_age
+    if age is not None and (isinstance(age, bool) or not isinstance(age, int)
+                            or not 0 <= age <= MAX_ASSENT_FROM_AGE):
+        return [Problem(f"{field}.assent_from_age must be a whole number of years from 0 to "
+                        f"{MAX_ASSENT_FROM_AGE}, or null for no assent line (got {age!r})", path=source,
+                        field=f"{field}.assent_from_age")]
+    return []
 
 
 def _treatment_key_problems(treatment: object, field: str, source: str | None) -> list[Problem]:

@@ -126,13 +126,27 @@ class Product:
 FeeSchedules: TypeAlias = FeeSchedule | Mapping[str, FeeSchedule]
 """One schedule for every treatment, or treatment id -> schedule."""
 
+ASSENT_FROM_AGE = 7
+"""The default of ``Minors.assent_from_age``: a common IRB convention (assent from about age 7), not law."""
+
+
+@attrs.frozen
+class Minors:
+    """How a form for a minor (a patient under the age of majority of the clinic's state on the form's date)
+    is signed. A parent or legal guardian always signs; ``assent_from_age``: from this age the form also has
+    a line for the patient's own assent, optional to sign (default 7, a common IRB convention, not law;
+    0: for every minor; None: never)."""
+
+    assent_from_age: int | None = ASSENT_FROM_AGE
+
 
 @attrs.frozen
 class Clinic:
     """The clinic giving the treatment. ``state`` is the two-letter US state code.
 
     ``fees`` is one :class:`FeeSchedule` for every treatment, or a mapping of treatment id to schedule;
-    ``products`` maps each treatment id to the :class:`Product` the clinic gives for it.
+    ``products`` maps each treatment id to the :class:`Product` the clinic gives for it; ``minors`` says
+    how a minor's form is signed (:class:`Minors`).
     """
 
     name: str
@@ -145,6 +159,7 @@ class Clinic:
     after_hours_phone: str | None = None
     study: Study | None = None
     products: Mapping[str, Product] = attrs.field(factory=dict)
+    minors: Minors = attrs.field(factory=Minors)
 
     def fee_schedule(self, treatment: str) -> FeeSchedule | None:
         """The schedule for ``treatment``: the one schedule, or its entry in the mapping (None if none)."""

@@ -18,6 +18,7 @@ import yaml
 from babel.core import get_global
 
 from ._limits import MAX_DATA_FILE_BYTES, check_pack, file_size_problem
+from ._majority import MAJORITY_FILE, Majority, parse_majority
 from ._yaml import DuplicateKeyError, Located, load_located
 from ._treatment_files import TreatmentSpec, parse_treatment, parse_treatment_translation
 from .content import ClauseSpec, parse_clause, parse_clause_translation
@@ -97,6 +98,7 @@ class Library:
         self._clause_tr: dict[tuple[str, str], ClauseSpec] = {}
         self._treatment_tr: dict[tuple[str, str], TreatmentSpec] = {}
         self.labels: dict[str, dict[str, str]] = {}
+        self.majority: dict[str, Majority] = {}  # state code -> its age of majority (consent/_majority.py)
         for source in reversed(self.sources):  # built-in first, so packs can replace
             self._load_source(source)
         self._load_translations()
@@ -139,6 +141,13 @@ class Library:
                 self.problems.append(Problem("a labels file maps names to text", path=str(path)))
                 continue
             self.labels.setdefault(path.stem, {}).update(doc.data)
+        majority = source.templates.joinpath(*MAJORITY_FILE)
+        if majority.is_file():  # a pack's copy replaces the states it lists
+            doc = _read(majority, self.problems)
+            if doc is not None:
+                states, problems = parse_majority(doc, str(majority))
+                self.problems += problems
+                self.majority.update(states)
 
     def _add(self, table: dict, spec: ClauseSpec | TreatmentSpec, path: Path, what: str) -> None:  # type: ignore[type-arg]
         if path.stem != spec.id:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from ._field_places import field_places
+from ._field_places import field_places, header_places
 from ._glyphs import missing_glyphs
 from ._pdf_fields import add_fields, check_options
 from ._pdf_layers import _without_signer, layered_pdf
@@ -37,9 +37,11 @@ def render_pdf(form: Form, *, variant: str | None = None, fillable: bool = False
     prints the full name only: ``patient.first_name`` and ``patient.last_name`` are ignored; any
     other key is a RenderError); each value is the name to give the text field placed over that
     value's box (a field profile's name; "." makes a parent field, as in ``patient.name``). The fields
-    are empty, with a white background that hides what is printed under them. A form template without
-    these places (a clinic's form.html without ``data-field`` marks) is a RenderError, never a PDF
-    without its fields.
+    are empty, and nothing is printed under them (no name, birth date, MRN or form date in the page's
+    text). The name and birth-date fields have a widget in every page's header too, around the printed
+    birth-date label (one field, filled once, shows on every page). A form template without these
+    places (a clinic's form.html without ``data-field`` marks) is a RenderError, never a PDF without
+    its fields.
     """
     return laid_out_pdf(form, variant=variant, fillable=fillable, esign=esign, merge_fields=merge_fields)[0]
 
@@ -76,8 +78,12 @@ def laid_out_pdf(form: Form, *, variant: str | None = None, fillable: bool = Fal
         (pdf, places), how = layered, "shared"
     else:
         # A fillable form's screening answers are its radio buttons' states, not printed ticks.
-        document = layout(form_html(unanswered(form) if fillable else form), form.packs)
+        template = bool(merge_fields)
+        document = layout(form_html(unanswered(form) if fillable else form, template=template), form.packs,
+                          template=template)
         pdf, places, how = write_document(document, form, variant, **options), field_places(document), "whole"
+        if template:  # the patient's name and birth date in every page's header, too
+            places += header_places(document, form.labels["date_of_birth"])
     if fields:
         pdf = add_fields(pdf, form, places, fillable=fillable, esign=esign, merge_fields=merge_fields)
     elif how == "shared":
@@ -89,6 +95,7 @@ def laid_out_pdf(form: Form, *, variant: str | None = None, fillable: bool = Fal
 
 def _blank_patient(form: Form) -> Form:
     """The form of a template export without the placeholder patient: empty name, birth date and MRN
-    in the patient table and on the signature line, and no patient line in the page header."""
+    in the patient table and on the signature line, and no patient line in the page header (a template's
+    header prints the birth-date label alone, between the places of its fields)."""
     header = attrs.evolve(form.header, patient_name="", birth_date="", mrn="")
     return attrs.evolve(form, header=header, sections=tuple(_without_signer(s) for s in form.sections))

@@ -35,6 +35,9 @@ from .errors import RenderError
 MERGE_KEYS = ("patient.full_name", "patient.birth_date", "patient.mrn", "form.date")
 PRINTED_ONLY = ("patient.first_name", "patient.last_name")  # the PDF prints the full name only
 REQUIRED = {"patient.signature", "patient.name", "patient.date", "provider.signature", "provider.date"}
+# A minor's form (consent/_majority.py): the parent or guardian signs; the patient's assent is optional.
+MINOR_REQUIRED = {"representative.signature", "representative.name", "representative.relationship",
+                  "representative.date", "provider.signature", "provider.date"}
 LABEL_KEYS = {"sig_name": "name", "sig_relationship": "relationship", "sig_signature": "signature",
               "sig_date": "date", "sig_time": "time"}
 FORMATS = {  # field name's last part -> (keystroke, format) JavaScript
@@ -42,6 +45,8 @@ FORMATS = {  # field name's last part -> (keystroke, format) JavaScript
     "time": ('AFTime_KeystrokeEx("HH:MM");', 'AFTime_FormatEx("HH:MM");'),
 }
 FONT_SIZE = 10.0
+HEADER_FONT_SIZE = 8.5  # a template's header fields: the page header's type (form.css: @top-right)
+HEADER_COLOUR = "0.29 0.31 0.341"  # ... and its colour, #4a4f57
 TICK = b"0.114 0.114 0.122 rg"  # the colour of a ticked screening box (form.css: .box.checked)
 
 _REQUIRED_FLAG = 1 << 1
@@ -90,6 +95,14 @@ def expected_fields(form: Form) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def required_fields(form: Form) -> set[str]:
+    """The fields of ``form`` that must be filled in: the signer's (the patient's; on a minor's form the
+    parent's or guardian's) and the provider's signature and date, the printed name (and the relationship of
+    a parent or guardian), every initials line and every screening question."""
+    signers = REQUIRED if form.manifest.minor is None else MINOR_REQUIRED
+    return signers | {n for n in expected_fields(form) if n.startswith(("initials.", "screening."))}
+
+
 def prefilled(form: Form) -> dict[str, str]:
     """The printed names the flat form prints on the signature lines (the patient's, the provider's)."""
     labels = {form.labels.get("sig_name")}
@@ -130,13 +143,15 @@ def add_fields(pdf: bytes, form: Form, places: Sequence[FieldPlace], *, fillable
             for place in places:
                 if place.name in wanted:
                     builder.add(place, place.name, values.get(place.name, ""))
+        merged: dict[str, list[FieldPlace]] = {}
         for place in places:
             if place.name in merge and not place.value:
-                # 3 pt wider on the left (the label cell's padding): a glyph's overhang (the J of
-                # January) stays covered.
-                builder.add(attrs.evolve(place, x0=place.x0 - 3), merge[place.name], "", cover=True)
+                merged.setdefault(place.name, []).append(place)
+        for key, at in merged.items():
+            builder.add_merge(merge[key], at)
         if esign:
-            _tags(doc, [p for p in places if p.name in wanted], esign)
+            _tags(doc, [p for p in places if p.name in wanted], esign,
+                  "patient" if form.manifest.minor is None else "representative")
         builder.finish()
         out = io.BytesIO()
         doc.save(out, deterministic_id=True)
@@ -160,8 +175,7 @@ class _Builder:
         self.nodes: dict[str, Any] = {}  # fully qualified name -> field dictionary
         self.roots: list[Any] = []
         self.widgets: dict[int, list[tuple[FieldPlace, Any]]] = {}
-        self.required = REQUIRED | {n for n in expected_fields(form)
-                                    if n.startswith(("initials.", "screening."))}
+        self.required = required_fields(form)
 
     def _node(self, name: str) -> Any:
         """The (non-terminal) field ``name``, made with its parents the first time."""
@@ -235,6 +249,39 @@ class _Builder:
             self._attach(widget, parent)
         self.widgets.setdefault(place.page, []).append((place, widget))
 
+    def add_merge(self, name: str, places: Sequence[FieldPlace]) -> None:
+        """A template export's empty text field ``name`` (a field profile's name) with a widget at each of
+        ``places``: the patient's table on page 1, and for the name and birth date every page's header
+        too. One field: filled once (its /V), every widget shows the value, each in the style of its
+        place (the header's smaller grey type)."""
+        # 3 pt wider on the left (into the label cell's padding): the field's text, set 2 pt in, starts
+        # where the form prints a value.
+        table = [attrs.evolve(p, x0=p.x0 - 3) for p in places if not p.header]
+        if len(places) == 1 and table:
+            self.add(table[0], name, "", cover=True)
+            return
+        pd = self.pikepdf
+        parent, _, partial = name.rpartition(".")
+        field = self.doc.make_indirect(pd.Dictionary(
+            T=pd.String(partial), FT=pd.Name.Tx, Ff=0, DA=pd.String(f"/Helv {FONT_SIZE:g} Tf 0 g"),
+            Kids=pd.Array()))
+        self._attach(field, parent)
+        for place in [*table, *(p for p in places if p.header)]:
+            page = self.doc.pages[place.page]
+            widget = pd.Dictionary(Type=pd.Name.Annot, Subtype=pd.Name.Widget, F=4, P=page.obj, Parent=field,
+                                   Rect=pd.Array([place.x0, place.y0, place.x1, place.y1]))
+            if place.header:
+                widget.DA = pd.String(f"/Helv {HEADER_FONT_SIZE:g} Tf {HEADER_COLOUR} rg")
+                widget.AP = pd.Dictionary(N=self._stream(place, b"/Tx BMC EMC"))
+            else:
+                widget.DA = field.DA
+                widget.AP = pd.Dictionary(N=self._stream(
+                    place, b"1 g 0 0 %.3f %.3f re f /Tx BMC EMC" % (place.width, place.height)))
+                widget.MK = pd.Dictionary(BG=pd.Array([1]))
+            widget = self.doc.make_indirect(widget)
+            field.Kids.append(widget)
+            self.widgets.setdefault(place.page, []).append((place, widget))
+
     def _stream(self, place: FieldPlace, content: bytes) -> Any:
         pd = self.pikepdf
         stream = pd.Stream(self.doc, content)
@@ -260,16 +307,16 @@ class _Builder:
             DR=pd.Dictionary(Font=pd.Dictionary(Helv=self.helv, ZaDb=self.zadb))))
 
 
-def _tags(doc: Any, places: Sequence[FieldPlace], esign: str) -> None:
+def _tags(doc: Any, places: Sequence[FieldPlace], esign: str, initials_by: str = "patient") -> None:
     """Print each place's tag in white, under everything the page draws: 1 pt for DocuSign (an
     anchor: only its position counts), and for Acrobat Sign as high as the field it makes and squeezed
-    to the place's width (the tag's size is the field's size)."""
+    to the place's width (the tag's size is the field's size). ``initials_by``: whose the initials are."""
     import pikepdf
 
     by_page: dict[int, list[bytes]] = {}
     count = 0
     for place in places:
-        text = tag(place.name, esign, count + 1)
+        text = tag(place.name, esign, count + 1, initials_by=initials_by)
         if text is None:
             continue
         count += 1

@@ -39,6 +39,7 @@ import attrs
 
 from ._disk_cache import pdf_scope
 from ._field_places import FieldPlace, decode_places, encode_places, field_places
+from ._pdf_finish import finish
 from ._pdf_stack import stack_pages, tick_fill
 from ._template_data import template_data
 from ._text import run_template
@@ -227,7 +228,7 @@ def _body(token_form: Form, lines: dict[str, int]) -> Body | None:
     if sorted(found) != sorted([*SLOTS, *(TEXT + t for t in text_lines)]):
         return None  # a clinic template without the four slots (or text slots): lay each form out whole
     first = document.pages[0]._page_box
-    return Body(bytes(document.write_pdf()), tuple(kinds), tuple(page_kinds), count, margins,
+    return Body(bytes(document.write_pdf(finisher=finish)), tuple(kinds), tuple(page_kinds), count, margins,
                 first.margin_width() - first.margin_left - first.margin_right, fixed, field_places(document))
 
 

@@ -109,8 +109,9 @@ def _cell_text(cell: Any, text: str, *, bold: bool = False, align: Any = None, s
 
 
 class _BodyWriter:
-    def __init__(self, doc: Any, labels: Any, esign: str | None = None) -> None:
+    def __init__(self, doc: Any, labels: Any, esign: str | None = None, initials_by: str = "patient") -> None:
         self.doc = doc
+        self.initials_by = initials_by  # whose the initials are (a minor's form: the parent's or guardian's)
         self.style_ids: dict[str, str | None] = {}
         self.labels = labels
         self.page_break_next = False  # set by a notice that must have its page to itself
@@ -120,7 +121,7 @@ class _BodyWriter:
     def _tag(self, paragraph: Any, name: str, *, underline: bool = False) -> None:
         """The e-signature tag of field ``name``, as a white run (1 pt for a DocuSign anchor; for
         Acrobat Sign, whose field is the tag's size, 7 pt), numbered as in the PDF."""
-        text = tag(name, self.esign, self.tags + 1) if self.esign else None
+        text = tag(name, self.esign, self.tags + 1, initials_by=self.initials_by) if self.esign else None
         if text is None:
             return
         self.tags += 1
@@ -388,7 +389,8 @@ def _template_parts(form: Form, esign: str | None = None) -> dict[str, bytes]:
     slot for the form's data (see _with_form_data)."""
     tpl = DocxTemplate(io.BytesIO(_template_bytes(form.packs)))
     body = tpl.new_subdoc()
-    writer = _BodyWriter(body, form.labels, esign)
+    initials_by = "patient" if form.manifest.minor is None else "representative"
+    writer = _BodyWriter(body, form.labels, esign, initials_by)
     for section in form.sections:
         writer.section(section)
     h = form.header
@@ -427,10 +429,26 @@ def _template_parts(form: Form, esign: str | None = None) -> dict[str, bytes]:
     custom["consent.form_id"] = form.form_id
     custom["consent.manifest"] = json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True)
     custom[DOCX_PROPERTY] = _FORM_DATA_SLOT.decode()  # this form's own data goes in after (see _with_form_data)
+    _without_thumbnail(tpl.docx.part.package)
     buffer = io.BytesIO()
     tpl.save(buffer)
     with zipfile.ZipFile(buffer) as package:
         return {info.filename: package.read(info.filename) for info in package.infolist()}
+
+
+def _without_thumbnail(package: Any) -> None:
+    """No preview picture (``docProps/thumbnail.*``). The one in the built-in form.docx is the empty page
+    of python-docx's default document, and a clinic's form.docx, saved by Word, carries a picture of its
+    letterhead at best: never this form. A true preview would mean laying out each DOCX as Word would
+    (LibreOffice, seconds a form) and printing the patient's name once more, in a picture. Without the
+    part, Windows Explorer, macOS Quick Look and the document systems draw their own preview from the
+    document. Its package relationship goes; python-docx then writes neither the part nor its content
+    type (it writes the parts that are related, and a content type for each of those)."""
+    from docx.opc.constants import RELATIONSHIP_TYPE
+
+    for rid, rel in list(package.rels.items()):
+        if rel.reltype == RELATIONSHIP_TYPE.THUMBNAIL:
+            del package.rels[rid]
 
 
 def _encode(parts: dict[str, bytes]) -> bytes:

@@ -21,8 +21,10 @@ import attrs
 from jinja2 import BytecodeCache, FileSystemLoader, Template, TemplateError
 
 from . import __version__
+from ._field_places import HEADER_FIELD_PT
 from ._form_data import MANIFEST_ATTACHMENT, PDF_ATTACHMENT, form_data_json
 from ._library import get_library
+from ._pdf_finish import finish
 from ._template_data import template_data
 from ._text import Sandbox, TemplateUndefined, long_date, run_template
 from .document import Form
@@ -209,15 +211,20 @@ def _context(form: Form, *, manifest: bool = True) -> dict[str, Any]:
 
 
 def form_html(form: Form, *, skeleton: bool = False, text_slots: dict[str, int] | None = None,
-              slot_lines: dict[str, int] | None = None) -> str:
+              slot_lines: dict[str, int] | None = None, template: bool = False) -> str:
     """The HTML the PDF is made from (useful for debugging a clinic's template). ``skeleton`` leaves the
     slots empty (``slot_lines``: the named slots made higher than form.html has them), and the paragraphs
     named in ``text_slots`` ("<section>.<block>") as many empty lines high as given (see
-    consent/_pdf_layers.py)."""
-    template = _resources(form.packs).form
-    context = {**_context(form), "skeleton": skeleton, "part": "body" if skeleton else "whole",
+    consent/_pdf_layers.py). ``template``: a template export's (``part`` "template"), whose form date is
+    a form field: the date is not printed under it, and the page header prints the birth-date label
+    between the places of the patient's fields (see :func:`consent._field_places.header_places`)."""
+    form_template = _resources(form.packs).form
+    context = {**_context(form), "skeleton": skeleton,
+               "part": "template" if template else "body" if skeleton else "whole",
                "text_slots": template_data(text_slots or {}), "slot_lines": template_data(slot_lines or {})}
-    return run_template(lambda: template.render(context), "form.html")
+    if template:
+        context["form_date"] = ""
+    return run_template(lambda: form_template.render(context), "form.html")
 
 
 @functools.lru_cache(maxsize=32)
@@ -233,11 +240,23 @@ def _hide(packs: tuple[str, ...], boxes: tuple[str, ...]) -> Any:
     return _weasyprint().CSS(string=f"@page {{ {rules} }}", font_config=_resources(packs).font_config)
 
 
-def layout(html: str, packs: tuple[str, ...], *, hide: tuple[str, ...] = ()) -> Any:
-    """Lay out HTML with the shared stylesheet and fonts; a refused resource stops with a RenderError."""
+@functools.lru_cache(maxsize=8)
+def _template_header(packs: tuple[str, ...]) -> Any:
+    """A template export's page header: the patient's box (@top-right) keeps room at its right for the
+    birth-date field, within its width (the clinic's box does not move); the label is printed right-
+    aligned before it, and the name field takes the rest of the box."""
+    rule = f"@top-right {{ box-sizing: border-box; padding-right: {HEADER_FIELD_PT}pt; }}"
+    return _weasyprint().CSS(string=f"@page {{ {rule} }}", font_config=_resources(packs).font_config)
+
+
+def layout(html: str, packs: tuple[str, ...], *, hide: tuple[str, ...] = (), template: bool = False) -> Any:
+    """Lay out HTML with the shared stylesheet and fonts; a refused resource stops with a RenderError.
+    ``template``: with a template export's page header (see :func:`form_html`)."""
     wp = _weasyprint()
     res = _resources(packs)
     sheets = [res.css, _hide(packs, hide)] if hide else [res.css]
+    if template:
+        sheets.append(_template_header(packs))
     try:
         return wp.HTML(string=html, base_url=res.css.base_url, url_fetcher=res.fetcher).render(
             stylesheets=sheets, font_config=res.font_config
@@ -273,6 +292,7 @@ def write_document(document: Any, form: Form, variant: str | None, *, fillable: 
     try:
         return bytes(
             document.write_pdf(
+                finisher=finish,
                 pdf_identifier=hashlib.sha256(form.form_id.encode()).digest()[:16],
                 pdf_variant=variant,
                 attachments=attachments,

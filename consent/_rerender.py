@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from . import __version__
-from ._form_data import FormData, read_form_data
+from ._form_data import FormData, packs_given, read_form_data
 from ._library import get_library
 from ._output import check_formats, default_stem, write_files
 from ._pdf import render_pdf
@@ -133,19 +133,7 @@ def rerender(data: bytes, *, packs: Sequence[str | Path] | None = None,
     input is (an InputError listing each one refused). Compares the result with the input and the form
     with the installed library."""
     found, source = read_form_data(data)  # every value checked as an input is (consent/_form_data.py)
-    named = found.document.packs
-    # A pack's templates run when the form is made: only the packs the caller gives are loaded, never the
-    # folders the file names (anyone can make a PDF that names a folder of theirs).
-    given = tuple(str(Path(p).resolve()) for p in packs or ())
-    if named and not given:
-        raise InputError(f"the form names clinic pack folders: {', '.join(named)}; rerender loads only "
-                         "the packs it is given",
-                         hint="give the clinic's pack folders with --pack (packs=[...]), if they are the "
-                              "clinic's own: a pack's templates run when the form is made")
-    missing = [p for p in given if not Path(p).is_dir()]
-    if missing:
-        raise InputError(f"the pack folder given is not here: {missing[0]}",
-                         hint="give the clinic's pack folders with --pack")
+    given = packs_given(found.document.packs, packs, by="rerender loads", when="made")
     form = attrs.evolve(found.document, packs=given)
     library = get_library(form.packs)
     library.raise_problems()

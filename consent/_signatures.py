@@ -72,6 +72,14 @@ class Signature:
     timestamped: bool  #: carries a timestamp token from a timestamp authority
     revision: int  #: the revision it signed (1 = the file as first written)
     problem: str = ""  #: why it could not be validated at all, if so
+    #: the time of its timestamp token (from a timestamp authority), when it carries one
+    timestamp_at: dt.datetime | None = None
+
+    @property
+    def signing_time(self) -> dt.datetime | None:
+        """When it was signed, as the file says: its timestamp's time, else the time the signer's software
+        claimed; None when it says neither."""
+        return self.timestamp_at or self.signed_at
 
     @property
     def covers_whole_file(self) -> bool:
@@ -198,4 +206,5 @@ def _validate(sig: Any, context: Any, *, trusted_known: bool) -> Signature:
         and status.docmdp_ok is not False,
         timestamped=status.timestamp_validity is not None,
         revision=sig.signed_revision + 1,
+        timestamp_at=getattr(status.timestamp_validity, "timestamp", None),
     )

@@ -59,6 +59,7 @@ from ._pdf_stamp import (
     page_hashes,
 )
 from ._signatures import History, Signature, read_history
+from ._signers import MERGE_FIELDS_KEY, incomplete_reasons, merge_fields, missing
 from .errors import NotAConsentForm
 
 SEAL_FIELD = "consent-seal"  #: the clinic's seal: a signature field of its own, never one of the patient's
@@ -82,6 +83,7 @@ class _Stamp:
     pages: tuple[str, ...]  # page hashes
     fields: tuple[str, ...] | None  # field layouts (None: not recorded)
     data: tuple[tuple[str, str], ...] | None = None  # embedded files and their digests (None: not recorded)
+    merge: str | None = None  # a pdf-form template's merge fields (see consent._signers); None: not recorded
 
 
 @attrs.frozen
@@ -144,6 +146,9 @@ class SignedForm:
     data_changes: tuple[str, ...] | None = None
     #: facts of the embedded form data that no page prints ("MRN SRH-999999")
     data_unprinted: tuple[str, ...] = ()
+    #: a filled ``pdf-form`` template's merge fields, internal key -> field name ("patient.mrn" ->
+    #: "Patient_MRN"; required, see consent._signers); empty for any other form
+    merge_fields: dict[str, str] = attrs.field(factory=dict)
 
     @property
     def intact(self) -> bool:
@@ -152,8 +157,9 @@ class SignedForm:
 
     @property
     def missing(self) -> tuple[str, ...]:
-        """Required fields left empty (a signature field counts when it holds a signature)."""
-        return tuple(f.name for f in self.fields if f.required and not f.filled)
+        """Required fields left empty (a signature field counts when it holds a signature), but the patient's
+        signature and date when a representative signed for them (see :mod:`consent._signers`)."""
+        return missing(self.fields)
 
     @property
     def seal(self) -> Signature | None:
@@ -171,7 +177,7 @@ class SignedForm:
             reason = f"sealed by {seal.signer}, whom the given trust roots do not vouch for"
             return Verdict("UNTRUSTED", (reason,))
         if self.missing:
-            return Verdict("INCOMPLETE", (f"required fields not filled: {', '.join(self.missing)}",))
+            return Verdict("INCOMPLETE", incomplete_reasons(self.fields))
         if not self.fields and not any(s.field != SEAL_FIELD for s in self.signatures):
             return Verdict(
                 "INCOMPLETE",
@@ -203,10 +209,12 @@ class SignedForm:
                 for f in self.fields
             ],
             "missing": list(self.missing),
+            "merge_fields": dict(self.merge_fields),
             "signatures": [
                 {
-                    **attrs.asdict(s, filter=lambda a, _: a.name != "signed_at"),
+                    **attrs.asdict(s, filter=lambda a, _: a.name not in ("signed_at", "timestamp_at")),
                     "signed_at": s.signed_at.isoformat() if s.signed_at else None,
+                    "timestamp_at": s.timestamp_at.isoformat() if s.timestamp_at else None,
                     "seal": s.field == SEAL_FIELD,
                 }
                 for s in self.signatures
@@ -308,7 +316,8 @@ def read_signed(
         except Exception as exc:  # noqa: BLE001
             states, unshown = {}, (f"(the fields' appearances cannot be read: {exc})",)
         data_changes = None if made.data is None else _data_changes(dict(made.data), embedded_files(doc))
-        unprinted = _unprinted(pdf, doc, entries)
+        merge = merge_fields(made.merge, [f.name for f in fields if f.kind == "text"])
+        unprinted = _unprinted(pdf, doc, entries, merged=set(merge))
     changed = tuple(n for n, (a, b) in enumerate(zip(made.pages, now, strict=False), 1) if a != b)
     original_pages, original_problem = None, ""
     if original is not None:
@@ -323,7 +332,9 @@ def read_signed(
         page_count=len(now),
         changed_pages=changed,
         fields=tuple(
-            attrs.evolve(f, value=signers.get(f.name, f.value)) if f.kind == "signature" else f
+            attrs.evolve(f, value=signers.get(f.name, f.value)) if f.kind == "signature"
+            else attrs.evolve(f, required=True) if f.name in merge.values() and f.kind == "text"
+            else f
             for f in fields
         ),
         pages_added=len(now) - len(made.pages),
@@ -340,6 +351,7 @@ def read_signed(
         unshown=unshown,
         data_changes=data_changes,
         data_unprinted=unprinted,
+        merge_fields=merge,
     )
 
 
@@ -552,7 +564,9 @@ def _data_changes(made: dict[str, str], now: dict[str, str]) -> tuple[str, ...]:
     return tuple(out + [f"{name} added" for name in now if name not in made])
 
 
-def _unprinted(pdf: bytes, doc: pikepdf.Pdf, entries: list[FormField]) -> tuple[str, ...]:
+def _unprinted(
+    pdf: bytes, doc: pikepdf.Pdf, entries: list[FormField], *, merged: set[str]
+) -> tuple[str, ...]:
     """The facts of the embedded form data (consent-form.json: the data ``consent record`` sends) that no
     page prints: the form id, the patient's name, birth date and MRN, the form's date, title and clinic,
     and each screening question. Nothing when the form carries no such data (made before it was embedded:
@@ -575,6 +589,9 @@ def _unprinted(pdf: bytes, doc: pikepdf.Pdf, entries: list[FormField]) -> tuple[
         when = form.date.isoformat()
     facts = [("form id", form.form_id), ("patient name", h.patient_name), ("birth date", h.birth_date),
              ("MRN", h.mrn), ("form date", when), ("title", form.title), ("clinic", h.clinic_name)]
+    # A template's merge fields hold those facts instead: its data has the date it was made, which its pages
+    # leave to the form-date field (whose appearance shows what it holds: see _unshown).
+    facts = [(what, value) for what, value in facts if not (what == "form date" and "form.date" in merged)]
     facts += [("screening question", row.question) for section in form.sections for block in section.blocks
               if isinstance(block, Checklist) for row in block.rows]
     wanted = [(what, value, _printed(value)) for what, value in facts if value and value.strip()]
@@ -710,9 +727,14 @@ def _stamp(doc: pikepdf.Pdf) -> _Stamp:
     info = doc.docinfo
     form_id = str(info.get(FORM_ID_KEY, "")).strip()
     if not form_id:
+        maker = " ".join(dict.fromkeys(_printable(info.get(k)) for k in ("/Creator", "/Producer"))).strip()
         raise NotAConsentForm(
-            "it carries no consent form id: a scan, or a PDF another program made",
-            hint="only a PDF made by consent (and then filled in or signed) can be verified",
+            "it carries no consent form id: a scan, or a PDF another program made"
+            + (f" ({maker})" if maker else ""),
+            hint="only a PDF made by consent (and then filled in or signed) can be verified or recorded. A "
+                 "Word document saved as PDF (a docx-merge template merged in Word or LibreOffice, then "
+                 "exported) is such a PDF: it carries none of the form's stamp; for forms signed on screen "
+                 "and recorded, use a pdf-form template (consent template --format pdf-form)",
         )
     stamped = str(info.get(PAGES_KEY, "")).split()
     if not stamped or content_hash(stamped) != str(info.get(HASH_KEY, "")):
@@ -724,9 +746,17 @@ def _stamp(doc: pikepdf.Pdf) -> _Stamp:
     files = None if data is None else tuple(
         (name, digest) for line in str(data).splitlines() for name, _, digest in [line.rpartition(" ")]
     )
+    merge = info.get(MERGE_FIELDS_KEY)
     return _Stamp(
-        form_id, tuple(stamped), None if fields is None else tuple(str(fields).splitlines()), files
+        form_id, tuple(stamped), None if fields is None else tuple(str(fields).splitlines()), files,
+        None if merge is None else str(merge),
     )
+
+
+def _printable(value: Any) -> str:
+    """A document information entry of another program's PDF, as a short line of printable text."""
+    shown = "".join(c for c in text(value) if c.isprintable())
+    return shown[:60]
 
 
 def _manifest(doc: pikepdf.Pdf) -> dict[str, Any]:

@@ -70,8 +70,9 @@ def template_form(
 
 def pdf_form(made: TemplateForm) -> bytes:
     """A fillable PDF whose patient name, birth date, MRN and form date are text fields named by the
-    profile. The PDF has its fields in the header only, so a form that prints a patient's string inside
-    its text (a clinic's own clause) cannot be a PDF template."""
+    profile. The PDF has its fields in the patient table of page 1 and in each page's header only, so a
+    form that prints a patient's string inside its text (a clinic's own clause) cannot be a PDF
+    template."""
     profile = made.profile
     if "patient.full_name" not in profile.fields:
         raise ContentError(
@@ -87,7 +88,24 @@ def pdf_form(made: TemplateForm) -> bytes:
         )
     fields = {key: profile.field(key) for key in ("patient.full_name", "patient.birth_date", "patient.mrn",
                                                    "form.date")}
-    return render_pdf(made.form, fillable=True, merge_fields=fields)
+    return _merge_fields_named(render_pdf(made.form, fillable=True, merge_fields=fields), fields)
+
+
+def _merge_fields_named(pdf: bytes, fields: dict[str, str]) -> bytes:
+    """The template with its merge fields (internal key -> field name) in its document information, for
+    ``consent record`` to read the filled-in patient back (see :mod:`consent._signers`). The stamp does not
+    cover the document information: the pages, fields and data stay as stamped."""
+    import io
+
+    import pikepdf
+
+    from ._signers import MERGE_FIELDS_KEY, merge_fields_entry
+
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        doc.docinfo[MERGE_FIELDS_KEY] = merge_fields_entry(fields)
+        out = io.BytesIO()
+        doc.save(out, deterministic_id=True)
+    return out.getvalue()
 
 
 def _tokens_in_text(form: Form) -> set[str]:

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from . import _library
-from ._cli_signed import record, rerender, seal, verify
+from ._cli_signed import archive, record, rerender, seal, verify
 from ._build import build
 from .errors import ConsentError, InputError
 from .inputs import load_clinic, load_patient, load_screening
@@ -124,6 +124,9 @@ def show(treatment: str, state: str | None, packs: Sequence[str]) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
 @click.option("--allow-check-errors", is_flag=True,
               help="Render even if the compliance check finds errors; the errors are listed in the form's manifest.")
+@click.option("--pdf-variant", type=click.Choice(["pdf/a-3u", "pdf/a-3b"]),
+              help="Archival PDF/A-3 with the form's data and manifest attached as JSON (for a signed form's "
+                   "archival copy, see `consent archive`).")
 @fillable_option
 @esign_option
 @pack_option
@@ -137,6 +140,7 @@ def render(
     formats: str,
     out_dir: str,
     allow_check_errors: bool,
+    pdf_variant: str | None,
     fillable: bool,
     esign: str | None,
     packs: Sequence[str],
@@ -150,6 +154,7 @@ def render(
     from ._pdf_process import started
 
     chosen = _formats(formats)
+    _refuse_fillable_pdf_a(fillable, esign, pdf_variant)
     # The PDF is made in a second process, which loads WeasyPrint while this one builds the form.
     with started(packs, "pdf" in chosen) as helper:
         errors: list[ConsentError] = []
@@ -173,14 +178,15 @@ def render(
             packs=packs,
             allow_check_errors=allow_check_errors,
             # the second process lays the form out while this one checks it
-            assembled=functools.partial(helper.send, fillable=fillable, esign=esign) if helper else None,
+            assembled=(functools.partial(helper.send, variant=pdf_variant, fillable=fillable, esign=esign)
+                       if helper else None),
         )
         for error in form.manifest.check_errors:
             click.echo(f"Warning: written despite a check error: {error}", err=True)
         if helper is not None:
             helper.settle(form)
-        paths = write_form(form, Path(out_dir), chosen, fillable=fillable, esign=esign,
-                           pdf=helper.pdf if helper is not None else None)
+        paths = write_form(form, Path(out_dir), chosen, pdf_variant=pdf_variant, fillable=fillable,
+                           esign=esign, pdf=helper.pdf if helper is not None else None)
     for path in paths:
         click.echo(str(path))
 
@@ -211,11 +217,23 @@ def template(treatment: str, clinic_file: str, fmt: str, profile: str, language:
     click.echo(str(write_bytes(Path(out_dir), template_file_name(treatment, fmt, profile, language), data)))
 
 
+def _base_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--base-url: an absolute http(s) URL, else a usage error (exit 2) before anything is read or written."""
+    from .ehr._fhir_out import base_url_problem
+
+    if value is None:
+        return None
+    problem = base_url_problem(value, "--base-url")
+    if problem is not None:
+        raise click.BadParameter(problem.message, ctx=ctx, param=param)
+    return value
+
+
 @cli.command()
 @click.argument("treatment", required=False)
 @click.option("--from", "sources", multiple=True, required=True, type=click.Path(dir_okay=False),
               help="EHR export to read: FHIR R4 JSON (a Patient or a Bundle), FHIR NDJSON bulk export, "
-                   "or CSV (with --mapping). Repeatable.")
+                   "or CSV (with --mapping). DSTU2 and STU3 are read, with a note. Repeatable.")
 @click.option("--mapping", type=click.Path(dir_okay=False),
               help="Column mapping for CSV exports (YAML); it may map a column to treatment.")
 @click.option("--clinic", "clinic_file", required=True, type=click.Path(dir_okay=False),
@@ -228,8 +246,12 @@ def template(treatment: str, clinic_file: str, fmt: str, profile: str, language:
 @click.option("--language", help="Form language for everyone (default: each patient's preferred language).")
 @click.option("--pdf-variant", type=click.Choice(["pdf/a-3u", "pdf/a-3b"]),
               help="Archival PDF/A-3 with the form's data and manifest attached as JSON.")
+@click.option("--base-url", "base_url", metavar="URL", callback=_base_url,
+              help="Where OUT will be published (absolute http(s) URL): each FHIR DocumentReference gives "
+                   "its PDF as URL/forms/rec-....pdf instead of holding it (base64, the default).")
 @click.option("--embed-pdf", is_flag=True,
-              help="Put each PDF inside its FHIR DocumentReference (base64) instead of a relative url.")
+              help="Put each PDF inside its FHIR DocumentReference (base64): the default, kept for old "
+                   "scripts.")
 @click.option("--executor", "executor_url", metavar="dask://HOST:PORT",
               help="Run on a dask.distributed cluster instead of local processes (needs: pip install 'consent[dask]').")
 @click.option("--replace", is_flag=True,
@@ -240,8 +262,8 @@ def template(treatment: str, clinic_file: str, fmt: str, profile: str, language:
 @pack_option
 def batch(treatment: str | None, sources: Sequence[str], mapping: str | None, clinic_file: str, out_dir: str,
           formats: str, jobs: int | None, date_text: str | None, language: str | None, pdf_variant: str | None,
-          embed_pdf: bool, executor_url: str | None, replace: bool, fillable: bool, esign: str | None,
-          packs: Sequence[str]) -> None:
+          base_url: str | None, embed_pdf: bool, executor_url: str | None, replace: bool, fillable: bool,
+          esign: str | None, packs: Sequence[str]) -> None:
     """Make a form for every patient in EHR exports, with FHIR resources to load back into the record.
 
     Every form is of TREATMENT; without it, each record's form is of the treatment id in the CSV
@@ -253,11 +275,15 @@ def batch(treatment: str | None, sources: Sequence[str], mapping: str | None, cl
         Ana Ruiz,1970-01-01,knee-injection
         Bo Lind,1971-02-02,hair
 
-    A record that cannot be used (a bad patient; no treatment, an unknown one or one other than
-    TREATMENT; a treatment the clinic file has no product or fees for) goes to errors.csv and the
-    others go on; the exit status is 1 if any record failed. Running the same command again skips the forms already
-    complete. OUT belongs to one export (the --from files): another export into it is refused unless
-    --replace, and so is a second batch while one is writing to it.
+    A record that cannot be used (a bad patient; a deceased patient or an animal; no treatment, an
+    unknown one or one other than TREATMENT; a treatment the clinic file has no product or fees for)
+    goes to errors.csv and the others go on; the exit status is 1 if any record failed. The records
+    without a form, and the notes on forms made (a form in English because the patient's language has
+    none, a DSTU2 or STU3 export), are listed at the end by record number, without patient data. A
+    file with no FHIR Patient in it stops the batch before anything is written. Running the same
+    command again skips the forms already complete. OUT belongs to one export (the --from files):
+    another export into it is refused unless --replace, and so is a second batch while one is writing
+    to it. SOURCE_DATE_EPOCH (seconds) pins the DocumentReferences' date, for reproducible output.
     """
     from ._batch import run_batch
     from .ehr import read_records
@@ -267,22 +293,86 @@ def batch(treatment: str | None, sources: Sequence[str], mapping: str | None, cl
         raise click.UsageError("--fillable or --esign and --pdf-variant cannot be used together: a PDF to fill "
                                "in or sign cannot be an archival PDF/A (make the archival copy of the signed "
                                "form separately)")
+    if embed_pdf and base_url:
+        raise click.UsageError("--embed-pdf and --base-url cannot be used together: each DocumentReference "
+                               "holds its PDF (the default) or gives its URL under --base-url")
+    made_at = _source_date_epoch()
     clinic = load_clinic(clinic_file)
     records = read_records(sources, mapping=mapping)  # each pass reads the files: memory stays flat
     total = sum(1 for _ in records)  # a first pass, for the progress bar; then the batch streams them
     executor = _executor(executor_url) if executor_url else None
-    with _sigterm_as_interrupt(), _progress(total) as progress:
+    report = _RecordReport()
+    with _sigterm_as_interrupt(), _progress(total, report) as progress:
         result = run_batch(treatment, records, clinic=clinic, out_dir=out_dir, date=_parse_date(date_text),
                            formats=chosen, language=language, packs=packs, pdf_variant=pdf_variant,
-                           embed_pdf=embed_pdf, executor=executor, jobs=jobs, progress=progress,
-                           total=total, fillable=fillable, esign=esign, replace=replace)
+                           pdf_base_url=base_url, made_at=made_at, executor=executor, jobs=jobs,
+                           progress=progress, total=total, fillable=fillable, esign=esign, replace=replace)
     click.echo(f"{result.total} record(s): {result.written} form(s) written, {result.skipped} already complete, "
                f"{result.failed} failed, in {result.seconds:.1f} s")
     if result.replaced is not None:
         click.echo(f"The other export's files that were in {out_dir} are now in {result.replaced}")
+    report.print(Path(out_dir))
     if result.failed:
         click.echo(f"Failed records are listed in {Path(out_dir) / 'errors.csv'}", err=True)
         raise click.exceptions.Exit(1)
+
+
+def _source_date_epoch() -> dt.datetime | None:
+    """The instant SOURCE_DATE_EPOCH names (seconds since 1970, UTC), to pin the moment written in the FHIR
+    output (reproducible builds' convention); None when it is not set."""
+    import os
+
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    if value is None or not value.strip():
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(value), dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        raise InputError(f"SOURCE_DATE_EPOCH must be a whole number of seconds since 1970 (got {value!r})"
+                         ) from None
+
+
+class _RecordReport:
+    """What the screen says about single records after a batch: those that got no form (field and reason,
+    as in errors.csv) and the notes on forms made in this run (a form in English, an older FHIR version).
+    Each line names the record by number and source file only: never a name or other patient data (the
+    messages are the library's, which quote none)."""
+
+    SHOWN = 20  # lines of each kind; the rest are counted, and are in errors.csv / manifest.jsonl
+
+    def __init__(self) -> None:
+        self.refused: list[tuple[int, str, str]] = []
+        self.noted: list[tuple[int, str, str]] = []
+
+    def add(self, outcome: Any) -> None:
+        where = f"record {outcome.number}" + (f" ({outcome.source})" if outcome.source else "")
+        if outcome.entry is None:
+            for field, message in outcome.problems or (("", "no form was made"),):
+                self.refused.append((outcome.number, where, f"{field}: {message}" if field else message))
+        elif not outcome.skipped:
+            for note in outcome.entry.get("notes") or ():
+                self.noted.append((outcome.number, where, str(note)))
+
+    def print(self, out: Path) -> None:
+        for lines, title, listed in (
+                (self.refused, "No form for {n} record(s)", None),
+                (self.noted, "Notes on {n} form(s)", out / "manifest.jsonl")):
+            if not lines:
+                continue
+            records = len({number for number, _, _ in lines})
+            click.echo(f"{title.format(n=records)}" + (f" (also in {listed}):" if listed else ":"), err=True)
+            for _, where, text in sorted(lines)[:self.SHOWN]:
+                click.echo(f"  {where}: {text}", err=True)
+            if len(lines) > self.SHOWN:
+                click.echo(f"  ... and {len(lines) - self.SHOWN} more", err=True)
+
+
+def _refuse_fillable_pdf_a(fillable: bool, esign: str | None, pdf_variant: str | None) -> None:
+    """As ``consent batch`` refuses it, before any work: a PDF to fill in or sign cannot be a PDF/A."""
+    if (fillable or esign) and pdf_variant:
+        raise click.UsageError("--fillable or --esign and --pdf-variant cannot be used together: a PDF to fill "
+                               "in or sign cannot be an archival PDF/A (make the archival copy of the signed "
+                               "form separately: consent archive SIGNED.pdf --out DIR)")
 
 
 @contextlib.contextmanager
@@ -310,10 +400,12 @@ def _executor(url: str) -> Any:
 
 
 class _progress:
-    """A progress bar (count, rate, time left) on a terminal; plain lines otherwise."""
+    """A progress bar (count, rate, time left) on a terminal; plain lines otherwise. Each outcome also
+    goes to ``report``, for the lines printed after the batch."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, report: _RecordReport | None = None) -> None:
         self.total = total
+        self.report = report
         self.started = 0.0
         self.bar: Any = None
         self.step = max(1, total // 20)
@@ -334,6 +426,8 @@ class _progress:
     def __call__(self, done: int, total: int | None, outcome: Any) -> None:
         import time
 
+        if self.report is not None:
+            self.report.add(outcome)
         elapsed = max(time.perf_counter() - self.started, 1e-6)
         rate = done / elapsed
         if self.bar is not None:
@@ -410,7 +504,7 @@ def _as_problem(exc: ConsentError) -> Any:
     return Problem(exc.summary)
 
 
-for _command in (rerender, record, verify, seal):
+for _command in (rerender, record, verify, seal, archive):
     cli.add_command(_command)
 
 

@@ -129,9 +129,26 @@ class ClauseRef:
     language: str
 
 
+OMIT_IF_DEFAULT = "consent.omit_if_default"
+"""Metadata of a field added after forms were made: left out of the form's id and embedded data while it
+holds its default, so a form without it keeps the very bytes it had (see :func:`content_id`)."""
+
+
+@attrs.frozen
+class Minor:
+    """The patient was under the age of majority of the clinic's state on the form's date: a parent or legal
+    guardian signs the form for them (see consent/_majority.py). ``assent``: the form has a line for the
+    patient's own assent (the clinic's ``minors.assent_from_age``)."""
+
+    age_of_majority: int
+    state: str  # the clinic's state, whose age of majority applied (two letters)
+    assent: bool
+
+
 @attrs.frozen
 class Manifest:
-    """What went into a form: clause ids and versions, treatment, template version, check results."""
+    """What went into a form: clause ids and versions, treatment, template version, check results, and,
+    for a minor, the age of majority that applied (``minor``; None for an adult)."""
 
     treatment_id: str
     treatment_version: str
@@ -141,8 +158,10 @@ class Manifest:
     study: bool = False  # the clinic lists a study: the research elements are required too
     acknowledged: tuple[str, ...] = ()
     check_errors: tuple[str, ...] = ()
+    minor: Minor | None = attrs.field(default=None, metadata={OMIT_IF_DEFAULT: True})
 
     def to_dict(self, form_id: str) -> dict[str, Any]:
+        minor = {} if self.minor is None else {"minor": attrs.asdict(self.minor)}
         return {
             "form_id": form_id,
             "treatment": {"id": self.treatment_id, "version": self.treatment_version},
@@ -152,6 +171,7 @@ class Manifest:
             "study": self.study,
             "acknowledged": list(self.acknowledged),
             "check_errors": list(self.check_errors),
+            **minor,
         }
 
 
@@ -229,7 +249,7 @@ class Form:
 
 def content_id(sections: Sequence[Section], **fields: Any) -> str:
     """A form id derived from everything the patient reads and the manifest: same content, same id."""
-    payload = {"sections": [attrs.asdict(s) for s in sections], **fields}
+    payload = {"sections": [attrs.asdict(s, filter=_kept) for s in sections], **fields}
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=_json_default).encode()
     digest = hashlib.sha256(blob).hexdigest().upper()
     return f"CF-{digest[:4]}-{digest[4:8]}-{digest[8:12]}"
@@ -239,5 +259,10 @@ def _json_default(value: object) -> object:
     if isinstance(value, dt.date):
         return value.isoformat()
     if attrs.has(type(value)):
-        return attrs.asdict(value)  # type: ignore[arg-type]
+        return attrs.asdict(value, filter=_kept)  # type: ignore[arg-type]
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _kept(attribute: attrs.Attribute, value: object) -> bool:  # type: ignore[type-arg]
+    """A field counts unless it is marked OMIT_IF_DEFAULT and holds its default."""
+    return not (attribute.metadata.get(OMIT_IF_DEFAULT) and value == attribute.default)

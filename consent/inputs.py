@@ -30,6 +30,7 @@ from ._input_checks import (
     clinic_problems,
     fees_problems,
     local_text,
+    minors_problems,
     patient_problems,
     products_problems,
     study_language_problems,
@@ -48,6 +49,7 @@ from ._input_types import (
     FeeSchedule,
     FeeSchedules,
     LocalText,
+    Minors,
     Patient,
     Product,
     Provider,
@@ -59,9 +61,10 @@ from ._yaml import DuplicateKeyError
 from .errors import InputError, Problem
 
 __all__ = [
-    "FUTURE_USE", "LANGUAGE_CODE", "NCT_ID", "TREATMENT_ID", "US_STATES", "Clinic", "FeeSchedule", "FeeSchedules",
-    "LocalText", "Patient", "Product", "Provider", "Screening", "Study", "Text", "clinic_problems", "fees_problems",
-    "load_clinic", "load_patient", "load_screening", "local_text", "patient_problems", "products_problems",
+    "FUTURE_USE", "LANGUAGE_CODE", "NCT_ID", "TREATMENT_ID", "US_STATES", "Clinic", "FeeSchedule",
+    "FeeSchedules", "LocalText", "Minors", "Patient", "Product", "Provider", "Screening", "Study", "Text", "clinic_problems",
+    "fees_problems", "load_clinic", "load_patient", "load_screening", "local_text", "minors_problems",
+    "patient_problems", "products_problems",
     "read_data_file", "structure", "structure_problems", "study_language_problems", "study_problems",
     "text_problems", "validate_clinic", "validate_inputs",
 ]

@@ -11,9 +11,11 @@ import unicodedata
 import zipfile
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import docx
 import pypdf
+import pytest
 
 import consent
 
@@ -226,3 +228,23 @@ def paragraph_docx_pack(root: Path, body: str) -> Path:
     (root / "templates").mkdir(parents=True, exist_ok=True)
     (root / "templates" / "form.docx").write_bytes(out.getvalue())
     return root
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``consent ARGV...`` run in this process: its exit code, stdout and stderr."""
+    from consent.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def field_name(widget: Any) -> str:
+    """A PDF widget's field's full name (``patient.date``): the /T of the widget and of each parent."""
+    parts = []
+    node = widget
+    while node is not None:
+        if "/T" in node:
+            parts.append(str(node.T))
+        node = node.get("/Parent")
+    return ".".join(reversed(parts))

@@ -38,6 +38,9 @@ P12_PASSWORD = "correct horse battery staple"  # noqa: S105 - a throwaway test c
 
 # What the patient and the provider write in a fillable form's text fields, by the last part of the name.
 TEXT_VALUES = {"date": "2026-11-21", "time": "10:30"}
+# When :func:`sign` signs, by default: the day and time the forms' date fields say (``consent record`` warns
+# when a typed date is more than a day from the signature's own time).
+SIGNED_AT = dt.datetime(2026, 11, 21, 10, 31, tzinfo=dt.UTC)
 INITIALS = "AO"
 
 
@@ -191,8 +194,23 @@ def fill(pdf: bytes, values: dict[str, str]) -> bytes:
     return out.getvalue()
 
 
-def sign(pdf: bytes, field: str, p12: Path) -> bytes:
-    """The form signed in an existing signature field (or a new one), with pyHanko."""
+class _SignerAt(pyhanko.sign.signers.PdfSigner):
+    """pyHanko's PdfSigner, its clock set to ``at`` (the signing time it writes into the signature)."""
+
+    def __init__(self, *args: Any, at: dt.datetime | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.at = at
+
+    def init_signing_session(self, *args: Any, **kwargs: Any) -> Any:
+        session = super().init_signing_session(*args, **kwargs)
+        if self.at is not None:
+            session.system_time = self.at
+        return session
+
+
+def sign(pdf: bytes, field: str, p12: Path, *, at: dt.datetime | None = SIGNED_AT) -> bytes:
+    """The form signed in an existing signature field (or a new one), with pyHanko, at the time ``at`` (the
+    signing time the signature claims; None: now)."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
 
@@ -200,9 +218,8 @@ def sign(pdf: bytes, field: str, p12: Path) -> bytes:
         p12.read_bytes(), other_certs=[], passphrase=P12_PASSWORD.encode()
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    return bytes(
-        signers.sign_pdf(writer, signers.PdfSignatureMetadata(field_name=field), signer=signer).getvalue()
-    )
+    signing = _SignerAt(signers.PdfSignatureMetadata(field_name=field), signer=signer, at=at)
+    return bytes(signing.sign_pdf(writer).getvalue())
 
 
 def complete(pdf: bytes, pki: Pki, *, skip: tuple[str, ...] = ()) -> bytes:

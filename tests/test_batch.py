@@ -6,6 +6,7 @@ import base64
 import concurrent.futures as cf
 import copy
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
@@ -18,11 +19,11 @@ from pathlib import Path
 
 import pypdf
 import pytest
-from helpers import DATE, EHR_SAMPLES, EXAMPLES, all_output_text, build_tree, pdf_pages, words
+from fhir_tools import assert_valid_r4
+from helpers import DATE, EHR_SAMPLES, EXAMPLES, all_output_text, build_tree, pdf_pages, run_cli, words
 
 import consent
 from consent._batch import run_batch
-from consent.cli import main
 from consent.ehr import read_records
 
 SAMPLES = EHR_SAMPLES
@@ -40,12 +41,6 @@ def secret_identifiers() -> list[str]:
            if any(c.get("code") in {"SS", "DL", "PPN"} for c in i.get("type", {}).get("coding", []))]
     assert len(out) == 3
     return out
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_batch_from_real_exports(tmp_path, capsys):
@@ -257,32 +252,47 @@ def test_file_names_never_come_from_patient_data(tmp_path):
     assert {p.parent for p in out.rglob("*.docx")} == {out / "forms"}
 
 
-def test_fhir_resources_validate_with_the_r4_model(tmp_path):
-    """Per-form and batch Bundles validate as FHIR R4(B); hashes and sizes match the PDFs."""
-    from fhir.resources.R4B.bundle import Bundle
-
+def test_fhir_bundles_validate_as_r4(tmp_path):
+    """Per-form and batch Bundles validate as FHIR R4 (the R4 models and the R4 JSON schema, relative urls
+    refused: tests/fhir_tools.py) and hold what an EHR needs: each DocumentReference holds its PDF (base64 data, no url: R4 has no
+    relative urls), hashes and sizes match the PDFs, identifier urn:consent:form-id|<form id> (what
+    `consent record` finds it by) and POSTed once on it; ``date`` the moment made_at pins, with its offset.
+    A re-run with another made_at remakes nothing (when is not what)."""
     out = tmp_path / "out"
+    made = dt.datetime(2026, 11, 21, 9, 30, 5, tzinfo=dt.timezone(dt.timedelta(hours=-7)))
     run_batch("knee-injection", read_records([GUSTAVO, PETER]), clinic=consent.load_clinic(CLINIC), out_dir=out,
-              date=DATE, formats=["pdf"], jobs=1)
+              date=DATE, formats=["pdf"], jobs=1, made_at=made)
     batch = json.loads((out / "fhir-bundle.json").read_text())
-    Bundle.model_validate(batch)
     assert batch["type"] == "transaction" and len(batch["entry"]) == 4
-    docrefs = [e["resource"] for e in batch["entry"] if e["resource"]["resourceType"] == "DocumentReference"]
+    docrefs = [e for e in batch["entry"] if e["resource"]["resourceType"] == "DocumentReference"]
     consents = [e for e in batch["entry"] if e["resource"]["resourceType"] == "Consent"]
     urls = {e["fullUrl"] for e in batch["entry"]}
     for c in consents:
         assert c["resource"]["sourceReference"]["reference"] in urls
         assert c["resource"]["scope"]["coding"][0]["code"] == "treatment"
-    for ref in docrefs:
-        assert (ref["status"], ref["docStatus"]) == ("current", "final")
+    manifest = {e["form_id"]: e for e in map(json.loads, (out / "manifest.jsonl").read_text().splitlines())}
+    for entry in docrefs:
+        ref = entry["resource"]
+        form_id = ref["identifier"][0]["value"]
+        assert ref["identifier"] == [{"system": "urn:consent:form-id", "value": form_id}] and form_id in manifest
+        assert entry["request"] == {"method": "POST", "url": "DocumentReference",
+                                    "ifNoneExist": f"identifier=urn:consent:form-id|{form_id}"}
+        assert (ref["status"], ref["docStatus"], ref["date"]) == ("current", "final", "2026-11-21T09:30:05-07:00")
         assert ref["type"]["coding"][0] == {"system": "http://loinc.org", "code": "59284-0",
                                             "display": ref["type"]["coding"][0]["display"]}
         att = ref["content"][0]["attachment"]
-        pdf = (out / att["url"]).read_bytes()
+        pdf_file = next(rel for rel in manifest[form_id]["files"] if rel.endswith(".pdf"))
+        pdf = (out / pdf_file).read_bytes()
+        assert "url" not in att and base64.b64decode(att["data"], validate=True) == pdf
         assert att["contentType"] == "application/pdf" and att["size"] == len(pdf)
         assert att["hash"] == base64.b64encode(hashlib.sha1(pdf).digest()).decode()  # noqa: S324 - FHIR's choice
-    for path in out.glob("forms/*.fhir.json"):
-        Bundle.model_validate(json.loads(path.read_text()))
+    per_form = {path.name: path.read_bytes() for path in out.glob("forms/*.fhir.json")}
+    assert_valid_r4(out / "fhir-bundle.json", *sorted(out.glob("forms/*.fhir.json")), strict_url=True)
+    again = run_batch("knee-injection", read_records([GUSTAVO, PETER]), clinic=consent.load_clinic(CLINIC),
+                      out_dir=out, date=DATE, formats=["pdf"], jobs=1,
+                      made_at=dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
+    assert (again.written, again.skipped) == (0, 2)
+    assert {path.name: path.read_bytes() for path in out.glob("forms/*.fhir.json")} == per_form
 
 
 def test_archival_pdf_a_is_deterministic_and_carries_the_form_data(tmp_path):
@@ -506,3 +516,167 @@ def test_a_batch_folder_belongs_to_one_export(tmp_path, capsys):
         for rel, info in entry["files"].items():
             assert hashlib.sha256((out / rel).read_bytes()).hexdigest() == info["sha256"]
     assert {f"forms/{p.name}" for p in (out / "forms").iterdir()} == {r for e in lines for r in e["files"]}
+
+
+# --------------------------------------------------------------------------- issue 24: real exports, R4 out
+
+BULK = SAMPLES / "synthea_r4_bulk_Patient.00.ndjson"  # Synthea bulk export: 13 Patients, 1, 2 and 5 deceased
+DOG = SAMPLES / "dstu2" / "hl7_dstu2_patient-example-animal.json"  # HL7's DSTU2 example of a dog
+DECEASED = "patient.deceased: the patient is recorded as deceased (deceasedDateTime): no consent form is made for them"
+ANIMAL = "patient.animal: the record is an animal (Patient.animal): consent forms are for people"
+
+
+def _block(err: str, title: str) -> list[str]:
+    """The lines of the report that starts with ``title`` in a batch's stderr (the title line included)."""
+    lines = err.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(title))
+    end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith("  ")), len(lines))
+    return lines[start:end]
+
+
+def test_cli_refuses_deceased_patients_and_animals_and_says_so_on_screen(tmp_path, capsys):
+    """A clinic's batch of a Synthea bulk export (3 of 13 patients deceased), HL7's dog and a Chinese speaker:
+    the deceased and the dog get no form and no file (a row of errors.csv each, field and reason), the rest
+    are made, exit 1; the screen lists each refused record and each form that fell back to English, by
+    record number and file, with no name, date of death or identifier."""
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(capsys, "batch", "hair", "--from", str(BULK), "--from", str(DOG), "--from",
+                                str(CLEMENTE), "--clinic", str(CLINIC), "--out", str(out), "--date", "2026-11-21",
+                                "--format", "docx", "--jobs", "2")
+    assert code == 1, err
+    assert stdout.startswith("15 record(s): 11 form(s) written, 0 already complete, 4 failed, in ")
+    rows = list(csv.reader(io.StringIO((out / "errors.csv").read_text())))
+    assert rows == [["record", "source", "field", "message"],
+                    *([str(n), BULK.name, *DECEASED.split(": ", 1)] for n in (1, 2, 5)),
+                    ["14", DOG.name, *ANIMAL.split(": ", 1)]]
+    assert _block(err, "No form for") == [
+        "No form for 4 record(s):",
+        *(f"  record {n} ({BULK.name}): {DECEASED}" for n in (1, 2, 5)),
+        f"  record 14 ({DOG.name}): {ANIMAL}",
+    ]
+    notes = _block(err, "Notes on")
+    assert notes[0] == f"Notes on 1 form(s) (also in {out / 'manifest.jsonl'}):"
+    assert len(notes) == 2 and notes[1].startswith(
+        f"  record 15 ({CLEMENTE.name}): preferred language 'zh' is not available; the form is in English")
+    assert err.rstrip().endswith(f"Failed records are listed in {out / 'errors.csv'}")
+    made = sorted({p.name.split("_")[0] for p in (out / "forms").iterdir()})
+    assert made == [f"rec-{n:06d}" for n in (3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 15)]
+    refused = [json.loads(line) for i, line in enumerate(BULK.read_text().splitlines(), 1) if i in (1, 2, 5)]
+    private = [p["deceasedDateTime"][:10] for p in refused] + [p["name"][0]["family"] for p in refused]
+    private += [i["value"] for p in refused for i in p["identifier"]] + ["Kenzi", "Chalmers", "1234123"]
+    for value in private:
+        assert value not in stdout + err and value not in (out / "errors.csv").read_text(), value
+
+
+def test_cli_fhir_is_r4_with_absolute_pdf_urls_and_the_moment_made(tmp_path, capsys, monkeypatch):
+    """--base-url: each DocumentReference gives its PDF as the base URL followed by the form's path (the
+    file is there in OUT), with no data; SOURCE_DATE_EPOCH pins ``date`` (UTC, ``Z``). Without --base-url
+    the PDF is inside (base64) and ``date`` is the moment the form was made, with this computer's offset.
+    A relative or non-http(s) --base-url, or one with --embed-pdf, is a usage error (exit 2) that writes
+    nothing; the library refuses the same."""
+    pinned = dt.datetime(2026, 11, 21, 16, 30, 5, tzinfo=dt.UTC)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(pinned.timestamp())))
+    out = tmp_path / "out"
+    base = "https://files.example.org/consent/batch-1"
+    common = ["--clinic", str(CLINIC), "--date", "2026-11-21", "--format", "pdf", "--jobs", "1"]
+    code, _, err = run_cli(capsys, "batch", "hair", "--from", str(PETER), "--out", str(out), *common,
+                           "--base-url", base + "/")
+    assert code == 0, err
+    [form] = [p for p in (out / "forms").glob("*.pdf")]
+    for bundle in (json.loads((out / "fhir-bundle.json").read_text()),
+                   json.loads(next((out / "forms").glob("*.fhir.json")).read_text())):
+        [docref] = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DocumentReference"]
+        attachment = docref["content"][0]["attachment"]
+        assert attachment["url"] == f"{base}/forms/{form.name}" and "data" not in attachment
+        assert (docref["date"], attachment["creation"]) == ("2026-11-21T16:30:05Z", "2026-11-21T16:30:05Z")
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    before = dt.datetime.now().astimezone().replace(microsecond=0)
+    code, _, err = run_cli(capsys, "batch", "hair", "--from", str(PETER), "--out", str(tmp_path / "embedded"),
+                           *common)
+    assert code == 0, err
+    bundle = json.loads((tmp_path / "embedded" / "fhir-bundle.json").read_text())
+    [docref] = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DocumentReference"]
+    made = dt.datetime.fromisoformat(docref["date"].replace("Z", "+00:00"))
+    assert before <= made <= dt.datetime.now().astimezone() and made.utcoffset() == before.utcoffset()
+    assert "url" not in docref["content"][0]["attachment"]
+    for bad in ("forms/", "out/batch-1", "/srv/consent", "ftp://files.example.org/consent", "https://",
+                "https://files.example.org/get?file="):
+        code, stdout, err = run_cli(capsys, "batch", "hair", "--from", str(PETER), "--out", str(tmp_path / "no"),
+                                    *common, "--base-url", bad)
+        assert (code, stdout) == (2, "") and "Invalid value for '--base-url': must " in err, err
+        assert not (tmp_path / "no").exists()
+    code, _, err = run_cli(capsys, "batch", "hair", "--from", str(PETER), "--out", str(tmp_path / "no"), *common,
+                           "--base-url", base, "--embed-pdf")
+    assert code == 2 and "--embed-pdf and --base-url cannot be used together" in err
+    clinic = consent.load_clinic(CLINIC)
+    for options in ({"pdf_base_url": "forms/"}, {"embed_pdf": False}, {"embed_pdf": True, "pdf_base_url": base},
+                    {"made_at": dt.datetime(2026, 11, 21, 9, 30)}):
+        with pytest.raises(consent.InputError):
+            run_batch("hair", read_records([PETER]), clinic=clinic, out_dir=tmp_path / "no", date=DATE, **options)
+        assert not (tmp_path / "no").exists()
+
+
+def test_cli_batch_where_every_record_fails_writes_a_bundle_without_entry(tmp_path, capsys):
+    """Every record refused (HL7's example Patient without its birth date): exit 1, no form, and
+    fhir-bundle.json is a transaction Bundle with no ``entry`` at all (FHIR JSON forbids empty arrays)."""
+    patient = json.loads(PETER.read_text())
+    del patient["birthDate"]
+    export = tmp_path / "no-birth-date.json"
+    export.write_text(json.dumps(patient))
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(capsys, "batch", "hair", "--from", str(export), "--clinic", str(CLINIC), "--out",
+                                str(out), "--format", "pdf", "--jobs", "1")
+    assert code == 1 and stdout.startswith("1 record(s): 0 form(s) written, 0 already complete, 1 failed")
+    assert json.loads((out / "fhir-bundle.json").read_text()) == {"resourceType": "Bundle", "type": "transaction"}
+    assert _block(err, "No form for") == ["No form for 1 record(s):",
+                                          f"  record 1 ({export.name}): patient.birth_date: birth date is missing"]
+    assert list((out / "forms").iterdir()) == []
+
+
+def test_cli_export_without_a_patient_is_an_error_and_writes_nothing(tmp_path, capsys):
+    """A bulk export's Organization file given for its Patient file (no Patient in it): Error naming the file
+    and the resource types found, exit 1, nothing written (not "0 record(s)" and exit 0)."""
+    bundle = json.loads(GUSTAVO.read_text())
+    others = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] in ("Organization",
+                                                                                          "Practitioner")]
+    export = tmp_path / "Organization.ndjson"
+    export.write_text("".join(json.dumps(resource) + "\n" for resource in others))
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(capsys, "batch", "hair", "--from", str(export), "--clinic", str(CLINIC), "--out",
+                                str(out))
+    assert (code, stdout) == (1, "")
+    assert err == (f"Error: {export}: holds no FHIR Patient (found 1 Organization, 1 Practitioner): give the "
+                   "export's Patient resources (a bulk export's Patient.ndjson, or a Bundle with Patients)\n")
+    assert not out.exists()
+
+
+def test_cli_dstu2_export_and_language_text_are_read_and_said_on_screen(tmp_path, capsys):
+    """A DSTU2 Patient (HL7's DSTU2 example, without its animal) is read, with a note on screen and in the
+    manifest; Gustavo's language given only as text "Spanish" gives a Spanish form; text that is no
+    language gives English, with a note on screen that does not quote it."""
+    person = json.loads(DOG.read_text())
+    del person["animal"]
+    dstu2 = tmp_path / "dstu2-patient.json"
+    dstu2.write_text(json.dumps(person))
+    exports = []
+    for name, text in (("spanish.json", "Spanish"), ("unknown.json", "Klingonese (ask Q. Zorg)")):
+        bundle = json.loads(GUSTAVO.read_text())
+        patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+        patient["communication"] = [{"language": {"text": text}}]
+        (tmp_path / name).write_text(json.dumps(bundle))
+        exports += ["--from", str(tmp_path / name)]
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(capsys, "batch", "hair", "--from", str(dstu2), *exports, "--clinic", str(CLINIC),
+                                "--out", str(out), "--format", "docx", "--jobs", "1")
+    assert code == 0, err
+    lines = {e["record"]: e for e in map(json.loads, (out / "manifest.jsonl").read_text().splitlines())}
+    assert {n: e["language"] for n, e in lines.items()} == {1: "en", 2: "es", 3: "en"}
+    version = ("read from a FHIR DSTU2 export, not R4 (it has HumanName.family as a list): the name, birth date, "
+               "MRN and language mean the same there and were read as in R4")
+    language = ("the preferred language (Patient.communication) has neither a language code nor a language name "
+                "consent knows (in English or Spanish); the form is in English")
+    assert (lines[1]["notes"], lines[2]["notes"], lines[3]["notes"]) == ([version], [], [language])
+    assert _block(err, "Notes on") == [f"Notes on 2 form(s) (also in {out / 'manifest.jsonl'}):",
+                                       f"  record 1 ({dstu2.name}): {version}",
+                                       f"  record 3 (unknown.json): {language}"]
+    assert "Zorg" not in err + stdout and "Kenzi" not in err + stdout

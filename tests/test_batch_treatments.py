@@ -8,10 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import DATE, EHR_SAMPLES, EXAMPLES, docx_all_text, pdf_pages, words
+from helpers import DATE, EHR_SAMPLES, EXAMPLES, docx_all_text, pdf_pages, run_cli, words
 
 import consent
-from consent.cli import main
 from consent.ehr import read_records
 
 CLINIC = EXAMPLES / "clinic.yaml"
@@ -37,12 +36,6 @@ def export(tmp_path: Path, rows: list[tuple[str, str]], *, column: str = "treatm
     mapping = tmp_path / "mapping.yaml"
     mapping.write_text(MAPPING, encoding="utf-8")
     return path, mapping
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def manifest(out: Path) -> dict[int, dict]:  # type: ignore[type-arg]

@@ -10,18 +10,12 @@ from pathlib import Path
 
 import pytest
 from helpers import EXAMPLES, pdf_pages, words
+from helpers import run_cli as run
 
 import consent
-from consent.cli import main
 
 CLINIC = str(EXAMPLES / "clinic.yaml")
 JOSE = str(EXAMPLES / "patient-jose.yaml")
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_treatments_lists_id_name_and_description(capsys):

@@ -1,9 +1,13 @@
 """Determinism: the same inputs give the same bytes, whatever the folder, time zone, locale, hash seed or
-path (one form with `consent render`, or many with `consent batch`)."""
+path (one form with `consent render`, or many with `consent batch`).
+
+The batch's FHIR output says when each form was made (DocumentReference.date): SOURCE_DATE_EPOCH pins that
+moment (in UTC), as reproducible builds do, so the same inputs give the same bytes there too."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -15,9 +19,11 @@ from helpers import EHR_SAMPLES, EXAMPLES
 CLINIC = EXAMPLES / "clinic.yaml"
 PETER = EHR_SAMPLES / "hl7_r4_patient-example.json"
 GUSTAVO = EHR_SAMPLES / "synthea_r4_bundle_Gustavo_Mejia_es.json"
+PINNED = {"SOURCE_DATE_EPOCH": "1795278605"}  # 2026-11-21T16:30:05Z: when the batch's forms were made
 SETTINGS = [  # (working folder, environment): time zones 14 hours apart, other locales and hash seeds
-    ("a", {"TZ": "UTC", "LC_ALL": "C", "LANG": "C", "PYTHONHASHSEED": "1"}),
-    ("b", {"TZ": "Pacific/Kiritimati", "LC_ALL": "tr_TR.UTF-8", "LANG": "ja_JP.UTF-8", "PYTHONHASHSEED": "2"}),
+    ("a", {"TZ": "UTC", "LC_ALL": "C", "LANG": "C", "PYTHONHASHSEED": "1", **PINNED}),
+    ("b", {"TZ": "Pacific/Kiritimati", "LC_ALL": "tr_TR.UTF-8", "LANG": "ja_JP.UTF-8", "PYTHONHASHSEED": "2",
+           **PINNED}),
 ]
 # Both commands in one process per setting (one start-up, one compliance check).
 RUN = (
@@ -55,5 +61,7 @@ def test_same_bytes_across_folders_time_zones_locales_hash_seeds_and_paths(tmp_p
     assert runs[0] == runs[1]
     single, out = runs[0]
     assert {"manifest.jsonl", "errors.csv", "fhir-bundle.json"} <= set(out)
+    bundle = json.loads((tmp_path / "a" / "out" / "fhir-bundle.json").read_text())
+    assert {e["resource"]["date"] for e in bundle["entry"] if "date" in e["resource"]} == {"2026-11-21T16:30:05Z"}
     first = {Path(k).suffix: v for k, v in out.items() if k.startswith("forms/rec-000001_")}
     assert {Path(k).suffix: v for k, v in single.items()} == {".pdf": first[".pdf"], ".docx": first[".docx"]}

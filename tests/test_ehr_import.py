@@ -217,7 +217,8 @@ def test_odd_patient_shapes_become_problems(
 
 def test_odd_identifier_and_communication_shapes_are_skipped(tmp_path: Path) -> None:
     """Identifiers without ``type``, a string ``type``, non-MR types and junk entries are skipped; an MR
-    coding without a system counts; the ``preferred`` language wins over the first; text is a fallback."""
+    coding without a system counts; the ``preferred`` language wins over the first; text is a fallback,
+    read as a language's name (Tagalog is ``tl``)."""
     resource = _named("Ana", "Uno")
     resource["identifier"] = [
         "junk",
@@ -233,7 +234,7 @@ def test_odd_identifier_and_communication_shapes_are_skipped(tmp_path: Path) -> 
     (tmp_path / "p.json").write_text(json.dumps(resource), encoding="utf-8")
     patient = _one(tmp_path / "p.json").patient
     assert patient is not None
-    assert (patient.mrn, patient.preferred_language) == ("MRN-7", "Tagalog")
+    assert (patient.mrn, patient.preferred_language) == ("MRN-7", "tl")
 
 
 @pytest.mark.parametrize(
@@ -243,7 +244,6 @@ def test_odd_identifier_and_communication_shapes_are_skipped(tmp_path: Path) -> 
             "{not json",
             "the file is not valid JSON (line 1: Expecting property name enclosed in double quotes)",
         ),
-        ('{"resourceType": "Organization"}', "expected a FHIR Patient or Bundle, found 'Organization'"),
         ("[1, 2]", "expected a FHIR Patient or Bundle, found no resourceType"),
     ],
 )
@@ -375,7 +375,7 @@ def test_mapping_with_unknown_keys_is_rejected(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError) as caught:
         read_records([csv_file], mapping=mapping)
-    known = "full_name, given_name, family_name, birth_date, mrn, preferred_language, treatment"
+    known = "full_name, given_name, family_name, birth_date, mrn, preferred_language, deceased, treatment"
     assert [str(p) for p in caught.value.problems] == [
         f"{mapping}:6: dateformat is not a known key (expected one of: columns, date_format, screening)",
         f"{mapping}:4: columns.fullname is not a known key (expected one of: {known})",
@@ -466,3 +466,183 @@ def test_csv_treatment_column_missing_or_repeated_is_a_header_problem(tmp_path: 
     with pytest.raises(InputError) as caught:
         read_records([twice], mapping=plain)
     assert [p.message for p in caught.value.problems] == ["column 'treatment' appears 2 times in the header"]
+
+
+# --------------------------------------------------------------------------- issue 24: records to refuse
+
+BULK = SAMPLES / "synthea_r4_bulk_Patient.00.ndjson"  # 13 Patients, records 1, 2 and 5 deceased
+DOG = SAMPLES / "dstu2" / "hl7_dstu2_patient-example-animal.json"  # HL7's DSTU2 animal example
+DECEASED = ("the patient is recorded as deceased (deceasedDateTime): no consent form is made for them")
+
+
+def _bulk_lines() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in BULK.read_text(encoding="utf-8").splitlines()]
+
+
+def test_deceased_patients_of_a_synthea_bulk_export_are_refused() -> None:
+    """The 3 Patients of the Synthea bulk export with a deceasedDateTime are records with one problem,
+    field patient.deceased, that names neither the patient nor the date of death; the 10 others are read."""
+    records = list(read_records([BULK]))
+    assert [r.number for r in records] == list(range(1, 14))
+    assert [r.number for r in records if not r.ok] == [1, 2, 5]
+    for record in records[0], records[1], records[4]:
+        line = record.number
+        assert record.problems == (Problem(DECEASED, line=line, field="patient.deceased",
+                                           record=f"record {line} of {BULK.name} (line {line})"),)
+    died = [p["deceasedDateTime"] for p in _bulk_lines() if "deceasedDateTime" in p]
+    text = repr(records)
+    for patient in (p for p in _bulk_lines() if "deceasedDateTime" in p):
+        for value in (patient["deceasedDateTime"], patient["deceasedDateTime"][:10], patient["name"][0]["family"]):
+            assert value not in text
+    assert len(died) == 3
+    assert all(r.notes == () for r in records)  # R4: no note
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"deceasedBoolean": True},
+         "the patient is recorded as deceased (deceasedBoolean): no consent form is made for them"),
+        ({"deceasedDateTime": "2020"}, DECEASED),
+        ({"deceasedBoolean": "true"},
+         "deceasedBoolean must be true or false; the record does not show that the patient is alive"),
+        ({"deceasedBoolean": False}, None),
+        ({"deceasedBoolean": None}, None),
+    ],
+)
+def test_deceased_boolean_and_date_time(tmp_path: Path, change: dict[str, Any], message: str | None) -> None:
+    """deceasedBoolean true or any deceasedDateTime refuses the record (so does a deceasedBoolean that is
+    not a boolean); false or absent does not."""
+    _write(tmp_path / "p.json", json.dumps({**_synthea_patient(), **change}))
+    record = _one(tmp_path / "p.json")
+    if message is None:
+        assert record.ok
+    else:
+        assert [(p.field, p.message) for p in record.problems] == [("patient.deceased", message)]
+
+
+def test_animals_are_refused_r4_extension_and_dstu2_element(tmp_path: Path) -> None:
+    """HL7's animal example (DSTU2: Patient.animal) and the R4 form of it (the extension patient-animal on
+    a Patient that is otherwise complete) are records with one problem, field patient.animal; the dog's
+    name is not in it."""
+    dog = _one(DOG)
+    assert [(p.field, p.message) for p in dog.problems] == [
+        ("patient.animal", "the record is an animal (Patient.animal): consent forms are for people")]
+    r4 = json.loads(PETER.read_text(encoding="utf-8"))
+    r4["extension"] = [{"url": "http://hl7.org/fhir/StructureDefinition/patient-animal", "extension": [
+        {"url": "species", "valueCodeableConcept": {"coding": [
+            {"system": "http://hl7.org/fhir/animal-species", "code": "canislf", "display": "Dog"}]}}]}]
+    _write(tmp_path / "r4-dog.json", json.dumps(r4))
+    record = _one(tmp_path / "r4-dog.json")
+    assert [(p.field, p.message) for p in record.problems] == [
+        ("patient.animal", "the record is an animal (extension patient-animal): consent forms are for people")]
+    assert "Kenzi" not in repr(dog) and "Chalmers" not in repr(record)
+
+
+def test_dstu2_and_stu3_exports_are_read_with_a_note(tmp_path: Path) -> None:
+    """An export of an older FHIR version is read (its name, birth date, MRN and language mean the same),
+    and each of its records carries a note naming the version and what gave it away: DSTU2's HumanName
+    family list (the HL7 DSTU2 example without its animal), a DSTU2-only resource in the Bundle, one only
+    STU3 has, one both had. The R4 samples carry no such note."""
+    person = json.loads(DOG.read_text(encoding="utf-8"))
+    del person["animal"]
+    _write(tmp_path / "dstu2.json", json.dumps(person))
+    record = _one(tmp_path / "dstu2.json")
+    assert record.patient == Patient("Kenzi", date(2010, 3, 23))
+    assert record.notes == ("read from a FHIR DSTU2 export, not R4 (it has HumanName.family as a list): the name, "
+                            "birth date, MRN and language mean the same there and were read as in R4",)
+    patient = {"fullUrl": "urn:uuid:p", "resource": _synthea_patient()}
+    for kind, version in (("MedicationOrder", "DSTU2"), ("ImagingManifest", "STU3"),
+                          ("ProcedureRequest", "DSTU2 or STU3")):
+        bundle = {"resourceType": "Bundle", "type": "collection",
+                  "entry": [patient, {"resource": {"resourceType": kind, "id": "x"}}]}
+        _write(tmp_path / f"{kind}.json", json.dumps(bundle))
+        [note] = _one(tmp_path / f"{kind}.json").notes
+        assert note.startswith(f"read from a FHIR {version} export, not R4 (it has {kind} resources): ")
+    for sample in (PETER, ROEL, GUSTAVO, CLEMENTE, BULK):
+        assert all(not any("FHIR" in n for n in r.notes) for r in read_records([sample])), sample
+
+
+@pytest.mark.parametrize(("text", "code"), [("Spanish", "es"), ("español", "es"), ("Espanol", "es"),
+                                            ("ESPAÑOL ", "es"), ("Spanish (Mexico)", "es"), ("inglés", "en"),
+                                            ("es-MX", "es-MX"), ("Vietnamese", "vi")])
+def test_language_given_only_as_text_is_read_as_a_language(tmp_path: Path, text: str, code: str) -> None:
+    """communication.language with text and no code: a language's name in English or Spanish, with or
+    without accents, case or a region, is that language's code (Spanish -> es, so a Spanish form)."""
+    patient = _synthea_patient()
+    patient["communication"] = [{"language": {"text": text}}]
+    _write(tmp_path / "p.json", json.dumps(patient))
+    record = _one(tmp_path / "p.json")
+    assert record.patient is not None and record.patient.preferred_language == code
+    assert record.notes == ()
+
+
+def test_language_text_that_is_no_language_gives_english_with_a_note(tmp_path: Path) -> None:
+    """Text that is neither a code nor a language's name: no preferred language (so English) and a note
+    that says so without quoting the text; a coded language wins over such text, and so does the
+    preferred entry's name over another entry's."""
+    patient = _synthea_patient()
+    patient["communication"] = [{"language": {"text": "Klingonese (per daughter Q. Zorg)"}}]
+    _write(tmp_path / "p.json", json.dumps(patient))
+    record = _one(tmp_path / "p.json")
+    assert record.patient is not None and record.patient.preferred_language is None
+    assert record.notes == ("the preferred language (Patient.communication) has neither a language code nor a "
+                            "language name consent knows (in English or Spanish); the form is in English",)
+    assert "Zorg" not in repr(record)
+    patient["communication"] = [{"language": {"text": "Klingonese"}},
+                                {"language": {"text": "Spanish"}, "preferred": True}]
+    _write(tmp_path / "p.json", json.dumps(patient))
+    assert (_one(tmp_path / "p.json").patient.preferred_language, _one(tmp_path / "p.json").notes) == ("es", ())
+
+
+def test_files_without_a_patient_are_refused_before_any_record_is_read(tmp_path: Path) -> None:
+    """An NDJSON of Organizations (a bulk export's other file given for the Patient one), a Bundle with no
+    Patient, an empty NDJSON and a lone Organization are one InputError, a line per file naming the
+    resource types found; a file with a Patient beside them is not listed."""
+    bundle = json.loads(GUSTAVO.read_text(encoding="utf-8"))
+    others = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] in ("Organization",
+                                                                                          "Practitioner")]
+    organizations = _write(tmp_path / "Organization.ndjson", "".join(json.dumps(r) + "\n" for r in others))
+    no_patient = {**bundle, "entry": [e for e in bundle["entry"] if e["resource"]["resourceType"] != "Patient"]}
+    kinds = sorted({e["resource"]["resourceType"] for e in no_patient["entry"]})
+    _write(tmp_path / "no-patient.json", json.dumps(no_patient))
+    _write(tmp_path / "empty.ndjson", "\n\n")
+    _write(tmp_path / "org.json", json.dumps(others[0]))
+    files = [organizations, tmp_path / "no-patient.json", PETER, tmp_path / "empty.ndjson", tmp_path / "org.json"]
+    with pytest.raises(InputError) as caught:
+        read_records(files)
+    hint = "give the export's Patient resources (a bulk export's Patient.ndjson, or a Bundle with Patients)"
+    counts = {kind: sum(e["resource"]["resourceType"] == kind for e in no_patient["entry"]) for kind in kinds}
+    found = ", ".join(f"{n} {k}" for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    assert [str(p) for p in caught.value.problems] == [
+        f"{organizations}: holds no FHIR Patient (found 1 Organization, 1 Practitioner): {hint}",
+        f"{tmp_path / 'no-patient.json'}: holds no FHIR Patient (found a Bundle of {found}): {hint}",
+        f"{tmp_path / 'empty.ndjson'}: holds no FHIR Patient (the file is empty): {hint}",
+        f"{tmp_path / 'org.json'}: holds a FHIR Organization, not a Patient or a Bundle of Patients: {hint}",
+    ]
+
+
+def test_csv_deceased_column_refuses_rows(tmp_path: Path) -> None:
+    """A CSV mapping may name a deceased column: yes or a date of death refuses the row (field
+    patient.deceased, the cell not quoted), no or blank does not, anything else refuses it too (it does
+    not show the patient is alive). A language column may hold a name (Spanish -> es)."""
+    rows = ["Name,DOB,Died,Language", "Ana Uno,01/01/1970,,Spanish", "Bo Dos,02/02/1971,yes,",
+            "Cy Tres,03/03/1972,2019-05-06,", "Di Cuatro,04/04/1973,No,", "Ed Cinco,05/05/1974,maybe,",
+            "Flo Seis,06/06/1975,06/07/2020,"]
+    csv_file = _write(tmp_path / "e.csv", "\n".join(rows) + "\n")
+    mapping = _write(tmp_path / "m.yaml", "columns:\n  full_name: Name\n  birth_date: DOB\n  deceased: Died\n"
+                                          "  preferred_language: Language\ndate_format: '%m/%d/%Y'\n")
+    records = list(read_records([csv_file], mapping=mapping))
+    assert [r.patient.preferred_language if r.patient else None for r in records] == ["es", None, None, None,
+                                                                                       None, None]
+    assert [[(p.field, p.message) for p in r.problems] for r in records] == [
+        [], [("patient.deceased", "the patient is recorded as deceased (the deceased column): no consent form is "
+                                  "made for them")],
+        [("patient.deceased", "the patient is recorded as deceased (a date of death): no consent form is made for "
+                              "them")],
+        [], [("patient.deceased", "the deceased column must be yes, no, a date of death or blank; the row does "
+                                  "not show that the patient is alive")],
+        [("patient.deceased", "the patient is recorded as deceased (a date of death): no consent form is made for "
+                              "them")],
+    ]
+    assert "2019-05-06" not in repr(records) and "maybe" not in repr(records)

@@ -1,5 +1,9 @@
-"""Delivering forms to the EHR: FHIR R4 DocumentReference + Consent (validated with fhir.resources
-R4B models) in a transaction Bundle, and an HL7 v2.5 MDM^T02 message."""
+"""Delivering forms to the EHR: FHIR R4 DocumentReference + Consent in a transaction Bundle, and an HL7
+v2.5 MDM^T02 message.
+
+Every resource and Bundle is validated as FHIR R4 (4.0.1) by two independent validators
+(tests/fhir_tools.py: fhir.resources 6.4.0, the last release of its R4 models, and the official R4 JSON
+schema), with relative urls refused (``strict_url``: an EHR cannot fetch them)."""
 
 from __future__ import annotations
 
@@ -11,9 +15,7 @@ from typing import Any
 
 import attrs
 import pytest
-from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.consent import Consent
-from fhir.resources.R4B.documentreference import DocumentReference
+from fhir_tools import assert_valid_r4
 from helpers import EHR_SAMPLES
 
 import consent.ehr
@@ -26,6 +28,7 @@ from consent.ehr import (
     read_records,
     transaction_bundle,
 )
+from consent.ehr._fhir_out import base_url_problem, url_in, url_problem
 from consent.errors import ConsentError, InputError
 
 SAMPLES = EHR_SAMPLES
@@ -40,6 +43,9 @@ CONSENTSCOPE = "http://terminology.hl7.org/CodeSystem/consentscope"
 TREATMENT_SCOPE = {"system": CONSENTSCOPE, "code": "treatment", "display": "Treatment"}
 TITLE = "Informed Consent for Exosome knee injection"
 WHEN = dt.datetime(2026, 11, 21, 9, 30, 5)
+BOISE = dt.timezone(dt.timedelta(hours=-7))
+MADE = dt.datetime(2026, 11, 21, 9, 30, 5, tzinfo=BOISE)  # when the PDF was made, in Boise (MST)
+PDF_URL = "https://files.example.org/consent/batch-1/forms/rec-000001_CF-2216-E510-1BD3.pdf"
 
 
 def make_doc(**changes: Any) -> FormDocument:
@@ -55,15 +61,17 @@ def make_doc(**changes: Any) -> FormDocument:
         },
         "organization_name": "Harbor Clinic",
         "pdf": PDF,
-        "pdf_url": "forms/rec-000001_CF-2216-E510-1BD3.pdf",
+        "pdf_url": PDF_URL,
+        "created": MADE,
     }
     fields.update(changes)
     return FormDocument(**fields)
 
 
-def round_trip(model: Any, resource: dict[str, Any]) -> dict[str, Any]:
-    """Validate with the real FHIR model; return what it serialises back (nothing dropped or coerced)."""
-    return json.loads(model.model_validate(resource).model_dump_json())  # type: ignore[no-any-return]
+def valid_r4(resource: dict[str, Any]) -> bool:
+    """True when both R4 validators accept the resource (else the test fails, listing their errors)."""
+    assert_valid_r4(resource, strict_url=True)
+    return True
 
 
 def segments(message: str) -> dict[str, list[str]]:
@@ -85,11 +93,12 @@ def test_names_are_exported_from_consent_ehr() -> None:
 # --------------------------------------------------------------------------- DocumentReference
 
 
-def test_embedded_document_reference_is_valid_r4_with_data_size_and_sha1_hash() -> None:
-    """embed=True: base64 data that decodes to the PDF, size == len(pdf), hash == base64(sha1(pdf));
-    the resource validates as an R4 DocumentReference and round-trips unchanged."""
+def test_embedded_document_reference_has_data_size_and_sha1_hash() -> None:
+    """embed=True: base64 data that decodes to the PDF, size == len(pdf), hash == base64(sha1(pdf)),
+    creation the moment the PDF was made; the resource validates as R4 and
+    round-trips unchanged."""
     resource = document_reference(make_doc(), embed=True)
-    assert round_trip(DocumentReference, resource) == resource
+    assert valid_r4(resource)
     attachment = resource["content"][0]["attachment"]
     assert base64.b64decode(attachment["data"], validate=True) == PDF
     assert "url" not in attachment
@@ -102,12 +111,13 @@ def test_embedded_document_reference_is_valid_r4_with_data_size_and_sha1_hash() 
         "size": 13,
         "hash": "",
         "title": TITLE,
-        "creation": "2026-11-21",
+        "creation": "2026-11-21T09:30:05-07:00",
     }
 
 
 def test_document_reference_metadata() -> None:
-    """Status current/final, LOINC 59284-0 type, treatment category, subject, instant date, identifier."""
+    """Status current/final, LOINC 59284-0 type, treatment category, subject, identifier, and ``date`` the
+    moment the PDF was made with its own offset (not midnight UTC: the evening before in US zones)."""
     resource = document_reference(make_doc(), embed=False)
     assert {k: v for k, v in resource.items() if k != "content"} == {
         "resourceType": "DocumentReference",
@@ -118,7 +128,7 @@ def test_document_reference_metadata() -> None:
         "type": {"coding": [LOINC_CONSENT]},
         "category": [{"coding": [TREATMENT_SCOPE]}],
         "subject": {"reference": "Patient/123", "identifier": {"type": MR_TYPE, "value": "SRH-000101"}},
-        "date": "2026-11-21T00:00:00Z",
+        "date": "2026-11-21T09:30:05-07:00",
         "custodian": {"display": "Harbor Clinic"},
         "description": TITLE,
         "context": {"event": [{"coding": [{"system": "urn:consent:treatment-id", "code": "knee-injection"}],
@@ -129,9 +139,9 @@ def test_document_reference_metadata() -> None:
 def test_document_reference_by_url_has_url_and_no_data() -> None:
     """embed=False: the attachment points at pdf_url and carries no data, still with size and hash."""
     resource = document_reference(make_doc(), embed=False)
-    assert round_trip(DocumentReference, resource) == resource
+    assert valid_r4(resource)
     attachment = resource["content"][0]["attachment"]
-    assert attachment["url"] == "forms/rec-000001_CF-2216-E510-1BD3.pdf"
+    assert attachment["url"] == PDF_URL
     assert "data" not in attachment
     assert attachment["size"] == len(PDF)
 
@@ -153,7 +163,7 @@ def test_consent_is_a_valid_proposed_treatment_consent_pointing_at_its_document(
     """Consent: proposed (ready to sign, not signed), treatment scope, LOINC category, the patient,
     OPTIN policyRule (R4 ppc-1) and a permit provision from the form date."""
     resource = consent_resource(make_doc(), "DocumentReference/docref-cf-2216-e510-1bd3")
-    assert round_trip(Consent, resource) == resource
+    assert valid_r4(resource)
     assert resource == {
         "resourceType": "Consent",
         "id": "consent-cf-2216-e510-1bd3",
@@ -179,7 +189,7 @@ def test_transaction_bundle_validates_and_links_each_consent_to_its_document() -
     on the form id) under a urn:uuid fullUrl; each Consent's source is its own document's fullUrl."""
     docs = [make_doc(), make_doc(form_id="CF-0000-0000-0002", pdf=b"%PDF-1.7 other")]
     bundle = transaction_bundle(docs, embed=True)
-    assert round_trip(Bundle, bundle) == bundle
+    assert valid_r4(bundle)
     assert bundle["type"] == "transaction"
     entries = bundle["entry"]
     assert [e["resource"]["resourceType"] for e in entries] == ["DocumentReference", "Consent"] * 2
@@ -195,22 +205,74 @@ def test_transaction_bundle_validates_and_links_each_consent_to_its_document() -
 
 
 def test_transaction_bundle_reports_every_problem_at_once() -> None:
-    """Missing pdf_urls (embed=False) and a repeated form id are all listed in one InputError."""
+    """Missing and relative pdf_urls (embed=False) and a repeated form id are all listed in one InputError."""
     docs = [make_doc(pdf_url=None), make_doc(form_id="CF-2", pdf_url=None), make_doc(pdf_url="a.pdf")]
     with pytest.raises(InputError) as caught:
         transaction_bundle(docs, embed=False)
     assert [str(p) for p in caught.value.problems] == [
         "pdf_url is needed when the PDF is not embedded (embed=False) [form CF-2216-E510-1BD3]",
         "pdf_url is needed when the PDF is not embedded (embed=False) [form CF-2]",
+        "pdf_url: must be an absolute http:// or https:// URL such as https://files.example.org/consent/ (got "
+        "'a.pdf', a relative path: an EHR would look for it under its own base URL, not in the folder of the "
+        "forms) [form CF-2216-E510-1BD3]",
         "form_id: form id CF-2216-E510-1BD3 appears 2 times; a Bundle needs each form once",
     ]
+
+
+@pytest.mark.parametrize("url", ["forms/rec-000001_CF-2216-E510-1BD3.pdf", "/forms/rec-1.pdf", "rec-1.pdf",
+                                 "//files.example.org/rec-1.pdf", "file:///srv/forms/rec-1.pdf",
+                                 "ftp://files.example.org/rec-1.pdf", "https://", "https://files.example.org/a b.pdf",
+                                 "https://files.example.org/rec-1.pdf#page=2"])
+def test_a_pdf_url_an_ehr_cannot_fetch_is_refused(url: str) -> None:
+    """R4 ``Attachment.url`` is where the EHR fetches the PDF: a relative path (resolved against the EHR's
+    own base, not the batch folder), another scheme, no host, spaces or a fragment are refused, by
+    document_reference and transaction_bundle alike, naming the field and the form."""
+    doc = make_doc(pdf_url=url)
+    for make in (lambda: document_reference(doc, embed=False), lambda: transaction_bundle([doc], embed=False)):
+        with pytest.raises(InputError) as caught:
+            make()
+        [problem] = caught.value.problems
+        assert (problem.field, problem.record) == ("pdf_url", "form CF-2216-E510-1BD3")
+        assert "absolute http:// or https:// URL" in problem.message or "#fragment" in problem.message
+    assert document_reference(doc, embed=True)["content"][0]["attachment"]["data"]  # embedded: no url needed
+
+
+def test_document_reference_date_is_the_moment_made_with_its_offset() -> None:
+    """``date`` (an R4 instant) and ``attachment.creation`` are ``created`` with its own UTC offset (``Z``
+    for UTC, milliseconds only when there are some); without ``created`` there is no ``date`` rather than
+    an invented one; a datetime without offset is refused (an instant needs one)."""
+    def dated(created: dt.datetime | None) -> tuple[str | None, str]:
+        resource = document_reference(make_doc(created=created), embed=True)
+        return resource.get("date"), resource["content"][0]["attachment"]["creation"]
+
+    assert dated(MADE) == ("2026-11-21T09:30:05-07:00", "2026-11-21T09:30:05-07:00")
+    utc = dt.datetime(2026, 11, 22, 2, 30, 5, 250_000, tzinfo=dt.UTC)
+    assert dated(utc) == ("2026-11-22T02:30:05.250Z", "2026-11-22T02:30:05.250Z")
+    assert dated(None) == (None, "2026-11-21")
+    with pytest.raises(ValueError, match="created must carry its UTC offset"):
+        make_doc(created=dt.datetime(2026, 11, 21, 9, 30))
+    with pytest.raises(TypeError, match=r"created must be a datetime\.datetime"):
+        make_doc(created=dt.date(2026, 11, 21))
+
+
+def test_base_urls_and_the_urls_of_forms_under_them() -> None:
+    """url_in puts a form's path under a base URL with one slash, whatever the base ends with;
+    base_url_problem refuses what url_problem refuses, and a ?query (the path would land in it)."""
+    for base in ("https://files.example.org/consent/batch-1", "https://files.example.org/consent/batch-1/"):
+        assert url_in(base, "forms/rec-1.pdf") == "https://files.example.org/consent/batch-1/forms/rec-1.pdf"
+    assert base_url_problem("https://files.example.org/consent/") is None
+    assert base_url_problem("HTTP://files.example.org:8080") is None
+    problem = base_url_problem("https://files.example.org/get?file=")
+    assert problem is not None and problem.message.startswith("must not have a ?query")
+    assert url_problem("https://files.example.org/get?file=rec-1.pdf", "pdf_url") is None
+    assert base_url_problem("out/batch") is not None
 
 
 def test_empty_transaction_bundle_is_valid() -> None:
     """No forms: a valid transaction Bundle with no entry array (FHIR JSON has no empty arrays)."""
     bundle = transaction_bundle([], embed=True)
     assert bundle == {"resourceType": "Bundle", "type": "transaction"}
-    assert round_trip(Bundle, bundle) == bundle
+    assert valid_r4(bundle)
 
 
 def test_output_is_deterministic() -> None:
@@ -260,6 +322,8 @@ def test_form_document_checks_its_fields() -> None:
         make_doc(form_id="CF 1/2")
     with pytest.raises(TypeError, match=r"date must be a datetime\.date"):
         make_doc(date=dt.datetime(2026, 11, 21, 8, 0))
+    with pytest.raises(ValueError, match="created must carry its UTC offset"):
+        make_doc(created=dt.datetime(2026, 11, 21, 8, 0))
     assert "pdf=" not in repr(make_doc())  # no bytes dumped into logs
     assert attrs.evolve(make_doc(), pdf_url=None).pdf_url is None
 
@@ -350,7 +414,7 @@ def test_synthea_sample_to_bundle_and_mdm_without_ssn_licence_passport_or_name()
     doc = make_doc(patient_reference=ref, language=record.patient.preferred_language,
                    title="Consentimiento informado: inyección de exosomas en la rodilla")
     bundle = transaction_bundle([doc], embed=True)
-    assert round_trip(Bundle, bundle) == bundle
+    assert valid_r4(bundle)
     outputs = [json.dumps(bundle, ensure_ascii=False), json.dumps(bundle),
                mdm_t02(doc, sending_facility="Harbor Clinic", message_time=WHEN)]
     for text in outputs:

@@ -252,14 +252,19 @@ def test_esign_tags_are_printed_only_when_asked(form, service):
 
 def test_merge_fields_are_text_fields_named_by_the_profile(form):
     """A template export's text fields sit over the patient's name, birth date, MRN and the form date
-    on page 1, named as given; an unknown key is refused."""
+    on page 1, named as given, and the name and birth date in every page's header too; an unknown key
+    is refused."""
     from consent._pdf import render_pdf
 
     names = {"patient.full_name": "PatientName", "patient.birth_date": "DOB", "patient.mrn": "MRN",
              "form.date": "Date", "patient.first_name": "First"}
-    fields = terminal_fields(render_pdf(form, merge_fields=names))
+    pdf = render_pdf(form, merge_fields=names)
+    fields = terminal_fields(pdf)
+    every_page = [0, *range(len(pdf_pages(pdf)))]  # page 1's table, then each page's header
     assert set(fields) == {"PatientName", "DOB", "MRN", "Date"}
-    assert all(f["ft"] == "/Tx" and f["pages"] == [0] and f["v"] == "" for f in fields.values())
+    assert all(f["ft"] == "/Tx" and f["v"] == "" for f in fields.values())
+    assert {name: sorted(f["pages"]) for name, f in fields.items()} == {
+        "PatientName": every_page, "DOB": every_page, "MRN": [0], "Date": [0]}
     with pytest.raises(consent.RenderError, match="no place on the PDF form for patient.sex"):
         render_pdf(form, merge_fields={"patient.sex": "Sex"})
 

@@ -21,20 +21,14 @@ from pathlib import Path
 import pikepdf
 import pytest
 from helpers import DATE, EXAMPLES, build_tree, clause_pack, make_clinic, paragraph_docx_pack
+from helpers import run_cli as run
 
 import consent
 from consent._library import builtin_root
-from consent.cli import main
 
 BUILTIN_TEMPLATES = builtin_root() / "templates"
 PATIENT = consent.Patient(full_name="Ada Lovelace", birth_date=dt.date(1985, 12, 1), mrn="MRN-1")
 REPORT = "Hint: this is a bug in consent, not in your files: please report it"
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # --------------------------------------------------------------------------- the boundary

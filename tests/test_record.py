@@ -1,25 +1,24 @@
 """`consent record SIGNED.pdf`: the FHIR R4 transaction Bundle that makes a signed form's Consent active
-(issue 10, point 3), validated with fhir.resources like the batch's Bundles (tests/test_fhir_out.py)."""
+(issue 10, point 3), validated as FHIR R4 like the batch's Bundles (tests/fhir_tools.py)."""
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import io
 import json
+import warnings
 
 import pikepdf
 import pytest
-from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.consent import Consent
-from fhir.resources.R4B.documentreference import DocumentReference
-from fhir.resources.R4B.observation import Observation
+from fhir_tools import assert_valid_r4
 from helpers import DATE, EHR_SAMPLES, EXAMPLES, make_clinic
+from helpers import run_cli as run
 from signing import (
     attachment_edited_in_update,
     change_one_glyph,
     fill,
-    make_pki,
     sign,
     signature_field_over,
     value_changed_in_update,
@@ -27,22 +26,10 @@ from signing import (
 
 import consent
 from consent._batch import run_batch
-from consent.cli import main
 from consent.ehr import read_records
 from consent.ehr._fhir_out import FORM_ID_SYSTEM
 
 ANSWERS = {"pregnant": False, "allergy": True}
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +54,17 @@ def _values(form: consent.Form | bytes, *, representative: bool = False) -> dict
     return values
 
 
+def _by_representative(made, pki, **values: str) -> bytes:
+    """Filled in and signed by a representative instead of the patient (the patient's own signature, date and
+    time left empty), then by the provider. ``values``: fields to fill in otherwise."""
+    form, pdf = made
+    filled = {k: v for k, v in _values(form).items() if k not in ("patient.date", "patient.time")}
+    filled.update({"representative.name": "Bea O'Connor", "representative.relationship": "Daughter",
+                   "representative.date": "2026-11-21", "representative.time": "09:45", **values})
+    pdf = sign(fill(pdf, filled), "representative.signature", pki.patient_p12)
+    return sign(pdf, "provider.signature", pki.clinic_p12)
+
+
 def _signed(made, pki, **kw) -> bytes:
     """Filled in (with a representative: their name and relationship too) and signed by the patient, the
     representative (if any) and the provider, in that order."""
@@ -83,7 +81,7 @@ def _resources(bundle: dict, kind: str) -> list[dict]:
 
 
 def test_record_bundle_validates_and_makes_the_consent_active(made, pki, tmp_path, capsys):
-    """`consent record SIGNED.pdf --out DIR`: a transaction Bundle that validates with fhir.resources (R4B):
+    """`consent record SIGNED.pdf --out DIR`: a transaction Bundle that validates as FHIR R4:
     the Consent, active, put by a conditional update on the form id the batch's proposed Consent has; its
     dateTime the patient's date and time of signing; the patient and the provider as performers; the
     signed PDF's DocumentReference with its SHA-1 and size; one Observation per screening answer."""
@@ -97,11 +95,10 @@ def test_record_bundle_validates_and_makes_the_consent_active(made, pki, tmp_pat
     written = tmp_path / "fhir" / "signed.record.fhir.json"
     assert out.strip() == str(written)
     data = json.loads(written.read_text())
-    Bundle.model_validate(data)
+    assert_valid_r4(data, strict_url=True)
     assert data["type"] == "transaction"
 
     (entry,) = _resources(data, "Consent")
-    Consent.model_validate(entry["resource"])
     assert entry["request"] == {"method": "PUT", "url": f"Consent?identifier={FORM_ID_SYSTEM}|{form.form_id}"}
     c = entry["resource"]
     assert "id" not in c and c["identifier"] == [{"system": FORM_ID_SYSTEM, "value": form.form_id}]
@@ -111,8 +108,9 @@ def test_record_bundle_validates_and_makes_the_consent_active(made, pki, tmp_pat
     assert c["performer"][1]["display"] == "Sam Lee, DO"
 
     (doc_entry,) = _resources(data, "DocumentReference")
-    DocumentReference.model_validate(doc_entry["resource"])
     assert doc_entry["request"]["method"] == "POST"
+    # Dated by the last signature (signing.SIGNED_AT, 10:31 UTC), an instant with its offset in the zone.
+    assert doc_entry["resource"]["date"] == "2026-11-21T03:31:00-07:00"
     assert c["sourceReference"]["reference"] == doc_entry["fullUrl"]
     attachment = doc_entry["resource"]["content"][0]["attachment"]
     assert attachment["contentType"] == "application/pdf" and attachment["size"] == len(signed)
@@ -120,14 +118,30 @@ def test_record_bundle_validates_and_makes_the_consent_active(made, pki, tmp_pat
     assert base64.b64decode(attachment["data"]) == signed
     assert doc_entry["resource"]["relatesTo"][0]["code"] == "replaces"
 
-    observations = _resources(data, "Observation")
-    for o in observations:
-        Observation.model_validate(o["resource"])
-        assert o["resource"]["derivedFrom"] == [{"reference": doc_entry["fullUrl"]}]
-        assert o["resource"]["effectiveDateTime"] == c["dateTime"]
-    answers = {o["resource"]["code"]["coding"][0]["code"]: o["resource"]["valueBoolean"] for o in observations}
+    (observation,) = _resources(data, "Observation")  # one, whatever the form asks: see _record
+    o = observation["resource"]
+    assert o["derivedFrom"] == [{"reference": doc_entry["fullUrl"]}]
+    assert o["effectiveDateTime"] == c["dateTime"]
+    assert o["code"]["coding"][0] == {"system": "urn:consent:screening-question", "code": "screening",
+                                      "display": "Screening questions answered on the consent form"}
+    key = f"{form.form_id}/screening"
+    assert observation["request"]["ifNoneExist"] == f"identifier=urn:consent:screening-answer|{key}"
+    answers = {a["code"]["coding"][0]["code"]: a["valueBoolean"] for a in o["component"]}
     assert answers["allergy"] is True and answers["pregnant"] is False
     assert len(answers) == len([n for n in _values(form) if n.startswith("screening.")])
+    assert len(data["entry"]) == 4  # a server caps transactions with conditional entries (Medplum: 8)
+
+    (prov,) = _resources(data, "Provenance")
+    tag = f"_tag=urn:consent:signed-pdf-sha256|{hashlib.sha256(signed).hexdigest()}"
+    assert prov["request"] == {"method": "POST", "url": "Provenance", "ifNoneExist": tag}
+    p = prov["resource"]
+    assert p["target"] == [{"reference": entry["fullUrl"]}, {"reference": doc_entry["fullUrl"]}]
+    assert p["occurredDateTime"] == c["dateTime"] and p["recorded"] == doc_entry["resource"]["date"]
+    assert [(a["type"]["coding"][0]["code"], a["who"].get("type")) for a in p["agent"]] == [
+        ("author", "Patient"), ("verifier", "Practitioner")]
+    assert p["agent"][0]["who"]["identifier"]["value"] == "SRH-000101"
+    assert [s["type"][0]["display"] for s in p["signature"]] == ["Consent Signature", "Verification Signature"]
+    assert all(s["when"] == "2026-11-21T03:31:00-07:00" for s in p["signature"])
     text = json.dumps(data)
     assert "Ada O'Connor" not in text and "1985" not in text  # only the MRN leaves with the form
 
@@ -135,15 +149,19 @@ def test_record_bundle_validates_and_makes_the_consent_active(made, pki, tmp_pat
 def test_a_representative_who_signed_is_a_performer_and_a_patient_reference_can_be_given(made, pki):
     """With a representative's name filled in, the Consent lists them (RelatedPerson, with the
     relationship); --patient Patient/123 is the Consent's and the Observations' patient."""
+    url = "https://files.example.org/signed/form.pdf"
     bundle = consent.record_signed(_signed(made, pki, representative=True), patient="Patient/123",
-                                   pdf_url="signed/form.pdf", timezone="UTC")
-    Bundle.model_validate(bundle)
+                                   pdf_url=url, timezone="UTC")
+    assert_valid_r4(bundle, strict_url=True)
     (c,) = (e["resource"] for e in _resources(bundle, "Consent"))
     assert c["patient"]["reference"] == "Patient/123"
-    assert {"type": "RelatedPerson", "display": "Bea O'Connor (Daughter)"} in c["performer"]
+    assert {"reference": "#representative", "type": "RelatedPerson",
+            "display": "Bea O'Connor (Daughter)"} in c["performer"]
+    (related,) = c["contained"]
+    assert related["relationship"] == [{"text": "Daughter"}] and related["name"] == [{"text": "Bea O'Connor"}]
     assert c["dateTime"] == "2026-11-21T09:30:00+00:00"
     (d,) = (e["resource"] for e in _resources(bundle, "DocumentReference"))
-    assert d["content"][0]["attachment"]["url"] == "signed/form.pdf" and "data" not in d["content"][0]["attachment"]
+    assert d["content"][0]["attachment"]["url"] == url and "data" not in d["content"][0]["attachment"]
     assert all(o["resource"]["subject"]["reference"] == "Patient/123" for o in _resources(bundle, "Observation"))
 
 
@@ -210,7 +228,7 @@ def test_record_updates_the_proposed_consent_the_batch_wrote(pki, tmp_path):
     signed = sign(sign(fill(pdf, values), "patient.signature", pki.patient_p12), "provider.signature",
                   pki.clinic_p12)
     bundle = consent.record_signed(signed, patient=batch_consent["patient"]["reference"], timezone="UTC")
-    Bundle.model_validate(bundle)
+    assert_valid_r4(bundle, strict_url=True)
     (entry,) = _resources(bundle, "Consent")
     (system_value,) = (f"{i['system']}|{i['value']}" for i in batch_consent["identifier"])
     assert entry["request"]["url"] == f"Consent?identifier={system_value}"
@@ -327,6 +345,124 @@ def test_the_provider_dating_and_signing_after_the_patient_is_recorded(made, pki
     patient_signed = sign(fill(pdf, values), "patient.signature", pki.patient_p12)
     signed = sign(fill(patient_signed, {"provider.date": "2026-11-22"}), "provider.signature", pki.clinic_p12)
     bundle = consent.record_signed(signed, timezone="UTC")
-    Bundle.model_validate(bundle)
+    assert_valid_r4(bundle, strict_url=True)
     (c,) = (e["resource"] for e in _resources(bundle, "Consent"))
     assert (c["status"], c["dateTime"]) == ("active", "2026-11-21T09:30:00+00:00")
+
+
+# --- issue 24: a representative signs for the patient; the typed dates; the PDF's URL --------------------
+
+
+def test_a_representative_signing_for_the_patient_completes_the_loop(made, pki, tmp_path, capsys):
+    """Issue 24, point 2: the representative signs instead of the patient (name, relationship, signature,
+    date and time filled in; the patient's own signature and date empty): recorded. The Consent's performers
+    are the representative (a contained RelatedPerson, with the relationship) and the provider, not the
+    patient; its dateTime the representative's; a Provenance says who signed: the representative (author, on
+    behalf of the patient, with a consent signature), the provider (verifier)."""
+    signed = _by_representative(made, pki)
+    assert consent.read_signed(signed).verdict.status == "INTACT"
+    path = tmp_path / "representative.pdf"
+    path.write_bytes(signed)
+    code, out, err = run(capsys, "record", str(path), "--out", str(tmp_path / "fhir"), "--timezone",
+                         "America/Boise")
+    assert (code, err) == (0, ""), err
+    data = json.loads((tmp_path / "fhir" / "representative.record.fhir.json").read_text())
+    assert_valid_r4(data, strict_url=True)
+    (entry,) = _resources(data, "Consent")
+    c = entry["resource"]
+    assert c["performer"] == [{"reference": "#representative", "type": "RelatedPerson",
+                               "display": "Bea O'Connor (Daughter)"},
+                              {"type": "Practitioner", "display": "Sam Lee, DO"}]
+    assert c["contained"] == [{"resourceType": "RelatedPerson", "id": "representative", "patient": c["patient"],
+                               "relationship": [{"text": "Daughter"}], "name": [{"text": "Bea O'Connor"}]}]
+    assert c["dateTime"] == "2026-11-21T09:45:00-07:00"
+    assert all(o["resource"]["effectiveDateTime"] == c["dateTime"] for o in _resources(data, "Observation"))
+    (doc,) = _resources(data, "DocumentReference")
+    (prov,) = _resources(data, "Provenance")
+    p = prov["resource"]
+    assert p["target"] == [{"reference": entry["fullUrl"]}, {"reference": doc["fullUrl"]}]
+    assert p["occurredDateTime"] == "2026-11-21T09:45:00-07:00"
+    representative, provider = p["agent"]
+    assert representative["type"]["coding"][0]["code"] == "author"
+    assert representative["who"] == c["performer"][0] and representative["role"] == [{"text": "Daughter"}]
+    assert representative["onBehalfOf"] == {**c["patient"], "type": "Patient"}
+    assert provider["type"]["coding"][0]["code"] == "verifier" and provider["who"] == c["performer"][1]
+    assert p["contained"] == c["contained"]
+    consents = [s for s in p["signature"] if s["type"][0]["code"] == "1.2.840.10065.1.12.1.7"]
+    assert [s["who"] for s in consents] == [representative["who"]]
+    assert consents[0]["onBehalfOf"] == representative["onBehalfOf"]
+
+
+def test_a_form_signed_by_neither_the_patient_nor_a_representative_is_refused(made, pki, tmp_path, capsys):
+    """Only the provider signed: refused (exit 1, nothing written), saying what the patient, or else a
+    representative, has left to fill in."""
+    form, pdf = made
+    only_provider = sign(fill(pdf, _values(form)), "provider.signature", pki.clinic_p12)
+    err = _refused(capsys, tmp_path, only_provider)
+    assert "  - required fields not filled: patient.signature\n" in err
+    assert ("  - or a representative signs for the patient: representative.name, representative.relationship, "
+            "representative.signature, representative.date not filled\n") in err
+
+
+def test_a_representative_who_did_not_date_their_signature_is_not_signing_for_the_patient(made, pki, tmp_path,
+                                                                                         capsys):
+    """The representative signed but left their date empty, and the patient did not sign: refused, naming
+    the representative's date; nothing written."""
+    signed = _by_representative(made, pki, **{"representative.date": ""})
+    err = _refused(capsys, tmp_path, signed)
+    assert "required fields not filled: patient.signature, patient.date" in err
+    assert "  - or a representative signs for the patient: representative.date not filled\n" in err
+
+
+@pytest.mark.parametrize("url", ["signed/form.pdf", "/files/form.pdf", "ftp://files.example.org/form.pdf",
+                                 "https://", "https://files.example.org/signed form.pdf", ""])
+def test_a_pdf_url_that_is_not_an_absolute_http_url_is_refused(made, pki, tmp_path, capsys, url):
+    """--pdf-url is where the EHR fetches the signed PDF: a relative URL (resolved against the EHR's base,
+    where the PDF is not), another scheme, no host or a space is refused with exit 1 and nothing written;
+    pdf_url= in the library too."""
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(_signed(made, pki))
+    code, out, err = run(capsys, "record", str(path), "--out", str(tmp_path / "fhir"), "--pdf-url", url)
+    assert (code, out) == (1, "")
+    assert err.startswith(f"Error: --pdf-url (pdf_url) must be an absolute http or https URL (got {url!r})")
+    assert not (tmp_path / "fhir").exists()
+    with pytest.raises(consent.InputError, match="absolute http or https URL"):
+        consent.record_signed(path.read_bytes(), pdf_url=url)
+
+
+BOISE = "America/Boise"
+TYPED = dt.datetime(2026, 11, 21, 16, 30, tzinfo=dt.UTC)  # patient.date and .time, 09:30 in Boise
+
+
+def _signed_at(made, pki, at: dt.datetime) -> bytes:
+    form, pdf = made
+    return sign(sign(fill(pdf, _values(form)), "patient.signature", pki.patient_p12, at=at),
+                "provider.signature", pki.clinic_p12, at=at)
+
+
+def test_a_typed_date_more_than_a_day_from_the_signature_is_a_warning(made, pki, tmp_path, capsys):
+    """Issue 24, point 6: the patient typed 2026-11-21 09:30 but their signature says it was made on
+    2026-12-07: `record` writes the Bundle (the typed date is what the signer wrote) and warns on stderr for
+    each signer; a library caller gets a consent.SigningTimeWarning. 23 hours apart is no warning, 25 are."""
+    late = _signed_at(made, pki, dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC))
+    path = tmp_path / "late.pdf"
+    path.write_bytes(late)
+    code, out, err = run(capsys, "record", str(path), "--out", str(tmp_path / "fhir"), "--timezone", BOISE)
+    assert code == 0 and out.strip() == str(tmp_path / "fhir" / "late.record.fhir.json")
+    assert ("Warning: patient.date says 2026-11-21T09:30:00-07:00, but patient.signature was made at "
+            "2026-12-07 08:00 -0700 (the signer's software): more than a day apart") in err
+    assert "Warning: provider.date says 2026-11-21, but provider.signature was made at 2026-12-07" in err
+    bundle = json.loads((tmp_path / "fhir" / "late.record.fhir.json").read_text())
+    (c,) = (e["resource"] for e in _resources(bundle, "Consent"))
+    assert c["dateTime"] == "2026-11-21T09:30:00-07:00"
+    (d,) = (e["resource"] for e in _resources(bundle, "DocumentReference"))
+    assert d["date"] == "2026-12-07T08:00:00-07:00"
+    with pytest.warns(consent.SigningTimeWarning) as caught:
+        consent.record_signed(late, timezone=BOISE)
+    assert [str(w.message).split(" says ")[0] for w in caught] == ["patient.date", "provider.date"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        consent.record_signed(_signed_at(made, pki, TYPED + dt.timedelta(hours=23)), timezone=BOISE)
+    with pytest.warns(consent.SigningTimeWarning) as caught:
+        consent.record_signed(_signed_at(made, pki, TYPED + dt.timedelta(hours=25)), timezone=BOISE)
+    assert [str(w.message).split(" says ")[0] for w in caught] == ["patient.date"]

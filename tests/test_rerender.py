@@ -11,22 +11,16 @@ import pikepdf
 import pypdf
 import pytest
 from helpers import DATE, EHR_SAMPLES, EXAMPLES, make_clinic, make_study, pdf_pages, words
+from helpers import run_cli as run
 
 import consent
 from consent._batch import run_batch
-from consent.cli import main
 from consent.ehr import read_records
 
 CLINIC = str(EXAMPLES / "clinic.yaml")
 JOSE = str(EXAMPLES / "patient-jose.yaml")
 JOSE_SCREENING = str(EXAMPLES / "screening-jose.yaml")
 PETER = EHR_SAMPLES / "hl7_r4_patient-example.json"
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _form(patient: consent.Patient, *, language: str = "en", study: bool = False,

@@ -22,20 +22,14 @@ import pytest
 from docx import Document
 from docxcompose.properties import CustomProperties
 from helpers import DATE, build_tree, docx_body_lines, make_clinic, paragraph_docx_pack, pdf_pages, words
+from helpers import run_cli as run
 
 import consent
 from consent._library import builtin_root
 from consent._output import default_stem
-from consent.cli import main
 
 PATIENT = consent.Patient(full_name="Ada Lovelace", birth_date=dt.date(1985, 12, 1), mrn="MRN-1")
 BUILTIN_TEMPLATES = builtin_root() / "templates"
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _form() -> consent.Form:

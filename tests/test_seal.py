@@ -23,7 +23,6 @@ from signing import (
     incremental,
     local_tsa,
     make_form,
-    make_pki,
     signature_field_over,
     value_changed_in_update,
 )
@@ -31,11 +30,6 @@ from signing import (
 import consent
 from consent._pdf_stamp import content_hash, page_hashes, stamp
 from consent.cli import main
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 def _with_logo(pdf: bytes) -> bytes:

@@ -17,9 +17,10 @@ from pathlib import Path
 import attrs
 import docx
 import nh3
+import pikepdf
 import pypdf
 import pytest
-from helpers import DATE, EXAMPLES, PRODUCT, make_clinic
+from helpers import DATE, EXAMPLES, PRODUCT, field_name, make_clinic
 
 import consent
 from consent._field_profiles import KEYS, get_profile
@@ -486,6 +487,76 @@ def test_pdf_form_has_text_fields_named_by_the_profile():
     ).stdout.decode()
     for placeholder in PLACEHOLDER_STRINGS:
         assert placeholder not in text
+
+
+def pdf_widgets(data: bytes) -> dict[str, list[tuple[int, list[float]]]]:
+    """Each terminal field's widgets, by the field's full name: (page index, rectangle in points)."""
+    out: dict[str, list[tuple[int, list[float]]]] = {}
+    with pikepdf.open(io.BytesIO(data)) as doc:
+        for number, page in enumerate(doc.pages):
+            for annot in page.obj.get("/Annots", []):
+                if annot.get("/Subtype") != "/Widget":
+                    continue
+                out.setdefault(field_name(annot), []).append((number, [float(v) for v in annot.Rect]))
+    return out
+
+
+def text_in(data: bytes, page: int, rect: list[float], height: float) -> str:
+    """What pdftotext reads inside ``rect`` (PDF points, from the page's lower left) on ``page`` (from
+    0), a point in from each side."""
+    x0, y0, x1, y1 = rect
+    box = [str(round(v)) for v in (x0 + 1, height - y1 + 1, x1 - x0 - 2, y1 - y0 - 2)]
+    return subprocess.run(
+        ["pdftotext", "-f", str(page + 1), "-l", str(page + 1), "-x", box[0], "-y", box[1], "-W", box[2],
+         "-H", box[3], "-", "-"],
+        input=data, capture_output=True, check=True,
+    ).stdout.decode()
+
+
+def test_pdf_form_header_has_the_patient_fields_on_every_page():
+    """Like a rendered form, whose page header prints the patient's name and birth date on every page,
+    the PDF template has the name and birth-date fields in every page's header (in the top margin,
+    beside the printed label "Date of birth"): one widget a page of the same field as page 1's, so that
+    filling the field once (pypdf, as an EHR does) shows the patient on every page."""
+    data = export("pdf-form", "guillemet")
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    pages = len(reader.pages)
+    assert pages > 2
+    height = float(reader.pages[0].mediabox.height)
+    top_margin = 0.72 * 72  # form.css: @page margin-top
+    widgets = pdf_widgets(data)
+    for name in ("Patient_Name", "Patient_DOB"):
+        in_header = sorted(n for n, (_, y0, _, _) in widgets[name] if y0 >= height - top_margin)
+        assert in_header == list(range(pages)), name
+        assert len(reader.get_fields()[name]["/Kids"]) == pages + 1  # the header's and page 1's table
+    for name in ("Patient_MRN", "Today_Date"):
+        assert [n for n, _ in widgets[name]] == [0]
+    writer = pypdf.PdfWriter(clone_from=io.BytesIO(data))
+    values = {"Patient_Name": "Ada O'Connor", "Patient_DOB": "12/01/1985", "Patient_MRN": "SRH-000101",
+              "Today_Date": "11/22/2026"}
+    writer.update_page_form_field_values(None, values, auto_regenerate=False)
+    filled = io.BytesIO()
+    writer.write(filled)
+    full = [0.0, height - top_margin, float(reader.pages[0].mediabox.width), height]
+    for number in range(pages):
+        header = " ".join(text_in(filled.getvalue(), number, full, height).split())
+        assert "Ada O'Connor" in header and "Date of birth 12/01/1985" in header, (number, header)
+
+
+def test_pdf_form_prints_no_value_under_its_fields():
+    """Where a merge field lies, the page's own text holds nothing: not the form date the template was
+    made on, nor the placeholder patient's name, birth date or MRN (a text layer that pdftotext, a
+    search or a screen reader would read under the empty field). Each of the four fields, every widget."""
+    data = export("pdf-form", "guillemet")
+    height = float(pypdf.PdfReader(io.BytesIO(data)).pages[0].mediabox.height)
+    widgets = pdf_widgets(data)
+    assert set(GUILLEMET.values()) <= set(widgets)
+    for name in GUILLEMET.values():
+        for page, rect in widgets[name]:
+            assert text_in(data, page, rect, height).strip() == "", (name, page)
+    text = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout
+    for value in ("November 21, 2026", *PLACEHOLDER_STRINGS):
+        assert value not in text.decode()
 
 
 def test_pdf_form_needs_a_whole_name_field():

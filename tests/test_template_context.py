@@ -20,12 +20,12 @@ from typing import Any
 import jinja2
 import pytest
 from helpers import DATE, EXAMPLES, build_tree, docx_body_lines, make_clinic, make_study, paragraph_docx_pack
+from helpers import run_cli as run
 
 import consent
 from consent._library import builtin_root
 from consent._template_data import View, template_data, view_fields
 from consent._text import Sandbox
-from consent.cli import main
 
 BUILTIN_TEMPLATES = builtin_root() / "templates"
 PATIENT = consent.Patient(full_name="Ada Lovelace", birth_date=dt.date(1985, 12, 1), mrn="MRN-1")
@@ -125,12 +125,6 @@ def html_pack(root: Path, body: str, name: str = "form.html") -> Path:
     for tag in ("<body>", '<body class="overlay">'):
         html = html.replace(tag, tag + body, 1)
     return build_tree(root, {f"templates/{name}": html})
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def render_args(pack: Path, out: Path, fmt: str) -> list[str]:

@@ -23,7 +23,6 @@ from signing import (
     fill,
     gray_image,
     make_form,
-    make_pki,
     sign,
     signature_field_over,
     value_changed_in_update,
@@ -38,11 +37,6 @@ from consent.cli import main
 def made(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     """A fillable knee-injection form as consent makes it."""
     return make_form().to_pdf(fillable=True)
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture(scope="module")
@@ -692,3 +686,97 @@ def test_what_a_text_fields_appearance_is_taken_to_show() -> None:
     assert shows(b"BT /Diff 10 Tf (No) Tj ET") == (
         "", "its appearance writes with a font of its own encoding (/Diff)")
     assert shows(b"/Tx BMC EMC") == ("", "")
+
+
+# --- issue 24, point 2: the patient, or a representative for them, signs -----------------------------------
+
+REPRESENTATIVE = {"representative.name": "Bea O'Connor", "representative.relationship": "Daughter",
+                  "representative.date": "2026-11-21"}
+NOT_SIGNED = ("patient.signature", "patient.date", "provider.signature")
+
+
+def test_a_form_signed_by_a_representative_instead_of_the_patient_is_intact(made: bytes, pki, tmp_path,
+                                                                          capsys) -> None:
+    """The representative fills in their name, relationship and date and signs; the patient's own signature
+    and date stay empty: INTACT (exit 0), nothing missing."""
+    filled = fill(complete(made, pki, skip=NOT_SIGNED), REPRESENTATIVE)
+    data = sign(sign(filled, "representative.signature", pki.patient_p12), "provider.signature", pki.clinic_p12)
+    code, out, _ = run(tmp_path, capsys, data)
+    assert (code, out.splitlines()[0]) == (0, "INTACT: not sealed")
+    assert consent.read_signed(data).missing == ()
+
+
+def test_incomplete_says_what_the_patient_or_a_representative_has_left(made: bytes, pki, tmp_path,
+                                                                     capsys) -> None:
+    """Signed by no one for the patient: INCOMPLETE (exit 3) naming the patient's missing signature and date
+    and, as the other way to complete it, what a representative has left empty; a representative who
+    signed without a date is named too."""
+    nobody = sign(complete(made, pki, skip=NOT_SIGNED), "provider.signature", pki.clinic_p12)
+    code, out, _ = run(tmp_path, capsys, nobody)
+    assert code == 3
+    assert out.splitlines()[0] == (
+        "INCOMPLETE: required fields not filled: patient.signature, patient.date; or a representative signs "
+        "for the patient: representative.name, representative.relationship, representative.signature, "
+        "representative.date not filled"
+    )
+    undated = fill(complete(made, pki, skip=NOT_SIGNED), {**REPRESENTATIVE, "representative.date": ""})
+    undated = sign(sign(undated, "representative.signature", pki.patient_p12), "provider.signature",
+                   pki.clinic_p12)
+    assert consent.read_signed(undated).verdict == Verdict("INCOMPLETE", (
+        "required fields not filled: patient.signature, patient.date",
+        "or a representative signs for the patient: representative.date not filled",
+    ))
+
+
+def _minors_form(made: bytes) -> bytes:
+    """``made`` as a minor's form is made (issue 24: another change marks them so): the representative's
+    (the parent's or guardian's) name, relationship, signature and date required, the patient's signature
+    and date not (the minor's optional assent); stamped afresh, as consent stamps a form it makes."""
+    from consent._acroform import form_fields
+    from consent._pdf_stamp import stamp
+
+    parent = {"representative.name", "representative.relationship", "representative.signature",
+              "representative.date"}
+    with pikepdf.open(io.BytesIO(made)) as doc:
+        for entry in form_fields(doc):
+            flags = int(entry.node.get("/Ff", 0))
+            if entry.field.name in parent:
+                entry.node.Ff = flags | 2
+            elif entry.field.name in ("patient.signature", "patient.date"):
+                entry.node.Ff = flags & ~2
+        out = io.BytesIO()
+        doc.save(out)
+    return stamp(out.getvalue())
+
+
+def test_a_minors_form_needs_the_parent_and_not_the_patient(made: bytes, pki, tmp_path, capsys) -> None:
+    """On a minor's form (the representative's fields marked required, the patient's signature and date
+    not): unsigned by the parent it is INCOMPLETE naming the parent's fields, with no other way offered;
+    signed by the parent alone it is INTACT and recorded with the parent (RelatedPerson) as performer; the
+    minor's assent beside the parent's signature makes the patient a performer too."""
+    minors = _minors_form(made)
+    required = {f.name for f in consent.read_signed(minors).fields if f.required}
+    assert {"representative.signature", "representative.date"} <= required
+    assert not {"patient.signature", "patient.date"} & required
+    filled = complete(minors, pki, skip=NOT_SIGNED + tuple(REPRESENTATIVE) + ("representative.signature",))
+    unsigned = sign(filled, "provider.signature", pki.clinic_p12)
+    assert consent.read_signed(unsigned).verdict == Verdict("INCOMPLETE", (
+        "required fields not filled: representative.name, representative.relationship, "
+        "representative.signature, representative.date",
+    ))
+    parent = sign(sign(fill(filled, REPRESENTATIVE), "representative.signature", pki.patient_p12),
+                  "provider.signature", pki.clinic_p12)
+    code, out, _ = run(tmp_path, capsys, parent)
+    assert (code, out.splitlines()[0]) == (0, "INTACT: not sealed")
+    assert [p.get("type") for p in _consent(parent)["performer"]] == ["RelatedPerson", "Practitioner"]
+    assent = fill(filled, {**REPRESENTATIVE, "patient.date": "2026-11-21"})
+    assent = sign(sign(assent, "patient.signature", pki.patient_p12), "representative.signature", pki.patient_p12)
+    assent = sign(assent, "provider.signature", pki.clinic_p12)
+    assert [p.get("type") for p in _consent(assent)["performer"]] == [None, "RelatedPerson", "Practitioner"]
+
+
+def _consent(data: bytes) -> dict:  # type: ignore[type-arg]
+    """The Consent ``consent record`` makes of ``data`` (the form has no MRN: the patient is given)."""
+    bundle = consent.record_signed(data, patient="Patient/123")
+    (c,) = (e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Consent")
+    return c

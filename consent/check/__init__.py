@@ -8,7 +8,8 @@ Rule families (every finding names its rule id, severity, clause, file and line)
 - ``structure.*``    clause and treatment files: schema, unknown keys, ids, variables, translations
 - ``coverage.*``     every basic consent element is covered (and, on a form with a study, every
                      research element); key information comes first; the clinic's data covers the form
-                     (product identity, a fee schedule, text in the form's language)
+                     (product identity, a fee schedule, text in the form's language); a minor's form has
+                     a parent's or guardian's signature block (and the assent line the clinic asks for)
 - ``readability.*``  grade level and reading ease of each clause and the whole form (rendered text)
 - ``claim.*``        forbidden claims and exculpatory wording (data: templates/rules/claims.yaml)
 - ``notice.*``       state notices: wording counsel must confirm, and the state rules of a form's clinic
@@ -21,6 +22,7 @@ The layout rules of a notice (``own_page``, ``min_type_pt``) can only be proved 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -33,7 +35,7 @@ from .._text import TemplateError, render_text
 from ..errors import ConsentError
 from ..inputs import Clinic, load_clinic, validate_clinic
 from ._claims import ClaimRule
-from ._form import check_form, claims
+from ._form import check_form, claims, signers
 from ._library import (
     SAMPLE_CLINIC,
     SAMPLE_DATE,
@@ -104,6 +106,28 @@ def _form_report(tid: str, language: str, packs: Sequence[str | Path], library: 
     return check_form(form, trace, library)
 
 
+SAMPLE_MINOR = attrs.evolve(SAMPLE_PATIENT, full_name="Sam Sample",
+                            birth_date=SAMPLE_DATE.replace(year=SAMPLE_DATE.year - 9) - dt.timedelta(days=1))
+
+
+def _minor_report(tid: str, language: str, packs: Sequence[str | Path], library: Library, clinic: Clinic,
+                  plain: Report) -> Report:
+    """The form of a 9-year-old for ``clinic``: its signature section must have the parent's or guardian's
+    block and the assent line the clinic asks for (and its labels). What the plain form does not already
+    report is marked ``variant="minor"``. Not made for a clinic in a state without an age of majority
+    (render says so for such a patient)."""
+    if clinic.state.upper() not in library.majority:
+        return Report(())
+    try:
+        form, _ = assemble(tid, patient=SAMPLE_MINOR, clinic=clinic, date=SAMPLE_DATE, language=language,
+                           packs=packs)
+    except ConsentError as exc:
+        found = [problem_finding(p) for p in exc.problems]
+    else:
+        found = signers(form, library)
+    return Report(tuple(attrs.evolve(f, variant="minor") for f in found if f not in plain.findings))
+
+
 def _only_with_study(study: Report, plain: Report) -> Report:
     """What the study variant of a form adds to the plain form's report, marked ``variant="study"``."""
     findings = tuple(attrs.evolve(f, variant="study") for f in study.findings if f not in plain.findings)
@@ -137,7 +161,9 @@ def check(
     The forms are made for ``clinic`` (a :class:`~consent.Clinic` or a clinic file), so its own data is
     checked too: the identity of every treatment's product, a fee schedule for every treatment and its
     text in every language; without one, for a sample clinic that names the stock treatments' products. Each form is assembled twice: as given, and with an IRB-approved sample study (its research section
-    and research elements); what only the second shows is marked ``variant=\"study\"``. Never raises for
+    and research elements); what only the second shows is marked ``variant=\"study\"``. The signature
+    section of a 9-year-old's form is checked too (a parent's or guardian's block, the assent line):
+    ``variant=\"minor\"``. Never raises for
     problems in the content: every problem becomes a finding in the report (a clinic file that cannot be loaded raises :class:`~consent.InputError`).
 
     ``state`` makes the forms as for a clinic in that state (its notices and rules); the sample
@@ -180,6 +206,7 @@ def check(
                 continue
             plain = _form_report(tid, language, packs, library, form_clinic)
             reports.append(plain)
+            reports.append(_minor_report(tid, language, packs, library, form_clinic, plain))
             if form_clinic.study is None:
                 study = _form_report(tid, language, packs, library, sample_study_clinic(language, form_clinic))
                 reports.append(_only_with_study(study, plain))

@@ -11,7 +11,7 @@ from typing import Any
 from .._assemble import Trace, notice_rules
 from .._library import Library
 from ..content import ELEMENTS, RESEARCH_ELEMENTS
-from ..document import Form
+from ..document import Form, Signatures
 from ._claims import ENGLISH, ClaimHit, ClaimRule, scan
 from ._readability import as_prose, scores, word_count
 from ._report import Figure, Finding, Report
@@ -40,6 +40,38 @@ def coverage(form: Form, library: Library) -> list[Finding]:
             "coverage.key-information-first", "error",
             "the first section must be the key-information section (45 CFR 46.116(a)(5)(i))",
             clause=first.id if first else None, file=spec.path, line=1, treatment=spec.id, language=form.language,
+        ))
+    return out
+
+
+def signers(form: Form, library: Library) -> list[Finding]:
+    """A minor's form (``manifest.minor``) is signed by a parent or legal guardian: its signature section has
+    the guardian's block (the representative's, titled for the guardian), and a line for the patient's
+    assent exactly when the manifest says so. (A form with no signature block at all is no one's to sign,
+    an adult's no more than a minor's: nothing is reported.)"""
+    minor = form.manifest.minor
+    parties = [p for s in form.sections for b in s.blocks if isinstance(b, Signatures) for p in b.parties]
+    if minor is None or not parties:
+        return []
+    labels = library.labels.get(form.language, {})
+    where = {"treatment": form.manifest.treatment_id, "language": form.language}
+    who = f"the patient is a minor (under {minor.age_of_majority}, the age of majority in {minor.state})"
+    out = []
+    guardians = [p for p in parties if p.role == "representative"]
+    if not guardians or any(p.title != labels.get("minor_guardian") for p in guardians):
+        out.append(Finding(
+            "coverage.guardian-signature", "error",
+            f"{who}, but the form has no signature block for a parent or legal guardian: the clause with the "
+            "signatures block must list representative (signatures: [patient, representative, ...])",
+            **where,
+        ))
+    if any(p.role == "patient" for p in parties) != minor.assent:
+        has = "has" if minor.assent else "has no"
+        out.append(Finding(
+            "coverage.assent-line", "error",
+            f"{who}, and the clinic's setting (minors.assent_from_age) says the form {has} a line for the "
+            "patient's assent, but its signature section does not match",
+            **where,
         ))
     return out
 
@@ -184,7 +216,7 @@ def notices(form: Form, library: Library) -> list[Finding]:
 def check_form(form: Form, trace: Sequence[Trace], library: Library) -> Report:
     """Every check that applies to one assembled form (the ones `render` enforces)."""
     settings, _ = settings_for(library)
-    findings = coverage(form, library)
+    findings = coverage(form, library) + signers(form, library)
     more, figures = readability(form, trace, library)
     findings += more
     findings += claims(trace, settings.rules, dict(settings.acknowledge),

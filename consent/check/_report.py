@@ -25,7 +25,8 @@ class Finding:
     treatment: str | None = None
     language: str | None = None
     acknowledged: str | None = None  # the clinic's reason, when its pack acknowledges the rule
-    variant: str | None = None  # "study": found only on the form of a clinic that lists a study
+    # "study": found only on the form of a clinic that lists a study; "minor": only on a minor's form
+    variant: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.file and self.line else (self.file or "")

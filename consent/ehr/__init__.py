@@ -1,4 +1,4 @@
-"""Read patients from EHR exports: FHIR R4 JSON and NDJSON, or CSV with a column mapping.
+"""Read patients from EHR exports: FHIR R4 JSON and NDJSON (DSTU2, STU3 with a note), or CSV with a mapping.
 
     from consent.ehr import read_records
 
@@ -10,14 +10,16 @@
 time it is iterated (a batch's records can be counted first, or given to two batches). Each patient
 becomes an :class:`ImportedRecord` numbered from 1 across all inputs. From FHIR
 only the name (official, else usual, else the first), the birth date, the MRN (the identifier
-typed ``MR``) and the preferred language are read; SSN, driver's licence, passport and other
-identifiers are never read. A CSV export needs a YAML mapping (:class:`CsvMapping`)::
+typed ``MR``) and the preferred language (a code, else a language's name) are read; SSN, driver's
+licence, passport and other identifiers are never read. Deceased patients and animals are records
+with problems: no form is made for them. A CSV export needs a YAML mapping (:class:`CsvMapping`)::
 
     columns:                 # field -> column header
       full_name: Name        # or given_name + family_name
       birth_date: DOB
       mrn: MRN               # optional
-      preferred_language: Language   # optional
+      preferred_language: Language   # optional: a code (es) or a name (Spanish, español)
+      deceased: Deceased     # optional: yes/no or a date of death (blank: alive)
       treatment: Procedure   # optional: each row's treatment id (default: a column named "treatment")
     date_format: "%m/%d/%Y"  # optional; default ISO (1980-04-30)
     screening:               # optional: answers to the form's screening questions (yes/no/blank)

@@ -6,7 +6,8 @@ A mapping file looks like::
       full_name: Name        # or given_name + family_name
       birth_date: DOB
       mrn: MRN               # optional
-      preferred_language: Language   # optional
+      preferred_language: Language   # optional: a code (es, es-MX) or a name (Spanish, español)
+      deceased: Deceased     # optional: yes/no, or a date of death; blank = alive
       treatment: Procedure   # optional: the treatment id of each row's form (default: a column "treatment")
     date_format: "%m/%d/%Y"  # optional; default ISO (1980-04-30)
     screening:               # optional: screening question id -> column (yes/no; blank = not answered)
@@ -14,7 +15,10 @@ A mapping file looks like::
       pregnant: Pregnant
 
 A wrong mapping or a mapped column missing from a CSV header is an :class:`InputError` raised
-before any record is read. A bad row is a record with problems and never stops the reading.
+before any record is read. A bad row is a record with problems and never stops the reading. A row whose
+``deceased`` cell is yes (or a date of death) is refused like a FHIR Patient with ``deceasedBoolean``
+true; a cell that is neither yes, no, a date nor blank refuses the row too, since it does not show
+that the patient is alive.
 """
 
 from __future__ import annotations
@@ -34,9 +38,11 @@ from .._limits import MAX_EXPORT_BYTES, read_bounded
 from .._yaml import DuplicateKeyError, Located, load_located
 from ..errors import InputError, Problem
 from ..inputs import Patient
-from ._fhir import Outcome
+from ._fhir import UNREAD_LANGUAGE, Outcome
+from ._languages import language_code
 
-FIELDS = ("full_name", "given_name", "family_name", "birth_date", "mrn", "preferred_language", "treatment")
+FIELDS = ("full_name", "given_name", "family_name", "birth_date", "mrn", "preferred_language", "deceased",
+          "treatment")
 """Keys allowed under ``columns:`` in a mapping file."""
 _TOP_KEYS = ("columns", "date_format", "screening")
 _YES = frozenset({"yes", "y", "true", "1", "sí", "si"})
@@ -240,7 +246,7 @@ def read_csv(path: Path, source: str, mapping: CsvMapping) -> Iterator[tuple[Out
     for number, (line, cells) in enumerate(rows, start=1):
         values = {field: cells[i] if i < len(cells) else "" for field, i in positions.items()}
         label = f"record {number} of {source} (line {line})"
-        patient, problems, organization = _row_outcome(values, mapping, label, line)
+        patient, problems, organization, notes = _row_outcome(values, mapping, label, line)
         answers: Answers = {}
         for question, i in questions.items():
             cell = (cells[i] if i < len(cells) else "").lower()
@@ -250,9 +256,9 @@ def read_csv(path: Path, source: str, mapping: CsvMapping) -> Iterator[tuple[Out
                 problems += (Problem(f"screening answer for {question!r} must be yes or no (or blank)",
                                      field=f"screening.{question}", line=line, record=label),)
         if problems:
-            patient = None
+            patient, notes = None, ()
         treatment = (cells[at] if at is not None and at < len(cells) else "") or None
-        yield (patient, problems, organization), answers, treatment
+        yield (patient, problems, organization, notes), answers, treatment
 
 
 def _row_outcome(values: Mapping[str, str], mapping: CsvMapping, label: str, line: int) -> Outcome:
@@ -266,15 +272,48 @@ def _row_outcome(values: Mapping[str, str], mapping: CsvMapping, label: str, lin
     born, message = _birth_date(values.get("birth_date", ""), mapping)
     if message:
         problems.append(Problem(message, field="patient.birth_date", line=line, record=label))
+    refusal = _deceased(values.get("deceased", ""), mapping)
+    if refusal:
+        problems.append(Problem(refusal, field="patient.deceased", line=line, record=label))
     if born is None or problems:
-        return None, tuple(problems), None
+        return None, tuple(problems), None, ()
+    written = values.get("preferred_language") or None
+    language = language_code(written)
     patient = Patient(
         full_name=name,
         birth_date=born,
         mrn=values.get("mrn") or None,
-        preferred_language=values.get("preferred_language") or None,
+        preferred_language=language,
     )
-    return patient, (), None
+    unread = UNREAD_LANGUAGE.replace("(Patient.communication)", "(its column)")
+    notes = (unread,) if written and not language else ()
+    return patient, (), None, notes
+
+
+def _deceased(value: str, mapping: CsvMapping) -> str | None:
+    """Why the row gets no form (its ``deceased`` cell is yes or a date of death, or unreadable), or None
+    (blank or no). The cell's value is never quoted."""
+    cell = value.strip()
+    if not cell or cell.lower() in _NO:
+        return None
+    if cell.lower() in _YES:
+        return "the patient is recorded as deceased (the deceased column): no consent form is made for them"
+    if _is_date(cell, mapping):
+        return "the patient is recorded as deceased (a date of death): no consent form is made for them"
+    return ("the deceased column must be yes, no, a date of death or blank; the row does not show that the "
+            "patient is alive")
+
+
+def _is_date(cell: str, mapping: CsvMapping) -> bool:
+    """True for an ISO date (or date and time) or a date in the mapping's ``date_format``."""
+    candidates = [(cell[:10], "%Y-%m-%d")] + ([(cell, mapping.date_format)] if mapping.date_format else [])
+    for text, date_format in candidates:
+        try:
+            dt.datetime.strptime(text, date_format)
+        except ValueError:
+            continue
+        return True
+    return False
 
 
 def _birth_date(value: str, mapping: CsvMapping) -> tuple[dt.date | None, str | None]:

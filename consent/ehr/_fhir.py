@@ -6,9 +6,18 @@ a crash. ``fhir.resources`` is not used: it would reject a whole Bundle for one 
 its validation messages quote the offending values, which may be patient data.
 
 Only four things are taken from a Patient: the name, the birth date, the medical record number
-(the identifier typed ``MR``) and the preferred language. No other identifier (SSN, driver's
-licence, passport, national ids such as the Dutch BSN) is ever read, and no problem message
-quotes a value from the record.
+(the identifier typed ``MR``) and the preferred language (a code, else a language's name in
+``language.text``). Two more are looked at, to refuse the record: whether the patient is deceased
+(``deceasedBoolean`` true, any ``deceasedDateTime``) and whether it is an animal (the R4 extension
+``patient-animal``, or DSTU2/STU3 ``Patient.animal``). No other identifier (SSN, driver's licence,
+passport, national ids such as the Dutch BSN) is ever read, and no problem or note quotes a value from
+the record.
+
+DSTU2 and STU3 exports are read, with a note on each of their records: the elements read here mean the
+same in those versions (DSTU2's list of family names is joined). They are recognised by what R4 does not
+have (:func:`version_markers`); an STU3 file that uses only what R4 kept cannot be told from R4, and
+needs no note. A file that holds no Patient at all is refused before anything is made
+(:func:`no_patient_problem`).
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,9 +33,14 @@ from typing import Any
 from .._limits import MAX_EXPORT_BYTES, LimitExceeded, load_json, read_bounded
 from ..errors import InputError, Problem
 from ..inputs import Patient
+from ._languages import language_code
 
-Outcome = tuple[Patient | None, tuple[Problem, ...], dict[str, Any] | None]
-"""What a reader yields per record: the patient or None, its problems, a related Organization."""
+Outcome = tuple[Patient | None, tuple[Problem, ...], dict[str, Any] | None, tuple[str, ...]]
+"""What a reader yields per record: the patient or None, its problems, a related Organization, notes.
+
+Notes say what a person should know about a record that was read (an export of another FHIR version, a
+preferred language that could not be read); they never quote the record's values.
+"""
 Where = tuple[str | None, str | None]
 """Where a Patient sits in its export: its resource ``id`` and its Bundle entry ``fullUrl``, or None.
 
@@ -43,6 +58,16 @@ MR_SYSTEMS = frozenset(
 )
 _FHIR_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 _NOT_CURRENT_NAMES = frozenset({"old", "maiden"})
+ANIMAL_EXTENSION = "http://hl7.org/fhir/StructureDefinition/patient-animal"
+"""The R4 extension that says a Patient is an animal (DSTU2 and STU3 had the element ``Patient.animal``)."""
+
+# Resource types that R4 does not have, by the versions that have them.
+_DSTU2_TYPES = frozenset({"Conformance", "DeviceUseRequest", "DiagnosticOrder", "ImagingObjectSelection",
+                          "MedicationOrder", "Order", "OrderResponse"})
+_STU3_TYPES = frozenset({"ExpansionProfile", "ImagingManifest", "Sequence", "ServiceDefinition"})
+_PRE_R4_TYPES = frozenset({"BodySite", "DataElement", "DeviceComponent", "EligibilityRequest",
+                           "EligibilityResponse", "ProcedureRequest", "ProcessRequest", "ProcessResponse",
+                           "ReferralRequest"})
 
 
 def _label(number: int, source: str, line: int | None = None) -> str:
@@ -50,7 +75,12 @@ def _label(number: int, source: str, line: int | None = None) -> str:
 
 
 def _failed(message: str, label: str, *, field: str | None = None, line: int | None = None) -> Outcome:
-    return None, (Problem(message, field=field, line=line, record=label),), None
+    return None, (Problem(message, field=field, line=line, record=label),), None, ()
+
+
+def _with_notes(outcome: Outcome, notes: tuple[str, ...]) -> Outcome:
+    patient, problems, organization, own = outcome
+    return patient, problems, organization, (*notes, *own)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -87,7 +117,8 @@ def read_json(path: Path, source: str) -> Iterator[tuple[Outcome, Where]]:
         return
     kind = data.get("resourceType") if isinstance(data, dict) else None
     if kind == "Patient":
-        yield patient_outcome(data, _label(1, source)), _where(data)
+        outcome = patient_outcome(data, _label(1, source))
+        yield _with_notes(outcome, version_note(version_markers(data))), _where(data)
     elif kind == "Bundle":
         yield from _bundle(data, source)
     else:
@@ -128,7 +159,8 @@ def read_ndjson(path: Path, source: str) -> Iterator[tuple[Outcome, Where]]:
             yield _failed(message, _label(number, source, line_no), line=line_no), NOWHERE
         elif kind == "Patient":
             number += 1
-            yield patient_outcome(data, _label(number, source, line_no), line_no), _where(data)
+            outcome = patient_outcome(data, _label(number, source, line_no), line_no)
+            yield _with_notes(outcome, version_note(version_markers(data))), _where(data)
 
 
 def _bundle(bundle: dict[str, Any], source: str) -> Iterator[tuple[Outcome, Where]]:
@@ -155,9 +187,12 @@ def _bundle(bundle: dict[str, Any], source: str) -> Iterator[tuple[Outcome, Wher
             parties[f"{kind}/{resource['id']}"] = resource
     sole = organizations[0] if len(organizations) == 1 else None
     patients = [(u, r) for u, r in resources if r.get("resourceType") == "Patient"]
+    bundle_markers = version_markers(*(r for _, r in resources if r.get("resourceType") != "Patient"))
     for number, (full_url, resource) in enumerate(patients, start=1):
-        patient, problems, _ = patient_outcome(resource, _label(number, source))
-        yield (patient, problems, _party(resource, parties) or sole), _where(resource, full_url)
+        patient, problems, _, notes = patient_outcome(resource, _label(number, source))
+        note = version_note({**bundle_markers, **version_markers(resource)})
+        outcome = (patient, problems, _party(resource, parties) or sole, (*note, *notes))
+        yield outcome, _where(resource, full_url)
 
 
 def _party(patient: dict[str, Any], parties: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
@@ -174,6 +209,10 @@ def _party(patient: dict[str, Any], parties: dict[str, dict[str, Any]]) -> dict[
 
 # --------------------------------------------------------------------------- one Patient
 
+UNREAD_LANGUAGE = ("the preferred language (Patient.communication) has neither a language code nor a "
+                   "language name consent knows (in English or Spanish); the form is in English")
+"""The note on a record whose preferred language was written but could not be read as a language."""
+
 
 def patient_outcome(resource: dict[str, Any], label: str, line: int | None = None) -> Outcome:
     """Map one Patient resource; ``label`` (``record 3 of bundle.json``) goes into each problem."""
@@ -184,15 +223,45 @@ def patient_outcome(resource: dict[str, Any], label: str, line: int | None = Non
     birth, birth_problem = birth_date(resource.get("birthDate"))
     if birth_problem:
         problems.append(Problem(birth_problem, line=line, field="patient.birth_date", record=label))
-    if name is None or birth is None:
-        return None, tuple(problems), None
+    for field, refusal in (("patient.deceased", deceased(resource)), ("patient.animal", animal(resource))):
+        if refusal:
+            problems.append(Problem(refusal, line=line, field=field, record=label))
+    if name is None or birth is None or problems:
+        return None, tuple(problems), None, ()
+    language, unread = _preferred(resource.get("communication"))
     patient = Patient(
         full_name=name,
         birth_date=birth,
         mrn=medical_record_number(resource.get("identifier")),
-        preferred_language=preferred_language(resource.get("communication")),
+        preferred_language=language,
     )
-    return patient, (), None
+    return patient, (), None, (UNREAD_LANGUAGE,) if unread else ()
+
+
+def deceased(resource: dict[str, Any]) -> str | None:
+    """Why no form is made for a deceased patient (``deceasedBoolean`` true, any ``deceasedDateTime``),
+    or None. A ``deceasedBoolean`` that is neither true nor false refuses the record too: it does not show
+    the patient is alive. The date of death is never quoted."""
+    if resource.get("deceasedDateTime") is not None:
+        return "the patient is recorded as deceased (deceasedDateTime): no consent form is made for them"
+    flag = resource.get("deceasedBoolean")
+    if flag is True:
+        return "the patient is recorded as deceased (deceasedBoolean): no consent form is made for them"
+    if flag is not None and flag is not False:
+        return "deceasedBoolean must be true or false; the record does not show that the patient is alive"
+    return None
+
+
+def animal(resource: dict[str, Any]) -> str | None:
+    """Why no form is made for an animal (the R4 extension ``patient-animal``, or DSTU2/STU3
+    ``Patient.animal``), or None."""
+    extensions = resource.get("extension")
+    if isinstance(extensions, list) and any(
+            isinstance(e, dict) and e.get("url") == ANIMAL_EXTENSION for e in extensions):
+        return "the record is an animal (extension patient-animal): consent forms are for people"
+    if resource.get("animal") is not None:
+        return "the record is an animal (Patient.animal): consent forms are for people"
+    return None
 
 
 def _human_name(entry: dict[str, Any]) -> str | None:
@@ -277,27 +346,169 @@ def medical_record_number(identifiers: object) -> str | None:
     return current[0] if current else None
 
 
-def _language_code(language: dict[str, Any]) -> str | None:
+def _language_code(language: dict[str, Any]) -> tuple[str | None, bool]:
+    """(the language's code, whether something was written that is not a language)."""
     codings = language.get("coding")
-    for coding in codings if isinstance(codings, list) else []:
-        code = coding.get("code") if isinstance(coding, dict) else None
-        if isinstance(code, str) and code.strip():
-            return code.strip()
-    text = language.get("text")
-    return text.strip() if isinstance(text, str) and text.strip() else None
+    written = [coding.get("code") if isinstance(coding, dict) else None
+               for coding in (codings if isinstance(codings, list) else [])]
+    written.append(language.get("text"))
+    written = [value for value in written if isinstance(value, str) and value.strip()]
+    for value in written:
+        code = language_code(value)
+        if code:
+            return code, False
+    return None, bool(written)
+
+
+def _preferred(communication: object) -> tuple[str | None, bool]:
+    """(the preferred language's code, whether a language was written that could not be read)."""
+    if not isinstance(communication, list):
+        return None, False
+    entries = [c for c in communication if isinstance(c, dict) and isinstance(c.get("language"), dict)]
+    entries.sort(key=lambda c: c.get("preferred") is not True)  # stable: preferred first, then file order
+    unread = False
+    for entry in entries:
+        code, not_a_language = _language_code(entry["language"])
+        if code:
+            return code, False
+        unread = unread or not_a_language
+    return None, unread
 
 
 def preferred_language(communication: object) -> str | None:
     """The language code (``es``, ``en-US``) of the entry with ``preferred: true``, else the first.
 
-    Falls back to ``language.text`` when an entry has no code.
+    An entry's code is its ``coding`` code, else ``language.text`` when that is a code or a language's
+    name in English or Spanish ("Spanish", "español", "Espanol" -> ``es``); an entry with neither is
+    skipped. None when no entry names a language.
     """
-    if not isinstance(communication, list):
+    return _preferred(communication)[0]
+
+
+# --------------------------------------------------------------------------- FHIR versions
+
+
+def _family_is_a_list(resource: dict[str, Any]) -> bool:
+    names = resource.get("name")
+    entries = [n for n in names if isinstance(n, dict)] if isinstance(names, list) else []
+    contacts = resource.get("contact")
+    for contact in contacts if isinstance(contacts, list) else []:
+        if isinstance(contact, dict) and isinstance(contact.get("name"), dict):
+            entries.append(contact["name"])
+    return any(isinstance(entry.get("family"), list) for entry in entries)
+
+
+def version_markers(*resources: object) -> dict[str, str]:
+    """What in ``resources`` R4 does not have, each with the FHIR versions that do: ``{"Patient.animal":
+    "DSTU2/STU3", "MedicationOrder": "DSTU2"}``. Empty for R4 (and for an STU3 file that uses only what
+    R4 kept)."""
+    found: dict[str, str] = {}
+    for resource in resources:
+        if not isinstance(resource, dict):
+            continue
+        kind = resource.get("resourceType")
+        if kind in _DSTU2_TYPES:
+            found[f"{kind} resources"] = "DSTU2"
+        elif kind in _STU3_TYPES:
+            found[f"{kind} resources"] = "STU3"
+        elif kind in _PRE_R4_TYPES:
+            found[f"{kind} resources"] = "DSTU2/STU3"
+        elif kind == "Patient":
+            if resource.get("animal") is not None:
+                found["Patient.animal"] = "DSTU2/STU3"
+            if "careProvider" in resource:
+                found["Patient.careProvider"] = "DSTU2"
+            if _family_is_a_list(resource):
+                found["HumanName.family as a list"] = "DSTU2"
+    return found
+
+
+def version_note(markers: dict[str, str]) -> tuple[str, ...]:
+    """The note on a record read from a DSTU2 or STU3 export (none for R4)."""
+    if not markers:
+        return ()
+    versions = set(markers.values())
+    version = "DSTU2" if "DSTU2" in versions else "STU3" if "STU3" in versions else "DSTU2 or STU3"
+    found = ", ".join(sorted(markers))
+    return (f"read from a FHIR {version} export, not R4 (it has {found}): the name, birth date, MRN and "
+            "language mean the same there and were read as in R4",)
+
+
+# --------------------------------------------------------------------------- files without a Patient
+
+
+def _found(kinds: Counter[str]) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _ndjson_kinds(raw: bytes) -> Counter[str] | None:
+    """The resource types of an NDJSON file's lines; None as soon as a line is a Patient or is not a FHIR
+    resource (its record will say so)."""
+    kinds: Counter[str] = Counter()
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        try:
+            data = load_json(line.decode("utf-8-sig"))
+        except (UnicodeDecodeError, json.JSONDecodeError, LimitExceeded):
+            return None
+        kind = data.get("resourceType") if isinstance(data, dict) else None
+        if not isinstance(kind, str) or kind == "Patient":
+            return None
+        kinds[kind] += 1
+    return kinds
+
+
+def _bundle_kinds(bundle: dict[str, Any]) -> Counter[str] | None:
+    """The resource types of a Bundle's entries; None when one is a Patient, or entry is not a list."""
+    entries = bundle.get("entry")
+    if entries is not None and not isinstance(entries, list):
+        return None  # Bundle.entry must be a list: the record says so
+    kinds: Counter[str] = Counter()
+    for entry in entries or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        if kind == "Patient":
+            return None
+        kinds[kind if isinstance(kind, str) else "entries without a resource"] += 1
+    return kinds
+
+
+_NO_PATIENT_HINT = ("give the export's Patient resources (a bulk export's Patient.ndjson, or a Bundle with "
+                    "Patients)")
+
+
+def _json_problem(raw: bytes, where: str) -> Problem | None:
+    """:func:`no_patient_problem` for a ``.json`` file (one resource)."""
+    try:
+        data = load_json(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, LimitExceeded):
         return None
-    entries = [c for c in communication if isinstance(c, dict) and isinstance(c.get("language"), dict)]
-    entries.sort(key=lambda c: c.get("preferred") is not True)  # stable: preferred first, then file order
-    for entry in entries:
-        code = _language_code(entry["language"])
-        if code:
-            return code
-    return None
+    kind = data.get("resourceType") if isinstance(data, dict) else None
+    if not isinstance(kind, str) or kind == "Patient":
+        return None
+    if kind != "Bundle":
+        return Problem(f"holds a FHIR {kind}, not a Patient or a Bundle of Patients: {_NO_PATIENT_HINT}",
+                       where)
+    kinds = _bundle_kinds(data)
+    if kinds is None:
+        return None
+    found = f"a Bundle of {_found(kinds)}" if kinds else "an empty Bundle"
+    return Problem(f"holds no FHIR Patient (found {found}): {_NO_PATIENT_HINT}", where)
+
+
+def no_patient_problem(path: Path) -> Problem | None:
+    """A problem when a FHIR ``.json`` or ``.ndjson`` file can be read but holds no Patient, naming the
+    resource types it holds; None when it holds one (or cannot be read as FHIR: its records say so). An
+    NDJSON file is read up to its first Patient (or first line that is not a FHIR resource)."""
+    try:
+        raw = _read_bytes(path)
+    except InputError:
+        return None
+    if path.suffix.lower() != ".ndjson":
+        return _json_problem(raw, str(path))
+    kinds = _ndjson_kinds(raw)
+    if kinds is None:
+        return None
+    found = f"found {_found(kinds)}" if kinds else "the file is empty"
+    return Problem(f"holds no FHIR Patient ({found}): {_NO_PATIENT_HINT}", str(path))

@@ -6,9 +6,17 @@
     bundle = transaction_bundle([doc], embed=True)      # POST it to the EHR's FHIR base URL
 
 Each form becomes a DocumentReference (the PDF, inline or by URL) and a Consent that points at it.
-Output is plain JSON-ready dicts and is deterministic: ids and ``urn:uuid`` full URLs are derived
-from the form id (uuid5), nothing reads the clock. Only the patient reference leaves with the form:
+Output is plain JSON-ready dicts, valid FHIR R4 (4.0.1), and deterministic: ids and ``urn:uuid`` full
+URLs are derived from the form id (uuid5), and nothing reads the clock (the moment the form was made,
+``FormDocument.created``, is given by the caller). Only the patient reference leaves with the form:
 no name, birth date or identifier other than the MRN is ever written.
+
+- The PDF goes inside the DocumentReference (``attachment.data``, base64) or, by reference, as an
+  absolute ``http(s)`` URL (``attachment.url``). R4 defines ``url`` as a URL the EHR fetches: a
+  relative path (``forms/rec-1.pdf``) would be resolved against the EHR's own base, not the folder
+  the forms are in, so it is refused (:func:`url_problem`).
+- ``DocumentReference.date`` is an ``instant``: the moment the document was made, with its UTC
+  offset. Without ``created`` it is left out (it is optional) rather than invented.
 
 Coding choices, and why:
 
@@ -41,6 +49,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -87,6 +96,58 @@ def _plain_date(_: object, attribute: attrs.Attribute[Any], value: object) -> No
         raise TypeError(f"{attribute.name} must be a datetime.date (got {type(value).__name__})")
 
 
+def _aware(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dt.datetime):
+        raise TypeError(f"{attribute.name} must be a datetime.datetime (got {type(value).__name__})")
+    if value.utcoffset() is None:
+        raise ValueError(f"{attribute.name} must carry its UTC offset (a FHIR instant has one): "
+                         "use datetime.now().astimezone() or give tzinfo")
+
+
+_URL_TEXT = re.compile(r"[^\s\x00-\x1f\x7f]+")
+
+
+def url_problem(url: str, field: str) -> Problem | None:
+    """Why ``url`` cannot be where an EHR fetches a file from (a FHIR ``attachment.url``), or None: it
+    must be an absolute ``http://`` or ``https://`` URL with a host, no spaces or control characters,
+    no fragment. A relative path (``forms/rec-1.pdf``) is refused: an EHR would resolve it against its
+    own base URL, not the folder the forms are in."""
+    wanted = "must be an absolute http:// or https:// URL such as https://files.example.org/consent/"
+    if not isinstance(url, str) or not _URL_TEXT.fullmatch(url):
+        return Problem(f"{wanted} (without spaces or control characters)", field=field)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return Problem(f"{wanted} (got {url!r})", field=field)
+    if not parts.scheme:
+        return Problem(f"{wanted} (got {url!r}, a relative path: an EHR would look for it under its own base "
+                       "URL, not in the folder of the forms)", field=field)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return Problem(f"{wanted} (got {url!r})", field=field)
+    if parts.fragment:
+        return Problem(f"must not have a #fragment (got {url!r})", field=field)
+    return None
+
+
+def url_in(base_url: str, relative: str) -> str:
+    """``relative`` (a path such as ``forms/rec-000001_CF-....pdf``) under ``base_url``: the base with one
+    slash after it, then the path, whether or not the base ended with a slash. A base with a query string
+    is refused by the caller (:func:`base_url_problem`)."""
+    return base_url.rstrip("/") + "/" + relative.lstrip("/")
+
+
+def base_url_problem(base_url: str, field: str = "base_url") -> Problem | None:
+    """Why ``base_url`` cannot be the folder URL the forms are published under, or None (see
+    :func:`url_problem`; a ``?query`` is refused too, as the forms' paths are put after the base)."""
+    problem = url_problem(base_url, field)
+    if problem is None and urlsplit(base_url).query:
+        problem = Problem(f"must not have a ?query: the forms' paths are put after it (got {base_url!r})",
+                          field=field)
+    return problem
+
+
 _TEXT = attrs.validators.and_(attrs.validators.instance_of(str), attrs.validators.min_len(1))
 
 
@@ -94,8 +155,10 @@ _TEXT = attrs.validators.and_(attrs.validators.instance_of(str), attrs.validator
 class FormDocument:
     """What the EHR needs about one rendered consent form: plain data, no renderer objects.
 
-    ``patient_reference`` is a FHIR Reference (see :func:`patient_reference`). ``pdf_url`` is the
-    PDF's relative URL, used when the PDF is not embedded.
+    ``patient_reference`` is a FHIR Reference (see :func:`patient_reference`). ``pdf_url`` is where the
+    EHR fetches the PDF when it is not embedded: an absolute http(s) URL (checked when the
+    DocumentReference is made, :func:`url_problem`). ``created`` is the moment the PDF was made (a
+    timezone-aware datetime), the DocumentReference's ``date``; None leaves that out.
     """
 
     form_id: str = attrs.field(validator=attrs.validators.matches_re(r"[A-Za-z0-9\-.]{1,50}"))
@@ -111,6 +174,7 @@ class FormDocument:
         repr=False,
     )
     pdf_url: str | None = attrs.field(default=None, validator=attrs.validators.optional(_TEXT))
+    created: dt.datetime | None = attrs.field(default=None, validator=_aware)
 
 
 def patient_reference(
@@ -144,31 +208,46 @@ def _identifier(doc: FormDocument) -> list[dict[str, str]]:
     return [{"system": FORM_ID_SYSTEM, "value": doc.form_id}]
 
 
-def _missing_url(doc: FormDocument) -> Problem:
-    return Problem("pdf_url is needed when the PDF is not embedded (embed=False)",
-                   field="pdf_url", record=f"form {doc.form_id}")
+def _url_problems(doc: FormDocument) -> list[Problem]:
+    """Why ``doc.pdf_url`` cannot be the attachment's url (when the PDF is not embedded)."""
+    where = f"form {doc.form_id}"
+    if not doc.pdf_url:
+        return [Problem("pdf_url is needed when the PDF is not embedded (embed=False)", field="pdf_url",
+                        record=where)]
+    problem = url_problem(doc.pdf_url, "pdf_url")
+    return [attrs.evolve(problem, record=where)] if problem else []
+
+
+def _instant(moment: dt.datetime) -> str:
+    """A FHIR instant: seconds (milliseconds when there are any) and the UTC offset (``Z`` for UTC)."""
+    text = moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
+    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
 
 
 def document_reference(doc: FormDocument, *, embed: bool) -> dict[str, Any]:
     """The form as an R4 DocumentReference; the PDF inline (``embed``) or by ``doc.pdf_url``.
 
-    The attachment carries ``size`` and ``hash`` (base64 of the PDF's SHA-1, as FHIR defines it).
-    Raises :class:`InputError` (a ValueError) when not embedding and ``pdf_url`` is missing.
+    The attachment carries ``size`` and ``hash`` (base64 of the PDF's SHA-1, as FHIR defines it), and
+    ``creation`` the moment it was made (``doc.created``; else the form's date). The resource's ``date``
+    is ``doc.created`` as an instant, with its offset; without it there is no ``date``.
+    Raises :class:`InputError` (a ValueError) when not embedding and ``pdf_url`` is missing or is not
+    an absolute http(s) URL.
     """
     attachment: dict[str, Any] = {"contentType": "application/pdf", "language": doc.language}
     if embed:
         attachment["data"] = base64.b64encode(doc.pdf).decode("ascii")
-    elif doc.pdf_url:
-        attachment["url"] = doc.pdf_url
     else:
-        raise InputError(problems=[_missing_url(doc)])
+        problems = _url_problems(doc)
+        if problems:
+            raise InputError(problems=problems)
+        attachment["url"] = doc.pdf_url
     attachment |= {
         "size": len(doc.pdf),
         "hash": base64.b64encode(hashlib.sha1(doc.pdf).digest()).decode("ascii"),
         "title": doc.title,
-        "creation": doc.date.isoformat(),
+        "creation": _instant(doc.created) if doc.created else doc.date.isoformat(),
     }
-    return {
+    resource: dict[str, Any] = {
         "resourceType": "DocumentReference",
         "id": f"docref-{doc.form_id.lower()}",
         "identifier": _identifier(doc),
@@ -177,7 +256,10 @@ def document_reference(doc: FormDocument, *, embed: bool) -> dict[str, Any]:
         "type": {"coding": [dict(_CONSENT_DOCUMENT)]},
         "category": [{"coding": [dict(_TREATMENT_SCOPE)]}],
         "subject": copy.deepcopy(doc.patient_reference),
-        "date": f"{doc.date.isoformat()}T00:00:00Z",
+    }
+    if doc.created:
+        resource["date"] = _instant(doc.created)
+    return resource | {
         "custodian": {"display": doc.organization_name},
         "description": doc.title,
         "content": [{"attachment": attachment}],
@@ -223,10 +305,11 @@ def _entry(resource: dict[str, Any], full_url: str, form_id: str) -> dict[str, A
 def transaction_bundle(docs: Sequence[FormDocument], *, embed: bool) -> dict[str, Any]:
     """One transaction Bundle: per form a DocumentReference entry, then a Consent entry pointing at it.
 
-    Checks every form first and raises one :class:`InputError` listing each problem (a missing
-    ``pdf_url`` when not embedding, a form id given twice).
+    Checks every form first and raises one :class:`InputError` listing each problem (a missing or
+    relative ``pdf_url`` when not embedding, a form id given twice). No forms give a Bundle without
+    ``entry`` (FHIR JSON has no empty arrays).
     """
-    problems = [_missing_url(doc) for doc in docs if not embed and not doc.pdf_url]
+    problems = [p for doc in docs if not embed for p in _url_problems(doc)]
     counts = Counter(doc.form_id for doc in docs)
     problems += [
         Problem(f"form id {form_id} appears {n} times; a Bundle needs each form once", field="form_id")

@@ -51,6 +51,14 @@ class ImportedRecord:
     FHIR Patient was found, for references back to it (:func:`consent.ehr.patient_reference`); None
     for CSV rows and when absent. They locate the record rather than describe the patient, so they
     take no part in equality: the same patient read from a Bundle or a bare Patient file compares equal.
+
+    A deceased patient (FHIR ``deceasedBoolean`` true or any ``deceasedDateTime``; a CSV ``deceased``
+    column) and an animal (the R4 extension ``patient-animal``, DSTU2/STU3 ``Patient.animal``) are
+    records with problems (field ``patient.deceased``, ``patient.animal``): no form is made for them.
+
+    ``notes`` tell what a person should know about a record that was read: that it came from a FHIR
+    DSTU2 or STU3 export, or that its preferred language was written but is not a language consent
+    knows (the form is then in English). They never quote the record's values.
     """
 
     number: int = attrs.field(validator=attrs.validators.ge(1))
@@ -65,6 +73,7 @@ class ImportedRecord:
     screening: Mapping[str, bool] = attrs.field(factory=dict, hash=False)
     # The treatment id the export names for this record's form (a CSV column), or None.
     treatment: str | None = None
+    notes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
     @problems.validator
     def _patient_or_problems(
@@ -104,7 +113,8 @@ def read_records(paths: Sequence[str | Path], *, mapping: str | Path | None = No
     ``paths`` is a list of files (a single path is taken as a list of one). A CSV file needs
     ``mapping``, a YAML file naming its columns (see :mod:`consent.ehr`).
     Raises :class:`InputError` at once, listing every problem, when a file is missing, unreadable
-    or of an unknown type, or the mapping or a CSV header is wrong; then returns :class:`Records`,
+    or of an unknown type, a FHIR file holds no Patient (the message names the resource types it
+    holds), or the mapping or a CSV header is wrong; then returns :class:`Records`,
     whose every iteration reads the files and yields one record per patient (and per unreadable file,
     line or row), in input order.
     """
@@ -129,6 +139,8 @@ def read_records(paths: Sequence[str | Path], *, mapping: str | Path | None = No
 
 
 def _file_problems(path: Path, *, mapping_given: bool) -> list[Problem]:
+    """What keeps one file from being read: its type, size, a CSV without a mapping, a FHIR file with no
+    Patient in it (an Organization NDJSON given for the Patient one)."""
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         found = f"'{suffix}'" if suffix else "no extension"
@@ -140,6 +152,9 @@ def _file_problems(path: Path, *, mapping_given: bool) -> list[Problem]:
         return [too_big]
     if suffix == ".csv" and not mapping_given:
         return [Problem("a CSV export needs a column mapping file (mapping=...)", str(path))]
+    if suffix in (".json", ".ndjson"):
+        no_patient = _fhir.no_patient_problem(path)
+        return [no_patient] if no_patient else []
     return []
 
 
@@ -156,11 +171,11 @@ def _records(files: Sequence[Path], mapping: _csv.CsvMapping | None) -> Iterator
             assert mapping is not None  # read_records checked this
             located = ((outcome, _fhir.NOWHERE, answers, treatment)
                        for outcome, answers, treatment in _csv.read_csv(path, source, mapping))
-        for count, ((patient, problems, organization), (resource_id, full_url), answers, treatment) in enumerate(
-                located, 1):
+        for count, (outcome, (resource_id, full_url), answers, treatment) in enumerate(located, 1):
+            patient, problems, organization, notes = outcome
             if count > MAX_RECORDS_PER_FILE:
                 raise InputError(f"{path}: the export has more than {MAX_RECORDS_PER_FILE:,} records; the limit "
                                  f"is {MAX_RECORDS_PER_FILE:,}", hint="split it into several files")
             number += 1
             yield ImportedRecord(number, source, patient, problems, organization, resource_id, full_url, answers,
-                                 treatment)
+                                 treatment, notes)
