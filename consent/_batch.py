@@ -138,7 +138,7 @@ class _Inputs:
     (packs and built-in: their bytes), and the version of consent."""
 
     def __init__(self, job: BatchJob, library: Any) -> None:
-        from . import __version__
+        from ._version import __version__
 
         digest = hashlib.sha256(__version__.encode())
         for source in library.sources:

@@ -375,7 +375,7 @@ def _code() -> bytes:
     """This package's code (a developer's edit, or an upgrade, makes every entry anew)."""
     if ("code",) in _KNOWN:
         return _KNOWN["code",]
-    from . import __version__
+    from ._version import __version__
 
     digest = hashlib.sha256(__version__.encode())
     root = Path(__file__).resolve().parent

@@ -26,7 +26,6 @@ from docx.text.paragraph import Paragraph as DocxParagraph
 from docxcompose.properties import CustomProperties
 from docxtpl import DocxTemplate
 
-from . import __version__
 from ._disk_cache import docx_scope
 from ._docx_check import check_template
 from ._docx_zip import zip_parts
@@ -36,6 +35,7 @@ from ._library import get_library
 from ._template_data import markup, template_data
 from ._text import NoFiles, Sandbox, TemplateUndefined, long_date, run_template
 from ._tokens import TOKENS, SharedWork, box_marks, patient_values, tokenise
+from ._version import __version__
 from .document import (
     BulletList,
     Checklist,

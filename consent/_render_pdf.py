@@ -20,13 +20,13 @@ from typing import Any
 import attrs
 from jinja2 import BytecodeCache, FileSystemLoader, Template, TemplateError
 
-from . import __version__
 from ._field_places import HEADER_FIELD_PT
 from ._form_data import MANIFEST_ATTACHMENT, PDF_ATTACHMENT, form_data_json
 from ._library import get_library
 from ._pdf_finish import finish
 from ._template_data import template_data
 from ._text import Sandbox, TemplateUndefined, long_date, run_template
+from ._version import __version__
 from .document import Form
 from .errors import RenderError
 

@@ -15,14 +15,15 @@ from typing import Any
 
 import attrs
 
-from . import __version__
 from ._form_data import FormData, packs_given, read_form_data
 from ._library import get_library
 from ._output import check_formats, default_stem, write_files
 from ._pdf import render_pdf
 from ._render_docx import render_docx
+from ._version import __version__
 from .document import Form
 from .errors import ConsentError, InputError
+
 
 @attrs.frozen
 class ClauseChange:

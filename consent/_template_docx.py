@@ -21,12 +21,12 @@ from docx.oxml.ns import qn
 from lxml import etree
 
 from ._docx_zip import zip_parts
+from ._form_data import DOCX_PROPERTY, form_data_json
 from ._render_docx import render_docx
 from ._template import DATE_TOKEN, PATIENT_TOKENS, TemplateForm
 from ._text import long_date
-from . import __version__
-from ._form_data import DOCX_PROPERTY, form_data_json
 from ._tokens import TOKEN_MARK, TOKENS
+from ._version import __version__
 from .document import Form, Signatures
 from .errors import RenderError
 

@@ -102,3 +102,73 @@ def test_lower_stage_does_not_import_the_stage_above(lower: str, upper: str) -> 
     renderers) knows nothing of rerender or the renderers, nor the EHR output of record."""
     imported = _graph()[lower]
     assert not any(t == upper or t.startswith(upper + ".") for t in imported)
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import cycles of any length: each strongly connected set of two or more modules (Tarjan's
+    algorithm, iterative), the allowed upward edges and a package's imports of its own submodules left out."""
+    edges = {a: sorted(b for b in targets if (a, b) not in ALLOWED_UPWARD and not b.startswith(a + "."))
+             for a, targets in graph.items()}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(edges):
+        if root in index:
+            continue
+        work = [(root, iter(edges[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(edges.get(child, ()))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_no_import_cycle_of_any_length() -> None:
+    """No circle of imports, however long (a -> b -> c -> a), not only pairs; the only upward edges are
+    the document model's shortcuts named in ALLOWED_UPWARD."""
+    assert _cycles(_graph()) == []
+
+
+def test_the_cycle_finder_finds_long_cycles() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert _cycles(graph) == [["a", "b", "c"]]
+
+
+def test_no_module_imports_the_version_from_the_package_front() -> None:
+    """``consent._version`` holds the version; ``from . import __version__`` would run the package front
+    (its lazy table) from inside a stage below it."""
+    offenders = [
+        str(path.relative_to(SOURCE.parent))
+        for path in SOURCE.rglob("*.py")
+        if path.name != "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module is None and node.level
+        and any(alias.name == "__version__" for alias in node.names)
+    ]
+    assert offenders == []
