@@ -71,6 +71,7 @@ from .document import Checklist, Form
 from .ehr._fhir_out import (
     FORM_ID_SYSTEM,
     FormDocument,
+    bundle_entry,
     consent_resource,
     document_reference,
     patient_reference,
@@ -144,24 +145,24 @@ def record_signed(pdf: bytes, *, patient: str | None = None, pdf_url: str | None
     doc_url = _full_url(f"DocumentReference/{sha256}")
     finished = completed(signed.signatures, when, where)
     docref = _signed_document(doc, sha256, finished, embed=url is None, replaces=instance is None)
-    entries = [_entry(docref, doc_url, "POST", "DocumentReference",
-                      if_none_exist=f"identifier={SIGNED_PDF_SYSTEM}|{sha256}")]
+    entries = [bundle_entry(docref, doc_url, "POST", "DocumentReference",
+                            if_none_exist=f"identifier={SIGNED_PDF_SYSTEM}|{sha256}")]
     active = _active_consent(doc, doc_url, when.fhir(), fields, reference,
                              template=form.form_id if instance else None)
     consent_url = _full_url(f"Consent/{form_id}")
-    entries.append(_entry(active, consent_url, "PUT", f"Consent?identifier={FORM_ID_SYSTEM}|{form_id}"))
+    entries.append(bundle_entry(active, consent_url, "PUT", f"Consent?identifier={FORM_ID_SYSTEM}|{form_id}"))
     tag = {"system": SIGNED_PDF_SYSTEM, "code": sha256}
     who_signed = provenance(fields, signed.signatures, roles=signers(fields, signed.signatures, who),
                             patient=reference, targets=(consent_url, doc_url), occurred=when.fhir(),
                             recorded=finished, tag=tag, where=where)
-    entries.append(_entry(who_signed, _full_url(f"Provenance/{sha256}"), "POST", "Provenance",
-                          if_none_exist=f"_tag={SIGNED_PDF_SYSTEM}|{sha256}"))
+    entries.append(bundle_entry(who_signed, _full_url(f"Provenance/{sha256}"), "POST", "Provenance",
+                                if_none_exist=f"_tag={SIGNED_PDF_SYSTEM}|{sha256}"))
     answers = _answers(form, fields)
     if answers:
         observation = _observation(form_id, answers, reference, when.fhir(), doc_url)
         key = f"{form_id}/screening"
-        entries.append(_entry(observation, _full_url(f"Observation/{key}"), "POST", "Observation",
-                              if_none_exist=f"identifier={SCREENING_ANSWER_SYSTEM}|{key}"))
+        entries.append(bundle_entry(observation, _full_url(f"Observation/{key}"), "POST", "Observation",
+                                    if_none_exist=f"identifier={SCREENING_ANSWER_SYSTEM}|{key}"))
     check_dates(fields, signed.signatures, where)  # last: a refused form warns of nothing
     return {"resourceType": "Bundle", "type": "transaction", "entry": entries}
 
@@ -266,14 +267,6 @@ def _patient(mrn: str | None, given: str | None) -> dict[str, Any]:
 
 def _full_url(key: str) -> str:
     return f"urn:uuid:{uuid.uuid5(_NAMESPACE, key)}"
-
-
-def _entry(resource: dict[str, Any], full_url: str, method: str, url: str, *,
-           if_none_exist: str | None = None) -> dict[str, Any]:
-    request = {"method": method, "url": url}
-    if if_none_exist:
-        request["ifNoneExist"] = if_none_exist
-    return {"fullUrl": full_url, "resource": resource, "request": request}
 
 
 def _signed_document(doc: FormDocument, sha256: str, finished: str, *, embed: bool,

@@ -21,6 +21,7 @@ import consent
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples" / "sunrise-clinic"
+CLINIC = EXAMPLES / "clinic.yaml"  # the example clinic file
 EHR_SAMPLES = REPO / "tests" / "data" / "ehr"  # public FHIR exports; origin and licence in its README
 DATE = dt.date(2026, 11, 21)
 TREATMENTS = ("knee-injection", "iv-infusion", "hair")

@@ -20,7 +20,17 @@ from pathlib import Path
 import pypdf
 import pytest
 from fhir_tools import assert_valid_r4
-from helpers import DATE, EHR_SAMPLES, EXAMPLES, all_output_text, build_tree, pdf_pages, run_cli, words
+from helpers import (
+    CLINIC,
+    DATE,
+    EHR_SAMPLES,
+    EXAMPLES,
+    all_output_text,
+    build_tree,
+    pdf_pages,
+    run_cli,
+    words,
+)
 
 import consent
 from consent._batch import run_batch
@@ -30,7 +40,6 @@ SAMPLES = EHR_SAMPLES
 GUSTAVO = SAMPLES / "synthea_r4_bundle_Gustavo_Mejia_es.json"
 PETER = SAMPLES / "hl7_r4_patient-example.json"
 CLEMENTE = SAMPLES / "synthea_r4_bundle_Clemente_Kreiger.json"
-CLINIC = EXAMPLES / "clinic.yaml"
 
 
 def secret_identifiers() -> list[str]:

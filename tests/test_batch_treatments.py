@@ -8,12 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import DATE, EHR_SAMPLES, EXAMPLES, docx_all_text, pdf_pages, run_cli, words
+from helpers import CLINIC, DATE, EHR_SAMPLES, EXAMPLES, docx_all_text, pdf_pages, run_cli, words
 
 import consent
 from consent.ehr import read_records
 
-CLINIC = EXAMPLES / "clinic.yaml"
 PETER = EHR_SAMPLES / "hl7_r4_patient-example.json"
 MAPPING = "columns:\n  full_name: name\n  birth_date: dob\n  preferred_language: lang\n"
 TITLES = {

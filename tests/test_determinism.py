@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import EHR_SAMPLES, EXAMPLES
+from helpers import CLINIC, EHR_SAMPLES
 
-CLINIC = EXAMPLES / "clinic.yaml"
 PETER = EHR_SAMPLES / "hl7_r4_patient-example.json"
 GUSTAVO = EHR_SAMPLES / "synthea_r4_bundle_Gustavo_Mejia_es.json"
 PINNED = {"SOURCE_DATE_EPOCH": "1795278605"}  # 2026-11-21T16:30:05Z: when the batch's forms were made

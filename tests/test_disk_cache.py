@@ -24,10 +24,9 @@ from pathlib import Path
 
 import attrs
 import pytest
-from helpers import EXAMPLES, REPO
+from helpers import CLINIC, REPO
 
 CONSENT = str(Path(sys.executable).with_name("consent"))
-CLINIC = EXAMPLES / "clinic.yaml"
 PATIENT = {"full_name": "Zebulon Quixworth-Marchbanks", "birth_date": "1971-03-04", "mrn": "ZQ-55-0193"}
 
 

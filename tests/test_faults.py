@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import DATE, EXAMPLES
+from helpers import CLINIC, DATE, EXAMPLES
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -31,7 +31,6 @@ from consent._batch import read_manifest, run_batch
 from consent.cli import main
 from consent.ehr import read_records
 
-CLINIC = EXAMPLES / "clinic.yaml"
 PATIENT = EXAMPLES / "patient-jose.yaml"
 
 

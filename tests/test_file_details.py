@@ -14,12 +14,11 @@ import zipfile
 import docx
 import pikepdf
 import pytest
-from helpers import DATE, EXAMPLES, make_clinic
+from helpers import CLINIC, DATE, make_clinic
 from lxml import etree
 
 import consent
 
-CLINIC = EXAMPLES / "clinic.yaml"
 # WeasyPrint opens its sRGB profile for a PDF/A and leaves the file to the garbage collector.
 SRGB = pytest.mark.filterwarnings(
     "ignore:Exception ignored in.*sRGB2014:pytest.PytestUnraisableExceptionWarning")

@@ -18,12 +18,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import EXAMPLES
+from helpers import CLINIC, EXAMPLES
 
 import consent
 from consent import _launch
 
-CLINIC = EXAMPLES / "clinic.yaml"
 ADA = EXAMPLES / "patient-ada.yaml"
 DATE = "2026-11-21"
 

@@ -17,12 +17,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from helpers import EXAMPLES
+from helpers import CLINIC, EXAMPLES
 
 import consent
 from consent import _pdf_process
 
-CLINIC = EXAMPLES / "clinic.yaml"
 ADA = EXAMPLES / "patient-ada.yaml"
 
 SCRIPT = """

@@ -18,14 +18,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import DATE, EHR_SAMPLES, EXAMPLES, all_output_text
+from helpers import CLINIC, DATE, EHR_SAMPLES, all_output_text
 
 import consent
 from consent._batch import run_batch
 from consent.ehr import read_records
 
 SAMPLES = sorted(EHR_SAMPLES.glob("*.json"))
-CLINIC = EXAMPLES / "clinic.yaml"
 
 
 def _patients(path: Path) -> list[dict]:

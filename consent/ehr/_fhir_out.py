@@ -294,12 +294,18 @@ def consent_resource(doc: FormDocument, document_reference_url: str) -> dict[str
 
 
 def _entry(resource: dict[str, Any], full_url: str, form_id: str) -> dict[str, Any]:
-    kind = resource["resourceType"]
-    return {
-        "fullUrl": full_url,
-        "resource": resource,
-        "request": {"method": "POST", "url": kind, "ifNoneExist": f"identifier={FORM_ID_SYSTEM}|{form_id}"},
-    }
+    return bundle_entry(resource, full_url, "POST", resource["resourceType"],
+                        if_none_exist=f"identifier={FORM_ID_SYSTEM}|{form_id}")
+
+
+def bundle_entry(resource: dict[str, Any], full_url: str, method: str, url: str, *,
+                 if_none_exist: str | None = None) -> dict[str, Any]:
+    """A transaction Bundle's entry: the resource, its ``fullUrl`` and the request that stores it (with
+    ``ifNoneExist``: created once)."""
+    request = {"method": method, "url": url}
+    if if_none_exist:
+        request["ifNoneExist"] = if_none_exist
+    return {"fullUrl": full_url, "resource": resource, "request": request}
 
 
 def transaction_bundle(docs: Sequence[FormDocument], *, embed: bool) -> dict[str, Any]:
