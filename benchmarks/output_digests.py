@@ -33,7 +33,7 @@ DATE = "2026-11-21"
 
 def _consent(*args: str, env: dict[str, str], ok: tuple[int, ...] = (0,)) -> None:
     cmd = [str(Path(sys.executable).with_name("consent")), *args]
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)  # noqa: S603 - our own command
     if done.returncode not in ok:
         sys.exit(f"{' '.join(args[:2])} failed ({done.returncode}):\n{done.stderr}")
 
@@ -56,7 +56,8 @@ def render_all(out: Path, env: dict[str, str]) -> None:
     batch = EXAMPLES / "ehr-batch"
     _consent("batch", "knee-injection", "--from", str(batch / "patients.csv"),
              "--mapping", str(batch / "mapping.yaml"), "--from", str(batch / "synthea-gustavo-mejia-es.json"),
-             "--clinic", str(CLINIC), "--date", DATE, "--jobs", "1", "--out", str(out / "batch"), env=env, ok=(0, 1))
+             "--clinic", str(CLINIC), "--date", DATE, "--jobs", "1", "--out", str(out / "batch"),
+             env=env, ok=(0, 1))
 
 
 def main() -> None:
