@@ -56,7 +56,7 @@ def timed(argv: list[str], env: dict[str, str], cwd: str, run: int) -> float:
 
 def import_times(cwd: str) -> list[tuple[int, str]]:
     """(cumulative microseconds, module) of the slowest top-level imports of a render."""
-    code = "import consent.cli, consent._pdf, consent._render_docx, consent.check._english as e, weasyprint"
+    code = "import consent.cli, consent.speedups.render, consent.docx.render, consent.check._english as e, weasyprint"
     err = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
                          cwd=cwd, check=True).stderr
     rows = []

@@ -11,7 +11,9 @@ so that the manifest and Bundle list the forms in one order), with
     diff before.txt after.txt                                      # nothing: the same bytes
 
 ``--mode plain`` renders with every speed-up off (``CONSENT_CACHE_DIR=off``, ``CONSENT_PDF_PROCESS=off``,
-one worker); ``--keep DIR`` keeps the files. Reads only the repository's ``examples/``.
+one worker); ``--keep DIR`` keeps the files. Reads only the repository's ``examples/``, copied into a
+work folder of fixed name (a batch's manifest names its export by the paths of its files, so that two
+checkouts give the same bytes).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
+WORK = Path(tempfile.gettempdir()) / "consent-output-digests"
+EXAMPLES = WORK / "examples"
 CLINIC = EXAMPLES / "sunrise-clinic" / "clinic.yaml"
 DATE = "2026-11-21"
 
@@ -66,7 +69,9 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep the rendered files in this folder")
     args = parser.parse_args()
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1795219200"}
-    work = Path(tempfile.mkdtemp(prefix="consent-digests-"))
+    work = WORK
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(ROOT / "examples", EXAMPLES)
     env["CONSENT_CACHE_DIR"] = str(work / "cache")
     if args.mode == "plain":
         env.update(CONSENT_CACHE_DIR="off", CONSENT_PDF_PROCESS="off")

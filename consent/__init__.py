@@ -12,15 +12,11 @@
     pdf_bytes = form.to_pdf()
     paths = form.write("out/", formats=("pdf", "docx"))
 
-The pipeline, one module per stage: ``_library`` (load clause and treatment files) ->
-``content`` (validate them) -> ``_assemble`` (fill them in: a :class:`Form`) -> ``check`` (compliance)
--> ``_build`` (assemble, check, refuse or record) -> ``_render_pdf`` / ``_pdf_layers`` (under ``_pdf``)
-and ``_render_docx`` (render) -> ``_output`` (write files atomically) -> ``_batch`` -> ``cli``.
-The return path: ``_pdf_stamp`` stamps every PDF's content hash; ``_signed`` reads a signed form back
-(:func:`read_signed`, ``consent verify``), ``_seal`` adds the clinic's seal (:func:`seal`) and ``_archive``
-makes a signed form's archival PDF/A-3 copy, the signed original attached (:func:`archive_signed`).
-``_form_data`` is the form's data the renderers embed in every PDF and DOCX; ``_rerender`` makes a form
-again from it (:func:`rerender`), and ``_record`` makes a signed form's FHIR Bundle (:func:`record_signed`).
+The pipeline, one subpackage per stage, dependencies pointing down it: ``inputs`` -> ``library`` ->
+``assemble`` (a :class:`Form`) -> ``check`` -> ``pdf`` and ``docx`` (the plain renderers) -> ``speedups``
+(the same forms, faster; :func:`render_pdf`, :func:`render_docx` and :func:`write_form` are its door)
+-> ``template``, ``signed`` (a signed form read back, sealed, archived, re-rendered, recorded) ->
+``batch`` -> ``cli``; ``ehr`` reads EHR exports and writes FHIR. The map is ARCHITECTURE.md.
 """
 
 import typing as _typing
@@ -29,18 +25,9 @@ from ._version import __version__
 
 if _typing.TYPE_CHECKING:
     from . import check, ehr
-    from ._archive import archive_signed
-    from ._assemble import LanguageFallbackWarning
-    from ._batch import BatchResult, run_batch
     from ._build import build
-    from ._disk_cache import use_disk_cache
-    from ._library import Library, get_library
-    from ._provenance import SigningTimeWarning
-    from ._record import record_signed
-    from ._rerender import Rerendered, rerender
-    from ._seal import seal
-    from ._signed import SignedForm, read_signed
-    from ._template_export import export_template
+    from .assemble.assembly import LanguageFallbackWarning
+    from .batch.run import BatchResult, run_batch
     from .document import Form, Manifest, Section
     from .errors import (
         CheckFailed,
@@ -53,7 +40,7 @@ if _typing.TYPE_CHECKING:
         SealError,
         UnknownNameError,
     )
-    from .inputs import (
+    from .inputs.loaders import (
         Clinic,
         FeeSchedule,
         Minors,
@@ -66,24 +53,37 @@ if _typing.TYPE_CHECKING:
         load_patient,
         load_screening,
     )
+    from .library.loader import Library, get_library
+    from .signed.archive import archive_signed
+    from .signed.provenance import SigningTimeWarning
+    from .signed.read import SignedForm, read_signed
+    from .signed.record import record_signed
+    from .signed.rerender import Rerendered, rerender
+    from .signed.seal import seal
+    from .speedups.caches import clear_caches
+    from .speedups.disk_cache import use_disk_cache
+    from .speedups.render import render_docx, render_pdf, write_form
+    from .template.export import export_template
 
 # Every name is imported when first asked for: "import consent" loads nothing else, so that a command
 # loads only what it uses (the command line's "consent render" starts the process that makes the PDF
-# before it imports the rest; see consent/_launch.py). The module that defines each name:
+# before it imports the rest; see consent/__main__.py). The module that defines each name:
 _LAZY = {
     **dict.fromkeys(("check", "ehr"), ""),  # the subpackages consent.check and consent.ehr
-    "archive_signed": "_archive",
-    "LanguageFallbackWarning": "_assemble",
-    **dict.fromkeys(("BatchResult", "run_batch"), "_batch"),
+    "archive_signed": "signed.archive",
+    "LanguageFallbackWarning": "assemble.assembly",
+    **dict.fromkeys(("BatchResult", "run_batch"), "batch.run"),
     "build": "_build",
-    "use_disk_cache": "_disk_cache",
-    **dict.fromkeys(("Library", "get_library"), "_library"),
-    "record_signed": "_record",
-    "SigningTimeWarning": "_provenance",
-    **dict.fromkeys(("Rerendered", "rerender"), "_rerender"),
-    "seal": "_seal",
-    **dict.fromkeys(("SignedForm", "read_signed"), "_signed"),
-    "export_template": "_template_export",
+    "use_disk_cache": "speedups.disk_cache",
+    "clear_caches": "speedups.caches",
+    **dict.fromkeys(("render_docx", "render_pdf", "write_form"), "speedups.render"),
+    **dict.fromkeys(("Library", "get_library"), "library.loader"),
+    "record_signed": "signed.record",
+    "SigningTimeWarning": "signed.provenance",
+    **dict.fromkeys(("Rerendered", "rerender"), "signed.rerender"),
+    "seal": "signed.seal",
+    **dict.fromkeys(("SignedForm", "read_signed"), "signed.read"),
+    "export_template": "template.export",
     **dict.fromkeys(("Form", "Manifest", "Section"), "document"),
     **dict.fromkeys(("CheckFailed", "ConsentError", "ContentError", "InputError", "NotAConsentForm",
                      "Problem", "RenderError", "SealError", "UnknownNameError"), "errors"),
@@ -139,6 +139,7 @@ __all__ = [
     "__version__",
     "archive_signed",
     "build",
+    "clear_caches",
     "export_template",
     "get_library",
     "load_clinic",
@@ -146,8 +147,11 @@ __all__ = [
     "load_screening",
     "read_signed",
     "record_signed",
+    "render_docx",
+    "render_pdf",
     "rerender",
     "run_batch",
     "seal",
     "use_disk_cache",
+    "write_form",
 ]

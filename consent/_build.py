@@ -1,6 +1,6 @@
 """Build stage: assemble a form, check it, and refuse it or record the result in its manifest.
 
-This module sits above both :mod:`consent._assemble` (which fills in the clauses and knows nothing of
+This module sits above both :mod:`consent.assemble.assembly` (which fills in the clauses and knows nothing of
 the checks) and :mod:`consent.check` (which reads an assembled form): dependencies point one way.
 """
 
@@ -9,17 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import attrs
 
-from ._assemble import Trace, _finish, assemble
-from ._library import get_library
+from .assemble.assembly import Trace, finish_form, assemble
 from .check import Report, check_form
 from .document import Form
 from .errors import CheckFailed, Problem
-from .inputs import Clinic, Patient, Screening
+from .inputs.loaders import Clinic, Patient, Screening
+from .library.loader import get_library
 
 
 def build(
@@ -32,7 +32,6 @@ def build(
     language: str | None = None,
     packs: Sequence[str | Path] = (),
     allow_check_errors: bool = False,
-    assembled: Callable[[Form], object] | None = None,
 ) -> Form:
     """Build the consent form for ``treatment`` (an id such as ``"knee-injection"``).
 
@@ -40,16 +39,10 @@ def build(
     :class:`~consent.errors.CheckFailed` unless ``allow_check_errors``, in which case the form's
     manifest lists them. Raises :class:`~consent.errors.InputError` listing every problem in the
     inputs, or :class:`~consent.errors.ContentError` for problems in clause or treatment files.
-
-    ``assembled`` is called with the form once it is assembled, before it is checked (``consent render``
-    starts on its PDF in another process while this one checks it); the form returned is that same
-    object unless the check recorded something in its manifest.
     """
     form, trace = assemble(
         treatment, patient=patient, clinic=clinic, date=date, screening=screening, language=language, packs=packs
     )
-    if assembled is not None:
-        assembled(form)
     return apply_check(form, check_form(form, trace, get_library(packs)), allow_check_errors=allow_check_errors)
 
 
@@ -81,4 +74,4 @@ def apply_check(form: Form, report: Report, *, allow_check_errors: bool = False)
     )
     if manifest == form.manifest:  # nothing to record (as a rule): the form and its id stay as they are
         return form
-    return _finish(form.sections, form, manifest)
+    return finish_form(form.sections, form, manifest)

@@ -1,6 +1,6 @@
 """E-signature anchor tags (issue 9): the strings DocuSign and Adobe Acrobat Sign find in a document's
 text to put their signature, initials and date fields there. Printed invisibly by both renderers (the
-PDF: consent/_pdf_fields.py; the DOCX: consent/_render_docx.py) when ``--esign`` is asked for; never
+PDF: consent/pdf/fields.py; the DOCX: consent/docx/render.py) when ``--esign`` is asked for; never
 part of the form's text otherwise. See the README, "E-signature services".
 """
 

@@ -31,10 +31,10 @@ from cattrs.gen import make_dict_unstructure_fn, override
 from cattrs.strategies import configure_tagged_union
 
 from . import _limits
-from ._input_types import US_STATES
-from ._majority import MAX_AGE, MIN_AGE
 from .document import OMIT_IF_DEFAULT, Block, Form, Manifest
 from .errors import InputError, Problem
+from .inputs.majority import MAX_AGE, MIN_AGE
+from .inputs.types import US_STATES
 
 PDF_ATTACHMENT = "consent-form.json"
 MANIFEST_ATTACHMENT = "consent-manifest.json"
@@ -153,7 +153,7 @@ RENDER_OPTIONS: Mapping[str, tuple[Any, ...]] = {
     "fillable": (False, True),
     "esign": (None, "docusign", "adobe"),
 }
-# Labels the renderers read in Python (consent/_render_docx.py); form.html's are Jinja's to report.
+# Labels the renderers read in Python (consent/docx/render.py); form.html's are Jinja's to report.
 RENDER_LABELS = ("initials", "notice_citation", "notice_paraphrase", "notice_own_page", "fee_none")
 # The printed facts, checked as the patient's and the clinic's files are (limits, the patient's on one line).
 _HEADER_FIELDS = {
@@ -229,7 +229,7 @@ def _code_problems(data: FormData) -> Iterator[Problem]:
 
 
 def _minor_problems(minor: Any) -> Iterator[Problem]:
-    """A minor's record as consent/_majority.py makes it: an age of majority it allows, a state's code and
+    """A minor's record as consent/inputs/majority.py makes it: an age of majority it allows, a state's code and
     whether there is an assent line."""
     age = minor.age_of_majority
     if type(age) is not int or not MIN_AGE <= age <= MAX_AGE:

@@ -6,7 +6,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,21 +72,11 @@ def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
         raise
 
 
-def write_form(
-    form: Form, out_dir: Path, formats: Sequence[str], *, stem: str | None = None,
-    pdf_variant: str | None = None, fillable: bool = False, esign: str | None = None,
-    pdf: Callable[[], bytes] | None = None,
-) -> list[Path]:
-    """``pdf``: the PDF, made elsewhere (consent/_pdf_process.py); asked for after the DOCX is made."""
-    chosen = check_formats(formats)
-    stem = safe_slug(stem, 120) if stem is not None else default_stem(form)
-    renderers: dict[str, Callable[[], bytes]] = {
-        "pdf": pdf or (lambda: form.to_pdf(variant=pdf_variant, fillable=fillable, esign=esign)),
-        "docx": (lambda: form.to_docx(esign=esign)) if esign else form.to_docx,
-    }
-    # Render everything in memory first: a failure leaves no file at all behind.
-    blobs = {fmt: renderers[fmt]() for fmt in sorted(chosen, key=lambda fmt: fmt == "pdf")}
-    return write_files(out_dir, {f"{stem}.{fmt}": blobs[fmt] for fmt in chosen})
+def write_rendered(out_dir: Path, stem: str, make: Mapping[str, Callable[[], bytes]]) -> list[Path]:
+    """Make every file in memory first (``make``: format -> a function that makes its bytes; the PDF
+    last), then write each atomically as ``stem.<format>``: a failure leaves no file at all behind."""
+    blobs = {fmt: make[fmt]() for fmt in sorted(make, key=lambda fmt: fmt == "pdf")}
+    return write_files(out_dir, {f"{stem}.{fmt}": blobs[fmt] for fmt in make})
 
 
 def write_files(out_dir: Path, files: dict[str, bytes]) -> list[Path]:

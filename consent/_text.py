@@ -21,8 +21,8 @@ from jinja2.runtime import BlockReference, LoopContext, Macro, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 from jinja2.utils import Cycler, Joiner
 
+from ._jinja_data import PURE_VALUE_TYPES, READ_ONLY_CONTAINERS, View, view_name
 from ._limits import MAX_TEMPLATE_CHARS
-from ._template_data import PURE_VALUE_TYPES, READ_ONLY_CONTAINERS, View, view_name
 from .errors import ConsentError, RenderError
 
 _WS = re.compile(r"\s+")
@@ -45,7 +45,7 @@ _ALLOWED_FUNCTIONS: weakref.WeakSet[Any] = weakref.WeakSet()  # str.format as th
 
 def template_callable(obj: Any) -> bool:
     """Whether a template may call ``obj``: a pure formatter or Jinja's own machinery, never a method of
-    an object that could write a file or change the form (see consent/_template_data.py)."""
+    an object that could write a file or change the form (see consent/_jinja_data.py)."""
     if isinstance(obj, (*_JINJA_RUNTIME, Undefined)) or any(obj is allowed for allowed in _JINJA_GLOBALS):
         return True  # calling an undefined value raises its own "is undefined" error
     if isinstance(obj, _METHOD_TYPES):
@@ -78,7 +78,7 @@ class Sandbox(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox, also bounded in size: a clinic template cannot make a string of a
     gigabyte (``'a' * 10**9``, ``'%999999999d' % 1``, ``'x'|center(10**9)``) or a number of a million
     digits, and a range over the sandbox's limit is a template error rather than a crash. It calls only
-    what :func:`template_callable` allows: templates are given data (consent/_template_data.py), and a
+    what :func:`template_callable` allows: templates are given data (consent/_jinja_data.py), and a
     method that writes or changes something is refused even if an object with one ever reaches them."""
 
     def is_safe_callable(self, obj: Any) -> bool:

@@ -118,7 +118,7 @@ TREATMENT_LIST_FIELDS = ("steps", "common_effects", "rare_effects", "aftercare",
 # --------------------------------------------------------------------------- parsing helpers
 
 
-class _Reader:
+class Reader:
     """Reads fields out of one parsed file, recording a Problem (with line) for each mistake."""
 
     def __init__(self, doc: Located, path: str) -> None:
@@ -275,7 +275,7 @@ CLAUSE_RETIRED = {
 
 def parse_clause(doc: Located, path: str, source: str) -> tuple[ClauseSpec | None, list[Problem]]:
     """Check and build a clause from a parsed English clause file."""
-    r = _Reader(doc, path)
+    r = Reader(doc, path)
     data = doc.data
     if not r.keys(data, "", CLAUSE_REQUIRED, CLAUSE_OPTIONAL, CLAUSE_RETIRED):
         return None, r.problems
@@ -331,7 +331,7 @@ def parse_clause(doc: Located, path: str, source: str) -> tuple[ClauseSpec | Non
     return spec, r.problems
 
 
-def _notice_keys(r: _Reader, data: Mapping[str, Any], is_notice: bool) -> dict[str, Any]:
+def _notice_keys(r: Reader, data: Mapping[str, Any], is_notice: bool) -> dict[str, Any]:
     """The keys that say when a state notice applies and how it must be printed."""
     if not is_notice:
         for key in NOTICE_ONLY:
@@ -382,7 +382,7 @@ def parse_clause_translation(
     doc: Located, path: str, base: ClauseSpec, language: str
 ) -> tuple[ClauseSpec | None, list[Problem]]:
     """Overlay a translated clause file on its English clause; metadata stays English."""
-    r = _Reader(doc, path)
+    r = Reader(doc, path)
     data = doc.data
     if not r.keys(data, "", ("id", "translates", "title", "body"), ("variants", "screening")):
         return None, r.problems

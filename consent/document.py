@@ -137,7 +137,7 @@ holds its default, so a form without it keeps the very bytes it had (see :func:`
 @attrs.frozen
 class Minor:
     """The patient was under the age of majority of the clinic's state on the form's date: a parent or legal
-    guardian signs the form for them (see consent/_majority.py). ``assent``: the form has a line for the
+    guardian signs the form for them (see consent/inputs/majority.py). ``assent``: the form has a line for the
     patient's own assent (the clinic's ``minors.assent_from_age``)."""
 
     age_of_majority: int
@@ -197,7 +197,9 @@ class Jurisdiction:
 
 @attrs.frozen
 class Form:
-    """A built consent form. Render it with :meth:`to_pdf` / :meth:`to_docx`, or :meth:`write` files."""
+    """A built consent form. Render it with :meth:`to_pdf` / :meth:`to_docx`, or :meth:`write` files: the
+    same as :func:`consent.render_pdf`, :func:`consent.render_docx` and :func:`consent.write_form`, which
+    these methods call through the package front (the document model imports no renderer)."""
 
     form_id: str
     title: str
@@ -219,15 +221,15 @@ class Form:
                esign: str | None = None) -> bytes:
         """The PDF; ``fillable`` adds form fields to fill in and sign, ``esign`` ("docusign" or "adobe")
         that service's anchor tags (see the README: Fillable and signable PDFs)."""
-        from ._pdf import render_pdf
+        import consent  # the package front: the document model imports no renderer (ARCHITECTURE.md)
 
-        return render_pdf(self, variant=variant, fillable=fillable, esign=esign)
+        return consent.render_pdf(self, variant=variant, fillable=fillable, esign=esign)
 
     def to_docx(self, *, esign: str | None = None) -> bytes:
         """The DOCX; ``esign`` ("docusign" or "adobe") adds that service's tags, as for :meth:`to_pdf`."""
-        from ._render_docx import render_docx
+        import consent
 
-        return render_docx(self, esign=esign)
+        return consent.render_docx(self, esign=esign)
 
     def write(
         self,
@@ -241,10 +243,10 @@ class Form:
     ) -> list[Path]:
         """Render every format first, then write each file atomically. Returns the paths written.
         ``fillable`` and ``esign`` are as for :meth:`to_pdf`."""
-        from ._output import write_form
+        import consent
 
-        return write_form(self, Path(out_dir), formats, stem=stem, pdf_variant=pdf_variant, fillable=fillable,
-                          esign=esign)
+        return consent.write_form(self, out_dir, formats, stem=stem, pdf_variant=pdf_variant, fillable=fillable,
+                                  esign=esign)
 
 
 def content_id(sections: Sequence[Section], **fields: Any) -> str:
@@ -266,3 +268,19 @@ def _json_default(value: object) -> object:
 def _kept(attribute: attrs.Attribute, value: object) -> bool:  # type: ignore[type-arg]
     """A field counts unless it is marked OMIT_IF_DEFAULT and holds its default."""
     return not (attribute.metadata.get(OMIT_IF_DEFAULT) and value == attribute.default)
+
+
+def unanswered_section(section: Section) -> Section:
+    """The section with its screening boxes empty."""
+    if not any(isinstance(b, Checklist) for b in section.blocks):
+        return section
+    blocks = tuple(
+        attrs.evolve(b, rows=tuple(attrs.evolve(r, answer=None) for r in b.rows)) if isinstance(b, Checklist) else b
+        for b in section.blocks
+    )
+    return attrs.evolve(section, blocks=blocks)
+
+
+def unanswered(form: Form) -> Form:
+    """The form with its screening boxes empty (a fillable PDF draws the answers as radio buttons)."""
+    return attrs.evolve(form, sections=tuple(unanswered_section(s) for s in form.sections))

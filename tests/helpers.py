@@ -215,7 +215,7 @@ def clause_pack(root: Path, text: str) -> Path:
 def paragraph_docx_pack(root: Path, body: str) -> Path:
     """A pack (made or added to) whose templates/form.docx is the stock one with one more paragraph, first in
     the body, holding ``body`` (Jinja for docxtpl, or plain text)."""
-    from consent._library import builtin_root
+    from consent.library.loader import builtin_root
 
     src = zipfile.ZipFile(builtin_root() / "templates" / "form.docx")
     out = io.BytesIO()

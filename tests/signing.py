@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 import consent
-from consent._signatures import pyhanko_quietly
+from consent.signed.signatures import pyhanko_quietly
 
 # pyHanko's imports warn under cryptography 51 ("DSA is deprecated"); consent's own calls silence exactly that
 # warning, and so does this helper, which imports pyHanko as an outside tool would.

@@ -33,7 +33,7 @@ from helpers import (
 )
 
 import consent
-from consent._batch import run_batch
+from consent.batch.run import run_batch
 from consent.ehr import read_records
 
 SAMPLES = EHR_SAMPLES
@@ -130,8 +130,8 @@ def test_rerun_skips_complete_forms_and_repairs_damaged_ones(tmp_path):
 def test_rerun_of_a_finished_batch_starts_no_worker_and_renders_nothing(tmp_path, monkeypatch):
     """A re-run is decided from the manifest alone (issue 11): no worker process is started and no form
     is assembled or rendered; a damaged file is still found by its hash and made again, by a worker."""
-    import consent._batch as batch
-    import consent._batch_worker as worker  # where a form is assembled (the coordinator never imports it)
+    import consent.batch.run as batch
+    import consent.batch.worker as worker  # where a form is assembled (the coordinator never imports it)
 
     records = list(read_records([PETER, CLEMENTE, GUSTAVO]))
     clinic = consent.load_clinic(CLINIC)
@@ -170,7 +170,7 @@ def test_rerun_of_a_finished_batch_starts_no_worker_and_renders_nothing(tmp_path
 
 
 def read_manifest_line(out: Path, record: int) -> dict:  # type: ignore[type-arg]
-    from consent._batch import read_manifest
+    from consent.batch.run import read_manifest
 
     return read_manifest(out / "manifest.jsonl")[record]
 
@@ -196,7 +196,7 @@ def test_killed_batch_leaves_no_half_form_and_resumes(tmp_path):
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
-    from consent._batch import read_manifest
+    from consent.batch.run import read_manifest
 
     finished = read_manifest(out / "manifest.jsonl")
     assert finished, "the batch was killed before it finished any form"
@@ -357,7 +357,7 @@ def test_shared_work_being_made_elsewhere_puts_the_form_back_then_waits(tmp_path
     import fcntl
     import threading
 
-    from consent._tokens import Busy, SharedWork
+    from consent.speedups.tokens import Busy, SharedWork
 
     made: list[str] = []
     work = SharedWork("test", lambda x: made.append(x) or x.upper(), 4, str.encode, bytes.decode)
@@ -386,9 +386,9 @@ def test_the_compliance_check_is_made_once_per_group_for_all_workers(tmp_path, m
     from collections import OrderedDict
 
     import consent.check
-    from consent._assemble import assemble
-    from consent._batch_worker import _REPORTS, _checked, _decode_report, _encode_report
-    from consent._tokens import SharedWork
+    from consent.assemble.assembly import assemble
+    from consent.batch.worker import _REPORTS, _checked, _decode_report, _encode_report
+    from consent.speedups.tokens import SharedWork
 
     made = []
     real = consent.check.check_form
@@ -429,8 +429,8 @@ def test_the_compliance_check_is_made_once_per_group_for_all_workers(tmp_path, m
 
 
 def test_a_form_put_back_is_handed_out_again_once_and_counted_once():
-    from consent._batch import _bounded
-    from consent._batch_worker import Outcome, Task
+    from consent.batch.run import _bounded
+    from consent.batch.worker import Outcome, Task
     from consent.inputs import Patient
 
     calls: list[tuple[int, bool]] = []
@@ -450,12 +450,12 @@ def test_a_form_put_back_is_handed_out_again_once_and_counted_once():
 
 
 def test_workers_collect_cycles_less_often_and_the_fork_server_freezes_what_it_loaded(tmp_path):
-    """consent/_batch_worker.py raises a worker's cycle-collector threshold (never a process that runs
-    the batch's forms itself, such as a program's own); consent/_preload.py freezes what it loaded."""
+    """consent/batch/worker.py raises a worker's cycle-collector threshold (never a process that runs
+    the batch's forms itself, such as a program's own); consent/batch/preload.py freezes what it loaded."""
     import gc
     import multiprocessing
 
-    from consent._batch_worker import BatchJob, warm_worker
+    from consent.batch.worker import BatchJob, warm_worker
 
     job = BatchJob(treatment="knee-injection", clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE,
                    formats=("docx",), out_dir=str(tmp_path))
@@ -464,7 +464,7 @@ def test_workers_collect_cycles_less_often_and_the_fork_server_freezes_what_it_l
     assert gc.get_threshold() == before
     with multiprocessing.get_context("spawn").Pool(1, initializer=warm_worker, initargs=(job,)) as pool:
         assert pool.apply(gc.get_threshold) == (10_000, 10, 10)
-    frozen = subprocess.run([sys.executable, "-c", "import gc, consent._preload; print(gc.get_freeze_count())"],
+    frozen = subprocess.run([sys.executable, "-c", "import gc, consent.batch.preload; print(gc.get_freeze_count())"],
                             capture_output=True, text=True, check=True, cwd=tmp_path).stdout
     assert int(frozen) > 50_000  # the imports and data it loaded
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -198,7 +199,7 @@ def test_forbidden_claim_blocks_render_unless_allowed(tmp_path, patient, clinic,
 
 def test_non_refundable_is_a_warning_a_pack_can_acknowledge(tmp_path, patient, clinic):
     """Non-refundable terms warn; acknowledged in the pack, the form records the acknowledgement."""
-    c = make_clinic(fees=consent.FeeSchedule(price_per_session=consent.inputs.Decimal("900"), planned_sessions=1,
+    c = make_clinic(fees=consent.FeeSchedule(price_per_session=Decimal("900"), planned_sessions=1,
                                              refund_policy="Payment is non-refundable once treatment starts."))
     report = consent.check.check(["hair"], languages=["en"])
     assert "claim.non-refundable" not in rules_of(report, "warning")

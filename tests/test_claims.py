@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from helpers import EXAMPLES, build_tree
 
-from consent._library import get_library
 from consent.check import check
 from consent.check._claim_text import known_words, normalize
 from consent.check._claims import ClaimRule, load_rules, scan, split_sentences
 from consent.cli import main
+from consent.library.loader import get_library
 
 RULES_FILE = Path(__file__).resolve().parents[1] / "templates" / "rules" / "claims.yaml"
 SEED_004 = Path(__file__).resolve().parent / "data" / "claims" / "seed-004-excerpt.txt"  # origin: data/claims/README.md

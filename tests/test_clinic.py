@@ -70,7 +70,7 @@ def test_unknown_lot_number_is_a_box_to_fill_in_at_treatment(example_clinic):
         assert "HTLV Lot number (written in on the day of treatment)" in text
     cells = [[c.text for c in row.cells] for t in docx_document(form.to_docx()).tables for row in t.rows]
     assert ["Lot number\n(written in on the day of treatment)", ""] in cells
-    from consent._render_pdf import form_html
+    from consent.pdf.html import form_html
 
     assert '<td class="fill-in"></td>' in form_html(form)
 

@@ -1,4 +1,4 @@
-"""The command's disk cache (consent/_disk_cache.py): the same bytes as without it, never a stale or
+"""The command's disk cache (consent/speedups/disk_cache.py): the same bytes as without it, never a stale or
 damaged entry, no patient data in it, and a render that goes on when the cache cannot be used. The cache
 uses only a folder it made or marked, and only entries it can prove it wrote (issue 13, points 6 and 7):
 a folder holding the user's files, a symbolic link, a folder others can write, an entry edited with its
@@ -200,7 +200,7 @@ def test_a_cache_that_cannot_be_used_does_not_stop_a_render(tmp_path: Path) -> N
 
 
 def test_the_oldest_entries_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from consent import _disk_cache
+    from consent.speedups import disk_cache as _disk_cache
 
     monkeypatch.setattr(_disk_cache, "MAX_ENTRIES", 3)
     cache = _disk_cache.DiskCache(tmp_path / "cache")
@@ -232,7 +232,7 @@ def test_the_library_keeps_nothing_on_disk_unless_asked(tmp_path: Path,
     import datetime as dt
 
     import consent
-    from consent import _disk_cache
+    from consent.speedups import disk_cache as _disk_cache
 
     monkeypatch.setenv("CONSENT_CACHE_DIR", str(tmp_path / "cache"))
     assert _disk_cache.disk_cache() is None
@@ -309,7 +309,7 @@ def test_pruning_removes_only_entries(tmp_path: Path, monkeypatch: pytest.Monkey
     """Beyond MAX_ENTRIES the oldest entries go, and nothing else: not the user's files put in the folder
     later (even named like an entry, or older than every entry), not what a link named like an entry
     points to, not the folder's tag or key."""
-    from consent import _disk_cache
+    from consent.speedups import disk_cache as _disk_cache
 
     monkeypatch.setattr(_disk_cache, "MAX_ENTRIES", 2)
     folder = tmp_path / "cache"
@@ -368,7 +368,7 @@ def test_a_folder_others_can_write_is_not_used_nor_made_private(tmp_path: Path) 
         assert f"other users can write to it (mode {mode:04o}), expected a folder only you can write" in err
         assert stat.S_IMODE(cache.stat().st_mode) == mode and _tree(cache) == before
     if os.getuid() == 0:  # only root can give a folder away
-        from consent._disk_cache import DiskCache
+        from consent.speedups.disk_cache import DiskCache
 
         theirs = tmp_path / "theirs"
         theirs.mkdir(mode=0o700)
@@ -409,7 +409,7 @@ def test_entries_are_authenticated_with_the_folders_own_key(tmp_path: Path) -> N
     """Each entry carries an HMAC-SHA256 made with a random key of the folder's (consent.key: 32 bytes,
     0600): an entry copied from another cache folder, with its own valid mark, is made again, not used. A
     key others can read, or of the wrong size, makes the folder unusable (said, not fixed)."""
-    from consent._disk_cache import DiskCache
+    from consent.speedups.disk_cache import DiskCache
 
     key = hashlib.sha256(b"form").hexdigest()
     theirs, ours = DiskCache(tmp_path / "theirs"), DiskCache(tmp_path / "ours")

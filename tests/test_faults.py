@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 import consent
 from consent import _output
-from consent._batch import read_manifest, run_batch
+from consent.batch.run import read_manifest, run_batch
 from consent.cli import main
 from consent.ehr import read_records
 

@@ -68,7 +68,7 @@ def assert_tags_of_their_own(data: bytes) -> None:
 def _whole(form: consent.Form, monkeypatch: pytest.MonkeyPatch, **options: object) -> bytes:
     """The PDF laid out whole, as a form that cannot share a layout is (a clinic's paragraph that names
     the patient in a title, say)."""
-    import consent._pdf as pdf
+    import consent.speedups.render as pdf
 
     monkeypatch.setattr(pdf, "layered_pdf", lambda *a, **k: None)
     data, how = pdf.laid_out_pdf(form, **options)  # type: ignore[arg-type]
@@ -109,7 +109,7 @@ def test_the_same_subset_gets_the_same_tag_and_another_subset_another():
     """The tag comes from the subset itself: two forms of a batch share the body's subsets (regular, bold,
     italic) and their tags; the layer's subset, with the glyphs of the patient's own strings, has a tag
     of its own in each."""
-    from consent._pdf import laid_out_pdf
+    from consent.speedups.render import laid_out_pdf
 
     clinic = make_clinic(state="CA")
 

@@ -175,12 +175,12 @@ def test_fields_filled_with_pypdf_read_back_and_the_filled_form_renders(fillable
 def test_shared_and_whole_layouts_give_the_same_fields(form, fillable):
     """The shared-layout path (batch, render) and a whole layout give the same fields at the same
     places (to a hundredth of a point) and the same words."""
-    from consent._pdf import laid_out_pdf
-    from consent._pdf_layers import layered_pdf
+    from consent.speedups.layers import layered_pdf
+    from consent.speedups.render import laid_out_pdf
 
     pdf, how = laid_out_pdf(form, fillable=True)
     assert how == "shared" and pdf == fillable
-    import consent._pdf as module
+    import consent.speedups.render as module
 
     original = module.layered_pdf
     module.layered_pdf = lambda *a, **k: None
@@ -254,7 +254,7 @@ def test_merge_fields_are_text_fields_named_by_the_profile(form):
     """A template export's text fields sit over the patient's name, birth date, MRN and the form date
     on page 1, named as given, and the name and birth date in every page's header too; an unknown key
     is refused."""
-    from consent._pdf import render_pdf
+    from consent.speedups.render import render_pdf
 
     names = {"patient.full_name": "PatientName", "patient.birth_date": "DOB", "patient.mrn": "MRN",
              "form.date": "Date", "patient.first_name": "First"}
@@ -344,7 +344,7 @@ def test_batch_refuses_fillable_pdf_a_before_any_work(tmp_path, capsys):
 def test_every_treatment_and_language_gets_its_fields(treatment, language):
     """Each stock treatment, in English and Spanish, gets every field its form asks for (the signature
     lines are found by their labels in the form's language)."""
-    from consent._pdf_fields import expected_fields
+    from consent.pdf.fields import expected_fields
 
     patient = consent.Patient(full_name="José Núñez", birth_date=dt.date(1958, 3, 14), mrn="SRH-4")
     form = consent.build(treatment, patient=patient, clinic=make_clinic(), date=DATE, language=language,
@@ -358,7 +358,7 @@ def test_every_treatment_and_language_gets_its_fields(treatment, language):
 def test_the_shared_body_keeps_its_field_places_on_disk(fillable):
     """The workers of a batch share the body through a file: its field places survive the round trip
     (so every worker's forms get their fields)."""
-    from consent._pdf_layers import _BODIES, _decode, _encode
+    from consent.speedups.layers import _BODIES, _decode, _encode
 
     bodies = [body for body in _BODIES.done.values() if body is not None]
     assert bodies and all(body.fields for body in bodies)

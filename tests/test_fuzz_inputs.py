@@ -30,11 +30,11 @@ from hypothesis import strategies as st
 from lxml import etree
 
 import consent
-from consent._assemble import LanguageFallbackWarning, assemble
-from consent._glyphs import font_coverage
-from consent._library import Library, _cached, get_library
+from consent.assemble.assembly import LanguageFallbackWarning, assemble
 from consent.check._settings import settings_for
 from consent.ehr import read_records
+from consent.library.loader import Library, _cached, get_library
+from consent.pdf.glyphs import font_coverage
 
 BUILTIN_TEMPLATES = Path(consent.__file__).parent / "templates"
 FAST = settings(max_examples=30, deadline=None, derandomize=True, database=None,

@@ -1,4 +1,4 @@
-"""The ``consent`` command's entry point (consent/_launch.py) and what "import consent" loads.
+"""The ``consent`` command's entry point (consent/__main__.py) and what "import consent" loads.
 
 ``consent render`` forks the process that makes the PDF first of all, before it imports the command
 line, the assembly, the check or WeasyPrint, and sends it the form as soon as it is assembled, before
@@ -21,14 +21,14 @@ import pytest
 from helpers import CLINIC, EXAMPLES
 
 import consent
-from consent import _launch
+from consent import __main__ as _launch
 
 ADA = EXAMPLES / "patient-ada.yaml"
 DATE = "2026-11-21"
 
 SCRIPT = """
 import gc, json, os, sys
-from consent import _pdf_process
+from consent.speedups import pdf_process as _pdf_process
 
 seen = {"started": [], "loaded": [], "gc": []}
 real_start = _pdf_process.start
@@ -40,7 +40,7 @@ def start():
     return helper
 _pdf_process.start = start
 {patch}
-from consent._launch import main
+from consent.__main__ import main
 code = main(sys.argv[1:])
 seen["alive"] = []
 for pid in filter(None, seen["started"]):
@@ -109,8 +109,8 @@ def test_render_forks_the_pdf_process_before_importing_the_rest_and_makes_the_li
     assert seen["code"] == 0, stderr
     assert len(seen["started"]) == 1 and seen["started"][0] and seen["alive"] == []
     # Forked before click, WeasyPrint, the assembly and the check were imported, with the cycle
-    # collector off (a process of one form: see consent/_launch.py).
-    assert not [m for m in seen["loaded"] if m.startswith(("click", "weasyprint", "consent._assemble",
+    # collector off (a process of one form: see consent/__main__.py).
+    assert not [m for m in seen["loaded"] if m.startswith(("click", "weasyprint", "consent.assemble.assembly",
                                                            "consent.check", "consent.cli"))], seen["loaded"]
     assert seen["gc"] == [False]
     assert "made by the command's own process" not in stderr  # the second process made it
@@ -177,18 +177,36 @@ def test_which_arguments_fork_first(argv: list[str], expected: bool) -> None:
     assert _launch._renders_a_pdf(argv) is expected
 
 
-def test_build_hands_over_the_assembled_form_before_it_is_checked(tmp_path: Path) -> None:
-    from consent import _build
+def test_render_hands_over_the_assembled_form_before_it_is_checked(tmp_path: Path, monkeypatch) -> None:
+    """``consent render`` (consent/speedups/one_form.py) sends the form to the PDF process as soon as it is
+    assembled, checks it while that process lays it out, and settles the same object."""
+    import contextlib
+
+    from consent._output import default_stem
+    from consent.speedups import one_form
 
     order: list[str] = []
-    real = _build.check_form
     handed: list[consent.Form] = []
-    try:
-        _build.check_form = lambda *a: order.append("checked") or real(*a)
-        form = consent.build("knee-injection", patient=consent.load_patient(ADA),
-                             clinic=consent.load_clinic(CLINIC), date=dt.date.fromisoformat(DATE),
-                             assembled=lambda f: order.append("assembled") or handed.append(f))
-    finally:
-        _build.check_form = real
-    assert order == ["assembled", "checked"]
-    assert handed == [form] and handed[0] is form  # nothing recorded by the check: the same object
+
+    class Helper:
+        def send(self, form: consent.Form, **options: object) -> None:
+            order.append("sent")
+            handed.append(form)
+
+        def settle(self, form: consent.Form) -> None:
+            order.append("settled")
+            handed.append(form)
+
+        def pdf(self) -> bytes:
+            order.append("pdf")
+            return consent.render_pdf(handed[-1])
+
+    real = one_form.check_form
+    monkeypatch.setattr(one_form, "check_form", lambda *a: order.append("checked") or real(*a))
+    monkeypatch.setattr(one_form, "started", lambda packs, wanted: contextlib.nullcontext(Helper()))
+    form, paths = one_form.build_and_write(
+        "knee-injection", patient=consent.load_patient(ADA), clinic=consent.load_clinic(CLINIC),
+        date=dt.date.fromisoformat(DATE), out_dir=tmp_path, formats=("pdf",))
+    assert order == ["sent", "checked", "settled", "pdf"]
+    assert handed == [form, form] and handed[0] is form  # nothing recorded by the check: the same object
+    assert [p.name for p in paths] == [f"{default_stem(form)}.pdf"]

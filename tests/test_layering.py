@@ -1,4 +1,5 @@
-"""Dependencies point one way down the pipeline: no two modules of ``consent`` import each other."""
+"""Dependencies point one way down the pipeline: the stages (subpackages and the base modules) in one
+order, no import cycle of any length, no private name taken across a subpackage's wall (ARCHITECTURE.md)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,19 @@ import pytest
 
 SOURCE = Path(__file__).resolve().parents[1] / "consent"
 
-# ``Form.to_pdf()`` and ``Form.to_docx()`` are the public shortcuts of the document model: they import
-# their renderer inside the method, at call time (and ``Form.write()`` the writer). Those are the only upward
-# edges, and they are named here. Imports under ``if TYPE_CHECKING:`` are for type hints and do not count.
-ALLOWED_UPWARD = {
-    ("consent.document", "consent._pdf"),
-    ("consent.document", "consent._render_docx"),
-    ("consent.document", "consent._output"),  # Form.write()
-}
+# No upward edge is allowed: the document model's shortcuts (``Form.to_pdf()``, ``to_docx()``, ``write()``)
+# call the package front (``consent.render_pdf`` ...), which imports nothing when it loads (its names are
+# looked up by string when first used). Imports under ``if TYPE_CHECKING:`` are for type hints and do not count.
+ALLOWED_UPWARD: set[tuple[str, str]] = set()
+
+# The stages, lowest first: a subpackage (its modules and __init__) or a module of the base (a module of the
+# top folder). A stage imports only stages before it, and itself. The package front (consent/__init__.py)
+# is above them all; only the document model's shortcuts name it (test_the_front_is_named_only_by_...).
+STAGES = (
+    "errors", "_limits", "_version", "_yaml", "_pdf_bounds", "_jinja_data", "_text", "_esign", "document",
+    "content", "inputs", "ehr", "library", "assemble", "check", "_build", "_form_data", "pdf", "docx",
+    "_output", "speedups", "template", "signed", "batch", "cli", "__main__",
+)
 
 
 def _module_name(path: Path) -> str:
@@ -64,7 +70,7 @@ def _graph() -> dict[str, set[str]]:
 def test_no_two_modules_import_each_other() -> None:
     """A pair of modules that import each other is a design asking for a module above both (issue 11)."""
     graph = _graph()
-    assert "consent._build" in graph and "consent._pdf" in graph  # the test reads the real package
+    assert "consent._build" in graph and "consent.speedups.render" in graph  # the test reads the real package
     pairs = [
         (a, b)
         for a, b in itertools.combinations(sorted(graph), 2)
@@ -78,22 +84,22 @@ def test_no_two_modules_import_each_other() -> None:
 @pytest.mark.parametrize(
     ("lower", "upper"),
     [
-        ("consent._assemble", "consent.check"),
-        ("consent._assemble", "consent._build"),
-        ("consent._render_pdf", "consent._pdf_layers"),
-        ("consent._render_pdf", "consent._pdf"),
-        ("consent._pdf_layers", "consent._pdf"),
-        ("consent._acroform", "consent._pdf_stamp"),
-        ("consent._pdf_stamp", "consent._pdf"),
-        ("consent._pdf_stamp", "consent._signed"),
-        ("consent._signatures", "consent._signed"),
-        ("consent._signed", "consent._seal"),
-        ("consent._seal", "consent.cli"),
-        ("consent._form_data", "consent._render_pdf"),
-        ("consent._form_data", "consent._rerender"),
-        ("consent._render_pdf", "consent._rerender"),
-        ("consent._signed", "consent._record"),
-        ("consent.ehr._fhir_out", "consent._record"),
+        ("consent.assemble.assembly", "consent.check"),
+        ("consent.assemble.assembly", "consent._build"),
+        ("consent.pdf.html", "consent.speedups.layers"),
+        ("consent.pdf.html", "consent.speedups.render"),
+        ("consent.speedups.layers", "consent.speedups.render"),
+        ("consent.pdf.acroform", "consent.pdf.stamp"),
+        ("consent.pdf.stamp", "consent.speedups.render"),
+        ("consent.pdf.stamp", "consent.signed.read"),
+        ("consent.signed.signatures", "consent.signed.read"),
+        ("consent.signed.read", "consent.signed.seal"),
+        ("consent.signed.seal", "consent.cli"),
+        ("consent._form_data", "consent.pdf.html"),
+        ("consent._form_data", "consent.signed.rerender"),
+        ("consent.pdf.html", "consent.signed.rerender"),
+        ("consent.signed.read", "consent.signed.record"),
+        ("consent.ehr._fhir_out", "consent.signed.record"),
     ],
 )
 def test_lower_stage_does_not_import_the_stage_above(lower: str, upper: str) -> None:
@@ -172,3 +178,128 @@ def test_no_module_imports_the_version_from_the_package_front() -> None:
         and any(alias.name == "__version__" for alias in node.names)
     ]
     assert offenders == []
+
+
+def _stage(module: str) -> str:
+    """The stage of a module: its subpackage, or the module itself in the top folder ("" for the front)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_every_module_belongs_to_a_named_stage() -> None:
+    stages = {_stage(m) for m in _graph()} - {""}
+    assert sorted(stages - set(STAGES)) == []  # a new subpackage or base module: give it its place
+    assert sorted(set(STAGES) - stages) == []
+
+
+def test_stages_import_only_the_stages_before_them() -> None:
+    """The subpackages and base modules, in STAGES order: every import points down (or stays inside a
+    stage). "consent.pdf imports consent.speedups" would be a speed-up hook inside a stage."""
+    order = {stage: i for i, stage in enumerate(STAGES)}
+    upward = sorted(
+        f"{a} -> {b}"
+        for a, targets in _graph().items()
+        for b in targets
+        if _stage(a) and _stage(b) and order[_stage(b)] > order[_stage(a)]
+    )
+    assert upward == []
+
+
+def test_the_stage_order_test_can_fail() -> None:
+    """The check above, on a made-up import: pdf (a stage) importing speedups (above it)."""
+    order = {stage: i for i, stage in enumerate(STAGES)}
+    assert order[_stage("consent.speedups.layers")] > order[_stage("consent.pdf.html")]
+    assert order[_stage("consent.pdf.html")] > order[_stage("consent._form_data")]
+
+
+def test_the_front_is_named_only_by_the_document_models_shortcuts() -> None:
+    """``import consent`` inside the package is the document model's shortcuts (Form.to_pdf ...) calling
+    the front's lazy names; no other module goes through the front, and the front imports only the version
+    when it loads."""
+    users = sorted(a for a, targets in _graph().items() if "consent" in targets and a != "consent")
+    assert users == ["consent.document"]
+    assert _graph()["consent"] == {"consent._version"}
+
+
+def _private_imports() -> list[str]:
+    """Every import of an underscore name (a function, class, constant or module) from another stage's
+    module: ``from ..pdf.html import _context`` or ``from ..check._report import merge``. The base modules
+    of the top folder (``_limits``, ``_text`` ...) are the package's shared base, imported by name."""
+    found = []
+    for path in SOURCE.rglob("*.py"):
+        name = _module_name(path)
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:
+                base = package.split(".")
+                target = ".".join([*base[: len(base) - node.level + 1], *([node.module] if node.module else [])])
+            else:
+                target = node.module or ""
+            if not target.startswith("consent") or _stage(target) == _stage(name):
+                continue
+            inner = target.split(".")[2:]  # the modules inside the target's subpackage
+            names = [a.name for a in node.names if a.name.startswith("_") and a.name != "__version__"
+                     and not (target == "consent" and (SOURCE / f"{a.name}.py").exists())]
+            if any(part.startswith("_") for part in inner) or names:
+                found.append(f"{name}: from {target} import {', '.join(a.name for a in node.names)}")
+    return sorted(found)
+
+
+def test_no_private_name_is_imported_across_a_subpackage_wall() -> None:
+    """What one stage uses of another has a public name (no underscore), in a public module: a subpackage
+    with private modules (check, ehr) offers it from its __init__."""
+    assert _private_imports() == []
+
+
+def test_the_public_names_agree() -> None:
+    """One list of public names: the front's ``__all__``, its lazy table and the public API that
+    ARCHITECTURE.md lists (each name once, in backticks)."""
+    import re
+
+    import consent
+
+    assert sorted(consent.__all__) == consent.__all__
+    assert set(consent.__all__) == (set(consent._LAZY) - {"check", "ehr"}) | {"__version__"}
+    for name in consent.__all__:
+        assert getattr(consent, name) is not None
+    text = (SOURCE.parent / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    api = text[text.index("## The public API"):]
+    api = api[: api.find("\n## ", 3) if "\n## " in api[3:] else len(api)]
+    documented = set(re.findall(r"`consent\.([A-Za-z_]+)`", api))
+    assert sorted(documented ^ (set(consent.__all__) | {"check", "ehr"})) == []
+
+
+def _map_bullets() -> dict[str, str]:
+    """ARCHITECTURE.md's bullets, by what each opens with: ``pdf/``, ``_limits.py``, ``__main__.py``."""
+    text = (SOURCE.parent / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    bullets = {}
+    for chunk in text.split("\n- `")[1:]:
+        head, _, rest = chunk.partition("`")
+        bullets[head] = rest.split("\n\n")[0]
+    return bullets
+
+
+def test_every_module_is_named_in_the_map() -> None:
+    """ARCHITECTURE.md has a bullet for every subpackage and every module of the top folder, and a
+    subpackage's bullet names each of its modules."""
+    bullets = _map_bullets()
+    missing = []
+    for path in sorted(SOURCE.rglob("*.py")):
+        relative = path.relative_to(SOURCE)
+        if relative.name == "__init__.py" and len(relative.parts) == 1:
+            continue  # the front, drawn above the stages
+        if len(relative.parts) == 1:
+            if relative.name not in bullets:
+                missing.append(str(relative))
+        elif f"{relative.parts[0]}/" not in bullets:
+            missing.append(f"{relative.parts[0]}/")
+        elif relative.name != "__init__.py" and f"`{relative.name}`" not in bullets[f"{relative.parts[0]}/"]:
+            missing.append(str(relative))
+    assert sorted(set(missing)) == []
+
+
+def test_the_map_test_can_fail() -> None:
+    bullets = _map_bullets()
+    assert "pdf/" in bullets and "`whole.py`" in bullets["pdf/"] and "`nothing.py`" not in bullets["pdf/"]

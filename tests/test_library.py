@@ -9,7 +9,7 @@ import pytest
 from helpers import DATE, build_tree, docx_all_text, make_clinic, pdf_pages, words
 
 import consent
-from consent._library import Library, resolve_language
+from consent.library.loader import Library, resolve_language
 
 KEY_INFO = "clauses/key-information.yaml"
 

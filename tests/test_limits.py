@@ -26,7 +26,6 @@ from helpers import DATE, EXAMPLES, REPO, build_tree, make_clinic
 
 import consent
 from consent import _limits
-from consent._library import get_library
 from consent._limits import (
     LIMITS,
     MAX_CODE_CHARS,
@@ -42,6 +41,7 @@ from consent._limits import (
 )
 from consent.cli import main
 from consent.ehr import read_records
+from consent.library.loader import get_library
 
 BOMB = "".join(
     [f"a0: &a0 [{', '.join(['x'] * 10)}]\n"]

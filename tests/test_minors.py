@@ -18,12 +18,12 @@ import pytest
 from helpers import DATE, EXAMPLES, build_tree, docx_body_lines, make_clinic, pdf_pages, words
 
 import consent
-from consent._assemble import assemble
-from consent._library import builtin_root
+from consent.assemble.assembly import assemble
 from consent.cli import main
 from consent.document import Minor, Signatures, content_id
 from consent.ehr import read_records
 from consent.inputs import US_STATES
+from consent.library.loader import builtin_root
 
 GUARDIAN = "Parent or legal guardian"
 ASSENT = "Patient's assent"
@@ -351,8 +351,8 @@ def test_the_shared_layout_and_the_whole_layout_give_the_same_pages(minor, young
     """A minor's form with an assent line takes the shared layout (the batch path), and its pages are those
     of a whole layout, pixel for pixel at 40 dpi; a form without the patient's line (no place for the
     signer's name, which the shared layout expects) is laid out whole."""
-    from consent._pdf import laid_out_pdf
-    from consent._render_pdf import form_html, layout, write_document
+    from consent.pdf.html import form_html, layout, write_document
+    from consent.speedups.render import laid_out_pdf
 
     pdf, how = laid_out_pdf(minor)
     assert how == "shared"

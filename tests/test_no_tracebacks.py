@@ -24,7 +24,7 @@ from helpers import DATE, EXAMPLES, build_tree, clause_pack, make_clinic, paragr
 from helpers import run_cli as run
 
 import consent
-from consent._library import builtin_root
+from consent.library.loader import builtin_root
 
 BUILTIN_TEMPLATES = builtin_root() / "templates"
 PATIENT = consent.Patient(full_name="Ada Lovelace", birth_date=dt.date(1985, 12, 1), mrn="MRN-1")
@@ -42,7 +42,7 @@ def test_an_unexpected_error_is_an_internal_error_not_a_traceback(monkeypatch, c
     def broken(packs):
         raise error
 
-    monkeypatch.setattr("consent.cli._library_for", broken)
+    monkeypatch.setattr("consent.cli.commands._library_for", broken)
     code, out, err = run(capsys, "treatments")
     message = str(error) or "(no message)"
     assert (code, out) == (1, "")
@@ -175,7 +175,7 @@ def test_the_command_itself_prints_no_traceback(tmp_path):
     """The real `consent` command (its early PDF process included): a pack's form.html with `{{ 1/0 }}`
     prints exactly one Error line and exits 1."""
     pack = html_pack(tmp_path / "pack", "{{ 1/0 }}")
-    launch = "import sys; from consent._launch import main; sys.exit(main())"
+    launch = "import sys; from consent.__main__ import main; sys.exit(main())"
     result = subprocess.run([sys.executable, "-c", launch, *render_args(pack, tmp_path / "out")],  # noqa: S603
                             capture_output=True, text=True, timeout=300, check=False,
                             env={**os.environ, "CONSENT_CACHE_DIR": "off"})

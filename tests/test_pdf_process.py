@@ -1,9 +1,9 @@
-"""`consent render` makes the PDF in a second process (consent/_pdf_process.py): the same bytes as
+"""`consent render` makes the PDF in a second process (consent/speedups/pdf_process.py): the same bytes as
 without it, and when that process fails, hangs or is no longer needed, the command still does what it
 would do without it (the PDF made here, the same error, no file, no process left behind).
 
 Each case runs the command in a new process of its own (a fork is only made from a process with one
-thread), with ``consent._pdf_process`` wrapped to see the second process."""
+thread), with ``consent.speedups.pdf_process`` wrapped to see the second process."""
 
 from __future__ import annotations
 
@@ -20,13 +20,13 @@ import pytest
 from helpers import CLINIC, EXAMPLES
 
 import consent
-from consent import _pdf_process
+from consent.speedups import pdf_process as _pdf_process
 
 ADA = EXAMPLES / "patient-ada.yaml"
 
 SCRIPT = """
 import json, os, sys, time
-from consent import _pdf_process
+from consent.speedups import pdf_process as _pdf_process
 from consent.cli import main
 
 started = []
@@ -168,10 +168,10 @@ def test_no_second_process_while_another_thread_runs() -> None:
 
 def test_templates_compiled_in_the_commands_process_are_used_and_a_changed_one_compiled_again(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The head start hands the PDF process the templates' compiled code (consent/_render_pdf.py): it
+    """The head start hands the PDF process the templates' compiled code (consent/pdf/html.py): it
     compiles none of them again, but a template whose source differs from the code's is compiled anew."""
-    from consent import _render_pdf
     from consent._text import Sandbox
+    from consent.pdf import html as _render_pdf
 
     pack = tmp_path / "pack"
     (pack / "templates").mkdir(parents=True)

@@ -21,7 +21,7 @@ import pytest
 from helpers import CLINIC, DATE, EHR_SAMPLES, all_output_text
 
 import consent
-from consent._batch import run_batch
+from consent.batch.run import run_batch
 from consent.ehr import read_records
 
 SAMPLES = sorted(EHR_SAMPLES.glob("*.json"))

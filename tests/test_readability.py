@@ -11,7 +11,7 @@ import pytest
 from helpers import DATE, REPO, TREATMENTS, make_clinic
 
 import consent
-from consent._assemble import assemble
+from consent.assemble.assembly import assemble
 from consent.check._english import TABLE, scores
 from consent.check._readability import as_prose
 

@@ -25,7 +25,7 @@ from signing import (
 )
 
 import consent
-from consent._batch import run_batch
+from consent.batch.run import run_batch
 from consent.ehr import read_records
 from consent.ehr._fhir_out import FORM_ID_SYSTEM
 
@@ -76,7 +76,7 @@ def _signed(made, pki, **kw) -> bytes:
     return sign(pdf, "provider.signature", pki.clinic_p12)
 
 
-def _resources(bundle: dict, kind: str) -> list[dict]:
+def resources(bundle: dict, kind: str) -> list[dict]:
     return [e for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
 
 
@@ -98,7 +98,7 @@ def test_record_bundle_validates_and_makes_the_consent_active(made, pki, tmp_pat
     assert_valid_r4(data, strict_url=True)
     assert data["type"] == "transaction"
 
-    (entry,) = _resources(data, "Consent")
+    (entry,) = resources(data, "Consent")
     assert entry["request"] == {"method": "PUT", "url": f"Consent?identifier={FORM_ID_SYSTEM}|{form.form_id}"}
     c = entry["resource"]
     assert "id" not in c and c["identifier"] == [{"system": FORM_ID_SYSTEM, "value": form.form_id}]
@@ -107,7 +107,7 @@ def test_record_bundle_validates_and_makes_the_consent_active(made, pki, tmp_pat
     assert [p.get("type") for p in c["performer"]] == [None, "Practitioner"]
     assert c["performer"][1]["display"] == "Sam Lee, DO"
 
-    (doc_entry,) = _resources(data, "DocumentReference")
+    (doc_entry,) = resources(data, "DocumentReference")
     assert doc_entry["request"]["method"] == "POST"
     # Dated by the last signature (signing.SIGNED_AT, 10:31 UTC), an instant with its offset in the zone.
     assert doc_entry["resource"]["date"] == "2026-11-21T03:31:00-07:00"
@@ -118,7 +118,7 @@ def test_record_bundle_validates_and_makes_the_consent_active(made, pki, tmp_pat
     assert base64.b64decode(attachment["data"]) == signed
     assert doc_entry["resource"]["relatesTo"][0]["code"] == "replaces"
 
-    (observation,) = _resources(data, "Observation")  # one, whatever the form asks: see _record
+    (observation,) = resources(data, "Observation")  # one, whatever the form asks: see _record
     o = observation["resource"]
     assert o["derivedFrom"] == [{"reference": doc_entry["fullUrl"]}]
     assert o["effectiveDateTime"] == c["dateTime"]
@@ -131,7 +131,7 @@ def test_record_bundle_validates_and_makes_the_consent_active(made, pki, tmp_pat
     assert len(answers) == len([n for n in _values(form) if n.startswith("screening.")])
     assert len(data["entry"]) == 4  # a server caps transactions with conditional entries (Medplum: 8)
 
-    (prov,) = _resources(data, "Provenance")
+    (prov,) = resources(data, "Provenance")
     tag = f"_tag=urn:consent:signed-pdf-sha256|{hashlib.sha256(signed).hexdigest()}"
     assert prov["request"] == {"method": "POST", "url": "Provenance", "ifNoneExist": tag}
     p = prov["resource"]
@@ -153,16 +153,16 @@ def test_a_representative_who_signed_is_a_performer_and_a_patient_reference_can_
     bundle = consent.record_signed(_signed(made, pki, representative=True), patient="Patient/123",
                                    pdf_url=url, timezone="UTC")
     assert_valid_r4(bundle, strict_url=True)
-    (c,) = (e["resource"] for e in _resources(bundle, "Consent"))
+    (c,) = (e["resource"] for e in resources(bundle, "Consent"))
     assert c["patient"]["reference"] == "Patient/123"
     assert {"reference": "#representative", "type": "RelatedPerson",
             "display": "Bea O'Connor (Daughter)"} in c["performer"]
     (related,) = c["contained"]
     assert related["relationship"] == [{"text": "Daughter"}] and related["name"] == [{"text": "Bea O'Connor"}]
     assert c["dateTime"] == "2026-11-21T09:30:00+00:00"
-    (d,) = (e["resource"] for e in _resources(bundle, "DocumentReference"))
+    (d,) = (e["resource"] for e in resources(bundle, "DocumentReference"))
     assert d["content"][0]["attachment"]["url"] == url and "data" not in d["content"][0]["attachment"]
-    assert all(o["resource"]["subject"]["reference"] == "Patient/123" for o in _resources(bundle, "Observation"))
+    assert all(o["resource"]["subject"]["reference"] == "Patient/123" for o in resources(bundle, "Observation"))
 
 
 def test_an_unsigned_or_incomplete_form_is_refused(made, pki, tmp_path, capsys):
@@ -229,12 +229,12 @@ def test_record_updates_the_proposed_consent_the_batch_wrote(pki, tmp_path):
                   pki.clinic_p12)
     bundle = consent.record_signed(signed, patient=batch_consent["patient"]["reference"], timezone="UTC")
     assert_valid_r4(bundle, strict_url=True)
-    (entry,) = _resources(bundle, "Consent")
+    (entry,) = resources(bundle, "Consent")
     (system_value,) = (f"{i['system']}|{i['value']}" for i in batch_consent["identifier"])
     assert entry["request"]["url"] == f"Consent?identifier={system_value}"
     assert entry["resource"]["identifier"] == batch_consent["identifier"]
     assert entry["resource"]["patient"] == batch_consent["patient"]
-    (doc,) = _resources(bundle, "DocumentReference")
+    (doc,) = resources(bundle, "DocumentReference")
     (doc_identifier,) = (f"{i['system']}|{i['value']}" for i in batch_doc["identifier"])
     assert doc["resource"]["relatesTo"] == [{"code": "replaces",
                                             "target": {"reference": f"DocumentReference?identifier={doc_identifier}"}}]
@@ -346,7 +346,7 @@ def test_the_provider_dating_and_signing_after_the_patient_is_recorded(made, pki
     signed = sign(fill(patient_signed, {"provider.date": "2026-11-22"}), "provider.signature", pki.clinic_p12)
     bundle = consent.record_signed(signed, timezone="UTC")
     assert_valid_r4(bundle, strict_url=True)
-    (c,) = (e["resource"] for e in _resources(bundle, "Consent"))
+    (c,) = (e["resource"] for e in resources(bundle, "Consent"))
     assert (c["status"], c["dateTime"]) == ("active", "2026-11-21T09:30:00+00:00")
 
 
@@ -368,7 +368,7 @@ def test_a_representative_signing_for_the_patient_completes_the_loop(made, pki, 
     assert (code, err) == (0, ""), err
     data = json.loads((tmp_path / "fhir" / "representative.record.fhir.json").read_text())
     assert_valid_r4(data, strict_url=True)
-    (entry,) = _resources(data, "Consent")
+    (entry,) = resources(data, "Consent")
     c = entry["resource"]
     assert c["performer"] == [{"reference": "#representative", "type": "RelatedPerson",
                                "display": "Bea O'Connor (Daughter)"},
@@ -376,9 +376,9 @@ def test_a_representative_signing_for_the_patient_completes_the_loop(made, pki, 
     assert c["contained"] == [{"resourceType": "RelatedPerson", "id": "representative", "patient": c["patient"],
                                "relationship": [{"text": "Daughter"}], "name": [{"text": "Bea O'Connor"}]}]
     assert c["dateTime"] == "2026-11-21T09:45:00-07:00"
-    assert all(o["resource"]["effectiveDateTime"] == c["dateTime"] for o in _resources(data, "Observation"))
-    (doc,) = _resources(data, "DocumentReference")
-    (prov,) = _resources(data, "Provenance")
+    assert all(o["resource"]["effectiveDateTime"] == c["dateTime"] for o in resources(data, "Observation"))
+    (doc,) = resources(data, "DocumentReference")
+    (prov,) = resources(data, "Provenance")
     p = prov["resource"]
     assert p["target"] == [{"reference": entry["fullUrl"]}, {"reference": doc["fullUrl"]}]
     assert p["occurredDateTime"] == "2026-11-21T09:45:00-07:00"
@@ -453,9 +453,9 @@ def test_a_typed_date_more_than_a_day_from_the_signature_is_a_warning(made, pki,
             "2026-12-07 08:00 -0700 (the signer's software): more than a day apart") in err
     assert "Warning: provider.date says 2026-11-21, but provider.signature was made at 2026-12-07" in err
     bundle = json.loads((tmp_path / "fhir" / "late.record.fhir.json").read_text())
-    (c,) = (e["resource"] for e in _resources(bundle, "Consent"))
+    (c,) = (e["resource"] for e in resources(bundle, "Consent"))
     assert c["dateTime"] == "2026-11-21T09:30:00-07:00"
-    (d,) = (e["resource"] for e in _resources(bundle, "DocumentReference"))
+    (d,) = (e["resource"] for e in resources(bundle, "DocumentReference"))
     assert d["date"] == "2026-12-07T08:00:00-07:00"
     with pytest.warns(consent.SigningTimeWarning) as caught:
         consent.record_signed(late, timezone=BOISE)

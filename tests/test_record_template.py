@@ -76,7 +76,7 @@ def _record(capsys, tmp_path: Path, name: str, data: bytes, *args: str) -> dict:
     return bundle
 
 
-def _resources(bundle: dict, kind: str) -> list[dict]:
+def resources(bundle: dict, kind: str) -> list[dict]:
     return [e for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
 
 
@@ -89,7 +89,7 @@ def test_two_patients_filled_from_one_template_are_two_records(template, signed,
     bundles = {name: _record(capsys, tmp_path, name, data) for name, data in signed.items()}
     ids, observed = {}, {}
     for name, bundle in bundles.items():
-        (entry,) = _resources(bundle, "Consent")
+        (entry,) = resources(bundle, "Consent")
         c = entry["resource"]
         own = c["identifier"][0]["value"]
         assert own.startswith(f"{template_id}.") and own != template_id
@@ -99,11 +99,11 @@ def test_two_patients_filled_from_one_template_are_two_records(template, signed,
         assert c["status"] == "active" and c["dateTime"] == "2026-11-21T09:30:00-07:00"
         mrn = PATIENTS[name]["Patient_MRN"]
         assert c["patient"]["identifier"]["value"] == mrn
-        (doc,) = _resources(bundle, "DocumentReference")
+        (doc,) = resources(bundle, "DocumentReference")
         assert "relatesTo" not in doc["resource"]
         assert doc["resource"]["subject"]["identifier"]["value"] == mrn
         assert doc["resource"]["content"][0]["attachment"]["creation"] == "2026-11-21"  # Today_Date, read
-        (o,) = _resources(bundle, "Observation")
+        (o,) = resources(bundle, "Observation")
         assert o["resource"]["subject"]["identifier"]["value"] == mrn
         (identifier,) = o["resource"]["identifier"]
         assert identifier["value"] == f"{own}/screening"
@@ -125,13 +125,13 @@ def test_an_instance_keeps_its_identity_when_sealed_and_given_a_patient(signed, 
     first = _record(capsys, tmp_path, "ada", signed["ada"])
     sealed = consent.seal(signed["ada"], str(pki.clinic_p12), P12_PASSWORD)
     again = _record(capsys, tmp_path, "ada-sealed", sealed, "--patient", "Patient/123")
-    (before,), (after,) = _resources(first, "Consent"), _resources(again, "Consent")
+    (before,), (after,) = resources(first, "Consent"), resources(again, "Consent")
     assert after["request"] == before["request"]
     assert after["resource"]["identifier"] == before["resource"]["identifier"]
     assert after["resource"]["patient"] == {"reference": "Patient/123",
                                             "identifier": before["resource"]["patient"]["identifier"]}
-    (doc_before,) = _resources(first, "DocumentReference")
-    (doc_after,) = _resources(again, "DocumentReference")
+    (doc_before,) = resources(first, "DocumentReference")
+    (doc_after,) = resources(again, "DocumentReference")
     assert doc_after["resource"]["identifier"] != doc_before["resource"]["identifier"]
 
 
@@ -174,7 +174,7 @@ def test_a_template_made_before_its_fields_were_named_is_read_by_its_profile(tem
         "form.date": "Today_Date",
     }
     bundle = _record(capsys, tmp_path, "older", data)
-    (c,) = (e["resource"] for e in _resources(bundle, "Consent"))
+    (c,) = (e["resource"] for e in resources(bundle, "Consent"))
     assert c["patient"]["identifier"]["value"] == "SRH-000202"
     assert c["identifier"][0]["value"] != consent.read_signed(data).form_id
 

@@ -277,10 +277,10 @@ def test_write_renders_everything_before_writing_anything(clinic, patient, tmp_p
     """If the second format fails to render, not even the first file is written."""
     form = consent.build("hair", patient=patient, clinic=clinic, date=DATE)
 
-    def broken(self):
+    def broken(*args, **kwargs):
         raise consent.RenderError("simulated failure")
 
-    monkeypatch.setattr(consent.Form, "to_docx", broken)
+    monkeypatch.setattr("consent.speedups.render.render_docx", broken)
     with pytest.raises(consent.RenderError, match="simulated failure"):
         form.write(tmp_path / "out")
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
@@ -288,7 +288,7 @@ def test_write_renders_everything_before_writing_anything(clinic, patient, tmp_p
 
 def test_installed_package_is_used(tmp_path):
     """The tests run against the installed wheel: its clauses and templates come from site-packages."""
-    from consent._library import builtin_root
+    from consent.library.loader import builtin_root
 
     root = builtin_root()
     assert "site-packages" in str(root)
@@ -336,8 +336,8 @@ def test_shared_layout_looks_the_same_as_a_whole_layout(name, mrn, screening, na
     """The batch path (shared body + per-form layer: the patient's strings, a dash for no MRN, the
     ticked screening boxes, paragraphs that print the name) gives the same pages, pixel for pixel at
     40 dpi, as laying the form out whole."""
-    from consent._pdf_layers import render_layered
-    from consent._render_pdf import form_html, layout, write_document
+    from consent.pdf.html import form_html, layout, write_document
+    from consent.speedups.layers import render_layered
 
     packs = [build_tree(tmp_path / "pack", NAMED_PACK)] if named else []
     patient = consent.Patient(full_name=name, birth_date=dt.date(1985, 12, 1), mrn=mrn)
@@ -357,9 +357,10 @@ def test_forms_differing_in_mrn_and_screening_answers_share_one_layout(clinic):
     """Patient strings, a missing MRN and the screening answers do not change the shared work: one
     tokenised twin (one PDF body, one DOCX), and each form's DOCX is byte for byte what rendering it on
     its own gives (ticks in the right boxes, a dash for no MRN)."""
-    from consent._docx_zip import zip_parts
-    from consent._render_docx import _render_parts, render_docx
-    from consent._tokens import tokenise
+    from consent.docx.package import zip_parts
+    from consent.docx.render import render_parts
+    from consent.speedups.render import render_docx
+    from consent.speedups.tokens import tokenise
 
     forms = [
         consent.build("knee-injection", clinic=clinic, date=DATE, screening=answers,
@@ -371,7 +372,7 @@ def test_forms_differing_in_mrn_and_screening_answers_share_one_layout(clinic):
     keys = {tokenise(form)[1] for form in forms}  # type: ignore[index]
     assert len(keys) == 1
     for form in forms:
-        assert render_docx(form) == zip_parts(_render_parts(form))
+        assert render_docx(form) == zip_parts(render_parts(form))
 
 
 def test_long_names_share_the_layout(clinic):
@@ -379,7 +380,7 @@ def test_long_names_share_the_layout(clinic):
     shared layout, in English and Spanish (whose header label is longer): the page header's boxes have
     set widths, and a slot is made as high as the name needs. (Pixel equality with a whole layout:
     test_shared_layout_looks_the_same_as_a_whole_layout.)"""
-    from consent._pdf import laid_out_pdf
+    from consent.speedups.render import laid_out_pdf
 
     for name in ("María de los Ángeles Fernández-Gutiérrez y Rodríguez-Montenegro de la Vega",
                  "Alexandrina Konstantinopoulou-Vasilakopoulou Papadimitriou",
@@ -394,7 +395,7 @@ def test_long_names_share_the_layout(clinic):
 def test_forms_that_cannot_share_a_layout_are_laid_out_whole(clinic, tmp_path):
     """A name too long for any slot height the shared layout offers, or a list item that prints the
     patient's name, is laid out whole, and the name is printed in full."""
-    from consent._pdf_layers import render_layered
+    from consent.speedups.layers import render_layered
 
     long_name = "María de los Ángeles Fernández Gutiérrez y Rodríguez Montenegro de la Vega " * 2
     patient = consent.Patient(full_name=long_name.strip(), birth_date=dt.date(1970, 1, 1))
@@ -433,8 +434,8 @@ def test_ticks_are_drawn_by_the_stacker_only_under_the_built_in_stylesheet(tmp_p
     """A ticked box is filled by stack_pages (no layer page for a page of screening questions) only when the
     stylesheet is the built-in one, whose tick is a plain fill (the pixels are checked against a whole
     layout above); a clinic's own form.css may draw a tick otherwise, and its layer lays ticks out."""
-    from consent._library import get_library
-    from consent._pdf_stack import tick_fill
+    from consent.library.loader import get_library
+    from consent.speedups.stack import tick_fill
 
     assert tick_fill(()) == b"0.113725 0.113725 0.121569 rg"  # #1d1d1f, the built-in rule
     css = get_library(()).template("form.css").read_text(encoding="utf-8")

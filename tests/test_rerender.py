@@ -14,7 +14,7 @@ from helpers import DATE, EHR_SAMPLES, EXAMPLES, make_clinic, make_study, pdf_pa
 from helpers import run_cli as run
 
 import consent
-from consent._batch import run_batch
+from consent.batch.run import run_batch
 from consent.ehr import read_records
 
 CLINIC = str(EXAMPLES / "clinic.yaml")

@@ -25,8 +25,8 @@ from helpers import DATE, build_tree, docx_body_lines, make_clinic, paragraph_do
 from helpers import run_cli as run
 
 import consent
-from consent._library import builtin_root
 from consent._output import default_stem
+from consent.library.loader import builtin_root
 
 PATIENT = consent.Patient(full_name="Ada Lovelace", birth_date=dt.date(1985, 12, 1), mrn="MRN-1")
 BUILTIN_TEMPLATES = builtin_root() / "templates"

@@ -28,8 +28,8 @@ from signing import (
 )
 
 import consent
-from consent._pdf_stamp import content_hash, page_hashes, stamp
 from consent.cli import main
+from consent.pdf.stamp import content_hash, page_hashes, stamp
 
 
 def _with_logo(pdf: bytes) -> bytes:

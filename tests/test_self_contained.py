@@ -163,7 +163,7 @@ def test_every_upper_bound_is_set_where_a_major_release_could_break_us() -> None
 # ---------------------------------------------------------------------------- import from a source checkout
 
 FORM = """
-import datetime as dt, hashlib, consent, consent._library as library
+import datetime as dt, hashlib, consent, consent.library.loader as library
 clinic = consent.load_clinic({clinic!r})
 patient = consent.Patient(full_name="Ada Okafor", birth_date=dt.date(1960, 1, 2), mrn="SRH-1")
 form = consent.build("hair", patient=patient, clinic=clinic, date=dt.date(2026, 11, 21))

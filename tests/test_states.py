@@ -30,7 +30,7 @@ from helpers import (
 )
 
 import consent
-from consent._assemble import assemble
+from consent.assemble.assembly import assemble
 from consent.check import check, check_form
 from consent.cli import main
 from consent.document import Notice
@@ -231,7 +231,7 @@ def test_check_proves_the_utah_layout_and_reports_a_pack_that_breaks_it(tmp_path
     """`consent check` renders a Utah sample (PDF and DOCX, each language) and reads the layout back: the
     stock library passes; a pack whose stylesheet lets the notice share a page at 12 pt, and whose Word
     template has A4 pages, fails with the reasons."""
-    from consent._notice_layout import notice_layout_report
+    from consent.cli.notice_layout import notice_layout_report
 
     assert notice_layout_report(["hair"]).findings == ()
     root = consent.get_library().sources[-1].root / "templates"

@@ -23,10 +23,10 @@ import pytest
 from helpers import DATE, EXAMPLES, PRODUCT, field_name, make_clinic
 
 import consent
-from consent._field_profiles import KEYS, get_profile
-from consent._template import PLACEHOLDER
-from consent._template_html import SANITIZER
 from consent.cli import main
+from consent.template.form import PLACEHOLDER
+from consent.template.html import SANITIZER
+from consent.template.profiles import KEYS, get_profile
 
 GUILLEMET = {
     "patient.full_name": "Patient_Name",

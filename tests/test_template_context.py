@@ -23,9 +23,9 @@ from helpers import DATE, EXAMPLES, build_tree, docx_body_lines, make_clinic, ma
 from helpers import run_cli as run
 
 import consent
-from consent._library import builtin_root
-from consent._template_data import View, template_data, view_fields
+from consent._jinja_data import View, template_data, view_fields
 from consent._text import Sandbox
+from consent.library.loader import builtin_root
 
 BUILTIN_TEMPLATES = builtin_root() / "templates"
 PATIENT = consent.Patient(full_name="Ada Lovelace", birth_date=dt.date(1985, 12, 1), mrn="MRN-1")

@@ -29,8 +29,8 @@ from signing import (
 )
 
 import consent
-from consent._signed import Verdict, describe
 from consent.cli import main
+from consent.signed.read import Verdict, describe
 
 
 @pytest.fixture(scope="module")
@@ -364,7 +364,7 @@ def test_json_output_for_scripts(tmp_path, capsys, signed) -> None:
 def test_original_with_another_page_is_named(tmp_path, capsys, made, signed) -> None:
     """--original with the same form id but a page that differs (an edited copy, stamped again): verify
     names the page that differs from the original given."""
-    from consent._pdf_stamp import stamp
+    from consent.pdf.stamp import stamp
 
     with pikepdf.open(io.BytesIO(made)) as doc:
         stream = body_stream(doc, 2)
@@ -382,7 +382,7 @@ def test_original_with_another_page_is_named(tmp_path, capsys, made, signed) -> 
 def test_jpeg_image_data_is_hashed_as_stored() -> None:
     """An image qpdf cannot decode (a JPEG) is hashed as stored, with its filter: one byte changed in it
     changes the page's hash."""
-    from consent._pdf_stamp import page_hashes
+    from consent.pdf.stamp import page_hashes
 
     def page_hash(jpeg: bytes) -> str:
         doc = pikepdf.new()
@@ -616,7 +616,7 @@ def test_embedded_data_edited_before_signing_is_altered(tmp_path, capsys, made_f
     )
     assert "Embedded data: CHANGED since it was made" in out.splitlines()
 
-    from consent._pdf_stamp import stamp_open
+    from consent.pdf.stamp import stamp_open
 
     with pikepdf.open(io.BytesIO(made_for_mrn)) as doc:
         data = _other_mrn(doc.attachments["consent-form.json"].get_file().read_bytes())
@@ -649,7 +649,7 @@ def test_what_a_text_fields_appearance_is_taken_to_show() -> None:
     the strings of its text operators, decoded with a standard font (Helvetica, WinAnsi); refused, with the
     reason, when it also paints an image, writes invisibly or too small, or uses an embedded, composite or
     re-encoded font (whose glyphs may look like anything)."""
-    from consent._acroform import drawn_text
+    from consent.pdf.acroform import drawn_text
 
     doc = pikepdf.new()
     helv = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
@@ -732,8 +732,8 @@ def _minors_form(made: bytes) -> bytes:
     """``made`` as a minor's form is made (issue 24: another change marks them so): the representative's
     (the parent's or guardian's) name, relationship, signature and date required, the patient's signature
     and date not (the minor's optional assent); stamped afresh, as consent stamps a form it makes."""
-    from consent._acroform import form_fields
-    from consent._pdf_stamp import stamp
+    from consent.pdf.acroform import form_fields
+    from consent.pdf.stamp import stamp
 
     parent = {"representative.name", "representative.relationship", "representative.signature",
               "representative.date"}

@@ -28,7 +28,7 @@ def stock_words() -> set[str]:
     import attrs
 
     import consent
-    from consent._assemble import assemble
+    from consent.assemble.assembly import assemble
     from consent.check._english import words
     from consent.check._library import SAMPLE_CLINIC, SAMPLE_DATE, SAMPLE_PATIENT
 

@@ -17,7 +17,7 @@ Rule families (every finding names its rule id, severity, clause, file and line)
                      treatment or provider the state's law does not allow)
 
 The layout rules of a notice (``own_page``, ``min_type_pt``) can only be proved on rendered output: the
-``consent check`` command also renders a sample of each such notice (see :mod:`consent._notice_layout`).
+``consent check`` command also renders a sample of each such notice (see :mod:`consent.cli.notice_layout`).
 """
 
 from __future__ import annotations
@@ -28,15 +28,15 @@ from pathlib import Path
 
 import attrs
 
-from .._assemble import Trace, _context, assemble
-from .._clinic import clinic_terms
-from .._library import DEFAULT_LANGUAGE, Library, get_library
 from .._text import TemplateError, render_text
+from ..assemble.assembly import Trace, clause_context, assemble
+from ..assemble.clinic import clinic_terms
 from ..errors import ConsentError
-from ..inputs import Clinic, load_clinic, validate_clinic
+from ..inputs.loaders import Clinic, load_clinic, validate_clinic
+from ..library.loader import DEFAULT_LANGUAGE, Library, get_library
 from ._claims import ClaimRule
 from ._form import check_form, claims, signers
-from ._library import (
+from ._library_checks import (
     SAMPLE_CLINIC,
     SAMPLE_DATE,
     SAMPLE_PATIENT,
@@ -73,7 +73,7 @@ def _notice_findings(library: Library, languages: Sequence[str]) -> list[Finding
                 continue  # reported by translation_findings for the forms that need it
             text = library.clause(clause.id, language)
             locale = library.locale(language)
-            context = _context(spec, SAMPLE_PATIENT, SAMPLE_CLINIC, terms, SAMPLE_DATE, locale)
+            context = clause_context(spec, SAMPLE_PATIENT, SAMPLE_CLINIC, terms, SAMPLE_DATE, locale)
             trace = []
             for block in text.body:
                 if not isinstance(block.value, str):
@@ -215,3 +215,11 @@ def check(
     reports.append(Report(tuple(_unchecked_languages(settings.rules, checked))))
     return merge(reports, len(settings.rules))
 
+
+def preload(library: Library) -> None:
+    """Load what the check reads for every form (the syllable table, the claim rules' patterns compiled):
+    the batch's fork server does it once, for all its workers (consent/batch/preload.py)."""
+    from . import _english
+
+    _english.syllable_table()
+    settings_for(library)

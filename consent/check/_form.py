@@ -8,10 +8,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from .._assemble import Trace, notice_rules
-from .._library import Library
+from ..assemble.assembly import Trace, notice_rules
 from ..content import ELEMENTS, RESEARCH_ELEMENTS
 from ..document import Form, Signatures
+from ..library.loader import Library
 from ._claims import ENGLISH, ClaimHit, ClaimRule, scan
 from ._readability import as_prose, scores, word_count
 from ._report import Figure, Finding, Report

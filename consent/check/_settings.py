@@ -15,9 +15,9 @@ from typing import Any
 import attrs
 import yaml
 
-from .._library import Library
 from .._yaml import load_located
 from ..errors import ContentError, Problem
+from ..library.loader import Library
 from ._claim_rules import ClaimRule, load_rules
 
 THRESHOLD_KEYS = {

@@ -28,20 +28,27 @@ with problems: no form is made for them. A CSV export needs a YAML mapping (:cla
 
 from ._csv import CsvMapping, load_mapping
 from ._fhir_out import (
+    FORM_ID_SYSTEM,
     FormDocument,
+    base_url_problem,
+    bundle_entry,
     consent_resource,
     document_reference,
     mdm_t02,
     patient_reference,
     transaction_bundle,
+    url_in,
 )
 from ._records import ImportedRecord, Records, read_records
 
 __all__ = [
+    "FORM_ID_SYSTEM",
     "CsvMapping",
     "FormDocument",
     "ImportedRecord",
     "Records",
+    "base_url_problem",
+    "bundle_entry",
     "consent_resource",
     "document_reference",
     "load_mapping",
@@ -49,4 +56,5 @@ __all__ = [
     "patient_reference",
     "read_records",
     "transaction_bundle",
+    "url_in",
 ]

@@ -37,7 +37,7 @@ import yaml
 from .._limits import MAX_EXPORT_BYTES, read_bounded
 from .._yaml import DuplicateKeyError, Located, load_located
 from ..errors import InputError, Problem
-from ..inputs import Patient
+from ..inputs.loaders import Patient
 from ._fhir import UNREAD_LANGUAGE, Outcome
 from ._languages import language_code
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from .._limits import MAX_EXPORT_BYTES, LimitExceeded, load_json, read_bounded
 from ..errors import InputError, Problem
-from ..inputs import Patient
+from ..inputs.loaders import Patient
 from ._fhir_versions import version_markers, version_note
 from ._languages import language_code
 

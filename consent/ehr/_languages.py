@@ -2,7 +2,7 @@
 
 EHRs often leave ``Patient.communication.language.coding`` out and write only ``text``, or keep a CSV
 column of names: "Spanish", "español", "Espanol", "Spanish (Mexico)". :func:`language_code` turns a code or
-a name into a code that :func:`consent._library.resolve_language` understands, or None. Names are those
+a name into a code that :func:`consent.library.loader.resolve_language` understands, or None. Names are those
 Babel (CLDR) gives every language in English and in Spanish (the stock forms' languages), compared without
 case or accents and without a trailing "(region)"; nothing is guessed beyond them.
 """

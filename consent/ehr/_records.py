@@ -17,7 +17,7 @@ import attrs
 
 from .._limits import MAX_EXPORT_BYTES, MAX_RECORDS_PER_FILE, file_size_problem
 from ..errors import InputError, Problem
-from ..inputs import Patient
+from ..inputs.loaders import Patient
 from . import _csv, _fhir
 
 SUFFIXES = (".json", ".ndjson", ".csv")

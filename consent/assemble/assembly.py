@@ -1,0 +1,498 @@
+"""Assemble stage: treatment + clauses + inputs -> one :class:`~consent.document.Form`.
+
+Every clause string is rendered in a Jinja sandbox with strict undefined, so a misspelt variable in a
+clinic's clause is an error naming the file and line, never a blank in a signed document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .._jinja_data import template_data
+from .._text import TemplateError, long_date, money, number, render_text
+from ..content import ClauseSpec, RawBlock
+from ..document import (
+    Block,
+    BulletList,
+    Checklist,
+    ChecklistRow,
+    ClauseRef,
+    FactRow,
+    FeeTable,
+    Form,
+    Header,
+    Heading,
+    Jurisdiction,
+    Manifest,
+    Minor,
+    Notice,
+    Paragraph,
+    ProductTable,
+    Section,
+    SignatureParty,
+    Signatures,
+    content_id,
+)
+from ..errors import ContentError, InputError, Problem
+from ..inputs.loaders import (
+    Clinic,
+    Patient,
+    Screening,
+    Study,
+    local_text,
+    study_language_problems,
+    validate_inputs,
+)
+from ..inputs.majority import minor_on
+from ..library.loader import DEFAULT_LANGUAGE, Library, get_library, resolve_language
+from ..library.treatments import TreatmentSpec
+from .clinic import ClinicTerms, require_terms
+
+STATE_NOTICE_PT = 12.0
+"""Type size of a state notice's words, in the PDF and the DOCX alike, unless its clause asks for more
+(``min_type_pt``)."""
+
+
+@attrs.frozen
+class Trace:
+    """Where one rendered string of the form came from, so checks can name the file and line."""
+
+    clause_id: str
+    path: str
+    line: int | None
+    where: str
+    text: str
+    verbatim: bool = False
+    prose: bool = True  # False for the clinic's own words in a table: scanned for claims, not scored
+
+
+class LanguageFallbackWarning(UserWarning):
+    """The requested or preferred language has no stock form; the form is in English."""
+
+
+def choose_language(library: Library, language: str | None, patient: Patient) -> str:
+    """``language`` if given, else the patient's preferred language, else English (with a warning)."""
+    wanted = language or patient.preferred_language
+    if not wanted:
+        return DEFAULT_LANGUAGE
+    chosen = resolve_language(wanted, library.languages)
+    if chosen is None:
+        if language:
+            raise InputError(
+                f"language {language!r} is not available (available: {', '.join(library.languages)})"
+            )
+        warnings.warn(
+            f"preferred language {wanted!r} is not available; the form is in English "
+            f"(available: {', '.join(library.languages)})",
+            LanguageFallbackWarning,
+            stacklevel=3,
+        )
+        return DEFAULT_LANGUAGE
+    return chosen
+
+
+def study_kinds(study: Study | None) -> tuple[str, ...]:
+    """What a clinic's study has, as state notices name it: "ind", "ide", "irb"."""
+    if study is None:
+        return ()
+    have = (("ind", study.ind_number), ("ide", study.ide_number), ("irb", study.irb_name))
+    return tuple(kind for kind, value in have if value)
+
+
+@attrs.frozen
+class NoticeRule:
+    """One state notice for a clinic's state, and why it is left out of the form (None: it is in)."""
+
+    clause: ClauseSpec
+    left_out: str | None = None  # "exempt" (exempt_with) or "not-applicable" (only_with)
+
+
+def notice_rules(library: Library, state: str, study: tuple[str, ...]) -> list[NoticeRule]:
+    """The state notices of ``state`` (sorted by id), each with whether the form carries it: a notice
+    is left out when the study has an approval in its ``exempt_with``, or has none of its ``only_with``."""
+    out = []
+    for clause in sorted(library.state_notices(state), key=lambda c: c.id):
+        if set(clause.exempt_with) & set(study):
+            out.append(NoticeRule(clause, "exempt"))
+        elif clause.only_with and not set(clause.only_with) & set(study):
+            out.append(NoticeRule(clause, "not-applicable"))
+        else:
+            out.append(NoticeRule(clause))
+    return out
+
+
+def clause_order(library: Library, treatment: TreatmentSpec, clinic: Clinic) -> list[str]:
+    """The treatment's clauses, with the state's notices (those that apply) right after key information.
+
+    A clause with ``when: study`` is left out unless the clinic lists a study."""
+    def applies(cid: str) -> bool:
+        clause = library.clauses.get(cid)
+        return clause is None or clause.when != "study" or clinic.study is not None
+
+    ids = [cid for cid in treatment.clauses if applies(cid)]
+    rules = notice_rules(library, clinic.state, study_kinds(clinic.study))
+    notices = [r.clause.id for r in rules if not r.left_out]
+    at = 1 if ids else 0
+    return ids[:at] + notices + ids[at:]
+
+
+def clause_context(
+    treatment: TreatmentSpec, patient: Patient, clinic: Clinic, terms: ClinicTerms, date: dt.date, locale: str,
+    *, language: str = DEFAULT_LANGUAGE,
+) -> Mapping[str, Any]:
+    """What clause text is given: data only (read-only mappings of text; see consent/_jinja_data.py)."""
+    fees = terms.fees
+    provider = clinic.provider
+    study = clinic.study
+    return template_data({
+        "patient": {
+            "full_name": patient.full_name,
+            "birth_date": long_date(patient.birth_date, locale),
+            "mrn": patient.mrn,
+        },
+        "clinic": {
+            "name": clinic.name,
+            "address": clinic.address,
+            "phone": clinic.phone,
+            "email": clinic.email,
+            "after_hours_phone": clinic.after_hours_phone,
+            "state": clinic.state.upper(),
+        },
+        "provider": {
+            "name": provider.name,
+            "credentials": provider.credentials,
+            "line": f"{provider.name}, {provider.credentials}",
+        },
+        "treatment": {
+            "id": treatment.id,
+            "name": treatment.name,
+            "description": treatment.description,
+            "purpose": terms.purpose,
+            "route": treatment.route,
+            "product": treatment.product,
+            "session_length": treatment.session_length,
+            "usual_sessions": treatment.usual_sessions,
+            "steps": treatment.steps,
+            "common_effects": treatment.common_effects,
+            "rare_effects": treatment.rare_effects,
+            "aftercare": treatment.aftercare,
+            "urgent_signs": treatment.urgent_signs,
+            "evidence": treatment.evidence,
+        },
+        "product": {
+            "maker": terms.product.maker,
+            "source_tissue": terms.product.source_tissue,
+            "donor_screening": terms.product.donor_screening,
+            "lot_number": terms.product.lot_number,
+        },
+        "fees": {
+            "per_session": money(fees.price_per_session, fees.currency, locale),
+            "sessions": number(fees.planned_sessions, locale),
+            "total": money(fees.total, fees.currency, locale),
+            "currency": fees.currency,
+            "refund_policy": fees.refund_policy,
+        },
+        "study": None
+        if study is None
+        else {
+            "ind_number": study.ind_number,
+            "ide_number": study.ide_number,
+            "irb_name": study.irb_name,
+            "protocol": study.protocol,
+            "purpose": local_text(study.purpose, language),
+            "duration": local_text(study.duration, language),
+            "subjects": None if study.subjects is None else number(study.subjects, locale),
+            "irb_contact": study.irb_contact,
+            "clinicaltrials_gov": bool(study.clinicaltrials_gov),  # an applicable clinical trial
+            "nct_id": study.nct_id,
+            "future_use": study.future_use,
+        },
+        "form": {"date": long_date(date, locale)},
+    })
+
+
+class _Builder:
+    """Renders the blocks of each clause, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, context: Mapping[str, Any], labels: Mapping[str, str], treatment: TreatmentSpec,
+                 terms: ClinicTerms, patient: Patient, screening: Screening, locale: str,
+                 minor: tuple[Minor, str] | None = None) -> None:
+        self.context = context
+        self.minor = minor  # a minor's form: the record and the state's name in the form's language
+        self.labels = labels
+        self.treatment = treatment
+        self.terms = terms
+        self.patient = patient
+        self.screening = screening
+        self.locale = locale
+        self.problems: list[Problem] = []
+        self.questions: set[str] = set()
+        self.trace: list[Trace] = []
+        self.clause: ClauseSpec | None = None
+        self.courtesy = False  # rendering the courtesy translation of a notice whose words are the law's
+
+    def text(self, source: str, where: str, line: int | None, path: str, *, verbatim: bool = False) -> str:
+        try:
+            out = render_text(source, self.context)
+        except TemplateError as exc:
+            self.problems.append(Problem(f"{where}: {exc.message or exc}", path=path, line=line))
+            return ""
+        if out and self.clause is not None:
+            self.trace.append(Trace(self.clause.id, path, line, where, out, self.clause.verbatim or verbatim))
+        return out
+
+    def label(self, key: str) -> str:
+        try:
+            return self.labels[key]
+        except KeyError:
+            self.problems.append(Problem(f"label {key!r} is missing from the labels file"))
+            return ""
+
+    def section(self, clause: ClauseSpec, statutory: ClauseSpec | None = None) -> Section:
+        """Render one clause. ``statutory`` is the English clause of a notice whose words are fixed by
+        law: its notice is printed verbatim first, then this clause's text as a courtesy translation."""
+        self.clause = clause
+        blocks: list[Block] = []
+        if statutory is not None:
+            self.clause = statutory
+            blocks += [b for raw in statutory.body if raw.kind == "notice" and (b := self.block(raw, statutory))]
+            self.clause = clause
+            blocks.append(Heading(self.label("courtesy_translation")))
+        problems = len(self.problems)
+        self.courtesy = statutory is not None
+        for raw in clause.body_for(self.treatment.id):
+            block = self.block(raw, clause)
+            if block is not None:
+                blocks.append(block)
+        if not blocks and len(self.problems) == problems:  # never print an empty section
+            self.problems.append(Problem(
+                f"clause {clause.id!r} has no text on this form (every block is empty)", path=clause.path, line=1
+            ))
+        self.courtesy = False
+        if self.minor is not None and any(isinstance(b, Signatures) for b in blocks):
+            blocks = self.minor_signatures(blocks)
+        title = self.text(clause.title, "title", None, clause.path)
+        return Section(clause.id, clause.version, title, tuple(blocks), clause.initials, clause.kind)
+
+    def minor_signatures(self, blocks: list[Block]) -> list[Block]:
+        """A minor's signature section: first, who signs (a parent or legal guardian, for a patient under the
+        age of majority of the clinic's state); then each signature block with the parent or guardian in
+        place of the representative, required and first, and the patient's line as the patient's optional
+        assent, or left out (``Minor.assent``). The field names stay ``representative.*`` and
+        ``patient.*``."""
+        assert self.minor is not None
+        minor, state = self.minor
+        try:
+            who = render_text(self.label("minor_signers"), {**self.context, **template_data(
+                {"minor": {"age_of_majority": str(minor.age_of_majority), "state": state}})})
+        except TemplateError as exc:
+            self.problems.append(Problem(f"label 'minor_signers': {exc.message or exc}"))
+            who = ""
+        out: list[Block] = [Paragraph(who)] if who else []
+        for block in blocks:
+            out.append(attrs.evolve(block, parties=self.minor_parties(block.parties))
+                       if isinstance(block, Signatures) else block)
+        return out
+
+    def minor_parties(self, parties: Sequence[SignatureParty]) -> tuple[SignatureParty, ...]:
+        assert self.minor is not None
+        first = next((i for i, p in enumerate(parties) if p.role in ("patient", "representative")), None)
+        guardian = any(p.role == "representative" for p in parties)
+        out: list[SignatureParty] = []
+        for i, party in enumerate(parties):
+            if i == first and guardian:  # the guardian takes the first of the two places
+                out.append(self.party("representative", "minor_guardian"))
+            if party.role == "patient" and self.minor[0].assent:
+                out.append(self.party("patient", "minor_assent"))
+            elif party.role not in ("patient", "representative"):
+                out.append(party)
+        return tuple(out)
+
+    def block(self, raw: RawBlock, clause: ClauseSpec) -> Block | None:
+        def t(source: str) -> str:
+            return self.text(source, raw.path, raw.line, clause.path, verbatim=raw.verbatim)
+
+        if raw.kind in ("p", "strong"):
+            text = t(str(raw.value))
+            return Paragraph(text, "strong" if raw.kind == "strong" else "body") if text else None
+        if raw.kind == "h":
+            return Heading(t(str(raw.value)))
+        if raw.kind == "notice":
+            if clause.kind != "state-notice":
+                return Notice(t(str(raw.value)))
+            if self.courtesy:  # a translation of the law's words: an ordinary notice, marked as a courtesy
+                return Notice(t(str(raw.value)), type_pt=STATE_NOTICE_PT)
+            return Notice(t(str(raw.value)), clause.citation, clause.wording,
+                          max(clause.min_type_pt or 0, STATE_NOTICE_PT), clause.own_page)
+        if raw.kind in ("ul", "ul_from"):
+            items = raw.value if raw.kind == "ul" else getattr(self.treatment, str(raw.value).split(".")[1])
+            rendered = tuple(x for x in (t(i) for i in items) if x)
+            return BulletList(rendered) if rendered else None
+        if raw.kind == "checklist":
+            return self.checklist(clause, t)
+        if raw.kind == "fees":
+            return self.fees(raw, clause)
+        if raw.kind == "product":
+            return self.product(raw, clause)
+        if raw.kind == "signatures":
+            return Signatures(tuple(self.party(role) for role in raw.value))
+        raise AssertionError(f"unhandled block kind {raw.kind}")  # parse_clause allows no other kind
+
+    def checklist(self, clause: ClauseSpec, t: Any) -> Checklist:
+        rows = []
+        for item in (*clause.screening, *self.treatment.screening):
+            self.questions.add(item.id)
+            rows.append(ChecklistRow(item.id, t(item.question), self.screening.answers.get(item.id)))
+        return Checklist(self.label("checklist_question"), self.label("yes"), self.label("no"), tuple(rows))
+
+    def clinic_words(self, raw: RawBlock, clause: ClauseSpec, texts: Sequence[str]) -> None:
+        """Trace the clinic's own words in a table, so the claims check reads them too."""
+        self.trace += [Trace(clause.id, clause.path, raw.line, raw.path, t, prose=False) for t in texts if t]
+
+    def product(self, raw: RawBlock, clause: ClauseSpec) -> ProductTable:
+        p = self.terms.product
+        self.clinic_words(raw, clause, (p.source_tissue, p.donor_screening))
+        return ProductTable((
+            FactRow(self.label("product_maker"), p.maker),
+            FactRow(self.label("product_source_tissue"), p.source_tissue),
+            FactRow(self.label("product_donor_screening"), p.donor_screening),
+            FactRow(self.label("product_lot_number"), p.lot_number or "",
+                    None if p.lot_number else self.label("product_fill_in")),
+        ))
+
+    def fees(self, raw: RawBlock, clause: ClauseSpec) -> FeeTable:
+        fees = self.terms.fees
+        c = self.context["fees"]
+        self.clinic_words(raw, clause, (*fees.included, *fees.excluded))
+        return FeeTable(
+            item_header=self.label("fee_item"),
+            amount_header=self.label("fee_amount"),
+            rows=((self.label("fee_per_session"), c["per_session"]), (self.label("fee_sessions"), c["sessions"])),
+            total=(self.label("fee_total"), c["total"]),
+            included_label=self.label("fee_included"),
+            included=fees.included,
+            excluded_label=self.label("fee_excluded"),
+            excluded=fees.excluded,
+        )
+
+    def party(self, role: str, title: str | None = None) -> SignatureParty:
+        """The signature block of ``role``, titled with the label ``sig_<role>`` (or ``title``, and its note
+        ``<title>_note``)."""
+        name = self.label("sig_name")
+        sign, date, time = self.label("sig_signature"), self.label("sig_date"), self.label("sig_time")
+        prefill = {"patient": self.patient.full_name, "provider": self.context["provider"]["line"]}
+        fields: list[tuple[str, str]] = [(name, prefill.get(role, ""))]
+        if role == "representative":
+            fields.append((self.label("sig_relationship"), ""))
+        fields += [(sign, ""), (date, ""), (time, "")]
+        key = title or f"sig_{role}"
+        note = self.label(f"{key}_note") if title else self.labels.get(f"{key}_note")
+        return SignatureParty(role, self.label(key), note, tuple(fields))
+
+
+def form_labels(labels: Mapping[str, str], initials: str | None = None) -> dict[str, str]:
+    """The labels a form carries (and prints around its clauses): without the ``minor_*`` texts, which go
+    into a minor's form as it is assembled. ``initials``: the label of the initials lines, on a minor's form
+    the parent's or guardian's."""
+    out = {key: value for key, value in labels.items() if not key.startswith("minor_")}
+    if initials:
+        out["initials"] = initials
+    return out
+
+
+def finish_form(sections: Sequence[Section], form: Form, manifest: Manifest) -> Form:
+    form_id = content_id(sections, title=form.title, header=form.header, date=form.date, manifest=manifest)
+    return attrs.evolve(form, form_id=form_id, manifest=manifest)
+
+
+def assemble(
+    treatment: str,
+    *,
+    patient: Patient,
+    clinic: Clinic,
+    date: dt.date | None = None,
+    screening: Screening | Mapping[str, bool] | None = None,
+    language: str | None = None,
+    packs: Sequence[str | Path] = (),
+) -> tuple[Form, list[Trace]]:
+    """Fill in the clauses: the form (unchecked) and where each of its strings came from."""
+    date = dt.date.today() if date is None else date
+    validate_inputs(patient, clinic, date)
+    if screening is None:
+        screening = Screening()
+    elif not isinstance(screening, Screening):
+        screening = Screening(dict(screening))
+    library = get_library(packs)
+    library.raise_problems()
+    minor = minor_on(patient.birth_date, date, clinic.state, library.majority, clinic.minors.assent_from_age)
+    lang = choose_language(library, language, patient)
+    if problems := study_language_problems(clinic.study, lang):
+        raise InputError(problems=problems)
+    spec = library.treatment(treatment, lang)
+    labels = library.label_set(lang)
+    locale = library.locale(lang)
+    terms = require_terms(clinic, spec, lang)
+    context = clause_context(spec, patient, clinic, terms, date, locale, language=lang)
+    signers = None if minor is None else (minor, library.majority[minor.state].name_in(lang))
+    builder = _Builder(context, labels, spec, terms, patient, screening, locale, signers)
+
+    sections, refs = [], []
+    for cid in clause_order(library, spec, clinic):
+        clause = library.clause(cid, lang)
+        statutory = library.clause(cid) if clause.verbatim and lang != DEFAULT_LANGUAGE else None
+        sections.append(builder.section(clause, statutory))
+        refs.append(ClauseRef(clause.id, clause.version, clause.source, clause.language))
+    initials = None if minor is None else builder.label("minor_initials")
+    unknown = sorted(set(screening.answers) - builder.questions)
+    if unknown:
+        raise InputError(
+            problems=[
+                Problem(
+                    f"screening answer {u!r} matches no question on this form "
+                    f"(questions: {', '.join(sorted(builder.questions))})"
+                )
+                for u in unknown
+            ]
+        )
+    if builder.problems:
+        raise ContentError(f"{len(builder.problems)} problem(s) while filling in the clauses", problems=builder.problems)
+
+    title = render_text(labels["form_title"], context)
+    header = Header(
+        clinic_name=clinic.name,
+        clinic_address=clinic.address,
+        clinic_phone=clinic.phone,
+        patient_name=patient.full_name,
+        birth_date=context["patient"]["birth_date"],
+        mrn=patient.mrn,
+    )
+    manifest = Manifest(
+        treatment_id=spec.id,
+        treatment_version=spec.version,
+        language=lang,
+        template_version=library.template_version,
+        clauses=tuple(refs),
+        study=clinic.study is not None,
+        minor=minor,
+    )
+    form = Form(
+        form_id="",
+        title=title,
+        language=lang,
+        locale=locale,
+        date=date,
+        header=header,
+        labels=form_labels(labels, initials),
+        sections=tuple(sections),
+        manifest=manifest,
+        packs=tuple(str(Path(p).resolve()) for p in packs),
+        jurisdiction=Jurisdiction(clinic.state.upper(), clinic.provider.credentials, study_kinds(clinic.study),
+                                  spec.specialty),
+    )
+    return finish_form(sections, form, manifest), builder.trace

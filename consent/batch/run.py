@@ -1,0 +1,658 @@
+"""Deliver stage, in bulk: many patients -> forms on disk, a manifest, an error list and FHIR resources.
+
+    result = consent.run_batch("knee-injection", records, clinic=clinic, out_dir="out/")
+    result = consent.run_batch(None, records, clinic=clinic, out_dir="out/")  # each record's own treatment
+
+- Work runs on any :class:`concurrent.futures.Executor` (default: a local process pool on every core,
+  its workers forked from one process that imported the renderers, each warmed once: clause library,
+  templates, stylesheet and fonts loaded before the first form). Workers assemble, check and render;
+  the work shared by a group of forms (the compliance check of its clause text, the PDF body, the
+  DOCX) is made once for all the workers of a batch (consent/speedups/tokens.py ``SharedWork``).
+- A batch is of one treatment, or of each record's own (``ImportedRecord.treatment``, a CSV column):
+  a record naming no treatment, an unknown one, one other than the batch's, or one the clinic's file
+  has no product or fees for is an error row; the other records are made.
+- A bad record never stops the batch: it becomes a row of ``errors.csv`` (record number, field,
+  message; no patient name or identifier in messages).
+- Every file is written atomically. ``manifest.jsonl`` gets one line per form as it finishes (so in
+  the order forms finish; each line names its record), so a killed batch can be run again: a form
+  made from the same inputs (patient, screening answers, treatment, clinic, date, options, clause and template
+  files, consent version: the line's ``input``) whose files are present with the hashes the manifest
+  recorded is skipped before any worker starts; the rest are made (a record's new form replaces the
+  files of its earlier one).
+- File names are built from the record number and the form id only: nothing from patient data.
+- FHIR out (``fhir-bundle.json``, each form's ``.fhir.json``): valid R4. Each DocumentReference holds its
+  PDF (base64), or, given ``pdf_base_url`` (where the batch folder is published), the PDF's absolute URL
+  under it; its ``date`` is the moment the form was made, with the UTC offset (``made_at`` pins it). A
+  batch that made no form writes a Bundle without ``entry`` (FHIR JSON has no empty arrays).
+- One batch at a time writes to a folder: it holds an exclusive lock (``.consent-batch.lock``, removed
+  when it ends) for the whole batch, and another batch into the same folder is refused at once,
+  touching nothing.
+- A batch folder belongs to one export: each manifest line names it (``export``: a digest of the export
+  files' paths, or of the records' sources). A batch of another export into it is refused, unless asked
+  to (``replace``): then the other export's files are moved, whole, into ``replaced-<export>/`` beside
+  them. A batch never deletes a form another export made; within its own export, a record's new form
+  replaces the files of its earlier one.
+"""
+
+
+import concurrent.futures as cf
+import contextlib
+import csv
+import datetime as dt
+import hashlib
+import io
+import itertools
+import json
+import logging
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .._output import atomic_write, check_formats
+from ..assemble.clinic import coverage_problems
+from ..errors import InputError, RenderError
+from ..inputs.loaders import Clinic, Patient
+from ..library.loader import get_library
+from .worker import FORMS, BatchJob, Outcome, Task, _sha256, run_task, warm_worker
+
+# What happened to each record, at DEBUG: its number, the form id and the files, or the fields that failed.
+# Never a patient's name, birth date or identifier (tests/test_privacy.py reads every log record).
+_log = logging.getLogger(__name__)
+
+MANIFEST = "manifest.jsonl"
+ERRORS = "errors.csv"
+BUNDLE = "fhir-bundle.json"
+LOCK = ".consent-batch.lock"
+REPLACED = "replaced-"  # then the export's digest: where replace=True moves another export's files
+
+
+@attrs.frozen
+class BatchResult:
+    total: int
+    written: int
+    skipped: int
+    failed: int
+    seconds: float
+    out_dir: Path
+    replaced: Path | None = None  # where another export's files were moved (replace=True), if anywhere
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+
+# --------------------------------------------------------------------------- coordinator side
+
+
+def read_manifest(path: Path) -> dict[int, dict[str, Any]]:
+    """Last complete line per record; a torn last line (killed batch) is ignored."""
+    entries: dict[int, dict[str, Any]] = {}
+    if not path.is_file():
+        return entries
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+            entries[int(entry["record"])] = entry
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
+            continue
+    return entries
+
+
+def _bounded(executor: cf.Executor, fn: Callable[[Task], Outcome], tasks: Iterable[Task],
+             window: int) -> Iterator[Outcome]:
+    """Submit at most ``window`` tasks at a time, so memory stays flat however long the batch is. A task
+    whose worker put it back (the shared work it needs was being made by another worker) is handed out
+    again after the tasks already submitted; then its worker waits for that work if need be."""
+    pending: dict[cf.Future[Outcome], Task] = {}
+
+    def settle() -> Iterator[Outcome]:
+        done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+        for future in done:
+            task, outcome = pending.pop(future), future.result()
+            if outcome.put_back:
+                again = attrs.evolve(task, put_back=True)
+                pending[executor.submit(fn, again)] = again
+            else:
+                yield outcome
+
+    for task in tasks:
+        pending[executor.submit(fn, task)] = task
+        if len(pending) >= window:
+            yield from settle()
+    while pending:
+        yield from settle()
+
+
+class _Inputs:
+    """Names everything one record's form is made from, so a re-run can skip a finished form without
+    assembling it: the record (patient, screening answers, where a FHIR Patient was found), the job
+    (clinic, date, formats and options), the record's treatment, every clause and template file of the library
+    (packs and built-in: their bytes), and the version of consent."""
+
+    def __init__(self, job: BatchJob, library: Any) -> None:
+        from .._version import __version__
+
+        digest = hashlib.sha256(__version__.encode())
+        for source in library.sources:
+            for folder in (source.clauses, source.templates):
+                for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
+                    if path.is_file():
+                        digest.update(f"\0{path.relative_to(source.root)}\0".encode())
+                        digest.update(path.read_bytes())
+        # the record's treatment goes in each key: the same form given by TREATMENT or by the record is
+        # skipped; the moment forms are made (made_at) is when, not what: a re-run does not remake a form for it
+        options = attrs.asdict(job, filter=lambda a, _: a.name not in ("out_dir", "shared_dir", "treatment",
+                                                                       "made_at"))
+        digest.update(json.dumps(options, default=str, sort_keys=True).encode())
+        self.base = digest
+
+    def key(self, source: str, patient: Patient, answers: Mapping[str, bool],
+            ids: tuple[str | None, str | None], treatment: str) -> str:
+        digest = self.base.copy()
+        record = [source, attrs.asdict(patient), sorted(answers.items()), ids, treatment]
+        digest.update(json.dumps(record, default=str, sort_keys=True).encode())
+        return digest.hexdigest()
+
+
+def _finished(previous: dict[str, Any] | None, key: str, out_dir: Path) -> bool:
+    """True when an earlier run made this record's form from the same inputs and its files are intact."""
+    if not previous or previous.get("input") != key:
+        return False
+    files = previous.get("files") or {}
+    try:
+        return bool(files) and all(_sha256(out_dir / rel) == info["sha256"] for rel, info in files.items())
+    except (OSError, KeyError, TypeError):
+        return False
+
+
+class _Treatments:
+    """The treatment of each record's form: the batch's (``treatment=``), else the record's own
+    (``ImportedRecord.treatment``), or the problems that keep it from being made. A record's value is
+    quoted in a message only when it is a known treatment id (a mismapped column could hold patient
+    data); what the clinic's file lacks is worked out once per treatment."""
+
+    def __init__(self, given: str | None, library: Any, clinic: Clinic) -> None:
+        self.given, self.library, self.clinic = given, library, clinic
+        self.lacking: dict[str, list[tuple[str, str]]] = {}
+
+    def of(self, named: str | None) -> tuple[str, list[tuple[str, str]]]:
+        """(treatment id, problems as (field, message)); the id is "" when there are problems."""
+        known = self.library.treatments
+        if self.given is not None:
+            if named is None or named == self.given:
+                return self.given, []
+            which = f"treatment {named!r}" if named in known else "a treatment that is not a known treatment id"
+            return "", [("treatment", f"the record names {which}, not {self.given!r} given for the batch: leave "
+                                      "TREATMENT out to make each record's own treatment, or correct the record")]
+        if named is None:
+            return "", [("treatment", "the record names no treatment: give TREATMENT on the command line or a "
+                                      "treatment column")]
+        if named not in known:
+            return "", [("treatment", "the record's treatment is not a known treatment id (known: "
+                                      f"{', '.join(sorted(known))})")]
+        if named not in self.lacking:
+            self.lacking[named] = [
+                ("treatment", f"the clinic file cannot make {named!r} forms: {p.problem.message}")
+                for p in coverage_problems(self.clinic, self.library.treatment(named))]
+        return ("", self.lacking[named]) if self.lacking[named] else (named, [])
+
+
+def run_batch(
+    treatment: str | None = None,
+    records: Iterable[Any] | None = None,
+    *,
+    clinic: Clinic,
+    out_dir: str | Path,
+    date: dt.date | None = None,
+    formats: Sequence[str] = ("pdf", "docx"),
+    language: str | None = None,
+    packs: Sequence[str | Path] = (),
+    pdf_variant: str | None = None,
+    fhir: bool = True,
+    embed_pdf: bool | None = None,
+    pdf_base_url: str | None = None,
+    made_at: dt.datetime | None = None,
+    allow_check_errors: bool = False,
+    fillable: bool = False,
+    esign: str | None = None,
+    executor: cf.Executor | None = None,
+    jobs: int | None = None,
+    progress: Callable[[int, int | None, Outcome], None] | None = None,
+    total: int | None = None,
+    replace: bool = False,
+    export: str | None = None,
+) -> BatchResult:
+    """Make one form per record (``consent.ehr.ImportedRecord`` or ``(number, Patient)``) into ``out_dir``.
+
+    ``treatment`` is the treatment id of every form; None makes each record's form of the treatment the
+    record names (``ImportedRecord.treatment``). A record without one, naming an unknown treatment, one
+    other than ``treatment``, or one the clinic's file has no product or fees for, is an error row
+    (field ``treatment``) and the other records are made. A ``treatment`` given is checked before any
+    work: unknown, or not covered by the clinic, it raises.
+
+    FHIR out (``fhir``, with PDFs): each DocumentReference holds its PDF (base64) unless ``pdf_base_url``
+    is given, an absolute http(s) URL where ``out_dir`` is published: then ``attachment.url`` is that URL
+    followed by the form's path (``forms/rec-...pdf``). ``embed_pdf`` True with ``pdf_base_url``, or False
+    without it, raises :class:`InputError`, as does a relative or non-http(s) ``pdf_base_url``. Each
+    DocumentReference's ``date`` is the moment its form was made, with this computer's UTC offset;
+    ``made_at`` (a timezone-aware datetime) gives one instant for every form instead, for reproducible
+    output.
+
+    ``executor`` may be any concurrent.futures Executor (a dask ``Client.get_executor()`` works);
+    the default is a process pool with ``jobs`` workers (default: every core), started only if some
+    form needs making. ``fillable`` and ``esign`` are as for ``Form.to_pdf``.
+
+    ``out_dir`` belongs to one export (see the module): ``export`` names the records' export (default:
+    the files of a ``consent.ehr.Records``, made absolute, else the records' sources); a folder holding
+    another export's forms raises :class:`InputError` unless ``replace``, which moves that export's files
+    into ``out_dir/replaced-<export>/`` first (``BatchResult.replaced``). While another batch writes to
+    ``out_dir`` this raises :class:`InputError` at once; a folder that cannot be made or written to
+    raises :class:`RenderError` naming it.
+    """
+    from ..pdf.fields import check_options
+
+    if records is None or not isinstance(treatment, str | None):
+        raise TypeError("run_batch(treatment, records, ...): treatment is a treatment id or None (each "
+                        "record's own), records the records to make forms for")
+    check_options(variant=pdf_variant, fillable=fillable, esign=esign, merge_fields=None)
+    embed = _embedding(embed_pdf, pdf_base_url, made_at)
+    started = time.perf_counter()
+    out = Path(out_dir)
+    library = get_library(packs)
+    library.raise_problems()
+    if treatment is not None:
+        spec = library.treatment(treatment)  # an unknown treatment fails before any work or any folder
+        lacking = coverage_problems(clinic, spec)  # and so does a clinic with no product or fees for it
+        if lacking:
+            raise InputError(problems=[p.problem for p in lacking])
+    treatments = _Treatments(treatment, library, clinic)
+    job = BatchJob(
+        treatment=treatment, clinic=clinic, date=date or dt.date.today(), formats=check_formats(formats),
+        out_dir=str(out.resolve()), language=language, packs=tuple(str(Path(p).resolve()) for p in packs),
+        pdf_variant=pdf_variant, fhir=fhir, embed_pdf=embed, allow_check_errors=allow_check_errors,
+        fillable=fillable, esign=esign, pdf_base_url=pdf_base_url, made_at=made_at,
+    )
+    identity, described = _export_of(records, export)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RenderError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from None
+    lock = _lock(out)
+    try:
+        return _run_locked(job, out, records, treatments, library, (identity, described), replace,
+                           executor=executor, jobs=jobs, progress=progress, total=total, started=started)
+    finally:
+        _unlock(out, lock)
+
+
+def _embedding(embed_pdf: bool | None, pdf_base_url: str | None, made_at: dt.datetime | None) -> bool:
+    """Whether the DocumentReferences hold their PDFs, from run_batch's options; InputError for options
+    that contradict each other, a base URL an EHR cannot fetch from, or a made_at without UTC offset."""
+    from ..ehr import base_url_problem
+    from ..errors import Problem
+
+    problems = []
+    if pdf_base_url is not None:
+        problem = base_url_problem(pdf_base_url, "pdf_base_url")
+        problems += [problem] if problem else []
+        if embed_pdf:
+            problems.append(Problem("embed_pdf=True and pdf_base_url: give one (the PDF inside each "
+                                    "DocumentReference, or its URL under pdf_base_url)", field="embed_pdf"))
+    elif embed_pdf is False:
+        problems.append(Problem("embed_pdf=False needs pdf_base_url, the absolute http(s) URL the batch "
+                                "folder is published at: a DocumentReference needs the PDF or a URL an EHR "
+                                "can fetch", field="pdf_base_url"))
+    if made_at is not None and (not isinstance(made_at, dt.datetime) or made_at.utcoffset() is None):
+        problems.append(Problem("made_at must be a datetime with its UTC offset (tzinfo)", field="made_at"))
+    if problems:
+        raise InputError(problems=problems)
+    return pdf_base_url is None
+
+
+def _run_locked(job: BatchJob, out: Path, records: Iterable[Any], treatments: _Treatments, library: Any,
+                export: tuple[str, str], replace: bool, *, executor: cf.Executor | None, jobs: int | None,
+                progress: Callable[[int, int | None, Outcome], None] | None, total: int | None,
+                started: float) -> BatchResult:
+    """:func:`run_batch`, once it holds the folder's lock (``export``: its digest, and what it is)."""
+    identity = export[0]
+    previous, replaced = _claim(out, export, replace)
+    inputs = _Inputs(job, library)
+    errors: list[tuple[int, str, str, str]] = []
+    counts = {"written": 0, "skipped": 0, "failed": 0}
+    done = 0
+    try:
+        manifest = (out / MANIFEST).open("a", encoding="utf-8")
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
+    try:
+        bundle = _BundleWriter(out / BUNDLE) if job.fhir and "pdf" in job.formats else None
+    except OSError as exc:
+        manifest.close()
+        raise _unwritable(out, exc) from None
+    appended = False
+    pool: _Pool | None = None
+
+    def finish(outcome: Outcome) -> None:
+        nonlocal done, appended
+        done += 1
+        if outcome.entry is None:
+            counts["failed"] += 1
+            errors.extend((outcome.number, outcome.source, f, m) for f, m in outcome.problems)
+            _log.debug("record %s: no form (%s)", outcome.number, ", ".join(sorted({f for f, _ in outcome.problems})))
+        else:
+            counts["skipped" if outcome.skipped else "written"] += 1
+            _log.debug("record %s: form %s %s", outcome.number, outcome.entry.get("form_id"),
+                       "already complete" if outcome.skipped else "written")
+            entry = {**outcome.entry, "export": identity}  # the folder's export, on every line
+            if not outcome.skipped or entry != previous.get(outcome.number):
+                manifest.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+                manifest.flush()
+                appended = True
+                _remove_superseded(out, outcome.number, previous.get(outcome.number), entry)
+            if bundle is not None:
+                bundle.add(outcome.fhir or _fhir_entries(out, outcome.entry))
+        if progress:
+            progress(done, total, outcome)
+
+    def tasks() -> Iterator[Task]:
+        """The records whose forms need making; the others (bad records, finished forms) are done here."""
+        for record in records:
+            if isinstance(record, tuple):
+                number, patient = record
+                source, problems, ids, answers, named, notes = "", (), (None, None), {}, None, ()
+            else:
+                number, patient, source, problems = record.number, record.patient, record.source, record.problems
+                ids = (getattr(record, "resource_id", None), getattr(record, "full_url", None))
+                answers = dict(getattr(record, "screening", None) or {})
+                named = getattr(record, "treatment", None)
+                notes = tuple(getattr(record, "notes", None) or ())
+            form_treatment, unmade = treatments.of(named)
+            if patient is None or unmade:
+                unmade = [*((p.field or "", p.message) for p in problems), *unmade]
+                finish(Outcome(number, source, problems=tuple(unmade)))
+                continue
+            key = inputs.key(source, patient, answers, ids, form_treatment)
+            before = previous.get(number)
+            if _finished(before, key, out):
+                finish(Outcome(number, source, entry=before, skipped=True))
+                continue
+            yield Task(number, source, patient, form_treatment, before, ids, answers, key, notes=notes)
+
+    try:
+        with manifest:
+            if manifest.tell() and not (out / MANIFEST).read_bytes().endswith(b"\n"):
+                manifest.write("\n")  # a line torn by a killed run: the next line must not be glued to it
+            todo = tasks()
+            first = next(todo, None)  # the pool starts only if a form needs making
+            if first is not None:
+                pool = _Pool(job, executor, jobs)
+                for outcome in _bounded(pool.executor, pool.fn, itertools.chain([first], todo),
+                                        window=pool.workers * 4):
+                    finish(outcome)
+    except BrokenProcessPool:
+        raise RenderError("a worker process stopped unexpectedly (killed, or out of memory); the forms "
+                          "finished so far are kept: run the same command again to finish") from None
+    finally:
+        if pool is not None:
+            pool.close()
+    try:
+        if previous and (appended or _line_count(out / MANIFEST) != len(previous)):
+            _compact(out / MANIFEST)  # a re-run appended lines, or the manifest has torn or unreadable lines
+        _write_errors(out, errors)
+        if bundle is not None:
+            bundle.close()
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
+    return BatchResult(done, counts["written"], counts["skipped"], counts["failed"],
+                       round(time.perf_counter() - started, 3), out, replaced)
+
+
+def _claim(out: Path, export: tuple[str, str],
+           replace: bool) -> tuple[dict[int, dict[str, Any]], Path | None]:
+    """Make ``out`` this export's batch folder (see :func:`run_batch`): (the manifest's lines of this
+    export, where another export's files were moved, if anywhere). Nothing is changed when it raises."""
+    identity, described = export
+    try:
+        previous = read_manifest(out / MANIFEST)
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
+    replaced = None
+    others = sorted({e["export"] for e in previous.values() if isinstance(e.get("export"), str)} - {identity})
+    if others and not replace:
+        raise InputError(
+            f"{out} holds the forms of another export (its {MANIFEST} names export {others[0][:12]}; this "
+            f"run's export, {described}, is {identity[:12]}): give another --out, or --replace "
+            f"(replace=True) to make this export's forms there, the other's files moved, whole, into "
+            f"{out / (REPLACED + others[0][:12])}/")
+    try:
+        if others:
+            replaced = _set_aside(out, others[0][:12])
+            previous = {}
+        (out / FORMS).mkdir(exist_ok=True)
+        for stale in [*(out / FORMS).glob(".*.part"), *out.glob(".*.part")]:
+            stale.unlink()  # left by a killed run: a temporary file, never a finished form or bundle
+    except OSError as exc:
+        raise _unwritable(out, exc) from None
+    return previous, replaced
+
+
+def _unwritable(out: Path, exc: OSError) -> RenderError:
+    return RenderError(f"{out}: cannot write to the output folder ({exc.strerror or exc}); the forms "
+                       "finished so far are kept: fix the folder, then run the same command again")
+
+
+def _export_of(records: Iterable[Any], export: str | None) -> tuple[str, str]:
+    """(the digest that names the records' export in the manifest, what it is, for messages): ``export``
+    if given; else the files of a ``consent.ehr.Records`` (their absolute paths, in order: the same
+    files read again are the same export, whatever they now hold); else the records' sources."""
+    from ..ehr import Records
+
+    if export is not None:
+        text, described = f"named\0{export}", repr(export)
+    elif isinstance(records, Records):
+        paths = [os.path.abspath(path) for path in records.files]
+        text, described = "files\0" + "\0".join(paths), ", ".join(Path(p).name for p in paths)
+    elif isinstance(records, Sequence):
+        sources = dict.fromkeys(str(getattr(record, "source", "")) for record in records)
+        text = "sources\0" + "\0".join(sources)
+        described = ", ".join(s for s in sources if s) or "records given by a program"
+    else:
+        text, described = "records\0", "records given by a program"
+    return hashlib.sha256(text.encode()).hexdigest()[:32], described or "no files"
+
+
+def _lock(out: Path) -> int:
+    """Hold the folder's batch lock (exclusive, released by the system if the process dies); InputError
+    at once when another batch holds it. The file locked is checked to be the one at the path still (a
+    batch that ends removes it)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock
+        return -1
+    path = out / LOCK
+    for _ in range(100):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise RenderError(f"{out}: cannot write to the output folder ({exc.strerror or exc})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip()
+            os.close(fd)
+            pid = f"pid {holder}" if holder.isdigit() else "its pid not written yet"
+            raise InputError(f"another consent batch is writing to {out} ({pid}); wait for it to "
+                             "finish") from None
+        try:
+            same = os.path.samestat(os.fstat(fd), os.lstat(path))
+        except FileNotFoundError:
+            same = False
+        if same:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            return fd
+        os.close(fd)  # removed by the batch that held it, just now: lock the new one
+    raise RenderError(f"{out}: could not take the batch lock {LOCK}")
+
+
+def _unlock(out: Path, fd: int) -> None:
+    if fd < 0:
+        return
+    with contextlib.suppress(OSError):
+        (out / LOCK).unlink(missing_ok=True)  # while still held: a batch waiting on this file looks again
+    os.close(fd)
+
+
+def _set_aside(out: Path, export: str) -> Path:
+    """Move another export's files (forms, manifest, errors, bundle), whole, into a new folder beside them,
+    where they remain a batch folder of their own (their manifest's paths are relative)."""
+    aside = out / f"{REPLACED}{export}"
+    number = 1
+    while aside.exists() or aside.is_symlink():
+        number += 1
+        aside = out / f"{REPLACED}{export}-{number}"
+    aside.mkdir()
+    for name in (FORMS, MANIFEST, ERRORS, BUNDLE):
+        if (out / name).exists() or (out / name).is_symlink():
+            os.replace(out / name, aside / name)
+    return aside
+
+
+class _Pool:
+    """The executor a batch runs on: the caller's, or a local process pool of warmed workers that
+    share a folder for the work common to a group of forms (removed when the batch ends)."""
+
+    def __init__(self, job: BatchJob, executor: cf.Executor | None, jobs: int | None) -> None:
+        import functools
+        import tempfile
+
+        self.own = executor is None
+        self.shared: str | None = None
+        if executor is None:
+            self.shared = tempfile.mkdtemp(prefix="consent-batch-")
+            job = attrs.evolve(job, shared_dir=self.shared)
+            executor = cf.ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1, mp_context=_process_context(),
+                                              initializer=warm_worker, initargs=(job,))
+            self.fn: Callable[[Task], Outcome] = run_task
+        else:
+            self.fn = functools.partial(run_task, job=job)
+        self.executor = executor
+        self.workers = getattr(executor, "_max_workers", None) or jobs or os.cpu_count() or 1
+
+    def close(self) -> None:
+        if self.own:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+        if self.shared is not None:
+            import shutil
+
+            shutil.rmtree(self.shared, ignore_errors=True)
+
+
+def _process_context() -> Any:
+    """How worker processes start. Not as forks of this process: a fork would share, then copy page by
+    page as Python's garbage collector touches them, everything the coordinator holds (the records),
+    and memory would grow with the batch. From a fork server that has imported the renderers, where
+    the platform has one: each worker starts in milliseconds, and the imported code stays shared
+    between the workers (counted once in their memory). Else (Windows, macOS) clean ("spawn")."""
+    if "forkserver" in multiprocessing.get_all_start_methods() and sys.platform == "linux":
+        from multiprocessing import forkserver
+
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["consent.batch.preload"])
+        # The fork server runs `python -c ...`, which puts the current folder first on sys.path (and
+        # Python 3.11 ignores this process's sys.path there): run from a folder holding a consent/
+        # source tree, it would import that instead of the installed package. PYTHONSAFEPATH keeps the
+        # current folder off. (A server started earlier by the program keeps its own modules: the
+        # workers then import what they need themselves.)
+        saved = os.environ.get("PYTHONSAFEPATH")
+        os.environ["PYTHONSAFEPATH"] = "1"
+        try:
+            forkserver.ensure_running()
+        finally:
+            if saved is None:
+                del os.environ["PYTHONSAFEPATH"]
+            else:
+                os.environ["PYTHONSAFEPATH"] = saved
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _remove_superseded(out: Path, number: int, before: dict[str, Any] | None, now: dict[str, Any]) -> None:
+    """Remove the files of this record's form from an earlier run that the new form replaced (another
+    treatment or patient data gives another form id): the folder never holds two forms for one record.
+    Only files named for this record in the forms folder are touched, whatever the manifest line says."""
+    files = (before or {}).get("files")
+    if not isinstance(files, dict):
+        return
+    for rel in set(files) - set(now.get("files") or {}):
+        path = Path(str(rel))
+        if path.parent == Path(FORMS) and path.name.startswith(f"rec-{number:06d}_"):
+            (out / path).unlink(missing_ok=True)
+
+
+def _fhir_entries(out: Path, entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The FHIR entries of a form finished by an earlier run, read back from its own file."""
+    for rel in entry.get("files", {}):
+        if rel.endswith(".fhir.json"):
+            return list(json.loads((out / rel).read_text(encoding="utf-8")).get("entry", []))
+    return []
+
+
+class _BundleWriter:
+    """Writes the batch's transaction Bundle entry by entry (temporary name, renamed on close). A Bundle
+    with no entry has no ``entry`` element: FHIR JSON has no empty arrays."""
+
+    HEAD = '{"resourceType": "Bundle", "type": "transaction"'
+
+    def __init__(self, path: Path) -> None:
+        import tempfile
+
+        self.path = path
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        self.fh = os.fdopen(fd, "w", encoding="utf-8")
+        self.fh.write(self.HEAD)
+        self.seen: set[str] = set()  # two records of one patient give one form: send it once
+
+    def add(self, entries: Iterable[dict[str, Any]]) -> None:
+        for entry in entries:
+            if entry["fullUrl"] in self.seen:
+                continue
+            self.fh.write((', "entry": [\n' if not self.seen else ",\n")
+                          + json.dumps(entry, ensure_ascii=False, sort_keys=True))
+            self.seen.add(entry["fullUrl"])
+
+    def close(self) -> None:
+        self.fh.write("\n]}\n" if self.seen else "}\n")
+        self.fh.close()
+        os.replace(self.tmp, self.path)
+
+
+def _line_count(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for _ in fh)
+
+
+def _compact(path: Path) -> None:
+    """One line per record, the latest, in the order records first appeared."""
+    lines: dict[int, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            lines[int(json.loads(line)["record"])] = line
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
+            continue  # a torn line from a killed run
+    atomic_write(path, "".join(line + "\n" for line in lines.values()).encode())
+
+
+def _write_errors(out: Path, errors: list[tuple[int, str, str, str]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["record", "source", "field", "message"])
+    writer.writerows(sorted(errors))
+    atomic_write(out / ERRORS, buffer.getvalue().encode())

@@ -1,0 +1,425 @@
+"""Render stage, DOCX: the document model -> Word, through docxtpl and the template templates/form.docx.
+
+The template holds the letterhead, header and footer (with PAGE / NUMPAGES fields) and the title
+block; the body is built from the same document model as the PDF with python-docx, using the
+template's real heading and list styles. The result is byte-for-byte reproducible: fixed document
+dates and fixed zip entry times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import io
+import json
+import zipfile
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Inches, Pt, RGBColor
+from docx.text.paragraph import Paragraph as DocxParagraph
+from docxcompose.properties import CustomProperties
+from docxtpl import DocxTemplate
+
+from .._esign import check_esign, tag
+from .._form_data import DOCX_PROPERTY, form_data_json
+from .._jinja_data import markup, template_data
+from .._text import NoFiles, Sandbox, TemplateUndefined, long_date, run_template
+from .._version import __version__
+from ..document import (
+    BulletList,
+    Checklist,
+    FeeTable,
+    Form,
+    Heading,
+    Notice,
+    Paragraph,
+    ProductTable,
+    Section,
+    Signatures,
+)
+from ..errors import RenderError
+from ..library.loader import template_folders
+from .package import zip_parts
+from .template_check import check_template
+
+BOX_EMPTY, BOX_CHECKED = "☐", "☒"
+GREY = RGBColor(0x4A, 0x4F, 0x57)
+WHITE = RGBColor(0xFF, 0xFF, 0xFF)
+
+
+@functools.lru_cache(maxsize=8)
+def template_bytes(packs: tuple[str, ...]) -> bytes:
+    path = template_folders(packs).template("form.docx")
+    data = path.read_bytes()
+    check_template(data, path)  # no external links or file-reading fields in a clinic's template
+    return data
+
+
+def _env() -> Sandbox:
+    return Sandbox(undefined=TemplateUndefined, autoescape=True, loader=NoFiles("a Word template"))
+
+
+def _shade(cell: Any, fill: str) -> None:
+    tcpr = cell._tc.get_or_add_tcPr()
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    tcpr.append(shd)
+
+
+def _box(paragraph: Any) -> None:
+    """A full border around one paragraph (state notices)."""
+    ppr = paragraph._p.get_or_add_pPr()
+    borders = OxmlElement("w:pBdr")
+    for side in ("top", "left", "bottom", "right"):
+        edge = OxmlElement(f"w:{side}")
+        for key, value in (("w:val", "single"), ("w:sz", "12"), ("w:space", "4"), ("w:color", "12263A")):
+            edge.set(qn(key), value)
+        borders.append(edge)
+    ppr.append(borders)
+
+
+def _cant_split(row: Any) -> None:
+    trpr = row._tr.get_or_add_trPr()
+    el = OxmlElement("w:cantSplit")
+    trpr.append(el)
+
+
+def _header_row(row: Any) -> None:
+    trpr = row._tr.get_or_add_trPr()
+    trpr.append(OxmlElement("w:tblHeader"))
+
+
+def _cell_text(cell: Any, text: str, *, bold: bool = False, align: Any = None, size: float = 10.5) -> None:
+    p = cell.paragraphs[0]
+    run = p.add_run(text)
+    run.bold = bold
+    run.font.size = Pt(size)
+    if align is not None:
+        p.alignment = align
+
+
+class _BodyWriter:
+    def __init__(self, doc: Any, labels: Any, esign: str | None = None, initials_by: str = "patient") -> None:
+        self.doc = doc
+        self.initials_by = initials_by  # whose the initials are (a minor's form: the parent's or guardian's)
+        self.style_ids: dict[str, str | None] = {}
+        self.labels = labels
+        self.page_break_next = False  # set by a notice that must have its page to itself
+        self.esign = esign  # e-signature tags at the signature, date and initials lines, if asked for
+        self.tags = 0
+
+    def _tag(self, paragraph: Any, name: str, *, underline: bool = False) -> None:
+        """The e-signature tag of field ``name``, as a white run (1 pt for a DocuSign anchor; for
+        Acrobat Sign, whose field is the tag's size, 7 pt), numbered as in the PDF."""
+        text = tag(name, self.esign, self.tags + 1, initials_by=self.initials_by) if self.esign else None
+        if text is None:
+            return
+        self.tags += 1
+        run = paragraph.add_run(text)
+        run.font.color.rgb = WHITE
+        run.font.size = Pt(1 if self.esign == "docusign" else 7)
+        if underline:  # the line written on, in the line's colour (a white run would underline in white)
+            run.underline = True
+            run._r.get_or_add_rPr().find(qn("w:u")).set(qn("w:color"), "000000")
+
+    def _style_id(self, name: str) -> str | None:
+        """The id of the template's style ``name``, looked up once per document: python-docx's own
+        ``paragraph.style = name`` reads every style of styles.xml on each call (to compare with the
+        default style, which none of these is), a third of the time of a DOCX."""
+        if name not in self.style_ids:
+            style = self.doc.styles[name]
+            # python-docx names no style for the default one (a clinic's form.docx may make it so)
+            self.style_ids[name] = None if style == self.doc.styles.default(style.type) else style.style_id
+        return self.style_ids[name]
+
+    def _styled_paragraph(self, text: str, style: str) -> Any:
+        """``doc.add_paragraph(text, style=style)``, giving the same XML."""
+        paragraph = self.doc.add_paragraph(text)
+        paragraph._p.style = self._style_id(style)
+        return paragraph
+
+    def _then(self, write: Any, *args: Any) -> None:
+        """Write something; if the last thing written must end its page, start this on a new page."""
+        pending, self.page_break_next = self.page_break_next, False
+        body = self.doc.element.body
+        before = list(body.iterchildren())
+        write(*args)
+        if pending:
+            first = next((el for el in body.iterchildren() if el not in before), None)
+            if first is not None:
+                p = first if first.tag == qn("w:p") else next(first.iter(qn("w:p")), None)
+                if p is not None:
+                    DocxParagraph(p, self.doc).paragraph_format.page_break_before = True
+
+    def section(self, section: Section) -> None:
+        self._then(self._styled_paragraph, section.title, "Heading 1")
+        for block, after in zip(section.blocks, (*section.blocks[1:], None)):
+            self._then(getattr(self, f"_{block.kind}"), block)
+            if block.kind == "paragraph" and after is not None and after.kind in ("fees", "checklist"):
+                # It introduces the table ("Here are our fees ..."): on the table's page, as in the PDF.
+                self.doc.paragraphs[-1].paragraph_format.keep_with_next = True
+        if section.initials:
+            p = self.doc.add_paragraph()
+            p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+            p.paragraph_format.keep_together = True
+            p.add_run(self.labels["initials"] + " ").font.size = Pt(10)
+            self._tag(p, f"initials.{section.clause_id}", underline=True)
+            line = p.add_run("\t")
+            line.underline = True
+            p.paragraph_format.tab_stops.add_tab_stop(Inches(6.9), WD_TAB_ALIGNMENT.RIGHT)
+            p.paragraph_format.left_indent = Inches(4.2)
+
+    def _paragraph(self, block: Paragraph) -> None:
+        p = self.doc.add_paragraph()
+        p.add_run(block.text).bold = block.style == "strong"
+
+    def _heading(self, block: Heading) -> None:
+        self._styled_paragraph(block.text, "Heading 2")
+
+    def _list(self, block: BulletList) -> None:
+        for item in block.items:
+            self._styled_paragraph(item, "List Bullet")
+
+    def _notice(self, block: Notice) -> None:
+        """A boxed notice. A state notice names its law after it ("Law:" for the law's own words, a
+        summary label for a paraphrase), in the type size of the document model (as the PDF). One that
+        must stand on its own page is preceded by its law and a note, and has the page to itself."""
+        law = self.labels["notice_paraphrase" if block.wording == "paraphrase" else "notice_citation"]
+        if block.own_page:
+            if block.citation:
+                self._citation(f"{law} {block.citation}")
+            self.doc.add_paragraph().add_run(self.labels["notice_own_page"]).italic = True
+        p = self.doc.add_paragraph()
+        run = p.add_run(block.text)
+        if block.type_pt:
+            run.font.size = Pt(block.type_pt)
+        p.paragraph_format.keep_together = True
+        if block.own_page:  # the page is the notice: no box, plain weight, lines 1.08 times the type size
+            p.paragraph_format.page_break_before = True
+            p.paragraph_format.line_spacing = Pt(round((block.type_pt or 11) * 1.08, 1))
+            p.paragraph_format.space_after = Pt(0)
+            self.page_break_next = True
+            return
+        run.bold = True
+        _box(p)
+        if block.citation:
+            self._citation(f"{law} {block.citation}")
+
+    def _citation(self, text: str) -> None:
+        c = self.doc.add_paragraph()
+        r = c.add_run(text)
+        r.font.size = Pt(9.5)
+        r.font.color.rgb = GREY
+
+    def _checklist(self, block: Checklist) -> None:
+        table = self.doc.add_table(rows=1, cols=3)
+        table._tbl.tblStyle_val = self._style_id("Table Grid")
+        table.alignment = WD_TABLE_ALIGNMENT.CENTER
+        head = table.rows[0]
+        _header_row(head)
+        for cell, text in zip(head.cells, (block.header, block.yes, block.no), strict=True):
+            _cell_text(cell, text, bold=True, align=None if text == block.header else WD_ALIGN_PARAGRAPH.CENTER)
+            _shade(cell, "E3E8EE")
+        for row in block.rows:
+            cells = table.add_row().cells
+            _cell_text(cells[0], row.question)
+            _cell_text(cells[1], BOX_CHECKED if row.answer is True else BOX_EMPTY, align=WD_ALIGN_PARAGRAPH.CENTER)
+            _cell_text(cells[2], BOX_CHECKED if row.answer is False else BOX_EMPTY, align=WD_ALIGN_PARAGRAPH.CENTER)
+        for row in table.rows:
+            _cant_split(row)
+        _column_widths(table, (Inches(5.5), Inches(0.7), Inches(0.7)))
+        self.doc.add_paragraph()
+
+    def _fees(self, block: FeeTable) -> None:
+        table = self.doc.add_table(rows=1, cols=2)
+        table._tbl.tblStyle_val = self._style_id("Table Grid")
+        head = table.rows[0]
+        _header_row(head)
+        _cell_text(head.cells[0], block.item_header, bold=True)
+        _cell_text(head.cells[1], block.amount_header, bold=True, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        for cell in head.cells:
+            _shade(cell, "E3E8EE")
+        for label, value in (*block.rows, block.total):
+            cells = table.add_row().cells
+            bold = (label, value) == block.total
+            _cell_text(cells[0], label, bold=bold)
+            _cell_text(cells[1], value, bold=bold, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        for row in table.rows:
+            _cant_split(row)
+        _column_widths(table, (Inches(4.6), Inches(2.3)))
+        for label, items in ((block.included_label, block.included), (block.excluded_label, block.excluded)):
+            p = self.doc.add_paragraph()
+            p.paragraph_format.space_before = Pt(6)
+            p.paragraph_format.keep_with_next = True
+            p.add_run(label).bold = True
+            if items:
+                for item in items:
+                    self._styled_paragraph(item, "List Bullet")
+            else:
+                self.doc.add_paragraph(self.labels["fee_none"])
+
+    def _product(self, block: ProductTable) -> None:
+        table = self.doc.add_table(rows=0, cols=2)
+        table._tbl.tblStyle_val = self._style_id("Table Grid")
+        for row in block.rows:
+            cells = table.add_row().cells
+            _cell_text(cells[0], row.label, bold=True)
+            _shade(cells[0], "E3E8EE")
+            if row.note:
+                note = cells[0].add_paragraph().add_run(row.note)
+                note.font.size = Pt(9.5)
+                note.font.color.rgb = GREY
+            _cell_text(cells[1], row.value)  # empty: the box is written in by hand
+        for row in table.rows:
+            _cant_split(row)
+        _column_widths(table, (Inches(2.5), Inches(4.4)))
+        self.doc.add_paragraph()
+
+    def _signatures(self, block: Signatures) -> None:
+        for party in block.parties:
+            title = self.doc.add_paragraph()
+            title.paragraph_format.space_before = Pt(12)
+            title.paragraph_format.keep_with_next = True
+            title.add_run(party.title).bold = True
+            if party.note:
+                note = self.doc.add_paragraph()
+                note.paragraph_format.keep_with_next = True
+                r = note.add_run(party.note)
+                r.italic = True
+                r.font.size = Pt(9.5)
+            table = self.doc.add_table(rows=0, cols=2)
+            tagged = {self.labels.get("sig_signature"): "signature", self.labels.get("sig_date"): "date"}
+            for i, (label, value) in enumerate(party.fields):
+                row = table.add_row()
+                _cant_split(row)
+                row.height = Inches(0.38)
+                label_cell, value_cell = row.cells
+                _cell_text(label_cell, label, size=10)
+                _cell_text(value_cell, value, size=11)
+                if label in tagged:
+                    self._tag(value_cell.paragraphs[0], f"{party.role}.{tagged[label]}")
+                for cell in (label_cell, value_cell):
+                    cell.vertical_alignment = 3  # bottom
+                    if i < len(party.fields) - 1:
+                        cell.paragraphs[0].paragraph_format.keep_with_next = True
+                _bottom_rule(value_cell)
+            _column_widths(table, (Inches(1.9), Inches(5.0)))
+
+
+def _column_widths(table: Any, widths: tuple[Any, ...]) -> None:
+    """Fixed column widths (grid and every cell), so Word and LibreOffice lay the table out alike."""
+    table.autofit = False
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+        for cell in column.cells:
+            cell.width = width
+
+
+def _bottom_rule(cell: Any) -> None:
+    tcpr = cell._tc.get_or_add_tcPr()
+    borders = OxmlElement("w:tcBorders")
+    bottom = OxmlElement("w:bottom")
+    for key, value in (("w:val", "single"), ("w:sz", "6"), ("w:color", "1D1D1F")):
+        bottom.set(qn(key), value)
+    borders.append(bottom)
+    tcpr.append(borders)
+
+
+_CUSTOM = "docProps/custom.xml"
+_FORM_DATA_SLOT = b"consent-form-data-goes-here"
+
+
+def with_form_data(parts: dict[str, bytes], form: Form, esign: str | None) -> dict[str, bytes]:
+    """The parts with this form's data (see consent._form_data) in the custom property ``consent.form``:
+    put in last, as the twin rendered for a batch holds only tokens."""
+    if _FORM_DATA_SLOT not in parts[_CUSTOM]:
+        raise RenderError("form.docx: no place for the form's data in docProps/custom.xml")
+    data = xml_escape(form_data_json(form, __version__, {"esign": esign})).encode()
+    return {**parts, _CUSTOM: parts[_CUSTOM].replace(_FORM_DATA_SLOT, data, 1)}
+
+
+def render_parts(form: Form, esign: str | None = None) -> dict[str, bytes]:
+    """The parts of the form's DOCX package, by name, in package order, rendered on their own."""
+    return with_form_data(template_parts(form, esign), form, esign)
+
+
+def template_parts(form: Form, esign: str | None = None) -> dict[str, bytes]:
+    """Render the form with docxtpl: the parts of the DOCX package, by name, in package order, with a
+    slot for the form's data (see with_form_data)."""
+    tpl = DocxTemplate(io.BytesIO(template_bytes(form.packs)))
+    body = tpl.new_subdoc()
+    initials_by = "patient" if form.manifest.minor is None else "representative"
+    writer = _BodyWriter(body, form.labels, esign, initials_by)
+    for section in form.sections:
+        writer.section(section)
+    h = form.header
+    # Data only: the body goes in as its finished XML, never as docxtpl's Subdoc, whose document a
+    # template could save anywhere (``body.subdocx.save(...)``; see consent/_jinja_data.py).
+    context = {
+        "L": template_data(form.labels),
+        "title": form.title,
+        "clinic_name": h.clinic_name,
+        "clinic_address": h.clinic_address,
+        "clinic_phone": h.clinic_phone,
+        "patient_name": h.patient_name,
+        "birth_date": h.birth_date,
+        "mrn": h.mrn or "—",
+        "form_date": long_date(form.date, form.locale),
+        "form_id": form.form_id,
+        "template_version": form.manifest.template_version,
+        "body": markup(str(body)),  # the subdocument's XML, as docxtpl would print the Subdoc
+    }
+    run_template(lambda: tpl.render(context, jinja_env=_env(), autoescape=True), "form.docx")
+    stamp = dt.datetime.combine(form.date, dt.time(0, 0))
+    core = tpl.docx.core_properties
+    core.title = form.title
+    core.author = h.clinic_name
+    core.last_modified_by = h.clinic_name
+    core.subject = form.manifest.treatment_id
+    core.identifier = form.form_id
+    core.version = form.manifest.template_version
+    core.keywords = f"consent; {form.form_id}; {form.manifest.treatment_id}"
+    core.comments = "Informed consent form. Clause manifest: custom property consent.manifest."
+    core.language = form.language
+    core.category = "Informed consent"
+    core.created = core.modified = stamp
+    core.revision = 1
+    custom = CustomProperties(tpl.docx)
+    custom["consent.form_id"] = form.form_id
+    custom["consent.manifest"] = json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True)
+    custom[DOCX_PROPERTY] = _FORM_DATA_SLOT.decode()  # this form's own data goes in after (see with_form_data)
+    _without_thumbnail(tpl.docx.part.package)
+    buffer = io.BytesIO()
+    tpl.save(buffer)
+    with zipfile.ZipFile(buffer) as package:
+        return {info.filename: package.read(info.filename) for info in package.infolist()}
+
+
+def _without_thumbnail(package: Any) -> None:
+    """No preview picture (``docProps/thumbnail.*``). The one in the built-in form.docx is the empty page
+    of python-docx's default document, and a clinic's form.docx, saved by Word, carries a picture of its
+    letterhead at best: never this form. A true preview would mean laying out each DOCX as Word would
+    (LibreOffice, seconds a form) and printing the patient's name once more, in a picture. Without the
+    part, Windows Explorer, macOS Quick Look and the document systems draw their own preview from the
+    document. Its package relationship goes; python-docx then writes neither the part nor its content
+    type (it writes the parts that are related, and a content type for each of those)."""
+    from docx.opc.constants import RELATIONSHIP_TYPE
+
+    for rid, rel in list(package.rels.items()):
+        if rel.reltype == RELATIONSHIP_TYPE.THUMBNAIL:
+            del package.rels[rid]
+
+
+def docx_bytes(form: Form, *, esign: str | None = None) -> bytes:
+    """The DOCX of ``form``, rendered on its own: the plain path (consent/speedups/render.py gives the same
+    bytes, faster, for the forms of a batch). ``esign`` ("docusign" or "adobe") adds that service's tags,
+    in white, at the signature, date and initials lines (see consent/_esign.py)."""
+    check_esign(esign)
+    return zip_parts(render_parts(form, esign))
