@@ -43,6 +43,7 @@ from ..errors import ContentError, InputError, Problem
 from ..inputs.loaders import (
     Clinic,
     Patient,
+    Provider,
     Screening,
     Study,
     local_text,
@@ -52,7 +53,7 @@ from ..inputs.loaders import (
 from ..inputs.majority import minor_on
 from ..library.loader import DEFAULT_LANGUAGE, Library, get_library, resolve_language
 from ..library.treatments import TreatmentSpec
-from .clinic import ClinicTerms, require_terms
+from .clinic import ClinicTerms, FeeTerms, ProductTerms, require_terms
 
 STATE_NOTICE_PT = 12.0
 """Type size of a state notice's words, in the PDF and the DOCX alike, unless its clause asks for more
@@ -146,75 +147,110 @@ def clause_context(
     treatment: TreatmentSpec, patient: Patient, clinic: Clinic, terms: ClinicTerms, date: dt.date, locale: str,
     *, language: str = DEFAULT_LANGUAGE,
 ) -> Mapping[str, Any]:
-    """What clause text is given: data only (read-only mappings of text; see consent/_jinja_data.py)."""
-    fees = terms.fees
-    provider = clinic.provider
-    study = clinic.study
+    """What clause text is given: data only (read-only mappings of text; see consent/_jinja_data.py).
+
+    One namespace for each thing a clause may name, each made by a step below; dates, amounts and counts
+    are written out for ``locale``, a study's own texts taken in ``language``."""
     return template_data({
-        "patient": {
-            "full_name": patient.full_name,
-            "birth_date": long_date(patient.birth_date, locale),
-            "mrn": patient.mrn,
-        },
-        "clinic": {
-            "name": clinic.name,
-            "address": clinic.address,
-            "phone": clinic.phone,
-            "email": clinic.email,
-            "after_hours_phone": clinic.after_hours_phone,
-            "state": clinic.state.upper(),
-        },
-        "provider": {
-            "name": provider.name,
-            "credentials": provider.credentials,
-            "line": f"{provider.name}, {provider.credentials}",
-        },
-        "treatment": {
-            "id": treatment.id,
-            "name": treatment.name,
-            "description": treatment.description,
-            "purpose": terms.purpose,
-            "route": treatment.route,
-            "product": treatment.product,
-            "session_length": treatment.session_length,
-            "usual_sessions": treatment.usual_sessions,
-            "steps": treatment.steps,
-            "common_effects": treatment.common_effects,
-            "rare_effects": treatment.rare_effects,
-            "aftercare": treatment.aftercare,
-            "urgent_signs": treatment.urgent_signs,
-            "evidence": treatment.evidence,
-        },
-        "product": {
-            "maker": terms.product.maker,
-            "source_tissue": terms.product.source_tissue,
-            "donor_screening": terms.product.donor_screening,
-            "lot_number": terms.product.lot_number,
-        },
-        "fees": {
-            "per_session": money(fees.price_per_session, fees.currency, locale),
-            "sessions": number(fees.planned_sessions, locale),
-            "total": money(fees.total, fees.currency, locale),
-            "currency": fees.currency,
-            "refund_policy": fees.refund_policy,
-        },
-        "study": None
-        if study is None
-        else {
-            "ind_number": study.ind_number,
-            "ide_number": study.ide_number,
-            "irb_name": study.irb_name,
-            "protocol": study.protocol,
-            "purpose": local_text(study.purpose, language),
-            "duration": local_text(study.duration, language),
-            "subjects": None if study.subjects is None else number(study.subjects, locale),
-            "irb_contact": study.irb_contact,
-            "clinicaltrials_gov": bool(study.clinicaltrials_gov),  # an applicable clinical trial
-            "nct_id": study.nct_id,
-            "future_use": study.future_use,
-        },
+        "patient": _patient_values(patient, locale),
+        "clinic": _clinic_values(clinic),
+        "provider": _provider_values(clinic.provider),
+        "treatment": _treatment_values(treatment, terms),
+        "product": _product_values(terms.product),
+        "fees": _fee_values(terms.fees, locale),
+        "study": _study_values(clinic.study, locale, language),
         "form": {"date": long_date(date, locale)},
     })
+
+
+def _patient_values(patient: Patient, locale: str) -> dict[str, Any]:
+    """``patient.*``: who the form is for."""
+    return {
+        "full_name": patient.full_name,
+        "birth_date": long_date(patient.birth_date, locale),
+        "mrn": patient.mrn,
+    }
+
+
+def _clinic_values(clinic: Clinic) -> dict[str, Any]:
+    """``clinic.*``: how to reach the clinic, and its state (upper case)."""
+    return {
+        "name": clinic.name,
+        "address": clinic.address,
+        "phone": clinic.phone,
+        "email": clinic.email,
+        "after_hours_phone": clinic.after_hours_phone,
+        "state": clinic.state.upper(),
+    }
+
+
+def _provider_values(provider: Provider) -> dict[str, Any]:
+    """``provider.*``: who treats, and the line that names them with their credentials."""
+    return {
+        "name": provider.name,
+        "credentials": provider.credentials,
+        "line": f"{provider.name}, {provider.credentials}",
+    }
+
+
+def _treatment_values(treatment: TreatmentSpec, terms: ClinicTerms) -> dict[str, Any]:
+    """``treatment.*``: the treatment file's words, with the purpose the clinic's terms give it."""
+    return {
+        "id": treatment.id,
+        "name": treatment.name,
+        "description": treatment.description,
+        "purpose": terms.purpose,
+        "route": treatment.route,
+        "product": treatment.product,
+        "session_length": treatment.session_length,
+        "usual_sessions": treatment.usual_sessions,
+        "steps": treatment.steps,
+        "common_effects": treatment.common_effects,
+        "rare_effects": treatment.rare_effects,
+        "aftercare": treatment.aftercare,
+        "urgent_signs": treatment.urgent_signs,
+        "evidence": treatment.evidence,
+    }
+
+
+def _product_values(product: ProductTerms) -> dict[str, Any]:
+    """``product.*``: the identity of the product the clinic uses for the treatment."""
+    return {
+        "maker": product.maker,
+        "source_tissue": product.source_tissue,
+        "donor_screening": product.donor_screening,
+        "lot_number": product.lot_number,
+    }
+
+
+def _fee_values(fees: FeeTerms, locale: str) -> dict[str, Any]:
+    """``fees.*``: the clinic's fee schedule for the treatment, amounts written out for ``locale``."""
+    return {
+        "per_session": money(fees.price_per_session, fees.currency, locale),
+        "sessions": number(fees.planned_sessions, locale),
+        "total": money(fees.total, fees.currency, locale),
+        "currency": fees.currency,
+        "refund_policy": fees.refund_policy,
+    }
+
+
+def _study_values(study: Study | None, locale: str, language: str) -> dict[str, Any] | None:
+    """``study.*``: the clinic's study, its texts in ``language`` (None: the clinic lists no study)."""
+    if study is None:
+        return None
+    return {
+        "ind_number": study.ind_number,
+        "ide_number": study.ide_number,
+        "irb_name": study.irb_name,
+        "protocol": study.protocol,
+        "purpose": local_text(study.purpose, language),
+        "duration": local_text(study.duration, language),
+        "subjects": None if study.subjects is None else number(study.subjects, locale),
+        "irb_contact": study.irb_contact,
+        "clinicaltrials_gov": bool(study.clinicaltrials_gov),  # an applicable clinical trial
+        "nct_id": study.nct_id,
+        "future_use": study.future_use,
+    }
 
 
 class _Builder:
@@ -421,17 +457,60 @@ def assemble(
     language: str | None = None,
     packs: Sequence[str | Path] = (),
 ) -> tuple[Form, list[Trace]]:
-    """Fill in the clauses: the form (unchecked) and where each of its strings came from."""
+    """Fill in the clauses: the form (unchecked) and where each of its strings came from.
+
+    The steps, in order: check the inputs and load the library; see whether the patient is a minor and
+    choose the form's language; gather what the clauses are filled in with (:func:`_gather`); fill in
+    each clause (:func:`_fill_in_clauses`); refuse the form if anything went wrong
+    (:func:`_raise_problems`); put the form together around its sections (:func:`_put_together`)."""
     date = dt.date.today() if date is None else date
     validate_inputs(patient, clinic, date)
-    if screening is None:
-        screening = Screening()
-    elif not isinstance(screening, Screening):
-        screening = Screening(dict(screening))
+    screening = _as_screening(screening)
     library = get_library(packs)
     library.raise_problems()
     minor = minor_on(patient.birth_date, date, clinic.state, library.majority, clinic.minors.assent_from_age)
+    # Chosen here, not in a step: its fallback warning (stacklevel=3) names the caller of assemble.
     lang = choose_language(library, language, patient)
+    sources = _gather(library, treatment, patient, clinic, date, lang, minor)
+    builder = _new_builder(sources, screening)
+    sections, refs = _fill_in_clauses(builder, sources)
+    # Before the problems are raised: a missing label is one of them.
+    initials = None if minor is None else builder.label("minor_initials")
+    _raise_problems(builder, screening)
+    return _put_together(sources, sections, refs, initials, packs), builder.trace
+
+
+@attrs.frozen
+class _Sources:
+    """What one form is filled in from, once the inputs are checked and the form's language chosen."""
+
+    library: Library
+    spec: TreatmentSpec  # the treatment, in the form's language
+    patient: Patient
+    clinic: Clinic
+    date: dt.date
+    language: str
+    locale: str
+    labels: Mapping[str, str]
+    terms: ClinicTerms  # what the clinic's file gives for the treatment
+    context: Mapping[str, Any]  # what clause text is given (clause_context)
+    minor: Minor | None  # the patient is a minor on the form's date (None: an adult)
+
+
+def _as_screening(screening: Screening | Mapping[str, bool] | None) -> Screening:
+    """The screening answers as a :class:`Screening` (none given: no answers)."""
+    if screening is None:
+        return Screening()
+    if not isinstance(screening, Screening):
+        return Screening(dict(screening))
+    return screening
+
+
+def _gather(library: Library, treatment: str, patient: Patient, clinic: Clinic, date: dt.date, lang: str,
+            minor: Minor | None) -> _Sources:
+    """The treatment, labels and locale of ``lang``, the clinic's terms and the clause context. Raises
+    :class:`~consent.InputError` when the clinic's study has no text in ``lang``, the treatment is unknown
+    or the clinic's file does not cover it."""
     if problems := study_language_problems(clinic.study, lang):
         raise InputError(problems=problems)
     spec = library.treatment(treatment, lang)
@@ -439,16 +518,35 @@ def assemble(
     locale = library.locale(lang)
     terms = require_terms(clinic, spec, lang)
     context = clause_context(spec, patient, clinic, terms, date, locale, language=lang)
-    signers = None if minor is None else (minor, library.majority[minor.state].name_in(lang))
-    builder = _Builder(context, labels, spec, terms, patient, screening, locale, signers)
+    return _Sources(library, spec, patient, clinic, date, lang, locale, labels, terms, context, minor)
 
+
+def _new_builder(sources: _Sources, screening: Screening) -> _Builder:
+    """The builder of the form's sections; on a minor's form it also knows the state's name in the form's
+    language (for the line that says who signs)."""
+    minor, lang = sources.minor, sources.language
+    signers = None if minor is None else (minor, sources.library.majority[minor.state].name_in(lang))
+    return _Builder(sources.context, sources.labels, sources.spec, sources.terms, sources.patient, screening,
+                    sources.locale, signers)
+
+
+def _fill_in_clauses(builder: _Builder, sources: _Sources) -> tuple[list[Section], list[ClauseRef]]:
+    """Each clause of the form (:func:`clause_order`) filled in, and the reference the manifest keeps of it.
+    A clause whose words are fixed by law, on a form not in English, is its English notice (verbatim)
+    followed by its courtesy translation."""
+    library, lang = sources.library, sources.language
     sections, refs = [], []
-    for cid in clause_order(library, spec, clinic):
+    for cid in clause_order(library, sources.spec, sources.clinic):
         clause = library.clause(cid, lang)
         statutory = library.clause(cid) if clause.verbatim and lang != DEFAULT_LANGUAGE else None
         sections.append(builder.section(clause, statutory))
         refs.append(ClauseRef(clause.id, clause.version, clause.source, clause.language))
-    initials = None if minor is None else builder.label("minor_initials")
+    return sections, refs
+
+
+def _raise_problems(builder: _Builder, screening: Screening) -> None:
+    """Refuse the form: :class:`~consent.InputError` for a screening answer to no question on it, else
+    :class:`~consent.ContentError` with every problem met while filling in the clauses."""
     unknown = sorted(set(screening.answers) - builder.questions)
     if unknown:
         raise InputError(
@@ -463,36 +561,54 @@ def assemble(
     if builder.problems:
         raise ContentError(f"{len(builder.problems)} problem(s) while filling in the clauses", problems=builder.problems)
 
-    title = render_text(labels["form_title"], context)
-    header = Header(
-        clinic_name=clinic.name,
-        clinic_address=clinic.address,
-        clinic_phone=clinic.phone,
-        patient_name=patient.full_name,
-        birth_date=context["patient"]["birth_date"],
-        mrn=patient.mrn,
-    )
-    manifest = Manifest(
-        treatment_id=spec.id,
-        treatment_version=spec.version,
-        language=lang,
-        template_version=library.template_version,
-        clauses=tuple(refs),
-        study=clinic.study is not None,
-        minor=minor,
-    )
+
+def _put_together(sources: _Sources, sections: list[Section], refs: list[ClauseRef], initials: str | None,
+                  packs: Sequence[str | Path]) -> Form:
+    """The form around its filled-in sections: title, header, labels, manifest, jurisdiction, and its id.
+    ``initials``: the label of the initials lines on a minor's form (:func:`form_labels`)."""
+    spec, clinic = sources.spec, sources.clinic
+    title = render_text(sources.labels["form_title"], sources.context)
+    header = _header(sources)
+    manifest = _manifest(sources, refs)
     form = Form(
         form_id="",
         title=title,
-        language=lang,
-        locale=locale,
-        date=date,
+        language=sources.language,
+        locale=sources.locale,
+        date=sources.date,
         header=header,
-        labels=form_labels(labels, initials),
+        labels=form_labels(sources.labels, initials),
         sections=tuple(sections),
         manifest=manifest,
         packs=tuple(str(Path(p).resolve()) for p in packs),
         jurisdiction=Jurisdiction(clinic.state.upper(), clinic.provider.credentials, study_kinds(clinic.study),
                                   spec.specialty),
     )
-    return finish_form(sections, form, manifest), builder.trace
+    return finish_form(sections, form, manifest)
+
+
+def _header(sources: _Sources) -> Header:
+    """The form's header: the clinic, and the patient (birth date written out for the locale)."""
+    clinic, patient = sources.clinic, sources.patient
+    return Header(
+        clinic_name=clinic.name,
+        clinic_address=clinic.address,
+        clinic_phone=clinic.phone,
+        patient_name=patient.full_name,
+        birth_date=sources.context["patient"]["birth_date"],
+        mrn=patient.mrn,
+    )
+
+
+def _manifest(sources: _Sources, refs: list[ClauseRef]) -> Manifest:
+    """What went into the form: the treatment and each clause (ids and versions), the language, the template
+    version, whether the clinic lists a study, and the minor's record (None for an adult)."""
+    return Manifest(
+        treatment_id=sources.spec.id,
+        treatment_version=sources.spec.version,
+        language=sources.language,
+        template_version=sources.library.template_version,
+        clauses=tuple(refs),
+        study=sources.clinic.study is not None,
+        minor=sources.minor,
+    )

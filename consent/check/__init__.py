@@ -31,7 +31,7 @@ import attrs
 from .._text import TemplateError, render_text
 from ..assemble.assembly import Trace, clause_context, assemble
 from ..assemble.clinic import clinic_terms
-from ..errors import ConsentError
+from ..errors import ConsentError, Problem
 from ..inputs.loaders import Clinic, load_clinic, validate_clinic
 from ..library.loader import DEFAULT_LANGUAGE, Library, get_library
 from ._claims import ClaimRule
@@ -169,21 +169,11 @@ def check(
     ``state`` makes the forms as for a clinic in that state (its notices and rules); the sample
     provider is an MD.
     """
-    clinic_file = None
-    if isinstance(clinic, str | Path):
-        clinic_file, clinic = str(clinic), load_clinic(clinic)
-    elif clinic is not None:
-        validate_clinic(clinic)
+    clinic, clinic_file = _given_clinic(clinic)
     library = get_library(packs)
     settings, setting_problems = settings_for(library)
-    findings = [problem_finding(p) for p in library.problems]
-    findings += [problem_finding(p, "structure.settings") for p in setting_problems]
-    findings += variable_findings(library)
     chosen = list(treatments) if treatments else sorted(library.treatments)
-    for tid in chosen:
-        if tid not in library.treatments:
-            findings.append(Finding("structure.unknown-treatment", "error",
-                                    f"unknown treatment {tid!r} (known: {', '.join(sorted(library.treatments))})"))
+    findings = _structure_findings(library, setting_problems, chosen)
     structure_ok = not findings
     if clinic is not None:
         findings += unused_entries(clinic, library, clinic_file)
@@ -195,25 +185,55 @@ def check(
         for language in languages or library.languages:
             missing = translation_findings(spec, library, language)
             reports.append(Report(tuple(missing)))
-            if list_findings or missing or not structure_ok:
-                continue
-            form_clinic = clinic if clinic is not None else sample_clinic(language)
-            if state is not None:
-                form_clinic = attrs.evolve(form_clinic, state=state.upper())
-            _, problems = clinic_terms(form_clinic, library.treatment(tid, language), language)
-            if problems:
-                reports.append(Report(tuple(clinic_findings(problems, tid, language, clinic_file))))
-                continue
-            plain = _form_report(tid, language, packs, library, form_clinic)
-            reports.append(plain)
-            reports.append(_minor_report(tid, language, packs, library, form_clinic, plain))
-            if form_clinic.study is None:
-                study = _form_report(tid, language, packs, library, sample_study_clinic(language, form_clinic))
-                reports.append(_only_with_study(study, plain))
+            if structure_ok and not list_findings and not missing:  # else its forms cannot be made
+                reports += _sample_forms(tid, language, packs, library, clinic, clinic_file, state)
     checked = list(languages or library.languages)
     reports.append(Report(tuple(_notice_findings(library, checked))))
     reports.append(Report(tuple(_unchecked_languages(settings.rules, checked))))
     return merge(reports, len(settings.rules))
+
+
+def _given_clinic(clinic: Clinic | str | Path | None) -> tuple[Clinic | None, str | None]:
+    """The clinic the forms are made for (loaded from its file, or validated as given) and the file's
+    name (None: not given as a file). Raises :class:`~consent.InputError` for a clinic that is not valid."""
+    if isinstance(clinic, str | Path):
+        return load_clinic(clinic), str(clinic)
+    if clinic is not None:
+        validate_clinic(clinic)
+    return clinic, None
+
+
+def _structure_findings(library: Library, setting_problems: Sequence[Problem],
+                        chosen: Sequence[str]) -> list[Finding]:
+    """What is wrong with the library itself (its files, the check's settings, the variables its clauses
+    use) and the ``chosen`` treatments it does not have: with any of these, no form is made."""
+    findings = [problem_finding(p) for p in library.problems]
+    findings += [problem_finding(p, "structure.settings") for p in setting_problems]
+    findings += variable_findings(library)
+    for tid in chosen:
+        if tid not in library.treatments:
+            findings.append(Finding("structure.unknown-treatment", "error",
+                                    f"unknown treatment {tid!r} (known: {', '.join(sorted(library.treatments))})"))
+    return findings
+
+
+def _sample_forms(tid: str, language: str, packs: Sequence[str | Path], library: Library,
+                  clinic: Clinic | None, clinic_file: str | None, state: str | None) -> list[Report]:
+    """The reports of the sample forms of one treatment in one language, made for ``clinic`` (None: the
+    sample clinic), moved to ``state`` if given: the plain form, a minor's and, for a clinic without a
+    study, the study variant. Only the clinic's problems if its data does not cover the treatment."""
+    form_clinic = clinic if clinic is not None else sample_clinic(language)
+    if state is not None:
+        form_clinic = attrs.evolve(form_clinic, state=state.upper())
+    _, problems = clinic_terms(form_clinic, library.treatment(tid, language), language)
+    if problems:
+        return [Report(tuple(clinic_findings(problems, tid, language, clinic_file)))]
+    plain = _form_report(tid, language, packs, library, form_clinic)
+    reports = [plain, _minor_report(tid, language, packs, library, form_clinic, plain)]
+    if form_clinic.study is None:
+        study = _form_report(tid, language, packs, library, sample_study_clinic(language, form_clinic))
+        reports.append(_only_with_study(study, plain))
+    return reports
 
 
 def preload(library: Library) -> None:
