@@ -4,7 +4,7 @@ Shared by the content stamp (:mod:`consent.pdf.stamp` records which fields a for
 where) and by :mod:`consent.signed.read` (which reads them back, filled in). Names are fully qualified: the
 partial names of a field's ancestors joined by "." (``patient.signature``), as pypdf's ``get_fields()``
 and pyHanko name them. :func:`shown` says what a field's widgets show (its radio buttons' states, the text
-its appearance writes), for :mod:`consent.signed.read` to compare with the value it holds.
+its appearance writes), for :mod:`consent.signed.seen` to compare with the value it holds.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ resource they draw: fonts, images and form XObjects (stream data decoded, the di
 canonically, whatever the objects' numbers or compression). It leaves out what filling the form changes:
 the page's annotations (/Annots: field widgets and their appearances), the AcroForm, the document
 information, the attachments and the XMP. A form filled in, signed and sealed keeps its hash; a word, a
-pixel or a glyph changed on a page does not (see :mod:`consent.signed.read`, which recomputes it).
+pixel or a glyph changed on a page does not (see :mod:`consent.signed.stamped`, which recomputes it).
 
 Where the hash goes: two keys of the document information dictionary, beside ``/consentformid`` and
 ``/consentmanifest`` that WeasyPrint already writes there from the form's ``<meta>`` tags, in every variant:
@@ -20,7 +20,7 @@ Where the hash goes: two keys of the document information dictionary, beside ``/
   ``rerender`` read; ``consent-manifest.json``), one per line: its name and the SHA-256 of its bytes, so
   that data edited after the form was made is seen even though the content hash leaves it out. Forms made
   before this key have none; their data is checked against the printed pages only (see
-  :mod:`consent.signed.read`).
+  :mod:`consent.signed.seen`).
 
 Why there and not in the XMP: PDF/A-2 and -3 ask the document information entries that have an XMP
 analogue (Title, Author, Subject, Keywords, the dates, Creator, Producer) to match the XMP; custom keys have

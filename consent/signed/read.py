@@ -19,27 +19,25 @@ which a signature's own difference analysis lets through as "form filling"):
 
 - after the first signature, each incremental update may only sign the next signature field, add the
   clinic's invisible seal, or fill in a field left empty until then that belongs to a signer who signs it
-  afterwards (:func:`_after_signing`); any other change to a field's value, appearance, place or flags, a
-  field added or removed, is named with its update. Updates after the seal are the seal's to report;
-- every text and radio field's appearance shows the value it holds (:func:`_unshown`): the value the EHR
-  gets is the one the signer saw;
+  afterwards (:func:`consent.signed.changes.after_signing`); any other change to a field's value,
+  appearance, place or flags, a field added or removed, is named with its update. Updates after the seal
+  are the seal's to report;
+- every text and radio field's appearance shows the value it holds (:func:`consent.signed.seen.unshown`):
+  the value the EHR gets is the one the signer saw;
 - a field added since the form was made may only be a signature field that draws nothing (on a form made
-  with fields), and a widget of no field is drawn over the page (:func:`_overlays`);
+  with fields), and a widget of no field is drawn over the page (:func:`consent.signed.seen.overlays`);
 - the embedded files are the ones consent stamped (``/consentdatahash``), and the facts of
-  consent-form.json that ``consent record`` sends are printed on the pages (:func:`_unprinted`).
+  consent-form.json that ``consent record`` sends are printed on the pages
+  (:func:`consent.signed.seen.unprinted`).
+
+This module reads the form and gives the verdict; :mod:`consent.signed.stamped` reads the stamp and checks
+the pages and embedded files against it, :mod:`consent.signed.changes` says what changed in the fields, and
+:mod:`consent.signed.seen` whether the pages show what the file holds.
 """
 
 from __future__ import annotations
 
-import collections
-import contextlib
-import hashlib
-import io
-import json
-import logging
-import re
-import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -47,55 +45,24 @@ import pikepdf
 
 from .._pdf_bounds import measured_first
 from ..errors import NotAConsentForm
-from ..pdf.acroform import Field, FormField, dictionaries, draws_nothing, form_fields, same_text, shown, text
-from ..pdf.stamp import (
-    DATA_KEY,
-    FIELDS_KEY,
-    FORM_ID_KEY,
-    HASH_KEY,
-    PAGES_KEY,
-    content_hash,
-    digests_without,
-    embedded_files,
-    page_hashes,
-)
-from ..template.signers import MERGE_FIELDS_KEY, incomplete_reasons, merge_fields, missing
+from ..pdf.acroform import Field, FormField, form_fields
+from ..pdf.stamp import embedded_files, page_hashes
+from ..template.signers import incomplete_reasons, merge_fields, missing
+from .changes import SEAL_FIELD, FieldState, after_signing, field_changes, field_states, made_states
+from .seen import overlays, unprinted, unshown
 from .signatures import History, Signature, read_history
-
-SEAL_FIELD = "consent-seal"  #: the clinic's seal: a signature field of its own, never one of the patient's
-_MANIFESTS = ("consent-manifest.json", "consent-form.json")
-# Annotations that are the form's fields, or draw nothing of their own over the page.
-_NOT_DRAWN = ("/Widget", "/Link", "/Popup")
-# Who fills a field in: the signer whose signature covers it (see _after_signing).
-_ROLES = ("patient", "representative", "witness", "provider")
-_PATIENTS = ("initials", "screening")
-# A form is signed by at most four signers and sealed once; each may sign in an update of their own after
-# filling in their fields in another. More updates than this after the first signature are refused rather
-# than each read (a file of a thousand updates would take minutes).
-_MAX_UPDATES_AFTER_SIGNING = 32
+from .stamped import (
+    Stamp,
+    changed_in,
+    compare_with_original,
+    data_changes,
+    first_revision_stamp,
+    open_pdf,
+    read_manifest,
+    read_stamp,
+)
 
 __all__ = ["SEAL_FIELD", "Field", "SignedForm", "Verdict", "describe", "read_signed"]
-
-
-@attrs.frozen
-class _Stamp:
-    form_id: str
-    pages: tuple[str, ...]  # page hashes
-    fields: tuple[str, ...] | None  # field layouts (None: not recorded)
-    data: tuple[tuple[str, str], ...] | None = None  # embedded files and their digests (None: not recorded)
-    merge: str | None = None  # a pdf-form template's merge fields (see consent.template.signers); None: not recorded
-
-
-@attrs.frozen
-class _State:
-    """A field at one revision of the file: what :func:`_after_signing` compares."""
-
-    kind: str
-    value: str  # as Field.value; a signature: "signed <its object>" or ""
-    layout: str
-    look: bytes  # the digest of its dictionaries but the page links (and a signature's value)
-    buttons: tuple[bytes, ...]  # each widget's /AP digest (what a radio button looks like in each state)
-    drawn: int | None  # the page one of its widgets draws on; None: no widget draws anything
 
 
 @attrs.frozen
@@ -292,51 +259,26 @@ def read_signed(
     Raises :class:`~consent.errors.NotAConsentForm` for a file that is not a PDF, is encrypted, or was not
     made by consent (no form id or content hash): a scan, or another program's PDF.
     """
-    first = _first_revision_stamp(pdf)
+    first = first_revision_stamp(pdf)
     history = read_history(pdf, trust_roots)
-    with _open(pdf) as doc:
-        try:
-            last: _Stamp | None = _stamp(doc)
-        except NotAConsentForm:
-            if first is None:
-                raise
-            last = None
+    with open_pdf(pdf) as doc:
+        last = _last_stamp(doc, first)
         made = first or last
-        assert made is not None  # one of them is there, or _stamp raised
+        assert made is not None  # one of them is there, or read_stamp raised
         now = page_hashes(doc)
-        manifest = _manifest(doc)
-        everything = form_fields(doc)
-        entries = [e for e in everything if e.field.name != SEAL_FIELD]
-        fields = [e.field for e in entries]
-        overlays = _overlays(doc, everything)
-        try:
-            states = _states(everything)
-            unshown = _unshown(entries, states, _made_states(pdf, history) or states)
-        # A damaged or hostile field tree meets qpdf's errors (and pikepdf's RuntimeErrors) anywhere in it.
-        except Exception as exc:  # noqa: BLE001
-            states, unshown = {}, (f"(the fields' appearances cannot be read: {exc})",)
-        data_changes = None if made.data is None else _data_changes(dict(made.data), embedded_files(doc))
-        merge = merge_fields(made.merge, [f.name for f in fields if f.kind == "text"])
-        unprinted = _unprinted(pdf, doc, entries, merged=set(merge))
+        manifest = read_manifest(doc)
+        held = _fields_now(pdf, doc, made, history)
     changed = tuple(n for n, (a, b) in enumerate(zip(made.pages, now, strict=False), 1) if a != b)
     original_pages, original_problem = None, ""
     if original is not None:
-        original_pages, original_problem = _compare(made.form_id, now, original)
-    signatures = history.signatures
-    if history.revisions == 0 and not any(f.kind == "signature" and f.filled for f in fields):
-        signatures = ()  # pyHanko cannot read this file, and there is no signature for it to read
-    signers = {s.field: s.signer or "(signed)" for s in signatures}
+        original_pages, original_problem = compare_with_original(made.form_id, now, original)
+    signatures = _signatures(history, held.fields)
     return SignedForm(
         form_id=made.form_id,
         manifest=manifest,
         page_count=len(now),
         changed_pages=changed,
-        fields=tuple(
-            attrs.evolve(f, value=signers.get(f.name, f.value)) if f.kind == "signature"
-            else attrs.evolve(f, required=True) if f.name in merge.values() and f.kind == "text"
-            else f
-            for f in fields
-        ),
+        fields=_as_read(held.fields, signatures, held.merge),
         pages_added=len(now) - len(made.pages),
         revisions=history.revisions,
         signatures=signatures,
@@ -344,452 +286,90 @@ def read_signed(
         stamp_replaced=first is not None and last not in (None, first),
         original_pages=original_pages,
         original_problem=original_problem,
-        changed_in=_changed_in(pdf, made.pages, changed) if changed else {},
-        field_changes=_field_changes(made.fields, fields, states),
-        overlays=overlays,
-        after_signing=_after_signing(pdf, history, signatures),
-        unshown=unshown,
-        data_changes=data_changes,
-        data_unprinted=unprinted,
-        merge_fields=merge,
+        changed_in=changed_in(pdf, made.pages, changed) if changed else {},
+        field_changes=field_changes(made.fields, held.fields, held.states),
+        overlays=held.overlays,
+        after_signing=after_signing(pdf, history, signatures),
+        unshown=held.unshown,
+        data_changes=held.data_changes,
+        data_unprinted=held.unprinted,
+        merge_fields=held.merge,
     )
 
 
-def _overlays(doc: pikepdf.Pdf, entries: list[FormField]) -> tuple[str, ...]:
-    """Annotations drawn over the pages that are not the form's fields: any but a link or a popup, and a
-    widget that belongs to no field (a viewer shows it all the same); an XFA form, which some viewers
-    show instead of the fields."""
-    widgets = {w.objgen for e in entries for w in e.widgets if w.is_indirect}
-    out = []
-    for n, page in enumerate(doc.pages, 1):
-        for a in dictionaries(page.obj.get("/Annots")):
-            subtype = text(a.get("/Subtype"))
-            orphan = subtype == "/Widget" and not (a.is_indirect and a.objgen in widgets)
-            if subtype not in _NOT_DRAWN:
-                out.append(f"page {n}: {subtype.removeprefix('/') or '?'}")
-            elif orphan and not draws_nothing(a):
-                out.append(f"page {n}: a widget of no form field")
-    acroform = doc.Root.get("/AcroForm")
-    if isinstance(acroform, pikepdf.Dictionary) and "/XFA" in acroform:
-        out.append("an XFA form, which some viewers show instead of the form's fields")
-    return tuple(out)
-
-
-def _states(entries: list[FormField]) -> dict[str, _State]:
-    """Every field of ``entries`` (all of a document's, the seal's included) as it is now."""
-    objects: list[tuple[Any, frozenset[str]]] = []
-    for entry in entries:
-        skip = frozenset({"/P", "/Parent", "/Kids", *(("/V",) if entry.field.kind == "signature" else ())})
-        node = entry.node
-        widgets = [w for w in entry.widgets if not (w.is_indirect and w.objgen == node.objgen)]
-        objects.append((node, skip))
-        objects.extend((w, skip) for w in widgets)
-        objects.extend((w.get("/AP"), frozenset()) for w in entry.widgets)
-    digests = iter(digests_without(objects))
-    out = {}
-    for entry in entries:
-        f = entry.field
-        node = entry.node
-        parts = 1 + sum(1 for w in entry.widgets if not (w.is_indirect and w.objgen == node.objgen))
-        look = hashlib.sha256(b"".join(next(digests) for _ in range(parts))).digest()
-        buttons = tuple(next(digests) for _ in entry.widgets)
-        value = f.value
-        if f.kind == "signature":
-            v = entry.node.get("/V")
-            signed = isinstance(v, pikepdf.Dictionary)
-            value = f"signed {v.objgen if v.is_indirect else ''}" if signed else ""
-        drawn = next((f.page for w in entry.widgets if not draws_nothing(w)), None) if f.page else None
-        out[f.name] = _State(f.kind, value, f.layout, look, buttons, drawn)
-    return out
-
-
-def _revision(pdf: bytes, history: History, k: int) -> dict[str, _State] | None:
-    """The fields as they were at revision ``k`` (1 = as the file was first written); None when that
-    revision cannot be read."""
-    return _states_of(pdf[: history.ends[k - 1]]) if k <= len(history.ends) else None
-
-
-def _states_of(pdf: bytes) -> dict[str, _State] | None:
+def _last_stamp(doc: pikepdf.Pdf, first: Stamp | None) -> Stamp | None:
+    """The stamp as the file holds it now, after any update; None when it holds none but its first revision
+    was stamped (``first``: the stamp is then the first revision's). Raises
+    :class:`~consent.errors.NotAConsentForm` when neither is stamped."""
     try:
-        with pikepdf.open(io.BytesIO(pdf)) as doc:
-            return _states(form_fields(doc))
-    except Exception:  # noqa: BLE001 - as in read_signed: a revision that cannot be read is reported as such
+        return read_stamp(doc)
+    except NotAConsentForm:
+        if first is None:
+            raise
         return None
 
 
-def _made_states(pdf: bytes, history: History) -> dict[str, _State] | None:
-    """The fields as consent made them: the first revision's (None: the file has no earlier revision).
-    When pyHanko cannot read the file's history, the first revision is what ends at the first %%EOF."""
-    if history.ends:
-        return _revision(pdf, history, 1) if len(history.ends) > 1 else None
-    end = pdf.find(b"%%EOF")
-    return _states_of(pdf[: end + 5]) if end >= 0 and pdf[end + 5 :].strip() else None
+@attrs.frozen
+class _FieldsNow:
+    """The form's fields as the file holds them now, and what its pages and embedded files say of them: what
+    :func:`read_signed` reads while the file is open."""
+
+    fields: list[Field]  # the form's fields, without the clinic's seal
+    states: dict[str, FieldState]  # every field, the seal's included ({}: they cannot be read)
+    overlays: tuple[str, ...]
+    unshown: tuple[str, ...]
+    data_changes: tuple[str, ...] | None
+    merge: dict[str, str]  # a pdf-form template's merge fields ({}: another form)
+    unprinted: tuple[str, ...]
 
 
-def _owner(name: str) -> str | None:
-    """The signer a field belongs to: ``provider.date`` the provider, the initials and the screening answers
-    the patient; None for a field of no signer."""
-    first = name.split(".", 1)[0]
-    return "patient" if first in _PATIENTS else first if first in _ROLES and "." in name else None
+def _fields_now(pdf: bytes, doc: pikepdf.Pdf, made: Stamp, history: History) -> _FieldsNow:
+    """The fields of the open file ``doc`` (``pdf``, its bytes) and what its pages show of them, and its
+    embedded files against the stamp ``made``."""
+    everything = form_fields(doc)
+    entries = [e for e in everything if e.field.name != SEAL_FIELD]
+    fields = [e.field for e in entries]
+    drawn_over = overlays(doc, everything)
+    states, not_shown = _appearances(pdf, history, everything, entries)
+    changed_data = None if made.data is None else data_changes(dict(made.data), embedded_files(doc))
+    merge = merge_fields(made.merge, [f.name for f in fields if f.kind == "text"])
+    not_printed = unprinted(pdf, doc, entries, merged=set(merge))
+    return _FieldsNow(fields, states, drawn_over, not_shown, changed_data, merge, not_printed)
 
 
-def _after_signing(pdf: bytes, history: History, signatures: tuple[Signature, ...]) -> tuple[str, ...]:
-    """What changed in the form's fields after its first signature, beyond what the signatures that
-    followed account for. Each incremental update after the first signed revision may:
-
-    - sign a signature field that was empty (the signature validated, and signed in that very update);
-    - add a signature field that draws nothing (the clinic's seal) and sign it in that update;
-    - fill in a field that was empty when the form was first signed, if it belongs to a signer who has not
-      signed yet and whose signature, made in that update or a later one, covers it (the provider dates the
-      form after the patient signed it, then signs).
-
-    Anything else (a value changed, a field added, removed or restyled, a signature replaced) is named, by
-    the update that made it. Updates after the seal are not looked at here: the seal reports them.
-    """
-    valid = {s.field: s.revision for s in signatures if s.intact and s.valid and not s.problem and s.revision}
-    if not valid or not history.ends:
-        return ()
-    first = min(valid.values())
-    seal = valid.get(SEAL_FIELD)
-    last = min(len(history.ends), seal or len(history.ends))
-    if last - first > _MAX_UPDATES_AFTER_SIGNING:
-        return (
-            f"{last - first} incremental updates after the first signature, more than the "
-            f"{_MAX_UPDATES_AFTER_SIGNING} a signed form can need: what changed in them is not checked",
-        )
-    states = {k: _revision(pdf, history, k) for k in range(first, last + 1)}
-    out = []
-    for k in range(first + 1, last + 1):
-        before, after = states[k - 1], states[k]
-        who = " and ".join(name for name, rev in sorted(valid.items(), key=lambda i: i[1]) if rev < k)
-        were = "were" if " and " in who else "was"
-        where = f"changed after {who} {were} signed (in incremental update {k - 1})"
-        if before is None or after is None:
-            out.append(f"{where}: the update cannot be read")
-            continue
-        at_first = states[first]
-        items = [
-            item
-            for name in [*before, *(n for n in after if n not in before)]
-            if before.get(name) != after.get(name)
-            and (item := _change(name, k, before, after, at_first, valid))
-        ]
-        if items:
-            out.append(f"{where}: {'; '.join(items)}")
-    return tuple(out)
-
-
-def _change(  # noqa: PLR0911 - one return per kind of change
-    name: str, k: int, before: dict[str, _State], after: dict[str, _State],
-    at_first: dict[str, _State] | None, valid: dict[str, int],
-) -> str:
-    """How field ``name`` changed in update ``k``, or "" when a signature that followed accounts for it
-    (see :func:`_after_signing`)."""
-    was, now = before.get(name), after.get(name)
-    if now is None:
-        return f"{name} removed"
-    if was is None:
-        if now.kind == "signature" and valid.get(name) == k and now.value and now.drawn is None:
-            return ""  # the seal: added and signed in this update, drawing nothing
-        drawn = f", drawn over page {now.drawn}" if now.drawn else ""
-        return f"{name} added ({now.kind}{drawn})"
-    if was.kind == now.kind == "signature" and was.layout == now.layout:
-        if not was.value and now.value and valid.get(name) == k:
-            return ""  # signed in this update
-        return f"{name} {'signed again' if was.value and now.value else 'changed'}"
-    if was.layout == now.layout and _filled_by_its_signer(name, k, at_first, before, valid):
-        return ""
-    if was.layout != now.layout or was.kind != now.kind:
-        return f"{name} (its kind, place or required flag)"
-    if was.value == now.value:
-        return f"{name} (its appearance or other entries)"
-    # A signer's own field, filled in before they signed: say that their signature is missing.
-    signature = f"{_owner(name)}.signature"
-    pending = signature in before and not before[signature].value and valid.get(signature, 0) < k
-    unsigned = f", which {signature} does not sign" if pending else ""
-    return f"{name} from {_quoted(was.value)} to {_quoted(now.value)}{unsigned}"
-
-
-def _filled_by_its_signer(name: str, k: int, at_first: dict[str, _State] | None,
-                          before: dict[str, _State], valid: dict[str, int]) -> bool:
-    """``name`` was empty when the form was first signed, and belongs to a signer who had not signed before
-    update ``k`` and whose valid signature, made in update ``k`` or later, covers it."""
-    owner = _owner(name)
-    signature = f"{owner}.signature"
-    if owner is None or at_first is None or signature not in before or before[signature].value:
-        return False
-    empty = name in at_first and not at_first[name].value.strip()
-    return empty and valid.get(signature, 0) >= k
-
-
-def _quoted(value: str) -> str:
-    return repr(value) if value else "nothing"
-
-
-def _unshown(entries: list[FormField], states: dict[str, _State], made: dict[str, _State]) -> tuple[str, ...]:
-    """Fields whose appearance does not show the value they hold (what the signer saw is not what is
-    recorded). A text field shows the text its appearance writes; one that writes nothing may hold the
-    value consent gave it when it made the form (a pre-filled name, printed on the page under it). A radio
-    button shows the states its widgets are in, drawn with the appearances consent made for them."""
-    out = []
-    for entry in entries:
-        f = entry.field
-        if f.kind not in ("text", "radio", "checkbox"):
-            continue
-        if any("/OC" in w for w in entry.widgets):
-            out.append(f"{f.name} (its widget is in an optional-content layer, which a viewer may hide)")
-            continue
-        showing, problem = shown(entry)
-        if problem:
-            out.append(f"{f.name} ({problem})")
-            continue
-        as_made = made.get(f.name)
-        if f.kind == "text":
-            ok = same_text(showing, f.value) or (
-                not showing.strip() and as_made is not None and as_made.look == states[f.name].look
-            )
-        else:
-            if as_made is not None and as_made.buttons != states[f.name].buttons:
-                out.append(f"{f.name} (the appearance of its buttons was changed since the form was made)")
-                continue
-            ok = showing == f.value
-        if not ok:
-            out.append(f"{f.name} (holds {_quoted(f.value)}, shows {_quoted(showing)})")
-    return tuple(out)
-
-
-def _data_changes(made: dict[str, str], now: dict[str, str]) -> tuple[str, ...]:
-    out = [f"{name} {'changed' if name in now else 'removed'}" for name, digest in made.items()
-           if now.get(name) != digest]
-    return tuple(out + [f"{name} added" for name in now if name not in made])
-
-
-def _unprinted(
-    pdf: bytes, doc: pikepdf.Pdf, entries: list[FormField], *, merged: set[str]
-) -> tuple[str, ...]:
-    """The facts of the embedded form data (consent-form.json: the data ``consent record`` sends) that no
-    page prints: the form id, the patient's name, birth date and MRN, the form's date, title and clinic,
-    and each screening question. Nothing when the form carries no such data (made before it was embedded:
-    ``record`` refuses it) or it cannot be read (its stamped digest then says it changed)."""
-    from .._form_data import MAX_FORM_DATA_BYTES, PDF_ATTACHMENT, parse_form_data
-    from .._text import long_date
-    from ..document import Checklist
-
+def _appearances(
+    pdf: bytes, history: History, everything: list[FormField], entries: list[FormField]
+) -> tuple[dict[str, FieldState], tuple[str, ...]]:
+    """Every field as it is now (``everything``: the seal's included), and the fields of ``entries`` whose
+    appearance does not show the value they hold (compared with the fields as consent made them), or why
+    the appearances cannot be read."""
     try:
-        data = doc.attachments[PDF_ATTACHMENT].get_file().read_bytes()
-        if len(data) > MAX_FORM_DATA_BYTES:  # refused by record as it reads it
-            return ()
-        form = parse_form_data(data).document
-    except (KeyError, ValueError, pikepdf.PdfError):
-        return ()
-    h = form.header
-    try:
-        when = long_date(form.date, form.locale)
-    except Exception:  # noqa: BLE001 - a locale Babel does not know (the data's, perhaps edited)
-        when = form.date.isoformat()
-    facts = [("form id", form.form_id), ("patient name", h.patient_name), ("birth date", h.birth_date),
-             ("MRN", h.mrn), ("form date", when), ("title", form.title), ("clinic", h.clinic_name)]
-    # A template's merge fields hold those facts instead: its data has the date it was made, which its pages
-    # leave to the form-date field (whose appearance shows what it holds: see _unshown).
-    facts = [(what, value) for what, value in facts if not (what == "form date" and "form.date" in merged)]
-    facts += [("screening question", row.question) for section in form.sections for block in section.blocks
-              if isinstance(block, Checklist) for row in block.rows]
-    wanted = [(what, value, _printed(value)) for what, value in facts if value and value.strip()]
-    # Page 1 prints the form's facts, and the screening questions are where their fields are: those first.
-    at = {e.field.page for e in entries if e.field.name.startswith("screening.") and e.field.page}
-    try:
-        with _pypdf_quietly():
-            import pypdf
-
-            reader = pypdf.PdfReader(io.BytesIO(pdf))
-            order = [1, *sorted(at - {1}), *(n for n in range(2, len(reader.pages) + 1) if n not in at)]
-            for number in order:
-                page = reader.pages[number - 1].extract_text() or ""
-                # Also as if hyphenated words and numbers were not broken at the end of a line.
-                seen = "\n".join(_normal(page.replace("-\n", joint)) for joint in ("-\n", "", "-"))
-                wanted = [w for w in wanted if not w[2].search(seen)]
-                if not wanted:
-                    break
-    except Exception:  # noqa: BLE001 - pypdf meets a damaged page with many kinds of error
-        return ("facts (the pages' text cannot be read)",)
-    return tuple(f"{what} {value!r}" for what, value, _ in wanted)
+        states = field_states(everything)
+        return states, unshown(entries, states, made_states(pdf, history) or states)
+    # A damaged or hostile field tree meets qpdf's errors (and pikepdf's RuntimeErrors) anywhere in it.
+    except Exception as exc:  # noqa: BLE001
+        return {}, (f"(the fields' appearances cannot be read: {exc})",)
 
 
-@contextlib.contextmanager
-def _pypdf_quietly() -> Iterator[None]:
-    """pypdf logs what it finds wrong in a damaged file as warnings (and may warn): the verdict says what
-    matters, so they do not reach the user, for the call in hand only."""
-    logger = logging.getLogger("pypdf")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", module="pypdf")
-            yield
-    finally:
-        logger.setLevel(level)
+def _signatures(history: History, fields: list[Field]) -> tuple[Signature, ...]:
+    """The file's signatures, the seal included, in signing order."""
+    if history.revisions == 0 and not any(f.kind == "signature" and f.filled for f in fields):
+        return ()  # pyHanko cannot read this file, and there is no signature for it to read
+    return history.signatures
 
 
-def _normal(text: str) -> str:
-    """Text as compared with the pages: NFKC, case folded, each run of spaces and line breaks one space."""
-    import unicodedata
-
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def _printed(value: str) -> re.Pattern[str]:
-    """A fact as the pages print it: its words in order, with a line break or one space between them (or
-    none: a text extractor may drop it), and whole: after a space, a line break, "(" or "·", and before
-    one of those or ".,;:)", so that "SRH-0042" is not found in "SRH-004211", nor "SRH" in it."""
-    words = _normal(value).split()
-    return re.compile(r"(?<![^\s(·])" + r" ?".join(re.escape(w) for w in words) + r"(?![^\s.,;:)·])")
-
-
-def _changed_in(pdf: bytes, stamped: tuple[str, ...], changed: tuple[int, ...]) -> dict[int, int]:
-    """For each changed page, the incremental update that changed it (1 = the first update after the form
-    was made), from the file's history: each revision ends at a %%EOF. A page that differs already in the
-    first revision (the file rewritten, or edited in place) has no such update and is left out."""
-    ends = [m.end() for m in re.finditer(rb"%%EOF", pdf)]
-    found: dict[int, int] = {}
-    for update, end in enumerate(ends):
-        try:
-            with pikepdf.open(io.BytesIO(pdf[:end])) as doc:
-                hashes = page_hashes(doc)
-        except pikepdf.PdfError:
-            continue
-        for page in changed:
-            if page not in found and page <= len(hashes) and hashes[page - 1] != stamped[page - 1]:
-                found[page] = update
-    return {page: update for page, update in found.items() if update}
-
-
-def _field_changes(
-    made: tuple[str, ...] | None, now: list[Field], states: dict[str, _State]
-) -> tuple[str, ...]:
-    """What changed in the fields themselves (not their values) since the form was made. A signature field
-    added by a signer's software is no change (it shows in the signatures), unless it is drawn over a page of
-    a form made with fields of its own: the form's signature fields are where they were made, and a new
-    field that shows anything covers what the form prints."""
-    if made is None:
-        return ()
-    before = {line.split(" ", 1)[0]: line for line in made}
-    after = {f.name: f for f in now}
-    out = [f"{name} removed" for name in before if name not in after]
-    counts = collections.Counter(f.name for f in now)
-    out += [f"{name} is there {n} times" for name, n in counts.items() if n > 1]
-    for name, f in after.items():
-        if name in before:
-            continue
-        drawn = states[name].drawn if name in states else None
-        if f.kind != "signature":
-            out.append(f"{name} added")
-        elif made and drawn is not None:
-            out.append(f"{name} added, a signature field drawn over page {drawn}")
-    out += [
-        f"{name} moved, or its kind or required flag changed"
-        for name, f in after.items()
-        if name in before and before[name] != f.layout
-    ]
-    return tuple(out)
-
-
-def _open(pdf: bytes) -> pikepdf.Pdf:
-    if b"%PDF-" not in pdf[:1024]:  # readers accept a header anywhere in the first kilobyte
-        raise NotAConsentForm("this file is not a PDF")
-    try:
-        doc = pikepdf.open(io.BytesIO(pdf))
-    except pikepdf.PasswordError:
-        raise NotAConsentForm("it is encrypted (password protected); consent never encrypts a form") from None
-    except pikepdf.PdfError as exc:
-        reason = re.sub(r"^.*?object at 0x[0-9a-f]+>\)?:?\s*", "", str(exc))  # qpdf names the buffer first
-        raise NotAConsentForm(f"it is not a readable PDF ({reason})") from None
-    if doc.is_encrypted:
-        doc.close()
-        raise NotAConsentForm("it is encrypted; consent never encrypts a form")
-    return doc
-
-
-def _first_revision_stamp(pdf: bytes) -> _Stamp | None:
-    """The stamp as consent wrote it: read from the file's first revision (everything up to its first
-    %%EOF), which later incremental updates cannot change. None when the file has one revision only, or
-    the first one is not a stamped consent form."""
-    end = pdf.find(b"%%EOF")
-    if end < 0 or not pdf[end + 5 :].strip():
-        return None
-    try:
-        with pikepdf.open(io.BytesIO(pdf[: end + 5])) as doc:
-            return _stamp(doc)
-    except (pikepdf.PdfError, NotAConsentForm):
-        return None
-
-
-def _stamp(doc: pikepdf.Pdf) -> _Stamp:
-    info = doc.docinfo
-    form_id = str(info.get(FORM_ID_KEY, "")).strip()
-    if not form_id:
-        maker = " ".join(dict.fromkeys(_printable(info.get(k)) for k in ("/Creator", "/Producer"))).strip()
-        raise NotAConsentForm(
-            "it carries no consent form id: a scan, or a PDF another program made"
-            + (f" ({maker})" if maker else ""),
-            hint="only a PDF made by consent (and then filled in or signed) can be verified or recorded. A "
-                 "Word document saved as PDF (a docx-merge template merged in Word or LibreOffice, then "
-                 "exported) is such a PDF: it carries none of the form's stamp; for forms signed on screen "
-                 "and recorded, use a pdf-form template (consent template --format pdf-form)",
-        )
-    stamped = str(info.get(PAGES_KEY, "")).split()
-    if not stamped or content_hash(stamped) != str(info.get(HASH_KEY, "")):
-        raise NotAConsentForm(
-            f"form {form_id} carries no valid content hash, so what it showed cannot be proved",
-            hint="forms made by an earlier version of consent carry no content hash; make the form again",
-        )
-    fields, data = info.get(FIELDS_KEY), info.get(DATA_KEY)
-    files = None if data is None else tuple(
-        (name, digest) for line in str(data).splitlines() for name, _, digest in [line.rpartition(" ")]
+def _as_read(
+    fields: list[Field], signatures: tuple[Signature, ...], merge: dict[str, str]
+) -> tuple[Field, ...]:
+    """The fields as :class:`SignedForm` holds them: a signed signature field's value is its signer (as its
+    signature names them), and a template's merge field is required."""
+    signers = {s.field: s.signer or "(signed)" for s in signatures}
+    return tuple(
+        attrs.evolve(f, value=signers.get(f.name, f.value)) if f.kind == "signature"
+        else attrs.evolve(f, required=True) if f.name in merge.values() and f.kind == "text"
+        else f
+        for f in fields
     )
-    merge = info.get(MERGE_FIELDS_KEY)
-    return _Stamp(
-        form_id, tuple(stamped), None if fields is None else tuple(str(fields).splitlines()), files,
-        None if merge is None else str(merge),
-    )
-
-
-def _printable(value: Any) -> str:
-    """A document information entry of another program's PDF, as a short line of printable text."""
-    shown = "".join(c for c in text(value) if c.isprintable())
-    return shown[:60]
-
-
-def _manifest(doc: pikepdf.Pdf) -> dict[str, Any]:
-    """The manifest attached to the form (the archival attachment holds it under "manifest")."""
-    for name in _MANIFESTS:
-        if name in doc.attachments:
-            try:
-                data = json.loads(doc.attachments[name].get_file().read_bytes())
-            except (ValueError, pikepdf.PdfError):
-                continue
-            if isinstance(data, dict):
-                inner = data.get("manifest")
-                return inner if isinstance(inner, dict) else data
-    try:
-        data = json.loads(str(doc.docinfo.get("/consentmanifest", "{}")))
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _compare(form_id: str, now: list[str], original: bytes) -> tuple[tuple[int, ...], str]:
-    """Pages that differ from the original form, or why the original is not this form at all."""
-    try:
-        with _open(original) as doc:
-            other_id = _stamp(doc).form_id
-            then = page_hashes(doc)
-    except NotAConsentForm as exc:
-        return (), f"the original given is not a consent form: {exc.summary}"
-    if other_id != form_id:
-        return (), f"the original given is form {other_id}, not {form_id}"
-    if len(then) != len(now):
-        return (), f"the original has {len(then)} pages, this file {len(now)}"
-    return tuple(n for n, (a, b) in enumerate(zip(then, now, strict=True), 1) if a != b), ""
 
 
 def describe(signed: SignedForm) -> str:
