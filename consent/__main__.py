@@ -4,8 +4,8 @@ A one-form ``consent render`` spends most of its time starting up: this process 
 line, the assembly and the check, and the PDF needs WeasyPrint, its stylesheet, fonts and templates.
 So the process that makes the PDF (consent/speedups/pdf_process.py) is forked here, first of all, before
 anything else is imported: the two import at once, each only what it uses; and neither runs Python's
-cycle collector (see :func:`main`). ``render`` takes it over
-(or stops it, if no PDF is asked for); if no command takes it (a usage error, ``--help``), it is
+cycle collector (see :func:`main`). ``render`` takes it over (consent/speedups/one_form.py), or stops
+it if no PDF is asked for; if no command takes it (a usage error, ``--help``), it is
 stopped on the way out.
 """
 

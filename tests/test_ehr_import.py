@@ -409,11 +409,13 @@ def test_mapped_column_missing_from_header(tmp_path: Path) -> None:
 
 
 def test_exports() -> None:
-    """consent.ehr exports exactly its public names, sorted."""
+    """consent.ehr exports exactly its public names, sorted (the last four for the package's other stages:
+    the FHIR Bundle of a signed form, and the --base-url check)."""
     assert consent.ehr.__all__ == sorted(consent.ehr.__all__)
     assert consent.ehr.__all__ == [
-        "CsvMapping", "FormDocument", "ImportedRecord", "Records", "consent_resource", "document_reference",
-        "load_mapping", "mdm_t02", "patient_reference", "read_records", "transaction_bundle",
+        "CsvMapping", "FORM_ID_SYSTEM", "FormDocument", "ImportedRecord", "Records", "base_url_problem",
+        "bundle_entry", "consent_resource", "document_reference", "load_mapping", "mdm_t02", "patient_reference",
+        "read_records", "transaction_bundle", "url_in",
     ]
 
 

@@ -37,10 +37,8 @@
 
 import concurrent.futures as cf
 import contextlib
-import csv
 import datetime as dt
 import hashlib
-import io
 import itertools
 import json
 import logging
@@ -55,20 +53,18 @@ from typing import Any
 
 import attrs
 
-from .._output import atomic_write, check_formats
+from .._output import check_formats
 from ..assemble.clinic import coverage_problems
 from ..errors import InputError, RenderError
 from ..inputs.loaders import Clinic, Patient
 from ..library.loader import get_library
+from .outputs import BUNDLE, ERRORS, MANIFEST, BatchFiles, read_manifest, unwritable
 from .worker import FORMS, BatchJob, Outcome, Task, _sha256, run_task, warm_worker
 
 # What happened to each record, at DEBUG: its number, the form id and the files, or the fields that failed.
 # Never a patient's name, birth date or identifier (tests/test_privacy.py reads every log record).
 _log = logging.getLogger(__name__)
 
-MANIFEST = "manifest.jsonl"
-ERRORS = "errors.csv"
-BUNDLE = "fhir-bundle.json"
 LOCK = ".consent-batch.lock"
 REPLACED = "replaced-"  # then the export's digest: where replace=True moves another export's files
 
@@ -89,20 +85,6 @@ class BatchResult:
 
 
 # --------------------------------------------------------------------------- coordinator side
-
-
-def read_manifest(path: Path) -> dict[int, dict[str, Any]]:
-    """Last complete line per record; a torn last line (killed batch) is ignored."""
-    entries: dict[int, dict[str, Any]] = {}
-    if not path.is_file():
-        return entries
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            entry = json.loads(line)
-            entries[int(entry["record"])] = entry
-        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
-            continue
-    return entries
 
 
 def _bounded(executor: cf.Executor, fn: Callable[[Task], Outcome], tasks: Iterable[Task],
@@ -265,14 +247,7 @@ def run_batch(
     embed = _embedding(embed_pdf, pdf_base_url, made_at)
     started = time.perf_counter()
     out = Path(out_dir)
-    library = get_library(packs)
-    library.raise_problems()
-    if treatment is not None:
-        spec = library.treatment(treatment)  # an unknown treatment fails before any work or any folder
-        lacking = coverage_problems(clinic, spec)  # and so does a clinic with no product or fees for it
-        if lacking:
-            raise InputError(problems=[p.problem for p in lacking])
-    treatments = _Treatments(treatment, library, clinic)
+    library = _library_for(treatment, clinic, packs)
     job = BatchJob(
         treatment=treatment, clinic=clinic, date=date or dt.date.today(), formats=check_formats(formats),
         out_dir=str(out.resolve()), language=language, packs=tuple(str(Path(p).resolve()) for p in packs),
@@ -280,16 +255,33 @@ def run_batch(
         fillable=fillable, esign=esign, pdf_base_url=pdf_base_url, made_at=made_at,
     )
     identity, described = _export_of(records, export)
+    _make_folder(out)
+    lock = _lock(out)
+    try:
+        return _run_locked(job, out, records, _Treatments(treatment, library, clinic), library,
+                           (identity, described), replace, executor=executor, jobs=jobs, progress=progress,
+                           total=total, started=started)
+    finally:
+        _unlock(out, lock)
+
+
+def _library_for(treatment: str | None, clinic: Clinic, packs: Sequence[str | Path]) -> Any:
+    """The clause library, with ``packs``, its problems raised; the batch's ``treatment`` checked if given."""
+    library = get_library(packs)
+    library.raise_problems()
+    if treatment is not None:
+        spec = library.treatment(treatment)  # an unknown treatment fails before any work or any folder
+        lacking = coverage_problems(clinic, spec)  # and so does a clinic with no product or fees for it
+        if lacking:
+            raise InputError(problems=[p.problem for p in lacking])
+    return library
+
+
+def _make_folder(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RenderError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from None
-    lock = _lock(out)
-    try:
-        return _run_locked(job, out, records, treatments, library, (identity, described), replace,
-                           executor=executor, jobs=jobs, progress=progress, total=total, started=started)
-    finally:
-        _unlock(out, lock)
 
 
 def _embedding(embed_pdf: bool | None, pdf_base_url: str | None, made_at: dt.datetime | None) -> bool:
@@ -320,98 +312,108 @@ def _run_locked(job: BatchJob, out: Path, records: Iterable[Any], treatments: _T
                 export: tuple[str, str], replace: bool, *, executor: cf.Executor | None, jobs: int | None,
                 progress: Callable[[int, int | None, Outcome], None] | None, total: int | None,
                 started: float) -> BatchResult:
-    """:func:`run_batch`, once it holds the folder's lock (``export``: its digest, and what it is)."""
-    identity = export[0]
+    """:func:`run_batch`, once it holds the folder's lock (``export``: its digest, and what it is): claim
+    the folder for this export, open the batch's files, make the forms, then complete the files."""
     previous, replaced = _claim(out, export, replace)
     inputs = _Inputs(job, library)
-    errors: list[tuple[int, str, str, str]] = []
-    counts = {"written": 0, "skipped": 0, "failed": 0}
-    done = 0
-    try:
-        manifest = (out / MANIFEST).open("a", encoding="utf-8")
-    except OSError as exc:
-        raise _unwritable(out, exc) from None
-    try:
-        bundle = _BundleWriter(out / BUNDLE) if job.fhir and "pdf" in job.formats else None
-    except OSError as exc:
-        manifest.close()
-        raise _unwritable(out, exc) from None
-    appended = False
-    pool: _Pool | None = None
+    files = BatchFiles(out, export[0], previous, bundle=job.fhir and "pdf" in job.formats)
+    batch = _Batch(job, out, treatments, inputs, files, progress=progress, total=total)
+    with files:
+        files.mend_torn_line()
+        batch.make_forms(records, executor, jobs)
+    files.complete()
+    return BatchResult(batch.done, batch.counts["written"], batch.counts["skipped"], batch.counts["failed"],
+                       round(time.perf_counter() - started, 3), out, replaced)
 
-    def finish(outcome: Outcome) -> None:
-        nonlocal done, appended
-        done += 1
+
+@attrs.frozen
+class _Record:
+    """What the coordinator reads of a record: a ``consent.ehr.ImportedRecord``, or ``(number, Patient)``."""
+
+    number: int
+    patient: Patient | None
+    source: str = ""
+    problems: Iterable[Any] = ()  # what reading the record found wrong (Problem)
+    ids: tuple[str | None, str | None] = (None, None)  # (Patient.id, Bundle fullUrl) from a FHIR export
+    answers: dict[str, bool] = attrs.field(factory=dict)  # screening answers, from the export if it has them
+    treatment: str | None = None  # the treatment the record names, if any
+    notes: tuple[str, ...] = ()
+
+
+def _read_record(record: Any) -> _Record:
+    if isinstance(record, tuple):
+        number, patient = record
+        return _Record(number, patient)
+    return _Record(
+        record.number, record.patient, record.source, record.problems,
+        ids=(getattr(record, "resource_id", None), getattr(record, "full_url", None)),
+        answers=dict(getattr(record, "screening", None) or {}),
+        treatment=getattr(record, "treatment", None),
+        notes=tuple(getattr(record, "notes", None) or ()),
+    )
+
+
+class _Batch:
+    """One batch in the folder it has claimed, as steps: :meth:`make_forms` hands the workers the records
+    whose forms need making (:meth:`tasks` picks them: a bad record or a form an earlier run finished is
+    done at once), and :meth:`finish` counts each record's outcome and writes it to the batch's files."""
+
+    def __init__(self, job: BatchJob, out: Path, treatments: _Treatments, inputs: _Inputs,
+                 files: BatchFiles, *, progress: Callable[[int, int | None, Outcome], None] | None,
+                 total: int | None) -> None:
+        self.job, self.out, self.treatments, self.inputs, self.files = job, out, treatments, inputs, files
+        self.progress, self.total = progress, total
+        self.done = 0
+        self.counts = {"written": 0, "skipped": 0, "failed": 0}
+
+    def make_forms(self, records: Iterable[Any], executor: cf.Executor | None, jobs: int | None) -> None:
+        """Make the records' forms on the executor, finishing each as it comes; a batch with no form to make
+        starts no worker."""
+        todo = self.tasks(records)
+        first = next(todo, None)  # the pool starts only if a form needs making
+        if first is None:
+            return
+        pool = _Pool(self.job, executor, jobs)
+        try:
+            for outcome in _bounded(pool.executor, pool.fn, itertools.chain([first], todo),
+                                    window=pool.workers * 4):
+                self.finish(outcome)
+        except BrokenProcessPool:
+            raise RenderError("a worker process stopped unexpectedly (killed, or out of memory); the forms "
+                              "finished so far are kept: run the same command again to finish") from None
+        finally:
+            pool.close()
+
+    def tasks(self, records: Iterable[Any]) -> Iterator[Task]:
+        """The records whose forms need making; the others (bad records, finished forms) are done here."""
+        for record in map(_read_record, records):
+            treatment, unmade = self.treatments.of(record.treatment)
+            if record.patient is None or unmade:
+                unmade = [*((p.field or "", p.message) for p in record.problems), *unmade]
+                self.finish(Outcome(record.number, record.source, problems=tuple(unmade)))
+                continue
+            key = self.inputs.key(record.source, record.patient, record.answers, record.ids, treatment)
+            before = self.files.previous.get(record.number)
+            if _finished(before, key, self.out):
+                self.finish(Outcome(record.number, record.source, entry=before, skipped=True))
+                continue
+            yield Task(record.number, record.source, record.patient, treatment, before, record.ids,
+                       record.answers, key, notes=record.notes)
+
+    def finish(self, outcome: Outcome) -> None:
+        """Count one record's outcome, write it to the batch's files and report it to ``progress``."""
+        self.done += 1
         if outcome.entry is None:
-            counts["failed"] += 1
-            errors.extend((outcome.number, outcome.source, f, m) for f, m in outcome.problems)
-            _log.debug("record %s: no form (%s)", outcome.number, ", ".join(sorted({f for f, _ in outcome.problems})))
+            self.counts["failed"] += 1
+            _log.debug("record %s: no form (%s)", outcome.number,
+                       ", ".join(sorted({f for f, _ in outcome.problems})))
         else:
-            counts["skipped" if outcome.skipped else "written"] += 1
+            self.counts["skipped" if outcome.skipped else "written"] += 1
             _log.debug("record %s: form %s %s", outcome.number, outcome.entry.get("form_id"),
                        "already complete" if outcome.skipped else "written")
-            entry = {**outcome.entry, "export": identity}  # the folder's export, on every line
-            if not outcome.skipped or entry != previous.get(outcome.number):
-                manifest.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
-                manifest.flush()
-                appended = True
-                _remove_superseded(out, outcome.number, previous.get(outcome.number), entry)
-            if bundle is not None:
-                bundle.add(outcome.fhir or _fhir_entries(out, outcome.entry))
-        if progress:
-            progress(done, total, outcome)
-
-    def tasks() -> Iterator[Task]:
-        """The records whose forms need making; the others (bad records, finished forms) are done here."""
-        for record in records:
-            if isinstance(record, tuple):
-                number, patient = record
-                source, problems, ids, answers, named, notes = "", (), (None, None), {}, None, ()
-            else:
-                number, patient, source, problems = record.number, record.patient, record.source, record.problems
-                ids = (getattr(record, "resource_id", None), getattr(record, "full_url", None))
-                answers = dict(getattr(record, "screening", None) or {})
-                named = getattr(record, "treatment", None)
-                notes = tuple(getattr(record, "notes", None) or ())
-            form_treatment, unmade = treatments.of(named)
-            if patient is None or unmade:
-                unmade = [*((p.field or "", p.message) for p in problems), *unmade]
-                finish(Outcome(number, source, problems=tuple(unmade)))
-                continue
-            key = inputs.key(source, patient, answers, ids, form_treatment)
-            before = previous.get(number)
-            if _finished(before, key, out):
-                finish(Outcome(number, source, entry=before, skipped=True))
-                continue
-            yield Task(number, source, patient, form_treatment, before, ids, answers, key, notes=notes)
-
-    try:
-        with manifest:
-            if manifest.tell() and not (out / MANIFEST).read_bytes().endswith(b"\n"):
-                manifest.write("\n")  # a line torn by a killed run: the next line must not be glued to it
-            todo = tasks()
-            first = next(todo, None)  # the pool starts only if a form needs making
-            if first is not None:
-                pool = _Pool(job, executor, jobs)
-                for outcome in _bounded(pool.executor, pool.fn, itertools.chain([first], todo),
-                                        window=pool.workers * 4):
-                    finish(outcome)
-    except BrokenProcessPool:
-        raise RenderError("a worker process stopped unexpectedly (killed, or out of memory); the forms "
-                          "finished so far are kept: run the same command again to finish") from None
-    finally:
-        if pool is not None:
-            pool.close()
-    try:
-        if previous and (appended or _line_count(out / MANIFEST) != len(previous)):
-            _compact(out / MANIFEST)  # a re-run appended lines, or the manifest has torn or unreadable lines
-        _write_errors(out, errors)
-        if bundle is not None:
-            bundle.close()
-    except OSError as exc:
-        raise _unwritable(out, exc) from None
-    return BatchResult(done, counts["written"], counts["skipped"], counts["failed"],
-                       round(time.perf_counter() - started, 3), out, replaced)
+        self.files.add(outcome)
+        if self.progress:
+            self.progress(self.done, self.total, outcome)
 
 
 def _claim(out: Path, export: tuple[str, str],
@@ -422,7 +424,7 @@ def _claim(out: Path, export: tuple[str, str],
     try:
         previous = read_manifest(out / MANIFEST)
     except OSError as exc:
-        raise _unwritable(out, exc) from None
+        raise unwritable(out, exc) from None
     replaced = None
     others = sorted({e["export"] for e in previous.values() if isinstance(e.get("export"), str)} - {identity})
     if others and not replace:
@@ -439,13 +441,8 @@ def _claim(out: Path, export: tuple[str, str],
         for stale in [*(out / FORMS).glob(".*.part"), *out.glob(".*.part")]:
             stale.unlink()  # left by a killed run: a temporary file, never a finished form or bundle
     except OSError as exc:
-        raise _unwritable(out, exc) from None
+        raise unwritable(out, exc) from None
     return previous, replaced
-
-
-def _unwritable(out: Path, exc: OSError) -> RenderError:
-    return RenderError(f"{out}: cannot write to the output folder ({exc.strerror or exc}); the forms "
-                       "finished so far are kept: fix the folder, then run the same command again")
 
 
 def _export_of(records: Iterable[Any], export: str | None) -> tuple[str, str]:
@@ -582,77 +579,3 @@ def _process_context() -> Any:
                 os.environ["PYTHONSAFEPATH"] = saved
         return context
     return multiprocessing.get_context("spawn")
-
-
-def _remove_superseded(out: Path, number: int, before: dict[str, Any] | None, now: dict[str, Any]) -> None:
-    """Remove the files of this record's form from an earlier run that the new form replaced (another
-    treatment or patient data gives another form id): the folder never holds two forms for one record.
-    Only files named for this record in the forms folder are touched, whatever the manifest line says."""
-    files = (before or {}).get("files")
-    if not isinstance(files, dict):
-        return
-    for rel in set(files) - set(now.get("files") or {}):
-        path = Path(str(rel))
-        if path.parent == Path(FORMS) and path.name.startswith(f"rec-{number:06d}_"):
-            (out / path).unlink(missing_ok=True)
-
-
-def _fhir_entries(out: Path, entry: dict[str, Any]) -> list[dict[str, Any]]:
-    """The FHIR entries of a form finished by an earlier run, read back from its own file."""
-    for rel in entry.get("files", {}):
-        if rel.endswith(".fhir.json"):
-            return list(json.loads((out / rel).read_text(encoding="utf-8")).get("entry", []))
-    return []
-
-
-class _BundleWriter:
-    """Writes the batch's transaction Bundle entry by entry (temporary name, renamed on close). A Bundle
-    with no entry has no ``entry`` element: FHIR JSON has no empty arrays."""
-
-    HEAD = '{"resourceType": "Bundle", "type": "transaction"'
-
-    def __init__(self, path: Path) -> None:
-        import tempfile
-
-        self.path = path
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        self.fh = os.fdopen(fd, "w", encoding="utf-8")
-        self.fh.write(self.HEAD)
-        self.seen: set[str] = set()  # two records of one patient give one form: send it once
-
-    def add(self, entries: Iterable[dict[str, Any]]) -> None:
-        for entry in entries:
-            if entry["fullUrl"] in self.seen:
-                continue
-            self.fh.write((', "entry": [\n' if not self.seen else ",\n")
-                          + json.dumps(entry, ensure_ascii=False, sort_keys=True))
-            self.seen.add(entry["fullUrl"])
-
-    def close(self) -> None:
-        self.fh.write("\n]}\n" if self.seen else "}\n")
-        self.fh.close()
-        os.replace(self.tmp, self.path)
-
-
-def _line_count(path: Path) -> int:
-    with path.open("rb") as fh:
-        return sum(1 for _ in fh)
-
-
-def _compact(path: Path) -> None:
-    """One line per record, the latest, in the order records first appeared."""
-    lines: dict[int, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            lines[int(json.loads(line)["record"])] = line
-        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
-            continue  # a torn line from a killed run
-    atomic_write(path, "".join(line + "\n" for line in lines.values()).encode())
-
-
-def _write_errors(out: Path, errors: list[tuple[int, str, str, str]]) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["record", "source", "field", "message"])
-    writer.writerows(sorted(errors))
-    atomic_write(out / ERRORS, buffer.getvalue().encode())

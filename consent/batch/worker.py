@@ -180,6 +180,34 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
     if job is None:
         raise RuntimeError("run_task needs a job: call warm_worker(job) first")
     out_dir = Path(job.out_dir)
+    assembled = _assembled(task, job)
+    if isinstance(assembled, Outcome):  # a bad record: its problems
+        return assembled
+    form, notes = assembled
+    stem = f"rec-{task.number:06d}_{form.form_id}"
+    pdf_options = {"fillable": job.fillable, "esign": job.esign} if job.fillable or job.esign else None
+    if _complete(task.previous, form.form_id, out_dir, pdf_options):  # same form, other inputs (another consent version)
+        return Outcome(task.number, task.source, entry={**task.previous, "input": task.input_key}, skipped=True)
+    rendered = _rendered(task, form, job)
+    if isinstance(rendered, Outcome):  # handed out again later, or a record the renderers cannot draw
+        return rendered
+    blobs, pdf_layout = rendered
+    resources: tuple[dict[str, Any], ...] = ()
+    if job.fhir and "pdf" in blobs:
+        bundle = _fhir_bundle(task, form, job, blobs["pdf"], stem)
+        if bundle is None:
+            notes.append("no FHIR resources: the record has no FHIR Patient id and no MRN to refer to")
+        else:
+            blobs["fhir.json"] = json.dumps(bundle, ensure_ascii=False, indent=2, sort_keys=True).encode()
+            resources = tuple(bundle["entry"])
+    files = _write(out_dir, stem, blobs)
+    entry = _manifest_entry(task, form, files, notes, pdf_layout=pdf_layout, pdf_options=pdf_options)
+    return Outcome(task.number, task.source, entry=entry, fhir=resources)
+
+
+def _assembled(task: Task, job: BatchJob) -> tuple[Any, list[str]] | Outcome:
+    """The record's form, assembled and checked, and the notes for its manifest line (the record's own,
+    then what assembling warned of); or, for a bad record, the Outcome naming its problems."""
     with _WARNINGS, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -187,16 +215,17 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
                                    screening=task.screening, language=job.language, packs=job.packs)
             form = apply_check(form, _checked(form, trace, job.packs), allow_check_errors=job.allow_check_errors)
         except ConsentError as exc:
-            problems = exc.problems or (Problem(exc.summary),)
-            return Outcome(task.number, task.source, problems=tuple(
-                (p.field or "", _redact(p.message, task.patient)) for p in problems))
+            return _failed(task, exc)
     # notes go to the manifest and to the screen (consent batch lists them): never the patient's own data
     notes = [*task.notes, *(_redact(str(w.message), task.patient) for w in caught
                             if issubclass(w.category, UserWarning))]
-    stem = f"rec-{task.number:06d}_{form.form_id}"
-    pdf_options = {"fillable": job.fillable, "esign": job.esign} if job.fillable or job.esign else None
-    if _complete(task.previous, form.form_id, out_dir, pdf_options):  # same form, other inputs (another consent version)
-        return Outcome(task.number, task.source, entry={**task.previous, "input": task.input_key}, skipped=True)
+    return form, notes
+
+
+def _rendered(task: Task, form: Any, job: BatchJob) -> tuple[dict[str, bytes], str | None] | Outcome:
+    """The form's bytes in each of the job's formats, and how its PDF was laid out (None without a PDF);
+    or the Outcome of a form put back (another worker is making the shared work it needs: nothing is
+    written, the coordinator hands it out again later) or of a record the renderers cannot draw."""
     blobs: dict[str, bytes] = {}
     pdf_layout = None
     SharedWork.defer = not task.put_back
@@ -212,33 +241,42 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
     except Busy:  # nothing written: the coordinator hands the form out again later
         return Outcome(task.number, task.source, put_back=True)
     except ConsentError as exc:  # e.g. a name the PDF fonts cannot draw: this record fails, the batch goes on
-        problems = exc.problems or (Problem(exc.summary),)
-        return Outcome(task.number, task.source, problems=tuple(
-            (p.field or "", _redact(p.message, task.patient)) for p in problems))
+        return _failed(task, exc)
     finally:
         SharedWork.defer = False
+    return blobs, pdf_layout
+
+
+def _failed(task: Task, exc: ConsentError) -> Outcome:
+    """The Outcome of a record whose form cannot be made: its problems, the patient's data redacted."""
+    problems = exc.problems or (Problem(exc.summary),)
+    return Outcome(task.number, task.source, problems=tuple(
+        (p.field or "", _redact(p.message, task.patient)) for p in problems))
+
+
+def _fhir_bundle(task: Task, form: Any, job: BatchJob, pdf: bytes, stem: str) -> dict[str, Any] | None:
+    """The form's FHIR transaction Bundle (its DocumentReference, holding the PDF or the PDF's URL under
+    ``pdf_base_url``, and a Consent pointing at it), or None when the record has no FHIR Patient id and
+    no MRN to refer to."""
+    from ..ehr import FormDocument, patient_reference, transaction_bundle, url_in
+
+    ref = patient_reference(task.fhir_ids[0], task.fhir_ids[1], task.patient.mrn)
+    if ref is None:
+        return None
+    pdf_url = url_in(job.pdf_base_url, f"{FORMS}/{stem}.pdf") if job.pdf_base_url else None
+    made = job.made_at or dt.datetime.now().astimezone().replace(microsecond=0)
+    doc = FormDocument(
+        form_id=form.form_id, title=form.title, date=form.date, language=form.language,
+        treatment_id=form.manifest.treatment_id, patient_reference=ref or {},
+        organization_name=job.clinic.name, pdf=pdf, pdf_url=pdf_url, created=made,
+    )
+    return transaction_bundle([doc], embed=job.embed_pdf)
+
+
+def _write(out_dir: Path, stem: str, blobs: dict[str, bytes]) -> dict[str, dict[str, Any]]:
+    """Write the form's files into the forms folder, each atomically: their hash and size, by path (the
+    manifest line's ``files``)."""
     files: dict[str, dict[str, Any]] = {}
-    resources: tuple[dict[str, Any], ...] = ()
-    ref = None
-    if job.fhir and "pdf" in blobs:
-        from ..ehr import patient_reference
-
-        ref = patient_reference(task.fhir_ids[0], task.fhir_ids[1], task.patient.mrn)
-        if ref is None:
-            notes.append("no FHIR resources: the record has no FHIR Patient id and no MRN to refer to")
-    if ref is not None:
-        from ..ehr import FormDocument, transaction_bundle, url_in
-
-        pdf_url = url_in(job.pdf_base_url, f"{FORMS}/{stem}.pdf") if job.pdf_base_url else None
-        made = job.made_at or dt.datetime.now().astimezone().replace(microsecond=0)
-        doc = FormDocument(
-            form_id=form.form_id, title=form.title, date=form.date, language=form.language,
-            treatment_id=form.manifest.treatment_id, patient_reference=ref or {},
-            organization_name=job.clinic.name, pdf=blobs["pdf"], pdf_url=pdf_url, created=made,
-        )
-        bundle = transaction_bundle([doc], embed=job.embed_pdf)
-        blobs["fhir.json"] = json.dumps(bundle, ensure_ascii=False, indent=2, sort_keys=True).encode()
-        resources = tuple(bundle["entry"])
     for suffix, data in blobs.items():
         rel = f"{FORMS}/{stem}.{suffix}"
         try:
@@ -248,6 +286,12 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
                               "finished so far are kept: free space or fix the folder, then run the same "
                               "command again") from None
         files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    return files
+
+
+def _manifest_entry(task: Task, form: Any, files: dict[str, dict[str, Any]], notes: list[str], *,
+                    pdf_layout: str | None, pdf_options: dict[str, Any] | None) -> dict[str, Any]:
+    """The form's manifest line: the record, what the form was made from and of, and its files."""
     entry = {
         "record": task.number,
         "input": task.input_key,
@@ -264,4 +308,4 @@ def run_task(task: Task, job: BatchJob | None = None) -> Outcome:
         entry["pdf_layout"] = pdf_layout  # "shared" with other forms of the batch, or "whole"
     if pdf_options:
         entry["pdf_options"] = pdf_options  # form fields, e-signature tags
-    return Outcome(task.number, task.source, entry=entry, fhir=resources)
+    return entry

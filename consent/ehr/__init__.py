@@ -42,8 +42,8 @@ from ._fhir_out import (
 from ._records import ImportedRecord, Records, read_records
 
 __all__ = [
-    "FORM_ID_SYSTEM",
     "CsvMapping",
+    "FORM_ID_SYSTEM",
     "FormDocument",
     "ImportedRecord",
     "Records",

@@ -13,8 +13,8 @@ with nothing to record returns it unchanged), or a new one with the check's find
 which the process then makes instead. It sends the PDF back (the same code, so the same bytes).
 Nothing is written by it: the files are written here, atomically, once both are made.
 
-It is only an accelerator. Where a fork is not safe (not Linux, or another thread running) or
-``CONSENT_PDF_PROCESS=off``, it is not started; and if it fails in any way (an error in the form, a
+It is only an accelerator, used by consent/speedups/one_form.py. Where a fork is not safe (not Linux,
+or another thread running) or ``CONSENT_PDF_PROCESS=off`` (or ``CONSENT_SPEEDUPS=off``), it is not started; and if it fails in any way (an error in the form, a
 crash, no answer in :data:`TIMEOUT` seconds) the PDF is made again here, so that an error is raised
 as it would be without it, with its own message.
 """
