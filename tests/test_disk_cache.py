@@ -26,6 +26,8 @@ import attrs
 import pytest
 from helpers import CLINIC, REPO
 
+import consent
+
 CONSENT = str(Path(sys.executable).with_name("consent"))
 PATIENT = {"full_name": "Zebulon Quixworth-Marchbanks", "birth_date": "1971-03-04", "mrn": "ZQ-55-0193"}
 
@@ -432,3 +434,19 @@ def test_entries_are_authenticated_with_the_folders_own_key(tmp_path: Path) -> N
     (ours.folder / "consent.key").write_bytes(b"short")
     assert not DiskCache(ours.folder).usable()
     assert DiskCache(ours.folder).get("pdf-body", key, lambda: b"no cache", bytes, bytes) == b"no cache"
+
+
+def test_the_code_digest_hashes_the_whole_package(monkeypatch):
+    """An entry's name hashes the whole package's code, every subpackage: an edit to the renderers
+    (consent/pdf/, consent/docx/) or the templates' data must make the layouts cached by consent/speedups/
+    anew, not only an edit to consent/speedups/ itself (issue 25's trap)."""
+    from consent.speedups import disk_cache
+
+    hashed: list[str] = []
+    monkeypatch.setattr(disk_cache, "_KNOWN", {})
+    monkeypatch.setattr(disk_cache, "_hash_files",
+                        lambda digest, paths, root: hashed.extend(p.relative_to(root).as_posix() for p in paths))
+    disk_cache._code()
+    package = Path(consent.__file__).parent
+    assert sorted(hashed) == sorted(p.relative_to(package).as_posix() for p in package.rglob("*.py"))
+    assert {"pdf/html.py", "pdf/whole.py", "docx/render.py", "speedups/layers.py", "_jinja_data.py"} <= set(hashed)

@@ -75,8 +75,8 @@ def test_the_door_switched_off_renders_no_shared_work(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("a speed-up was used")
 
-    monkeypatch.setattr("consent.speedups.render.layered_pdf", refuse)
-    monkeypatch.setattr("consent.speedups.render.shared_docx", refuse)
+    monkeypatch.setattr("consent.speedups.layers.layered_pdf", refuse)
+    monkeypatch.setattr("consent.speedups.shared_docx.shared_docx", refuse)
     consent.render_pdf(form)
     consent.render_docx(form)
     form.write(Path(__import__("tempfile").mkdtemp()), formats=("pdf", "docx"))

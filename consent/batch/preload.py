@@ -13,7 +13,8 @@ from . import run, worker  # noqa: F401 - imported to be shared
 from ..check import preload as preload_check
 from ..library.loader import get_library
 from ..pdf.html import weasyprint_module
-from ..speedups import render  # noqa: F401 - imported to be shared (the PDF and DOCX renderers)
+from ..pdf import whole  # noqa: F401 - imported to be shared (the PDF renderer)
+from ..speedups import layers, render, shared_docx  # noqa: F401 - imported to be shared (the fast path, the DOCX)
 
 weasyprint_module()
 preload_check(get_library())  # the syllable table, the claims check's rules, their patterns compiled

@@ -11,15 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from ..document import Form
 from .._output import check_formats, default_stem, safe_slug, write_rendered
-from ..docx.render import docx_bytes
+from ..document import Form
 from ..errors import RenderError
-from ..pdf.html import weasyprint_module
-from ..pdf.whole import checked, fields_and_stamp, whole_pdf
-from .layers import layered_pdf
-from .shared_docx import shared_docx
 from .switches import all_off
+
+# The PDF's modules and the DOCX's are imported by the function that uses them: consent render's PDF
+# process imports only the PDF's, and its own process, which makes the DOCX, only the DOCX's.
 
 
 def render_pdf(form: Form, *, variant: str | None = None, fillable: bool = False, esign: str | None = None,
@@ -59,6 +57,10 @@ def laid_out_pdf(form: Form, *, variant: str | None = None, fillable: bool = Fal
     fields of a fillable PDF are placed where either layout put their places (see :func:`render_pdf`).
     Either way the content hash is stamped last (see consent/pdf/stamp.py).
     """
+    from ..pdf.html import weasyprint_module
+    from ..pdf.whole import checked, fields_and_stamp, whole_pdf
+    from .layers import layered_pdf
+
     form = checked(form, variant=variant, fillable=fillable, esign=esign, merge_fields=merge_fields)
     options = {"fillable": fillable, "esign": esign}
     fields = bool(fillable or esign or merge_fields)
@@ -83,7 +85,13 @@ def render_docx(form: Form, *, esign: str | None = None) -> bytes:
     ``CONSENT_SPEEDUPS=off``, rendered on its own (consent/docx/render.py): the same bytes either way.
     ``esign`` ("docusign" or "adobe") adds that service's tags, in white, at the signature, date and
     initials lines (see consent/_esign.py)."""
-    return docx_bytes(form, esign=esign) if all_off() else shared_docx(form, esign=esign)
+    if all_off():
+        from ..docx.render import docx_bytes
+
+        return docx_bytes(form, esign=esign)
+    from .shared_docx import shared_docx
+
+    return shared_docx(form, esign=esign)
 
 
 def write_form(form: Form, out_dir: str | Path, formats: Sequence[str] = ("pdf", "docx"), *,
