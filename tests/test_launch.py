@@ -50,6 +50,7 @@ for pid in filter(None, seen["started"]):
     except ChildProcessError:
         pass
 seen["code"] = code
+seen["end"] = sorted(m for m in sys.modules if m.startswith("consent"))
 print(json.dumps(seen))
 """
 
@@ -96,24 +97,20 @@ def test_the_version_is_the_installed_packages() -> None:
 
 def test_render_forks_the_pdf_process_before_importing_the_rest_and_makes_the_librarys_bytes(
         tmp_path: Path) -> None:
-    made_here = """
-    from consent import document
-    real_to_pdf, command = document.Form.to_pdf, os.getpid()
-    def to_pdf(self, **options):
-        if os.getpid() == command:  # (the PDF process inherits this patch)
-            print("PDF made by the command's own process", file=sys.stderr)
-        return real_to_pdf(self, **options)
-    document.Form.to_pdf = to_pdf
-    """
-    seen, stderr, out = _render(tmp_path, patch=made_here)
+    """``consent render`` forks first, and its PDF is made in the second process, byte for byte the PDF
+    the library makes."""
+    seen, stderr, out = _render(tmp_path)
     assert seen["code"] == 0, stderr
     assert len(seen["started"]) == 1 and seen["started"][0] and seen["alive"] == []
-    # Forked before click, WeasyPrint, the assembly and the check were imported, with the cycle
-    # collector off (a process of one form: see consent/__main__.py).
-    assert not [m for m in seen["loaded"] if m.startswith(("click", "weasyprint", "consent.assemble.assembly",
-                                                           "consent.check", "consent.cli"))], seen["loaded"]
+    # Forked before anything but the entry point, its switches and the version was imported (no click,
+    # WeasyPrint, assembly, check or renderer), with the cycle collector off (a process of one form: see
+    # consent/__main__.py).
+    assert [m for m in seen["loaded"] if m.split(".")[0] in ("click", "weasyprint")] == []
+    assert set(seen["loaded"]) <= {"consent", "consent._version", "consent.__main__", "consent.speedups",
+                                   "consent.speedups.pdf_process", "consent.speedups.switches"}, seen["loaded"]
     assert seen["gc"] == [False]
-    assert "made by the command's own process" not in stderr  # the second process made it
+    # The second process made the PDF: the command's own never imported the modules that lay one out.
+    assert not {"consent.pdf.whole", "consent.speedups.layers"} & set(seen["end"]), seen["end"]
     form = _library_form()
     assert _files(out) == {".pdf": form.to_pdf(), ".docx": form.to_docx()}
 
@@ -210,3 +207,15 @@ def test_render_hands_over_the_assembled_form_before_it_is_checked(tmp_path: Pat
     assert order == ["sent", "checked", "settled", "pdf"]
     assert handed == [form, form] and handed[0] is form  # nothing recorded by the check: the same object
     assert [p.name for p in paths] == [f"{default_stem(form)}.pdf"]
+
+
+def test_without_the_pdf_process_the_command_lays_the_pdf_out_itself(tmp_path: Path, monkeypatch) -> None:
+    """The counter-test of the one above: with ``CONSENT_PDF_PROCESS=off`` nothing is forked, and the
+    command's own process imports the modules that lay a PDF out (the check above can fail)."""
+    monkeypatch.setenv("CONSENT_PDF_PROCESS", "off")
+    seen, stderr, out = _render(tmp_path)
+    assert seen["code"] == 0, stderr
+    assert not any(seen["started"])
+    assert {"consent.pdf.whole", "consent.speedups.layers"} <= set(seen["end"])
+    form = _library_form()
+    assert _files(out) == {".pdf": form.to_pdf(), ".docx": form.to_docx()}
