@@ -30,7 +30,7 @@ def stock_words() -> set[str]:
     import consent
     from consent.assemble.assembly import assemble
     from consent.check._english import words
-    from consent.check._library import SAMPLE_CLINIC, SAMPLE_DATE, SAMPLE_PATIENT
+    from consent.check import SAMPLE_CLINIC, SAMPLE_DATE, SAMPLE_PATIENT
 
     library = consent.get_library()
     states = sorted({s for c in library.clauses.values() for s in c.states} | {SAMPLE_CLINIC.state})
