@@ -146,15 +146,22 @@ def test_ind_and_ide_numbers_are_both_named(language):
 
 @pytest.mark.parametrize(("treatment", "language"), CASES)
 def test_fda_warning_about_paying_outside_a_trial_and_how_to_report_to_medwatch(treatment, language):
-    """FDA's consumer warning (charged outside a clinical trial: likely offered illegally) is in the
-    FDA clause; the MedWatch phone number and web address are where a harmed patient looks."""
+    """FDA's consumer warning whole (charged or offered outside a clinical trial: likely deceived, and
+    offered a product illegally: issue 26, point 13) is in the FDA clause, which says exosome products are
+    regulated as drugs and biological products; the MedWatch phone number and web address are where a
+    harmed patient looks."""
     by_clause = texts(build(treatment, language))
-    warning = {"en": "if you are charged for one outside a clinical trial (a study of a treatment in people) "
-                     "that the FDA oversees, it is likely being offered to you illegally.",
-               "es": "si le cobran por uno fuera de un ensayo clínico (un estudio de un tratamiento en "
-                     "personas) que la FDA supervisa, es probable que se lo estén ofreciendo de forma "
-                     "ilegal."}[language]
-    assert warning in by_clause["fda-status"]
+    warning = {"en": ["if you are charged for one, or offered one, outside a clinical trial (a study of a "
+                      "treatment in people) that the FDA oversees, you are likely being deceived.",
+                      "The product is likely being offered to you illegally.",
+                      "The FDA treats exosome products as drugs and biological products"],
+               "es": ["si le cobran por uno, o se lo ofrecen, fuera de un ensayo clínico (un estudio de un "
+                      "tratamiento en personas) que la FDA supervisa, es probable que lo estén engañando.",
+                      "Es probable que le estén ofreciendo el producto de forma ilegal.",
+                      "La FDA trata los productos de exosomas como medicamentos y productos biológicos"],
+               }[language]
+    for words in warning:
+        assert words in by_clause["fda-status"]
     injury = by_clause["contacts-and-injury"]
     assert "MedWatch" in injury and "1-800-FDA-1088 (1-800-332-1088)" in injury
     assert "www.fda.gov/medwatch" in injury
