@@ -98,6 +98,7 @@ class ClauseSpec:
     when: str | None = None
     exempt_with: tuple[str, ...] = ()
     only_with: tuple[str, ...] = ()
+    outside_study: str | None = None  # what the state's law says of the treatment without that study
     specialties: tuple[str, ...] = ()
     providers: tuple[str, ...] = ()
     own_page: bool = False
@@ -263,9 +264,10 @@ def _join(where: str, key: str) -> str:
 CLAUSE_REQUIRED = ("id", "version", "title", "elements", "body")
 CLAUSE_OPTIONAL = (
     "initials", "screening", "variants", "kind", "states", "citation", "wording", "verbatim", "review",
-    "exempt_with", "only_with", "specialties", "providers", "own_page", "min_type_pt", "when",
+    "exempt_with", "only_with", "outside_study", "specialties", "providers", "own_page", "min_type_pt", "when",
 )
-NOTICE_ONLY = ("wording", "exempt_with", "only_with", "specialties", "providers", "own_page", "min_type_pt")
+NOTICE_ONLY = ("wording", "exempt_with", "only_with", "outside_study", "specialties", "providers", "own_page",
+               "min_type_pt")
 """Keys that mean something only on a state notice (``kind: state-notice``)."""
 CLAUSE_RETIRED = {
     "exempt_with_study": "exempt_with_study was replaced by exempt_with, a list drawn from ind, ide, irb: name "
@@ -354,6 +356,10 @@ def _notice_keys(r: Reader, data: Mapping[str, Any], is_notice: bool) -> dict[st
             if value not in STUDY_KINDS:
                 r.problem(f"{key}[{i}]",
                           f"{key} items must be drawn from {', '.join(STUDY_KINDS)} (got {value!r})")
+    outside_study = r.text(data, "outside_study", "", required=False) if "outside_study" in data else None
+    if outside_study is not None and not kinds["only_with"]:
+        r.problem("outside_study", "outside_study says what the law allows without the study that only_with "
+                                   "names: give only_with too")
     specialties = r.strings(data, "specialties", "")
     for i, value in enumerate(specialties):
         r.ident(value, f"specialties[{i}]", "a specialty")
@@ -368,6 +374,7 @@ def _notice_keys(r: Reader, data: Mapping[str, Any], is_notice: bool) -> dict[st
         "wording": wording,
         "exempt_with": kinds["exempt_with"],
         "only_with": kinds["only_with"],
+        "outside_study": outside_study or None,
         "specialties": specialties,
         "providers": tuple(p.upper() for p in r.strings(data, "providers", "")),
         "own_page": r.flag(data, "own_page", ""),

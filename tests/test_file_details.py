@@ -68,10 +68,10 @@ def assert_tags_of_their_own(data: bytes) -> None:
 def _whole(form: consent.Form, monkeypatch: pytest.MonkeyPatch, **options: object) -> bytes:
     """The PDF laid out whole, as a form that cannot share a layout is (a clinic's paragraph that names
     the patient in a title, say)."""
-    import consent.speedups.render as pdf
+    from consent.speedups import layers, render
 
-    monkeypatch.setattr(pdf, "layered_pdf", lambda *a, **k: None)
-    data, how = pdf.laid_out_pdf(form, **options)  # type: ignore[arg-type]
+    monkeypatch.setattr(layers, "layered_pdf", lambda *a, **k: None)
+    data, how = render.laid_out_pdf(form, **options)  # type: ignore[arg-type]
     assert how == "whole"
     return data
 

@@ -180,7 +180,7 @@ def test_shared_and_whole_layouts_give_the_same_fields(form, fillable):
 
     pdf, how = laid_out_pdf(form, fillable=True)
     assert how == "shared" and pdf == fillable
-    import consent.speedups.render as module
+    import consent.speedups.layers as module
 
     original = module.layered_pdf
     module.layered_pdf = lambda *a, **k: None

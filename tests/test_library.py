@@ -107,7 +107,7 @@ def test_every_problem_in_a_clause_file_is_reported_with_file_and_line(tmp_path)
     assert [str(p) for p in lib.problems] == [
         f"{path}:4: elemnts: unknown key 'elemnts' (allowed: id, version, title, elements, body, initials, "
         "screening, variants, kind, states, citation, wording, verbatim, review, exempt_with, only_with, "
-        "specialties, providers, own_page, min_type_pt, when)",
+        "outside_study, specialties, providers, own_page, min_type_pt, when)",
         f'{path}:2: version must be a quoted string such as "1.0" (got 1.0)',
         f"{path}:5: elements[0]: unknown consent element 'riskz' (known: key-information, description, "
         "investigational, risks, benefits, alternatives, confidentiality, injury, contacts, voluntary, "

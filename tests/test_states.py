@@ -153,6 +153,29 @@ def test_clause_names_the_approvals_that_lift_the_duty(tmp_path):
     ]
 
 
+def test_outside_study_needs_only_with_and_is_what_check_says(tmp_path):
+    """``outside_study`` (what a state's law says of the treatment without the study ``only_with`` names) is
+    refused without ``only_with``; the stock Texas notice gives section 1003.002's rule (issue 26, point 3)."""
+    assert "1003.002" in consent.get_library().clause("state-notice-tx").outside_study
+    pack = build_tree(tmp_path / "pack", {"clauses/state-notice-tx.yaml": """
+        id: state-notice-tx
+        version: "9"
+        kind: state-notice
+        title: Notice
+        elements: []
+        states: [TX]
+        wording: paraphrase
+        outside_study: The law forbids it.
+        body:
+          - notice: Text.
+    """})
+    path = f"{pack}/clauses/state-notice-tx.yaml"
+    assert [str(p) for p in consent.Library([pack]).problems] == [
+        f"{path}:8: outside_study says what the law allows without the study that only_with "
+        "names: give only_with too",
+    ]
+
+
 # ------------------------------------------------------------------ Utah: its own page, 40-point type
 
 
@@ -364,8 +387,9 @@ def test_texas_notice_is_left_out_of_a_treatment_outside_a_trial_with_a_warning(
     assert [w.message for w in warnings] == [
         "the TX notice is left out of this form: TX law (Texas Health and Safety Code sections 1003.051 to "
         "1003.055) covers only treatment given in a study with an IRB overseeing it (a clinical trial), and "
-        "this clinic records none (clinic.study). That law does not cover this treatment outside such a study: "
-        "have counsel confirm it may be given in TX"
+        "this clinic records none (clinic.study). Outside such a trial, Texas Health and Safety Code section "
+        "1003.002 allows adult stem cells to be used in health care only in a clinical trial that the FDA has "
+        "approved: have counsel confirm this treatment may be given in TX"
     ]
     assert any(f.rule == "notice.not-applicable" for f in check(["knee-injection"], languages=["en"],
                                                                  state="TX").warnings)

@@ -189,8 +189,9 @@ def notices(form: Form, library: Library) -> list[Finding]:
             out.append(Finding(
                 "notice.not-applicable", "warning",
                 f"the {j.state} notice is left out of this form: {law} covers only treatment given in a study "
-                f"with {needs}, and this clinic records none (clinic.study). That law does not cover this "
-                f"treatment outside such a study: have counsel confirm it may be given in {j.state}",
+                f"with {needs}, and this clinic records none (clinic.study). "
+                f"{clause.outside_study or 'What the law allows outside such a study is not checked here'}: "
+                f"have counsel confirm this treatment may be given in {j.state}",
                 **where,
             ))
         if rule.left_out:
