@@ -187,12 +187,15 @@ class Header:
 
 @attrs.frozen
 class Jurisdiction:
-    """What the state rules of a form depend on, recorded when it is assembled and read by the checks."""
+    """What the state rules and the clinic's federal legal position on a form depend on, recorded when it
+    is assembled and read by the checks."""
 
     state: str
     provider_credentials: str = ""
     study: tuple[str, ...] = ()  # what the clinic's study has: "ind", "ide", "irb"
     specialty: str | None = None  # the treatment's field of medicine
+    charges: bool = False  # the clinic's fee schedule for the treatment has a price above zero
+    charging_authorized: bool = False  # the clinic states FDA's authorisation to charge in its study (312.8)
 
 
 @attrs.frozen

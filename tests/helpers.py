@@ -20,6 +20,8 @@ import pytest
 import consent
 
 REPO = Path(__file__).resolve().parents[1]
+IRB_ONLY_ACKNOWLEDGED = REPO / "tests" / "data" / "packs" / "irb-only-acknowledged"
+"""A pack whose settings acknowledge ``legal.irb-only-study``: forms of a study with a review board alone."""
 EXAMPLES = REPO / "examples" / "sunrise-clinic"
 CLINIC = EXAMPLES / "clinic.yaml"  # the example clinic file
 EHR_SAMPLES = REPO / "tests" / "data" / "ehr"  # public FHIR exports; origin and licence in its README
@@ -56,9 +58,12 @@ def make_clinic(**changes: object) -> consent.Clinic:
 
 
 def make_study(**changes: object) -> consent.Study:
-    """A complete study (IRB-approved, no IND), with fields replaced as given."""
+    """A complete, lawful study (under an FDA IND, IRB-approved, FDA's authorisation to charge stated),
+    with fields replaced as given (``ind_number=None``: a review board alone, a check error)."""
     fields: dict[str, object] = {
+        "ind_number": "IND 027311",
         "irb_name": "Western Coast IRB",
+        "charging_authorization": "FDA letter of 2026-03-02",
         "purpose": {
             "en": "To learn if exosome shots are safe, and if they ease knee pain.",
             "es": "Saber si las inyecciones de exosomas son seguras y si alivian el dolor de rodilla.",

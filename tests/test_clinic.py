@@ -420,7 +420,7 @@ def test_check_clinic_reports_missing_text_and_schedules(tmp_path, capsys):
     """`consent check --clinic FILE` checks the clinic's own file: every form it could not make, by rule,
     treatment and language, plus a warning for an entry no treatment uses; the example clinic passes."""
     assert main(["check", "--clinic", str(EXAMPLES / "clinic.yaml")]) == 0
-    assert capsys.readouterr().out.splitlines()[-1].startswith("0 error(s), 3 warning(s)")
+    assert capsys.readouterr().out.splitlines()[-1].startswith("0 error(s), 4 warning(s)")
     path = tmp_path / "clinic.yaml"
     text = (EXAMPLES / "clinic.yaml").read_text(encoding="utf-8")
     text = text.replace("      - en: Numbing cream\n        es: Crema para adormecer la piel\n", "      - Numbing cream\n")
@@ -431,7 +431,7 @@ def test_check_clinic_reports_missing_text_and_schedules(tmp_path, capsys):
     no_schedule = ("clinic.fees has no fee schedule for 'iv-infusion' (schedules for: hair, iv-infusions, "
                    "knee-injection); give one under iv-infusion, or give clinic.fees as one schedule for every "
                    f"treatment ({path})")
-    assert [ln for ln in lines if "notice.review-required" not in ln] == [
+    assert [ln for ln in lines if "notice.review-required" not in ln and "legal.no-ind" not in ln] == [
         "warning coverage.unknown-treatment: clinic.fees.iv-infusions is for a treatment the library does not "
         f"have (treatments: hair, iv-infusion, knee-injection) ({path})",
         "error coverage.clinic-language [hair/es]: clinic.fees.hair.included[1] is English only (a plain string "
@@ -439,7 +439,7 @@ def test_check_clinic_reports_missing_text_and_schedules(tmp_path, capsys):
         f"{{en: ..., es: ...}} ({path})",
         f"error coverage.fee-schedule [iv-infusion/en]: {no_schedule}",
         f"error coverage.fee-schedule [iv-infusion/es]: {no_schedule}",
-        "3 error(s), 4 warning(s), 0 acknowledged; 23 rules",
+        "3 error(s), 5 warning(s), 0 acknowledged; 23 rules",
     ]
     assert main(["check", "knee-injection", "--clinic", str(path)]) == 0  # a form the clinic can make
     capsys.readouterr()

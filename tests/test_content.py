@@ -13,7 +13,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from helpers import DATE, REPO, TREATMENTS, make_clinic, make_study
+from helpers import DATE, IRB_ONLY_ACKNOWLEDGED, REPO, TREATMENTS, make_clinic, make_study
 
 import consent
 from consent.document import BulletList, Checklist, Heading, Notice, Paragraph, Section
@@ -38,8 +38,11 @@ def section_text(section: Section) -> str:
 
 def build(treatment: str, language: str, study: consent.Study | None = None) -> consent.Form:
     # Idaho: no state notice, so only the stock clauses speak (a Texas notice rightly says "investigational").
+    # A study with a review board alone is a check error (legal.irb-only-study) that this pack acknowledges.
     clinic = make_clinic(study=study)
-    return consent.build(treatment, patient=PATIENT, clinic=clinic, date=DATE, language=language)
+    irb_only = study is not None and not (study.ind_number or study.ide_number)
+    return consent.build(treatment, patient=PATIENT, clinic=clinic, date=DATE, language=language,
+                         packs=[IRB_ONLY_ACKNOWLEDGED] if irb_only else [])
 
 
 def texts(form: consent.Form) -> dict[str, str]:
@@ -119,7 +122,7 @@ def test_without_a_study_no_clause_says_the_treatment_is_being_tested(treatment,
 def test_with_an_irb_but_no_ind_the_form_says_there_is_no_ind(treatment, language):
     """An IRB-approved study without an IND or IDE is research the FDA has not reviewed: the FDA
     clause says so, names the IRB, and the research wording appears only now."""
-    study = make_study(irb_name="Harbor Research IRB", protocol="HRB-22")
+    study = make_study(ind_number=None, irb_name="Harbor Research IRB", protocol="HRB-22")
     by_clause = texts(build(treatment, language, study))
     fda = by_clause["fda-status"]
     assert "Harbor Research IRB" in fda and "HRB-22" in fda
@@ -135,7 +138,7 @@ def test_with_an_irb_but_no_ind_the_form_says_there_is_no_ind(treatment, languag
 def test_ind_and_ide_numbers_are_both_named(language):
     """A study under an IDE (a device) names its IDE number; one under an IND names the IND; neither
     then says the study lacks them."""
-    fda = texts(build("hair", language, make_study(irb_name=None, ide_number="G210042")))["fda-status"]
+    fda = texts(build("hair", language, make_study(irb_name=None, ind_number=None, ide_number="G210042")))["fda-status"]
     assert "G210042" in fda and "IDE" in fda
     assert "IND 31337" in texts(build("hair", language, make_study(irb_name=None, ind_number="IND 31337")))["fda-status"]
     assert "does not have an IND" not in fda and "no tiene un IND" not in fda

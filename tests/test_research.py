@@ -8,7 +8,17 @@ import re
 import textwrap
 
 import pytest
-from helpers import DATE, EXAMPLES, build_tree, docx_all_text, make_clinic, make_study, pdf_body_words, words
+from helpers import (
+    DATE,
+    EXAMPLES,
+    IRB_ONLY_ACKNOWLEDGED,
+    build_tree,
+    docx_all_text,
+    make_clinic,
+    make_study,
+    pdf_body_words,
+    words,
+)
 
 import consent
 from consent.check import check
@@ -49,7 +59,7 @@ TEXT = {
 }
 
 STUDIES = {
-    "irb-only": make_study(),
+    "irb-only": make_study(ind_number=None),
     "ind": make_study(ind_number="IND 31337", clinicaltrials_gov="NCT01234567", future_use="deidentified"),
     "none": None,
 }
@@ -65,6 +75,10 @@ def patient() -> consent.Patient:
 
 
 def build(study: consent.Study | None, language: str = "en", **kwargs: object) -> consent.Form:
+    """The hair form; a study with a review board alone (a check error, legal.irb-only-study) is made
+    with a pack that acknowledges it, as counsel could."""
+    if study is not None and not (study.ind_number or study.ide_number):
+        kwargs["packs"] = [*kwargs.get("packs", ()), IRB_ONLY_ACKNOWLEDGED]  # type: ignore[misc]
     return consent.build("hair", patient=patient(), clinic=make_clinic(study=study), date=DATE,
                          language=language, **kwargs)  # type: ignore[arg-type]
 
@@ -82,7 +96,8 @@ def rendered() -> dict[tuple[str, str], tuple[consent.Form, str, str]]:
     for kind, study in STUDIES.items():
         for language in ("en", "es"):
             form = consent.build("knee-injection", patient=patient(), clinic=make_clinic(study=study),
-                                 date=DATE, language=language)
+                                 date=DATE, language=language,
+                                 packs=[IRB_ONLY_ACKNOWLEDGED] if kind == "irb-only" else [])
             pdf_text = flat(" ".join(pdf_body_words(form, form.to_pdf())))
             out[kind, language] = (form, pdf_text, flat(docx_all_text(form.to_docx())))
     return out
@@ -120,7 +135,7 @@ def test_irb_only_study_says_plainly_there_is_no_ind(rendered, language):
         assert flat(no_ind) not in text
     section = next(s for s in rendered["irb-only", language][0].sections if s.clause_id == "research")
     assert [b.style for b in section.blocks if getattr(b, "text", "").startswith(no_ind)] == ["strong"]
-    device = build(make_study(ide_number="G123456"), language)
+    device = build(make_study(ind_number=None, ide_number="G123456"), language)
     assert not [t for t in block_texts(device) if no_ind in t]
 
 
@@ -311,7 +326,7 @@ def test_a_clause_that_renders_empty_is_an_error(tmp_path):
         elements: [research-statement, research-duration, research-subjects, clinicaltrials-gov, future-use,
                    research-rights-contact]
         body:
-          - p: "{% if study.ind_number %}The IND is {{ study.ind_number }}.{% endif %}"
+          - p: "{% if study.ide_number %}The IDE is {{ study.ide_number }}.{% endif %}"
     """)
     pack = build_tree(tmp_path / "empty", {"clauses/research.yaml": empty})
     messages = [str(f) for f in check(["hair"], packs=[pack], languages=["en"]).errors]

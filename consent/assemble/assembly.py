@@ -581,10 +581,20 @@ def _put_together(sources: _Sources, sections: list[Section], refs: list[ClauseR
         sections=tuple(sections),
         manifest=manifest,
         packs=tuple(str(Path(p).resolve()) for p in packs),
-        jurisdiction=Jurisdiction(clinic.state.upper(), clinic.provider.credentials, study_kinds(clinic.study),
-                                  spec.specialty),
+        jurisdiction=_jurisdiction(clinic, spec),
     )
     return finish_form(sections, form, manifest)
+
+
+def _jurisdiction(clinic: Clinic, spec: TreatmentSpec) -> Jurisdiction:
+    """What the checks of state rules and of the clinic's legal position read from the clinic."""
+    fees = clinic.fee_schedule(spec.id)
+    study = clinic.study
+    return Jurisdiction(
+        clinic.state.upper(), clinic.provider.credentials, study_kinds(study), spec.specialty,
+        charges=fees is not None and fees.price_per_session > 0,
+        charging_authorized=study is not None and bool(study.charging_authorization),
+    )
 
 
 def _header(sources: _Sources) -> Header:

@@ -13,6 +13,7 @@ from ..content import ELEMENTS, RESEARCH_ELEMENTS
 from ..document import Form, Signatures
 from ..library.loader import Library
 from ._claims import ENGLISH, ClaimHit, ClaimRule, scan
+from ._legal import legal_position
 from ._readability import as_prose, scores, word_count
 from ._report import Figure, Finding, Report
 from ._settings import settings_for
@@ -223,4 +224,5 @@ def check_form(form: Form, trace: Sequence[Trace], library: Library) -> Report:
     findings += claims(trace, settings.rules, dict(settings.acknowledge),
                        treatment=form.manifest.treatment_id, language=form.language)
     findings += notices(form, library)
+    findings += legal_position(form, dict(settings.acknowledge))
     return Report(tuple(findings), tuple(figures), len(settings.rules))

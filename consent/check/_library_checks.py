@@ -63,8 +63,10 @@ _SAMPLE_STUDY_TEXTS = {  # language -> (purpose, duration): the clinic writes th
     "en": ("To learn if the treatment is safe, and if it helps.", "about 6 months"),
     "es": ("Saber si el tratamiento es seguro y si ayuda.", "unos 6 meses"),
 }
-SAMPLE_STUDY = Study(
+SAMPLE_STUDY = Study(  # a lawful study: under an IND, with FDA's authorisation to charge (legal.*)
+    ind_number="IND 000000",
     irb_name="Sample IRB",
+    charging_authorization="Sample: FDA's written authorisation under 21 CFR 312.8",
     protocol="SAMPLE-001",
     purpose=_SAMPLE_STUDY_TEXTS[DEFAULT_LANGUAGE][0],
     duration=_SAMPLE_STUDY_TEXTS[DEFAULT_LANGUAGE][1],

@@ -19,6 +19,7 @@ from .._yaml import load_located
 from ..errors import ContentError, Problem
 from ..library.loader import Library
 from ._claim_rules import ClaimRule, load_rules
+from ._legal import ACKNOWLEDGEABLE
 
 THRESHOLD_KEYS = {
     "formula", "key_information_max_grade", "key_information_min_ease", "clause_max_grade", "clause_min_ease",
@@ -111,6 +112,8 @@ def _settings_for(library: Library) -> tuple[Settings, tuple[Problem, ...]]:
                     rules.append(rule)
     by_id = {r.id: r for r in rules}
     for rule_id in acknowledge:
+        if rule_id in ACKNOWLEDGEABLE:
+            continue
         if rule_id not in by_id:
             problems.append(Problem(f"acknowledged rule {rule_id!r} does not exist"))
         elif not by_id[rule_id].acknowledgeable:

@@ -275,7 +275,7 @@ def study_problems(study: object, source: str | None = None) -> list[Problem]:
                 field=field,
             )
         )
-    for name in ("ind_number", "ide_number", "irb_name", "protocol"):
+    for name in ("ind_number", "ide_number", "irb_name", "protocol", "charging_authorization"):
         out += _text(getattr(study, name), f"{field}.{name}", source, required=False)
     for name, expected in _STUDY_REQUIRED.items():
         value = getattr(study, name)

@@ -88,6 +88,11 @@ class Study:
       without asking again), 45 CFR 46.116(b)(9).
 
     ``purpose`` and ``duration`` are :data:`LocalText`: English text, or one text per form language.
+
+    ``charging_authorization`` (optional): FDA's written authorisation to charge the people in the study
+    for the investigational product (21 CFR 312.8), as the clinic's records name it, such as
+    ``"FDA letter of 2026-03-02, IND 012345"``. Without it, ``consent check`` warns a clinic that charges
+    (``legal.study-charging``). It is not printed on the form.
     """
 
     ind_number: str | None = None
@@ -100,6 +105,7 @@ class Study:
     irb_contact: str | None = None
     clinicaltrials_gov: bool | str | None = None
     future_use: str | None = None
+    charging_authorization: str | None = None
 
     @property
     def nct_id(self) -> str | None:
