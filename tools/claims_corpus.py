@@ -2,6 +2,8 @@
 
     python tools/claims_corpus.py            # the figures (the README quotes them)
     python tools/claims_corpus.py --misses   # and every missed claim and every false positive
+    python tools/claims_corpus.py --corpus PATH   # another corpus in the same format (e.g. one kept
+                                                  # outside the repository, never seen by the rules)
 
 The corpus is tests/data/claims-corpus.yaml (its header says how it is labelled); the rules are
 templates/rules/claims.yaml, read the way `consent check` reads a form in each language.
@@ -89,9 +91,11 @@ def figures(sentences: Sequence[Sentence]) -> list[Figures]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", action="store_true", help="list missed claims and false positives")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, metavar="PATH",
+                        help="a corpus in the format of tests/data/claims-corpus.yaml (default: that file)")
     args = parser.parse_args(argv)
     rules = load_rules(RULES.read_text(encoding="utf-8"), str(RULES))
-    sentences = judge(load_corpus(), rules)
+    sentences = judge(load_corpus(args.corpus), rules)
     if args.misses:
         for s in sentences:
             if not s.ok:
