@@ -45,6 +45,7 @@ if _typing.TYPE_CHECKING:
         FeeSchedule,
         Minors,
         Patient,
+        Procedure,
         Product,
         Provider,
         Screening,
@@ -87,7 +88,7 @@ _LAZY = {
     **dict.fromkeys(("Form", "Manifest", "Section"), "document"),
     **dict.fromkeys(("CheckFailed", "ConsentError", "ContentError", "InputError", "NotAConsentForm",
                      "Problem", "RenderError", "SealError", "UnknownNameError"), "errors"),
-    **dict.fromkeys(("Clinic", "FeeSchedule", "Minors", "Patient", "Product", "Provider", "Screening",
+    **dict.fromkeys(("Clinic", "FeeSchedule", "Minors", "Patient", "Procedure", "Product", "Provider", "Screening",
                      "Study", "load_clinic", "load_patient", "load_screening"), "inputs"),
 }
 
@@ -125,6 +126,7 @@ __all__ = [
     "NotAConsentForm",
     "Patient",
     "Problem",
+    "Procedure",
     "Product",
     "Provider",
     "RenderError",

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.numbers import format_currency, format_decimal
 from jinja2 import BaseLoader, StrictUndefined, Template, TemplateError, TemplateNotFound
 from jinja2.defaults import DEFAULT_NAMESPACE
@@ -246,6 +246,11 @@ def money(amount: Decimal, currency: str, locale: str) -> str:
 
 def long_date(value: dt.date, locale: str) -> str:
     return str(format_date(value, format="long", locale=locale))
+
+
+def month_year(value: dt.date, locale: str) -> str:
+    """A month and year as ``locale`` writes them: "March 2025", "marzo de 2025"."""
+    return str(format_skeleton("yMMMM", value, locale=locale))
 
 
 def number(value: int, locale: str) -> str:

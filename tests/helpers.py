@@ -73,6 +73,19 @@ def make_study(**changes: object) -> consent.Study:
         "irb_contact": "(415) 555-0177",
         "clinicaltrials_gov": True,
         "future_use": "none",
+        "procedures": (
+            consent.Procedure({"en": "Two exosome shots in the knee, 4 weeks apart.",
+                               "es": "Dos inyecciones de exosomas en la rodilla, con 4 semanas de diferencia."},
+                              experimental=True),
+            consent.Procedure({"en": "A knee X-ray at the start and after 12 months.",
+                               "es": "Una radiografía de la rodilla al inicio y a los 12 meses."},
+                              experimental=False),
+            consent.Procedure({"en": "A short survey about your knee pain at each of 4 visits.",
+                               "es": "Una encuesta corta sobre el dolor de rodilla en cada una de 4 visitas."},
+                              experimental=False),
+        ),
+        "samples": ({"en": "A small tube of blood at the first and last visits.",
+                     "es": "Un tubo pequeño de sangre en la primera y la última visita."},),
     }
     fields.update(changes)
     return consent.Study(**fields)  # type: ignore[arg-type]

@@ -103,7 +103,8 @@ def test_all_structure_problems_in_one_report(tmp_path):
     assert f"error structure.invalid: missing required key 'version' ({extra}:1)" in messages
     assert any(m.startswith("error structure.unknown-variable clause spelling: body[0]: unknown variable "
                             "study.ind_numbr (known: clinicaltrials_gov, duration, future_use, ide_number, "
-                            "ind_number, irb_contact, irb_name, nct_id, protocol, purpose, subjects)")
+                            "ind_number, irb_contact, irb_name, nct_id, procedures, procedures_experimental, "
+                            "procedures_usual, protocol, purpose, samples, subjects)")
                for m in messages)
     assert any("unknown variable patient.name (known: birth_date, full_name, mrn)" in m and spelling in m
                for m in messages)

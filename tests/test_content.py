@@ -12,8 +12,9 @@ import re
 import unicodedata
 from pathlib import Path
 
+import attrs
 import pytest
-from helpers import DATE, IRB_ONLY_ACKNOWLEDGED, REPO, TREATMENTS, make_clinic, make_study
+from helpers import DATE, IRB_ONLY_ACKNOWLEDGED, PRODUCT, REPO, TREATMENTS, make_clinic, make_study
 
 import consent
 from consent.document import BulletList, Checklist, Heading, Notice, Paragraph, Section
@@ -237,8 +238,10 @@ ALTERNATIVES = {
         "Ejercicio y terapia física", "Bajar de peso", "AINE", "sangrado en el estómago",
         "ataque al corazón o un derrame cerebral", "inyección de esteroide", "cartílago", "ácido hialurónico",
         "cirugía de reemplazo de rodilla", "coágulos de sangre", "rodillera"),
-    ("iv-infusion", "en"): ("your own doctor", "usual care", "its own risks"),
-    ("iv-infusion", "es"): ("su propio médico", "atención habitual", "sus propios riesgos"),
+    ("iv-infusion", "en"): ("your own doctor", "The usual treatments for that problem", "its own risks",
+                            "NSAIDs", "stomach bleeding", "heart attack or stroke"),
+    ("iv-infusion", "es"): ("su propio médico", "Los tratamientos habituales para ese problema",
+                            "sus propios riesgos", "AINE", "sangrado en el estómago", "derrame cerebral"),
     ("hair", "en"): (
         "Minoxidil", "without a prescription", "unwanted hair on the face", "Finasteride",
         "a prescription pill", "sexual side effects", "anyone who is or may become pregnant",
@@ -356,3 +359,130 @@ def test_facts_not_confirmed_from_a_primary_source_are_listed():
     """Facts that could not be re-read in a primary source are listed for review, not hidden."""
     readme = (REPO / "clauses" / "README.md").read_text(encoding="utf-8")
     assert "## Facts not confirmed from a primary source" in readme
+
+
+# ------------------------------------------------------------------ issue 26, points 12, 14 and 15
+
+
+def shown(form: consent.Form) -> tuple[str, str]:
+    """What the patient reads: the PDF body and the DOCX text, words joined by single spaces."""
+    from helpers import docx_all_text, pdf_body_words, words
+
+    return (" ".join(pdf_body_words(form, form.to_pdf())), " ".join(words(docx_all_text(form.to_docx()))))
+
+
+def flat(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+IV_ALTERNATIVES = {
+    "en": ("A visit with your own doctor about the problem.", "The usual treatments for that problem",
+           "You can also choose to have no treatment."),
+    "es": ("Una consulta con su propio médico sobre el problema.", "Los tratamientos habituales para ese problema",
+           "También puede elegir no recibir ningún tratamiento."),
+}
+IV_PURPOSE = {"en": "We hope it will help you feel less tired.", "es": "Esperamos que le ayude a sentirse menos cansado."}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_iv_alternatives_are_built_from_the_clinics_purpose(language):
+    """Point 12 (RCW 18.130.420, Utah 58-1-512): the IV form names alternatives with their risks and
+    benefits, and no treatment. With the clinic's own purpose it quotes it and offers the choices for
+    that goal (not the stock NSAIDs for inflammation); without one it names the stock purpose's."""
+    nsaid = "NSAIDs" if language == "en" else "AINE"
+    stock = consent.build("iv-infusion", patient=PATIENT, clinic=make_clinic(), date=DATE, language=language)
+    product = attrs.evolve(PRODUCT, purpose=IV_PURPOSE)
+    own = consent.build("iv-infusion", patient=PATIENT, date=DATE, language=language,
+                        clinic=make_clinic(products={t: product for t in ("knee-injection", "iv-infusion", "hair")}))
+    for text in (*shown(stock), *shown(own)):
+        for phrase in IV_ALTERNATIVES[language]:
+            assert flat(phrase) in text, phrase
+    for text in shown(stock):
+        assert nsaid in text and "inflam" in text
+    for text in shown(own):
+        lead = "We offer this treatment for this reason:" if language == "en" else \
+            "Ofrecemos este tratamiento por esta razón:"
+        assert flat(f"{lead} {IV_PURPOSE[language]}") in text
+        assert nsaid not in text.split(flat(lead))[1].split(flat(IV_ALTERNATIVES[language][2]))[0]
+
+
+INFECTION = {
+    ("knee-injection", "en"): "It can damage the knee for good, and it can spread to the blood. It can even cause death.",
+    ("knee-injection", "es"): "Puede dañar la rodilla para siempre, y puede pasar a la sangre. Hasta puede causar la muerte.",
+    ("iv-infusion", "en"): "It can harm your organs for good, and it can cause death.",
+    ("iv-infusion", "es"): "Puede dañar sus órganos para siempre, y puede causar la muerte.",
+}
+AFTER_HOURS = {
+    "en": "We have no phone line after hours. If you have a problem when we are closed, go to the nearest "
+          "emergency room or call 911.",
+    "es": "No tenemos una línea de teléfono fuera del horario de la clínica. Si tiene un problema cuando la "
+          "clínica está cerrada, vaya a la sala de emergencias más cercana o llame al 911.",
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("treatment", ["knee-injection", "iv-infusion"])
+def test_infection_can_cause_lasting_harm_or_death_and_after_hours_says_where_to_go(treatment, language):
+    """Point 14: a joint or blood infection can cause lasting harm or death, said plainly; a clinic without
+    an after-hours number sends the patient to the emergency room or 911 when it is closed, and a clinic
+    with one prints it instead."""
+    form = consent.build(treatment, patient=PATIENT, clinic=make_clinic(), date=DATE, language=language)
+    assert form.sections  # the helper clinic has no after-hours number
+    for text in shown(form):
+        assert flat(INFECTION[treatment, language]) in text
+        assert flat(AFTER_HOURS[language]) in text
+    with_number = consent.build(treatment, patient=PATIENT, date=DATE, language=language,
+                                clinic=make_clinic(after_hours_phone="(208) 555-0111"))
+    for text in shown(with_number):
+        assert "(208) 555-0111" in text and flat(AFTER_HOURS[language]) not in text
+
+
+AS_OF = {"en": "As of March 2025, the FDA has approved only a small number of stem cell products",
+         "es": "Hasta marzo de 2025, la FDA había aprobado solo unos pocos productos de células madre"}
+APPROVED = REPO / "templates" / "rules" / "approved-products.yaml"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_approved_products_sentence_is_dated_from_the_data_file(language, tmp_path):
+    """Point 15: the sentence on approved products says "As of <month year>" (the month in the form's
+    language) from the dated list; a pack's newer list changes the date without touching clause text."""
+    form = build("hair", language)
+    for text in shown(form):
+        assert flat(AS_OF[language]) in text
+    listed = consent.get_library().approved_products
+    assert listed is not None and listed.as_of.isoformat() == "2025-03-31"
+    assert any(p.name.startswith("Ryoncil") and p.kind == "stem-cell" for p in listed.products)
+    assert all(p.confirmed_in.startswith("https://") for p in listed.products)
+    pack = tmp_path / "pack"
+    (pack / "templates" / "rules").mkdir(parents=True)
+    (pack / "templates" / "rules" / "approved-products.yaml").write_text(
+        APPROVED.read_text().replace("as_of: 2025-03-31", "as_of: 2026-01-15"))
+    newer = consent.build("hair", patient=PATIENT, clinic=make_clinic(), date=DATE, language=language,
+                          packs=[pack])
+    month = "January 2026" if language == "en" else "enero de 2026"
+    assert flat(AS_OF[language]).replace("March 2025", month).replace("marzo de 2025", month) in shown(newer)[1]
+
+
+def test_a_bad_approved_products_file_is_an_error_naming_file_and_line(tmp_path):
+    """Unknown key, unknown kind, a name twice, a non-https source address and a date in the future: each
+    is a problem with the file and line, and the library refuses to build forms."""
+    pack = tmp_path / "pack"
+    (pack / "templates" / "rules").mkdir(parents=True)
+    path = pack / "templates" / "rules" / "approved-products.yaml"
+    path.write_text(
+        "source: FDA list\n"
+        "as_of: 2999-01-01\n"
+        "products:\n"
+        "  - {name: A, kind: stem-cell, use: x, confirmed_in: 'https://example.org'}\n"
+        "  - {name: A, kind: magic, use: x, confirmed_in: 'http://example.org', approvd: 2020}\n")
+    library = consent.Library([pack])
+    assert [str(p) for p in library.problems] == [
+        f"{path}:2: as_of must not be in the future (got 2999-01-01)",
+        f"{path}:5: products[1].approvd: unknown key 'approvd' (allowed: name, kind, use, confirmed_in, approved)",
+        f"{path}:5: products[1].kind: kind must be one of cord-blood, stem-cell, gene-modified-cells, cell, gene, "
+        "tissue (got 'magic')",
+        f"{path}:5: products[1].confirmed_in: confirmed_in must be the https:// address read (got 'http://example.org')",
+        f"{path}:5: products[1].name: product 'A' is listed twice",
+    ]
+    with pytest.raises(consent.ContentError, match="listed twice"):
+        consent.build("hair", patient=PATIENT, clinic=make_clinic(), date=DATE, packs=[pack])

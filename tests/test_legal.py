@@ -43,6 +43,8 @@ STUDY = {
     "irb_name": "Western Coast IRB", "purpose": {"en": "To learn if it is safe.", "es": "Saber si es seguro."},
     "duration": {"en": "about 12 months", "es": "unos 12 meses"}, "subjects": 40,
     "irb_contact": "(415) 555-0177", "clinicaltrials_gov": True, "future_use": "none",
+    "procedures": [{"what": {"en": "The study treatment.", "es": "El tratamiento del estudio."}, "experimental": True}],
+    "samples": [],
 }
 
 

@@ -113,7 +113,7 @@ def test_every_problem_in_a_clause_file_is_reported_with_file_and_line(tmp_path)
         "investigational, risks, benefits, alternatives, confidentiality, injury, contacts, voluntary, "
         "unforeseeable-risks, provider-may-stop, costs, consequences-of-stopping, new-findings, signature, "
         "research-statement, research-duration, research-subjects, clinicaltrials-gov, future-use, "
-        "research-rights-contact)",
+        "research-rights-contact, research-procedures, fda-inspection, research-withdrawal)",
         f"{path}:8: body[1]: a block needs exactly one of p, strong, h, ul, ul_from, notice, checklist, fees, "
         "product, signatures (plus optional 'only', 'verbatim'); got para",
         f"{path}:9: body[2].ul: ul must be a non-empty list of text items",

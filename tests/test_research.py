@@ -177,7 +177,8 @@ def test_study_missing_required_fields_is_one_input_error():
         build(consent.Study(irb_name="X IRB"))
     assert [p.field for p in info.value.problems] == [
         "clinic.study.purpose", "clinic.study.duration", "clinic.study.subjects", "clinic.study.irb_contact",
-        "clinic.study.clinicaltrials_gov", "clinic.study.future_use",
+        "clinic.study.clinicaltrials_gov", "clinic.study.future_use", "clinic.study.procedures",
+        "clinic.study.samples",
     ]
     assert str(info.value.problems[4]) == (
         "clinic.study.clinicaltrials_gov is required when the clinic lists a study: true for an applicable "
@@ -226,6 +227,12 @@ def test_clinic_file_with_a_study(tmp_path):
           irb_contact: irb@example.org
           clinicaltrials_gov: NCT01234567
           future_use: deidentified
+          procedures:
+            - what: {en: Two exosome shots in the knee., es: Dos inyecciones de exosomas en la rodilla.}
+              experimental: true
+            - what: {en: A knee X-ray., es: Una radiografía de la rodilla.}
+              experimental: false
+          samples: []
     """)
     base = (EXAMPLES / "clinic.yaml").read_text()
     path = tmp_path / "clinic.yaml"
@@ -265,11 +272,11 @@ RESEARCH_ES = (REPO / "clauses" / "es" / "research.yaml").read_text()
 def test_pack_research_clause_missing_an_element_fails_check(tmp_path):
     """A pack's research clause that drops the future-use element fails `check` on the study variant
     only (coverage.element-missing), and a form for a clinic with a study is refused."""
-    text = RESEARCH_EN.replace('version: "1.0"', 'version: "1.0-clinic"').replace(
+    text = RESEARCH_EN.replace('version: "1.1"', 'version: "1.1-clinic"').replace(
         "  - future-use                # 45 CFR 46.116(b)(9)\n", "")
     pack = build_tree(tmp_path / "pack", {
         "clauses/research.yaml": text,
-        "clauses/es/research.yaml": RESEARCH_ES.replace('translates: "1.0"', 'translates: "1.0-clinic"'),
+        "clauses/es/research.yaml": RESEARCH_ES.replace('translates: "1.1"', 'translates: "1.1-clinic"'),
     })
     report = check(["hair"], packs=[pack])
     path = consent.get_library([pack]).treatments["hair"].path
@@ -303,7 +310,7 @@ HARD = ("Notwithstanding the aforementioned considerations, individuals contempl
 def test_verbatim_block_is_printed_but_not_scored(tmp_path):
     """A `verbatim: true` block (words fixed by law) is printed as written, not scored for readability."""
     heading = "  - h: Your information and samples\n"
-    text = RESEARCH_EN.replace('version: "1.0"', 'version: "2"')
+    text = RESEARCH_EN.replace('version: "1.1"', 'version: "2"')
     scored = text.replace(heading, f"  - p: {HARD}\n{heading}")  # the same words, not marked verbatim
     text = text.replace(heading, f"  - p: {HARD}\n    verbatim: true\n{heading}")
     words_scored = {}
@@ -324,7 +331,7 @@ def test_a_clause_that_renders_empty_is_an_error(tmp_path):
         title: Research
         when: study
         elements: [research-statement, research-duration, research-subjects, clinicaltrials-gov, future-use,
-                   research-rights-contact]
+                   research-rights-contact, research-procedures, fda-inspection, research-withdrawal]
         body:
           - p: "{% if study.ide_number %}The IDE is {{ study.ide_number }}.{% endif %}"
     """)
@@ -334,3 +341,185 @@ def test_a_clause_that_renders_empty_is_an_error(tmp_path):
                         f"(every block is empty) ({pack}/clauses/research.yaml:1)"]
     with pytest.raises(consent.ContentError, match="clause 'research' has no text on this form"):
         build(make_study(), packs=[pack])
+
+
+# ------------------------------------------------------------------ issue 26, points 8 to 11
+
+STUDY_FORM = {
+    "en": {
+        "lead": "You are being asked to take part in a research study. Why the study is being done: To learn "
+                "if exosome shots are safe, and if they ease knee pain. You will be in the study for about 12 "
+                "months.",
+        "asked": "In the study, you will be asked to do these things:",
+        "description": "A lab-made exosome product is given as a shot into the knee joint",
+        "risks": "Serious risks include infection and a severe allergic reaction.",
+        "experimental": "These parts are experimental. They are done because of the study:",
+        "usual": "These parts are not experimental:",
+        "shots": "Two exosome shots in the knee, 4 weeks apart.",
+        "xray": "A knee X-ray at the start and after 12 months.",
+        "samples": "We will collect these samples from you for the study:",
+        "blood": "A small tube of blood at the first and last visits.",
+        "no_samples": "We will not collect any samples from you for this study, such as blood or tissue.",
+        "inspect": "The FDA may look at your study records, including the ones with your name on them.",
+        "conditional": "The FDA or your state health department, if the law requires it.",
+        "withdraw": "If you do, the information we have already collected about you stays in the study. It "
+                    "will not be taken out.",
+    },
+    "es": {
+        "lead": "Le pedimos que participe en un estudio de investigación. Por qué se hace el estudio: Saber si "
+                "las inyecciones de exosomas son seguras y si alivian el dolor de rodilla. Usted estará en el "
+                "estudio durante unos 12 meses.",
+        "asked": "En el estudio, le vamos a pedir que haga estas cosas:",
+        "description": "Es una inyección en la rodilla de un producto con exosomas",
+        "risks": "Hay riesgos graves, como una infección o una reacción alérgica fuerte.",
+        "experimental": "Estas partes son experimentales. Se hacen por el estudio:",
+        "usual": "Estas partes no son experimentales:",
+        "shots": "Dos inyecciones de exosomas en la rodilla, con 4 semanas de diferencia.",
+        "xray": "Una radiografía de la rodilla al inicio y a los 12 meses.",
+        "samples": "Para el estudio le vamos a tomar estas muestras:",
+        "blood": "Un tubo pequeño de sangre en la primera y la última visita.",
+        "no_samples": "Para este estudio no le vamos a tomar ninguna muestra, como sangre o tejido.",
+        "inspect": "La FDA puede revisar sus registros del estudio, incluso los que llevan su nombre.",
+        "conditional": "La FDA o el departamento de salud de su estado, si la ley lo exige.",
+        "withdraw": "Si lo deja, la información que ya tomamos sobre usted se queda en el estudio. No se va a "
+                    "quitar.",
+    },
+}
+
+
+def in_order(text: str, phrases: list[str]) -> list[int]:
+    """Where each phrase is found in ``text``, each searched for after the one before (-1: not there)."""
+    out, at = [], 0
+    for phrase in phrases:
+        at = text.find(flat(phrase), at)
+        out.append(at)
+        if at < 0:
+            break
+    return out
+
+
+def section_text(form: consent.Form, clause_id: str) -> str:
+    return flat(" ".join(t for t in block_texts(form, clause_id)) + " " + " ".join(
+        i for s in form.sections if s.clause_id == clause_id for b in s.blocks for i in getattr(b, "items", ())))
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_key_information_of_a_study_form_leads_with_the_research(rendered, language):
+    """Point 8 (45 CFR 46.116(a)(5)(i)): on a study form the key facts open with the research: its purpose,
+    how long the patient takes part (the study's 12 months, not only the sessions), what they will be asked
+    to do, then the treatment and its main risks; a form without a study has none of it."""
+    t = STUDY_FORM[language]
+    for kind in ("irb-only", "ind"):
+        form, pdf, docx_text = rendered[kind, language]
+        first = form.sections[0]
+        assert first.clause_id == "key-information"
+        assert flat(getattr(first.blocks[0], "text", "")).endswith(flat(t["lead"]))
+        for text in (pdf, docx_text):
+            order = [text.find(flat(p)) for p in (t["lead"], t["asked"], t["shots"], t["xray"], t["description"],
+                                                  t["risks"])]
+            assert -1 not in order and order == sorted(order), order
+    form, pdf, docx_text = rendered["none", language]
+    for text in (pdf, docx_text):
+        assert flat(t["lead"]) not in text and flat(t["asked"]) not in text
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_research_procedures_say_which_are_experimental_and_what_samples(rendered, language):
+    """Point 9 (21 CFR 50.25(a)(1)): the procedures the clinic gives are printed, the experimental ones
+    under their own line, and the samples are named (or the form says none are taken)."""
+    t = STUDY_FORM[language]
+    for text in rendered["irb-only", language][1:]:
+        order = in_order(text, [t["experimental"], t["shots"], t["usual"], t["xray"], t["samples"], t["blood"]])
+        assert -1 not in order, order
+        assert text.count(flat(t["experimental"])) == 1
+        between = text[text.find(flat(t["experimental"])):text.find(flat(t["usual"]))]
+        assert flat(t["shots"]) in between and flat(t["xray"]) not in between
+        assert flat(t["no_samples"]) not in text
+    form = build(make_study(samples=(), procedures=(consent.Procedure("A survey.", experimental=False),)),
+                 language="en") if language == "en" else None
+    if form is not None:
+        research = section_text(form, "research")
+        assert flat(STUDY_FORM["en"]["no_samples"]) in research
+        assert flat(STUDY_FORM["en"]["experimental"]) not in research
+        assert "A survey." in research
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_fda_may_inspect_the_records_without_condition(rendered, language):
+    """Point 10 (21 CFR 50.25(a)(5)): a study form says the FDA may inspect the records, with no 'if the law
+    requires it'; a form without a study keeps the ordinary wording."""
+    t = STUDY_FORM[language]
+    for kind in ("irb-only", "ind"):
+        form, pdf, docx_text = rendered[kind, language]
+        for text in (pdf, docx_text):
+            assert flat(t["inspect"]) in text
+            assert flat(t["conditional"]) not in text
+    for text in rendered["none", language][1:]:
+        assert flat(t["conditional"]) in text and flat(t["inspect"]) not in text
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_data_collected_before_withdrawal_stays_in_the_study(rendered, language):
+    """Point 11 (21 CFR 50.25(b)(4); FDA's data-retention guidance, 2008): leaving the study does not take
+    out the data already collected, and no new data is collected without the patient's agreement."""
+    t = STUDY_FORM[language]
+    for text in rendered["ind", language][1:]:
+        assert flat(t["withdraw"]) in text
+    for text in rendered["none", language][1:]:
+        assert flat(t["withdraw"]) not in text
+
+
+def test_study_procedures_and_samples_are_checked():
+    """Procedures: at least one, each a Procedure with text and experimental true or false; samples: a list
+    of texts ([] for none); each text must exist in the form's language."""
+    bad = make_study(procedures=(), samples="blood")
+    with pytest.raises(consent.InputError) as info:
+        build(bad)
+    assert [str(p) for p in info.value.problems] == [
+        "clinic.study.procedures must list at least one thing: what the patient will be asked to do (visits, "
+        "tests, questionnaires, samples), each with experimental: true or false (21 CFR 50.25(a)(1)) (got [])",
+        "clinic.study.samples must be a list: the samples collected (such as blood or tissue), or [] when none "
+        "are (got 'blood')",
+    ]
+    bad = make_study(procedures=(consent.Procedure(" ", experimental="yes"),), samples=({},))  # type: ignore[arg-type]
+    with pytest.raises(consent.InputError) as info:
+        build(bad)
+    assert [str(p) for p in info.value.problems] == [
+        "clinic.study.procedures[0].what must not be empty",
+        "clinic.study.procedures[0].experimental must be true or false (got 'yes')",
+        "clinic.study.samples[0] must give the text for at least one language (got {})",
+    ]
+    english_only = make_study(procedures=(consent.Procedure("A survey.", experimental=False),),
+                              samples=("Blood.",))
+    with pytest.raises(consent.InputError) as info:
+        build(english_only, "es")
+    assert [p.field for p in info.value.problems] == ["clinic.study.procedures[0].what", "clinic.study.samples[0]"]
+
+
+def test_clinic_file_procedures_are_structured(tmp_path):
+    """In a clinic file a procedure is {what, experimental}: a misspelt key or a non-boolean is an error."""
+    base = (EXAMPLES / "clinic.yaml").read_text()
+    study = textwrap.dedent("""\
+        study:
+          irb_name: Western Coast IRB
+          purpose: To learn if it is safe.
+          duration: about 12 months
+          subjects: 60
+          irb_contact: irb@example.org
+          clinicaltrials_gov: false
+          future_use: none
+          procedures:
+            - {what: A knee X-ray., experimental: false}
+            - {wat: Two shots., experimental: maybe}
+          samples: [A small tube of blood.]
+    """)
+    path = tmp_path / "clinic.yaml"
+    path.write_text(base + study)
+    with pytest.raises(consent.InputError) as info:
+        consent.load_clinic(path)
+    text = " ".join(str(p) for p in info.value.problems)
+    assert "wat" in text and "experimental" in text
+    path.write_text(base + study.replace("{wat: Two shots., experimental: maybe}",
+                                         "{what: Two shots., experimental: true}"))
+    clinic = consent.load_clinic(path)
+    assert clinic.study is not None and [p.experimental for p in clinic.study.procedures or ()] == [False, True]

@@ -15,8 +15,8 @@ from typing import Any
 import attrs
 
 from .._jinja_data import template_data
-from .._text import TemplateError, long_date, money, number, render_text
-from ..content import ClauseSpec, RawBlock
+from .._text import TemplateError, long_date, money, month_year, number, render_text
+from ..content import ApprovedProducts, ClauseSpec, RawBlock
 from ..document import (
     Block,
     BulletList,
@@ -145,7 +145,7 @@ def clause_order(library: Library, treatment: TreatmentSpec, clinic: Clinic) -> 
 
 def clause_context(
     treatment: TreatmentSpec, patient: Patient, clinic: Clinic, terms: ClinicTerms, date: dt.date, locale: str,
-    *, language: str = DEFAULT_LANGUAGE,
+    *, approved: ApprovedProducts | None, language: str = DEFAULT_LANGUAGE,
 ) -> Mapping[str, Any]:
     """What clause text is given: data only (read-only mappings of text; see consent/_jinja_data.py).
 
@@ -160,7 +160,16 @@ def clause_context(
         "fees": _fee_values(terms.fees, locale),
         "study": _study_values(clinic.study, locale, language),
         "form": {"date": long_date(date, locale)},
+        "approved": _approved_values(approved, locale),
     })
+
+
+def _approved_values(approved: ApprovedProducts | None, locale: str) -> dict[str, Any] | None:
+    """``approved.*``: the dated list of FDA-approved cell and gene products (templates/rules/
+    approved-products.yaml): ``as_of`` (month and year, for "As of ..."), ``count``."""
+    if approved is None:
+        return None
+    return {"as_of": month_year(approved.as_of, locale), "count": number(len(approved.products), locale)}
 
 
 def _patient_values(patient: Patient, locale: str) -> dict[str, Any]:
@@ -200,6 +209,7 @@ def _treatment_values(treatment: TreatmentSpec, terms: ClinicTerms) -> dict[str,
         "name": treatment.name,
         "description": treatment.description,
         "purpose": terms.purpose,
+        "purpose_from_clinic": terms.purpose != treatment.purpose,  # the clinic's products entry states it
         "route": treatment.route,
         "product": treatment.product,
         "session_length": treatment.session_length,
@@ -250,6 +260,22 @@ def _study_values(study: Study | None, locale: str, language: str) -> dict[str, 
         "clinicaltrials_gov": bool(study.clinicaltrials_gov),  # an applicable clinical trial
         "nct_id": study.nct_id,
         "future_use": study.future_use,
+        **_study_lists(study, language),
+    }
+
+
+def _study_lists(study: Study, language: str) -> dict[str, tuple[str, ...]]:
+    """``study.procedures`` (every one), ``study.procedures_experimental``, ``study.procedures_usual`` and
+    ``study.samples``: the clinic's texts in ``language`` (a text missing in it was refused before)."""
+    def texts(items: Any) -> tuple[str, ...]:
+        return tuple(t for t in (local_text(i, language) for i in items) if t)
+
+    procedures = study.procedures or ()
+    return {
+        "procedures": texts(p.what for p in procedures),
+        "procedures_experimental": texts(p.what for p in procedures if p.experimental),
+        "procedures_usual": texts(p.what for p in procedures if not p.experimental),
+        "samples": texts(study.samples or ()),
     }
 
 
@@ -358,7 +384,8 @@ class _Builder:
             text = t(str(raw.value))
             return Paragraph(text, "strong" if raw.kind == "strong" else "body") if text else None
         if raw.kind == "h":
-            return Heading(t(str(raw.value)))
+            text = t(str(raw.value))
+            return Heading(text) if text else None
         if raw.kind == "notice":
             if clause.kind != "state-notice":
                 return Notice(t(str(raw.value)))
@@ -366,6 +393,12 @@ class _Builder:
                 return Notice(t(str(raw.value)), type_pt=STATE_NOTICE_PT)
             return Notice(t(str(raw.value)), clause.citation, clause.wording,
                           max(clause.min_type_pt or 0, STATE_NOTICE_PT), clause.own_page)
+        if raw.kind == "ul_from" and str(raw.value).startswith("study."):
+            # The clinic's own words: printed as given (never run as a template), traced for the claims check.
+            study = self.context["study"]
+            texts = tuple(study[str(raw.value).split(".")[1]]) if study is not None else ()
+            self.clinic_words(raw, clause, texts)
+            return BulletList(texts) if texts else None
         if raw.kind in ("ul", "ul_from"):
             items = raw.value if raw.kind == "ul" else getattr(self.treatment, str(raw.value).split(".")[1])
             rendered = tuple(x for x in (t(i) for i in items) if x)
@@ -517,7 +550,8 @@ def _gather(library: Library, treatment: str, patient: Patient, clinic: Clinic, 
     labels = library.label_set(lang)
     locale = library.locale(lang)
     terms = require_terms(clinic, spec, lang)
-    context = clause_context(spec, patient, clinic, terms, date, locale, language=lang)
+    context = clause_context(spec, patient, clinic, terms, date, locale, approved=library.approved_products,
+                             language=lang)
     return _Sources(library, spec, patient, clinic, date, lang, locale, labels, terms, context, minor)
 
 

@@ -73,7 +73,8 @@ def _notice_findings(library: Library, languages: Sequence[str]) -> list[Finding
                 continue  # reported by translation_findings for the forms that need it
             text = library.clause(clause.id, language)
             locale = library.locale(language)
-            context = clause_context(spec, SAMPLE_PATIENT, SAMPLE_CLINIC, terms, SAMPLE_DATE, locale)
+            context = clause_context(spec, SAMPLE_PATIENT, SAMPLE_CLINIC, terms, SAMPLE_DATE, locale,
+                                     approved=library.approved_products)
             trace = []
             for block in text.body:
                 if not isinstance(block.value, str):

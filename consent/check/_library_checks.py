@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterator, Mapping
+from typing import Any
 from decimal import Decimal
 
 import attrs
@@ -13,9 +14,9 @@ from jinja2 import TemplateSyntaxError, nodes
 from .._text import text_env
 from ..assemble.assembly import clause_context
 from ..assemble.clinic import ClinicProblem, ClinicTerms, require_terms
-from ..content import TREATMENT_TEXT_FIELDS, ClauseSpec
+from ..content import TREATMENT_TEXT_FIELDS, ApprovedProducts, ClauseSpec
 from ..errors import Problem
-from ..inputs.loaders import Clinic, FeeSchedule, Patient, Product, Provider, Study
+from ..inputs.loaders import Clinic, FeeSchedule, Patient, Procedure, Product, Provider, Study
 from ..library.loader import DEFAULT_LANGUAGE, Library
 from ..library.treatments import TreatmentSpec
 from ._report import Finding
@@ -57,12 +58,26 @@ def sample_clinic(language: str = "en") -> Clinic:
 SAMPLE_CLINIC = sample_clinic()
 SAMPLE_DATE = dt.date(2026, 1, 15)
 
-# The study variant of every form: an IRB-approved study with no IND (so the form must say there is none),
+# The study variant of every form: a study under an IND (a review board alone is legal.irb-only-study),
 # an applicable clinical trial with its NCT number, and data that may be used again once de-identified.
 _SAMPLE_STUDY_TEXTS = {  # language -> (purpose, duration): the clinic writes them in each form language
     "en": ("To learn if the treatment is safe, and if it helps.", "about 6 months"),
     "es": ("Saber si el tratamiento es seguro y si ayuda.", "unos 6 meses"),
 }
+_SAMPLE_PROCEDURES = {  # language -> (experimental, not experimental, sample)
+    "en": ("The study treatment.", "A checkup and a short survey at each visit.", "A small tube of blood at each visit."),
+    "es": ("El tratamiento del estudio.", "Un chequeo y una encuesta corta en cada visita.",
+           "Un tubo pequeño de sangre en cada visita."),
+}
+
+
+def _sample_study_lists(language: str) -> dict[str, Any]:
+    """The sample study's procedures and samples, in ``language`` (English where no sample exists)."""
+    experimental, usual, sample = _SAMPLE_PROCEDURES.get(language, _SAMPLE_PROCEDURES[DEFAULT_LANGUAGE])
+    return {"procedures": (Procedure({language: experimental}, True), Procedure({language: usual}, False)),
+            "samples": ({language: sample},)}
+
+
 SAMPLE_STUDY = Study(  # a lawful study: under an IND, with FDA's authorisation to charge (legal.*)
     ind_number="IND 000000",
     irb_name="Sample IRB",
@@ -74,6 +89,7 @@ SAMPLE_STUDY = Study(  # a lawful study: under an IND, with FDA's authorisation 
     irb_contact="(208) 555-0199",
     clinicaltrials_gov="NCT01234567",
     future_use="deidentified",
+    **_sample_study_lists(DEFAULT_LANGUAGE),
 )
 
 
@@ -81,7 +97,8 @@ def sample_study_clinic(language: str, clinic: Clinic | None = None) -> Clinic:
     """``clinic`` (default: the sample clinic) with the sample study, its texts in ``language`` (English
     where no sample exists)."""
     purpose, duration = _SAMPLE_STUDY_TEXTS.get(language, _SAMPLE_STUDY_TEXTS[DEFAULT_LANGUAGE])
-    study = attrs.evolve(SAMPLE_STUDY, purpose={language: purpose}, duration={language: duration})
+    study = attrs.evolve(SAMPLE_STUDY, purpose={language: purpose}, duration={language: duration},
+                         **_sample_study_lists(language))
     return attrs.evolve(sample_clinic(language) if clinic is None else clinic, study=study)
 
 
@@ -122,7 +139,9 @@ def _known_names() -> dict[str, frozenset[str]]:
                          session_length="", usual_sessions="", steps=(), common_effects=(), rare_effects=(),
                          screening=(), aftercare=(), urgent_signs=(), evidence=())
     clinic = sample_study_clinic(DEFAULT_LANGUAGE)
-    context = clause_context(spec, SAMPLE_PATIENT, clinic, sample_terms(spec), SAMPLE_DATE, "en_US")
+    approved = ApprovedProducts("sample", SAMPLE_DATE, ())  # the names only: the data is the library's
+    context = clause_context(spec, SAMPLE_PATIENT, clinic, sample_terms(spec), SAMPLE_DATE, "en_US",
+                             approved=approved)
     return {name: frozenset(value) if isinstance(value, Mapping) else frozenset() for name, value in context.items()}
 
 

@@ -24,6 +24,7 @@ from .types import (
     LocalText,
     Minors,
     Patient,
+    Procedure,
     Product,
     Provider,
     Study,
@@ -247,6 +248,9 @@ _STUDY_REQUIRED = {
     "clinicaltrials_gov": "true for an applicable clinical trial (21 CFR 50.25(c)), its NCT number "
     "such as NCT01234567, or false",
     "future_use": "'none' or 'deidentified' (45 CFR 46.116(b)(9))",
+    "procedures": "what the patient will be asked to do (visits, tests, questionnaires, samples), each "
+    "with experimental: true or false (21 CFR 50.25(a)(1))",
+    "samples": "the samples collected (such as blood or tissue), or [] when none are",
 }
 
 
@@ -291,11 +295,46 @@ def study_problems(study: object, source: str | None = None) -> list[Problem]:
                 out += _text(text, f"{where}.{language}", source)
         elif name in ("purpose", "duration", "irb_contact"):
             out += _text(value, where, source)
+        elif name in ("procedures", "samples"):
+            out += _study_list_problems(name, value, where, expected, source)
         elif name == "subjects" and not _study_value_ok(name, value):
             out.append(Problem(f"{where} must be a whole number above zero (got {value!r})",
                                path=source, field=where))
         elif not _study_value_ok(name, value):
             out.append(Problem(f"{where} must be {expected} (got {value!r})", path=source, field=where))
+    return out
+
+
+def _local_text_problems(value: object, where: str, source: str | None) -> list[Problem]:
+    """One :data:`LocalText`: a text, or a non-empty mapping of language to text."""
+    if isinstance(value, Mapping):
+        if not value:
+            return [Problem(f"{where} must give the text for at least one language (got {{}})",
+                            path=source, field=where)]
+        return [p for language, text in value.items() for p in _text(text, f"{where}.{language}", source)]
+    return list(_text(value, where, source))
+
+
+def _study_list_problems(name: str, value: object, where: str, expected: str,
+                         source: str | None) -> list[Problem]:
+    """``procedures`` (at least one, each a Procedure) and ``samples`` (texts; empty: none collected)."""
+    if not isinstance(value, tuple | list):
+        return [Problem(f"{where} must be a list: {expected} (got {value!r})", path=source, field=where)]
+    if name == "procedures" and not value:
+        return [Problem(f"{where} must list at least one thing: {expected} (got [])", path=source, field=where)]
+    out: list[Problem] = []
+    for i, item in enumerate(value):
+        at = f"{where}[{i}]"
+        if name == "samples":
+            out += _local_text_problems(item, at, source)
+        elif not isinstance(item, Procedure):
+            out.append(Problem(f"{at} must be a consent.Procedure (got {type(item).__name__})", path=source,
+                               field=at))
+        else:
+            out += _local_text_problems(item.what, f"{at}.what", source)
+            if not isinstance(item.experimental, bool):
+                out.append(Problem(f"{at}.experimental must be true or false (got {item.experimental!r})",
+                                   path=source, field=f"{at}.experimental"))
     return out
 
 
@@ -311,9 +350,12 @@ def study_language_problems(study: Study | None, language: str) -> list[Problem]
     out: list[Problem] = []
     if study is None:
         return out
-    for name in ("purpose", "duration"):
-        value = getattr(study, name)
-        if value is not None and local_text(value, language) is None:
+    texts: list[tuple[str, object]] = [(name, getattr(study, name)) for name in ("purpose", "duration")]
+    texts += [(f"procedures[{i}].what", p.what) for i, p in enumerate(study.procedures or ())
+              if isinstance(p, Procedure)]
+    texts += [(f"samples[{i}]", s) for i, s in enumerate(study.samples or ())]
+    for name, value in texts:
+        if value is not None and local_text(value, language) is None:  # type: ignore[arg-type]
             field = f"clinic.study.{name}"
             given = ", ".join(sorted(value)) if isinstance(value, Mapping) else "en (a plain text is English)"
             out.append(Problem(

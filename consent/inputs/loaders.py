@@ -44,6 +44,7 @@ from .types import (
     LocalText,
     Minors,
     Patient,
+    Procedure,
     Product,
     Provider,
     Screening,
@@ -53,7 +54,7 @@ from .types import (
 
 __all__ = [
     "FUTURE_USE", "LANGUAGE_CODE", "NCT_ID", "TREATMENT_ID", "US_STATES", "Clinic", "FeeSchedule",
-    "FeeSchedules", "LocalText", "Minors", "Patient", "Product", "Provider", "Screening", "Study", "Text", "clinic_problems",
+    "FeeSchedules", "LocalText", "Minors", "Patient", "Procedure", "Product", "Provider", "Screening", "Study", "Text", "clinic_problems",
     "fees_problems", "load_clinic", "load_patient", "load_screening", "local_text", "minors_problems",
     "patient_problems", "products_problems",
     "read_data_file", "structure", "structure_problems", "study_language_problems", "study_problems",

@@ -70,6 +70,16 @@ form language. A form in a language the text lacks is an InputError, never Engli
 
 
 @attrs.frozen
+class Procedure:
+    """One thing a study asks the patient to do or have done (a visit, a test, a questionnaire, a sample
+    taken): ``what`` in plain words (:data:`LocalText`), and whether it is ``experimental`` (done only
+    because of the research, or the product being studied) or part of usual care (21 CFR 50.25(a)(1))."""
+
+    what: LocalText
+    experimental: bool
+
+
+@attrs.frozen
 class Study:
     """Set when the treatment is given under an FDA IND (drugs and biologics), an FDA IDE (devices) or
     an IRB-approved study. It needs at least one of ``ind_number``, ``ide_number`` and ``irb_name``.
@@ -85,9 +95,14 @@ class Study:
       number (``"NCT01234567"``), or ``false``;
     - ``future_use``: ``"none"`` (data and samples are never used for future research) or
       ``"deidentified"`` (identifiers may be removed and they may be used or shared for future research
-      without asking again), 45 CFR 46.116(b)(9).
+      without asking again), 45 CFR 46.116(b)(9);
+    - ``procedures``: what the patient will be asked to do, each a :class:`Procedure` marked experimental
+      or not (visits, tests, questionnaires, samples), 21 CFR 50.25(a)(1); at least one;
+    - ``samples``: the samples collected (such as "a small tube of blood at each visit"), or an empty list
+      when none are.
 
-    ``purpose`` and ``duration`` are :data:`LocalText`: English text, or one text per form language.
+    ``purpose``, ``duration``, each procedure's ``what`` and each sample are :data:`LocalText`: English
+    text, or one text per form language.
 
     ``charging_authorization`` (optional): FDA's written authorisation to charge the people in the study
     for the investigational product (21 CFR 312.8), as the clinic's records name it, such as
@@ -106,6 +121,8 @@ class Study:
     clinicaltrials_gov: bool | str | None = None
     future_use: str | None = None
     charging_authorization: str | None = None
+    procedures: tuple[Procedure, ...] | None = None
+    samples: tuple[LocalText, ...] | None = None
 
     @property
     def nct_id(self) -> str | None:

@@ -19,7 +19,14 @@ from babel.core import get_global
 
 from .._limits import MAX_DATA_FILE_BYTES, check_pack, file_size_problem
 from .._yaml import DuplicateKeyError, Located, load_located
-from ..content import ClauseSpec, parse_clause, parse_clause_translation
+from ..content import (
+    APPROVED_PRODUCTS_FILE,
+    ApprovedProducts,
+    ClauseSpec,
+    parse_approved_products,
+    parse_clause,
+    parse_clause_translation,
+)
 from ..errors import ContentError, Problem, UnknownNameError
 from ..inputs.majority import MAJORITY_FILE, Majority, parse_majority
 from .treatments import TreatmentSpec, parse_treatment, parse_treatment_translation
@@ -99,9 +106,12 @@ class Library:
         self._treatment_tr: dict[tuple[str, str], TreatmentSpec] = {}
         self.labels: dict[str, dict[str, str]] = {}
         self.majority: dict[str, Majority] = {}  # state code -> its age of majority (consent/inputs/majority.py)
+        self.approved_products: ApprovedProducts | None = None  # the dated list the fda-status clause cites
         for source in reversed(self.sources):  # built-in first, so packs can replace
             self._load_source(source)
         self._load_translations()
+        if self.approved_products is None and not self.problems:  # a broken file has said what is wrong
+            self.problems.append(Problem("no approved-products file: templates/rules/approved-products.yaml"))
 
 
     # ------------------------------------------------------------------ loading
@@ -140,6 +150,13 @@ class Library:
                 states, problems = parse_majority(doc, str(majority))
                 self.problems += problems
                 self.majority.update(states)
+        approved = source.templates.joinpath(*APPROVED_PRODUCTS_FILE)
+        if approved.is_file():  # a pack's copy replaces the whole list (loaded after the built-in one)
+            doc = _read(approved, self.problems)
+            if doc is not None:
+                listed, problems = parse_approved_products(doc, str(approved))
+                self.problems += problems
+                self.approved_products = listed or self.approved_products
 
     def _add(self, table: dict, spec: ClauseSpec | TreatmentSpec, path: Path, what: str) -> None:  # type: ignore[type-arg]
         if path.stem != spec.id:
