@@ -57,6 +57,14 @@ CONDITIONS = ("study",)
 STUDY_KINDS = ("ind", "ide", "irb")
 """What a clinic's study may have (``clinic.study``): an FDA IND, an FDA IDE, an approving IRB.
 State notices name them in ``exempt_with`` and ``only_with``."""
+EXEMPTIONS = ("ind-holder", "ide-holder", "accredited-institution")
+"""What a clinic may state about itself that lifts a state's duty (state notices name them in
+``exempt_when``): its provider holds the study's FDA IND (``clinic.study.ind_holder: true``) or IDE
+(``ide_holder``), or gives the treatment on behalf of an accredited institution
+(``clinic.accredited_institution``). Never inferred: a clinic that says nothing keeps the notice."""
+FACILITY_KINDS = ("hospital", "ambulatory-surgical-center", "medical-school", "office", "other")
+"""Where a clinic gives its treatments (``clinic.facility``), as state notices name it in ``facilities``
+(Texas 1003.055(a)(3): a licensed hospital, a licensed ambulatory surgical center or a medical school)."""
 WORDINGS = ("verbatim", "paraphrase")
 
 
@@ -101,10 +109,14 @@ class ClauseSpec:
     review: str | None = None
     when: str | None = None
     exempt_with: tuple[str, ...] = ()
+    exempt_when: tuple[str, ...] = ()  # what the clinic states that lifts the duty (EXEMPTIONS)
     only_with: tuple[str, ...] = ()
     outside_study: str | None = None  # what the state's law says of the treatment without that study
     specialties: tuple[str, ...] = ()
     providers: tuple[str, ...] = ()
+    facilities: tuple[str, ...] = ()  # where the law allows the treatment (FACILITY_KINDS)
+    unchecked: tuple[str, ...] = ()  # what else the law requires that the form's inputs cannot show
+    citation_gloss: str | None = None  # a translation: what the (English) citation is, in the form's language
     own_page: bool = False
     min_type_pt: float | None = None
     language: str = "en"
@@ -270,10 +282,11 @@ def _join(where: str, key: str) -> str:
 CLAUSE_REQUIRED = ("id", "version", "title", "elements", "body")
 CLAUSE_OPTIONAL = (
     "initials", "screening", "variants", "kind", "states", "citation", "wording", "verbatim", "review",
-    "exempt_with", "only_with", "outside_study", "specialties", "providers", "own_page", "min_type_pt", "when",
+    "exempt_with", "exempt_when", "only_with", "outside_study", "specialties", "providers", "facilities",
+    "unchecked", "own_page", "min_type_pt", "when",
 )
-NOTICE_ONLY = ("wording", "exempt_with", "only_with", "outside_study", "specialties", "providers", "own_page",
-               "min_type_pt")
+NOTICE_ONLY = ("wording", "exempt_with", "exempt_when", "only_with", "outside_study", "specialties", "providers",
+               "facilities", "unchecked", "own_page", "min_type_pt")
 """Keys that mean something only on a state notice (``kind: state-notice``)."""
 CLAUSE_RETIRED = {
     "exempt_with_study": "exempt_with_study was replaced by exempt_with, a list drawn from ind, ide, irb: name "
@@ -369,6 +382,13 @@ def _notice_keys(r: Reader, data: Mapping[str, Any], is_notice: bool) -> dict[st
     specialties = r.strings(data, "specialties", "")
     for i, value in enumerate(specialties):
         r.ident(value, f"specialties[{i}]", "a specialty")
+    drawn = {}
+    for key, allowed in (("exempt_when", EXEMPTIONS), ("facilities", FACILITY_KINDS)):
+        drawn[key] = tuple(r.strings(data, key, ""))
+        for i, value in enumerate(drawn[key]):
+            if value not in allowed:
+                r.problem(f"{key}[{i}]", f"{key} items must be drawn from {', '.join(allowed)} (got {value!r})")
+    unchecked = tuple(" ".join(item.split()) for item in r.strings(data, "unchecked", ""))
     min_type_pt = data.get("min_type_pt")
     if min_type_pt is not None and (isinstance(min_type_pt, bool) or not isinstance(min_type_pt, int | float)
                                     or not 6 <= min_type_pt <= 200):
@@ -379,7 +399,10 @@ def _notice_keys(r: Reader, data: Mapping[str, Any], is_notice: bool) -> dict[st
         "verbatim": wording == "verbatim",
         "wording": wording,
         "exempt_with": kinds["exempt_with"],
+        "exempt_when": drawn["exempt_when"],
         "only_with": kinds["only_with"],
+        "facilities": drawn["facilities"],
+        "unchecked": unchecked,
         "outside_study": outside_study or None,
         "specialties": specialties,
         "providers": tuple(p.upper() for p in r.strings(data, "providers", "")),
@@ -388,7 +411,7 @@ def _notice_keys(r: Reader, data: Mapping[str, Any], is_notice: bool) -> dict[st
     }
 
 
-TRANSLATION_KEYS = ("id", "translates", "title", "body", "variants", "screening")
+TRANSLATION_KEYS = ("id", "translates", "title", "body", "variants", "screening", "citation_gloss")
 
 
 def parse_clause_translation(
@@ -397,7 +420,7 @@ def parse_clause_translation(
     """Overlay a translated clause file on its English clause; metadata stays English."""
     r = Reader(doc, path)
     data = doc.data
-    if not r.keys(data, "", ("id", "translates", "title", "body"), ("variants", "screening")):
+    if not r.keys(data, "", ("id", "translates", "title", "body"), ("variants", "screening", "citation_gloss")):
         return None, r.problems
     if data.get("id") != base.id:
         r.problem("id", f"id must be {base.id!r} like the file name (got {data.get('id')!r})")
@@ -413,8 +436,17 @@ def parse_clause_translation(
         r.problem("variants", "variants must cover the same treatments as the English clause")
     if translates != base.version:
         r.problem("translates", f"translates version {translates!r} but the English clause is {base.version!r}")
+    gloss = r.text(data, "citation_gloss", "") if "citation_gloss" in data else None
+    if base.kind != "state-notice" or not base.citation:
+        if gloss is not None:
+            r.problem("citation_gloss", "citation_gloss says what a state notice's citation is in the form's "
+                                        "language: the English clause has no citation to gloss")
+    elif gloss is None:
+        r.problem("", f"a translation of a state notice must say what its law is in the form's language "
+                      f"(citation_gloss), printed next to the English citation {base.citation!r}")
     spec = attrs.evolve(
-        base, title=title, body=body, variants=variants, screening=screening, language=language, path=path
+        base, title=title, body=body, variants=variants, screening=screening, language=language, path=path,
+        citation_gloss=gloss or None,
     )
     return spec, r.problems
 

@@ -194,6 +194,8 @@ class Jurisdiction:
     provider_credentials: str = ""
     study: tuple[str, ...] = ()  # what the clinic's study has: "ind", "ide", "irb"
     specialty: str | None = None  # the treatment's field of medicine
+    stated: tuple[str, ...] = ()  # what the clinic states that may lift a duty: "ind-holder", "ide-holder", ...
+    facility: str | None = None  # where the clinic gives its treatments (clinic.facility), if it says
     charges: bool = False  # the clinic's fee schedule for the treatment has a price above zero
     charging_authorized: bool = False  # the clinic states FDA's authorisation to charge in its study (312.8)
 

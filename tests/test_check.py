@@ -8,6 +8,7 @@ import textwrap
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pytest
 from helpers import (
     CA,
@@ -271,11 +272,15 @@ def test_state_without_a_rule_adds_nothing(patient):
 
 
 def test_ind_study_changes_the_fda_clause_and_exempts_california(patient):
-    """Under an IND the FDA-status clause names it, and the California notice (IND-exempt) is not added."""
-    study = make_study(ind_number="IND 31337", irb_name="Western Coast IRB")
+    """Under an IND the FDA-status clause names it, and the California notice is not added when the clinic
+    states that its provider holds the IND (684(c)); an IND alone keeps it (tests/test_states.py)."""
+    study = make_study(ind_number="IND 31337", irb_name="Western Coast IRB", ind_holder=True)
     form = consent.build("knee-injection", patient=patient, clinic=make_clinic(state="CA", study=study), date=DATE)
     ids = [s.clause_id for s in form.sections]
     assert "state-notice-ca" not in ids
+    kept = consent.build("knee-injection", patient=patient, clinic=make_clinic(
+        state="CA", study=attrs.evolve(study, ind_holder=False)), date=DATE)
+    assert "state-notice-ca" in [s.clause_id for s in kept.sections]
     fda = next(s for s in form.sections if s.clause_id == "fda-status")
     text = " ".join(getattr(b, "text", "") for b in fda.blocks)
     assert "IND 31337" in text and "Western Coast IRB" in text

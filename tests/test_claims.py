@@ -826,6 +826,7 @@ def test_notice_translations_are_scanned(tmp_path: Path) -> None:
         id: state-notice-wa
         translates: "{version}"
         title: Aviso de Washington
+        citation_gloss: Código Revisado de Washington, sección 18.130.420
         body:
           - p: Esta terapia está aprobada por la FDA y no tiene ningún riesgo.
     """})

@@ -106,8 +106,8 @@ def test_every_problem_in_a_clause_file_is_reported_with_file_and_line(tmp_path)
     path = f"{pack}/clauses/extra.yaml"
     assert [str(p) for p in lib.problems] == [
         f"{path}:4: elemnts: unknown key 'elemnts' (allowed: id, version, title, elements, body, initials, "
-        "screening, variants, kind, states, citation, wording, verbatim, review, exempt_with, only_with, "
-        "outside_study, specialties, providers, own_page, min_type_pt, when)",
+        "screening, variants, kind, states, citation, wording, verbatim, review, exempt_with, exempt_when, "
+        "only_with, outside_study, specialties, providers, facilities, unchecked, own_page, min_type_pt, when)",
         f'{path}:2: version must be a quoted string such as "1.0" (got 1.0)',
         f"{path}:5: elements[0]: unknown consent element 'riskz' (known: key-information, description, "
         "investigational, risks, benefits, alternatives, confidentiality, injury, contacts, voluntary, "

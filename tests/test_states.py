@@ -36,7 +36,7 @@ from consent.check import check, check_form
 from consent.cli import main
 from consent.document import Notice
 
-TX_START = "Texas law covers investigational stem cell treatment given in a clinical trial"
+TX_START = "Texas law sets rules for investigational stem cell treatment"
 FL_LAW = "FL law (Florida Statutes sections 458.3245 and 459.0127)"
 
 
@@ -110,18 +110,21 @@ def section_of(form: consent.Form, clause_id: str) -> consent.Section:
     return next(s for s in form.sections if s.clause_id == clause_id)
 
 
-# ------------------------------------------------------------------ California: IND or IDE, not an IRB alone
+# ------------------------------------------------------------------ California: only the IND or IDE holder
 
 
 @pytest.mark.parametrize(("study", "carried"), [
     (None, True),
     (make_study(ind_number=None, irb_name="Western Coast IRB", protocol="WC-7"), True),  # an IRB alone does not exempt
-    (make_study(irb_name=None, ind_number="IND 31337"), False),
-    (make_study(ind_number=None, ide_number="G210042", irb_name="Western Coast IRB"), False),
+    (make_study(irb_name=None, ind_number="IND 31337"), True),  # an IND, its holder not stated: the notice stays
+    (make_study(ind_number=None, ide_number="G210042", irb_name="Western Coast IRB"), True),
+    (make_study(irb_name=None, ind_number="IND 31337", ind_holder=True), False),  # 684(c): the holder is exempt
+    (make_study(ind_number=None, ide_number="G210042", irb_name="Western Coast IRB", ide_holder=True), False),
 ])
-def test_california_notice_is_lifted_only_by_an_fda_ind_or_ide(study, carried, patient, render_both):
-    """B&P 684 does not apply to a practitioner holding an FDA IND or IDE; an IRB-approved study alone
-    still gets the notice, in both outputs."""
+def test_california_notice_is_lifted_only_for_the_holder_of_the_ind_or_ide(study, carried, patient, render_both):
+    """B&P 684(c) exempts the practitioner who obtained the IND or IDE: the notice is left out only when the
+    clinic states that its provider holds it (issue 26, point 6); an IND or IDE alone, or an IRB, keeps it, in
+    both outputs."""
     form = consent.build("knee-injection", patient=patient, clinic=make_clinic(state="CA", study=study), date=DATE,
                          packs=[IRB_ONLY_ACKNOWLEDGED])  # (a review board alone is a check error counsel may acknowledge)
     pdf, docx_bytes = render_both(form)
@@ -130,10 +133,38 @@ def test_california_notice_is_lifted_only_by_an_fda_ind_or_ide(study, carried, p
     assert ("state-notice-ca" in [s.clause_id for s in form.sections]) is carried
 
 
+def notice_findings(treatment: str, patient: consent.Patient, clinic: consent.Clinic) -> list[tuple[str, str, str]]:
+    """(severity, rule, message) of the check's state-rule findings for one form (not review-required)."""
+    form, trace = assemble(treatment, patient=patient, clinic=clinic, date=DATE)
+    return [(f.severity, f.rule, f.message) for f in check_form(form, trace, consent.get_library()).findings
+            if f.rule.startswith("notice.") and f.rule != "notice.review-required"]
+
+
+CA_LAW = "CA law (California Business and Professions Code section 684)"
+
+
+def test_check_says_why_the_california_notice_stays_or_goes(patient):
+    """Under an IND whose holder is not stated the notice stays and check says how to state it; stated, the
+    notice goes and check names 684, so counsel sees why."""
+    kept = notice_findings("knee-injection", patient, make_clinic(state="CA", study=make_study(ind_number="IND 9")))
+    assert kept == [("warning", "notice.exemption-not-stated",
+                     f"the CA notice stays on this form although the clinic's study has an FDA IND: {CA_LAW} exempts "
+                     "only the practitioner who holds it, and the clinic does not say its provider does "
+                     "(clinic.study.ind_holder: true)")]
+    dropped = notice_findings("knee-injection", patient, make_clinic(
+        state="CA", study=make_study(ind_number="IND 9", ind_holder=True)))
+    assert dropped == [("warning", "notice.exempt",
+                        f"the CA notice is left out of this form and the rules of {CA_LAW} are not checked: the "
+                        "clinic states that its provider holds the study's FDA IND (clinic.study.ind_holder), and "
+                        "that law does not apply then. Have counsel confirm the exemption holds for this treatment")]
+
+
 def test_clause_names_the_approvals_that_lift_the_duty(tmp_path):
-    """The CA clause says exempt_with: [ind, ide]; the old flag exempt_with_study is refused, naming its
-    replacement; exempt_with takes only ind, ide and irb."""
-    assert consent.get_library().clause("state-notice-ca").exempt_with == ("ind", "ide")
+    """The CA clause says exempt_when: [ind-holder, ide-holder] and no exempt_with; the old flag
+    exempt_with_study is refused, naming its replacement; exempt_with takes only ind, ide and irb, exempt_when
+    only what a clinic can state, facilities only the known kinds."""
+    ca = consent.get_library().clause("state-notice-ca")
+    assert (ca.exempt_with, ca.exempt_when) == ((), ("ind-holder", "ide-holder"))
     pack = build_tree(tmp_path / "pack", {"clauses/state-notice-ca.yaml": """
         id: state-notice-ca
         version: "9"
@@ -144,6 +175,8 @@ def test_clause_names_the_approvals_that_lift_the_duty(tmp_path):
         wording: verbatim
         exempt_with_study: true
         exempt_with: [ind, nct]
+        exempt_when: [ind-holder, sponsor]
+        facilities: [hospital, spa]
         body:
           - notice: Text.
     """})
@@ -152,7 +185,42 @@ def test_clause_names_the_approvals_that_lift_the_duty(tmp_path):
         f"{path}:8: exempt_with_study was replaced by exempt_with, a list drawn from ind, "
         "ide, irb: name the approvals that lift the duty (California: an FDA IND or IDE, not an IRB alone)",
         f"{path}:9: exempt_with[1]: exempt_with items must be drawn from ind, ide, irb (got 'nct')",
+        f"{path}:10: exempt_when[1]: exempt_when items must be drawn from ind-holder, ide-holder, "
+        "accredited-institution (got 'sponsor')",
+        f"{path}:11: facilities[1]: facilities items must be drawn from hospital, ambulatory-surgical-center, "
+        "medical-school, office, other (got 'spa')",
     ]
+
+
+@pytest.mark.parametrize(("study", "clinic", "problem"), [
+    ({"irb_name": "X IRB", "ind_holder": True}, {},
+     "clinic.study.ind_holder says the clinic's provider holds the study's FDA IND: give its number too "
+     "(clinic.study.ind_number)"),
+    ({"ind_number": "IND 1", "ide_holder": True}, {},
+     "clinic.study.ide_holder says the clinic's provider holds the study's FDA IDE: give its number too "
+     "(clinic.study.ide_number)"),
+    ({"ind_number": "IND 1", "ind_holder": "yes"}, {}, "clinic.study.ind_holder must be true or false"),
+    (None, {"facility": "clinic"}, "clinic.facility must be one of hospital, ambulatory-surgical-center, "
+                                   "medical-school, office, other (got 'clinic')"),
+    (None, {"accredited_institution": " "}, "clinic.accredited_institution must not be empty"),
+])
+def test_what_a_clinic_states_is_validated(study, clinic, problem, patient, tmp_path):
+    """A holder without the number, a flag that is not true or false, an unknown facility kind or an empty
+    institution is an input error, never a silent exemption; in Python and from the clinic file."""
+    from helpers import EXAMPLES
+    import yaml
+
+    data = yaml.safe_load((EXAMPLES / "clinic.yaml").read_text())
+    if study is not None:
+        data["study"] = {"purpose": "To learn if it is safe.", "duration": "about 12 months", "subjects": 60,
+                         "irb_contact": "(415) 555-0177", "clinicaltrials_gov": True, "future_use": "none"} | study
+    data.update(clinic)
+    path = tmp_path / "clinic.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    with pytest.raises(consent.InputError) as raised:
+        clinic_obj = consent.load_clinic(path)
+        consent.build("knee-injection", patient=patient, clinic=clinic_obj, date=DATE)
+    assert any(problem in p.message for p in raised.value.problems), [p.message for p in raised.value.problems]
 
 
 def test_outside_study_needs_only_with_and_is_what_check_says(tmp_path):
@@ -207,7 +275,9 @@ def test_utah_notice_has_a_letter_page_of_its_own_in_40_point_type_in_the_pdf(ut
     assert sizes == {40.0}
     before, after = bodies[at[0] - 1], bodies[at[0] + 1]
     labels = form.labels
-    assert flat(f"{labels['notice_citation']} Utah Code section 58-1-512 {labels['notice_own_page']}") in before
+    gloss = {"en": "", "es": " (Código de Utah, sección 58-1-512: ley de Utah sobre la terapia con células madre)"}
+    assert flat(f"{labels['notice_citation']} Utah Code section 58-1-512{gloss[language]} "
+                f"{labels['notice_own_page']}") in before
     if language == "en":
         assert after.startswith(section_of(form, "treatment-description").title)
     else:
@@ -372,6 +442,62 @@ def test_florida_allows_only_physicians(credentials, allowed, patient):
     ]
 
 
+FL_START = "Florida law requires your signed consent before you have this treatment"
+
+
+def test_florida_notice_says_what_the_law_asks_of_the_patient_s_form(patient, render_both):
+    """The enacted law's fixed notice is for advertisements; what it asks before treatment is a signed consent
+    form: the notice says so (not that the law gives these words), as a summary, in both outputs."""
+    form = consent.build("knee-injection", patient=patient, clinic=make_clinic(state="FL"), date=DATE)
+    pdf, docx_bytes = render_both(form)
+    for text in (pdf_text(pdf), flat(docx_all_text(docx_bytes))):
+        assert FL_START in text
+        assert "Florida law requires us to give you this notice in writing" not in text
+        assert ("Plain-language summary of what this law requires (the law does not set these words): Florida "
+                "Statutes sections 458.3245 and 459.0127") in text
+    clause = consent.get_library().clause("state-notice-fl")
+    assert (clause.wording, clause.min_type_pt, clause.own_page) == ("paraphrase", None, False)
+
+
+@pytest.mark.parametrize("treatment", ["hair", "iv-infusion"])
+def test_florida_does_not_block_a_study_under_the_provider_s_own_ind(treatment, patient, render_both):
+    """The law does not apply to the physician holding the FDA IND (per the bill summaries): a hair or IV study
+    whose clinic states it is made, without Florida's notice, and check names the law (issue 26, point 4)."""
+    study = make_study(ind_number="IND 31337", ind_holder=True)
+    form = consent.build(treatment, patient=patient, clinic=make_clinic(state="FL", study=study), date=DATE)
+    pdf, docx_bytes = render_both(form)
+    assert FL_START not in pdf_text(pdf) and FL_START not in flat(docx_all_text(docx_bytes))
+    assert notice_findings(treatment, patient, make_clinic(state="FL", study=study)) == [(
+        "warning", "notice.exempt",
+        f"the FL notice is left out of this form and the rules of {FL_LAW} are not checked: the clinic states "
+        "that its provider holds the study's FDA IND (clinic.study.ind_holder), and that law does not apply then. "
+        "Have counsel confirm the exemption holds for this treatment")]
+
+
+def test_florida_accredited_institution_is_an_exemption_the_clinic_states(patient, render_both):
+    clinic = make_clinic(state="FL", accredited_institution="Gulf University Medical Center")
+    form = consent.build("hair", patient=patient, clinic=clinic, date=DATE)
+    assert FL_START not in pdf_text(render_both(form)[0])
+    [(severity, rule, message)] = notice_findings("hair", patient, clinic)
+    assert (severity, rule) == ("warning", "notice.exempt")
+    assert ("the clinic states that its provider gives the treatment on behalf of an accredited institution "
+            "(clinic.accredited_institution)") in message
+
+
+def test_florida_study_under_someone_else_s_ind_is_still_refused_and_told_how_to_state_it(patient):
+    """An IND alone is not the holder's exemption: the hair form stays refused, and the error says what to
+    state if the provider does hold it."""
+    clinic = make_clinic(state="FL", study=make_study(ind_number="IND 31337"))
+    with pytest.raises(consent.CheckFailed) as raised:
+        consent.build("hair", patient=patient, clinic=clinic, date=DATE)
+    [error] = [p.message for p in raised.value.problems]
+    assert ("the hair treatment cannot be offered there (its specialty is 'dermatology'). If the clinic's provider "
+            "holds the study's FDA IND itself, this law does not apply: state it (clinic.study.ind_holder: true)"
+            ) in error
+    assert [r for _, r, _ in notice_findings("hair", patient, clinic)] == [
+        "notice.exemption-not-stated", "notice.specialty-not-allowed"]
+
+
 # ------------------------------------------------------------------ Texas: in a trial with an IRB only
 
 
@@ -407,6 +533,101 @@ def test_texas_notice_is_printed_for_a_treatment_in_an_irb_overseen_trial(study,
     pdf, docx_bytes = render_both(form)
     assert (TX_START in pdf_text(pdf)) is carried
     assert (TX_START in flat(docx_all_text(docx_bytes))) is carried
+
+
+TX_LAW = "TX law (Texas Health and Safety Code sections 1003.051 to 1003.055)"
+TX_STUDY = make_study(irb_name="Gulf Coast IRB", protocol="TX-01")
+
+
+def test_texas_notice_says_what_the_statute_says(patient, render_both):
+    """1003.051 and 1003.055 in plain words: a treatment being tested in a trial, not FDA-approved for general
+    use, given in person by a doctor the review board approved, at a hospital, surgery center or medical school;
+    and the state's own consent form (1003.054)."""
+    form = consent.build("knee-injection", patient=patient, clinic=make_clinic(state="TX", study=TX_STUDY,
+                                                                               facility="hospital"), date=DATE)
+    pdf, docx_bytes = render_both(form)
+    for text in (pdf_text(pdf), flat(docx_all_text(docx_bytes))):
+        assert ("This is a treatment with adult stem cells that is being tested in a clinical trial and that the "
+                "FDA has not approved for general use.") in text
+        assert "It must be given in a hospital, a surgery center, or a medical school." in text
+        assert "That form says that the Texas Department of State Health Services runs this program." in text
+        assert "one that lasts a long time" not in text
+
+
+@pytest.mark.parametrize(("facility", "expected"), [
+    ("hospital", []),
+    ("ambulatory-surgical-center", []),
+    ("medical-school", []),
+    (None, [("warning", "notice.facility-unknown",
+             f"{TX_LAW} allows this treatment only at a hospital, ambulatory surgical center or medical school; "
+             "this form cannot tell where the clinic gives it: state it (clinic.facility)")]),
+    ("office", [("error", "notice.facility-not-allowed",
+                 f"{TX_LAW} allows this treatment only at a hospital, ambulatory surgical center or medical school; "
+                 "the clinic gives it at a office (clinic.facility)")]),
+])
+def test_texas_allows_its_trials_only_at_a_hospital_surgery_center_or_medical_school(facility, expected, patient):
+    """1003.055(a)(3): where the clinic says it gives the treatment decides; when it does not say, the check
+    says it cannot tell. The rest of 1003.055 (the board's certification and standing) is listed for counsel."""
+    clinic = make_clinic(state="TX", study=TX_STUDY, facility=facility)
+    found = notice_findings("knee-injection", patient, clinic)
+    assert [f for f in found if f[1].startswith("notice.facility")] == expected
+    [unchecked] = [m for _, r, m in found if r == "notice.unchecked"]
+    assert unchecked.startswith(f"{TX_LAW} also requires what this form's inputs cannot show; have counsel confirm:")
+    assert "certified by the review board" in unchecked and "(1003.055(d))" in unchecked
+    if facility == "office":
+        with pytest.raises(consent.CheckFailed):
+            consent.build("knee-injection", patient=patient, clinic=clinic, date=DATE)
+
+
+def test_texas_trial_treatment_is_given_by_a_physician(patient):
+    clinic = make_clinic(state="TX", study=TX_STUDY, facility="hospital",
+                         provider=consent.Provider(name="Sam Lee", credentials="NP"))
+    assert ("error", "notice.provider-not-allowed",
+            f"{TX_LAW} allows only a provider with MD or DO credentials to give this therapy; the clinic's provider "
+            "has 'NP'") in notice_findings("knee-injection", patient, clinic)
+
+
+# ------------------------------------------------------------------ Spanish: the law's name glossed
+
+
+@pytest.mark.parametrize(("state", "law", "gloss"), [
+    ("CA", "Ley: California Business and Professions Code section 684",
+     "(Código de Negocios y Profesiones de California, sección 684: ley de California sobre la terapia con "
+     "células madre)"),
+    ("FL", "Resumen en lenguaje sencillo de lo que exige esta ley (la ley no fija estas palabras): Florida "
+           "Statutes sections 458.3245 and 459.0127",
+     "(Estatutos de Florida, secciones 458.3245 (médicos) y 459.0127 (médicos osteópatas): ley de Florida "
+     "sobre la terapia con células madre)"),
+])
+def test_spanish_form_glosses_the_english_citation(state, law, gloss, render_both):
+    """A Spanish form names the law in English, as the law names itself, followed by what it is in Spanish
+    (issue 26, point 16); the English form has no gloss."""
+    es = consent.build("knee-injection", patient=spanish(), clinic=make_clinic(state=state), date=DATE)
+    pdf, docx_bytes = render_both(es)
+    for text in (pdf_text(pdf), flat(docx_all_text(docx_bytes))):
+        assert f"{law} {gloss}" in text
+    en = consent.build("knee-injection", patient=spanish(), clinic=make_clinic(state=state), date=DATE, language="en")
+    assert "Código" not in pdf_text(en.to_pdf())
+
+
+def test_every_spanish_state_notice_glosses_its_law_and_a_pack_translation_must_too(tmp_path):
+    """Each stock Spanish notice says what its law is; a pack's translation without citation_gloss is a library
+    error, never an English citation left unexplained."""
+    library = consent.get_library()
+    for state in ("ca", "fl", "tx", "ut", "wa"):
+        assert re.search(r"^(Código|Estatutos) .* secci(ón|ones) [0-9]", library.clause(f"state-notice-{state}",
+                                                                                     "es").citation_gloss)
+    version = library.clause("state-notice-wa").version
+    pack = build_tree(tmp_path / "pack", {"clauses/es/state-notice-wa.yaml": f"""
+        id: state-notice-wa
+        translates: "{version}"
+        title: Aviso de Washington
+        body:
+          - notice: Texto.
+    """})
+    assert [p.message for p in consent.Library([pack]).problems] == [
+        "a translation of a state notice must say what its law is in the form's language (citation_gloss), "
+        "printed next to the English citation 'Revised Code of Washington (RCW) 18.130.420'"]
 
 
 # ------------------------------------------------------------------ the same type size in PDF and DOCX

@@ -106,21 +106,36 @@ def study_kinds(study: Study | None) -> tuple[str, ...]:
     return tuple(kind for kind, value in have if value)
 
 
+def stated_exemptions(clinic: Clinic) -> tuple[str, ...]:
+    """What the clinic states about itself that may lift a state's duty (content.EXEMPTIONS): never
+    inferred from what it does not say."""
+    study = clinic.study
+    have = (("ind-holder", study is not None and study.ind_holder is True and bool(study.ind_number)),
+            ("ide-holder", study is not None and study.ide_holder is True and bool(study.ide_number)),
+            ("accredited-institution", bool(clinic.accredited_institution)))
+    return tuple(name for name, stated in have if stated)
+
+
 @attrs.frozen
 class NoticeRule:
     """One state notice for a clinic's state, and why it is left out of the form (None: it is in)."""
 
     clause: ClauseSpec
-    left_out: str | None = None  # "exempt" (exempt_with) or "not-applicable" (only_with)
+    left_out: str | None = None  # "exempt" (exempt_with, exempt_when) or "not-applicable" (only_with)
+    because: tuple[str, ...] = ()  # what lifted it: study kinds (exempt_with) and stated exemptions (exempt_when)
 
 
-def notice_rules(library: Library, state: str, study: tuple[str, ...]) -> list[NoticeRule]:
+def notice_rules(library: Library, state: str, study: tuple[str, ...],
+                 stated: tuple[str, ...] = ()) -> list[NoticeRule]:
     """The state notices of ``state`` (sorted by id), each with whether the form carries it: a notice
-    is left out when the study has an approval in its ``exempt_with``, or has none of its ``only_with``."""
+    is left out when the study has an approval in its ``exempt_with``, when the clinic states an
+    exemption in its ``exempt_when``, or when the study has none of its ``only_with``."""
     out = []
     for clause in sorted(library.state_notices(state), key=lambda c: c.id):
-        if set(clause.exempt_with) & set(study):
-            out.append(NoticeRule(clause, "exempt"))
+        because = tuple(k for k in clause.exempt_with if k in study) + tuple(
+            k for k in clause.exempt_when if k in stated)
+        if because:
+            out.append(NoticeRule(clause, "exempt", because))
         elif clause.only_with and not set(clause.only_with) & set(study):
             out.append(NoticeRule(clause, "not-applicable"))
         else:
@@ -137,7 +152,7 @@ def clause_order(library: Library, treatment: TreatmentSpec, clinic: Clinic) -> 
         return clause is None or clause.when != "study" or clinic.study is not None
 
     ids = [cid for cid in treatment.clauses if applies(cid)]
-    rules = notice_rules(library, clinic.state, study_kinds(clinic.study))
+    rules = notice_rules(library, clinic.state, study_kinds(clinic.study), stated_exemptions(clinic))
     notices = [r.clause.id for r in rules if not r.left_out]
     at = 1 if ids else 0
     return ids[:at] + notices + ids[at:]
@@ -298,6 +313,7 @@ class _Builder:
         self.trace: list[Trace] = []
         self.clause: ClauseSpec | None = None
         self.courtesy = False  # rendering the courtesy translation of a notice whose words are the law's
+        self.gloss: str | None = None  # what the notice's (English) citation is, in the form's language
 
     def text(self, source: str, where: str, line: int | None, path: str, *, verbatim: bool = False) -> str:
         try:
@@ -320,6 +336,7 @@ class _Builder:
         """Render one clause. ``statutory`` is the English clause of a notice whose words are fixed by
         law: its notice is printed verbatim first, then this clause's text as a courtesy translation."""
         self.clause = clause
+        self.gloss = clause.citation_gloss
         blocks: list[Block] = []
         if statutory is not None:
             self.clause = statutory
@@ -391,7 +408,8 @@ class _Builder:
                 return Notice(t(str(raw.value)))
             if self.courtesy:  # a translation of the law's words: an ordinary notice, marked as a courtesy
                 return Notice(t(str(raw.value)), type_pt=STATE_NOTICE_PT)
-            return Notice(t(str(raw.value)), clause.citation, clause.wording,
+            citation = f"{clause.citation} ({self.gloss})" if clause.citation and self.gloss else clause.citation
+            return Notice(t(str(raw.value)), citation, clause.wording,
                           max(clause.min_type_pt or 0, STATE_NOTICE_PT), clause.own_page)
         if raw.kind == "ul_from" and str(raw.value).startswith("study."):
             # The clinic's own words: printed as given (never run as a template), traced for the claims check.
@@ -626,6 +644,7 @@ def _jurisdiction(clinic: Clinic, spec: TreatmentSpec) -> Jurisdiction:
     study = clinic.study
     return Jurisdiction(
         clinic.state.upper(), clinic.provider.credentials, study_kinds(study), spec.specialty,
+        stated=stated_exemptions(clinic), facility=clinic.facility,
         charges=fees is not None and fees.price_per_session > 0,
         charging_authorized=study is not None and bool(study.charging_authorization),
     )

@@ -130,8 +130,10 @@ def _minor_report(tid: str, language: str, packs: Sequence[str | Path], library:
 
 
 def _only_with_study(study: Report, plain: Report) -> Report:
-    """What the study variant of a form adds to the plain form's report, marked ``variant="study"``."""
-    findings = tuple(attrs.evolve(f, variant="study") for f in study.findings if f not in plain.findings)
+    """What the study variant of a form adds to the plain form's report, marked ``variant="study"``. The
+    clinic's legal position (``legal.*``) is not reported for the sample study: it is not the clinic's."""
+    findings = tuple(attrs.evolve(f, variant="study") for f in study.findings
+                     if f not in plain.findings and not f.rule.startswith("legal."))
     figures = tuple(attrs.evolve(f, variant="study") for f in study.figures if f not in plain.figures)
     return Report(findings, figures)
 

@@ -160,12 +160,26 @@ def claims(
 
 
 STUDY_WORDS = {"ind": "an FDA IND", "ide": "an FDA IDE", "irb": "an IRB overseeing it (a clinical trial)"}
+EXEMPTION_WORDS = {
+    "ind": "the clinic's study has an FDA IND (clinic.study.ind_number)",
+    "ide": "the clinic's study has an FDA IDE (clinic.study.ide_number)",
+    "irb": "the clinic's study has an IRB (clinic.study.irb_name)",
+    "ind-holder": "the clinic states that its provider holds the study's FDA IND (clinic.study.ind_holder)",
+    "ide-holder": "the clinic states that its provider holds the study's FDA IDE (clinic.study.ide_holder)",
+    "accredited-institution": "the clinic states that its provider gives the treatment on behalf of an "
+                              "accredited institution (clinic.accredited_institution)",
+}
+HOLDER_OF = {"ind": ("ind-holder", "IND", "clinic.study.ind_holder"),
+             "ide": ("ide-holder", "IDE", "clinic.study.ide_holder")}
 
 
 def notices(form: Form, library: Library) -> list[Finding]:
     """State notices whose wording counsel has not confirmed yet, and the state rules of the form's
     clinic: a notice left out because the treatment is not given in the kind of study its law covers
-    (warning), a treatment or a provider the state's law does not allow (error)."""
+    (warning) or because the clinic states an exemption (warning, naming the law, so counsel sees why);
+    an exemption the clinic's study may have but does not state (warning); a treatment, a provider or a
+    facility the state's law does not allow (error); what the law also requires that the inputs cannot
+    show (warning)."""
     out = []
     scope: dict[str, Any] = {"treatment": form.manifest.treatment_id, "language": form.language}
     for ref in form.manifest.clauses:
@@ -181,7 +195,7 @@ def notices(form: Form, library: Library) -> list[Finding]:
     if j is None:
         return out
     credentials = set(re.findall(r"[A-Z]+", j.provider_credentials.upper().replace(".", "")))
-    for rule in notice_rules(library, j.state, j.study):
+    for rule in notice_rules(library, j.state, j.study, j.stated):
         clause = rule.clause
         where: dict[str, Any] = {"clause": clause.id, "file": clause.path, "line": 1, **scope}
         law = f"{j.state} law ({clause.citation})" if clause.citation else f"{j.state} law"
@@ -195,24 +209,71 @@ def notices(form: Form, library: Library) -> list[Finding]:
                 f"have counsel confirm this treatment may be given in {j.state}",
                 **where,
             ))
+        if rule.left_out == "exempt":
+            out.append(Finding(
+                "notice.exempt", "warning",
+                f"the {j.state} notice is left out of this form and the rules of {law} are not checked: "
+                f"{'; '.join(EXEMPTION_WORDS[k] for k in rule.because)}, and that law does not apply then. "
+                "Have counsel confirm the exemption holds for this treatment",
+                **where,
+            ))
         if rule.left_out:
             continue
+        unstated = [HOLDER_OF[k] for k in ("ind", "ide") if k in j.study and HOLDER_OF[k][0] in clause.exempt_when]
+        hint = "".join(
+            f" If the clinic's provider holds the study's FDA {what} itself, this law does not apply: state it "
+            f"({field}: true)." for _, what, field in unstated)
+        for _, what, field in unstated:
+            out.append(Finding(
+                "notice.exemption-not-stated", "warning",
+                f"the {j.state} notice stays on this form although the clinic's study has an FDA {what}: {law} "
+                f"exempts only the practitioner who holds it, and the clinic does not say its provider does "
+                f"({field}: true)",
+                **where,
+            ))
         if clause.specialties and j.specialty not in clause.specialties:
             got = f"its specialty is {j.specialty!r}" if j.specialty else "its treatment file names no specialty"
             out.append(Finding(
                 "notice.specialty-not-allowed", "error",
                 f"{law} allows this therapy only in {', '.join(clause.specialties)}; the "
-                f"{form.manifest.treatment_id} treatment cannot be offered there ({got})",
+                f"{form.manifest.treatment_id} treatment cannot be offered there ({got}).{hint}".rstrip("."),
                 **where,
             ))
         if clause.providers and not credentials & set(clause.providers):
             out.append(Finding(
                 "notice.provider-not-allowed", "error",
                 f"{law} allows only a provider with {' or '.join(clause.providers)} credentials to give this "
-                f"therapy; the clinic's provider has {j.provider_credentials!r}",
+                f"therapy; the clinic's provider has {j.provider_credentials!r}.{hint}".rstrip("."),
+                **where,
+            ))
+        if clause.facilities and j.facility is None:
+            out.append(Finding(
+                "notice.facility-unknown", "warning",
+                f"{law} allows this treatment only at a {_either(clause.facilities)}; this form cannot tell "
+                f"where the clinic gives it: state it (clinic.facility)",
+                **where,
+            ))
+        elif clause.facilities and j.facility not in clause.facilities:
+            out.append(Finding(
+                "notice.facility-not-allowed", "error",
+                f"{law} allows this treatment only at a {_either(clause.facilities)}; the clinic gives it "
+                f"at a {j.facility.replace('-', ' ')} (clinic.facility)",
+                **where,
+            ))
+        if clause.unchecked:
+            out.append(Finding(
+                "notice.unchecked", "warning",
+                f"{law} also requires what this form's inputs cannot show; have counsel confirm: "
+                f"{'; '.join(clause.unchecked)}",
                 **where,
             ))
     return out
+
+
+def _either(kinds: Sequence[str]) -> str:
+    """``hospital, ambulatory surgical center or medical school``."""
+    words = [k.replace("-", " ") for k in kinds]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def check_form(form: Form, trace: Sequence[Trace], library: Library) -> Report:

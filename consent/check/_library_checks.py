@@ -58,7 +58,8 @@ def sample_clinic(language: str = "en") -> Clinic:
 SAMPLE_CLINIC = sample_clinic()
 SAMPLE_DATE = dt.date(2026, 1, 15)
 
-# The study variant of every form: a study under an IND (a review board alone is legal.irb-only-study),
+# The study variant of every form: an IRB-approved study with no IND (so the form must say there is none;
+# the legal.* findings of this sample study are not the clinic's and are not reported),
 # an applicable clinical trial with its NCT number, and data that may be used again once de-identified.
 _SAMPLE_STUDY_TEXTS = {  # language -> (purpose, duration): the clinic writes them in each form language
     "en": ("To learn if the treatment is safe, and if it helps.", "about 6 months"),
@@ -78,10 +79,8 @@ def _sample_study_lists(language: str) -> dict[str, Any]:
             "samples": ({language: sample},)}
 
 
-SAMPLE_STUDY = Study(  # a lawful study: under an IND, with FDA's authorisation to charge (legal.*)
-    ind_number="IND 000000",
+SAMPLE_STUDY = Study(
     irb_name="Sample IRB",
-    charging_authorization="Sample: FDA's written authorisation under 21 CFR 312.8",
     protocol="SAMPLE-001",
     purpose=_SAMPLE_STUDY_TEXTS[DEFAULT_LANGUAGE][0],
     duration=_SAMPLE_STUDY_TEXTS[DEFAULT_LANGUAGE][1],

@@ -12,6 +12,7 @@ from decimal import Decimal
 from babel.numbers import UnknownCurrencyError, get_currency_name
 
 from .. import _limits
+from ..content import FACILITY_KINDS
 from ..errors import InputError, Problem
 from .types import (
     FUTURE_USE,
@@ -111,6 +112,10 @@ def clinic_problems(clinic: object, source: str | None = None) -> list[Problem]:
         out += _text(clinic.provider.credentials, "clinic.provider.credentials", source)
     if clinic.study is not None:
         out += study_problems(clinic.study, source)
+    if clinic.facility is not None and clinic.facility not in FACILITY_KINDS:
+        out.append(Problem(f"clinic.facility must be one of {', '.join(FACILITY_KINDS)} (got {clinic.facility!r})",
+                           path=source, field="clinic.facility"))
+    out += _text(clinic.accredited_institution, "clinic.accredited_institution", source, required=False)
     out += fees_problems(clinic.fees, source)
     out += products_problems(clinic.products, source)
     out += minors_problems(clinic.minors, source)
@@ -281,6 +286,14 @@ def study_problems(study: object, source: str | None = None) -> list[Problem]:
         )
     for name in ("ind_number", "ide_number", "irb_name", "protocol", "charging_authorization"):
         out += _text(getattr(study, name), f"{field}.{name}", source, required=False)
+    for flag, number, what in (("ind_holder", "ind_number", "IND"), ("ide_holder", "ide_number", "IDE")):
+        value = getattr(study, flag)
+        if not isinstance(value, bool):
+            out.append(Problem(f"{field}.{flag} must be true or false (got {value!r})", path=source,
+                               field=f"{field}.{flag}"))
+        elif value and not getattr(study, number):
+            out.append(Problem(f"{field}.{flag} says the clinic's provider holds the study's FDA {what}: give "
+                               f"its number too ({field}.{number})", path=source, field=f"{field}.{flag}"))
     for name, expected in _STUDY_REQUIRED.items():
         value = getattr(study, name)
         where = f"{field}.{name}"

@@ -108,11 +108,19 @@ class Study:
     for the investigational product (21 CFR 312.8), as the clinic's records name it, such as
     ``"FDA letter of 2026-03-02, IND 012345"``. Without it, ``consent check`` warns a clinic that charges
     (``legal.study-charging``). It is not printed on the form.
+
+    ``ind_holder`` (with ``ind_number``) and ``ide_holder`` (with ``ide_number``): ``true`` only when the
+    clinic's own provider holds that IND or IDE (its sponsor-investigator), not when the provider is an
+    investigator under a sponsor's. Some state laws exempt only the holder (California B&P 684(c);
+    Florida 458.3245 / 459.0127, per the bill summaries): the clinic must state it, and the check names
+    the law when a notice is left out because of it. Default ``false``: the notice stays.
     """
 
     ind_number: str | None = None
     ide_number: str | None = None
     irb_name: str | None = None
+    ind_holder: bool = False
+    ide_holder: bool = False
     protocol: str | None = None
     purpose: LocalText | None = None
     duration: LocalText | None = None
@@ -170,6 +178,13 @@ class Clinic:
     ``fees`` is one :class:`FeeSchedule` for every treatment, or a mapping of treatment id to schedule;
     ``products`` maps each treatment id to the :class:`Product` the clinic gives for it; ``minors`` says
     how a minor's form is signed (:class:`Minors`).
+
+    ``facility``, optional: where the clinic gives its treatments, one of ``hospital``,
+    ``ambulatory-surgical-center``, ``medical-school``, ``office``, ``other`` (Texas allows investigational
+    stem cell treatment only at the first three, 1003.055(a)(3); without it the check says it cannot tell).
+    ``accredited_institution``, optional: the accredited institution on whose behalf (by employment or
+    contract) the provider gives the treatment, as the clinic states it; Florida's law does not apply then
+    (per the bill summaries). Stated only on counsel's advice: it drops Florida's notice and rules.
     """
 
     name: str
@@ -183,6 +198,8 @@ class Clinic:
     study: Study | None = None
     products: Mapping[str, Product] = attrs.field(factory=dict)
     minors: Minors = attrs.field(factory=Minors)
+    facility: str | None = None
+    accredited_institution: str | None = None
 
     def fee_schedule(self, treatment: str) -> FeeSchedule | None:
         """The schedule for ``treatment``: the one schedule, or its entry in the mapping (None if none)."""
