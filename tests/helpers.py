@@ -109,6 +109,32 @@ def pdf_pages(data: bytes) -> list[str]:
     return [page.extract_text() or "" for page in pypdf.PdfReader(io.BytesIO(data)).pages]
 
 
+def _header_runs(page: pypdf.PageObject) -> list[tuple[float, float, str]]:
+    """(-y, x, text) of the text drawn in a page's top margin (templates/form.css: 0.72in)."""
+    top = float(page.mediabox.height) - 0.72 * 72
+    runs: list[tuple[float, float, str]] = []
+
+    def visit(text, cm, tm, _font, _size):  # type: ignore[no-untyped-def]
+        x, y = tm[4] * cm[0] + tm[5] * cm[2] + cm[4], tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+        if text.strip() and y > top:
+            runs.append((-round(y, 1), x, text.strip()))
+
+    page.extract_text(visitor_text=visit)
+    return runs
+
+
+def pdf_header_lines(data: bytes) -> list[list[str]]:
+    """The lines of each page's running header, top to bottom, each line's runs left to right, as drawn
+    (no-break spaces kept)."""
+    out: list[list[str]] = []
+    for page in pypdf.PdfReader(io.BytesIO(data)).pages:
+        lines: dict[float, list[tuple[float, str]]] = {}
+        for y, x, text in sorted(_header_runs(page)):
+            lines.setdefault(y, []).append((x, text))
+        out.append([" ".join(t for _, t in sorted(line)) for line in lines.values()])
+    return out
+
+
 def docx_document(data: bytes) -> docx.document.Document:
     return docx.Document(io.BytesIO(data))
 
@@ -182,7 +208,7 @@ def page_furniture(form: consent.Form) -> list[re.Pattern[str]]:
     h, L = form.header, form.labels
     return [
         re.compile(re.escape(" ".join(words(h.clinic_name)))),
-        re.compile(re.escape(" ".join(words(f"{h.patient_name} · {L['date_of_birth']} {h.birth_date}")))),
+        re.compile(re.escape(" ".join(words(f"{h.patient_name} · {L['header_date_of_birth']} {h.birth_date}")))),
         re.compile(re.escape(f"{L['form_id']} {form.form_id} · {L['version']} {form.manifest.template_version}")),
         re.compile(re.escape(L["page"]) + r" \d+ " + re.escape(L["page_of"]) + r" \d+"),
     ]

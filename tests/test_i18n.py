@@ -14,7 +14,9 @@ from helpers import (
     build_tree,
     docx_all_text,
     docx_body_lines,
+    docx_document,
     make_clinic,
+    pdf_header_lines,
     pdf_pages,
     with_language,
     words,
@@ -97,7 +99,8 @@ def test_statutory_notice_stays_english_with_a_marked_courtesy_translation(state
     section = form.sections[1]
     assert section.clause_id == f"state-notice-{state.lower()}"
     assert section.blocks[0].text == statutory
-    assert section.blocks[1].text == "Traducción de cortesía (el texto en inglés de arriba es el aviso legal)"
+    where = "de la página anterior" if state == "UT" else "de arriba"  # Utah's notice has a page of its own
+    assert section.blocks[1].text == f"Traducción de cortesía (el texto en inglés {where} es el aviso legal)"
     assert section.blocks[2].text.startswith(f"ESTE AVISO SE LE DEBE ENTREGAR SEGÚN LA LEY DE {LAW_STATE[state]}.")
     pdf, docx_bytes = render_both(form)
     assert statutory in " ".join(words(" ".join(pdf_pages(pdf))))
@@ -113,6 +116,34 @@ SHARED_WORDS = {
     "medwatch", "www.fda.gov/medwatch", "cdc", "nebraska", "sexual",
     "hepatitis", "b", "c",  # the donor screening: "hepatitis B and C" / "hepatitis B y C"
 }
+
+
+@pytest.mark.parametrize(("name", "one_line"), [
+    ("Gustavo Mejía Hernández", True),
+    ("María Guadalupe Hernández", True),
+    ("María José Núñez-Łukasiewicz de la Fuente", False),
+])
+def test_spanish_page_header_never_breaks_the_birth_date(name, one_line, render_both):
+    """Every page's running header prints the birth date whole, on one line ("27 de septiembre de 1985",
+    not "... de" / "1985"): with the usual names the header is one line (clinic, name, birth date); a
+    longer name wraps, the date does not. The DOCX header (the page's whole width) has the short label
+    too."""
+    patient = consent.Patient(full_name=name, birth_date=dt.date(1985, 9, 27), preferred_language="es")
+    form = consent.build("iv-infusion", patient=patient, clinic=make_clinic(), date=DATE)
+    pdf, docx_bytes = render_both(form)
+    birth = f"{form.labels['header_date_of_birth']} 27 de septiembre de 1985"
+    assert birth == "Nacimiento 27 de septiembre de 1985"
+    pages = pdf_header_lines(pdf)
+    assert len(pages) == len(pdf_pages(pdf)) > 10
+    for lines in pages:
+        flat = [" ".join(words(line)) for line in lines]
+        assert sum(birth in line for line in flat) == 1, flat
+        if one_line:
+            assert flat == [f"Harbor Clinic {name} · {birth}"]
+        else:
+            assert " ".join(flat) in (f"{name} · Harbor Clinic {birth}", f"{name} Harbor Clinic · {birth}")
+    header = docx_document(docx_bytes).sections[0].header.paragraphs[0].text
+    assert header == f"Harbor Clinic\t{name} · {birth}"
 
 
 @pytest.mark.parametrize("treatment", TREATMENTS)

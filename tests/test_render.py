@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from docx.oxml.ns import qn
 from helpers import (
     DATE,
     TREATMENTS,
@@ -20,6 +21,7 @@ from helpers import (
     docx_body_lines,
     docx_document,
     make_clinic,
+    make_study,
     pdf_body_words,
     pdf_pages,
     table_headers,
@@ -460,3 +462,66 @@ def test_a_paragraph_that_introduces_a_table_is_on_its_page(rendered, treatment)
         assert on and " ".join(words(block.text)) in pages[on[0]], (block.text, on)
     kept = {p.text: p.paragraph_format.keep_with_next for p in docx_document(docx_bytes).paragraphs}
     assert all(kept[block.text] for block, _ in leads)
+
+
+# ------------------------------------------------------------------ the signature boxes (issue 26)
+
+
+def _signature_block(form: consent.Form) -> tuple[str, Signatures]:
+    """The paragraph just before the signature boxes, and the boxes."""
+    for section in form.sections:
+        for before, block in zip(section.blocks, section.blocks[1:]):
+            if isinstance(block, Signatures):
+                assert isinstance(before, Paragraph)
+                return before.text, block
+    raise AssertionError("no signatures")
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("treatment", TREATMENTS)
+def test_no_page_holds_a_signature_box_alone(treatment, language):
+    """The Spanish IV form's last page held only the provider's box. For every treatment in English and
+    Spanish, an adult and a minor (a guardian's box and the patient's assent), with and without a study
+    clinic, in the PDF and the DOCX alike: the last box (the provider's) is on the page of the box before
+    it, and the first box on the page of the paragraph before the boxes ("If you still have questions,
+    do not sign yet ..."). The DOCX says so with keep-with-next (Word and LibreOffice lay it out)."""
+    for study, born in ((None, dt.date(1970, 1, 1)), (make_study(), dt.date(1970, 1, 1)),
+                        (None, dt.date(2016, 1, 1)), (make_study(), dt.date(2016, 1, 1))):
+        clinic = make_clinic(study=study) if study else make_clinic()
+        patient = consent.Patient(full_name="María Guadalupe Hernández", birth_date=born, mrn="MRN-1")
+        form = consent.build(treatment, patient=patient, clinic=clinic, date=DATE, language=language)
+        lead, block = _signature_block(form)
+        lead = " ".join(words(lead))
+        titles = [" ".join(words(p.title)) for p in block.parties]
+        assert len(titles) >= 3 and (form.manifest.minor is not None) is (born.year == 2016)
+        pages = [" ".join(words(p)) for p in pdf_pages(form.to_pdf())]
+        [last] = [p for p in pages if titles[-1] in p]
+        assert titles[-2] in last.split(titles[-1])[0], (study, born)  # the box before, above it
+        [first] = [p for p in pages if lead in p]
+        assert first.split(lead)[1].startswith(f" {titles[0]} "), (study, born)  # the first box, below it
+        body = docx_document(form.to_docx()).element.body
+        paragraphs = [(p, " ".join(words("".join(t.text or "" for t in p.iter(qn("w:t"))))))
+                      for p in body.iter(qn("w:p"))]
+        last_title = next(p for p, text in paragraphs if text == titles[-1])
+        table = last_title.getprevious()
+        assert table.tag == qn("w:tbl")
+        last_row = table.findall(qn("w:tr"))[-1]
+        assert all(p.find(f"{qn('w:pPr')}/{qn('w:keepNext')}") is not None for p in last_row.iter(qn("w:p")))
+        lead_p = next(p for p, text in paragraphs if text == lead)
+        assert lead_p.find(f"{qn('w:pPr')}/{qn('w:keepNext')}") is not None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("libreoffice") is None, reason="LibreOffice is installed by ./dev test")
+def test_spanish_iv_docx_last_page_holds_more_than_the_provider_box_in_libreoffice(clinic, tmp_path):
+    """The form of the report (Spanish IV infusion, the example clinic), opened in LibreOffice: its last
+    page holds the witness's box as well as the provider's."""
+    patient = consent.Patient(full_name="José Núñez-Łukasiewicz", birth_date=dt.date(1958, 3, 14))
+    form = consent.build("iv-infusion", patient=patient, clinic=clinic, date=DATE, language="es")
+    (tmp_path / "form.docx").write_bytes(form.to_docx())
+    subprocess.run(["libreoffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to",
+                    "pdf", "--outdir", str(tmp_path), str(tmp_path / "form.docx")],
+                   check=True, capture_output=True, timeout=180)
+    last = " ".join(words(pdf_pages((tmp_path / "form.pdf").read_bytes())[-1]))
+    assert "Proveedor que explicó este formulario" in last
+    assert "Testigo" in last

@@ -282,7 +282,7 @@ def test_utah_notice_has_a_letter_page_of_its_own_in_40_point_type_in_the_pdf(ut
         assert after.startswith(section_of(form, "treatment-description").title)
     else:
         translation = section_of(form, "state-notice-ut").blocks[2].text
-        assert after.startswith(flat(f"{labels['courtesy_translation']} {translation}"))
+        assert after.startswith(flat(f"{labels['courtesy_translation_own_page']} {translation}"))
         assert pdf_sizes_of(pdf, translation) == {11.5}
 
 
@@ -299,7 +299,7 @@ def test_utah_notice_has_a_page_of_its_own_in_40_point_type_in_the_docx(utah, la
     following = docx_next(notice)
     assert following.paragraph_format.page_break_before is True
     if language == "es":
-        assert following.text == form.labels["courtesy_translation"]
+        assert following.text == form.labels["courtesy_translation_own_page"]
         translation = docx_next(following)
         assert docx_run_sizes(translation) == {None}  # the Normal style's 11 pt, like any paragraph
 
@@ -660,6 +660,25 @@ def test_spanish_courtesy_translation_is_announced_once_and_keeps_the_statute_s_
         assert len(re.findall("traducción de cortesía", text, flags=re.IGNORECASE)) == 1
         assert "Se le recomienda que consulte" in text
         assert "Le recomendamos" not in text.split("Traducción de cortesía")[1].split("Ley:")[0]
+
+
+@pytest.mark.parametrize(("state", "where"), [("UT", "de la página anterior"), ("CA", "de arriba")])
+def test_spanish_courtesy_label_says_where_the_english_notice_is(state, where, render_both):
+    """Utah's English notice has a page of its own, before the one the translation starts: the label
+    says the English text is on the page before, never "arriba" (above: on the same page). A notice in
+    the page's flow (California) is just above its translation: there, "arriba" is true."""
+    form = consent.build("hair", patient=spanish(), clinic=make_clinic(state=state), date=DATE)
+    pdf, docx_bytes = render_both(form)
+    pdf_labels = re.findall(r"Traducción de cortesía \(([^)]*)\)", pdf_text(pdf))
+    docx_labels = [p.text for p in docx_document(docx_bytes).paragraphs
+                   if p.text.startswith("Traducción de cortesía")]
+    assert docx_labels == [f"Traducción de cortesía ({pdf_labels[0]})"] and len(pdf_labels) == 1
+    assert f"el texto en inglés {where} es el aviso legal" in pdf_labels[0]
+    if state == "UT":
+        assert "arriba" not in pdf_labels[0]
+        pages = [page_body(form, p) for p in pdf_pages(pdf)]
+        at = next(i for i, body in enumerate(pages) if body.startswith(flat("Traducción de cortesía")))
+        assert pages[at - 1] == UT  # the page before is the English notice
 
 
 # ------------------------------------------------------------------ key information on page 1

@@ -105,7 +105,8 @@ def build(out: Path) -> None:
     header.paragraph_format.tab_stops.add_tab_stop(usable, WD_TAB_ALIGNMENT.RIGHT)
     run = header.add_run("{{ clinic_name }}")
     run.bold = True
-    header.add_run("\t{{ patient_name }} · {{ L.date_of_birth }} {{ birth_date }}")
+    # The page header's short birth-date label: the header is one line for all but very long names.
+    header.add_run("\t{{ patient_name }} · {{ L.header_date_of_birth }} {{ birth_date }}")
     for r in header.runs:
         r.font.size = Pt(8.5)
         r.font.color.rgb = GREY

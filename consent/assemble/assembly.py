@@ -342,7 +342,11 @@ class _Builder:
             self.clause = statutory
             blocks += [b for raw in statutory.body if raw.kind == "notice" and (b := self.block(raw, statutory))]
             self.clause = clause
-            blocks.append(Heading(self.label("courtesy_translation")))
+            # The label says where the law's English words are: just above, or on the page before when
+            # the notice has a page of its own (Utah).
+            own_page = any(isinstance(b, Notice) and b.own_page for b in blocks)
+            key = "courtesy_translation_own_page" if own_page else "courtesy_translation"
+            blocks.append(Heading(self.label(key)))
         problems = len(self.problems)
         self.courtesy = statutory is not None
         for raw in clause.body_for(self.treatment.id):

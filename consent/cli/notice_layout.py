@@ -75,7 +75,7 @@ def _furniture(form: Form, page_count: int) -> list[list[str]]:
     h, labels = form.header, form.labels
     lines = [
         h.clinic_name,
-        f"{h.patient_name} · {labels['date_of_birth']} {h.birth_date}",
+        f"{h.patient_name} · {labels['header_date_of_birth']} {h.birth_date}",
         f"{labels['form_id']} {form.form_id} · {labels['version']} {form.manifest.template_version}",
         *(f"{labels['page']} {n} {labels['page_of']} {page_count}" for n in range(1, page_count + 1)),
     ]

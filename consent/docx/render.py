@@ -162,8 +162,9 @@ class _BodyWriter:
         self._then(self._styled_paragraph, section.title, "Heading 1")
         for block, after in zip(section.blocks, (*section.blocks[1:], None)):
             self._then(getattr(self, f"_{block.kind}"), block)
-            if block.kind == "paragraph" and after is not None and after.kind in ("fees", "checklist"):
-                # It introduces the table ("Here are our fees ..."): on the table's page, as in the PDF.
+            if block.kind == "paragraph" and after is not None and after.kind in _KEPT_WITH_LEAD_IN:
+                # It introduces the table ("Here are our fees ...") or the signatures: on their page, as in
+                # the PDF.
                 self.doc.paragraphs[-1].paragraph_format.keep_with_next = True
         if section.initials:
             p = self.doc.add_paragraph()
@@ -283,7 +284,10 @@ class _BodyWriter:
         self.doc.add_paragraph()
 
     def _signatures(self, block: Signatures) -> None:
-        for party in block.parties:
+        """Each party's box: a title, an optional note and a table of lines, kept on one page. The last box
+        keeps with the one before it: never a box alone on the last page (the DOCX's boxes are taller
+        than the PDF's, and all of them with the paragraph before them may not fit one page)."""
+        for n, party in enumerate(block.parties, 1):
             title = self.doc.add_paragraph()
             title.paragraph_format.space_before = Pt(12)
             title.paragraph_format.keep_with_next = True
@@ -307,10 +311,13 @@ class _BodyWriter:
                     self._tag(value_cell.paragraphs[0], f"{party.role}.{tagged[label]}")
                 for cell in (label_cell, value_cell):
                     cell.vertical_alignment = 3  # bottom
-                    if i < len(party.fields) - 1:
+                    if i < len(party.fields) - 1 or n == len(block.parties) - 1:
                         cell.paragraphs[0].paragraph_format.keep_with_next = True
                 _bottom_rule(value_cell)
             _column_widths(table, (Inches(1.9), Inches(5.0)))
+
+
+_KEPT_WITH_LEAD_IN = ("fees", "checklist", "signatures")  # blocks the paragraph before them stays with
 
 
 def _column_widths(table: Any, widths: tuple[Any, ...]) -> None:

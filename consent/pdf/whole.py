@@ -45,7 +45,7 @@ def whole_pdf(form: Form, *, variant: str | None = None, fillable: bool = False,
     pdf = write_document(document, form, variant, fillable=fillable, esign=esign)
     places = field_places(document)
     if template:  # the patient's name and birth date in every page's header, too
-        places += header_places(document, form.labels["date_of_birth"])
+        places += header_places(document, form.labels["header_date_of_birth"])
     return fields_and_stamp(pdf, form, places, fillable=fillable, esign=esign, merge_fields=merge_fields)
 
 
