@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import io
 import json
+import re
 import zipfile
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
@@ -28,6 +29,7 @@ from docxtpl import DocxTemplate
 from .._esign import check_esign, tag
 from .._form_data import DOCX_PROPERTY, form_data_json
 from .._jinja_data import markup, template_data
+from .._scripts import EAST_ASIAN, any_other_script, complex_script, east_asian, script_lang
 from .._text import NoFiles, Sandbox, TemplateUndefined, long_date, run_template
 from .._version import __version__
 from ..document import (
@@ -344,12 +346,86 @@ _FORM_DATA_SLOT = b"consent-form-data-goes-here"
 
 
 def with_form_data(parts: dict[str, bytes], form: Form, esign: str | None) -> dict[str, bytes]:
-    """The parts with this form's data (see consent._form_data) in the custom property ``consent.form``:
-    put in last, as the twin rendered for a batch holds only tokens."""
+    """The parts with this form's data (see consent._form_data) in the custom property ``consent.form``,
+    and the fonts of text in other scripts named (:func:`with_scripts`): put in last, as the twin
+    rendered for a batch holds only tokens."""
     if _FORM_DATA_SLOT not in parts[_CUSTOM]:
         raise RenderError("form.docx: no place for the form's data in docProps/custom.xml")
     data = xml_escape(form_data_json(form, __version__, {"esign": esign})).encode()
-    return {**parts, _CUSTOM: parts[_CUSTOM].replace(_FORM_DATA_SLOT, data, 1)}
+    return with_scripts({**parts, _CUSTOM: parts[_CUSTOM].replace(_FORM_DATA_SLOT, data, 1)})
+
+
+_TEXT_PARTS = re.compile(r"word/(document|header\d*|footer\d*)\.xml")
+# The order of a run's properties (ECMA-376 Part 1, CT_RPr): Word refuses a file with them out of order.
+_RPR_ORDER = ("rStyle", "rFonts", "b", "bCs", "i", "iCs", "caps", "smallCaps", "strike", "dstrike", "outline",
+              "shadow", "emboss", "imprint", "noProof", "snapToGrid", "vanish", "webHidden", "color", "spacing",
+              "w", "kern", "position", "sz", "szCs", "highlight", "u", "effect", "bdr", "shd", "fitText",
+              "vertAlign", "rtl", "cs", "em", "lang", "eastAsianLayout", "specVanish", "oMath")
+
+
+def with_scripts(parts: dict[str, bytes]) -> dict[str, bytes]:
+    """The parts with each run of text in an East Asian or complex script (a patient's name in
+    Chinese, Arabic, Thai ...) given a Noto font that has it and its language (``w:rFonts``
+    ``w:eastAsia`` / ``w:cs``, ``w:lang``), its complex-script size and weight as the run's own, and
+    ``w:rtl`` when the run is right-to-left words only. Word and LibreOffice draw such characters with
+    the run's East Asian or complex-script font, which the template leaves to Arial. Parts with no such
+    text keep their bytes; the same parts give the same bytes (the DOCX of a batch's twin and of a form
+    on its own agree)."""
+    from lxml import etree
+
+    out = dict(parts)
+    for name, data in parts.items():
+        if not _TEXT_PARTS.fullmatch(name) or not any_other_script(data.decode("utf-8")):
+            continue
+        root = etree.fromstring(data)
+        for run in root.iter(qn("w:r")):
+            text = "".join(t.text or "" for t in run.iter(qn("w:t")))
+            if any_other_script(text):
+                _script_run(run, text)
+        out[name] = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+    return out
+
+
+def _script_run(run: Any, text: str) -> None:
+    from lxml import etree
+
+    rpr = run.find(qn("w:rPr"))
+    if rpr is None:
+        rpr = etree.SubElement(run, qn("w:rPr"))
+        run.insert(0, rpr)
+    fonts, langs = _property(rpr, "rFonts"), _property(rpr, "lang")
+    if east_asian(text):
+        family, tag = EAST_ASIAN[script_lang(text)]
+        fonts.set(qn("w:eastAsia"), family)
+        langs.set(qn("w:eastAsia"), tag)
+    script = complex_script(text)
+    if script is not None:
+        _, family, tag, rtl = script
+        fonts.set(qn("w:cs"), family)
+        langs.set(qn("w:bidi"), tag)
+        for latin, cs in (("sz", "szCs"), ("b", "bCs"), ("i", "iCs")):
+            own = rpr.find(qn(f"w:{latin}"))
+            if own is not None and rpr.find(qn(f"w:{cs}")) is None:
+                _property(rpr, cs).attrib.update(own.attrib)
+        if rtl and not any(ch.isalpha() and complex_script(ch) is None for ch in text):
+            _property(rpr, "rtl")
+
+
+def _property(rpr: Any, name: str) -> Any:
+    """The run property ``w:<name>``, made in its place when the run has none."""
+    from lxml import etree
+
+    found = rpr.find(qn(f"w:{name}"))
+    if found is not None:
+        return found
+    made = etree.SubElement(rpr, qn(f"w:{name}"))
+    rank = _RPR_ORDER.index(name)
+    for i, child in enumerate(rpr):
+        tag = etree.QName(child).localname
+        if child is not made and tag in _RPR_ORDER and _RPR_ORDER.index(tag) > rank:
+            rpr.insert(i, made)
+            break
+    return made
 
 
 def render_parts(form: Form, esign: str | None = None) -> dict[str, bytes]:

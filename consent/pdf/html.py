@@ -22,6 +22,7 @@ from jinja2 import BytecodeCache, FileSystemLoader, Template, TemplateError
 
 from .._form_data import MANIFEST_ATTACHMENT, PDF_ATTACHMENT, form_data_json
 from .._jinja_data import template_data
+from .._scripts import script_lang
 from .._text import Sandbox, TemplateUndefined, long_date, run_template
 from .._version import __version__
 from ..document import Form
@@ -140,12 +141,14 @@ _COMPILED = _Compiled()
 
 
 def _template_env(packs: tuple[str, ...]) -> Sandbox:
-    return Sandbox(
+    env = Sandbox(
         loader=FileSystemLoader([str(root) for root in template_folders(packs).template_roots]),
         undefined=TemplateUndefined,
         autoescape=True,
         bytecode_cache=_COMPILED,
     )
+    env.filters["script_lang"] = script_lang
+    return env
 
 
 def compiled_templates(packs: tuple[str, ...]) -> dict[str, bytes]:

@@ -28,7 +28,8 @@ def checked(form: Form, *, variant: str | None = None, fillable: bool = False, e
     if problems:
         raise RenderError(
             "the PDF cannot be made: its fonts cannot draw some characters of this form", problems=problems,
-            hint="the DOCX can still be made; to print these characters in the PDF, add a font that has them "
+            hint="the DOCX can still be made; to print these characters in the PDF, install the Noto fonts the "
+                 "form uses (Debian: apt-get install fonts-noto-core fonts-noto-cjk), or add a font that has them "
                  "to a pack's templates/fonts/ and name it in the pack's form.css",
         )
     return blank_patient(form) if merge_fields else form

@@ -26,7 +26,8 @@ share a body.
 It is refused (and the caller lays the form out whole) whenever it could differ from a whole layout:
 a token anywhere else (a title, a list item: seen in the model, before anything is laid out), slots
 other than the expected ones, a value needing more lines than its slot has, a paragraph split across
-pages or drawn in another style or line height (a fallback font), page-margin strings too long to sit
+pages or drawn in another style or line height (a fallback font; a patient's string with a character
+the shipped fonts lack, drawn with an installed Noto font), page-margin strings too long to sit
 side by side on one line (a very long name: a whole layout wraps both), or differing page counts.
 """
 
@@ -40,7 +41,9 @@ import attrs
 from .._jinja_data import template_data
 from .._text import run_template
 from ..document import Form, Paragraph
+from ..library.loader import template_folders
 from ..pdf.finish import finish
+from ..pdf.glyphs import drawn_by_shipped_fonts
 from ..pdf.html import html_context, resources, weasyprint_module, form_html, layout, manifest_json, write_document
 from ..pdf.places import FieldPlace, decode_places, encode_places, field_places
 from ..pdf.whole import without_signer
@@ -345,6 +348,10 @@ def layered_pdf(form: Form, *, variant: str | None = None, ticks: bool = True, s
     the answers); ``stamp``: with the content hash; ``options`` go to ``write_document``."""
     tokenised = tokenise(form)
     if tokenised is None:
+        return None
+    if not drawn_by_shipped_fonts(patient_values(form).values(), template_folders(form.packs).template_roots):
+        # A name in another script is drawn with an installed Noto font, whose line heights are not the
+        # shipped font's: the body's empty slots would not be as high as the form's own.
         return None
     token_form, key = tokenised
     texts = text_slots(token_form)
