@@ -40,7 +40,8 @@ class Notice:
     """Text in a box. A state notice also carries its law: ``citation``, and ``wording`` "verbatim" (the
     law's own words) or "paraphrase" (our summary of what the law requires), which the renderers print
     next to it; ``type_pt`` is its type size in every output, and ``own_page`` gives it a page of its
-    own."""
+    own; ``language`` is set when it is not in the form's language (screen readers and spell checkers
+    follow it)."""
 
     kind: ClassVar[str] = "notice"
     text: str
@@ -48,6 +49,7 @@ class Notice:
     wording: str | None = None
     type_pt: float | None = None
     own_page: bool = False
+    language: str | None = None  # its language when not the form's: the law's English words on a Spanish form
 
 
 @attrs.frozen

@@ -260,9 +260,12 @@ def gray_image(doc: pikepdf.Pdf, pixels: bytes, side: int) -> pikepdf.Stream:
 
 
 def body_stream(doc: pikepdf.Pdf, page: int) -> pikepdf.Stream:
-    """The form XObject that draws the text of a page (1-based) of a consent PDF."""
-    xobjects = doc.pages[page - 1].Resources.XObject
-    return xobjects[f"/ConsentBody{page}"]
+    """The content stream that draws the text of a page (1-based) of a consent PDF: the page's own, or of
+    a shared layout (its content streams: a "q", the shared body's page, the form's own strings) the
+    longest."""
+    contents = doc.pages[page - 1].obj.Contents
+    streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+    return max(streams, key=lambda s: len(s.read_bytes()))
 
 
 def change_one_glyph(data: bytes) -> bytes:
@@ -292,8 +295,10 @@ def glyph_changed_in_update(data: bytes, page: int) -> bytes:
     def edit(writer: Any) -> None:
         from pyhanko.pdf_utils import generic
 
-        xobjects = writer.root["/Pages"]["/Kids"][page - 1]["/Resources"]["/XObject"]
-        ref = xobjects.raw_get(f"/ConsentBody{page}")
+        contents = writer.root["/Pages"]["/Kids"][page - 1].raw_get("/Contents")
+        refs = list(contents.get_object()) if isinstance(contents.get_object(), generic.ArrayObject) else [contents]
+        refs = [r if isinstance(r, generic.IndirectObject) else None for r in refs]
+        ref = max((r for r in refs if r is not None), key=lambda r: len(r.get_object().data))
         stream = ref.get_object()
         stream._data, stream._encoded_data = change_one_glyph(stream.data), None
         stream.pop("/Filter", None)

@@ -130,7 +130,8 @@ def test_screening_radios_are_preselected_from_the_answers_and_the_names_prefill
 
 def test_widgets_have_appearances_tab_order_and_date_actions(fillable):
     """Every widget has an appearance stream; each page lists its widgets from the top down, then left
-    to right, with /Tabs /R; text fields have /DA and the AcroForm /DR; date and time fields carry
+    to right, and the tab order follows the structure tree (/Tabs /S, tests/test_tagged_pdf.py: the
+    tree is in reading order); text fields have /DA and the AcroForm /DR; date and time fields carry
     the AFDate/AFTime format actions."""
     with pikepdf.open(io.BytesIO(fillable)) as doc:
         acroform = doc.Root.AcroForm
@@ -140,7 +141,7 @@ def test_widgets_have_appearances_tab_order_and_date_actions(fillable):
             annots = [a for a in page.obj.get("/Annots", []) if a.Subtype == "/Widget"]
             if not annots:
                 continue
-            assert page.obj.Tabs == "/R"
+            assert page.obj.Tabs == "/S"
             keys = [(-round(float(a.Rect[3])), float(a.Rect[0])) for a in annots]
             assert keys == sorted(keys)
             for a in annots:

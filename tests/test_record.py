@@ -17,6 +17,7 @@ from helpers import DATE, EHR_SAMPLES, EXAMPLES, make_clinic
 from helpers import run_cli as run
 from signing import (
     attachment_edited_in_update,
+    body_stream,
     change_one_glyph,
     fill,
     sign,
@@ -182,8 +183,8 @@ def test_an_altered_form_is_refused(made, pki, tmp_path, capsys):
     """A signed form whose page text was changed after it was made is refused: exit 1, nothing written."""
     signed = _signed(made, pki)
     with pikepdf.open(io.BytesIO(signed)) as doc:
-        xobject = doc.pages[0].Resources.XObject["/ConsentBody1"]
-        xobject.write(change_one_glyph(xobject.read_bytes()))
+        stream = body_stream(doc, 1)
+        stream.write(change_one_glyph(stream.read_bytes()))
         out = io.BytesIO()
         doc.save(out)
     path = tmp_path / "altered.pdf"

@@ -340,7 +340,8 @@ class _Builder:
         blocks: list[Block] = []
         if statutory is not None:
             self.clause = statutory
-            blocks += [b for raw in statutory.body if raw.kind == "notice" and (b := self.block(raw, statutory))]
+            blocks += [attrs.evolve(b, language=statutory.language) if isinstance(b, Notice) else b
+                       for raw in statutory.body if raw.kind == "notice" and (b := self.block(raw, statutory))]
             self.clause = clause
             # The label says where the law's English words are: just above, or on the page before when
             # the notice has a page of its own (Utah).

@@ -10,8 +10,10 @@ The renderers only mark and measure the places (form.html's ``data-field``, read
   answers), a template export's text fields (``merge_fields``);
 - widgets with appearance streams (/AP) for every state, so every viewer shows them, a /DA and the
   AcroForm's /DR (Helvetica: the form is for filling in, not for archiving);
-- tab order: /Tabs /R on each page and the widgets in /Annots from the top of the page down, left
-  to right (the file has no structure tree for /S to follow);
+- each field's accessible name (/TU: "Patient: Signature", a screening question) and, in the tagged
+  PDF, each widget in the structure tree where its place is (a /Form element, consent/pdf/tags.py), so
+  the tab order follows the structure (/Tabs /S); the widgets are also in /Annots from the top of the
+  page down, left to right;
 - date and time format actions (AFDate/AFTime JavaScript);
 - e-signature anchor tags (DocuSign, Adobe Acrobat Sign), printed in white, very small, at each
   signature, initials and date place.
@@ -49,6 +51,9 @@ HEADER_FONT_SIZE = 8.5  # a template's header fields: the page header's type (fo
 HEADER_COLOUR = "0.29 0.31 0.341"  # ... and its colour, #4a4f57
 TICK = b"0.114 0.114 0.122 rg"  # the colour of a ticked screening box (form.css: .box.checked)
 
+# A template's merge fields: their accessible names, the labels of the patient table.
+_MERGE_LABELS = {"patient.full_name": "patient", "patient.birth_date": "date_of_birth", "patient.mrn": "mrn",
+                 "form.date": "form_date"}
 _REQUIRED_FLAG = 1 << 1
 _NO_TOGGLE_TO_OFF = 1 << 14
 _RADIO = 1 << 15
@@ -111,6 +116,31 @@ def prefilled(form: Form) -> dict[str, str]:
             for party in block.parties for label, value in party.fields if label in labels and value}
 
 
+def accessible_names(form: Form) -> dict[str, str]:
+    """Each field's accessible name (/TU), in the form's language: the signer and the line ("Patient:
+    Signature"), the question of a screening group, the initials line with its section's title."""
+    labels = {form.labels.get(key): name for key, name in LABEL_KEYS.items() if form.labels.get(key)}
+    out: dict[str, str] = {}
+    for section in form.sections:
+        for block in section.blocks:
+            if isinstance(block, Checklist):
+                out.update({f"screening.{row.id}": row.question for row in block.rows})
+            elif isinstance(block, Signatures):
+                for party in block.parties:
+                    out.update({f"{party.role}.{labels[label]}": f"{party.title}: {label}"
+                                for label, _ in party.fields if label in labels})
+        if section.initials:
+            out[f"initials.{section.clause_id}"] = f"{form.labels.get('initials', '')} ({section.title})".strip()
+    return out
+
+
+def option_names(form: Form) -> dict[tuple[str, str], str]:
+    """Each radio button's name (its /Form element's /Alt): the question's column, "Yes" or "No"."""
+    return {(f"screening.{row.id}", value): label
+            for section in form.sections for block in section.blocks if isinstance(block, Checklist)
+            for row in block.rows for value, label in (("Yes", block.yes), ("No", block.no))}
+
+
 def answers(form: Form) -> dict[str, str]:
     """The screening answers the form was made with, as radio states."""
     return {f"screening.{row.id}": "Yes" if row.answer else "No"
@@ -148,7 +178,7 @@ def add_fields(pdf: bytes, form: Form, places: Sequence[FieldPlace], *, fillable
             if place.name in merge and not place.value:
                 merged.setdefault(place.name, []).append(place)
         for key, at in merged.items():
-            builder.add_merge(merge[key], at)
+            builder.add_merge(merge[key], at, form.labels.get(_MERGE_LABELS[key], key))
         if esign:
             _tags(doc, [p for p in places if p.name in wanted], esign,
                   "patient" if form.manifest.minor is None else "representative")
@@ -176,6 +206,9 @@ class _Builder:
         self.roots: list[Any] = []
         self.widgets: dict[int, list[tuple[FieldPlace, Any]]] = {}
         self.required = required_fields(form)
+        self.names = accessible_names(form)
+        self.options = option_names(form)
+        self.tree = _Tree(doc) if "/StructTreeRoot" in doc.Root else None
 
     def _node(self, name: str) -> Any:
         """The (non-terminal) field ``name``, made with its parents the first time."""
@@ -196,7 +229,8 @@ class _Builder:
         else:
             self.roots.append(node)
 
-    def add(self, place: FieldPlace, name: str, value: str, *, cover: bool = False) -> None:
+    def add(self, place: FieldPlace, name: str, value: str, *, cover: bool = False,
+            label: str | None = None) -> None:
         """One widget at ``place``: of a new field ``name``, or a radio button of its group."""
         pd = self.pikepdf
         page = self.doc.pages[place.page]
@@ -208,6 +242,7 @@ class _Builder:
             group = self.nodes.get(name)
             if group is None:
                 group = self._node(name)
+                group.TU = pd.String(self.names.get(name, name))
                 group.FT = pd.Name.Btn
                 group.Ff = flags | _RADIO | _NO_TOGGLE_TO_OFF
                 group.V = pd.Name("/" + value) if value else pd.Name.Off
@@ -222,9 +257,11 @@ class _Builder:
             widget.Parent = group
             widget = self.doc.make_indirect(widget)
             group.Kids.append(widget)
+            self._tag(widget, place, self.options.get((name, place.value)))
         else:  # one field, one widget (merged dictionaries)
             parent = name.rpartition(".")[0]
             widget.T = pd.String(last)
+            widget.TU = pd.String(label or self.names.get(name, name))
             widget.Ff = flags
             if last == "signature" and not cover:
                 widget.FT = pd.Name.Sig
@@ -247,9 +284,15 @@ class _Builder:
                         F=pd.Dictionary(S=pd.Name.JavaScript, JS=pd.String(shown)))
             widget = self.doc.make_indirect(widget)
             self._attach(widget, parent)
+            self._tag(widget, place)
         self.widgets.setdefault(place.page, []).append((place, widget))
 
-    def add_merge(self, name: str, places: Sequence[FieldPlace]) -> None:
+    def _tag(self, widget: Any, place: FieldPlace, alt: str | None = None) -> None:
+        """The widget in the structure tree, at its place (a tagged PDF; see :class:`_Tree`)."""
+        if self.tree is not None:
+            self.tree.add(widget, self.doc.pages[place.page].obj, place, alt)
+
+    def add_merge(self, name: str, places: Sequence[FieldPlace], label: str) -> None:
         """A template export's empty text field ``name`` (a field profile's name) with a widget at each of
         ``places``: the patient's table on page 1, and for the name and birth date every page's header
         too. One field: filled once (its /V), every widget shows the value, each in the style of its
@@ -258,13 +301,13 @@ class _Builder:
         # where the form prints a value.
         table = [attrs.evolve(p, x0=p.x0 - 3) for p in places if not p.header]
         if len(places) == 1 and table:
-            self.add(table[0], name, "", cover=True)
+            self.add(table[0], name, "", cover=True, label=label)
             return
         pd = self.pikepdf
         parent, _, partial = name.rpartition(".")
         field = self.doc.make_indirect(pd.Dictionary(
-            T=pd.String(partial), FT=pd.Name.Tx, Ff=0, DA=pd.String(f"/Helv {FONT_SIZE:g} Tf 0 g"),
-            Kids=pd.Array()))
+            T=pd.String(partial), TU=pd.String(label),
+            FT=pd.Name.Tx, Ff=0, DA=pd.String(f"/Helv {FONT_SIZE:g} Tf 0 g"), Kids=pd.Array()))
         self._attach(field, parent)
         for place in [*table, *(p for p in places if p.header)]:
             page = self.doc.pages[place.page]
@@ -280,6 +323,7 @@ class _Builder:
                 widget.MK = pd.Dictionary(BG=pd.Array([1]))
             widget = self.doc.make_indirect(widget)
             field.Kids.append(widget)
+            self._tag(widget, place)
             self.widgets.setdefault(place.page, []).append((place, widget))
 
     def _stream(self, place: FieldPlace, content: bytes) -> Any:
@@ -301,10 +345,59 @@ class _Builder:
             ordered = sorted(widgets, key=lambda pw: (-round(pw[0].y1, 0), pw[0].x0))
             annots = [a for a in page.get("/Annots", pd.Array()) if a.get("/Subtype") != pd.Name.Widget]
             page.Annots = pd.Array([*annots, *(w for _, w in ordered)])
-            page.Tabs = pd.Name.R
+            page.Tabs = pd.Name.S if self.tree is not None else pd.Name.R
         self.doc.Root.AcroForm = self.doc.make_indirect(pd.Dictionary(
             Fields=pd.Array(self.roots), DA=pd.String(f"/Helv {FONT_SIZE:g} Tf 0 g"),
             DR=pd.Dictionary(Font=pd.Dictionary(Helv=self.helv, ZaDb=self.zadb))))
+
+
+class _Tree:
+    """The structure tree of a tagged PDF, for its widgets: each one's /Form element goes under the element
+    of its place (``/ConsentField``, consent/pdf/tags.py), or at the end of the document for a place
+    outside the tree (a template's header fields, in the page header: an artifact); its /StructParent
+    entry in the parent tree."""
+
+    def __init__(self, doc: Any) -> None:
+        import pikepdf
+
+        from .tags import FIELD_KEY, elements
+
+        self.pikepdf = pikepdf
+        self.doc = doc
+        self.root = doc.Root.StructTreeRoot
+        self.document = self.root.K[0] if isinstance(self.root.K, pikepdf.Array) else self.root.K
+        self.at: dict[str, list[Any]] = {}
+        for element in elements(self.root):
+            key = element.get("/" + FIELD_KEY)
+            if key is not None:
+                self.at.setdefault(str(key), []).append(element)
+        self.used: dict[str, int] = {}
+        tree = self.root.ParentTree
+        self.nums = tree.Nums
+        self.next = int(self.root.get("/ParentTreeNextKey", len(self.nums) // 2))
+
+    def add(self, widget: Any, page: Any, place: FieldPlace, alt: str | None) -> None:
+        pd = self.pikepdf
+        key = f"{place.name}={place.value}" if place.value else place.name
+        found = self.at.get(key, [])
+        index = self.used.get(key, 0)
+        parent = found[index] if index < len(found) and not place.header else self.document
+        self.used[key] = index + 1
+        element = pd.Dictionary(Type=pd.Name.StructElem, S=pd.Name.Form, P=parent, Pg=page,
+                                K=pd.Dictionary(Type=pd.Name.OBJR, Obj=widget, Pg=page))
+        if alt:
+            element.Alt = pd.String(alt)
+        element = self.doc.make_indirect(element)
+        kids = parent.get("/K")
+        if isinstance(kids, pd.Array):
+            kids.append(element)
+        else:
+            parent.K = pd.Array([element] if kids is None else [kids, element])
+        widget.StructParent = self.next
+        self.nums.append(self.next)
+        self.nums.append(element)
+        self.next += 1
+        self.root.ParentTreeNextKey = self.next
 
 
 def _tags(doc: Any, places: Sequence[FieldPlace], esign: str, initials_by: str = "patient") -> None:
@@ -343,4 +436,6 @@ def _tags(doc: Any, places: Sequence[FieldPlace], esign: str, initials_by: str =
         resources.Font = fonts
         page.obj.Resources = resources
         # Drawn first, under the page: a box's background (the key facts' blue) hides the tag as well.
-        page.contents_add(pikepdf.Stream(doc, b"q 1 g\n" + b"\n".join(lines) + b"\nQ\n"), prepend=True)
+        # An artifact: for the e-signature service, not for the reader.
+        page.contents_add(pikepdf.Stream(doc, b"/Artifact BMC q 1 g\n" + b"\n".join(lines) + b"\nQ EMC\n"),
+                          prepend=True)

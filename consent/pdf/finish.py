@@ -14,6 +14,7 @@ Below both PDF paths (:mod:`consent.pdf.html`, a whole form and a shared layout'
 - **Each associated file once in /AF.** For a PDF/A-3 WeasyPrint lists every embedded file twice in
   the catalog's /AF (once from the EmbeddedFiles name tree, once from the file specifications it
   finds among the objects); each is listed once, in the order first given.
+- **The structure tree finished** (a tagged PDF): see :mod:`consent.pdf.tags`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from __future__ import annotations
 import hashlib
 import re
 from typing import Any
+
+from .tags import finish_tags
 
 SUBSET = re.compile(rb"/[A-Z]{6}\+")  # a subset's name: a tag of six upper-case letters, "+", the font's name
 FONT_FILES = ("FontFile2", "FontFile3", "FontFile")
@@ -30,6 +33,7 @@ def finish(document: Any, pdf: Any) -> None:
     """WeasyPrint's ``finisher``: ``pdf`` is its ``pydyf.PDF``, changed in place."""
     subset_tags(pdf.objects)
     associated_files_once(pdf)
+    finish_tags(pdf)
 
 
 def subset_tag(name: bytes, program: bytes) -> bytes:

@@ -30,6 +30,7 @@ from ..errors import RenderError
 from ..library.loader import template_folders
 from .finish import finish
 from .places import HEADER_FIELD_PT
+from .tags import install as install_tags
 
 # WeasyPrint and fontTools are chatty at INFO/WARNING about fonts; keep their records out of the
 # application's logs unless asked for (they never contain patient data, but they are noise).
@@ -50,7 +51,9 @@ def weasyprint_module() -> Any:
         return _LOADED[0]
     with _IMPORTING:
         if not _LOADED:
-            _LOADED.append(_import_weasyprint())
+            wp = _import_weasyprint()
+            install_tags(wp)
+            _LOADED.append(wp)
     return _LOADED[0]
 
 
@@ -268,6 +271,16 @@ def layout(html: str, packs: tuple[str, ...], *, hide: tuple[str, ...] = (), tem
         raise RenderError(f"PDF rendering stopped: {exc}") from None
 
 
+UA = "pdf/ua-1"  # every PDF's variant when no archival PDF/A is asked for
+
+
+def tagged(variant: str | None) -> dict[str, Any]:
+    """WeasyPrint's options for a tagged PDF (see consent/pdf/tags.py): PDF/UA-1 (its identification in
+    the XMP metadata, the title shown by the viewer, the structure tree), or an archival PDF/A with its
+    structure tree."""
+    return {"pdf_variant": UA} if variant is None else {"pdf_variant": variant, "pdf_tags": True}
+
+
 def write_document(document: Any, form: Form, variant: str | None, *, fillable: bool = False,
                    esign: str | None = None) -> bytes:
     """Write a laid-out document with the form's identifier, attachments and metadata. ``fillable`` and
@@ -297,7 +310,7 @@ def write_document(document: Any, form: Form, variant: str | None, *, fillable: 
             document.write_pdf(
                 finisher=finish,
                 pdf_identifier=hashlib.sha256(form.form_id.encode()).digest()[:16],
-                pdf_variant=variant,
+                **tagged(variant),
                 attachments=attachments,
                 custom_metadata=True,
             )

@@ -215,7 +215,11 @@ def stamp(pdf_bytes: bytes) -> bytes:
 
 def stamp_open(pdf: pikepdf.Pdf, *, known: dict[tuple[int, int], bytes] | None = None) -> None:
     """:func:`stamp` on an open PDF about to be saved (the batch path saves its pages once); ``known`` as
-    for :func:`page_hashes`."""
+    for :func:`page_hashes`. The structure tree's private keys are taken off first (consent/pdf/tags.py):
+    this is the last step of every PDF."""
+    from .tags import tidy
+
+    tidy(pdf)
     hashes = page_hashes(pdf, known)
     pdf.docinfo[PAGES_KEY] = " ".join(hashes)
     pdf.docinfo[HASH_KEY] = content_hash(hashes)

@@ -49,7 +49,7 @@ from ..pdf.places import FieldPlace, decode_places, encode_places, field_places
 from ..pdf.whole import without_signer
 from .disk_cache import pdf_scope
 from .stack import stack_pages, tick_fill
-from .tokens import TOKEN_MARK, SharedWork, box_marks, patient_values, tokenise
+from .tokens import TOKEN_MARK, SharedWork, box_alts, box_marks, patient_values, tokenise
 
 SLOTS = {"name": "name", "birth": "birth", "mrn": "mrn", "signer": "name"}  # slot -> patient value
 TEXT = "text-"  # a text slot, "text-<section>.<block>": a paragraph that prints a patient's string
@@ -216,7 +216,7 @@ def _body(token_form: Form, lines: dict[str, int]) -> Body | None:
     if sorted(found) != sorted([*SLOTS, *(TEXT + t for t in text_lines)]):
         return None  # a clinic template without the four slots (or text slots): lay each form out whole
     first = document.pages[0]._page_box
-    return Body(bytes(document.write_pdf(finisher=finish)), tuple(kinds), tuple(page_kinds), count, margins,
+    return Body(bytes(document.write_pdf(finisher=finish, pdf_tags=True)), tuple(kinds), tuple(page_kinds), count, margins,
                 first.margin_width() - first.margin_left - first.margin_right, fixed, field_places(document))
 
 
@@ -394,7 +394,8 @@ def layered_pdf(form: Form, *, variant: str | None = None, ticks: bool = True, s
                 _TEXT_LINES[key] = text_lines
             pdf = write_document(layer, form, variant, **options)
             return (stack_pages(body, pdf, drawn, manifest_json(form), stamp=stamp,
-                                ticked=ticked if fill else set(), fill=fill), body.fields)
+                                ticked=ticked if fill else set(), fill=fill,
+                                alts=box_alts(form) if ticks else ()), body.fields)
         lines = needed
     return None
 

@@ -125,6 +125,20 @@ def patient_values(form: Form) -> dict[str, str]:
     return {"name": h.patient_name, "birth": h.birth_date, "mrn": h.mrn or NO_MRN, "id": form.form_id}
 
 
+def box_alts(form: Form) -> tuple[str | None, ...]:
+    """What a screen reader says of each screening box (its /Alt), in :func:`box_marks`' order, as
+    form.html's ``aria-label`` has it: "Yes: marked", "No: not marked"; None for an unanswered question."""
+    ticked, empty = form.labels["box_ticked"], form.labels["box_empty"]
+    return tuple(
+        None if row.answer is None else f"{column}: {ticked if row.answer is value else empty}"
+        for section in form.sections
+        for block in section.blocks
+        if isinstance(block, Checklist)
+        for row in block.rows
+        for column, value in ((block.yes, True), (block.no, False))
+    )
+
+
 def box_marks(form: Form) -> tuple[bool, ...]:
     """Whether each screening box of the form is ticked, in document order: for every question of every
     checklist, its "yes" box then its "no" box."""
