@@ -31,7 +31,7 @@ from cattrs.gen import make_dict_unstructure_fn, override
 from cattrs.strategies import configure_tagged_union
 
 from . import _limits
-from .document import OMIT_IF_DEFAULT, Block, Form, Manifest
+from .document import OMIT_IF_DEFAULT, Block, Form, Manifest, Notice
 from .errors import InputError, Problem
 from .inputs.majority import MAX_AGE, MIN_AGE
 from .inputs.types import US_STATES
@@ -58,13 +58,15 @@ def _converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True)
     conv.register_unstructure_hook(dt.date, dt.date.isoformat)
     conv.register_structure_hook(dt.date, lambda value, _: dt.date.fromisoformat(value))
+    # A field added later (the manifest's ``minor``, a notice's ``language``) is written only when it is set:
+    # a form without it has the data, and so the bytes, it had before. (Before the union below, which takes
+    # the hook of each kind of block when it is made.)
+    for cls in (Manifest, Notice):
+        late = {f.name: override(omit_if_default=True) for f in attrs.fields(cls)
+                if f.metadata.get(OMIT_IF_DEFAULT)}
+        conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, **late))
     # The kind of a block is a ClassVar (attrs leaves it out): it is written as the block's "kind" key.
     configure_tagged_union(Block, conv, tag_generator=lambda cls: cls.kind, tag_name="kind")
-    # A field added later (the manifest's ``minor``) is written only when it is set: a form without it has
-    # the data, and so the bytes, it had before.
-    late = {f.name: override(omit_if_default=True) for f in attrs.fields(Manifest)
-            if f.metadata.get(OMIT_IF_DEFAULT)}
-    conv.register_unstructure_hook(Manifest, make_dict_unstructure_fn(Manifest, conv, **late))
     return conv
 
 
@@ -249,6 +251,9 @@ def _block_problems(form: Form) -> Iterator[Problem]:
         yield from _pattern(f"{at}.kind", section.kind, _ID, "a kind of section such as clause")
         for bi, block in enumerate(section.blocks):
             where = f"{at}.blocks[{bi}]"
+            if isinstance(block, Notice) and block.language is not None:
+                yield from _pattern(f"{where}.language", block.language, _LANGUAGE,
+                                    "a language code such as en or es")
             size = getattr(block, "type_pt", None)
             if size is not None and not (math.isfinite(size) and 6 <= size <= 200):
                 yield _problem(f"{where}.type_pt",

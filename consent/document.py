@@ -15,6 +15,10 @@ from typing import Any, ClassVar, Union
 
 import attrs
 
+OMIT_IF_DEFAULT = "consent.omit_if_default"
+"""Metadata of a field added after forms were made: left out of the form's id and embedded data while it
+holds its default, so a form without it keeps the very bytes it had (see :func:`content_id`)."""
+
 
 @attrs.frozen
 class Paragraph:
@@ -40,8 +44,8 @@ class Notice:
     """Text in a box. A state notice also carries its law: ``citation``, and ``wording`` "verbatim" (the
     law's own words) or "paraphrase" (our summary of what the law requires), which the renderers print
     next to it; ``type_pt`` is its type size in every output, and ``own_page`` gives it a page of its
-    own; ``language`` is set when it is not in the form's language (screen readers and spell checkers
-    follow it)."""
+    own. ``language`` is the language of its words when they are not in the form's (None): "en" for the
+    law's English words printed before a courtesy translation, which the renderers mark as English."""
 
     kind: ClassVar[str] = "notice"
     text: str
@@ -49,7 +53,7 @@ class Notice:
     wording: str | None = None
     type_pt: float | None = None
     own_page: bool = False
-    language: str | None = None  # its language when not the form's: the law's English words on a Spanish form
+    language: str | None = attrs.field(default=None, metadata={OMIT_IF_DEFAULT: True})
 
 
 @attrs.frozen
@@ -129,11 +133,6 @@ class ClauseRef:
     version: str
     source: str
     language: str
-
-
-OMIT_IF_DEFAULT = "consent.omit_if_default"
-"""Metadata of a field added after forms were made: left out of the form's id and embedded data while it
-holds its default, so a form without it keeps the very bytes it had (see :func:`content_id`)."""
 
 
 @attrs.frozen

@@ -134,7 +134,7 @@ def test_docx_uses_real_styles_lists_tables_and_page_fields(rendered):
     _, _, docx_bytes = rendered["knee-injection"]
     document = docx_document(docx_bytes)
     styles = {p.style.name for p in document.paragraphs}
-    assert {"Title", "Heading 1", "List Bullet"} <= styles
+    assert {"Heading 1", "Heading 2", "Heading 3", "List Bullet"} <= styles  # title, sections, sub-headings
     bullets = [p for p in document.paragraphs if p.style.name == "List Bullet"]
     assert bullets and not any(p.text.lstrip().startswith(("•", "-", "*")) for p in bullets)
     list_style = document.styles["List Bullet"]

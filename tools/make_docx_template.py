@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from docx import Document
+from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
@@ -19,6 +20,7 @@ from docx.shared import Inches, Pt, RGBColor
 
 NAVY = RGBColor(0x1F, 0x4E, 0x79)
 GREY = RGBColor(0x4A, 0x4F, 0x57)
+DARK = RGBColor(0x12, 0x26, 0x3A)
 FONT = "Arial"
 
 
@@ -62,6 +64,13 @@ def bottom_border(paragraph, size: int = 6, color: str = "9AA3AD") -> None:  # t
     ppr.append(borders)
 
 
+def caption(table, text: str) -> None:  # type: ignore[no-untyped-def]
+    """The table's title for assistive technology (``w:tblCaption``; Word: Table Properties, Alt Text)."""
+    el = OxmlElement("w:tblCaption")
+    el.set(qn("w:val"), text)
+    table._tbl.tblPr.append(el)
+
+
 def style_document(doc) -> None:  # type: ignore[no-untyped-def]
     styles = doc.styles
     normal = styles["Normal"]
@@ -70,8 +79,11 @@ def style_document(doc) -> None:  # type: ignore[no-untyped-def]
     normal.element.rPr.rFonts.set(qn("w:eastAsia"), FONT)
     normal.paragraph_format.space_after = Pt(6)
     normal.paragraph_format.line_spacing = 1.15
-    for name, size, color in (("Title", 18, RGBColor(0x12, 0x26, 0x3A)), ("Heading 1", 14, NAVY),
-                              ("Heading 2", 12, NAVY)):
+    # Real Word headings, with their outline levels (screen readers, the navigation pane and a tagged PDF
+    # find them): the form's title is Heading 1 (in the look of a title), each section's title Heading 2,
+    # a sub-heading in a section Heading 3. Title keeps its look for a clinic's copy that still uses it.
+    for name, size, color in (("Title", 18, DARK), ("Heading 1", 18, DARK), ("Heading 2", 14, NAVY),
+                              ("Heading 3", 12, NAVY)):
         st = styles[name]
         st.font.name = FONT
         st.font.size = Pt(size)
@@ -79,12 +91,19 @@ def style_document(doc) -> None:  # type: ignore[no-untyped-def]
         st.font.color.rgb = color
         st.element.rPr.rFonts.set(qn("w:asciiTheme"), "")  # use the explicit font, not the theme's
         st.paragraph_format.keep_with_next = True
-        st.paragraph_format.space_before = Pt(14 if name != "Title" else 0)
+        st.paragraph_format.space_before = Pt(14 if size < 18 else 0)
         st.paragraph_format.space_after = Pt(6)
+    styles["Heading 1"].paragraph_format.line_spacing = 1.0  # as Title's
     title = styles["Title"]
     ppr = title.element.get_or_add_pPr()
     for old in ppr.findall(qn("w:pBdr")):
         ppr.remove(old)
+    # The label cells of the tables that pair a label with a value (the patient's details, the product, the
+    # signature and initials lines): LibreOffice exports a cell in this style as a header cell (/TH) of a
+    # tagged PDF. It looks like Normal.
+    table_heading = styles.add_style("Table Heading", WD_STYLE_TYPE.PARAGRAPH)
+    table_heading.base_style = normal
+    table_heading.quick_style = False
     for name in ("List Bullet", "List Bullet 2"):
         styles[name].font.name = FONT
         styles[name].paragraph_format.space_after = Pt(3)
@@ -136,10 +155,12 @@ def build(out: Path) -> None:
     contact_run.font.color.rgb = GREY
     bottom_border(contact, size=16, color="1F4E79")
 
-    doc.add_paragraph("{{ title }}", style="Title")
+    doc.add_paragraph("{{ title }}", style="Heading 1")
 
+    # The patient's details: label and value pairs, the labels in the Table Heading style (header cells).
     table = doc.add_table(rows=2, cols=4)
     table.alignment = WD_TABLE_ALIGNMENT.LEFT
+    table_heading_style = doc.styles["Table Heading"]
     cells = [
         ("{{ L.patient }}", "{{ patient_name }}", "{{ L.date_of_birth }}", "{{ birth_date }}"),
         ("{{ L.form_date }}", "{{ form_date }}", "{{ L.mrn }}", "{{ mrn }}"),
@@ -147,6 +168,8 @@ def build(out: Path) -> None:
     for row, values in zip(table.rows, cells, strict=True):
         for i, (cell, value) in enumerate(zip(row.cells, values, strict=True)):
             p = cell.paragraphs[0]
+            if i % 2 == 0:
+                p.style = table_heading_style
             r = p.add_run(value)
             r.font.size = Pt(10.5)
             r.bold = i % 2 == 0
@@ -158,6 +181,7 @@ def build(out: Path) -> None:
         column.width = Inches(width)
         for cell in column.cells:
             cell.width = Inches(width)
+    caption(table, "{{ L.patient }}")
 
     intro = doc.add_paragraph()
     intro.paragraph_format.space_before = Pt(8)

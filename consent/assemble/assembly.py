@@ -340,8 +340,9 @@ class _Builder:
         blocks: list[Block] = []
         if statutory is not None:
             self.clause = statutory
-            blocks += [attrs.evolve(b, language=statutory.language) if isinstance(b, Notice) else b
-                       for raw in statutory.body if raw.kind == "notice" and (b := self.block(raw, statutory))]
+            # The law's own words are English: marked so (a screen reader reads them as English).
+            blocks += [attrs.evolve(b, language=DEFAULT_LANGUAGE) for raw in statutory.body
+                       if raw.kind == "notice" and isinstance(b := self.block(raw, statutory), Notice)]
             self.clause = clause
             # The label says where the law's English words are: just above, or on the page before when
             # the notice has a page of its own (Utah).

@@ -18,10 +18,11 @@ from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Inches, Pt, RGBColor
+from docx.shared import Emu, Inches, Pt, RGBColor
 from docx.text.paragraph import Paragraph as DocxParagraph
 from docxcompose.properties import CustomProperties
 from docxtpl import DocxTemplate
@@ -98,8 +99,28 @@ def _header_row(row: Any) -> None:
     trpr.append(OxmlElement("w:tblHeader"))
 
 
-def _cell_text(cell: Any, text: str, *, bold: bool = False, align: Any = None, size: float = 10.5) -> None:
+def _caption(table: Any, caption: str, description: str | None = None) -> None:
+    """The table's title (and description) for assistive technology: ``w:tblCaption`` and
+    ``w:tblDescription``, last in the table's properties (put in after everything else is set)."""
+    tblpr = table._tbl.tblPr
+    for name, value in (("tblCaption", caption), ("tblDescription", description)):
+        if value:
+            el = OxmlElement(f"w:{name}")
+            el.set(qn("w:val"), value)
+            tblpr.append(el)
+
+
+def language_tag(language: str) -> str:
+    """The tag Word gives a language (``w:lang``): the form's language in the United States (en-US,
+    es-US), where the forms are used; a tag with a region stays as it is."""
+    return language if "-" in language else f"{language}-US"
+
+
+def _cell_text(cell: Any, text: str, *, bold: bool = False, align: Any = None, size: float = 10.5,
+               style: str | None = None) -> None:
     p = cell.paragraphs[0]
+    if style is not None:  # a style id (see _BodyWriter._style_id)
+        p._p.style = style
     run = p.add_run(text)
     run.bold = bold
     run.font.size = Pt(size)
@@ -108,8 +129,12 @@ def _cell_text(cell: Any, text: str, *, bold: bool = False, align: Any = None, s
 
 
 class _BodyWriter:
-    def __init__(self, doc: Any, labels: Any, esign: str | None = None, initials_by: str = "patient") -> None:
+    def __init__(self, doc: Any, labels: Any, esign: str | None = None, initials_by: str = "patient",
+                 language: str = "en") -> None:
         self.doc = doc
+        self.language = language  # the form's: a notice in another language has its runs marked
+        self.section_title = ""
+        self.space_next = False  # set by a table: the next paragraph keeps a space from it
         self.initials_by = initials_by  # whose the initials are (a minor's form: the parent's or guardian's)
         self.style_ids: dict[str, str | None] = {}
         self.labels = labels
@@ -136,7 +161,14 @@ class _BodyWriter:
         ``paragraph.style = name`` reads every style of styles.xml on each call (to compare with the
         default style, which none of these is), a third of the time of a DOCX."""
         if name not in self.style_ids:
-            style = self.doc.styles[name]
+            try:
+                style = self.doc.styles[name]
+            except KeyError:
+                if name != TABLE_HEADING:
+                    raise RenderError(f"form.docx: the template has no style {name!r}, which the form's DOCX "
+                                      "uses; add it in Word (or start from the built-in form.docx)") from None
+                style = self.doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)  # a clinic's older copy
+                style.base_style = self.doc.styles.default(WD_STYLE_TYPE.PARAGRAPH)
             # python-docx names no style for the default one (a clinic's form.docx may make it so)
             self.style_ids[name] = None if style == self.doc.styles.default(style.type) else style.style_id
         return self.style_ids[name]
@@ -148,43 +180,76 @@ class _BodyWriter:
         return paragraph
 
     def _then(self, write: Any, *args: Any) -> None:
-        """Write something; if the last thing written must end its page, start this on a new page."""
+        """Write something; if the last thing written must end its page, start this on a new page; if it
+        follows a table that keeps a space after it, give its first paragraph that space (never an
+        empty paragraph, which a screen reader reads out as "blank")."""
         pending, self.page_break_next = self.page_break_next, False
+        spaced, self.space_next = self.space_next, False
         body = self.doc.element.body
         before = list(body.iterchildren())
         write(*args)
+        first = next((el for el in body.iterchildren() if el not in before), None)
+        if first is None:
+            self.page_break_next, self.space_next = pending, spaced  # nothing written: still to come
+            return
+        if spaced:
+            if first.tag == qn("w:p"):
+                self._space_before(DocxParagraph(first, self.doc), _TABLE_SPACE)
+            else:  # a table right after a table: Word joins two tables with nothing between them
+                first.addprevious(self.doc.add_paragraph()._p)
         if pending:
-            first = next((el for el in body.iterchildren() if el not in before), None)
-            if first is not None:
-                p = first if first.tag == qn("w:p") else next(first.iter(qn("w:p")), None)
-                if p is not None:
-                    DocxParagraph(p, self.doc).paragraph_format.page_break_before = True
+            p = first if first.tag == qn("w:p") else next(first.iter(qn("w:p")), None)
+            if p is not None:
+                DocxParagraph(p, self.doc).paragraph_format.page_break_before = True
+
+    def _space_before(self, paragraph: Any, extra: Any) -> None:
+        """``extra`` more space before ``paragraph`` than it has (its own, or its style's)."""
+        own = paragraph.paragraph_format.space_before
+        if own is None:
+            style = self.doc.styles.get_by_id(paragraph._p.style, WD_STYLE_TYPE.PARAGRAPH) \
+                if paragraph._p.style else None
+            while style is not None and own is None:
+                own = style.paragraph_format.space_before
+                style = style.base_style
+        paragraph.paragraph_format.space_before = Emu((own or 0) + extra)
 
     def section(self, section: Section) -> None:
-        self._then(self._styled_paragraph, section.title, "Heading 1")
+        self.section_title = section.title
+        self._then(self._styled_paragraph, section.title, "Heading 2")
         for block, after in zip(section.blocks, (*section.blocks[1:], None)):
             self._then(getattr(self, f"_{block.kind}"), block)
             if block.kind == "paragraph" and after is not None and after.kind in _KEPT_WITH_LEAD_IN:
                 # It introduces the table ("Here are our fees ...") or the signatures: on their page, as in
                 # the PDF.
                 self.doc.paragraphs[-1].paragraph_format.keep_with_next = True
-        if section.initials:
-            p = self.doc.add_paragraph()
-            p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-            p.paragraph_format.keep_together = True
-            p.add_run(self.labels["initials"] + " ").font.size = Pt(10)
-            self._tag(p, f"initials.{section.clause_id}", underline=True)
-            line = p.add_run("\t")
-            line.underline = True
-            p.paragraph_format.tab_stops.add_tab_stop(Inches(6.9), WD_TAB_ALIGNMENT.RIGHT)
-            p.paragraph_format.left_indent = Inches(4.2)
+        if section.initials:  # on the page of what it follows, even a notice that ends its page
+            pending, self.page_break_next = self.page_break_next, False
+            self._then(self._initials, section)
+            self.page_break_next = pending
+
+    def _initials(self, section: Section) -> None:
+        """The initials line at the right: a label and a ruled cell to write in, as a signature's line
+        (a table, not a tab drawn as a line)."""
+        table = self.doc.add_table(rows=1, cols=2)
+        table.alignment = WD_TABLE_ALIGNMENT.RIGHT
+        row = table.rows[0]
+        _cant_split(row)
+        label_cell, value_cell = row.cells
+        _cell_text(label_cell, self.labels["initials"], size=10, align=WD_ALIGN_PARAGRAPH.RIGHT,
+                   style=self._style_id(TABLE_HEADING))
+        self._tag(value_cell.paragraphs[0], f"initials.{section.clause_id}")  # else a blank to write in
+        for cell in (label_cell, value_cell):
+            cell.vertical_alignment = 3  # bottom
+        _bottom_rule(value_cell)
+        _column_widths(table, (Inches(1.6), Inches(1.1)))
+        _caption(table, self.labels["initials"])
 
     def _paragraph(self, block: Paragraph) -> None:
         p = self.doc.add_paragraph()
         p.add_run(block.text).bold = block.style == "strong"
 
     def _heading(self, block: Heading) -> None:
-        self._styled_paragraph(block.text, "Heading 2")
+        self._styled_paragraph(block.text, "Heading 3")
 
     def _list(self, block: BulletList) -> None:
         for item in block.items:
@@ -201,6 +266,9 @@ class _BodyWriter:
             self.doc.add_paragraph().add_run(self.labels["notice_own_page"]).italic = True
         p = self.doc.add_paragraph()
         run = p.add_run(block.text)
+        if block.language is not None and block.language != self.language:
+            # The law's English words on a form in another language: read out as English.
+            _property(run._r.get_or_add_rPr(), "lang").set(qn("w:val"), language_tag(block.language))
         if block.type_pt:
             run.font.size = Pt(block.type_pt)
         p.paragraph_format.keep_together = True
@@ -238,7 +306,8 @@ class _BodyWriter:
         for row in table.rows:
             _cant_split(row)
         _column_widths(table, (Inches(5.5), Inches(0.7), Inches(0.7)))
-        self.doc.add_paragraph()
+        _caption(table, self.section_title, block.header)
+        self.space_next = True
 
     def _fees(self, block: FeeTable) -> None:
         table = self.doc.add_table(rows=1, cols=2)
@@ -257,6 +326,7 @@ class _BodyWriter:
         for row in table.rows:
             _cant_split(row)
         _column_widths(table, (Inches(4.6), Inches(2.3)))
+        _caption(table, self.section_title)
         for label, items in ((block.included_label, block.included), (block.excluded_label, block.excluded)):
             p = self.doc.add_paragraph()
             p.paragraph_format.space_before = Pt(6)
@@ -273,7 +343,7 @@ class _BodyWriter:
         table._tbl.tblStyle_val = self._style_id("Table Grid")
         for row in block.rows:
             cells = table.add_row().cells
-            _cell_text(cells[0], row.label, bold=True)
+            _cell_text(cells[0], row.label, bold=True, style=self._style_id(TABLE_HEADING))
             _shade(cells[0], "E3E8EE")
             if row.note:
                 note = cells[0].add_paragraph().add_run(row.note)
@@ -283,7 +353,8 @@ class _BodyWriter:
         for row in table.rows:
             _cant_split(row)
         _column_widths(table, (Inches(2.5), Inches(4.4)))
-        self.doc.add_paragraph()
+        _caption(table, self.section_title)
+        self.space_next = True
 
     def _signatures(self, block: Signatures) -> None:
         """Each party's box: a title, an optional note and a table of lines, kept on one page. The last box
@@ -307,7 +378,7 @@ class _BodyWriter:
                 _cant_split(row)
                 row.height = Inches(0.38)
                 label_cell, value_cell = row.cells
-                _cell_text(label_cell, label, size=10)
+                _cell_text(label_cell, label, size=10, style=self._style_id(TABLE_HEADING))
                 _cell_text(value_cell, value, size=11)
                 if label in tagged:
                     self._tag(value_cell.paragraphs[0], f"{party.role}.{tagged[label]}")
@@ -317,9 +388,15 @@ class _BodyWriter:
                         cell.paragraphs[0].paragraph_format.keep_with_next = True
                 _bottom_rule(value_cell)
             _column_widths(table, (Inches(1.9), Inches(5.0)))
+            _caption(table, party.title, party.note)
 
 
 _KEPT_WITH_LEAD_IN = ("fees", "checklist", "signatures")  # blocks the paragraph before them stays with
+# The label cells of the tables of labels and values (the product, the signature and initials lines; the
+# patient's details in form.docx): LibreOffice exports a cell in this paragraph style as a header cell
+# (/TH) of a tagged PDF; in the built-in form.docx it looks like Normal.
+TABLE_HEADING = "Table Heading"
+_TABLE_SPACE = Pt(12)  # between a table and what follows it
 
 
 def _column_widths(table: Any, widths: tuple[Any, ...]) -> None:
@@ -439,7 +516,7 @@ def template_parts(form: Form, esign: str | None = None) -> dict[str, bytes]:
     tpl = DocxTemplate(io.BytesIO(template_bytes(form.packs)))
     body = tpl.new_subdoc()
     initials_by = "patient" if form.manifest.minor is None else "representative"
-    writer = _BodyWriter(body, form.labels, esign, initials_by)
+    writer = _BodyWriter(body, form.labels, esign, initials_by, form.language)
     for section in form.sections:
         writer.section(section)
     h = form.header
@@ -470,10 +547,11 @@ def template_parts(form: Form, esign: str | None = None) -> dict[str, bytes]:
     core.version = form.manifest.template_version
     core.keywords = f"consent; {form.form_id}; {form.manifest.treatment_id}"
     core.comments = "Informed consent form. Clause manifest: custom property consent.manifest."
-    core.language = form.language
+    core.language = language_tag(form.language)
     core.category = "Informed consent"
     core.created = core.modified = stamp
     core.revision = 1
+    _default_language(tpl.docx, language_tag(form.language))
     custom = CustomProperties(tpl.docx)
     custom["consent.form_id"] = form.form_id
     custom["consent.manifest"] = json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True)
@@ -483,6 +561,26 @@ def template_parts(form: Form, esign: str | None = None) -> dict[str, bytes]:
     tpl.save(buffer)
     with zipfile.ZipFile(buffer) as package:
         return {info.filename: package.read(info.filename) for info in package.infolist()}
+
+
+def _default_language(document: Any, tag: str) -> None:
+    """The document's language (``w:lang`` of the defaults in styles.xml): what Word's proofing and a
+    screen reader take the text to be, and the language of the PDF LibreOffice makes from it. The
+    defaults' East Asian and complex-script languages stay as the template has them."""
+    styles = document.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    if defaults is None:
+        defaults = OxmlElement("w:docDefaults")
+        styles.insert(0, defaults)
+    rpr_default = defaults.find(qn("w:rPrDefault"))
+    if rpr_default is None:
+        rpr_default = OxmlElement("w:rPrDefault")
+        defaults.insert(0, rpr_default)
+    rpr = rpr_default.find(qn("w:rPr"))
+    if rpr is None:
+        rpr = OxmlElement("w:rPr")
+        rpr_default.append(rpr)
+    _property(rpr, "lang").set(qn("w:val"), tag)
 
 
 def _without_thumbnail(package: Any) -> None:
