@@ -43,6 +43,7 @@ if _typing.TYPE_CHECKING:
     from .inputs.loaders import (
         Clinic,
         FeeSchedule,
+        LanguageAssistance,
         Minors,
         Patient,
         Procedure,
@@ -88,7 +89,7 @@ _LAZY = {
     **dict.fromkeys(("Form", "Manifest", "Section"), "document"),
     **dict.fromkeys(("CheckFailed", "ConsentError", "ContentError", "InputError", "NotAConsentForm",
                      "Problem", "RenderError", "SealError", "UnknownNameError"), "errors"),
-    **dict.fromkeys(("Clinic", "FeeSchedule", "Minors", "Patient", "Procedure", "Product", "Provider", "Screening",
+    **dict.fromkeys(("Clinic", "FeeSchedule", "LanguageAssistance", "Minors", "Patient", "Procedure", "Product", "Provider", "Screening",
                      "Study", "load_clinic", "load_patient", "load_screening"), "inputs"),
 }
 
@@ -119,6 +120,7 @@ __all__ = [
     "FeeSchedule",
     "Form",
     "InputError",
+    "LanguageAssistance",
     "LanguageFallbackWarning",
     "Library",
     "Manifest",

@@ -31,8 +31,9 @@ from cattrs.gen import make_dict_unstructure_fn, override
 from cattrs.strategies import configure_tagged_union
 
 from . import _limits
-from .document import OMIT_IF_DEFAULT, Block, Form, Manifest, Notice
+from .document import OMIT_IF_DEFAULT, Block, Form, Manifest, Notice, Paragraph
 from .errors import InputError, Problem
+from .inputs.language_assistance import LANGUAGE_TAG
 from .inputs.majority import MAX_AGE, MIN_AGE
 from .inputs.types import US_STATES
 
@@ -58,10 +59,10 @@ def _converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True)
     conv.register_unstructure_hook(dt.date, dt.date.isoformat)
     conv.register_structure_hook(dt.date, lambda value, _: dt.date.fromisoformat(value))
-    # A field added later (the manifest's ``minor``, a notice's ``language``) is written only when it is set:
-    # a form without it has the data, and so the bytes, it had before. (Before the union below, which takes
-    # the hook of each kind of block when it is made.)
-    for cls in (Manifest, Notice):
+    # A field added later (the manifest's ``minor``, a notice's ``language``, a paragraph's ``lang``) is
+    # written only when it is set: a form without it has the data, and so the bytes, it had before. (Before
+    # the union below, which takes the hook of each kind of block when it is made.)
+    for cls in (Manifest, Notice, Paragraph):
         late = {f.name: override(omit_if_default=True) for f in attrs.fields(cls)
                 if f.metadata.get(OMIT_IF_DEFAULT)}
         conv.register_unstructure_hook(cls, make_dict_unstructure_fn(cls, conv, **late))
@@ -258,6 +259,9 @@ def _block_problems(form: Form) -> Iterator[Problem]:
             if size is not None and not (math.isfinite(size) and 6 <= size <= 200):
                 yield _problem(f"{where}.type_pt",
                                f"must be a type size from 6 to 200 points (got {_shown(size)})")
+            lang = getattr(block, "lang", None)
+            if lang is not None:
+                yield from _pattern(f"{where}.lang", lang, LANGUAGE_TAG, "a language tag such as es or zh-Hant")
             if block.kind == "checklist":
                 for ri, row in enumerate(block.rows):
                     yield from _pattern(f"{where}.rows[{ri}].id", row.id, _ID, "a screening question id")

@@ -18,9 +18,36 @@ COMPLEX = (
     ("Hebrew", ((0x0590, 0x05FF), (0xFB1D, 0xFB4F)), "Noto Sans Hebrew", "he-IL", True),
     ("Devanagari", ((0x0900, 0x097F), (0xA8E0, 0xA8FF)), "Noto Sans Devanagari", "hi-IN", False),
     ("Thai", ((0x0E00, 0x0E7F),), "Noto Sans Thai", "th-TH", False),
+    ("Lao", ((0x0E80, 0x0EFF),), "Noto Sans Lao", "lo-LA", False),
+    ("Khmer", ((0x1780, 0x17FF), (0x19E0, 0x19FF)), "Noto Sans Khmer", "km-KH", False),
+    ("Bengali", ((0x0980, 0x09FF),), "Noto Sans Bengali", "bn-IN", False),
+    ("Gurmukhi", ((0x0A00, 0x0A7F),), "Noto Sans Gurmukhi", "pa-IN", False),
+    ("Gujarati", ((0x0A80, 0x0AFF),), "Noto Sans Gujarati", "gu-IN", False),
 )
+# Scripts Word draws with a run's Latin fonts (w:ascii, w:hAnsi), which the template leaves to Arial: the
+# Noto family a paragraph in that language is given (a language-assistance tagline).
+LATIN_SLOT_FAMILIES = {"hy": "Noto Sans Armenian", "am": "Noto Sans Ethiopic"}
 EAST_ASIAN = {"ja": ("Noto Sans CJK JP", "ja-JP"), "ko": ("Noto Sans CJK KR", "ko-KR"),
               "": ("Noto Sans CJK SC", "zh-CN")}
+# The languages written right to left (their BCP 47 primary tags), for a paragraph whose language is given.
+RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ps", "ur", "yi", "ckb", "dv", "sd", "ug"})
+# The Noto CJK family for Han characters of a paragraph whose language is given (a tag's language and script).
+CJK_FAMILIES = {"ja": "Noto Sans CJK JP", "ko": "Noto Sans CJK KR", "zh-Hant": "Noto Sans CJK TC",
+                "zh-TW": "Noto Sans CJK TC", "zh-HK": "Noto Sans CJK HK", "zh": "Noto Sans CJK SC"}
+
+
+def text_direction(tag: str) -> str:
+    """"rtl" for a language tag (es, zh-Hant, fa) of a language written right to left, else "ltr"."""
+    return "rtl" if tag.split("-")[0] in RTL_LANGUAGES else "ltr"
+
+
+def cjk_family(tag: str) -> str:
+    """The Noto CJK family that draws the Han characters of a paragraph in language ``tag``."""
+    parts = tag.split("-")
+    for key in ("-".join(parts[:2]), parts[0]):
+        if key in CJK_FAMILIES:
+            return CJK_FAMILIES[key]
+    return CJK_FAMILIES["zh"]
 
 
 def _has(points: list[int], ranges: tuple[tuple[int, int], ...]) -> bool:
@@ -45,14 +72,21 @@ def east_asian(text: str) -> bool:
 
 
 def complex_script(text: str) -> tuple[str, str, str, bool] | None:
-    """The first complex script of the text: (name, Noto family, language tag, right to left)."""
-    points = [ord(ch) for ch in text]
+    """The complex script most of the text's complex-script characters are in (the first listed, on a
+    tie): (name, Noto family, language tag, right to left). Counted, not the first met: Gurmukhi and
+    Bengali text ends its sentences with the Devanagari danda (U+0964)."""
+    points = [p for p in map(ord, text) if p >= 0x0590]  # no complex script comes before Hebrew
+    best, most = None, 0
     for name, ranges, family, lang, rtl in COMPLEX:
-        if _has(points, ranges):
-            return name, family, lang, rtl
-    return None
+        count = sum(1 for p in points if any(lo <= p <= hi for lo, hi in ranges))
+        if count > most:
+            best, most = (name, family, lang, rtl), count
+    return best
 
 
 def any_other_script(text: str) -> bool:
     """Has the text characters of a complex or East Asian script (a quick test before parsing XML)?"""
-    return any(ord(ch) >= 0x0590 for ch in text) and (east_asian(text) or complex_script(text) is not None)
+    if not any(ord(ch) >= 0x0590 for ch in text):
+        return False
+    points = [p for p in map(ord, text) if p >= 0x0590]
+    return east_asian(text) or any(_has(points, ranges) for _, ranges, *_ in COMPLEX)

@@ -20,11 +20,20 @@ OMIT_IF_DEFAULT = "consent.omit_if_default"
 holds its default, so a form without it keeps the very bytes it had (see :func:`content_id`)."""
 
 
+OMIT_IF_DEFAULT = "consent.omit_if_default"
+"""Metadata of a field added after forms were made: left out of the form's id and embedded data while it
+holds its default, so a form without it keeps the very bytes it had (see :func:`content_id`)."""
+
+
 @attrs.frozen
 class Paragraph:
+    """A paragraph. ``lang``: the BCP 47 tag of its language when it is not the form's (a line of the page
+    of language-assistance taglines), printed as the HTML ``lang`` and the DOCX runs' ``w:lang``."""
+
     kind: ClassVar[str] = "paragraph"
     text: str
     style: str = "body"  # body | strong
+    lang: str | None = attrs.field(default=None, metadata={OMIT_IF_DEFAULT: True})
 
 
 @attrs.frozen

@@ -50,6 +50,7 @@ from ..inputs.loaders import (
     study_language_problems,
     validate_inputs,
 )
+from ..inputs.language_assistance import tagline_lines
 from ..inputs.majority import minor_on
 from ..library.loader import DEFAULT_LANGUAGE, Library, get_library, resolve_language
 from ..library.treatments import TreatmentSpec
@@ -489,11 +490,15 @@ class _Builder:
         return SignatureParty(role, self.label(key), note, tuple(fields))
 
 
+_ASSEMBLY_LABELS = ("minor_", "language_assistance_")
+
+
 def form_labels(labels: Mapping[str, str], initials: str | None = None) -> dict[str, str]:
     """The labels a form carries (and prints around its clauses): without the ``minor_*`` texts, which go
-    into a minor's form as it is assembled. ``initials``: the label of the initials lines, on a minor's form
+    into a minor's form as it is assembled, nor the ``language_assistance_*`` ones (the page of taglines'
+    title is its section's). ``initials``: the label of the initials lines, on a minor's form
     the parent's or guardian's."""
-    out = {key: value for key, value in labels.items() if not key.startswith("minor_")}
+    out = {key: value for key, value in labels.items() if not key.startswith(_ASSEMBLY_LABELS)}
     if initials:
         out["initials"] = initials
     return out
@@ -528,9 +533,12 @@ def assemble(
     minor = minor_on(patient.birth_date, date, clinic.state, library.majority, clinic.minors.assent_from_age)
     # Chosen here, not in a step: its fallback warning (stacklevel=3) names the caller of assemble.
     lang = choose_language(library, language, patient)
+    taglines = tagline_lines(library.language_assistance, clinic)  # before the work: no list is an error
     sources = _gather(library, treatment, patient, clinic, date, lang, minor)
     builder = _new_builder(sources, screening)
     sections, refs = _fill_in_clauses(builder, sources)
+    if taglines:
+        sections.append(_language_page(builder, library, taglines))
     # Before the problems are raised: a missing label is one of them.
     initials = None if minor is None else builder.label("minor_initials")
     _raise_problems(builder, screening)
@@ -600,6 +608,19 @@ def _fill_in_clauses(builder: _Builder, sources: _Sources) -> tuple[list[Section
         sections.append(builder.section(clause, statutory))
         refs.append(ClauseRef(clause.id, clause.version, clause.source, clause.language))
     return sections, refs
+
+
+LANGUAGE_PAGE = "language-assistance"
+"""The clause id and kind of the page of language-assistance taglines (45 CFR 92.11): the last section of a
+form whose clinic asks for it (``clinic.language_assistance``), on a page of its own. It is no clause of
+the library (the manifest's clauses do not list it); its version is the taglines file's."""
+
+
+def _language_page(builder: _Builder, library: Library, taglines: Sequence[tuple[str, str]]) -> Section:
+    """The page of taglines: English, then the state's languages, each line a paragraph in its language."""
+    blocks = tuple(Paragraph(text, lang=tag) for tag, text in taglines)
+    return Section(LANGUAGE_PAGE, library.language_assistance.version, builder.label("language_assistance_title"),
+                   blocks, kind=LANGUAGE_PAGE)
 
 
 def _raise_problems(builder: _Builder, screening: Screening) -> None:

@@ -15,6 +15,9 @@ Rule families (every finding names its rule id, severity, clause, file and line)
 - ``notice.*``       state notices: wording counsel must confirm, and the state rules of a form's clinic
                      (a notice left out because the treatment is not in the study its law covers, a
                      treatment or provider the state's law does not allow)
+- ``language.*``     the clinic's page of language-assistance taglines (45 CFR 92.11): missing for a
+                     clinic that receives federal financial assistance, no list of its state's languages,
+                     lines counsel has not confirmed (consent/check/_legal.py)
 
 The layout rules of a notice (``own_page``, ``min_type_pt``) can only be proved on rendered output: the
 ``consent check`` command also renders a sample of each such notice (see :mod:`consent.cli.notice_layout`).
@@ -36,6 +39,7 @@ from ..inputs.loaders import Clinic, load_clinic, validate_clinic
 from ..library.loader import DEFAULT_LANGUAGE, Library, get_library
 from ._claims import ClaimRule
 from ._form import check_form, claims, signers
+from ._legal import NO_STATE_LIST, language_assistance
 from ._library_checks import (
     SAMPLE_CLINIC,
     SAMPLE_DATE,
@@ -180,6 +184,10 @@ def check(
     structure_ok = not findings
     if clinic is not None:
         findings += unused_entries(clinic, library, clinic_file)
+        taglines = language_assistance(clinic, library, clinic_file)
+        findings += taglines
+        if any(f.rule == NO_STATE_LIST for f in taglines):  # said once: the forms are checked without the page
+            clinic = attrs.evolve(clinic, language_assistance=None)
     reports = [Report(tuple(findings), (), 0)]
     for tid in (t for t in chosen if t in library.treatments):
         spec = library.treatments[tid]

@@ -10,6 +10,16 @@ settings, with counsel's reason; the acknowledgement is recorded in every form's
 - ``legal.study-charging`` (warning): the clinic charges the people in its study, and does not state
   FDA's written authorisation to charge (``study.charging_authorization``).
 
+And the language-assistance taglines of HHS's Section 1557 rule (45 CFR 92.11; see clauses/README.md,
+"Language assistance", for what was read of it), from the clinic file (:func:`language_assistance`):
+
+- ``language.taglines-missing`` (warning): the clinic states that it receives federal financial
+  assistance (``federal_financial_assistance: true``) and its forms have no page of taglines
+  (``language_assistance``).
+- ``language.no-state-list`` (error): the clinic asks for the page, and no list of its state's languages
+  is shipped (nor given by a pack): its forms are refused rather than printed in guessed languages.
+- ``language.review`` (warning): the page's lines are our own words, not yet confirmed by counsel.
+
 Sources (read 2026-12-07; see ../shared/REFERENCE.md section 1 for the facts this module relies on):
 FDA, "Important Patient and Consumer Information About Regenerative Medicine Therapies" (2021-06-03);
 FDA, "Public Safety Notification on Exosome Products" (2019-12-06); 21 CFR 312.2(a) and 312.20 (an IND
@@ -20,6 +30,9 @@ investigational drug needs FDA's prior written authorisation) and 312.7 (no comm
 from __future__ import annotations
 
 from ..document import Form
+from ..inputs.language_assistance import page_state
+from ..inputs.types import Clinic
+from ..library.loader import Library
 from ._report import Finding
 
 NO_IND = "legal.no-ind"
@@ -80,3 +93,41 @@ def legal_position(form: Form, acknowledge: dict[str, str]) -> list[Finding]:
             "when), or stop charging for the product"
         ))
     return out
+
+
+TAGLINES_MISSING = "language.taglines-missing"
+NO_STATE_LIST = "language.no-state-list"
+TAGLINES_REVIEW = "language.review"
+
+
+def language_assistance(clinic: Clinic, library: Library, file: str | None) -> list[Finding]:
+    """The clinic's page of language-assistance taglines (45 CFR 92.11), told once for the clinic file."""
+    la = clinic.language_assistance
+    table = library.language_assistance
+    if la is None:
+        if not clinic.federal_financial_assistance:
+            return []
+        return [Finding(TAGLINES_MISSING, "warning", (
+            "the clinic states that it receives federal financial assistance (federal_financial_assistance), "
+            "so HHS's Section 1557 rule (45 CFR 92.11, 89 FR 37522, 2024) asks it to tell patients, in English "
+            "and in at least the 15 languages most common in its state, that free language help is available; "
+            "its forms have no page of taglines. Add language_assistance: {phone: ..., tty: ...} to the clinic "
+            "file (the page is added at the end of every form), or have counsel confirm the notice is given "
+            "another way"), file=file)]
+    state = page_state(clinic)
+    if state not in table.states:
+        shipped = ", ".join(sorted(table.states)) or "none"
+        return [Finding(NO_STATE_LIST, "error", (
+            f"clinic.language_assistance asks for the page of taglines, but no list of the most common "
+            f"languages of {state} is shipped (lists for: {shipped}): its forms are refused rather than printed "
+            f"in guessed languages. Give the state's list with its source in a pack's "
+            f"templates/rules/language-assistance.yaml (states: {{{state}: {{source: ..., languages: [...]}}}}); "
+            f"see clauses/README.md, \"Language assistance\""), file=file)]
+    unconfirmed = [tag for tag in ("en", *table.states[state].languages)
+                   if tag in table.taglines and table.taglines[tag].review != "confirmed"]
+    if not unconfirmed:
+        return []
+    return [Finding(TAGLINES_REVIEW, "warning", (
+        f"the page of taglines prints our own words, which counsel (and a qualified translator) have not "
+        f"confirmed, in {len(unconfirmed)} language(s): {', '.join(unconfirmed)}. Once confirmed, give them in a "
+        f"pack's templates/rules/language-assistance.yaml with review: confirmed"), file=file)]

@@ -30,7 +30,16 @@ from docxtpl import DocxTemplate
 from .._esign import check_esign, tag
 from .._form_data import DOCX_PROPERTY, form_data_json
 from .._jinja_data import markup, template_data
-from .._scripts import EAST_ASIAN, any_other_script, complex_script, east_asian, script_lang
+from .._scripts import (
+    EAST_ASIAN,
+    LATIN_SLOT_FAMILIES,
+    any_other_script,
+    cjk_family,
+    complex_script,
+    east_asian,
+    script_lang,
+    text_direction,
+)
 from .._text import NoFiles, Sandbox, TemplateUndefined, long_date, run_template
 from .._version import __version__
 from ..document import (
@@ -216,6 +225,8 @@ class _BodyWriter:
     def section(self, section: Section) -> None:
         self.section_title = section.title
         self._then(self._styled_paragraph, section.title, "Heading 2")
+        if section.kind == "language-assistance":  # the page of taglines has a page of its own, as in the PDF
+            self.doc.paragraphs[-1].paragraph_format.page_break_before = True
         for block, after in zip(section.blocks, (*section.blocks[1:], None)):
             self._then(getattr(self, f"_{block.kind}"), block)
             if block.kind == "paragraph" and after is not None and after.kind in _KEPT_WITH_LEAD_IN:
@@ -246,7 +257,10 @@ class _BodyWriter:
 
     def _paragraph(self, block: Paragraph) -> None:
         p = self.doc.add_paragraph()
-        p.add_run(block.text).bold = block.style == "strong"
+        run = p.add_run(block.text)
+        run.bold = block.style == "strong"
+        if block.lang:
+            _language_run(p, run, block.lang, block.text)
 
     def _heading(self, block: Heading) -> None:
         self._styled_paragraph(block.text, "Heading 3")
@@ -473,19 +487,50 @@ def _script_run(run: Any, text: str) -> None:
     fonts, langs = _property(rpr, "rFonts"), _property(rpr, "lang")
     if east_asian(text):
         family, tag = EAST_ASIAN[script_lang(text)]
-        fonts.set(qn("w:eastAsia"), family)
-        langs.set(qn("w:eastAsia"), tag)
+        given = langs.get(qn("w:eastAsia"))  # a paragraph whose language is given keeps it (and its font)
+        fonts.set(qn("w:eastAsia"), family if given is None else cjk_family(given))
+        langs.set(qn("w:eastAsia"), tag if given is None else given)
     script = complex_script(text)
     if script is not None:
         _, family, tag, rtl = script
         fonts.set(qn("w:cs"), family)
-        langs.set(qn("w:bidi"), tag)
+        if langs.get(qn("w:bidi")) is None:
+            langs.set(qn("w:bidi"), tag)
         for latin, cs in (("sz", "szCs"), ("b", "bCs"), ("i", "iCs")):
             own = rpr.find(qn(f"w:{latin}"))
             if own is not None and rpr.find(qn(f"w:{cs}")) is None:
                 _property(rpr, cs).attrib.update(own.attrib)
         if rtl and not any(ch.isalpha() and complex_script(ch) is None for ch in text):
             _property(rpr, "rtl")
+
+
+def _language_run(paragraph: Any, run: Any, tag: str, text: str) -> None:
+    """A paragraph in another language than the form's (a language-assistance tagline): its run's
+    ``w:lang`` names it (``w:val``; ``w:eastAsia`` for Han, kana or hangul; ``w:bidi`` for a complex or
+    right-to-left script, with the paragraph's ``w:bidi`` for the latter), so a reader reads it in its
+    language; :func:`with_scripts` then names the font of its script (and keeps this language)."""
+    rpr = run._r.get_or_add_rPr()
+    langs = _property(rpr, "lang")
+    langs.set(qn("w:val"), tag)
+    if east_asian(text):
+        langs.set(qn("w:eastAsia"), tag)
+    if complex_script(text) is not None or text_direction(tag) == "rtl":
+        langs.set(qn("w:bidi"), tag)
+    if text_direction(tag) == "rtl":
+        paragraph._p.get_or_add_pPr().insert_element_before(
+            OxmlElement("w:bidi"), *_PPR_AFTER_BIDI)
+    family = LATIN_SLOT_FAMILIES.get(tag.split("-")[0])
+    if family is not None:
+        fonts = _property(rpr, "rFonts")
+        fonts.set(qn("w:ascii"), family)
+        fonts.set(qn("w:hAnsi"), family)
+
+
+# What follows w:bidi in a paragraph's properties (ECMA-376 Part 1, CT_PPrBase), where it must go before.
+_PPR_AFTER_BIDI = ("w:adjustRightInd", "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing",
+                   "w:mirrorIndents", "w:suppressOverlap", "w:jc", "w:textDirection", "w:textAlignment",
+                   "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle", "w:rPr", "w:sectPr",
+                   "w:pPrChange")
 
 
 def _property(rpr: Any, name: str) -> Any:

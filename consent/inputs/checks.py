@@ -22,6 +22,7 @@ from .types import (
     US_STATES,
     Clinic,
     FeeSchedule,
+    LanguageAssistance,
     LocalText,
     Minors,
     Patient,
@@ -119,6 +120,11 @@ def clinic_problems(clinic: object, source: str | None = None) -> list[Problem]:
     out += fees_problems(clinic.fees, source)
     out += products_problems(clinic.products, source)
     out += minors_problems(clinic.minors, source)
+    out += language_assistance_problems(clinic.language_assistance, source)
+    if type(clinic.federal_financial_assistance) is not bool:
+        out.append(Problem(f"clinic.federal_financial_assistance must be true or false "
+                           f"(got {clinic.federal_financial_assistance!r})", path=source,
+                           field="clinic.federal_financial_assistance"))
     out += _limits.text_problems(clinic, "clinic", source)  # every text field, however many
     return out
 
@@ -140,6 +146,23 @@ def minors_problems(minors: object, source: str | None = None) -> list[Problem]:
                         f"{MAX_ASSENT_FROM_AGE}, or null for no assent line (got {age!r})", path=source,
                         field=f"{field}.assent_from_age")]
     return []
+
+
+def language_assistance_problems(value: object, source: str | None = None) -> list[Problem]:
+    """``clinic.language_assistance``: none, or the phone and TTY printed on the page of taglines (both
+    required: a page that says "call us" without a number is no help) and an optional state code."""
+    field = "clinic.language_assistance"
+    if value is None:
+        return []
+    if not isinstance(value, LanguageAssistance):
+        return [Problem(f"{field} must be a consent.LanguageAssistance, such as {{phone: 555-0100, tty: 711}} "
+                        f"(got {value!r})", path=source, field=field)]
+    out = list(_text(value.phone, f"{field}.phone", source))
+    out += _text(value.tty, f"{field}.tty", source)
+    if value.state is not None and (not isinstance(value.state, str) or value.state.upper() not in US_STATES):
+        out.append(Problem(f"{field}.state must be a two-letter US state code such as CA (got {value.state!r})",
+                           path=source, field=f"{field}.state"))
+    return out
 
 
 def _treatment_key_problems(treatment: object, field: str, source: str | None) -> list[Problem]:

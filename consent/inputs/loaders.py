@@ -22,6 +22,7 @@ from .checks import (
     _raise_if,
     clinic_problems,
     fees_problems,
+    language_assistance_problems,
     local_text,
     minors_problems,
     patient_problems,
@@ -41,6 +42,7 @@ from .types import (
     Clinic,
     FeeSchedule,
     FeeSchedules,
+    LanguageAssistance,
     LocalText,
     Minors,
     Patient,
@@ -54,8 +56,8 @@ from .types import (
 
 __all__ = [
     "FUTURE_USE", "LANGUAGE_CODE", "NCT_ID", "TREATMENT_ID", "US_STATES", "Clinic", "FeeSchedule",
-    "FeeSchedules", "LocalText", "Minors", "Patient", "Procedure", "Product", "Provider", "Screening", "Study", "Text", "clinic_problems",
-    "fees_problems", "load_clinic", "load_patient", "load_screening", "local_text", "minors_problems",
+    "FeeSchedules", "LanguageAssistance", "LocalText", "Minors", "Patient", "Procedure", "Product", "Provider", "Screening", "Study", "Text", "clinic_problems",
+    "fees_problems", "language_assistance_problems", "load_clinic", "load_patient", "load_screening", "local_text", "minors_problems",
     "patient_problems", "products_problems",
     "read_data_file", "structure", "structure_problems", "study_language_problems", "study_problems",
     "text_problems", "validate_clinic", "validate_inputs",

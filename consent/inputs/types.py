@@ -172,6 +172,20 @@ class Minors:
 
 
 @attrs.frozen
+class LanguageAssistance:
+    """The page of language-assistance taglines (45 CFR 92.11): one short line in English and in each of the
+    most common languages of ``state`` (default: the clinic's), saying that free language help is available
+    and how to ask for it. ``phone`` and ``tty`` (a TTY number, or ``711``, the national relay service) are
+    printed in every line; both are required. The languages and the lines are data
+    (``templates/rules/language-assistance.yaml``): a state the data gives no list for is an error, never a
+    page in the wrong languages."""
+
+    phone: str
+    tty: str
+    state: str | None = None
+
+
+@attrs.frozen
 class Clinic:
     """The clinic giving the treatment. ``state`` is the two-letter US state code.
 
@@ -185,6 +199,13 @@ class Clinic:
     ``accredited_institution``, optional: the accredited institution on whose behalf (by employment or
     contract) the provider gives the treatment, as the clinic states it; Florida's law does not apply then
     (per the bill summaries). Stated only on counsel's advice: it drops Florida's notice and rules.
+
+    ``language_assistance``, optional: the page of language-assistance taglines (:class:`LanguageAssistance`),
+    added at the end of every form. ``federal_financial_assistance``, optional (default ``false``): ``true``
+    when the clinic states that it receives federal financial assistance from HHS (whether its Medicare or
+    Medicaid payments make it so is counsel's call: see clauses/README.md, "Language assistance"); such a
+    clinic is covered by 45 CFR 92.11, and ``consent check`` warns when it has no ``language_assistance``
+    (``language.taglines-missing``). It is the clinic's statement, never inferred.
     """
 
     name: str
@@ -200,6 +221,8 @@ class Clinic:
     minors: Minors = attrs.field(factory=Minors)
     facility: str | None = None
     accredited_institution: str | None = None
+    language_assistance: LanguageAssistance | None = None
+    federal_financial_assistance: bool = False
 
     def fee_schedule(self, treatment: str) -> FeeSchedule | None:
         """The schedule for ``treatment``: the one schedule, or its entry in the mapping (None if none)."""

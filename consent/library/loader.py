@@ -28,6 +28,12 @@ from ..content import (
     parse_clause_translation,
 )
 from ..errors import ContentError, Problem, UnknownNameError
+from ..inputs.language_assistance import (
+    LANGUAGE_ASSISTANCE_FILE,
+    LanguageTable,
+    parse_language_assistance,
+    table_problems,
+)
 from ..inputs.majority import MAJORITY_FILE, Majority, parse_majority
 from .treatments import TreatmentSpec, parse_treatment, parse_treatment_translation
 
@@ -107,8 +113,11 @@ class Library:
         self.labels: dict[str, dict[str, str]] = {}
         self.majority: dict[str, Majority] = {}  # state code -> its age of majority (consent/inputs/majority.py)
         self.approved_products: ApprovedProducts | None = None  # the dated list the fda-status clause cites
+        # The language-assistance taglines and each state's languages (consent/inputs/language_assistance.py)
+        self.language_assistance = LanguageTable()
         for source in reversed(self.sources):  # built-in first, so packs can replace
             self._load_source(source)
+        self.problems += table_problems(self.language_assistance)
         self._load_translations()
         if self.approved_products is None and not self.problems:  # a broken file has said what is wrong
             self.problems.append(Problem("no approved-products file: templates/rules/approved-products.yaml"))
@@ -150,6 +159,16 @@ class Library:
                 states, problems = parse_majority(doc, str(majority))
                 self.problems += problems
                 self.majority.update(states)
+        languages = source.templates.joinpath(*LANGUAGE_ASSISTANCE_FILE)
+        if languages.is_file():  # a pack's copy adds or replaces the taglines and the states it lists
+            doc = _read(languages, self.problems)
+            if doc is not None:
+                version, taglines, states, problems = parse_language_assistance(doc, str(languages))
+                self.problems += problems
+                table = self.language_assistance
+                self.language_assistance = LanguageTable(version or table.version,
+                                                         {**table.taglines, **taglines},
+                                                         {**table.states, **states})
         approved = source.templates.joinpath(*APPROVED_PRODUCTS_FILE)
         if approved.is_file():  # a pack's copy replaces the whole list (loaded after the built-in one)
             doc = _read(approved, self.problems)

@@ -22,7 +22,7 @@ from jinja2 import BytecodeCache, FileSystemLoader, Template, TemplateError
 
 from .._form_data import MANIFEST_ATTACHMENT, PDF_ATTACHMENT, form_data_json
 from .._jinja_data import template_data
-from .._scripts import script_lang
+from .._scripts import script_lang, text_direction
 from .._text import Sandbox, TemplateUndefined, long_date, run_template
 from .._version import __version__
 from ..document import Form
@@ -151,6 +151,7 @@ def _template_env(packs: tuple[str, ...]) -> Sandbox:
         bytecode_cache=_COMPILED,
     )
     env.filters["script_lang"] = script_lang
+    env.filters["text_direction"] = text_direction
     return env
 
 
