@@ -53,8 +53,9 @@ def secret_identifiers() -> list[str]:
 
 
 def test_batch_from_real_exports(tmp_path, capsys):
-    """Synthea and HL7 samples: one form per patient, Spanish for the Spanish speaker, official name and
-    MR number for the HL7 example, no SSN anywhere, and a manifest line per form."""
+    """Synthea and HL7 samples: one form per patient, Spanish for the Spanish speaker, Chinese (Simplified)
+    for the Chinese speaker (zh), official name and MR number for the HL7 example, no SSN anywhere, and a
+    manifest line per form."""
     out = tmp_path / "out"
     code, stdout, err = run_cli(capsys, "batch", "knee-injection", "--from", str(GUSTAVO), "--from", str(PETER),
                                 "--from", str(CLEMENTE), "--clinic", str(CLINIC), "--out", str(out),
@@ -66,8 +67,8 @@ def test_batch_from_real_exports(tmp_path, capsys):
     lines = sorted((json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()),
                    key=lambda e: e["record"])  # in the order the forms finished
     assert [e["record"] for e in lines] == [1, 2, 3]
-    assert [e["language"] for e in lines] == ["es", "en", "en"]
-    assert any("preferred language 'zh' is not available" in n for n in lines[2]["notes"])
+    assert [e["language"] for e in lines] == ["es", "en", "zh-Hans"]
+    assert not any("is not available" in n for e in lines for n in e.get("notes", []))
     for entry in lines:
         assert set(entry) >= {"record", "form_id", "files", "clauses", "template_version", "language", "treatment"}
         for rel, info in entry["files"].items():
@@ -544,13 +545,18 @@ def _block(err: str, title: str) -> list[str]:
 
 
 def test_cli_refuses_deceased_patients_and_animals_and_says_so_on_screen(tmp_path, capsys):
-    """A clinic's batch of a Synthea bulk export (3 of 13 patients deceased), HL7's dog and a Chinese speaker:
+    """A clinic's batch of a Synthea bulk export (3 of 13 patients deceased), HL7's dog and a reader of
+    Traditional Chinese (Clemente's record with zh-TW: no stock form, and never the Simplified one):
     the deceased and the dog get no form and no file (a row of errors.csv each, field and reason), the rest
     are made, exit 1; the screen lists each refused record and each form that fell back to English, by
     record number and file, with no name, date of death or identifier."""
     out = tmp_path / "out"
+    traditional = tmp_path / "zh-TW" / CLEMENTE.name
+    traditional.parent.mkdir()
+    traditional.write_text(CLEMENTE.read_text(encoding="utf-8").replace('"code": "zh"', '"code": "zh-TW"', 1),
+                           encoding="utf-8")
     code, stdout, err = run_cli(capsys, "batch", "hair", "--from", str(BULK), "--from", str(DOG), "--from",
-                                str(CLEMENTE), "--clinic", str(CLINIC), "--out", str(out), "--date", "2026-11-21",
+                                str(traditional), "--clinic", str(CLINIC), "--out", str(out), "--date", "2026-11-21",
                                 "--format", "docx", "--jobs", "2")
     assert code == 1, err
     assert stdout.startswith("15 record(s): 11 form(s) written, 0 already complete, 4 failed, in ")
@@ -566,7 +572,7 @@ def test_cli_refuses_deceased_patients_and_animals_and_says_so_on_screen(tmp_pat
     notes = _block(err, "Notes on")
     assert notes[0] == f"Notes on 1 form(s) (also in {out / 'manifest.jsonl'}):"
     assert len(notes) == 2 and notes[1].startswith(
-        f"  record 15 ({CLEMENTE.name}): preferred language 'zh' is not available; the form is in English")
+        f"  record 15 ({CLEMENTE.name}): preferred language 'zh-TW' is not available; the form is in English")
     assert err.rstrip().endswith(f"Failed records are listed in {out / 'errors.csv'}")
     made = sorted({p.name.split("_")[0] for p in (out / "forms").iterdir()})
     assert made == [f"rec-{n:06d}" for n in (3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 15)]

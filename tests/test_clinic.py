@@ -190,7 +190,7 @@ def test_pack_treatment_may_name_its_product_in_the_treatment_file(tmp_path):
         "templates/treatments/es/hair-lite.yaml": spanish + "product_identity:\n  source_tissue: Tejido de "
         "placenta donado\n  donor_screening: VIH y hepatitis B y C\n",
     })
-    assert check(["hair-lite"], packs=[pack]).errors == ()
+    assert check(["hair-lite"], packs=[pack], languages=["en", "es"]).errors == ()  # translated into Spanish only
     form = consent.build("hair-lite", patient=ADA, clinic=make_clinic(), date=DATE, packs=[pack], language="es")
     table = next(b for s in form.sections for b in s.blocks if isinstance(b, consent.document.ProductTable))
     assert [(r.label, r.value) for r in table.rows] == [
@@ -420,10 +420,12 @@ def test_check_clinic_reports_missing_text_and_schedules(tmp_path, capsys):
     """`consent check --clinic FILE` checks the clinic's own file: every form it could not make, by rule,
     treatment and language, plus a warning for an entry no treatment uses; the example clinic passes."""
     assert main(["check", "--clinic", str(EXAMPLES / "clinic.yaml")]) == 0
-    assert capsys.readouterr().out.splitlines()[-1].startswith("0 error(s), 4 warning(s)")
+    # the 4 warnings for counsel, and on each Chinese form that its readability is sentence length only
+    assert capsys.readouterr().out.splitlines()[-1].startswith("0 error(s), 10 warning(s)")
     path = tmp_path / "clinic.yaml"
     text = (EXAMPLES / "clinic.yaml").read_text(encoding="utf-8")
-    text = text.replace("      - en: Numbing cream\n        es: Crema para adormecer la piel\n", "      - Numbing cream\n")
+    text = text.replace("      - en: Numbing cream\n        es: Crema para adormecer la piel\n        zh-Hans: 麻醉皮肤的药膏\n",
+                        "      - Numbing cream\n")
     text = text.replace("  iv-infusion:\n    currency: USD", "  iv-infusions:\n    currency: USD")
     path.write_text(text, encoding="utf-8")
     assert main(["check", "--clinic", str(path)]) == 1
@@ -431,15 +433,20 @@ def test_check_clinic_reports_missing_text_and_schedules(tmp_path, capsys):
     no_schedule = ("clinic.fees has no fee schedule for 'iv-infusion' (schedules for: hair, iv-infusions, "
                    "knee-injection); give one under iv-infusion, or give clinic.fees as one schedule for every "
                    f"treatment ({path})")
-    assert [ln for ln in lines if "notice.review-required" not in ln and "legal.no-ind" not in ln] == [
+    skip = ("notice.review-required", "legal.no-ind", "readability.sentence-length-only")
+    assert [ln for ln in lines if not any(rule in ln for rule in skip)] == [
         "warning coverage.unknown-treatment: clinic.fees.iv-infusions is for a treatment the library does not "
         f"have (treatments: hair, iv-infusion, knee-injection) ({path})",
         "error coverage.clinic-language [hair/es]: clinic.fees.hair.included[1] is English only (a plain string "
         "is English); a form in Spanish (es) must not print clinic text in another language: give it as "
         f"{{en: ..., es: ...}} ({path})",
+        "error coverage.clinic-language [hair/zh-Hans]: clinic.fees.hair.included[1] is English only (a plain "
+        "string is English); a form in Chinese (Simplified) (zh-Hans) must not print clinic text in another "
+        f"language: give it as {{en: ..., zh-Hans: ...}} ({path})",
         f"error coverage.fee-schedule [iv-infusion/en]: {no_schedule}",
         f"error coverage.fee-schedule [iv-infusion/es]: {no_schedule}",
-        "3 error(s), 5 warning(s), 0 acknowledged; 23 rules",
+        f"error coverage.fee-schedule [iv-infusion/zh-Hans]: {no_schedule}",
+        "5 error(s), 7 warning(s), 0 acknowledged; 23 rules",
     ]
     assert main(["check", "knee-injection", "--clinic", str(path)]) == 0  # a form the clinic can make
     capsys.readouterr()

@@ -56,18 +56,19 @@ def test_language_option_overrides_the_preference(clinic):
 
 
 def test_unavailable_language_falls_back_to_english_with_a_warning(clinic, capsys, tmp_path):
-    """A Chinese-speaking patient gets English and a warning, from the library and from the CLI."""
-    patient = consent.Patient(full_name="Li Wei", birth_date=dt.date(1990, 5, 5), preferred_language="zh")
-    with pytest.warns(consent.LanguageFallbackWarning, match=r"preferred language 'zh' is not available; the "
-                      r"form is in English \(available: en, es\)"):
+    """A patient who reads Traditional Chinese (zh-TW: there is no stock form in it, and the Simplified one
+    must not stand in for it) gets English and a warning, from the library and from the CLI."""
+    patient = consent.Patient(full_name="Li Wei", birth_date=dt.date(1990, 5, 5), preferred_language="zh-TW")
+    with pytest.warns(consent.LanguageFallbackWarning, match=r"preferred language 'zh-TW' is not available; the "
+                      r"form is in English \(available: en, es, zh-Hans\)"):
         assert consent.build("hair", patient=patient, clinic=clinic, date=DATE).language == "en"
     path = tmp_path / "p.yaml"
-    path.write_text("full_name: Li Wei\nbirth_date: 1990-05-05\npreferred_language: zh\n")
+    path.write_text("full_name: Li Wei\nbirth_date: 1990-05-05\npreferred_language: zh-TW\n")
     code = main(["render", "hair", "--patient", str(path), "--clinic", str(EXAMPLES / "clinic.yaml"),
                  "--format", "docx", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert code == 0
-    assert "Warning: preferred language 'zh' is not available; the form is in English" in err
+    assert "Warning: preferred language 'zh-TW' is not available; the form is in English" in err
 
 
 def test_dates_and_money_follow_the_locale(render_both):
@@ -221,7 +222,7 @@ def test_adding_a_language_is_adding_files(tmp_path):
     (pack / "templates" / "labels").mkdir(parents=True)
     (pack / "templates" / "labels" / "xx.yaml").write_text(labels.replace("locale: es_US", "locale: es_MX"))
     patient = consent.Patient(full_name="Ana Ruiz", birth_date=dt.date(1980, 1, 2), preferred_language="xx")
-    missing = r"clinic.fees.hair.included\[0\] has no language 'xx' text \(given: en, es\)"
+    missing = r"clinic.fees.hair.included\[0\] has no language 'xx' text \(given: en, es, zh-Hans\)"
     with pytest.raises(consent.InputError, match=missing):
         consent.build("hair", patient=patient, clinic=consent.load_clinic(EXAMPLES / "clinic.yaml"), date=DATE,
                       packs=[pack])

@@ -186,8 +186,8 @@ def test_language_codes_are_resolved(code, expected):
 
 
 def test_unknown_preferred_language_falls_back_to_english_with_a_warning(clinic):
-    """A patient who prefers Chinese gets an English form and the caller gets a warning."""
-    patient = consent.Patient(full_name="Li Wei", birth_date=dt.date(1990, 5, 5), preferred_language="zh")
-    with pytest.warns(consent.LanguageFallbackWarning, match="preferred language 'zh' is not available"):
+    """A patient who prefers Traditional Chinese (no stock form) gets an English form and a warning."""
+    patient = consent.Patient(full_name="Li Wei", birth_date=dt.date(1990, 5, 5), preferred_language="zh-TW")
+    with pytest.warns(consent.LanguageFallbackWarning, match="preferred language 'zh-TW' is not available"):
         form = consent.build("hair", patient=patient, clinic=clinic, date=DATE)
     assert form.language == "en"

@@ -73,7 +73,7 @@ class ClinicProblem:
 def language_name(code: str) -> str:
     """``Spanish (es)``; ``language 'xx'`` for a language Babel does not know."""
     try:
-        return f"{Locale.parse(code).get_display_name('en')} ({code})"
+        return f"{Locale.parse(code, sep='-').get_display_name('en')} ({code})"  # zh-Hans: a BCP 47 tag
     except (UnknownLocaleError, ValueError, TypeError):
         return f"language {code!r}"
 

@@ -54,7 +54,7 @@ _FILE_KEYS = ("rules", "shared")
 _RULE_KEYS = ("acknowledgeable", "id", "patterns", "severity", "spellings", "title", "unless")
 _REQUIRED_KEYS = ("id", "severity", "title", "patterns")
 _ID = re.compile(r"[a-z0-9]+(?:[.-][a-z0-9]+)*")
-_LANGUAGE = re.compile(r"[a-z]{2,3}")
+_LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[A-Z][a-z]{3})?")  # en, es; zh-Hans (a script subtag)
 _SPELLING = re.compile(rf"[^\W\d_]{{{MIN_CORRECTED},}}")
 
 # Records one problem: (message, key path such as "rules[2].patterns.en[0]").

@@ -37,7 +37,9 @@ __all__ = ["Normalized", "fold", "guess_language", "known_words", "normalize", "
 _LIST_ITEM = re.compile(r"[ \t]*(?:[-*•·‣◦▪]|\(?\d{1,3}[.)]|\(?[a-zA-Z]\))[ \t]+(?=\S)")
 # End of a sentence: ., !, ? or an ellipsis (repeated), then closing quotes or brackets, then a space
 # or the end.
-_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)")
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s|$)"
+                           # Chinese: 。！？ end a sentence with no space after, before any closing mark
+                           r"|[\u3002\uff01\uff1f]+[\u201d\u2019\u300d\u300f\uff09]*")
 # Words whose trailing period does not end a sentence ("U.S. Food and Drug Administration",
 # Spanish "EE. UU.", "Dra.", "Ud.").
 _ABBREVIATIONS = frozenset(

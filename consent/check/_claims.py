@@ -19,8 +19,8 @@ overlaps the hit, or ends at most :data:`NEGATION_WINDOW` characters before it w
 break* in between: "is **not** approved by the FDA", "a **cure is not** possible". An ``unless``
 match lying wholly inside the hit does not count; the "no" of "no risk" is the claim itself.
 
-Clauses end at ``;``, ``:`` and dashes, and in English and Spanish at contrasting conjunctions
-(", but", "however", ", pero", "sin embargo" ...), so the "not" of "it is not a drug, but it cures
+Clauses end at ``;``, ``:`` and dashes, and in English, Spanish and Chinese at contrasting conjunctions
+(", but", "however", ", pero", "sin embargo", "但是" ...; in Chinese also at every full-width comma), so the "not" of "it is not a drug, but it cures
 arthritis" does not excuse "cures". A scope break is a word that starts a new thought between a
 negation and the hit ("we do not hide THAT our exosomes are FDA approved", "not cheap, OUR product
 is approved", "no downtime AND FDA approved"); see :data:`GRAMMARS`. Other languages have the
@@ -133,6 +133,12 @@ GRAMMARS: Mapping[str, Grammar] = types.MappingProxyType({
             r"|(?<![^\W\d_][ai]d[oa])(?<![^\W\d_][ai]d[oa]s)\s+(?:y|e)\b",
             _FLAGS,
         ),
+    ),
+    # Chinese (Simplified): no spaces and no \b; a clause ends at the full-width comma, semicolon and
+    # colon and at a contrast ("但是", "不过"); a new thought starts at a conjunction of cause or addition.
+    "zh-Hans": Grammar(
+        re.compile(_PUNCTUATION + r"|[，；：。！？]|但是|但|可是|不过|然而|而是|却"),
+        re.compile(r"因为|所以|由于|因此|虽然|尽管|而且|并且|同时|以及|我们的|本诊所"),
     ),
 })
 _DEFAULT_GRAMMAR = Grammar(re.compile(_PUNCTUATION), re.compile(r"(?!)"))

@@ -14,7 +14,7 @@ from ..document import Form, Signatures
 from ..library.loader import Library
 from ._claims import ENGLISH, ClaimHit, ClaimRule, scan
 from ._legal import legal_position
-from ._readability import as_prose, scores, word_count
+from ._readability import CHINESE, as_prose, scores, word_count
 from ._report import Figure, Finding, Report
 from ._settings import settings_for
 
@@ -87,13 +87,22 @@ def _threshold_findings(
     )
     if form.language == "es":
         checks = (("min_ease", "szigriszt-pazos", lambda v, lim: v < lim, "Szigriszt-Pazos {v} is below {lim}"),)
+    if form.language in CHINESE:
+        checks = (
+            ("max_sentence_chars", "sentence-chars-mean", lambda v, lim: v > lim,
+             "sentences average {v} characters, above {lim}"),
+            ("max_longest_sentence_chars", "sentence-chars-max", lambda v, lim: v > lim,
+             "the longest sentence has {v:.0f} characters, above {lim}"),
+        )
     for suffix, formula, bad, template in checks:
         limit = limits.get(f"{scope_key}_{suffix}")
         if limit is None or formula not in dict(fig.scores):
             continue
         value = fig.score(formula)
         if bad(value, limit):
-            rule = f"readability.{scope_key.replace('_', '-')}-{'grade' if 'grade' in suffix else 'ease'}"
+            kind = ("longest-sentence" if "longest" in suffix else "sentence-length" if "sentence" in suffix
+                    else "grade" if "grade" in suffix else "ease")
+            rule = f"readability.{scope_key.replace('_', '-')}-{kind}"
             out.append(Finding(
                 rule, "error", template.format(v=value, lim=limit),
                 clause=None if fig.scope == WHOLE_FORM else fig.scope,
@@ -119,14 +128,25 @@ def readability(form: Form, trace: Sequence[Trace], library: Library) -> tuple[l
             continue
         text = as_prose([p.text for p in pieces])
         whole.append(text)
-        fig = Figure(form.manifest.treatment_id, form.language, ref.id, word_count(text), scores(text, form.language))
+        fig = Figure(form.manifest.treatment_id, form.language, ref.id, word_count(text, form.language),
+                     scores(text, form.language))
         figures.append(fig)
         key = "key_information" if ref.id == "key-information" else "clause"
         findings += _threshold_findings(fig, limits, key, pieces[0], form)
     text = " ".join(whole)
-    fig = Figure(form.manifest.treatment_id, form.language, WHOLE_FORM, word_count(text), scores(text, form.language))
+    fig = Figure(form.manifest.treatment_id, form.language, WHOLE_FORM, word_count(text, form.language),
+                 scores(text, form.language))
     figures.append(fig)
     findings += _threshold_findings(fig, limits, "form", None, form)
+    if form.language in CHINESE:  # say what the check could not do, on every such form
+        findings.append(Finding(
+            "readability.sentence-length-only", "warning",
+            "no established grade-level or reading-ease measure exists for Chinese patient text, so this form "
+            "was checked for sentence length only (characters per sentence: "
+            f"mean {fig.score('sentence-chars-mean')}, longest {fig.score('sentence-chars-max'):.0f}); "
+            "a qualified medical translator must still review its plain language",
+            treatment=form.manifest.treatment_id, language=form.language,
+        ))
     return findings, figures
 
 

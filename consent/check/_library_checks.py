@@ -33,14 +33,17 @@ def sample_clinic(language: str = "en") -> Clinic:
     English, Spanish and ``language``: the library check is about the clauses. A clinic checks its own
     data with ``consent check --clinic FILE``."""
 
-    def text(en: str, es: str) -> dict[str, str]:
-        return {"en": en, "es": es, **({} if language in ("en", "es") else {language: en})}
+    def text(en: str, es: str, zh: str) -> dict[str, str]:
+        given = {"en": en, "es": es, "zh-Hans": zh}
+        return {**given, **({} if language in given else {language: en})}
 
     product = Product(
         maker="Sample Biologics, Inc.",
         source_tissue=text("Stem cells from donated umbilical cord tissue, grown in a lab",
-                           "Células madre de tejido de cordón umbilical donado, cultivadas en un laboratorio"),
-        donor_screening=text("HIV, hepatitis B and C, syphilis, and HTLV", "VIH, hepatitis B y C, sífilis y HTLV"),
+                           "Células madre de tejido de cordón umbilical donado, cultivadas en un laboratorio",
+                           "捐献的脐带组织中的干细胞，在实验室里培养"),
+        donor_screening=text("HIV, hepatitis B and C, syphilis, and HTLV", "VIH, hepatitis B y C, sífilis y HTLV",
+                             "艾滋病病毒、乙肝和丙肝、梅毒和 HTLV"),
     )
     return Clinic(
         name="Sample Clinic",
@@ -49,8 +52,8 @@ def sample_clinic(language: str = "en") -> Clinic:
         state="ID",  # a state with no notice: notices are checked on their own
         provider=Provider(name="Jordan Sample", credentials="MD"),
         fees=FeeSchedule(price_per_session=Decimal("1000"), planned_sessions=2,
-                         included=(text("The product", "El producto"),),
-                         excluded=(text("Imaging", "Estudios de imagen"),)),
+                         included=(text("The product", "El producto", "产品"),),
+                         excluded=(text("Imaging", "Estudios de imagen", "影像检查"),)),
         products={treatment: product for treatment in STOCK_TREATMENTS},
     )
 
@@ -64,11 +67,13 @@ SAMPLE_DATE = dt.date(2026, 1, 15)
 _SAMPLE_STUDY_TEXTS = {  # language -> (purpose, duration): the clinic writes them in each form language
     "en": ("To learn if the treatment is safe, and if it helps.", "about 6 months"),
     "es": ("Saber si el tratamiento es seguro y si ayuda.", "unos 6 meses"),
+    "zh-Hans": ("了解这项治疗是否安全、是否有用。", "大约 6 个月"),
 }
 _SAMPLE_PROCEDURES = {  # language -> (experimental, not experimental, sample)
     "en": ("The study treatment.", "A checkup and a short survey at each visit.", "A small tube of blood at each visit."),
     "es": ("El tratamiento del estudio.", "Un chequeo y una encuesta corta en cada visita.",
            "Un tubo pequeño de sangre en cada visita."),
+    "zh-Hans": ("研究用的治疗。", "每次来诊所时做一次检查和一份简短的问卷。", "每次来诊所时抽一小管血。"),
 }
 
 

@@ -13,6 +13,14 @@ Spanish syllables and scored texts 5 to 9 points too easy). Both formulas use th
   harder; Fernandez-Huerta adapted Flesch's formula, whose second term is words per sentence, and the
   corrected form is the one used by legible.es and textstat (G. Law, "Error in the Fernandez Huerta
   Readability Formula", LINGUIST List 22.2332, 2011).
+
+Chinese (Simplified, ``zh-Hans``): no grade-level or reading-ease measure is established for Chinese
+patient text the way Flesch-Kincaid is for English (published Chinese formulas, such as Yang's of 1971
+or Jing's of 1995, were fitted to school texts, need a graded word list and are not used for health
+writing), so none is computed. The check says so (``readability.sentence-length-only``) and measures
+sentence length only, in characters: each Han character counts one, each run of Latin letters or digits
+("FDA", "911") one, punctuation and spaces none. Sentences end at 。！？；, or at . ! ? ; before a space.
+The limits and why they are what they are: templates/rules/settings.yaml.
 """
 
 from __future__ import annotations
@@ -24,7 +32,12 @@ from collections.abc import Sequence
 from . import _english
 from ._syllables_es import counts as spanish_counts
 
-_END = re.compile(r"[.!?:;]\s*$")
+_END = re.compile(r"[.!?:;。！？：；]\s*$")
+# A Chinese sentence ends at a full-width stop, or at an ASCII one before a space or the end (not "1.5").
+_ZH_SENTENCE_END = re.compile(r"[。！？；]+|[.!?;]+(?=\s|$)")
+_ZH_UNIT = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]|[A-Za-z0-9]+")
+CHINESE = frozenset({"zh-Hans"})
+"""Form languages scored by sentence length only (no established grade-level measure)."""
 
 
 def as_prose(pieces: Sequence[str]) -> str:
@@ -44,14 +57,34 @@ def _spanish(text: str) -> tuple[tuple[str, float], ...]:
     )
 
 
+def chinese_sentences(text: str) -> list[int]:
+    """The length in characters (Han characters, and runs of Latin letters or digits) of each sentence."""
+    lengths = [len(_ZH_UNIT.findall(part)) for part in _ZH_SENTENCE_END.split(text)]
+    return [n for n in lengths if n]
+
+
+def _chinese(text: str) -> tuple[tuple[str, float], ...]:
+    lengths = chinese_sentences(text)
+    if not lengths:
+        return (("sentence-chars-mean", 0.0), ("sentence-chars-max", 0.0))
+    return (("sentence-chars-mean", round(sum(lengths) / len(lengths), 1)),
+            ("sentence-chars-max", float(max(lengths))))
+
+
 @functools.lru_cache(maxsize=4096)  # a batch scores the same clause text for every patient: do it once
 def scores(text: str, language: str) -> tuple[tuple[str, float], ...]:
     """(formula, value) pairs for ``language``: Flesch-Kincaid and Flesch for English;
-    Szigriszt-Pazos and Fernandez-Huerta for Spanish."""
+    Szigriszt-Pazos and Fernandez-Huerta for Spanish; for Chinese the mean and longest sentence, in
+    characters (no grade-level measure is established for it)."""
+    if language in CHINESE:
+        return _chinese(text)
     if language == "es":
         return _spanish(text)  # pure functions of the text: no shared state, no lock
     return _english.scores(text)
 
 
-def word_count(text: str) -> int:
+def word_count(text: str, language: str = "en") -> int:
+    """Words; for Chinese (no spaces between words), characters as :func:`chinese_sentences` counts them."""
+    if language in CHINESE:
+        return len(_ZH_UNIT.findall(text))
     return len(text.split())

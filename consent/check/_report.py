@@ -105,7 +105,8 @@ class Report:
             for fig in self.figures:
                 scores = "  ".join(f"{name} {value:5.1f}" for name, value in fig.scores)
                 form = fig.treatment + (f"/{fig.variant}" if fig.variant else "")
-                lines.append(f"  {form:<21} {fig.language:<3} {fig.scope:<22} {fig.words:>5} words  {scores}")
+                unit = "chars" if fig.language.startswith("zh") else "words"  # Chinese: no spaces between words
+                lines.append(f"  {form:<21} {fig.language:<3} {fig.scope:<22} {fig.words:>5} {unit}  {scores}")
         lines.append(
             f"{len(self.errors)} error(s), {len(self.warnings)} warning(s), "
             f"{len(self.acknowledged)} acknowledged; {self.rule_count} rules"

@@ -24,6 +24,9 @@ from ._legal import ACKNOWLEDGEABLE
 THRESHOLD_KEYS = {
     "formula", "key_information_max_grade", "key_information_min_ease", "clause_max_grade", "clause_min_ease",
     "form_max_grade", "form_min_ease",
+    # Chinese: sentence length in characters (consent/check/_readability.py)
+    "key_information_max_sentence_chars", "clause_max_sentence_chars", "form_max_sentence_chars",
+    "key_information_max_longest_sentence_chars", "clause_max_longest_sentence_chars",
 }
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -44,8 +45,13 @@ LETTER_PT = (612.0, 792.0)  # 8.5 x 11 inches
 TOLERANCE_PT = 0.05
 
 
+# A Han character (or CJK mark) is a word of its own: Chinese has no spaces, and a PDF draws the digits
+# of "1980年4月30日" in one font and its Han characters in another, as separate runs.
+_TOKEN = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\U00020000-\U0003134f]|[^\s\u2e80-\u9fff\uf900-\ufaff\U00020000-\U0003134f]+")
+
+
 def _words(text: str) -> list[str]:
-    return unicodedata.normalize("NFKC", text).split()
+    return _TOKEN.findall(unicodedata.normalize("NFKC", text))
 
 
 @attrs.frozen

@@ -4,7 +4,9 @@ EHRs often leave ``Patient.communication.language.coding`` out and write only ``
 column of names: "Spanish", "español", "Espanol", "Spanish (Mexico)". :func:`language_code` turns a code or
 a name into a code that :func:`consent.library.loader.resolve_language` understands, or None. Names are those
 Babel (CLDR) gives every language in English and in Spanish (the stock forms' languages), compared without
-case or accents and without a trailing "(region)"; nothing is guessed beyond them.
+case or accents and without a trailing "(region)"; nothing is guessed beyond them. Chinese is written in
+two scripts, so its "(...)" is kept when it names a script or a place ("Chinese (Traditional)" ->
+``zh-Hant``, "Chinese (Taiwan)" -> ``zh-TW``) and a Chinese name with any other "(...)" is not understood.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import unicodedata
 
 _TAG = re.compile(r"([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*")
 _REGION = re.compile(r"\s*\([^()]*\)\s*$")
-NAME_LOCALES = ("en", "es")
-"""The languages whose names for languages are understood: English ("Spanish") and Spanish ("español")."""
+NAME_LOCALES = ("en", "es", "zh_Hans")
+"""The languages whose names for languages are understood: English ("Spanish"), Spanish ("español") and
+Chinese (Simplified) ("中文", "繁体中文")."""
 
 
 def _fold(text: str) -> str:
@@ -53,9 +56,26 @@ def is_language_code(value: str) -> bool:
     return base in codes or base in aliases
 
 
+@functools.lru_cache(maxsize=1)
+def _script_and_place_names() -> dict[str, str]:
+    """Folded names of the Chinese scripts and of places (English, Spanish, Chinese) -> subtag."""
+    from babel import Locale  # noqa: PLC0415
+
+    out: dict[str, str] = {}
+    for locale in NAME_LOCALES:
+        loc = Locale.parse(locale)
+        for script in ("Hans", "Hant"):
+            out.setdefault(_fold(loc.scripts[script]), script)
+        for region, name in loc.territories.items():
+            if len(region) == 2 and region.isalpha():
+                out.setdefault(_fold(name), region)
+    return out
+
+
 def language_code(value: object) -> str | None:
     """The language code for ``value``, a code (returned as written, stripped) or a language's name in
-    English or Spanish ("Spanish", "español", "Espanol", "Spanish (Mexico)" -> ``es``); None otherwise."""
+    English, Spanish or Chinese ("Spanish", "español", "Espanol", "Spanish (Mexico)" -> ``es``; "Chinese
+    (Traditional)" -> ``zh-Hant``); None otherwise."""
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
@@ -63,4 +83,11 @@ def language_code(value: object) -> str | None:
         return text
     names = _known()[2]
     folded = _fold(text)
-    return names.get(folded) or names.get(_fold(_REGION.sub("", text)))
+    if folded in names:
+        return names[folded]
+    bare = names.get(_fold(_REGION.sub("", text)))
+    if bare == "zh":  # "Chinese (Taiwan)": the script matters, so the bracket must say which
+        inside = _fold(text[text.rindex("(") + 1:].rstrip(" )"))
+        subtag = _script_and_place_names().get(inside)
+        return f"zh-{subtag}" if subtag else None
+    return bare

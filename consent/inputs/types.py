@@ -38,7 +38,8 @@ class Provider:
 Text: TypeAlias = str | Mapping[str, str]
 """Clinic text that prints on the form: a string (English), or language code -> text."""
 
-LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+# A form language: ISO 639 (en, es), with a script subtag where the language has two (zh-Hans).
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?$")
 TREATMENT_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 

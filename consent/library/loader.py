@@ -345,11 +345,38 @@ def get_library(packs: Iterable[str | Path] = ()) -> Library:
     return _cached(tuple(str(Path(p).resolve()) for p in packs))
 
 
+# Chinese is written in two scripts; a form in one is no use to a reader of the other. A tag's script
+# subtag decides (zh-Hans, zh-Hant); without one its region does, as CLDR's likely subtags have it:
+# Taiwan, Hong Kong and Macao write Traditional, mainland China, Singapore and Malaysia Simplified, and a
+# bare "zh" (or "Chinese") is Simplified. A region not listed here is not guessed: no form.
+_CHINESE_SCRIPT_BY_REGION = {"CN": "Hans", "SG": "Hans", "MY": "Hans", "TW": "Hant", "HK": "Hant", "MO": "Hant"}
+
+
+def _chinese(subtags: list[str]) -> str | None:
+    """``zh-Hans`` or ``zh-Hant`` for the subtags after ``zh`` (``["CN"]``, ``["Hant", "TW"]``), else None."""
+    for tag in subtags:
+        if tag.lower() in ("hans", "hant"):
+            return "zh-" + tag.capitalize()
+    regions = [tag.upper() for tag in subtags if len(tag) == 2 and tag.isalpha()]
+    if not regions:
+        return "zh-Hans"
+    script = _CHINESE_SCRIPT_BY_REGION.get(regions[0])
+    return f"zh-{script}" if script else None
+
+
 def resolve_language(code: str | None, available: Iterable[str]) -> str | None:
-    """Map an ISO language code (``es``, ``es-MX``, ``spa``, ``es_US``) to an available form language."""
+    """Map an ISO language code (``es``, ``es-MX``, ``spa``, ``es_US``) to an available form language.
+
+    Chinese resolves to its script: ``zh``, ``zh-CN``, ``zh-SG``, ``zh-Hans``, ``zho`` and ``cmn`` to
+    ``zh-Hans``; ``zh-TW``, ``zh-HK`` and ``zh-Hant`` to ``zh-Hant`` (no stock form: the caller falls
+    back to English and warns), never to the other script."""
     if not code or not code.strip():
         return None
-    base = code.strip().replace("_", "-").split("-")[0].lower()
+    subtags = code.strip().replace("_", "-").split("-")
+    base = subtags[0].lower()
     aliases = get_global("language_aliases")
     base = str(aliases.get(base, base)).split("_")[0]
+    if base in ("zh", "cmn"):  # Mandarin is written in either script: the subtags decide
+        chosen = _chinese(subtags[1:])
+        return chosen if chosen in set(available) else None
     return base if base in set(available) else None
