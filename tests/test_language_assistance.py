@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pikepdf
@@ -308,3 +309,24 @@ def test_the_fast_path_and_the_plain_path_print_the_same_page(form: consent.Form
         images.append([p.read_bytes() for p in sorted(tmp_path.glob(f"{name}-*.pgm"))])
     assert len(images[0]) == len(images[1]) >= 8
     assert [i for i, (a, b) in enumerate(zip(*images, strict=True)) if a != b] == []
+
+
+def test_each_line_is_tagged_with_its_language_and_the_page_passes_the_pdf_ua_checker(pack: Path, pdf: bytes,
+                                                                                     tmp_path: Path):
+    """The tagged PDF: each tagline's paragraph carries /Lang (a screen reader switches voice), with its
+    words; and the independent checker `pdfua` finds nothing on the form."""
+    pytest.importorskip("pdfua")
+    import tagged
+
+    tree, _, _ = tagged.read(pdf)
+    langs = {str(e.keys["/Lang"]): tagged.squash(e.all_text()) for e in tree.walk() if "/Lang" in e.keys
+             and e.s == "/P"}
+    expected = _expected(pack)
+    for tag in TEST_LANGUAGES:
+        assert tag in langs, tag
+        assert tagged.squash(PHONE) in langs[tag]
+    assert tagged.squash(expected["es"]) == langs["es"]
+    path = tmp_path / "taglines.pdf"
+    path.write_bytes(pdf)
+    done = subprocess.run([sys.executable, "-m", "pdfua", "check", str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout

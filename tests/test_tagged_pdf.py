@@ -59,12 +59,12 @@ def _patient(language: str) -> consent.Patient:
 
 
 def test_every_stock_form_rendered_passes_the_independent_pdf_ua_checker(tmp_path, capsys):
-    """`consent render`, 3 treatments x English and Spanish x flat and fillable: no finding."""
+    """`consent render`, 3 treatments x English, Spanish and Chinese x flat and fillable: no finding."""
     patient = tmp_path / "patient.yaml"
     patient.write_text("full_name: Ana María Ruiz-Okafor\nbirth_date: 1970-03-04\nmrn: MRN-1\n")
     paths = []
     for treatment in TREATMENTS:
-        for language in ("en", "es"):
+        for language in ("en", "es", "zh-Hans"):
             for fillable in ((), ("--fillable",)):
                 out = tmp_path / f"{treatment}-{language}-{bool(fillable)}"
                 code, _, err = run_cli(capsys, "render", treatment, "--patient", str(patient), "--clinic",
@@ -72,7 +72,7 @@ def test_every_stock_form_rendered_passes_the_independent_pdf_ua_checker(tmp_pat
                                        "--format", "pdf", "--out", str(out), *fillable)
                 assert code == 0, err
                 paths += sorted(out.glob("*.pdf"))
-    assert len(paths) == 12
+    assert len(paths) == 18
     assert_clean(paths)
 
 
