@@ -152,7 +152,7 @@ _LANGUAGE = re.compile(r"[a-z]{2,3}")
 _LOCALE = re.compile(r"[a-z]{2,3}(_[A-Za-z0-9]{2,8})*")
 _ROLES = ("patient", "representative", "witness", "provider")
 RENDER_OPTIONS: Mapping[str, tuple[Any, ...]] = {
-    "pdf_variant": (None, "pdf/a-3u", "pdf/a-3b"),
+    "pdf_variant": (None, "pdf/a-3a", "pdf/a-3u", "pdf/a-3b"),
     "fillable": (False, True),
     "esign": (None, "docusign", "adobe"),
 }

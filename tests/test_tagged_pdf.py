@@ -286,3 +286,41 @@ def test_words_of_the_body_are_unchanged_by_tagging(forms):
     form, _, fast = forms[0]
     text = " ".join(pdf_body_words(form, fast))
     assert " ".join(words(form.title)) in text
+
+
+@pytest.mark.parametrize("variant", ["pdf/a-3a", "pdf/a-3u"])
+def test_an_archival_pdf_a_is_tagged_and_says_it_is_pdf_ua_too(variant, tmp_path, capsys):
+    """`render --pdf-variant pdf/a-3a` (level A, the accessible level) or 3u: the checker finds nothing,
+    and the XMP says PDF/A-3 and PDF/UA-1, with PDF/A's extension schema for the PDF/UA property."""
+    patient = tmp_path / "patient.yaml"
+    patient.write_text("full_name: Ana Ruiz\nbirth_date: 1970-03-04\n")
+    out = tmp_path / "out"
+    code, _, err = run_cli(capsys, "render", "hair", "--patient", str(patient), "--clinic", str(CLINIC), "--date",
+                           DATE.isoformat(), "--format", "pdf", "--out", str(out), "--pdf-variant", variant)
+    assert code == 0, err
+    path = next(out.glob("*.pdf"))
+    assert_clean([path])
+    with pikepdf.open(path) as doc:
+        meta = doc.open_metadata()
+        assert meta.get("pdfaid:part") == "3" and meta.get("pdfaid:conformance") == variant[-1].upper()
+        assert meta.get("pdfuaid:part") == "1"
+        xmp = doc.Root.Metadata.read_bytes()
+        assert b"<pdfaSchema:namespaceURI>http://www.aiim.org/pdfua/ns/id/</pdfaSchema:namespaceURI>" in xmp
+        assert "/StructTreeRoot" in doc.Root
+
+
+def test_a_signed_forms_archival_copy_does_not_claim_pdf_ua():
+    """Its filled-in values are drawn over the tagged pages, outside the tree: no PDF/UA claim."""
+    import pydyf
+
+    from consent.pdf.finish import finish
+
+    pdf = pydyf.PDF()
+    xmp = pydyf.Stream([b'<rdf:RDF><rdf:Description pdfaid:part="3"/></rdf:RDF>'])
+    pdf.add_object(xmp)
+    pdf.catalog["Metadata"] = xmp.reference
+    pdf.catalog["StructTreeRoot"] = xmp.reference  # present: a tagged PDF/A
+    finish(None, pdf, claim_ua=False)
+    assert b"pdfuaid" not in b"".join(xmp.stream)
+    finish(None, pdf)
+    assert b'pdfuaid:part="1"' in b"".join(xmp.stream)

@@ -122,7 +122,7 @@ def show(treatment: str, state: str | None, packs: Sequence[str]) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write into.")
 @click.option("--allow-check-errors", is_flag=True,
               help="Render even if the compliance check finds errors; the errors are listed in the form's manifest.")
-@click.option("--pdf-variant", type=click.Choice(["pdf/a-3u", "pdf/a-3b"]),
+@click.option("--pdf-variant", type=click.Choice(["pdf/a-3a", "pdf/a-3u", "pdf/a-3b"]),
               help="Archival PDF/A-3 with the form's data and manifest attached as JSON (for a signed form's "
                    "archival copy, see `consent archive`).")
 @fillable_option
@@ -230,7 +230,7 @@ def _base_url(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 @click.option("--jobs", type=click.IntRange(min=1), help="Worker processes (default: every core).")
 @click.option("--date", "date_text", metavar="YYYY-MM-DD", help="Date printed on the forms (default: today).")
 @click.option("--language", help="Form language for everyone (default: each patient's preferred language).")
-@click.option("--pdf-variant", type=click.Choice(["pdf/a-3u", "pdf/a-3b"]),
+@click.option("--pdf-variant", type=click.Choice(["pdf/a-3a", "pdf/a-3u", "pdf/a-3b"]),
               help="Archival PDF/A-3 with the form's data and manifest attached as JSON.")
 @click.option("--base-url", "base_url", metavar="URL", callback=_base_url,
               help="Where OUT will be published (absolute http(s) URL): each FHIR DocumentReference gives "

@@ -23,17 +23,21 @@ import hashlib
 import re
 from typing import Any
 
-from .tags import finish_tags
+from .tags import finish_tags, identify_ua_in_pdf_a
 
 SUBSET = re.compile(rb"/[A-Z]{6}\+")  # a subset's name: a tag of six upper-case letters, "+", the font's name
 FONT_FILES = ("FontFile2", "FontFile3", "FontFile")
 
 
-def finish(document: Any, pdf: Any) -> None:
-    """WeasyPrint's ``finisher``: ``pdf`` is its ``pydyf.PDF``, changed in place."""
+def finish(document: Any, pdf: Any, *, claim_ua: bool = True) -> None:
+    """WeasyPrint's ``finisher``: ``pdf`` is its ``pydyf.PDF``, changed in place. ``claim_ua=False``: a
+    PDF/A that is not to say it is PDF/UA (the archival copy of a signed form, whose filled-in values are
+    drawn over the tagged pages)."""
     subset_tags(pdf.objects)
     associated_files_once(pdf)
     finish_tags(pdf)
+    if claim_ua:
+        identify_ua_in_pdf_a(pdf)
 
 
 def subset_tag(name: bytes, program: bytes) -> bytes:

@@ -283,14 +283,15 @@ def tagged(variant: str | None) -> dict[str, Any]:
 
 
 def write_document(document: Any, form: Form, variant: str | None, *, fillable: bool = False,
-                   esign: str | None = None) -> bytes:
+                   esign: str | None = None, claim_ua: bool = True) -> bytes:
     """Write a laid-out document with the form's identifier, attachments and metadata. ``fillable`` and
     ``esign`` are the options the finished PDF is made with (consent/pdf/fields.py adds the form
     fields and e-signature tags afterwards); they are passed here so that the form's data records them.
 
     Every PDF carries ``consent-manifest.json`` (the manifest) and ``consent-form.json`` (the form's whole
     data, with ``variant`` and the other render options, for ``consent rerender``: see
-    :mod:`consent._form_data`); in a PDF/A-3 both are associated files (relationship Data)."""
+    :mod:`consent._form_data`); in a PDF/A-3 both are associated files (relationship Data). A tagged
+    PDF/A says it is PDF/UA-1 too unless ``claim_ua`` is false (see consent/pdf/finish.py)."""
     wp = weasyprint_module()
     res = resources(form.packs)
     stamp = dt.datetime.combine(form.date, dt.time(0, 0), tzinfo=dt.UTC)
@@ -309,7 +310,7 @@ def write_document(document: Any, form: Form, variant: str | None, *, fillable: 
     try:
         return bytes(
             document.write_pdf(
-                finisher=finish,
+                finisher=finish if claim_ua else functools.partial(finish, claim_ua=False),
                 pdf_identifier=hashlib.sha256(form.form_id.encode()).digest()[:16],
                 **tagged(variant),
                 attachments=attachments,

@@ -19,6 +19,8 @@ the structure element made for it) and just before it writes the file (:func:`fi
   the document, not again on every page.
 - **Hidden elements left out.** An element with ``aria-hidden="true"`` (the strings of the page header,
   which form.html holds for CSS and never draws) is not in the tree.
+- **PDF/UA in a PDF/A.** A tagged archival PDF/A says in its XMP that it is PDF/UA-1 too, with the
+  extension schema PDF/A asks for (:func:`identify_ua_in_pdf_a`).
 - **Names for elements without text.** ``aria-label`` becomes ``/Alt`` (a screening box says whether it
   is ticked, in the form's language).
 
@@ -131,6 +133,36 @@ def finish_tags(pdf: Any) -> None:
             for mcid in mcids:
                 if mcid < len(refs):
                     refs[mcid] = "null"
+
+
+# The PDF/UA identification in a PDF/A's XMP, with the extension schema PDF/A asks for a property outside
+# its predefined schemas (ISO 19005-3, 6.6.2.3; ISO 14289-1, 5).
+_UA_IN_PDF_A = (
+    '<rdf:Description rdf:about="" xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/" '
+    'xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#" xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">'
+    '<pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">'
+    '<pdfaSchema:schema>PDF/UA Universal Accessibility Schema</pdfaSchema:schema>'
+    '<pdfaSchema:namespaceURI>http://www.aiim.org/pdfua/ns/id/</pdfaSchema:namespaceURI>'
+    '<pdfaSchema:prefix>pdfuaid</pdfaSchema:prefix>'
+    '<pdfaSchema:property><rdf:Seq><rdf:li rdf:parseType="Resource">'
+    '<pdfaProperty:name>part</pdfaProperty:name><pdfaProperty:valueType>Integer</pdfaProperty:valueType>'
+    '<pdfaProperty:category>internal</pdfaProperty:category>'
+    '<pdfaProperty:description>Part of ISO 14289 to which the file conforms</pdfaProperty:description>'
+    '</rdf:li></rdf:Seq></pdfaSchema:property></rdf:li></rdf:Bag></pdfaExtension:schemas></rdf:Description>'
+    '<rdf:Description rdf:about="" xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/" pdfuaid:part="1"/>'
+).encode()
+
+
+def identify_ua_in_pdf_a(pdf: Any) -> None:
+    """A tagged PDF/A (WeasyPrint writes its PDF/A identification only) also says it is PDF/UA-1."""
+    metadata = pdf.catalog.get("Metadata")
+    if metadata is None or "StructTreeRoot" not in pdf.catalog:
+        return
+    stream = pdf.objects[_number(metadata)]
+    data = b"".join(part if isinstance(part, bytes) else str(part).encode() for part in stream.stream)
+    if b"pdfaid:part" not in data or b"pdfuaid:part" in data:
+        return
+    stream.stream = [data.replace(b"</rdf:RDF>", _UA_IN_PDF_A + b"</rdf:RDF>", 1)]
 
 
 def _number(reference: Any) -> int:

@@ -129,7 +129,7 @@ def make_archive(pdf: bytes, *, variant: str = DEFAULT_VARIANT, trust_roots: Seq
                           "form", problems=problems)
     document = layout(form_html(noted), form.packs)
     places = field_places(document)
-    base = write_document(document, form, variant)
+    base = write_document(document, form, variant, claim_ua=False)
     layers = _values(form, signed, places, document, printed)
     made = _assemble(base, layers, form, variant, pdf, name, signed)
     return Archived(made, signed, name, tuple(printed.substituted))
@@ -393,7 +393,8 @@ def _assemble(base: bytes, layers: list[_Layer], form: Form, variant: str, origi
 
     from ..pdf.stamp import stamp_open
 
-    layer_pdf = write_document(_laid_out_layer(form, layers), form, variant) if layers else None
+    layer_pdf = (write_document(_laid_out_layer(form, layers), form, variant, claim_ua=False) if layers
+                 else None)
     with pikepdf.open(io.BytesIO(base)) as doc:
         if layer_pdf is not None:
             with pikepdf.open(io.BytesIO(layer_pdf)) as drawn:
