@@ -32,16 +32,20 @@ def build(
     language: str | None = None,
     packs: Sequence[str | Path] = (),
     allow_check_errors: bool = False,
+    large_print: bool = False,
 ) -> Form:
     """Build the consent form for ``treatment`` (an id such as ``"knee-injection"``).
 
     The finished form is checked (consent elements, readability, forbidden claims); errors raise
     :class:`~consent.errors.CheckFailed` unless ``allow_check_errors``, in which case the form's
-    manifest lists them. Raises :class:`~consent.errors.InputError` listing every problem in the
+    manifest lists them. ``large_print``: the form in large print (body text of at least 18 points, larger
+    headings, wider line spacing, on letter paper; a state notice keeps its own larger size), in the PDF and the
+    DOCX (:attr:`Form.large_print`, recorded in the manifest). Raises :class:`~consent.errors.InputError` listing every problem in the
     inputs, or :class:`~consent.errors.ContentError` for problems in clause or treatment files.
     """
     form, trace = assemble(
-        treatment, patient=patient, clinic=clinic, date=date, screening=screening, language=language, packs=packs
+        treatment, patient=patient, clinic=clinic, date=date, screening=screening, language=language, packs=packs,
+        large_print=large_print,
     )
     return apply_check(form, check_form(form, trace, get_library(packs)), allow_check_errors=allow_check_errors)
 

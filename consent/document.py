@@ -157,8 +157,9 @@ class Minor:
 
 @attrs.frozen
 class Manifest:
-    """What went into a form: clause ids and versions, treatment, template version, check results, and,
-    for a minor, the age of majority that applied (``minor``; None for an adult)."""
+    """What went into a form: clause ids and versions, treatment, template version, check results, for a
+    minor, the age of majority that applied (``minor``; None for an adult), and whether the form is in large
+    print (``large_print``)."""
 
     treatment_id: str
     treatment_version: str
@@ -169,9 +170,12 @@ class Manifest:
     acknowledged: tuple[str, ...] = ()
     check_errors: tuple[str, ...] = ()
     minor: Minor | None = attrs.field(default=None, metadata={OMIT_IF_DEFAULT: True})
+    # The form is printed large (body text LARGE_PRINT_PT and up): both renderers follow it, and rerender too.
+    large_print: bool = attrs.field(default=False, metadata={OMIT_IF_DEFAULT: True})
 
     def to_dict(self, form_id: str) -> dict[str, Any]:
         minor = {} if self.minor is None else {"minor": attrs.asdict(self.minor)}
+        large = {"large_print": True} if self.large_print else {}
         return {
             "form_id": form_id,
             "treatment": {"id": self.treatment_id, "version": self.treatment_version},
@@ -182,6 +186,7 @@ class Manifest:
             "acknowledged": list(self.acknowledged),
             "check_errors": list(self.check_errors),
             **minor,
+            **large,
         }
 
 
@@ -228,6 +233,13 @@ class Form:
     packs: tuple[str, ...] = ()
     jurisdiction: Jurisdiction | None = None
 
+    @property
+    def large_print(self) -> bool:
+        """The form is in large print (``consent.build(..., large_print=True)``): body text of at least
+        :data:`LARGE_PRINT_PT`, larger headings, wider line spacing, on letter paper (templates/large-print.css,
+        and the DOCX's styles scaled). Recorded in the manifest, so that ``consent rerender`` makes it so again."""
+        return self.manifest.large_print
+
     def manifest_dict(self) -> dict[str, Any]:
         """The manifest as plain data (also embedded in the PDF and DOCX metadata)."""
         return self.manifest.to_dict(self.form_id)
@@ -262,6 +274,27 @@ class Form:
 
         return consent.write_form(self, out_dir, formats, stem=stem, pdf_variant=pdf_variant, fillable=fillable,
                                   esign=esign)
+
+
+LARGE_PRINT_PT = 18.0
+"""The smallest type size of a large-print form, in points (its body text)."""
+
+
+def printed(form: Form) -> Form:
+    """The form as its renderers print it: in large print, each notice with a type size of its own (a
+    state's legal minimum) gets at least :data:`LARGE_PRINT_PT` (Utah's 40-point notice stays 40 points;
+    a notice without one takes the large body size from the stylesheet). Otherwise the form itself."""
+    if not form.large_print:
+        return form
+    sections = []
+    for section in form.sections:
+        if any(isinstance(b, Notice) and b.type_pt and b.type_pt < LARGE_PRINT_PT for b in section.blocks):
+            blocks = tuple(attrs.evolve(b, type_pt=LARGE_PRINT_PT)
+                           if isinstance(b, Notice) and b.type_pt and b.type_pt < LARGE_PRINT_PT else b
+                           for b in section.blocks)
+            section = attrs.evolve(section, blocks=blocks)
+        sections.append(section)
+    return attrs.evolve(form, sections=tuple(sections))
 
 
 def content_id(sections: Sequence[Section], **fields: Any) -> str:

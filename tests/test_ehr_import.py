@@ -375,7 +375,8 @@ def test_mapping_with_unknown_keys_is_rejected(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError) as caught:
         read_records([csv_file], mapping=mapping)
-    known = "full_name, given_name, family_name, birth_date, mrn, preferred_language, deceased, treatment"
+    known = ("full_name, given_name, family_name, birth_date, mrn, preferred_language, deceased, treatment, "
+             "large_print")
     assert [str(p) for p in caught.value.problems] == [
         f"{mapping}:6: dateformat is not a known key (expected one of: columns, date_format, screening)",
         f"{mapping}:4: columns.fullname is not a known key (expected one of: {known})",

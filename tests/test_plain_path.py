@@ -146,3 +146,31 @@ def test_every_memo_named_for_clear_caches_exists():
         loaded = importlib.import_module(module)
         for name in names:
             assert hasattr(loaded, name), f"{module}.{name}"
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils is installed by ./dev test")
+@pytest.mark.parametrize("fillable", [False, True], ids=["plain-pdf", "fillable"])
+def test_a_large_print_form_is_the_same_by_either_path(fillable, monkeypatch, tmp_path):
+    """A large-print form (issue 27, point 4) has its own shared body (its twin's key holds the option), and
+    gives the same pages by the fast path as by the plain one; Utah's 40-point notice page among them."""
+    import attrs
+
+    clinic = attrs.evolve(consent.load_clinic(CLINIC), state="UT")
+    form = consent.build("hair", patient=PATIENT, clinic=clinic, date=DATE, large_print=True)
+    ordinary = consent.build("hair", patient=PATIENT, clinic=clinic, date=DATE)
+    consent.clear_caches()
+    fast_pdf, how = laid_out_pdf(form, fillable=fillable)
+    fast_docx = consent.render_docx(form)
+    assert how == "shared"
+    assert laid_out_pdf(ordinary, fillable=fillable)[0] != fast_pdf  # not the ordinary form's shared body
+
+    consent.clear_caches()
+    monkeypatch.setenv("CONSENT_SPEEDUPS", "off")
+    plain_pdf, how = laid_out_pdf(form, fillable=fillable)
+    assert how == "whole"
+    assert docx_bytes(form) == fast_docx
+    assert [sorted(page.split()) for page in pdf_pages(fast_pdf)] == [sorted(page.split()) for page in
+                                                                      pdf_pages(plain_pdf)]
+    fast_pages, plain_pages = _gray_pages(fast_pdf, tmp_path, "fast"), _gray_pages(plain_pdf, tmp_path, "plain")
+    assert len(fast_pages) == len(plain_pages) >= 20
+    assert [i for i, (a, b) in enumerate(zip(fast_pages, plain_pages, strict=True)) if a != b] == []

@@ -518,8 +518,10 @@ def assemble(
     screening: Screening | Mapping[str, bool] | None = None,
     language: str | None = None,
     packs: Sequence[str | Path] = (),
+    large_print: bool = False,
 ) -> tuple[Form, list[Trace]]:
-    """Fill in the clauses: the form (unchecked) and where each of its strings came from.
+    """Fill in the clauses: the form (unchecked) and where each of its strings came from. ``large_print``:
+    the form is to be printed large (recorded in its manifest; the renderers follow it).
 
     The steps, in order: check the inputs and load the library; see whether the patient is a minor and
     choose the form's language; gather what the clauses are filled in with (:func:`_gather`); fill in
@@ -542,7 +544,10 @@ def assemble(
     # Before the problems are raised: a missing label is one of them.
     initials = None if minor is None else builder.label("minor_initials")
     _raise_problems(builder, screening)
-    return _put_together(sources, sections, refs, initials, packs), builder.trace
+    form = _put_together(sources, sections, refs, initials, packs)
+    if large_print:
+        form = finish_form(form.sections, form, attrs.evolve(form.manifest, large_print=True))
+    return form, builder.trace
 
 
 @attrs.frozen

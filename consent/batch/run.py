@@ -130,15 +130,18 @@ class _Inputs:
                         digest.update(path.read_bytes())
         # the record's treatment goes in each key: the same form given by TREATMENT or by the record is
         # skipped; the moment forms are made (made_at) is when, not what: a re-run does not remake a form for it
+        # large_print is in each record's key, and only when set: a batch without it keeps the keys it had
         options = attrs.asdict(job, filter=lambda a, _: a.name not in ("out_dir", "shared_dir", "treatment",
-                                                                       "made_at"))
+                                                                       "made_at", "large_print"))
         digest.update(json.dumps(options, default=str, sort_keys=True).encode())
         self.base = digest
 
     def key(self, source: str, patient: Patient, answers: Mapping[str, bool],
-            ids: tuple[str | None, str | None], treatment: str) -> str:
+            ids: tuple[str | None, str | None], treatment: str, large_print: bool = False) -> str:
         digest = self.base.copy()
         record = [source, attrs.asdict(patient), sorted(answers.items()), ids, treatment]
+        if large_print:
+            record.append("large-print")
         digest.update(json.dumps(record, default=str, sort_keys=True).encode())
         return digest.hexdigest()
 
@@ -204,6 +207,7 @@ def run_batch(
     allow_check_errors: bool = False,
     fillable: bool = False,
     esign: str | None = None,
+    large_print: bool = False,
     executor: cf.Executor | None = None,
     jobs: int | None = None,
     progress: Callable[[int, int | None, Outcome], None] | None = None,
@@ -229,7 +233,9 @@ def run_batch(
 
     ``executor`` may be any concurrent.futures Executor (a dask ``Client.get_executor()`` works);
     the default is a process pool with ``jobs`` workers (default: every core), started only if some
-    form needs making. ``fillable`` and ``esign`` are as for ``Form.to_pdf``.
+    form needs making. ``fillable`` and ``esign`` are as for ``Form.to_pdf``. ``large_print``: every form in
+    large print (as ``consent.build``); without it, the records whose ``ImportedRecord.large_print`` is True
+    (a CSV column ``large_print``).
 
     ``out_dir`` belongs to one export (see the module): ``export`` names the records' export (default:
     the files of a ``consent.ehr.Records``, made absolute, else the records' sources); a folder holding
@@ -252,7 +258,7 @@ def run_batch(
         treatment=treatment, clinic=clinic, date=date or dt.date.today(), formats=check_formats(formats),
         out_dir=str(out.resolve()), language=language, packs=tuple(str(Path(p).resolve()) for p in packs),
         pdf_variant=pdf_variant, fhir=fhir, embed_pdf=embed, allow_check_errors=allow_check_errors,
-        fillable=fillable, esign=esign, pdf_base_url=pdf_base_url, made_at=made_at,
+        fillable=fillable, esign=esign, pdf_base_url=pdf_base_url, made_at=made_at, large_print=large_print,
     )
     identity, described = _export_of(records, export)
     _make_folder(out)
@@ -338,6 +344,7 @@ class _Record:
     answers: dict[str, bool] = attrs.field(factory=dict)  # screening answers, from the export if it has them
     treatment: str | None = None  # the treatment the record names, if any
     notes: tuple[str, ...] = ()
+    large_print: bool = False  # the record asks for its form in large print
 
 
 def _read_record(record: Any) -> _Record:
@@ -350,6 +357,7 @@ def _read_record(record: Any) -> _Record:
         answers=dict(getattr(record, "screening", None) or {}),
         treatment=getattr(record, "treatment", None),
         notes=tuple(getattr(record, "notes", None) or ()),
+        large_print=getattr(record, "large_print", None) is True,
     )
 
 
@@ -392,13 +400,14 @@ class _Batch:
                 unmade = [*((p.field or "", p.message) for p in record.problems), *unmade]
                 self.finish(Outcome(record.number, record.source, problems=tuple(unmade)))
                 continue
-            key = self.inputs.key(record.source, record.patient, record.answers, record.ids, treatment)
+            large_print = self.job.large_print or record.large_print
+            key = self.inputs.key(record.source, record.patient, record.answers, record.ids, treatment, large_print)
             before = self.files.previous.get(record.number)
             if _finished(before, key, self.out):
                 self.finish(Outcome(record.number, record.source, entry=before, skipped=True))
                 continue
             yield Task(record.number, record.source, record.patient, treatment, before, record.ids,
-                       record.answers, key, notes=record.notes)
+                       record.answers, key, notes=record.notes, large_print=large_print)
 
     def finish(self, outcome: Outcome) -> None:
         """Count one record's outcome, write it to the batch's files and report it to ``progress``."""

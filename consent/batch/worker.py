@@ -49,6 +49,7 @@ class BatchJob:
     pdf_variant: str | None = None
     fillable: bool = False  # PDFs with form fields (consent/pdf/fields.py)
     esign: str | None = None  # e-signature anchor tags: "docusign" or "adobe"
+    large_print: bool = False  # every form in large print (else each record's Task.large_print)
     fhir: bool = True
     embed_pdf: bool = True  # the PDF inside each DocumentReference; else by URL under pdf_base_url
     allow_check_errors: bool = False
@@ -71,6 +72,7 @@ class Task:
     input_key: str = ""  # names everything the form is made from (see _Inputs)
     put_back: bool = False  # this form waited once for shared work another worker was making
     notes: tuple[str, ...] = ()  # what reading the record found to say (ImportedRecord.notes)
+    large_print: bool = False  # this record's form in large print (the batch's option, or the record's column)
 
 
 @attrs.frozen
@@ -212,7 +214,8 @@ def _assembled(task: Task, job: BatchJob) -> tuple[Any, list[str]] | Outcome:
         warnings.simplefilter("always")
         try:
             form, trace = assemble(task.treatment, patient=task.patient, clinic=job.clinic, date=job.date,
-                                   screening=task.screening, language=job.language, packs=job.packs)
+                                   screening=task.screening, language=job.language, packs=job.packs,
+                                   large_print=task.large_print)
             form = apply_check(form, _checked(form, trace, job.packs), allow_check_errors=job.allow_check_errors)
         except ConsentError as exc:
             return _failed(task, exc)
@@ -304,6 +307,8 @@ def _manifest_entry(task: Task, form: Any, files: dict[str, dict[str, Any]], not
         "files": files,
         "notes": notes,
     }
+    if form.large_print:
+        entry["large_print"] = True  # the form is in large print (the batch's option or the record's column)
     if pdf_layout is not None:
         entry["pdf_layout"] = pdf_layout  # "shared" with other forms of the batch, or "whole"
     if pdf_options:

@@ -50,6 +50,10 @@ pack_option = click.option("--pack", "packs", multiple=True, type=click.Path(fil
 fillable_option = click.option("--fillable", is_flag=True,
                                help="PDF with form fields to fill in and sign (see the README: Fillable and "
                                     "signable PDFs).")
+large_print_option = click.option(
+    "--large-print", is_flag=True,
+    help="Large print: body text of at least 18 points, larger headings, wider line spacing, on letter paper "
+         "(a state notice keeps a larger size the law gives it).")
 esign_option = click.option("--esign", type=click.Choice(["docusign", "adobe"]),
                             help="Print that e-signature service's anchor tags, invisibly, at each signature, "
                                  "initials and date place of the PDF.")
@@ -127,6 +131,7 @@ def show(treatment: str, state: str | None, packs: Sequence[str]) -> None:
                    "archival copy, see `consent archive`).")
 @fillable_option
 @esign_option
+@large_print_option
 @pack_option
 def render(
     treatment: str,
@@ -141,6 +146,7 @@ def render(
     pdf_variant: str | None,
     fillable: bool,
     esign: str | None,
+    large_print: bool,
     packs: Sequence[str],
 ) -> None:
     """Make the consent form for TREATMENT and print the paths of the files written.
@@ -169,7 +175,7 @@ def render(
         form, paths = one.build_and_write(
             treatment, patient=loaded["patient"], clinic=loaded["clinic"], date=_parse_date(date_text),
             screening=screening, language=language, allow_check_errors=allow_check_errors, out_dir=out_dir,
-            pdf_variant=pdf_variant, fillable=fillable, esign=esign,
+            pdf_variant=pdf_variant, fillable=fillable, esign=esign, large_print=large_print,
         )
     for error in form.manifest.check_errors:
         click.echo(f"Warning: written despite a check error: {error}", err=True)
@@ -245,11 +251,12 @@ def _base_url(ctx: click.Context, param: click.Parameter, value: str | None) -> 
                    "moved, whole, into OUT/replaced-<export>/ (nothing is deleted).")
 @fillable_option
 @esign_option
+@large_print_option
 @pack_option
 def batch(treatment: str | None, sources: Sequence[str], mapping: str | None, clinic_file: str, out_dir: str,
           formats: str, jobs: int | None, date_text: str | None, language: str | None, pdf_variant: str | None,
           base_url: str | None, embed_pdf: bool, executor_url: str | None, replace: bool, fillable: bool,
-          esign: str | None, packs: Sequence[str]) -> None:
+          esign: str | None, large_print: bool, packs: Sequence[str]) -> None:
     """Make a form for every patient in EHR exports, with FHIR resources to load back into the record.
 
     Every form is of TREATMENT; without it, each record's form is of the treatment id in the CSV
@@ -260,6 +267,10 @@ def batch(treatment: str | None, sources: Sequence[str], mapping: str | None, cl
         name,dob,treatment
         Ana Ruiz,1970-01-01,knee-injection
         Bo Lind,1971-02-02,hair
+
+    --large-print makes every form in large print; without it, a CSV column "large_print" (yes/no,
+    true/false, 1/0; blank: no) asks for it record by record (any other value: that record goes to
+    errors.csv).
 
     A record that cannot be used (a bad patient; a deceased patient or an animal; no treatment, an
     unknown one or one other than TREATMENT; a treatment the clinic file has no product or fees for)
@@ -292,7 +303,8 @@ def batch(treatment: str | None, sources: Sequence[str], mapping: str | None, cl
         result = run_batch(treatment, records, clinic=clinic, out_dir=out_dir, date=_parse_date(date_text),
                            formats=chosen, language=language, packs=packs, pdf_variant=pdf_variant,
                            pdf_base_url=base_url, made_at=made_at, executor=executor, jobs=jobs,
-                           progress=progress, total=total, fillable=fillable, esign=esign, replace=replace)
+                           progress=progress, total=total, fillable=fillable, esign=esign, replace=replace,
+                           large_print=large_print)
     click.echo(f"{result.total} record(s): {result.written} form(s) written, {result.skipped} already complete, "
                f"{result.failed} failed, in {result.seconds:.1f} s")
     if result.replaced is not None:

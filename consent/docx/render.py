@@ -43,6 +43,7 @@ from .._scripts import (
 from .._text import NoFiles, Sandbox, TemplateUndefined, long_date, run_template
 from .._version import __version__
 from ..document import (
+    LARGE_PRINT_PT,
     BulletList,
     Checklist,
     FeeTable,
@@ -53,6 +54,7 @@ from ..document import (
     ProductTable,
     Section,
     Signatures,
+    printed,
 )
 from ..errors import RenderError
 from ..library.loader import template_folders
@@ -562,7 +564,7 @@ def template_parts(form: Form, esign: str | None = None) -> dict[str, bytes]:
     body = tpl.new_subdoc()
     initials_by = "patient" if form.manifest.minor is None else "representative"
     writer = _BodyWriter(body, form.labels, esign, initials_by, form.language)
-    for section in form.sections:
+    for section in printed(form).sections:  # in large print, the notices' type sizes
         writer.section(section)
     h = form.header
     # Data only: the body goes in as its finished XML, never as docxtpl's Subdoc, whose document a
@@ -602,6 +604,8 @@ def template_parts(form: Form, esign: str | None = None) -> dict[str, bytes]:
     custom["consent.manifest"] = json.dumps(form.manifest_dict(), ensure_ascii=False, sort_keys=True)
     custom[DOCX_PROPERTY] = _FORM_DATA_SLOT.decode()  # this form's own data goes in after (see with_form_data)
     _without_thumbnail(tpl.docx.part.package)
+    if form.large_print:
+        _large_print(tpl.docx)
     buffer = io.BytesIO()
     tpl.save(buffer)
     with zipfile.ZipFile(buffer) as package:
@@ -626,6 +630,43 @@ def _default_language(document: Any, tag: str) -> None:
         rpr = OxmlElement("w:rPr")
         rpr_default.append(rpr)
     _property(rpr, "lang").set(qn("w:val"), tag)
+
+
+# A large-print form's styles (points): body text LARGE_PRINT_PT, headings larger; None keeps the style's size
+# (raised to the body's if smaller). Lines 1.4 times the type size (Word's "multiple"), more space between.
+_LARGE_STYLES = {"Normal": 18.0, "Title": 28.0, "Heading 1": 24.0, "Heading 2": 21.0, "Heading 3": 20.0,
+                 "List Bullet": None, "Header": None, "Footer": None}
+_HALF_POINTS = int(LARGE_PRINT_PT * 2)
+
+
+def _large_print(doc: Any) -> None:
+    """Large print (:attr:`Form.large_print`): the template's styles scaled (body LARGE_PRINT_PT, headings
+    larger, wider line spacing), and every type size written in the document, its headers, footers and
+    styles raised to LARGE_PRINT_PT at least, but the e-signature tags' (white, the size the service reads:
+    see :meth:`_BodyWriter._tag`). A state notice keeps its larger size (Utah's 40 points). The page stays
+    letter with the template's margins; the tables keep their widths."""
+    from docx.opc.constants import RELATIONSHIP_TYPE as RT
+
+    for name, size in _LARGE_STYLES.items():
+        try:
+            style = doc.styles[name]
+        except KeyError:  # a clinic's form.docx without it
+            continue
+        if size is not None:
+            style.font.size = Pt(size)
+        style.paragraph_format.line_spacing = 1.4 if name != "Title" else 1.15
+        if name in ("Normal", "List Bullet"):
+            style.paragraph_format.space_after = Pt(10)
+    roots = [doc.element, doc.styles.element]
+    roots += [rel.target_part.element for rel in doc.part.rels.values()
+              if rel.reltype in (RT.HEADER, RT.FOOTER) and not rel.is_external]
+    for root in roots:
+        for size in (*root.iter(qn("w:sz")), *root.iter(qn("w:szCs"))):
+            color = size.getparent().find(qn("w:color"))
+            if color is not None and color.get(qn("w:val"), "").upper() == "FFFFFF":
+                continue  # an e-signature tag
+            if int(size.get(qn("w:val"), "0")) < _HALF_POINTS:
+                size.set(qn("w:val"), str(_HALF_POINTS))
 
 
 def _without_thumbnail(package: Any) -> None:

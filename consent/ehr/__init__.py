@@ -21,6 +21,7 @@ with problems: no form is made for them. A CSV export needs a YAML mapping (:cla
       preferred_language: Language   # optional: a code (es) or a name (Spanish, español)
       deceased: Deceased     # optional: yes/no or a date of death (blank: alive)
       treatment: Procedure   # optional: each row's treatment id (default: a column named "treatment")
+      large_print: Large     # optional: yes/no, true/false, 1/0 (default: a column named "large_print")
     date_format: "%m/%d/%Y"  # optional; default ISO (1980-04-30)
     screening:               # optional: answers to the form's screening questions (yes/no/blank)
       pregnant: Pregnant

@@ -9,6 +9,7 @@ A mapping file looks like::
       preferred_language: Language   # optional: a code (es, es-MX) or a name (Spanish, español)
       deceased: Deceased     # optional: yes/no, or a date of death; blank = alive
       treatment: Procedure   # optional: the treatment id of each row's form (default: a column "treatment")
+      large_print: Large     # optional: yes/no, the row's form in large print (default: a column "large_print")
     date_format: "%m/%d/%Y"  # optional; default ISO (1980-04-30)
     screening:               # optional: screening question id -> column (yes/no; blank = not answered)
       blood-thinners: On blood thinners?
@@ -18,7 +19,8 @@ A wrong mapping or a mapped column missing from a CSV header is an :class:`Input
 before any record is read. A bad row is a record with problems and never stops the reading. A row whose
 ``deceased`` cell is yes (or a date of death) is refused like a FHIR Patient with ``deceasedBoolean``
 true; a cell that is neither yes, no, a date nor blank refuses the row too, since it does not show
-that the patient is alive.
+that the patient is alive. A ``large_print`` cell is yes/no, true/false or 1/0 (blank: no); anything else
+refuses the row (no form is made for it), naming the row.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from ._fhir import UNREAD_LANGUAGE, Outcome
 from ._languages import language_code
 
 FIELDS = ("full_name", "given_name", "family_name", "birth_date", "mrn", "preferred_language", "deceased",
-          "treatment")
+          "treatment", "large_print")
 """Keys allowed under ``columns:`` in a mapping file."""
 _TOP_KEYS = ("columns", "date_format", "screening")
 _YES = frozenset({"yes", "y", "true", "1", "sí", "si"})
@@ -51,6 +53,11 @@ _SAMPLE = dt.date(1980, 4, 30)
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 TREATMENT_COLUMN = "treatment"
 """The column read as each row's treatment id when the mapping names none."""
+LARGE_PRINT_COLUMN = "large_print"
+"""The column read as whether each row's form is in large print when the mapping names none."""
+_LARGE_YES = frozenset({"yes", "true", "1"})
+_LARGE_NO = frozenset({"no", "false", "0"})
+_DEFAULT_COLUMNS = {"treatment": TREATMENT_COLUMN, "large_print": LARGE_PRINT_COLUMN}  # read when present
 
 
 @attrs.frozen
@@ -208,8 +215,9 @@ def check_header(path: Path, mapping: CsvMapping) -> list[Problem]:
         return [Problem("the file is empty (no header row)", str(path))]
     problems = []
     mapped = [*mapping.columns.items(), *((f"screening.{q}", c) for q, c in mapping.screening.items())]
-    if "treatment" not in mapping.columns and TREATMENT_COLUMN in header:
-        mapped.append(("treatment", TREATMENT_COLUMN))  # read by default: it must not be repeated either
+    for field, column in _DEFAULT_COLUMNS.items():
+        if field not in mapping.columns and column in header:
+            mapped.append((field, column))  # read by default: it must not be repeated either
     for field, column in mapped:
         count = header.count(column)
         if count == 0:
@@ -224,9 +232,10 @@ def check_header(path: Path, mapping: CsvMapping) -> list[Problem]:
     return problems
 
 
-def _treatment_position(header: list[str], mapping: CsvMapping) -> int | None:
-    """Where each row's treatment id is: the mapped column, else a column named "treatment", else nowhere."""
-    column = mapping.columns.get("treatment", TREATMENT_COLUMN)
+def _default_position(header: list[str], mapping: CsvMapping, field: str) -> int | None:
+    """Where each row's treatment id (or large-print wish) is: the mapped column, else a column named
+    "treatment" ("large_print"), else nowhere."""
+    column = mapping.columns.get(field, _DEFAULT_COLUMNS[field])
     return header.index(column) if column in header else None
 
 
@@ -234,14 +243,17 @@ Answers = dict[str, bool]
 """Screening answers read from a row: question id -> yes (True) / no (False); blank cells are left out."""
 
 
-def read_csv(path: Path, source: str, mapping: CsvMapping) -> Iterator[tuple[Outcome, Answers, str | None]]:
-    """One record per non-blank data row, with its screening answers and its treatment id (None when the
-    export has no treatment column or the cell is blank); call :func:`check_header` first."""
+def read_csv(path: Path, source: str,
+             mapping: CsvMapping) -> Iterator[tuple[Outcome, Answers, str | None, bool | None]]:
+    """One record per non-blank data row, with its screening answers, its treatment id (None when the
+    export has no treatment column or the cell is blank) and whether its form is in large print (None:
+    no column, or a blank cell); call :func:`check_header` first."""
     rows = _rows(_read_text(path), str(path))
     header = next(rows, (0, []))[1]
     positions = {field: header.index(column) for field, column in mapping.columns.items()
-                 if column in header and field != "treatment"}
-    at = _treatment_position(header, mapping)
+                 if column in header and field not in _DEFAULT_COLUMNS}
+    at = _default_position(header, mapping, "treatment")
+    large_at = _default_position(header, mapping, "large_print")
     questions = {q: header.index(column) for q, column in mapping.screening.items() if column in header}
     for number, (line, cells) in enumerate(rows, start=1):
         values = {field: cells[i] if i < len(cells) else "" for field, i in positions.items()}
@@ -255,10 +267,16 @@ def read_csv(path: Path, source: str, mapping: CsvMapping) -> Iterator[tuple[Out
             elif cell:  # the value is an answer, not patient data, but it is still not quoted
                 problems += (Problem(f"screening answer for {question!r} must be yes or no (or blank)",
                                      field=f"screening.{question}", line=line, record=label),)
+        large_cell = (cells[large_at] if large_at is not None and large_at < len(cells) else "").lower()
+        large_print = True if large_cell in _LARGE_YES else False if large_cell in _LARGE_NO else None
+        if large_cell and large_print is None:
+            column = header[large_at] if large_at is not None else LARGE_PRINT_COLUMN
+            problems += (Problem(f"large print (column {column!r}) must be yes/no, true/false or 1/0 (or blank)",
+                                 field="large_print", line=line, record=label),)
         if problems:
             patient, notes = None, ()
         treatment = (cells[at] if at is not None and at < len(cells) else "") or None
-        yield (patient, problems, organization, notes), answers, treatment
+        yield (patient, problems, organization, notes), answers, treatment, large_print
 
 
 def _row_outcome(values: Mapping[str, str], mapping: CsvMapping, label: str, line: int) -> Outcome:

@@ -47,6 +47,10 @@ class ImportedRecord:
     the column mapped to ``treatment``), as written; None when the export does not say (FHIR, a CSV
     without the column, a blank cell). A batch checks it (:func:`consent.run_batch`).
 
+    ``large_print`` is whether the export asks for this record's form in large print (a CSV column:
+    ``large_print``, or the column mapped to ``large_print``; yes/no, true/false, 1/0); None when it does
+    not say (FHIR, a CSV without the column, a blank cell).
+
     ``resource_id`` (the Patient's ``id``) and ``full_url`` (its Bundle entry ``fullUrl``) say where a
     FHIR Patient was found, for references back to it (:func:`consent.ehr.patient_reference`); None
     for CSV rows and when absent. They locate the record rather than describe the patient, so they
@@ -74,6 +78,8 @@ class ImportedRecord:
     # The treatment id the export names for this record's form (a CSV column), or None.
     treatment: str | None = None
     notes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    # Whether the export asks for this record's form in large print (a CSV column), or None: it does not say.
+    large_print: bool | None = None
 
     @problems.validator
     def _patient_or_problems(
@@ -162,20 +168,20 @@ def _records(files: Sequence[Path], mapping: _csv.CsvMapping | None) -> Iterator
     number = 0
     for path in files:
         suffix, source = path.suffix.lower(), path.name
-        located: Iterable[tuple[_fhir.Outcome, _fhir.Where, _csv.Answers, str | None]]
+        located: Iterable[tuple[_fhir.Outcome, _fhir.Where, _csv.Answers, str | None, bool | None]]
         if suffix == ".json":
-            located = ((outcome, where, {}, None) for outcome, where in _fhir.read_json(path, source))
+            located = ((outcome, where, {}, None, None) for outcome, where in _fhir.read_json(path, source))
         elif suffix == ".ndjson":
-            located = ((outcome, where, {}, None) for outcome, where in _fhir.read_ndjson(path, source))
+            located = ((outcome, where, {}, None, None) for outcome, where in _fhir.read_ndjson(path, source))
         else:
             assert mapping is not None  # read_records checked this
-            located = ((outcome, _fhir.NOWHERE, answers, treatment)
-                       for outcome, answers, treatment in _csv.read_csv(path, source, mapping))
-        for count, (outcome, (resource_id, full_url), answers, treatment) in enumerate(located, 1):
+            located = ((outcome, _fhir.NOWHERE, answers, treatment, large)
+                       for outcome, answers, treatment, large in _csv.read_csv(path, source, mapping))
+        for count, (outcome, (resource_id, full_url), answers, treatment, large) in enumerate(located, 1):
             patient, problems, organization, notes = outcome
             if count > MAX_RECORDS_PER_FILE:
                 raise InputError(f"{path}: the export has more than {MAX_RECORDS_PER_FILE:,} records; the limit "
                                  f"is {MAX_RECORDS_PER_FILE:,}", hint="split it into several files")
             number += 1
             yield ImportedRecord(number, source, patient, problems, organization, resource_id, full_url, answers,
-                                 treatment, notes)
+                                 treatment, notes, large)

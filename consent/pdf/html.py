@@ -25,7 +25,7 @@ from .._jinja_data import template_data
 from .._scripts import script_lang, text_direction
 from .._text import Sandbox, TemplateUndefined, long_date, run_template
 from .._version import __version__
-from ..document import Form
+from ..document import Form, printed
 from ..errors import RenderError
 from ..library.loader import template_folders
 from .finish import finish
@@ -226,12 +226,26 @@ def form_html(form: Form, *, skeleton: bool = False, text_slots: dict[str, int] 
     a form field: the date is not printed under it, and the page header prints the birth-date label
     between the places of the patient's fields (see :func:`consent.pdf.places.header_places`)."""
     form_template = resources(form.packs).form
+    form = printed(form)  # in large print, the notices' type sizes
     context = {**html_context(form), "skeleton": skeleton,
                "part": "template" if template else "body" if skeleton else "whole",
                "text_slots": template_data(text_slots or {}), "slot_lines": template_data(slot_lines or {})}
     if template:
         context["form_date"] = ""
     return run_template(lambda: form_template.render(context), "form.html")
+
+
+@functools.lru_cache(maxsize=8)
+def large_print_css(packs: tuple[str, ...]) -> Any:
+    """templates/large-print.css (a pack's own first), laid over form.css for a large-print form."""
+    wp = weasyprint_module()
+    res = resources(packs)
+    path = template_folders(packs).template("large-print.css")
+    try:
+        return wp.CSS(string=path.read_text(encoding="utf-8"), base_url=path.parent.as_uri() + "/",
+                      url_fetcher=res.fetcher, font_config=res.font_config)
+    except wp.urls.FatalURLFetchingError as exc:
+        raise RenderError(f"{path}: {exc}") from None
 
 
 @functools.lru_cache(maxsize=32)
@@ -256,12 +270,16 @@ def _template_header(packs: tuple[str, ...]) -> Any:
     return weasyprint_module().CSS(string=f"@page {{ {rule} }}", font_config=resources(packs).font_config)
 
 
-def layout(html: str, packs: tuple[str, ...], *, hide: tuple[str, ...] = (), template: bool = False) -> Any:
+def layout(html: str, packs: tuple[str, ...], *, hide: tuple[str, ...] = (), template: bool = False,
+           large_print: bool = False) -> Any:
     """Lay out HTML with the shared stylesheet and fonts; a refused resource stops with a RenderError.
-    ``template``: with a template export's page header (see :func:`form_html`)."""
+    ``template``: with a template export's page header (see :func:`form_html`); ``large_print``: with
+    templates/large-print.css after form.css (a large-print form, :attr:`Form.large_print`)."""
     wp = weasyprint_module()
     res = resources(packs)
-    sheets = [res.css, _hide(packs, hide)] if hide else [res.css]
+    sheets = [res.css, large_print_css(packs)] if large_print else [res.css]
+    if hide:
+        sheets.append(_hide(packs, hide))
     if template:
         sheets.append(_template_header(packs))
     try:

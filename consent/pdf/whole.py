@@ -42,7 +42,7 @@ def whole_pdf(form: Form, *, variant: str | None = None, fillable: bool = False,
     # A fillable form's screening answers are its radio buttons' states, not printed ticks.
     template = bool(merge_fields)
     document = layout(form_html(unanswered(form) if fillable else form, template=template), form.packs,
-                      template=template)
+                      template=template, large_print=form.large_print)
     pdf = write_document(document, form, variant, fillable=fillable, esign=esign)
     places = field_places(document)
     if template:  # the patient's name and birth date in every page's header, too

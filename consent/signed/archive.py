@@ -127,7 +127,7 @@ def make_archive(pdf: bytes, *, variant: str = DEFAULT_VARIANT, trust_roots: Seq
     if problems:  # the form's own text: rendered before, so only a pack's fonts changed since
         raise RenderError("the archival copy cannot be made: its fonts cannot draw some characters of this "
                           "form", problems=problems)
-    document = layout(form_html(noted), form.packs)
+    document = layout(form_html(noted), form.packs, large_print=form.large_print)
     places = field_places(document)
     base = write_document(document, form, variant, claim_ua=False)
     layers = _values(form, signed, places, document, printed)

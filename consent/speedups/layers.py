@@ -164,7 +164,8 @@ def _body(token_form: Form, lines: dict[str, int]) -> Body | None:
     made higher than form.html has them (a long name)."""
     text_lines, slot_lines = _split(lines)
     html = form_html(token_form, skeleton=True, text_slots=text_lines, slot_lines=slot_lines)
-    document = layout(html, token_form.packs, hide=("top-right", "bottom-left"))
+    document = layout(html, token_form.packs, hide=("top-right", "bottom-left"),
+                      large_print=token_form.large_print)
     boxes = page_boxes()
     kinds: list[PageKind] = []
     page_kinds: list[int] = []
@@ -414,4 +415,4 @@ def layer_document(form: Form, kinds: list[PageKind], values: dict[str, str], ti
     context = {**html_context(form, manifest=False), "part": "layer", "kinds": template_data(kinds),
                "values": template_data(values), "ticked": template_data(ticked)}
     html = run_template(lambda: res.overlay.render(context), "overlay.html")
-    return layout(html, form.packs, hide=("page", "top-left", "bottom-right"))
+    return layout(html, form.packs, hide=("page", "top-left", "bottom-right"), large_print=form.large_print)

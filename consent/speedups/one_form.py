@@ -49,13 +49,13 @@ class OneForm:
         self, treatment: str, *, patient: Patient, clinic: Clinic, date: dt.date | None = None,
         screening: Screening | Mapping[str, bool] | None = None, language: str | None = None,
         allow_check_errors: bool = False, out_dir: str | Path, pdf_variant: str | None = None,
-        fillable: bool = False, esign: str | None = None,
+        fillable: bool = False, esign: str | None = None, large_print: bool = False,
     ) -> tuple[Form, list[Path]]:
         """Build the form as :func:`consent.build` does and write its files as :func:`write_form` does;
         the form and the paths written."""
         helper, packs = self.helper, self.packs
         form, trace = assemble(treatment, patient=patient, clinic=clinic, date=date, screening=screening,
-                               language=language, packs=packs)
+                               language=language, packs=packs, large_print=large_print)
         if helper is not None:  # the second process lays the form out while this one checks it
             helper.send(form, variant=pdf_variant, fillable=fillable, esign=esign)
         form = apply_check(form, check_form(form, trace, get_library(packs)), allow_check_errors=allow_check_errors)
@@ -71,10 +71,11 @@ def build_and_write(
     screening: Screening | Mapping[str, bool] | None = None, language: str | None = None,
     packs: Sequence[str] = (), allow_check_errors: bool = False, out_dir: str | Path,
     formats: Sequence[str] = ("pdf", "docx"), pdf_variant: str | None = None, fillable: bool = False,
-    esign: str | None = None,
+    esign: str | None = None, large_print: bool = False,
 ) -> tuple[Form, list[Path]]:
     """:class:`OneForm` for one call: build the form and write its files."""
     with OneForm(packs, formats) as one:
         return one.build_and_write(treatment, patient=patient, clinic=clinic, date=date, screening=screening,
                                    language=language, allow_check_errors=allow_check_errors, out_dir=out_dir,
-                                   pdf_variant=pdf_variant, fillable=fillable, esign=esign)
+                                   pdf_variant=pdf_variant, fillable=fillable, esign=esign,
+                                   large_print=large_print)
