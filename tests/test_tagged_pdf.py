@@ -141,11 +141,14 @@ def forms() -> list[tuple[consent.Form, bytes, bytes]]:
 
 
 def _shape(tree: tagged.Element) -> list[tuple]:
-    keep = ("/Lang", "/Alt")  # not /ID: WeasyPrint makes it of object numbers
+    keep = ("/Lang", "/Alt", "/ID")
     rows = []
     for e in tree.walk():
         scope = str(e.keys["/A"].get("/Scope")) if isinstance(e.keys.get("/A"), pikepdf.Dictionary) else None
-        rows.append((e.s, tuple((k, str(e.keys[k])) for k in keep if k in e.keys), scope, tagged.squash(e.text)))
+        headers = tuple(str(h) for h in e.keys["/A"].get("/Headers", ())) \
+            if isinstance(e.keys.get("/A"), pikepdf.Dictionary) else ()
+        rows.append((e.s, tuple((k, str(e.keys[k])) for k in keep if k in e.keys), scope, headers,
+                     tagged.squash(e.text)))
     return rows
 
 

@@ -10,6 +10,8 @@ the structure element made for it) and just before it writes the file (:func:`fi
 - **Each element's language.** An element with a ``lang`` attribute (the English
   statutory notice on a Spanish form, a line of the language-assistance page, a Japanese name) gets
   ``/Lang``, so a screen reader switches voice.
+- **Table header ids.** WeasyPrint names each ``<th>`` (``/ID``, which the data cells' ``/Headers`` list) by
+  object numbers; here ``th1``, ``th2`` ... in document order, the same in every layout of a form.
 - **Table header scope.** A ``<th>`` gets ``/Scope``: ``/Row`` when form.html says ``scope="row"`` (the
   label cells of the patient and signature tables), else ``/Column``.
 - **Page furniture as artifacts.** The page header and footer (the clinic, the patient's line, the form
@@ -109,9 +111,13 @@ def _annotate(box: Any, element: Any) -> None:
 
 
 def finish_tags(pdf: Any) -> None:
-    """WeasyPrint's PDF, tagged, just before it is written: the page furniture made artifacts."""
+    """WeasyPrint's PDF, tagged, just before it is written: the header cells' ids renumbered, the page
+    furniture made artifacts."""
+    if "StructTreeRoot" not in pdf.catalog:
+        return
+    _header_ids(pdf.objects)
     found = getattr(pdf, _ARTIFACTS, None)
-    if not found or "StructTreeRoot" not in pdf.catalog:
+    if not found:
         return
     import pydyf
 
@@ -163,6 +169,24 @@ def identify_ua_in_pdf_a(pdf: Any) -> None:
     if b"pdfaid:part" not in data or b"pdfuaid:part" in data:
         return
     stream.stream = [data.replace(b"</rdf:RDF>", _UA_IN_PDF_A + b"</rdf:RDF>", 1)]
+
+
+def _header_ids(objects: list[Any]) -> None:
+    """Each header cell's /ID, and the data cells' /Headers that name it, as ``th<n>`` in document order:
+    WeasyPrint makes them of object numbers, which differ between a whole layout and a shared one (and
+    could spell any number, a patient's birth year among them)."""
+    import pydyf
+
+    renamed: dict[Any, Any] = {}
+    for obj in objects:
+        if isinstance(obj, dict) and obj.get("S") == "/TH" and isinstance(obj.get("ID"), pydyf.String):
+            new = renamed[obj["ID"].string] = pydyf.String(f"th{len(renamed) + 1}")
+            obj["ID"] = new
+    for obj in objects:
+        if isinstance(obj, dict) and obj.get("S") == "/TD" and isinstance(obj.get("A"), dict):
+            headers = obj["A"].get("Headers")
+            if headers:
+                obj["A"]["Headers"] = pydyf.Array(renamed.get(h.string, h) for h in headers)
 
 
 def _number(reference: Any) -> int:
