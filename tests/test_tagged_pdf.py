@@ -327,3 +327,19 @@ def test_a_signed_forms_archival_copy_does_not_claim_pdf_ua():
     assert b"pdfuaid" not in b"".join(xmp.stream)
     finish(None, pdf)
     assert b'pdfuaid:part="1"' in b"".join(xmp.stream)
+
+
+def test_a_large_print_form_passes_the_same_accessibility_checks(tmp_path):
+    """Large print (issue 27, point 4), Spanish, flat and fillable: the checker finds nothing, and the
+    shared layout's tree is the plain layout's."""
+    form = consent.build("knee-injection", patient=_patient("es"), clinic=consent.load_clinic(CLINIC), date=DATE,
+                         language="es", large_print=True)
+    paths = []
+    for fillable in (False, True):
+        fast = consent.render_pdf(form, fillable=fillable)
+        path = tmp_path / f"large-{fillable}.pdf"
+        path.write_bytes(fast)
+        paths.append(path)
+    assert_clean(paths)
+    plain = _plain(form)
+    assert _shape(tagged.read(consent.render_pdf(form))[0]) == _shape(tagged.read(plain)[0])
