@@ -278,7 +278,7 @@ def test_pack_research_clause_missing_an_element_fails_check(tmp_path):
         "clauses/research.yaml": text,
         "clauses/es/research.yaml": RESEARCH_ES.replace('translates: "1.1"', 'translates: "1.1-clinic"'),
     })
-    report = check(["hair"], packs=[pack])
+    report = check(["hair"], packs=[pack], languages=["en", "es"])  # the pack translates into Spanish only
     path = consent.get_library([pack]).treatments["hair"].path
     assert [str(f) for f in report.errors] == [
         f"error coverage.element-missing [hair/{lang}/study]: no clause of the form covers the consent "

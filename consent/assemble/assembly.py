@@ -15,8 +15,8 @@ from typing import Any
 import attrs
 
 from .._jinja_data import template_data
-from .._text import TemplateError, long_date, money, month_year, number, render_text
-from ..content import ApprovedProducts, ClauseSpec, RawBlock
+from .._text import TemplateError, render_text
+from ..content import ClauseSpec, RawBlock
 from ..document import (
     Block,
     BulletList,
@@ -40,21 +40,20 @@ from ..document import (
     content_id,
 )
 from ..errors import ContentError, InputError, Problem
+from ..inputs.language_assistance import tagline_lines
 from ..inputs.loaders import (
     Clinic,
     Patient,
-    Provider,
     Screening,
-    Study,
-    local_text,
     study_language_problems,
     validate_inputs,
 )
-from ..inputs.language_assistance import tagline_lines
 from ..inputs.majority import minor_on
 from ..library.loader import DEFAULT_LANGUAGE, Library, get_library, resolve_language
 from ..library.treatments import TreatmentSpec
-from .clinic import ClinicTerms, FeeTerms, ProductTerms, require_terms
+from .clinic import ClinicTerms, require_terms
+from .selection import clause_order, stated_exemptions, study_kinds
+from .values import clause_context
 
 STATE_NOTICE_PT = 12.0
 """Type size of a state notice's words, in the PDF and the DOCX alike, unless its clause asks for more
@@ -97,202 +96,6 @@ def choose_language(library: Library, language: str | None, patient: Patient) ->
         )
         return DEFAULT_LANGUAGE
     return chosen
-
-
-def study_kinds(study: Study | None) -> tuple[str, ...]:
-    """What a clinic's study has, as state notices name it: "ind", "ide", "irb"."""
-    if study is None:
-        return ()
-    have = (("ind", study.ind_number), ("ide", study.ide_number), ("irb", study.irb_name))
-    return tuple(kind for kind, value in have if value)
-
-
-def stated_exemptions(clinic: Clinic) -> tuple[str, ...]:
-    """What the clinic states about itself that may lift a state's duty (content.EXEMPTIONS): never
-    inferred from what it does not say."""
-    study = clinic.study
-    have = (("ind-holder", study is not None and study.ind_holder is True and bool(study.ind_number)),
-            ("ide-holder", study is not None and study.ide_holder is True and bool(study.ide_number)),
-            ("accredited-institution", bool(clinic.accredited_institution)))
-    return tuple(name for name, stated in have if stated)
-
-
-@attrs.frozen
-class NoticeRule:
-    """One state notice for a clinic's state, and why it is left out of the form (None: it is in)."""
-
-    clause: ClauseSpec
-    left_out: str | None = None  # "exempt" (exempt_with, exempt_when) or "not-applicable" (only_with)
-    because: tuple[str, ...] = ()  # what lifted it: study kinds (exempt_with) and stated exemptions (exempt_when)
-
-
-def notice_rules(library: Library, state: str, study: tuple[str, ...],
-                 stated: tuple[str, ...] = ()) -> list[NoticeRule]:
-    """The state notices of ``state`` (sorted by id), each with whether the form carries it: a notice
-    is left out when the study has an approval in its ``exempt_with``, when the clinic states an
-    exemption in its ``exempt_when``, or when the study has none of its ``only_with``."""
-    out = []
-    for clause in sorted(library.state_notices(state), key=lambda c: c.id):
-        because = tuple(k for k in clause.exempt_with if k in study) + tuple(
-            k for k in clause.exempt_when if k in stated)
-        if because:
-            out.append(NoticeRule(clause, "exempt", because))
-        elif clause.only_with and not set(clause.only_with) & set(study):
-            out.append(NoticeRule(clause, "not-applicable"))
-        else:
-            out.append(NoticeRule(clause))
-    return out
-
-
-def clause_order(library: Library, treatment: TreatmentSpec, clinic: Clinic) -> list[str]:
-    """The treatment's clauses, with the state's notices (those that apply) right after key information.
-
-    A clause with ``when: study`` is left out unless the clinic lists a study."""
-    def applies(cid: str) -> bool:
-        clause = library.clauses.get(cid)
-        return clause is None or clause.when != "study" or clinic.study is not None
-
-    ids = [cid for cid in treatment.clauses if applies(cid)]
-    rules = notice_rules(library, clinic.state, study_kinds(clinic.study), stated_exemptions(clinic))
-    notices = [r.clause.id for r in rules if not r.left_out]
-    at = 1 if ids else 0
-    return ids[:at] + notices + ids[at:]
-
-
-def clause_context(
-    treatment: TreatmentSpec, patient: Patient, clinic: Clinic, terms: ClinicTerms, date: dt.date, locale: str,
-    *, approved: ApprovedProducts | None, language: str = DEFAULT_LANGUAGE,
-) -> Mapping[str, Any]:
-    """What clause text is given: data only (read-only mappings of text; see consent/_jinja_data.py).
-
-    One namespace for each thing a clause may name, each made by a step below; dates, amounts and counts
-    are written out for ``locale``, a study's own texts taken in ``language``."""
-    return template_data({
-        "patient": _patient_values(patient, locale),
-        "clinic": _clinic_values(clinic),
-        "provider": _provider_values(clinic.provider),
-        "treatment": _treatment_values(treatment, terms),
-        "product": _product_values(terms.product),
-        "fees": _fee_values(terms.fees, locale),
-        "study": _study_values(clinic.study, locale, language),
-        "form": {"date": long_date(date, locale)},
-        "approved": _approved_values(approved, locale),
-    })
-
-
-def _approved_values(approved: ApprovedProducts | None, locale: str) -> dict[str, Any] | None:
-    """``approved.*``: the dated list of FDA-approved cell and gene products (templates/rules/
-    approved-products.yaml): ``as_of`` (month and year, for "As of ..."), ``count``."""
-    if approved is None:
-        return None
-    return {"as_of": month_year(approved.as_of, locale), "count": number(len(approved.products), locale)}
-
-
-def _patient_values(patient: Patient, locale: str) -> dict[str, Any]:
-    """``patient.*``: who the form is for."""
-    return {
-        "full_name": patient.full_name,
-        "birth_date": long_date(patient.birth_date, locale),
-        "mrn": patient.mrn,
-    }
-
-
-def _clinic_values(clinic: Clinic) -> dict[str, Any]:
-    """``clinic.*``: how to reach the clinic, and its state (upper case)."""
-    return {
-        "name": clinic.name,
-        "address": clinic.address,
-        "phone": clinic.phone,
-        "email": clinic.email,
-        "after_hours_phone": clinic.after_hours_phone,
-        "state": clinic.state.upper(),
-    }
-
-
-def _provider_values(provider: Provider) -> dict[str, Any]:
-    """``provider.*``: who treats, and the line that names them with their credentials."""
-    return {
-        "name": provider.name,
-        "credentials": provider.credentials,
-        "line": f"{provider.name}, {provider.credentials}",
-    }
-
-
-def _treatment_values(treatment: TreatmentSpec, terms: ClinicTerms) -> dict[str, Any]:
-    """``treatment.*``: the treatment file's words, with the purpose the clinic's terms give it."""
-    return {
-        "id": treatment.id,
-        "name": treatment.name,
-        "description": treatment.description,
-        "purpose": terms.purpose,
-        "purpose_from_clinic": terms.purpose != treatment.purpose,  # the clinic's products entry states it
-        "route": treatment.route,
-        "product": treatment.product,
-        "session_length": treatment.session_length,
-        "usual_sessions": treatment.usual_sessions,
-        "steps": treatment.steps,
-        "common_effects": treatment.common_effects,
-        "rare_effects": treatment.rare_effects,
-        "aftercare": treatment.aftercare,
-        "urgent_signs": treatment.urgent_signs,
-        "evidence": treatment.evidence,
-    }
-
-
-def _product_values(product: ProductTerms) -> dict[str, Any]:
-    """``product.*``: the identity of the product the clinic uses for the treatment."""
-    return {
-        "maker": product.maker,
-        "source_tissue": product.source_tissue,
-        "donor_screening": product.donor_screening,
-        "lot_number": product.lot_number,
-    }
-
-
-def _fee_values(fees: FeeTerms, locale: str) -> dict[str, Any]:
-    """``fees.*``: the clinic's fee schedule for the treatment, amounts written out for ``locale``."""
-    return {
-        "per_session": money(fees.price_per_session, fees.currency, locale),
-        "sessions": number(fees.planned_sessions, locale),
-        "total": money(fees.total, fees.currency, locale),
-        "currency": fees.currency,
-        "refund_policy": fees.refund_policy,
-    }
-
-
-def _study_values(study: Study | None, locale: str, language: str) -> dict[str, Any] | None:
-    """``study.*``: the clinic's study, its texts in ``language`` (None: the clinic lists no study)."""
-    if study is None:
-        return None
-    return {
-        "ind_number": study.ind_number,
-        "ide_number": study.ide_number,
-        "irb_name": study.irb_name,
-        "protocol": study.protocol,
-        "purpose": local_text(study.purpose, language),
-        "duration": local_text(study.duration, language),
-        "subjects": None if study.subjects is None else number(study.subjects, locale),
-        "irb_contact": study.irb_contact,
-        "clinicaltrials_gov": bool(study.clinicaltrials_gov),  # an applicable clinical trial
-        "nct_id": study.nct_id,
-        "future_use": study.future_use,
-        **_study_lists(study, language),
-    }
-
-
-def _study_lists(study: Study, language: str) -> dict[str, tuple[str, ...]]:
-    """``study.procedures`` (every one), ``study.procedures_experimental``, ``study.procedures_usual`` and
-    ``study.samples``: the clinic's texts in ``language`` (a text missing in it was refused before)."""
-    def texts(items: Any) -> tuple[str, ...]:
-        return tuple(t for t in (local_text(i, language) for i in items) if t)
-
-    procedures = study.procedures or ()
-    return {
-        "procedures": texts(p.what for p in procedures),
-        "procedures_experimental": texts(p.what for p in procedures if p.experimental),
-        "procedures_usual": texts(p.what for p in procedures if not p.experimental),
-        "samples": texts(study.samples or ()),
-    }
 
 
 class _Builder:

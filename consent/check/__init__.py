@@ -32,8 +32,9 @@ from pathlib import Path
 import attrs
 
 from .._text import TemplateError, render_text
-from ..assemble.assembly import Trace, clause_context, assemble
+from ..assemble.assembly import Trace, assemble
 from ..assemble.clinic import clinic_terms
+from ..assemble.values import clause_context
 from ..errors import ConsentError, Problem
 from ..inputs.loaders import Clinic, load_clinic, validate_clinic
 from ..library.loader import DEFAULT_LANGUAGE, Library, get_library

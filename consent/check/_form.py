@@ -8,7 +8,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from ..assemble.assembly import Trace, notice_rules
+from ..assemble.assembly import Trace
+from ..assemble.selection import notice_rules
 from ..content import ELEMENTS, RESEARCH_ELEMENTS
 from ..document import Form, Signatures
 from ..library.loader import Library

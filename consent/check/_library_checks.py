@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterator, Mapping
-from typing import Any
 from decimal import Decimal
+from typing import Any
 
 import attrs
 from jinja2 import TemplateSyntaxError, nodes
 
 from .._text import text_env
-from ..assemble.assembly import clause_context
 from ..assemble.clinic import ClinicProblem, ClinicTerms, require_terms
+from ..assemble.values import clause_context
 from ..content import TREATMENT_TEXT_FIELDS, ApprovedProducts, ClauseSpec
 from ..errors import Problem
 from ..inputs.loaders import Clinic, FeeSchedule, Patient, Procedure, Product, Provider, Study

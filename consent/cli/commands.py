@@ -102,7 +102,7 @@ def show(treatment: str, state: str | None, packs: Sequence[str]) -> None:
     click.echo(f"{spec.name} ({spec.id}, version {spec.version})")
     ids = list(spec.clauses)
     if state:
-        from ..assemble.assembly import notice_rules
+        from ..assemble.selection import notice_rules
 
         notices = [r.clause.id for r in notice_rules(lib, state, ()) if not r.left_out]  # a clinic with no study
         ids = ids[:1] + notices + ids[1:]
@@ -460,8 +460,7 @@ def check_command(treatments: Sequence[str], packs: Sequence[str], fmt: str, fig
     must stand on their own page in large type (Utah) are rendered as a sample PDF and DOCX and read
     back. Exits 1 when there are errors; warnings never fail.
     """
-    from ..check import check
-    from ..check import merge
+    from ..check import check, merge
     from .notice_layout import notice_layout_report
 
     report = check(treatments or None, packs=packs, languages=languages or None, clinic=clinic_file, state=state)
