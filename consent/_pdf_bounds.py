@@ -43,10 +43,15 @@ def _filters(stream: Any) -> list[str]:
 
     found = stream.stream_dict.get("/Filter")
     if isinstance(found, pikepdf.Name):
-        return [str(found)]
+        return [_name(found)]
     if isinstance(found, pikepdf.Array):
-        return [str(item) if isinstance(item, pikepdf.Name) else "?" for item in found]
+        return [_name(item) if isinstance(item, pikepdf.Name) else "?" for item in found]
     return []
+
+
+def _name(name: Any) -> str:
+    """A name as written, whatever its bytes (a damaged file's name need not be UTF-8)."""
+    return bytes(name.unparse()).decode("latin-1")
 
 
 def size_bound(stream: Any, limit: int) -> int:

@@ -291,6 +291,8 @@ def test_words_of_the_body_are_unchanged_by_tagging(forms):
     assert " ".join(words(form.title)) in text
 
 
+# WeasyPrint opens its sRGB profile for a PDF/A output intent and leaves the file to the garbage collector.
+@pytest.mark.filterwarnings("ignore:Exception ignored in.*sRGB2014:pytest.PytestUnraisableExceptionWarning")
 @pytest.mark.parametrize("variant", ["pdf/a-3a", "pdf/a-3u"])
 def test_an_archival_pdf_a_is_tagged_and_says_it_is_pdf_ua_too(variant, tmp_path, capsys):
     """`render --pdf-variant pdf/a-3a` (level A, the accessible level) or 3u: the checker finds nothing,
