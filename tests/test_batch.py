@@ -332,6 +332,41 @@ def test_any_executor_works_threads(tmp_path):
     assert (result.written, result.failed) == (2, 0)
 
 
+def test_a_thread_pool_never_runs_weasyprint_in_two_threads_at_once(tmp_path, monkeypatch):
+    """WeasyPrint is not thread-safe (two threads laying out at once crashed the process with SIGABRT in
+    Pango's line breaking): on a thread pool, its layouts and writes take turns, and every PDF is made."""
+    import threading
+
+    import weasyprint
+
+    inside, most = [0], [0]
+    count = threading.Lock()
+
+    def alone(method):
+        def wrapped(*args, **kwargs):
+            with count:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            try:
+                time.sleep(0.05)  # long enough for another thread to come in, were it let in
+                return method(*args, **kwargs)
+            finally:
+                with count:
+                    inside[0] -= 1
+        return wrapped
+
+    monkeypatch.setattr(weasyprint.HTML, "render", alone(weasyprint.HTML.render))
+    monkeypatch.setattr(weasyprint.document.Document, "write_pdf", alone(weasyprint.document.Document.write_pdf))
+    with cf.ThreadPoolExecutor(3) as pool:
+        result = run_batch("hair", read_records([PETER, CLEMENTE, GUSTAVO]), clinic=consent.load_clinic(CLINIC),
+                           out_dir=tmp_path, date=DATE, formats=["pdf"], executor=pool)
+    assert (result.written, result.failed) == (3, 0)
+    assert most[0] == 1
+    firsts = sorted(pypdf.PdfReader(pdf).pages[0].extract_text() for pdf in (tmp_path / "forms").glob("*.pdf"))
+    for name in ("Peter", "Clemente", "Gustavo"):  # each patient on a form of their own
+        assert [name in text for text in firsts].count(True) == 1, name
+
+
 def test_small_batch_on_a_dask_local_cluster(tmp_path):
     """dask.distributed: a LocalCluster's executor runs the same batch."""
     distributed = pytest.importorskip("distributed")

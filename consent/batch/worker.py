@@ -31,7 +31,8 @@ FORMS = "forms"
 
 # warnings.catch_warnings() swaps process-wide state: with a thread pool as the executor, two records
 # catching warnings at once would restore each other's filters (and a record's language-fallback note
-# could escape as an error). Assembling a record is a few milliseconds; rendering stays parallel.
+# could escape as an error). Assembling a record is a few milliseconds. (WeasyPrint takes a lock of its
+# own, consent/pdf/html.py WEASYPRINT; the DOCX files, stamps and checks stay parallel.)
 _WARNINGS = threading.Lock()
 
 

@@ -40,6 +40,13 @@ logging.getLogger("fontTools").setLevel(logging.ERROR)
 _IMPORTING = threading.Lock()
 _LOADED: list[Any] = []
 
+# WeasyPrint is not thread-safe: two threads laying out or writing at once share Pango, HarfBuzz and a
+# font configuration, and crash (SIGABRT in Pango's line breaking, seen with a batch on a thread pool)
+# or give one document the fonts of another. Every call into WeasyPrint holds this lock; a batch on a
+# thread pool still makes its DOCX files, stamps and checks in parallel. Process pools (the default)
+# are not affected: each worker has its own lock.
+WEASYPRINT = threading.RLock()
+
 
 def weasyprint_module() -> Any:
     """WeasyPrint, imported at first use: it is slow to import and only the PDF path needs it.
@@ -171,9 +178,14 @@ def use_compiled_templates(code: dict[str, bytes]) -> None:
     _COMPILED.code.update(code)
 
 
-@functools.lru_cache(maxsize=8)
 def resources(packs: tuple[str, ...]) -> _Resources:
     """Compiled HTML templates, parsed CSS, font configuration and fetcher for one set of packs."""
+    with WEASYPRINT:
+        return _resources(packs)
+
+
+@functools.lru_cache(maxsize=8)
+def _resources(packs: tuple[str, ...]) -> _Resources:
     library = template_folders(packs)
     wp = weasyprint_module()
     from weasyprint.text.fonts import FontConfiguration
@@ -276,18 +288,19 @@ def layout(html: str, packs: tuple[str, ...], *, hide: tuple[str, ...] = (), tem
     ``template``: with a template export's page header (see :func:`form_html`); ``large_print``: with
     templates/large-print.css after form.css (a large-print form, :attr:`Form.large_print`)."""
     wp = weasyprint_module()
-    res = resources(packs)
-    sheets = [res.css, large_print_css(packs)] if large_print else [res.css]
-    if hide:
-        sheets.append(_hide(packs, hide))
-    if template:
-        sheets.append(_template_header(packs))
-    try:
-        return wp.HTML(string=html, base_url=res.css.base_url, url_fetcher=res.fetcher).render(
-            stylesheets=sheets, font_config=res.font_config
-        )
-    except wp.urls.FatalURLFetchingError as exc:
-        raise RenderError(f"PDF rendering stopped: {exc}") from None
+    with WEASYPRINT:
+        res = resources(packs)
+        sheets = [res.css, large_print_css(packs)] if large_print else [res.css]
+        if hide:
+            sheets.append(_hide(packs, hide))
+        if template:
+            sheets.append(_template_header(packs))
+        try:
+            return wp.HTML(string=html, base_url=res.css.base_url, url_fetcher=res.fetcher).render(
+                stylesheets=sheets, font_config=res.font_config
+            )
+        except wp.urls.FatalURLFetchingError as exc:
+            raise RenderError(f"PDF rendering stopped: {exc}") from None
 
 
 UA = "pdf/ua-1"  # every PDF's variant when no archival PDF/A is asked for
@@ -326,14 +339,15 @@ def write_document(document: Any, form: Form, variant: str | None, *, fillable: 
         for name, description, text in files
     ]
     try:
-        return bytes(
-            document.write_pdf(
-                finisher=finish if claim_ua else functools.partial(finish, claim_ua=False),
-                pdf_identifier=hashlib.sha256(form.form_id.encode()).digest()[:16],
-                **tagged(variant),
-                attachments=attachments,
-                custom_metadata=True,
+        with WEASYPRINT:
+            return bytes(
+                document.write_pdf(
+                    finisher=finish if claim_ua else functools.partial(finish, claim_ua=False),
+                    pdf_identifier=hashlib.sha256(form.form_id.encode()).digest()[:16],
+                    **tagged(variant),
+                    attachments=attachments,
+                    custom_metadata=True,
+                )
             )
-        )
     except wp.urls.FatalURLFetchingError as exc:
         raise RenderError(f"PDF rendering stopped: {exc}") from None

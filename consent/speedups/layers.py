@@ -44,7 +44,8 @@ from ..document import Form, Paragraph
 from ..library.loader import template_folders
 from ..pdf.finish import finish
 from ..pdf.glyphs import drawn_by_shipped_fonts
-from ..pdf.html import html_context, resources, weasyprint_module, form_html, layout, manifest_json, write_document
+from ..pdf.html import (WEASYPRINT, form_html, html_context, layout, manifest_json, resources, weasyprint_module,
+                        write_document)
 from ..pdf.places import FieldPlace, decode_places, encode_places, field_places
 from ..pdf.whole import without_signer
 from .disk_cache import pdf_scope
@@ -217,7 +218,9 @@ def _body(token_form: Form, lines: dict[str, int]) -> Body | None:
     if sorted(found) != sorted([*SLOTS, *(TEXT + t for t in text_lines)]):
         return None  # a clinic template without the four slots (or text slots): lay each form out whole
     first = document.pages[0]._page_box
-    return Body(bytes(document.write_pdf(finisher=finish, pdf_tags=True)), tuple(kinds), tuple(page_kinds), count, margins,
+    with WEASYPRINT:
+        written = bytes(document.write_pdf(finisher=finish, pdf_tags=True))
+    return Body(written, tuple(kinds), tuple(page_kinds), count, margins,
                 first.margin_width() - first.margin_left - first.margin_right, fixed, field_places(document))
 
 
