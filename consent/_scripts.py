@@ -23,6 +23,10 @@ COMPLEX = (
     ("Bengali", ((0x0980, 0x09FF),), "Noto Sans Bengali", "bn-IN", False),
     ("Gurmukhi", ((0x0A00, 0x0A7F),), "Noto Sans Gurmukhi", "pa-IN", False),
     ("Gujarati", ((0x0A80, 0x0AFF),), "Noto Sans Gujarati", "gu-IN", False),
+    ("Tamil", ((0x0B80, 0x0BFF),), "Noto Sans Tamil", "ta-IN", False),
+    ("Telugu", ((0x0C00, 0x0C7F),), "Noto Sans Telugu", "te-IN", False),
+    ("Kannada", ((0x0C80, 0x0CFF),), "Noto Sans Kannada", "kn-IN", False),
+    ("Malayalam", ((0x0D00, 0x0D7F),), "Noto Sans Malayalam", "ml-IN", False),
 )
 # Scripts Word draws with a run's Latin fonts (w:ascii, w:hAnsi), which the template leaves to Arial: the
 # Noto family a paragraph in that language is given (a language-assistance tagline).
