@@ -7,6 +7,7 @@ data or a changed ranking rule fails here."""
 from __future__ import annotations
 
 import csv
+import io
 import datetime as dt
 import importlib.util
 import sys
@@ -87,3 +88,50 @@ def test_a_california_clinic_gets_the_page_in_its_states_languages() -> None:
     page = form.sections[-1]
     assert [b.lang for b in page.blocks] == ["en", *SHIPPED["states"]["CA"]["languages"]]
     assert all("(619) 555-0142" in b.text and "711" in b.text for b in page.blocks)
+
+
+def test_every_tagline_is_drawn_by_the_forms_fonts() -> None:
+    """Every character of every line (the 47 languages, their scripts) is in the shipped Noto Sans or an
+    installed Noto family that form.css names: no line is refused or drawn as empty boxes."""
+    from consent.library.loader import template_folders
+    from consent.pdf.glyphs import font_coverage
+
+    coverage = font_coverage(template_folders(()).template_roots)
+    table = Library().language_assistance
+    for tag, line in table.taglines.items():
+        missing = sorted({c for c in line.name + line.text if ord(c) not in coverage and not c.isspace()})
+        assert not missing, (tag, missing)
+
+
+@pytest.mark.parametrize("state, fonts", [
+    ("TX", ["Noto-Sans-Malayalam", "Noto-Sans-Kannada", "Noto-Sans-Devanagari", "Noto-Sans-Ethiopic"]),
+    ("NY", ["Noto-Sans-Hebrew", "Noto-Sans-Bengali", "Noto-Sans-CJK-JP"]),
+])
+def test_a_shipped_states_page_is_tagged_line_by_line_and_passes_the_pdf_ua_checker(state: str, fonts: list[str],
+                                                                                   tmp_path: Path) -> None:
+    """Texas (Malayalam and Kannada, Marathi, Yoruba, Twi and Igbo) and New York (Yiddish, right to left;
+    Pennsylvania Dutch): each line a paragraph with its /Lang and the clinic's number, each script's font
+    embedded, and the independent checker `pdfua` finds nothing."""
+    pytest.importorskip("pdfua")
+    import subprocess
+
+    import pikepdf
+    import tagged
+
+    la = consent.LanguageAssistance(phone="(512) 555-0142", tty="711")
+    pdf = consent.build("hair", patient=PATIENT, clinic=make_clinic(state=state, language_assistance=la),
+                        date=DATE).to_pdf()
+    tree, _, _ = tagged.read(pdf)
+    langs = {str(e.keys["/Lang"]): tagged.squash(e.all_text()) for e in tree.walk()
+             if "/Lang" in e.keys and e.s == "/P"}
+    for tag in SHIPPED["states"][state]["languages"]:
+        assert tagged.squash("(512) 555-0142") in langs.get(tag, ""), tag
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        embedded = {str(obj.BaseFont).split("+")[-1] for obj in doc.objects
+                    if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/Font" and "/BaseFont" in obj}
+    for family in fonts:
+        assert any(f.startswith(family) for f in embedded), (family, sorted(embedded))
+    path = tmp_path / f"{state}.pdf"
+    path.write_bytes(pdf)
+    done = subprocess.run([sys.executable, "-m", "pdfua", "check", str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
