@@ -140,8 +140,8 @@ def test_rerun_of_a_finished_batch_starts_no_worker_and_renders_nothing(tmp_path
     first = run_batch("hair", records, clinic=clinic, out_dir=out, date=DATE, jobs=1)
     assert (first.written, first.skipped) == (3, 0)
     pools: list[object] = []
-    real_pool = batch._Pool
-    monkeypatch.setattr(batch, "_Pool", lambda *a, **k: pools.append(real_pool(*a, **k)) or pools[-1])
+    real_pool = batch.Pool
+    monkeypatch.setattr(batch, "Pool", lambda *a, **k: pools.append(real_pool(*a, **k)) or pools[-1])
 
     def no_assembling(*args, **kwargs):
         raise AssertionError("the coordinator assembled a form")
@@ -465,7 +465,7 @@ def test_the_compliance_check_is_made_once_per_group_for_all_workers(tmp_path, m
 
 
 def test_a_form_put_back_is_handed_out_again_once_and_counted_once():
-    from consent.batch.run import _bounded
+    from consent.batch.pool import bounded as _bounded
     from consent.batch.worker import Outcome, Task
     from consent.inputs import Patient
 

@@ -36,15 +36,11 @@
 
 
 import concurrent.futures as cf
-import contextlib
 import datetime as dt
 import hashlib
 import itertools
 import json
 import logging
-import multiprocessing
-import os
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
@@ -58,15 +54,14 @@ from ..assemble.clinic import coverage_problems
 from ..errors import InputError, RenderError
 from ..inputs.loaders import Clinic, Patient
 from ..library.loader import get_library
-from .outputs import BUNDLE, ERRORS, MANIFEST, BatchFiles, read_manifest, unwritable
-from .worker import FORMS, BatchJob, Outcome, Task, _sha256, run_task, warm_worker
+from .folder import claim, export_of, make_folder, release_lock, take_lock
+from .outputs import BatchFiles, read_manifest  # noqa: F401 (read_manifest: consent.batch.run.read_manifest, as before)
+from .pool import Pool, bounded
+from .worker import BatchJob, Outcome, Task, _sha256
 
 # What happened to each record, at DEBUG: its number, the form id and the files, or the fields that failed.
 # Never a patient's name, birth date or identifier (tests/test_privacy.py reads every log record).
 _log = logging.getLogger(__name__)
-
-LOCK = ".consent-batch.lock"
-REPLACED = "replaced-"  # then the export's digest: where replace=True moves another export's files
 
 
 @attrs.frozen
@@ -85,31 +80,6 @@ class BatchResult:
 
 
 # --------------------------------------------------------------------------- coordinator side
-
-
-def _bounded(executor: cf.Executor, fn: Callable[[Task], Outcome], tasks: Iterable[Task],
-             window: int) -> Iterator[Outcome]:
-    """Submit at most ``window`` tasks at a time, so memory stays flat however long the batch is. A task
-    whose worker put it back (the shared work it needs was being made by another worker) is handed out
-    again after the tasks already submitted; then its worker waits for that work if need be."""
-    pending: dict[cf.Future[Outcome], Task] = {}
-
-    def settle() -> Iterator[Outcome]:
-        done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-        for future in done:
-            task, outcome = pending.pop(future), future.result()
-            if outcome.put_back:
-                again = attrs.evolve(task, put_back=True)
-                pending[executor.submit(fn, again)] = again
-            else:
-                yield outcome
-
-    for task in tasks:
-        pending[executor.submit(fn, task)] = task
-        if len(pending) >= window:
-            yield from settle()
-    while pending:
-        yield from settle()
 
 
 class _Inputs:
@@ -260,15 +230,15 @@ def run_batch(
         pdf_variant=pdf_variant, fhir=fhir, embed_pdf=embed, allow_check_errors=allow_check_errors,
         fillable=fillable, esign=esign, pdf_base_url=pdf_base_url, made_at=made_at, large_print=large_print,
     )
-    identity, described = _export_of(records, export)
-    _make_folder(out)
-    lock = _lock(out)
+    identity, described = export_of(records, export)
+    make_folder(out)
+    held = take_lock(out)
     try:
         return _run_locked(job, out, records, _Treatments(treatment, library, clinic), library,
                            (identity, described), replace, executor=executor, jobs=jobs, progress=progress,
                            total=total, started=started)
     finally:
-        _unlock(out, lock)
+        release_lock(out, held)
 
 
 def _library_for(treatment: str | None, clinic: Clinic, packs: Sequence[str | Path]) -> Any:
@@ -281,13 +251,6 @@ def _library_for(treatment: str | None, clinic: Clinic, packs: Sequence[str | Pa
         if lacking:
             raise InputError(problems=[p.problem for p in lacking])
     return library
-
-
-def _make_folder(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RenderError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from None
 
 
 def _embedding(embed_pdf: bool | None, pdf_base_url: str | None, made_at: dt.datetime | None) -> bool:
@@ -320,7 +283,7 @@ def _run_locked(job: BatchJob, out: Path, records: Iterable[Any], treatments: _T
                 started: float) -> BatchResult:
     """:func:`run_batch`, once it holds the folder's lock (``export``: its digest, and what it is): claim
     the folder for this export, open the batch's files, make the forms, then complete the files."""
-    previous, replaced = _claim(out, export, replace)
+    previous, replaced = claim(out, export, replace)
     inputs = _Inputs(job, library)
     files = BatchFiles(out, export[0], previous, bundle=job.fhir and "pdf" in job.formats)
     batch = _Batch(job, out, treatments, inputs, files, progress=progress, total=total)
@@ -381,9 +344,9 @@ class _Batch:
         first = next(todo, None)  # the pool starts only if a form needs making
         if first is None:
             return
-        pool = _Pool(self.job, executor, jobs)
+        pool = Pool(self.job, executor, jobs)
         try:
-            for outcome in _bounded(pool.executor, pool.fn, itertools.chain([first], todo),
+            for outcome in bounded(pool.executor, pool.fn, itertools.chain([first], todo),
                                     window=pool.workers * 4):
                 self.finish(outcome)
         except BrokenProcessPool:
@@ -425,166 +388,3 @@ class _Batch:
             self.progress(self.done, self.total, outcome)
 
 
-def _claim(out: Path, export: tuple[str, str],
-           replace: bool) -> tuple[dict[int, dict[str, Any]], Path | None]:
-    """Make ``out`` this export's batch folder (see :func:`run_batch`): (the manifest's lines of this
-    export, where another export's files were moved, if anywhere). Nothing is changed when it raises."""
-    identity, described = export
-    try:
-        previous = read_manifest(out / MANIFEST)
-    except OSError as exc:
-        raise unwritable(out, exc) from None
-    replaced = None
-    others = sorted({e["export"] for e in previous.values() if isinstance(e.get("export"), str)} - {identity})
-    if others and not replace:
-        raise InputError(
-            f"{out} holds the forms of another export (its {MANIFEST} names export {others[0][:12]}; this "
-            f"run's export, {described}, is {identity[:12]}): give another --out, or --replace "
-            f"(replace=True) to make this export's forms there, the other's files moved, whole, into "
-            f"{out / (REPLACED + others[0][:12])}/")
-    try:
-        if others:
-            replaced = _set_aside(out, others[0][:12])
-            previous = {}
-        (out / FORMS).mkdir(exist_ok=True)
-        for stale in [*(out / FORMS).glob(".*.part"), *out.glob(".*.part")]:
-            stale.unlink()  # left by a killed run: a temporary file, never a finished form or bundle
-    except OSError as exc:
-        raise unwritable(out, exc) from None
-    return previous, replaced
-
-
-def _export_of(records: Iterable[Any], export: str | None) -> tuple[str, str]:
-    """(the digest that names the records' export in the manifest, what it is, for messages): ``export``
-    if given; else the files of a ``consent.ehr.Records`` (their absolute paths, in order: the same
-    files read again are the same export, whatever they now hold); else the records' sources."""
-    from ..ehr import Records
-
-    if export is not None:
-        text, described = f"named\0{export}", repr(export)
-    elif isinstance(records, Records):
-        paths = [os.path.abspath(path) for path in records.files]
-        text, described = "files\0" + "\0".join(paths), ", ".join(Path(p).name for p in paths)
-    elif isinstance(records, Sequence):
-        sources = dict.fromkeys(str(getattr(record, "source", "")) for record in records)
-        text = "sources\0" + "\0".join(sources)
-        described = ", ".join(s for s in sources if s) or "records given by a program"
-    else:
-        text, described = "records\0", "records given by a program"
-    return hashlib.sha256(text.encode()).hexdigest()[:32], described or "no files"
-
-
-def _lock(out: Path) -> int:
-    """Hold the folder's batch lock (exclusive, released by the system if the process dies); InputError
-    at once when another batch holds it. The file locked is checked to be the one at the path still (a
-    batch that ends removes it)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows: no lock
-        return -1
-    path = out / LOCK
-    for _ in range(100):
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise RenderError(f"{out}: cannot write to the output folder ({exc.strerror or exc})") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode("ascii", "replace").strip()
-            os.close(fd)
-            pid = f"pid {holder}" if holder.isdigit() else "its pid not written yet"
-            raise InputError(f"another consent batch is writing to {out} ({pid}); wait for it to "
-                             "finish") from None
-        try:
-            same = os.path.samestat(os.fstat(fd), os.lstat(path))
-        except FileNotFoundError:
-            same = False
-        if same:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-            return fd
-        os.close(fd)  # removed by the batch that held it, just now: lock the new one
-    raise RenderError(f"{out}: could not take the batch lock {LOCK}")
-
-
-def _unlock(out: Path, fd: int) -> None:
-    if fd < 0:
-        return
-    with contextlib.suppress(OSError):
-        (out / LOCK).unlink(missing_ok=True)  # while still held: a batch waiting on this file looks again
-    os.close(fd)
-
-
-def _set_aside(out: Path, export: str) -> Path:
-    """Move another export's files (forms, manifest, errors, bundle), whole, into a new folder beside them,
-    where they remain a batch folder of their own (their manifest's paths are relative)."""
-    aside = out / f"{REPLACED}{export}"
-    number = 1
-    while aside.exists() or aside.is_symlink():
-        number += 1
-        aside = out / f"{REPLACED}{export}-{number}"
-    aside.mkdir()
-    for name in (FORMS, MANIFEST, ERRORS, BUNDLE):
-        if (out / name).exists() or (out / name).is_symlink():
-            os.replace(out / name, aside / name)
-    return aside
-
-
-class _Pool:
-    """The executor a batch runs on: the caller's, or a local process pool of warmed workers that
-    share a folder for the work common to a group of forms (removed when the batch ends)."""
-
-    def __init__(self, job: BatchJob, executor: cf.Executor | None, jobs: int | None) -> None:
-        import functools
-        import tempfile
-
-        self.own = executor is None
-        self.shared: str | None = None
-        if executor is None:
-            self.shared = tempfile.mkdtemp(prefix="consent-batch-")
-            job = attrs.evolve(job, shared_dir=self.shared)
-            executor = cf.ProcessPoolExecutor(max_workers=jobs or os.cpu_count() or 1, mp_context=_process_context(),
-                                              initializer=warm_worker, initargs=(job,))
-            self.fn: Callable[[Task], Outcome] = run_task
-        else:
-            self.fn = functools.partial(run_task, job=job)
-        self.executor = executor
-        self.workers = getattr(executor, "_max_workers", None) or jobs or os.cpu_count() or 1
-
-    def close(self) -> None:
-        if self.own:
-            self.executor.shutdown(wait=True, cancel_futures=True)
-        if self.shared is not None:
-            import shutil
-
-            shutil.rmtree(self.shared, ignore_errors=True)
-
-
-def _process_context() -> Any:
-    """How worker processes start. Not as forks of this process: a fork would share, then copy page by
-    page as Python's garbage collector touches them, everything the coordinator holds (the records),
-    and memory would grow with the batch. From a fork server that has imported the renderers, where
-    the platform has one: each worker starts in milliseconds, and the imported code stays shared
-    between the workers (counted once in their memory). Else (Windows, macOS) clean ("spawn")."""
-    if "forkserver" in multiprocessing.get_all_start_methods() and sys.platform == "linux":
-        from multiprocessing import forkserver
-
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["consent.batch.preload"])
-        # The fork server runs `python -c ...`, which puts the current folder first on sys.path (and
-        # Python 3.11 ignores this process's sys.path there): run from a folder holding a consent/
-        # source tree, it would import that instead of the installed package. PYTHONSAFEPATH keeps the
-        # current folder off. (A server started earlier by the program keeps its own modules: the
-        # workers then import what they need themselves.)
-        saved = os.environ.get("PYTHONSAFEPATH")
-        os.environ["PYTHONSAFEPATH"] = "1"
-        try:
-            forkserver.ensure_running()
-        finally:
-            if saved is None:
-                del os.environ["PYTHONSAFEPATH"]
-            else:
-                os.environ["PYTHONSAFEPATH"] = saved
-        return context
-    return multiprocessing.get_context("spawn")
