@@ -26,7 +26,7 @@ import attrs
 from .._scripts import text_direction
 from .._yaml import Located
 from ..errors import InputError, Problem
-from .types import US_STATES, Clinic
+from .types import Clinic, state_entries
 
 LANGUAGE_ASSISTANCE_FILE = ("rules", "language-assistance.yaml")  # under a source's templates/
 MIN_LANGUAGES = 15  # 45 CFR 92.11(b): English and at least the 15 most common languages of the state
@@ -35,7 +35,7 @@ REVIEW = ("required", "confirmed")
 LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?")
 _TOP_KEYS = {"version", "review", "taglines", "states"}
 _TAGLINE_KEYS = {"name", "text"}
-_STATE_KEYS = {"languages", "source"}
+_STATE_KEYS = frozenset({"languages", "source"})
 _PLACES = ("{phone}", "{tty}")
 Report = Callable[[str, str], None]  # a problem's message, and where it is (a dotted key)
 
@@ -140,17 +140,7 @@ def _states(raw: object, path: str, problem: Report) -> dict[str, StateLanguages
                "states")
         return {}
     out: dict[str, StateLanguages] = {}
-    for code, entry in raw.items():
-        at = f"states.{code}"
-        if not isinstance(code, str) or code not in US_STATES:
-            problem(f"{code!r} is not a two-letter US state code in capitals such as CA", at)
-            continue
-        if not isinstance(entry, Mapping):
-            problem(f"{at} must give languages and source (got {entry!r})", at)
-            continue
-        bad = sorted(map(str, set(entry) - _STATE_KEYS))
-        if bad:
-            problem(f"{at} has unknown key(s) {', '.join(bad)} (known: languages, source)", at)
+    for code, at, entry in state_entries(raw, _STATE_KEYS, "CA", "languages and source", problem):
         source = entry.get("source")
         if not isinstance(source, str) or not source.strip():
             problem(f"{at}.source must say where the list comes from: the publication, its date and address "

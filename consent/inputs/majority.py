@@ -24,11 +24,11 @@ from .._yaml import Located
 from ..document import Minor
 from ..errors import InputError, Problem
 from .checks import age_on
-from .types import US_STATES
+from .types import state_entries
 
 MAJORITY_FILE = ("rules", "majority.yaml")  # under a source's templates/
 MIN_AGE, MAX_AGE = 18, 21  # every US state's age of majority lies here
-_STATE_KEYS = {"age", "name"}
+_STATE_KEYS = frozenset({"age", "name"})
 
 
 @attrs.frozen
@@ -65,17 +65,8 @@ def parse_majority(doc: Located, path: str) -> tuple[dict[str, Majority], list[P
                 "states")
         return {}, problems
     out: dict[str, Majority] = {}
-    for code, entry in states.items():
-        at = f"states.{code}"
-        if not isinstance(code, str) or code not in US_STATES:
-            problem(f"{code!r} is not a two-letter US state code in capitals such as TX", at)
-            continue
-        if not isinstance(entry, Mapping):
-            problem(f"{at} must give age and name, such as {{age: 18, name: Texas}} (got {entry!r})", at)
-            continue
-        bad = sorted(map(str, set(entry) - _STATE_KEYS))
-        if bad:
-            problem(f"{at} has unknown key(s) {', '.join(bad)} (known: age, name)", at)
+    for code, at, entry in state_entries(states, _STATE_KEYS, "TX", "age and name, such as {age: 18, name: Texas}",
+                                         problem):
         age = entry.get("age")
         if isinstance(age, bool) or not isinstance(age, int) or not MIN_AGE <= age <= MAX_AGE:
             problem(f"{at}.age must be a whole number of years from {MIN_AGE} to {MAX_AGE} (got {age!r})",

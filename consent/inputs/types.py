@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import TypeAlias
 
@@ -15,6 +15,27 @@ US_STATES = frozenset(
     "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM "
     "NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP".split()
 )
+
+
+def state_entries(states: Mapping[object, object], keys: frozenset[str], example: str, gives: str,
+                  problem: Callable[[str, str], None]) -> Iterator[tuple[str, str, Mapping[str, object]]]:
+    """The entries of a rules file's ``states:`` mapping, each checked alike: its key a state code in
+    capitals (``example``: one to show, such as TX) and its value a mapping (``gives``: what it must
+    give, such as "age and name") without other keys than ``keys`` (an unknown key is reported and the
+    entry kept). Yields (code, its dotted key "states.<code>", entry); ``problem(message, key)`` is
+    told of every entry left out and why."""
+    for code, entry in states.items():
+        at = f"states.{code}"
+        if not isinstance(code, str) or code not in US_STATES:
+            problem(f"{code!r} is not a two-letter US state code in capitals such as {example}", at)
+            continue
+        if not isinstance(entry, Mapping):
+            problem(f"{at} must give {gives} (got {entry!r})", at)
+            continue
+        bad = sorted(map(str, set(entry) - keys))
+        if bad:
+            problem(f"{at} has unknown key(s) {', '.join(bad)} (known: {', '.join(sorted(keys))})", at)
+        yield code, at, entry
 
 
 @attrs.frozen
