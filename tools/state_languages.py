@@ -140,13 +140,22 @@ def yaml_section(path: Path = DATA) -> str:
     for code, entry in state_lists(path).items():
         lines.append(f"  # {table[code]['NAME']}: people who speak English less than \"very well\" "
                      "(estimate ± margin of error, 90%)")
-        for rank, (_, label, _, estimate, moe) in enumerate(ranked(table[code])[:COUNT + 1], 1):
+        groups = ranked(table[code])[:COUNT + 1]
+        for rank, (_, label, _, estimate, moe) in enumerate(groups, 1):
             mark = "" if rank <= COUNT else " (16th, not listed)"
+            if rank <= COUNT and len(groups) > COUNT and _overlaps(groups[rank - 1], groups[COUNT]):
+                mark = " (within the margins of error of the 16th)"
             lines.append(f"  #   {rank}. {label}: {estimate:,} ± {moe:,}{mark}")
         lines.append(f"  {code}:")
         lines.append(f"    source: \"{_escaped(str(entry['source']))}\"")
         lines.append(f"    languages: [{', '.join(entry['languages'])}]")  # type: ignore[arg-type]
     return "\n".join(lines) + "\n"
+
+
+def _overlaps(a: tuple[int, str, tuple[str, ...], int, int], b: tuple[int, str, tuple[str, ...], int, int]) -> bool:
+    """Whether two groups' estimates are within each other's 90% margins of error (their ranks could be the
+    other way round)."""
+    return a[3] - a[4] <= b[3] + b[4]
 
 
 def _escaped(text: str) -> str:
