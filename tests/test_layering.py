@@ -21,7 +21,7 @@ ALLOWED_UPWARD: set[tuple[str, str]] = set()
 # is above them all; only the document model's shortcuts name it (test_the_front_is_named_only_by_...).
 STAGES = (
     "errors", "_limits", "_version", "_yaml", "_pdf_bounds", "_jinja_data", "_text", "_scripts", "_esign", "document",
-    "content", "inputs", "ehr", "library", "assemble", "check", "_build", "_form_data", "pdf", "docx",
+    "content", "approved_products", "inputs", "ehr", "library", "assemble", "check", "_build", "_form_data", "pdf", "docx",
     "_output", "speedups", "template", "signed", "batch", "cli", "__main__",
 )
 

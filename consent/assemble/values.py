@@ -12,7 +12,7 @@ from typing import Any
 
 from .._jinja_data import template_data
 from .._text import long_date, money, month_year, number
-from ..content import ApprovedProducts
+from ..approved_products import ApprovedProducts
 from ..inputs.loaders import Clinic, Patient, Provider, Study, local_text
 from ..library.loader import DEFAULT_LANGUAGE
 from ..library.treatments import TreatmentSpec

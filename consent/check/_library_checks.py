@@ -14,7 +14,8 @@ from jinja2 import TemplateSyntaxError, nodes
 from .._text import text_env
 from ..assemble.clinic import ClinicProblem, ClinicTerms, require_terms
 from ..assemble.values import clause_context
-from ..content import TREATMENT_TEXT_FIELDS, ApprovedProducts, ClauseSpec
+from ..approved_products import ApprovedProducts
+from ..content import TREATMENT_TEXT_FIELDS, ClauseSpec
 from ..errors import Problem
 from ..inputs.loaders import Clinic, FeeSchedule, Patient, Procedure, Product, Provider, Study
 from ..library.loader import DEFAULT_LANGUAGE, Library

@@ -19,14 +19,8 @@ from babel.core import get_global
 
 from .._limits import MAX_DATA_FILE_BYTES, check_pack, file_size_problem
 from .._yaml import DuplicateKeyError, Located, load_located
-from ..content import (
-    APPROVED_PRODUCTS_FILE,
-    ApprovedProducts,
-    ClauseSpec,
-    parse_approved_products,
-    parse_clause,
-    parse_clause_translation,
-)
+from ..approved_products import APPROVED_PRODUCTS_FILE, ApprovedProducts, parse_approved_products
+from ..content import ClauseSpec, parse_clause, parse_clause_translation
 from ..errors import ContentError, Problem, UnknownNameError
 from ..inputs.language_assistance import (
     LANGUAGE_ASSISTANCE_FILE,
