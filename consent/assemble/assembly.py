@@ -7,7 +7,6 @@ clinic's clause is an error naming the file and line, never a blank in a signed 
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -49,10 +48,16 @@ from ..inputs.loaders import (
     validate_inputs,
 )
 from ..inputs.majority import minor_on
-from ..library.loader import DEFAULT_LANGUAGE, Library, get_library, resolve_language
+from ..library.loader import DEFAULT_LANGUAGE, Library, get_library
 from ..library.treatments import TreatmentSpec
 from .clinic import ClinicTerms, require_terms
-from .selection import clause_order, stated_exemptions, study_kinds
+from .selection import (  # LanguageFallbackWarning: consent.assemble.assembly.LanguageFallbackWarning, as before
+    LanguageFallbackWarning,  # noqa: F401
+    choose_language,
+    clause_order,
+    stated_exemptions,
+    study_kinds,
+)
 from .values import clause_context
 
 STATE_NOTICE_PT = 12.0
@@ -71,31 +76,6 @@ class Trace:
     text: str
     verbatim: bool = False
     prose: bool = True  # False for the clinic's own words in a table: scanned for claims, not scored
-
-
-class LanguageFallbackWarning(UserWarning):
-    """The requested or preferred language has no stock form; the form is in English."""
-
-
-def choose_language(library: Library, language: str | None, patient: Patient) -> str:
-    """``language`` if given, else the patient's preferred language, else English (with a warning)."""
-    wanted = language or patient.preferred_language
-    if not wanted:
-        return DEFAULT_LANGUAGE
-    chosen = resolve_language(wanted, library.languages)
-    if chosen is None:
-        if language:
-            raise InputError(
-                f"language {language!r} is not available (available: {', '.join(library.languages)})"
-            )
-        warnings.warn(
-            f"preferred language {wanted!r} is not available; the form is in English "
-            f"(available: {', '.join(library.languages)})",
-            LanguageFallbackWarning,
-            stacklevel=3,
-        )
-        return DEFAULT_LANGUAGE
-    return chosen
 
 
 class _Builder:

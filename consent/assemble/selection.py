@@ -1,16 +1,20 @@
 """Which clauses a form has, in which order: the treatment's, less those for a study when the clinic lists
 none, with the state notices that apply to the clinic right after key information (a notice is left out
 when the clinic's study, or what the clinic states about itself, lifts it; :func:`notice_rules` says why).
-Used by :mod:`consent.assemble.assembly`, the check and ``consent show``.
+Also the form's language (:func:`choose_language`: the one asked for, the patient's, or English with a
+warning). Used by :mod:`consent.assemble.assembly`, the check and ``consent show``.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import attrs
 
 from ..content import ClauseSpec
-from ..inputs.loaders import Clinic, Study
-from ..library.loader import Library
+from ..errors import InputError
+from ..inputs.loaders import Clinic, Patient, Study
+from ..library.loader import DEFAULT_LANGUAGE, Library, resolve_language
 from ..library.treatments import TreatmentSpec
 
 
@@ -72,3 +76,28 @@ def clause_order(library: Library, treatment: TreatmentSpec, clinic: Clinic) -> 
     notices = [r.clause.id for r in rules if not r.left_out]
     at = 1 if ids else 0
     return ids[:at] + notices + ids[at:]
+
+
+class LanguageFallbackWarning(UserWarning):
+    """The requested or preferred language has no stock form; the form is in English."""
+
+
+def choose_language(library: Library, language: str | None, patient: Patient) -> str:
+    """``language`` if given, else the patient's preferred language, else English (with a warning)."""
+    wanted = language or patient.preferred_language
+    if not wanted:
+        return DEFAULT_LANGUAGE
+    chosen = resolve_language(wanted, library.languages)
+    if chosen is None:
+        if language:
+            raise InputError(
+                f"language {language!r} is not available (available: {', '.join(library.languages)})"
+            )
+        warnings.warn(
+            f"preferred language {wanted!r} is not available; the form is in English "
+            f"(available: {', '.join(library.languages)})",
+            LanguageFallbackWarning,
+            stacklevel=3,
+        )
+        return DEFAULT_LANGUAGE
+    return chosen
