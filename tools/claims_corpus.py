@@ -4,6 +4,8 @@
     python tools/claims_corpus.py --misses   # and every missed claim and every false positive
     python tools/claims_corpus.py --corpus PATH   # another corpus in the same format (e.g. one kept
                                                   # outside the repository, never seen by the rules)
+    python tools/claims_corpus.py --rules PATH    # other rules (e.g. `git show REV:templates/rules/claims.yaml`,
+                                                  # to measure a new batch against the rules before a change)
 
 The corpus is tests/data/claims-corpus.yaml (its header says how it is labelled); the rules are
 templates/rules/claims.yaml, read the way `consent check` reads a form in each language.
@@ -93,8 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="list missed claims and false positives")
     parser.add_argument("--corpus", type=Path, default=CORPUS, metavar="PATH",
                         help="a corpus in the format of tests/data/claims-corpus.yaml (default: that file)")
+    parser.add_argument("--rules", type=Path, default=RULES, metavar="PATH",
+                        help="a rules file in the format of templates/rules/claims.yaml (default: that file)")
     args = parser.parse_args(argv)
-    rules = load_rules(RULES.read_text(encoding="utf-8"), str(RULES))
+    rules = load_rules(args.rules.read_text(encoding="utf-8"), str(args.rules))
     sentences = judge(load_corpus(args.corpus), rules)
     if args.misses:
         for s in sentences:

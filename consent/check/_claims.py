@@ -149,25 +149,25 @@ def scan(text: str, rules: Sequence[ClaimRule], language: str = ENGLISH) -> list
 
     ``text`` is split with :func:`split_sentences`; each sentence is read with the patterns of
     ``language``, and, for another language than English, once more with the English patterns
-    (see the module docstring). Matches of one rule that overlap in a sentence are reported once
-    (the earliest, longest). Hits come in text order; hits starting at the same place keep the
+    (see the module docstring). A rule is reported at most once per sentence, at its earliest,
+    longest match: one finding per claim, however many of the rule's wordings the sentence uses
+    ("we promise you will see new hair in three months"). Hits come in text order; hits starting at the same place keep the
     order of ``rules``.
     """
     readings = [(language, True)] + ([(ENGLISH, False)] if language != ENGLISH else [])
     found: list[tuple[int, int, ClaimHit]] = []
     for offset, sentence in split_sentences(text):
         folded = fold(sentence)
-        kept: dict[int, list[tuple[int, int]]] = {}  # rule order -> spans reported in this sentence
+        kept: dict[int, tuple[int, int]] = {}  # rule order -> its span reported in this sentence
         for reading, own in readings:
             if not own and guess_language(folded) == language:
                 continue  # clearly in the form's language: English patterns would misread it
             # misspellings are corrected in the form's language, and in English text of another form
             correct = own or guess_language(folded, margin=1) == reading
             for order, rule, (start, end) in _read(sentence, rules, reading, correct=correct):
-                spans = kept.setdefault(order, [])
-                if any(start < e and s < end for s, e in spans):
-                    continue  # the first reading found these words already
-                spans.append((start, end))
+                if order in kept:
+                    continue  # this rule is reported in this sentence already
+                kept[order] = (start, end)
                 hit = ClaimHit(rule, sentence, sentence[start:end], offset + start, reading)
                 found.append((hit.start, order, hit))
     found.sort(key=lambda item: (item[0], item[1]))
