@@ -4,6 +4,8 @@
     python tools/claims_corpus.py --misses   # and every missed claim and every false positive
     python tools/claims_corpus.py --corpus PATH   # another corpus in the same format (e.g. one kept
                                                   # outside the repository, never seen by the rules)
+    python tools/claims_corpus.py --model         # the rules and the second reader together (the
+                                                  # `second_reader` setting; consent/check/_claim_model.py)
     python tools/claims_corpus.py --rules PATH    # other rules (e.g. `git show REV:templates/rules/claims.yaml`,
                                                   # to measure a new batch against the rules before a change)
 
@@ -23,6 +25,8 @@ from typing import Any
 import attrs
 import yaml
 
+from consent.check._claim_model import RULE_ID as RESEMBLES
+from consent.check._claim_model import load_model
 from consent.check._claims import ClaimRule, load_rules, scan
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,11 +41,13 @@ class Sentence:
     expected: str  # a rule id, or "honest"
     kind: str
     text: str
-    found: tuple[str, ...]  # rule ids that flagged it
+    found: tuple[str, ...]  # rule ids that flagged it (and "claim.resembles": the model, read where no rule hit)
 
     @property
     def ok(self) -> bool:
-        return not self.found if self.expected == HONEST else self.expected in self.found
+        if self.expected == HONEST:
+            return not self.found
+        return self.expected in self.found or self.found == (RESEMBLES,)
 
 
 @attrs.frozen
@@ -70,13 +76,19 @@ def load_corpus(path: Path = CORPUS) -> dict[str, list[tuple[str, str, str]]]:
     return {language: [tuple(entry) for entry in entries] for language, entries in data.items()}
 
 
-def judge(corpus: dict[str, list[tuple[str, str, str]]], rules: Sequence[ClaimRule]) -> list[Sentence]:
-    """Scan every sentence as text of a form in its language."""
-    return [
-        Sentence(language, expected, kind, text, tuple(hit.rule.id for hit in scan(text, rules, language)))
-        for language, entries in corpus.items()
-        for expected, kind, text in entries
-    ]
+def judge(corpus: dict[str, list[tuple[str, str, str]]], rules: Sequence[ClaimRule],
+          model: bool = False) -> list[Sentence]:
+    """Scan every sentence as text of a form in its language; with ``model``, a sentence no rule flagged
+    is also read by the claims model of its language, as `consent check` does with the second reader."""
+    models = load_model() if model else {}
+    out = []
+    for language, entries in corpus.items():
+        for expected, kind, text in entries:
+            found = tuple(hit.rule.id for hit in scan(text, rules, language))
+            if not found and language in models and models[language].flags(text):
+                found = (RESEMBLES,)
+            out.append(Sentence(language, expected, kind, text, found))
+    return out
 
 
 def figures(sentences: Sequence[Sentence]) -> list[Figures]:
@@ -95,11 +107,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="list missed claims and false positives")
     parser.add_argument("--corpus", type=Path, default=CORPUS, metavar="PATH",
                         help="a corpus in the format of tests/data/claims-corpus.yaml (default: that file)")
+    parser.add_argument("--model", action="store_true",
+                        help="read sentences no rule flagged with the claims model too (the second reader)")
     parser.add_argument("--rules", type=Path, default=RULES, metavar="PATH",
                         help="a rules file in the format of templates/rules/claims.yaml (default: that file)")
     args = parser.parse_args(argv)
     rules = load_rules(args.rules.read_text(encoding="utf-8"), str(args.rules))
-    sentences = judge(load_corpus(args.corpus), rules)
+    sentences = judge(load_corpus(args.corpus), rules, model=args.model)
     if args.misses:
         for s in sentences:
             if not s.ok:

@@ -92,7 +92,7 @@ def _notice_findings(library: Library, languages: Sequence[str]) -> list[Finding
                                        clause=clause.id, file=text.path, line=block.line))
             # a notice on its own: no clinic has acknowledged anything
             reading = language if language != DEFAULT_LANGUAGE else None
-            out += claims(trace, settings.rules, {}, language=reading)
+            out += claims(trace, settings.rules, {}, language=reading, second_reader=settings.second_reader)
         if clause.review == "required":
             out.append(Finding("notice.review-required", "warning",
                                f"the {'/'.join(clause.states)} notice wording is not fixed by law here; have counsel "
@@ -252,6 +252,9 @@ def preload(library: Library) -> None:
     """Load what the check reads for every form (the syllable table, the claim rules' patterns compiled):
     the batch's fork server does it once, for all its workers (consent/batch/preload.py)."""
     from . import _english
+    from ._claim_model import load_model
 
     _english.syllable_table()
-    settings_for(library)
+    settings, _ = settings_for(library)
+    if settings.second_reader:
+        load_model()

@@ -13,7 +13,9 @@ from ..assemble.selection import notice_rules
 from ..content import ELEMENTS, RESEARCH_ELEMENTS
 from ..document import Form, Signatures
 from ..library.loader import Library
-from ._claims import ENGLISH, ClaimHit, ClaimRule, scan
+from ._claim_model import RULE_ID as RESEMBLES, load_model
+from ._claim_text import fold, guess_language
+from ._claims import ENGLISH, ClaimHit, ClaimRule, scan, split_sentences
 from ._legal import legal_position
 from ._readability import CHINESE, as_prose, scores, word_count
 from ._report import Figure, Finding, Report
@@ -163,21 +165,56 @@ def claims(
     *,
     treatment: str | None = None,
     language: str | None = None,
+    second_reader: bool = False,
 ) -> list[Finding]:
     """Forbidden claims and exculpatory wording in every rendered string (of a form, or of a clause).
 
     The strings are read as text of a form in ``language`` (English when not given): with that
-    language's patterns, and for another language also with the English ones.
+    language's patterns, and for another language also with the English ones. With ``second_reader``
+    (the setting of that name), every sentence no rule flagged is also scored by the claims model, and
+    one that reads like a claim is a ``claim.resembles`` warning.
     """
     out: list[Finding] = []
     for t in trace:
-        for hit in _scan(t.text, tuple(rules), language or ENGLISH):
+        hits = _scan(t.text, tuple(rules), language or ENGLISH)
+        for hit in hits:
             out.append(Finding(
                 hit.rule.id, hit.rule.severity, hit.rule.title, clause=t.clause_id, file=t.path, line=t.line,
                 text=hit.sentence.strip(), treatment=treatment, language=language,
                 acknowledged=acknowledge.get(hit.rule.id) if hit.rule.acknowledgeable else None,
             ))
+        if not second_reader:
+            continue
+        for sentence, score, threshold in _resembling(t.text, frozenset(h.sentence for h in hits), language or ENGLISH):
+            out.append(Finding(
+                RESEMBLES, "warning",
+                f"no rule matched this sentence, but it reads like a forbidden claim to the second reader (a model "
+                f"trained on labelled claims; score {score:.2f}, flags from {threshold:.2f}): have a person read it, "
+                "and reword it if it claims approval, a cure, a set result, safety or a release from liability",
+                clause=t.clause_id, file=t.path, line=t.line, text=sentence, treatment=treatment, language=language,
+            ))
     return out
+
+
+@functools.lru_cache(maxsize=16384)
+def _resembling(text: str, flagged: frozenset[str], language: str) -> tuple[tuple[str, float, float], ...]:
+    """``(sentence, score, threshold)`` of each sentence of ``text`` that no rule flagged and the claims
+    model (:mod:`._claim_model`) scores at or above its threshold. A sentence is read by the model of the
+    form's language, or by the English one when it is English text on a form in another language."""
+    models = load_model()
+    out = []
+    for _, sentence in split_sentences(text):
+        if sentence in flagged:
+            continue
+        reading = language if language in models else None
+        if language != ENGLISH and guess_language(fold(sentence)) == ENGLISH:
+            reading = ENGLISH
+        if reading is None:
+            continue
+        model = models[reading]
+        if model.flags(sentence):
+            out.append((sentence, model.score(sentence), model.threshold))
+    return tuple(out)
 
 
 STUDY_WORDS = {"ind": "an FDA IND", "ide": "an FDA IDE", "irb": "an IRB overseeing it (a clinical trial)"}
@@ -304,7 +341,8 @@ def check_form(form: Form, trace: Sequence[Trace], library: Library) -> Report:
     more, figures = readability(form, trace, library)
     findings += more
     findings += claims(trace, settings.rules, dict(settings.acknowledge),
-                       treatment=form.manifest.treatment_id, language=form.language)
+                       treatment=form.manifest.treatment_id, language=form.language,
+                       second_reader=settings.second_reader)
     findings += notices(form, library)
     findings += legal_position(form, dict(settings.acknowledge))
     return Report(tuple(findings), tuple(figures), len(settings.rules))

@@ -35,17 +35,21 @@ class Settings:
     readability: Mapping[str, Mapping[str, Any]]
     acknowledge: Mapping[str, str]  # rule id -> reason
     rules: tuple[ClaimRule, ...]
+    second_reader: bool = False  # also score every sentence with the claims model (consent/check/_claim_model.py)
 
 
-def _load_settings(library: Library, problems: list[Problem]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+def _load_settings(
+    library: Library, problems: list[Problem]
+) -> tuple[dict[str, dict[str, Any]], dict[str, str], bool]:
     readability: dict[str, dict[str, Any]] = {}
     acknowledge: dict[str, str] = {}
+    second_reader = False
     for source in reversed(library.sources):  # built-in first, packs override
         path = source.templates / "rules" / "settings.yaml"
         if not path.is_file():
             continue
         data = _read_mapping(path, problems)
-        unknown = set(data) - {"readability", "acknowledge"}
+        unknown = set(data) - {"readability", "acknowledge", "second_reader"}
         if unknown:
             problems.append(Problem(f"unknown key(s) {', '.join(sorted(map(str, unknown)))}", path=str(path)))
         readability_data = data.get("readability") or {}
@@ -67,6 +71,12 @@ def _load_settings(library: Library, problems: list[Problem]) -> tuple[dict[str,
                                             path=str(path)))
                     values = {k: v for k, v in values.items() if k != key}
             readability.setdefault(str(lang), {}).update(values)
+        if "second_reader" in data:
+            if isinstance(data["second_reader"], bool):
+                second_reader = data["second_reader"]
+            else:
+                problems.append(Problem(f"second_reader must be true or false (got {data['second_reader']!r})",
+                                        path=str(path)))
         acknowledged = data.get("acknowledge") or []
         if not isinstance(acknowledged, list):
             problems.append(Problem("acknowledge must be a list of {rule, reason}", path=str(path)))
@@ -76,7 +86,7 @@ def _load_settings(library: Library, problems: list[Problem]) -> tuple[dict[str,
                 problems.append(Problem(f"acknowledge[{i}] needs exactly a rule and a non-empty reason", path=str(path)))
                 continue
             acknowledge[str(item["rule"])] = str(item["reason"]).strip()
-    return readability, acknowledge
+    return readability, acknowledge, second_reader
 
 
 def _read_mapping(path: Any, problems: list[Problem]) -> Mapping[str, Any]:
@@ -95,7 +105,7 @@ def _read_mapping(path: Any, problems: list[Problem]) -> Mapping[str, Any]:
 @functools.lru_cache(maxsize=16)
 def _settings_for(library: Library) -> tuple[Settings, tuple[Problem, ...]]:
     problems: list[Problem] = []
-    readability, acknowledge = _load_settings(library, problems)
+    readability, acknowledge, second_reader = _load_settings(library, problems)
     rules: list[ClaimRule] = []
     for source in reversed(library.sources):
         folder = source.templates / "rules"
@@ -121,7 +131,7 @@ def _settings_for(library: Library) -> tuple[Settings, tuple[Problem, ...]]:
             problems.append(Problem(f"acknowledged rule {rule_id!r} does not exist"))
         elif not by_id[rule_id].acknowledgeable:
             problems.append(Problem(f"rule {rule_id!r} cannot be acknowledged: the form must not say this"))
-    return Settings(readability, acknowledge, tuple(rules)), tuple(problems)
+    return Settings(readability, acknowledge, tuple(rules), second_reader), tuple(problems)
 
 
 def settings_for(library: Library) -> tuple[Settings, tuple[Problem, ...]]:
