@@ -21,7 +21,7 @@ from consent.check._claim_model import MODEL_FILE, RULE_ID, load_model
 
 # A paraphrase no claim rule knows (a set result by a date, in a metaphor), which the model flags.
 PARAPHRASE = "Our serum wakes sleepy roots so your ponytail is twice as thick by spring."
-HONEST = "The donor was tested for HIV and hepatitis B and C."
+HONEST = "We hope it may slow hair loss for some people."
 ADA = consent.Patient(full_name="Ada O'Connor", birth_date=dt.date(1985, 12, 1), mrn="SRH-000101")
 
 
@@ -32,8 +32,9 @@ def _pack(tmp_path: Path, value: str) -> Path:
     return tmp_path / "pack"
 
 
-def _clinic(donor_screening: str) -> consent.Clinic:
-    return make_clinic(products={"hair": attrs.evolve(PRODUCT, donor_screening=donor_screening)})
+def _clinic(purpose: str) -> consent.Clinic:
+    """A clinic whose hair product states ``purpose`` (clinic prose, printed in the treatment section)."""
+    return make_clinic(products={"hair": attrs.evolve(PRODUCT, purpose=purpose)})
 
 
 def _resembling(report: consent.check.Report) -> list[consent.check.Finding]:
@@ -71,8 +72,9 @@ def test_the_second_reader_is_off_by_default() -> None:
 
 
 def test_with_the_second_reader_a_paraphrase_the_rules_miss_is_a_warning(tmp_path: Path) -> None:
-    """Turned on in a pack, the clinic's own words are read by the model too: the paraphrase is a
-    warning naming the sentence and its score, and the form still renders (warnings never block)."""
+    """Turned on in a pack, the clinic's own words are read by the model too: the paraphrase in its
+    purpose is a warning naming the sentence and its score, and the form still renders (warnings never
+    block)."""
     pack = _pack(tmp_path, "true")
     report = check(["hair"], languages=["en"], clinic=_clinic(PARAPHRASE), packs=[pack])
     found = _resembling(report)
@@ -82,13 +84,12 @@ def test_with_the_second_reader_a_paraphrase_the_rules_miss_is_a_warning(tmp_pat
     assert scored and float(scored[1]) >= float(scored[2]) > 0.0
     assert not [f for f in report.findings if f.severity == "error"]
     form = consent.build("hair", patient=ADA, clinic=_clinic(PARAPHRASE), date=DATE, packs=[pack])
-    table = next(b for s in form.sections for b in s.blocks if isinstance(b, consent.document.ProductTable))
-    assert PARAPHRASE in [row.value for row in table.rows]
+    assert PARAPHRASE in repr(form.sections)
 
 
 def test_the_second_reader_leaves_honest_text_and_the_stock_forms_alone(tmp_path: Path) -> None:
-    """On: an honest product text and the stock clauses of every treatment, in English and Spanish,
-    give no warning (the stock sentences are among its honest training sentences)."""
+    """On: an honest purpose and the stock clauses of every treatment, in English and Spanish, give no
+    warning (the stock sentences are among its honest training sentences)."""
     pack = _pack(tmp_path, "true")
     assert _resembling(check(languages=["en", "es"], clinic=_clinic(HONEST), packs=[pack])) == []
 
@@ -96,7 +97,7 @@ def test_the_second_reader_leaves_honest_text_and_the_stock_forms_alone(tmp_path
 def test_a_rule_hit_is_not_read_again_by_the_model(tmp_path: Path) -> None:
     """A sentence a rule flags is reported by that rule only (an error), not also by the model."""
     pack = _pack(tmp_path, "true")
-    claim = "Tested for HIV and hepatitis, so the product is 100% safe."
+    claim = "We hope it helps, and the product is 100% safe."
     report = check(["hair"], languages=["en"], clinic=_clinic(claim), packs=[pack])
     assert {f.rule for f in report.findings if f.text == claim} == {"claim.absolutely-safe"}
 

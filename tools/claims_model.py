@@ -41,6 +41,10 @@ SOURCES = [REPO / "tests" / "data" / "claims-corpus.yaml", *sorted((REPO / "tool
 RULES = REPO / "templates" / "rules" / "claims.yaml"
 LANGUAGES = ("en", "es")
 FP_TARGET = 0.03
+SAMPLE_NAME = "Sample Clinic"  # consent/check/_library_checks.py sample_clinic()
+CLINIC_NAMES = ("Renew Regenerative Institute", "Vital Cell Health", "Apex Orthopedic & Stem Cell Center",
+                "Evergreen Hair Restoration", "Longevity IV Lounge", "Summit Regenerative Medicine",
+                "Clínica Vida Nueva", "Centro de Medicina Regenerativa del Valle")
 PARTS = (("char_wb", (2, 5)), ("word", (1, 3)))
 
 
@@ -69,6 +73,12 @@ def stock_sentences() -> dict[str, list[str]]:
             check.check(state=state)
     finally:
         _form.claims = check.claims = real  # type: ignore[attr-defined]
+    # The sample clinic's name stands for any clinic's: the same sentences with other names, so that a
+    # clinic called "... Regenerative ..." or "... Stem Cell ..." is not read as a claim.
+    for language, sentences in found.items():
+        for sentence in [s for s in sentences if SAMPLE_NAME in s]:
+            for name in CLINIC_NAMES:
+                sentences[sentence.replace(SAMPLE_NAME, name)] = None
     return {language: list(sentences) for language, sentences in found.items()}
 
 

@@ -183,7 +183,7 @@ def claims(
                 text=hit.sentence.strip(), treatment=treatment, language=language,
                 acknowledged=acknowledge.get(hit.rule.id) if hit.rule.acknowledgeable else None,
             ))
-        if not second_reader:
+        if not second_reader or not t.prose:  # a table cell ("The product and the procedure") is not a sentence
             continue
         for sentence, score, threshold in _resembling(t.text, frozenset(h.sentence for h in hits), language or ENGLISH):
             out.append(Finding(
