@@ -60,11 +60,11 @@ class Figures:
 
     @property
     def recall(self) -> float:
-        return self.caught / self.violating
+        return self.caught / self.violating if self.violating else float("nan")
 
     @property
     def false_positive_rate(self) -> float:
-        return self.flagged / self.honest
+        return self.flagged / self.honest if self.honest else float("nan")
 
     def __str__(self) -> str:
         return (f"{self.language}: recall {self.caught}/{self.violating} = {self.recall:.0%}, "
