@@ -112,6 +112,24 @@ def test_paths_inside_the_repository_are_not_flagged() -> None:
     assert outside_references(REPO / "tests" / "README.md", text) == []
 
 
+# What the top of the repository holds: a new entry here is a decision, not a by-product of a command.
+TOP_LEVEL = {".ci", ".gitignore", "ARCHITECTURE.md", "README.md", "benchmarks", "clauses", "consent", "dev",
+             "examples", "pyproject.toml", "requirements", "templates", "tests", "tools"}
+
+
+def test_no_stray_file_is_tracked() -> None:
+    """No tracked path is named like a command-line option (a DOCX was once committed as "--help", the
+    output of a mistyped command), and the top of the repository holds only what its map names."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True,
+                                check=True).stdout.decode().split("\0")
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    names = [name for name in listed if name]
+    assert names, "git lists no file"
+    assert [n for n in names if any(part.startswith("-") for part in n.split("/"))] == []
+    assert {n.split("/")[0] for n in names} <= TOP_LEVEL
+
 # ------------------------------------------------------------------------------------------ the lock file
 
 LOCK = REPO / "requirements" / "lock.txt"
