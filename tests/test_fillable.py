@@ -256,6 +256,61 @@ def test_esign_tags_are_printed_only_when_asked(form, service):
     assert "\\s1\\" not in plain and "_es_" not in plain
 
 
+TEXT_SHOWING = {"Tj", "TJ", "'", '"'}
+
+
+def fonts_that_draw(pdf: bytes) -> dict[str, bool]:
+    """Every font that shows text anywhere in ``pdf`` (page content, form XObjects, annotation
+    appearances), by /BaseFont -> whether its program is embedded (for a Type 0 font, its CIDFont's)."""
+    found: dict[str, bool] = {}
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        seen: set[tuple[int, int]] = set()
+
+        def walk(stream, resources) -> None:
+            if stream.is_indirect:
+                if stream.objgen in seen:
+                    return
+                seen.add(stream.objgen)
+            fonts = resources.get("/Font", {}) if resources is not None else {}
+            xobjects = resources.get("/XObject", {}) if resources is not None else {}
+            current = None
+            for operands, operator in pikepdf.parse_content_stream(stream):
+                op = str(operator)
+                if op == "Tf":
+                    current = fonts[str(operands[0])]
+                elif op in TEXT_SHOWING:
+                    font = current.DescendantFonts[0] if current.Subtype == "/Type0" else current
+                    descriptor = font.get("/FontDescriptor")
+                    found[str(current.BaseFont)] = descriptor is not None and any(
+                        key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3"))
+                elif op == "Do":
+                    xobject = xobjects[str(operands[0])]
+                    if xobject.Subtype == "/Form":
+                        walk(xobject, xobject.get("/Resources", resources))
+
+        for page in doc.pages:
+            walk(page.obj, page.obj.get("/Resources"))
+            for annot in page.obj.get("/Annots", []):
+                for appearance in annot.get("/AP", {}).values():
+                    states = [appearance] if isinstance(appearance, pikepdf.Stream) else appearance.values()
+                    for state in states:
+                        walk(state, state.get("/Resources"))
+    return found
+
+
+@pytest.mark.parametrize("options", [{"esign": "docusign"}, {"esign": "adobe"}, {"fillable": True}],
+                         ids=["docusign", "adobe", "fillable"])
+def test_every_font_that_draws_text_is_embedded(form, options):
+    """PDF/UA-1 (7.21.4.1) and PDF/A: the font of all text drawn is in the file, the white e-signature
+    tags' too (they were drawn in the standard Helvetica, named, not held); the form's fields draw no
+    text until a viewer fills them in. The tags' font is one subset of the shipped Noto Sans."""
+    fonts = fonts_that_draw(form.to_pdf(**options))
+    assert fonts and all(fonts.values()), fonts
+    tag_fonts = [name for name in fonts if name.endswith("+NotoSans-Regular")]
+    assert len(tag_fonts) == (1 if "esign" in options else 0), fonts
+    assert "/Helvetica" not in fonts and "/ZapfDingbats" not in fonts
+
+
 def test_merge_fields_are_text_fields_named_by_the_profile(form):
     """A template export's text fields sit over the patient's name, birth date, MRN and the form date
     on page 1, named as given, and the name and birth date in every page's header too; an unknown key

@@ -9,14 +9,15 @@ The renderers only mark and measure the places (form.html's ``data-field``, read
   for them, a Yes/No radio group per screening question (pre-selected where the form was made with
   answers), a template export's text fields (``merge_fields``);
 - widgets with appearance streams (/AP) for every state, so every viewer shows them, a /DA and the
-  AcroForm's /DR (Helvetica: the form is for filling in, not for archiving);
+  AcroForm's /DR (Helvetica: the font a viewer fills the fields in; the appearances made here draw no
+  text, so no font that is not embedded draws anything in the form as made);
 - each field's accessible name (/TU: "Patient: Signature", a screening question) and, in the tagged
   PDF, each widget in the structure tree where its place is (a /Form element, consent/pdf/tags.py), so
   the tab order follows the structure (/Tabs /S); the widgets are also in /Annots from the top of the
   page down, left to right;
 - date and time format actions (AFDate/AFTime JavaScript);
 - e-signature anchor tags (DocuSign, Adobe Acrobat Sign), printed in white, very small, at each
-  signature, initials and date place.
+  signature, initials and date place, in an embedded subset of Noto Sans (:mod:`consent.pdf.tag_font`).
 
 Deterministic: objects are made in a fixed order and saved with qpdf's deterministic /ID.
 """
@@ -33,6 +34,7 @@ from .._esign import check_esign, tag
 from ..document import Checklist, Form, Signatures
 from ..errors import RenderError
 from .places import FieldPlace
+from .tag_font import embed, tag_font
 
 MERGE_KEYS = ("patient.full_name", "patient.birth_date", "patient.mrn", "form.date")
 PRINTED_ONLY = ("patient.first_name", "patient.last_name")  # the PDF prints the full name only
@@ -68,8 +70,9 @@ def check_options(*, variant: str | None, fillable: bool, esign: str | None,
         raise RenderError(
             f"{what} cannot be an archival PDF/A",
             hint="PDF/A forbids the JavaScript of the date fields and needs every font embedded, also the "
-                 "font of the fields and of the tags; make the form to sign and the archival copy separately "
-                 "(the archival copy of the signed form is the one to keep)",
+                 "font a viewer fills the fields in (Helvetica), and a form sent for e-signature comes back "
+                 "changed by the service; make the form to sign and the archival copy separately (the "
+                 "archival copy of the signed form is the one to keep)",
         )
     if merge_fields:
         unknown = sorted(set(merge_fields) - set(MERGE_KEYS) - set(PRINTED_ONLY))
@@ -332,7 +335,7 @@ class _Builder:
         stream.Type = pd.Name.XObject
         stream.Subtype = pd.Name.Form
         stream.BBox = pd.Array([0, 0, place.width, place.height])
-        stream.Resources = pd.Dictionary(Font=pd.Dictionary(Helv=self.helv, ZaDb=self.zadb))
+        stream.Resources = pd.Dictionary()  # it draws no text: the fonts a viewer fills in with are the /DR's
         return stream
 
     def finish(self) -> None:
@@ -418,14 +421,12 @@ def _tags(doc: Any, places: Sequence[FieldPlace], esign: str, initials_by: str =
             size, scale, y = 1.0, 100.0, place.y1 - 2
         else:
             size = max(4.0, min(place.height * 0.6, 12.0))
-            scale = 100 * place.width / (0.56 * size * len(text))
+            scale = 100 * (place.width - 2) / tag_font().width(text, size)
             y = place.y0 + 1 + 0.3 * size  # the braces' descent stays above the rule under the place
         by_page.setdefault(place.page, []).append(
             b"BT /ConsentTag %.2f Tf %.2f Tz 1 0 0 1 %.3f %.3f Tm (%s) Tj ET"
             % (size, scale, place.x0 + 1, y, escaped))
-    font = doc.make_indirect(pikepdf.Dictionary(
-        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica,
-        Encoding=pikepdf.Name.WinAnsiEncoding))
+    font = embed(doc)  # embedded, as PDF/UA-1 requires of every font that draws (consent/pdf/tag_font.py)
     for number, lines in sorted(by_page.items()):
         page = doc.pages[number]
         resources = page.obj.get("/Resources")
