@@ -434,6 +434,32 @@ def test_negation_does_not_reach_past_a_clause_or_a_window(rules: tuple[ClaimRul
     assert flagged_by(denied_then_claimed, rules) == ["claim.fda-approved"]
 
 
+
+@pytest.mark.parametrize(("language", "text", "expected"), [
+    ("en", "Is this treatment approved by the F.D.A.? Yes, and we are proud of it.", ["claim.fda-approved"]),
+    ("en", "Side effects? None. Not even soreness.", ["claim.no-side-effects"]),
+    ("en", "Any risk? No. None at all.", ["claim.no-risk"]),
+    ("en", "Is it safe? Completely. One hundred percent.", ["claim.absolutely-safe"]),
+    ("en", "Q: Does it work for all ages? A: Yes, young or old.", ["claim.works-for-everyone"]),
+    ("es", "¿Está aprobado por la FDA? Sí, desde 2020.", ["claim.fda-approved"]),
+    ("es", "¿Efectos secundarios? Ninguno.", ["claim.no-side-effects"]),
+    # honest: the question answered no, a noun-phrase question answered with the facts, advice after it
+    ("en", "Is this treatment FDA approved? No. It is investigational.", []),
+    ("en", "Side effects? Yes: pain, swelling and infection.", []),
+    ("en", "Is it safe? No treatment is completely safe.", []),
+    ("en", "Is it risk-free? Nobody can say that.", []),
+    ("en", "Risks? None are small enough to ignore.", []),
+    ("es", "¿Es seguro? Si tiene fiebre, llame a la clínica.", []),
+])
+def test_a_question_answered_at_once_claims_what_it_asked(rules: tuple[ClaimRule, ...], language: str, text: str,
+                                                          expected: list[str]) -> None:
+    """A question claims nothing, but answered yes (or "none", after a question that is only a noun
+    phrase) it claims what it asked; the hit is the question and its answer, where they stand."""
+    hits = scan(text, rules, language)
+    assert [hit.rule.id for hit in hits] == expected
+    for hit in hits:
+        assert text[hit.start:hit.end] == hit.match and hit.match.startswith(text.split("?")[0][:10])
+
 def test_split_sentences() -> None:
     """Sentences end at . ! ? and line breaks between headings and paragraphs, not at "U.S." or soft wraps."""
     text = (

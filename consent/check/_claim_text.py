@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 import attrs
 
@@ -286,3 +286,63 @@ def guess_language(folded: str, margin: int = 2) -> str | None:
                     reverse=True)
     (top, lang), (second, _) = counts[0], counts[1]
     return lang if top >= second + margin else None
+
+
+# ------------------------------------------------------------------------------- answered questions
+
+# A question asks and claims nothing ("Is it approved by the FDA?"), and the rules' `question` guards
+# excuse it; answered at once it claims what it asked: "Is it approved by the FDA? Yes.", "Side effects?
+# None.", "Is it safe? Completely." An answer is the next sentence, opening with one of these words and
+# then a pause (",", ".", "!", a dash) or its end, so that Spanish "si" (if) and "sure enough" are not read
+# as a yes: "¿Es seguro? Si tiene fiebre, llame" is a question and advice.
+_PAUSE = r"(?=\s*(?:[,.!;:]|--?|\u2014|\u2013|$))"
+_ANSWER_PREFIX = r"^\s*(?:(?:A|R)\s*:\s*)?(?:also\s+|tambien\s+)?"
+_YES = {
+    "en": re.compile(_ANSWER_PREFIX + r"(?:yes|yeah|yep|absolutely|definitely|certainly|of\s+course|indeed|correct"
+                     r"|completely|totally|entirely|fully|100\s*(?:%|percent)|one\s+hundred\s+percent)" + _PAUSE,
+                     re.IGNORECASE),
+    "es": re.compile(_ANSWER_PREFIX + r"(?:si|claro(?:\s+que\s+si)?|por\s+supuesto|desde\s+luego|asi\s+es|correcto"
+                     r"|totalmente|completamente|absolutamente|cien\s+por\s+ciento|100\s*%)" + _PAUSE,
+                     re.IGNORECASE),
+}
+# "Is it safe? Completely." claims "it is completely safe": the word goes before the question's last word.
+_INTENSIFIER = re.compile(r"(?:also\s+)?(completely|totally|entirely|fully|absolutely|100\s*(?:%|percent)"
+                          r"|one\s+hundred\s+percent|completamente|totalmente|absolutamente)\b", re.IGNORECASE)
+_NONE = {
+    "en": re.compile(_ANSWER_PREFIX + r"(?:none|no|nothing|zero|never|not\s+(?:one|any|a\s+bit))"
+                     r"(?:\s+(?:at\s+all|whatsoever))?\s*[.!]?\s*$", re.IGNORECASE),
+    "es": re.compile(_ANSWER_PREFIX + r"(?:ninguno|ninguna|nada|cero|no|nunca)"
+                     r"(?:\s+(?:de\s+nada|en\s+absoluto))?\s*[.!]?\s*$", re.IGNORECASE),
+}
+# A question that is only a noun phrase ("Side effects?", "Any risk?", "¿Efectos secundarios?"): at most
+# four words, none of them a verb or pronoun that makes it a question of its own.
+_BARE = re.compile(r"^\s*[¿]?\s*(?:any\s+|algun[oa]?s?\s+)?((?:[\w'’-]+\s*){1,4})\?\s*$", re.IGNORECASE)
+_NOT_BARE = re.compile(r"\b(?:is|are|was|were|do|does|did|will|would|can|could|should|has|have|may|might|i|you"
+                       r"|we|it|they|es|son|esta|estan|hay|tiene|tienen|puede|puedo|sera)\b", re.IGNORECASE)
+_NO_WORD = {"en": "No", "es": "Sin"}
+
+
+def answered_questions(sentences: Sequence[tuple[int, str]], language: str) -> Iterator[tuple[int, int, str]]:
+    """``(question index, answer index, statement)`` for each question of ``sentences`` (as
+    :func:`split_sentences` gives them) answered by the next sentence: the question as the claim its
+    answer makes. A yes makes the question a statement (its "?" and "¿" blanked; an intensifier such
+    as "completely" put before its last word); a bare "none" after a question that is only a noun
+    phrase says there is none of it ("Side effects? None." -> "No side effects.")."""
+    yes, none = _YES.get(language), _NONE.get(language)
+    if yes is None or none is None:
+        return
+    for i in range(len(sentences) - 1):
+        question, answer = sentences[i][1], fold(sentences[i + 1][1])
+        if not question.rstrip().endswith("?"):
+            continue
+        asked = question.replace("?", " ").replace("¿", " ").strip()
+        bare = _BARE.match(fold(question))
+        bare = bare if bare and not _NOT_BARE.search(bare.group(1)) else None
+        if yes.match(answer):
+            stressed = _INTENSIFIER.match(answer.strip())
+            if stressed and " " in asked:
+                head, _, last = asked.rpartition(" ")
+                asked = f"{head} {stressed.group(1)} {last}"
+            yield i, i + 1, asked + "."
+        elif bare and none.match(answer):
+            yield i, i + 1, f"{_NO_WORD[language]} {bare.group(1).strip()}."

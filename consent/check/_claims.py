@@ -39,7 +39,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import attrs
 
 from ._claim_rules import ENGLISH, SEVERITIES, ClaimRule, load_rules
-from ._claim_text import fold, guess_language, known_words, normalize, split_sentences
+from ._claim_text import answered_questions, fold, guess_language, known_words, normalize, split_sentences
 
 __all__ = [
     "ENGLISH",
@@ -156,9 +156,11 @@ def scan(text: str, rules: Sequence[ClaimRule], language: str = ENGLISH) -> list
     """
     readings = [(language, True)] + ([(ENGLISH, False)] if language != ENGLISH else [])
     found: list[tuple[int, int, ClaimHit]] = []
-    for offset, sentence in split_sentences(text):
+    sentences = split_sentences(text)
+    kept_by: list[dict[int, tuple[int, int]]] = [{} for _ in sentences]  # per sentence: rule order -> span
+    for index, (offset, sentence) in enumerate(sentences):
         folded = fold(sentence)
-        kept: dict[int, tuple[int, int]] = {}  # rule order -> its span reported in this sentence
+        kept = kept_by[index]
         for reading, own in readings:
             if not own and guess_language(folded) == language:
                 continue  # clearly in the form's language: English patterns would misread it
@@ -170,6 +172,15 @@ def scan(text: str, rules: Sequence[ClaimRule], language: str = ENGLISH) -> list
                 kept[order] = (start, end)
                 hit = ClaimHit(rule, sentence, sentence[start:end], offset + start, reading)
                 found.append((hit.start, order, hit))
+    # A question answered at once claims what it asked ("Is it FDA approved? Yes."): the pair is the hit.
+    for reading in dict.fromkeys(r for r, _ in readings):
+        for asked, answered, statement in answered_questions(sentences, reading):
+            start = sentences[asked][0]
+            pair = text[start:sentences[answered][0] + len(sentences[answered][1])]
+            for order, rule, _ in _read(statement, rules, reading, correct=reading == language):
+                if order not in kept_by[asked]:
+                    kept_by[asked][order] = (0, len(pair))
+                    found.append((start, order, ClaimHit(rule, pair, pair, start, reading)))
     found.sort(key=lambda item: (item[0], item[1]))
     return [hit for _, _, hit in found]
 
