@@ -443,6 +443,13 @@ def test_negation_does_not_reach_past_a_clause_or_a_window(rules: tuple[ClaimRul
     ("en", "Q: Does it work for all ages? A: Yes, young or old.", ["claim.works-for-everyone"]),
     ("es", "¿Está aprobado por la FDA? Sí, desde 2020.", ["claim.fda-approved"]),
     ("es", "¿Efectos secundarios? Ninguno.", ["claim.no-side-effects"]),
+    ("en", "Can exosomes restore lost cartilage? In our experience, yes, that is what they do.", ["claim.regenerate"]),
+    ("en", "Who benefits from our IV protocol? Everyone. Period.", ["claim.works-for-everyone"]),
+    ("en", "Is there any danger? No. None at all.", ["claim.no-risk"]),
+    ("en", "Side effects? None, and that's the beauty of exosomes.", ["claim.no-side-effects"]),
+    ("es", "¿Seguro? Cien por ciento, siempre.", ["claim.absolutely-safe"]),
+    ("es", "¿A quién le funciona? A todos, sin excepción.", ["claim.works-for-everyone"]),
+    ("en", "Responsibility for any harm? That rests entirely with the patient.", ["claim.release-liability"]),
     # honest: the question answered no, a noun-phrase question answered with the facts, advice after it
     ("en", "Is this treatment FDA approved? No. It is investigational.", []),
     ("en", "Side effects? Yes: pain, swelling and infection.", []),
@@ -450,6 +457,9 @@ def test_negation_does_not_reach_past_a_clause_or_a_window(rules: tuple[ClaimRul
     ("en", "Is it risk-free? Nobody can say that.", []),
     ("en", "Risks? None are small enough to ignore.", []),
     ("es", "¿Es seguro? Si tiene fiebre, llame a la clínica.", []),
+    ("en", "Who should not have this treatment? Anyone who is pregnant.", []),
+    ("en", "Is there any risk? Yes: infection, bleeding and pain.", []),
+    ("en", "Side effects? Pain and swelling are common, and infection can happen.", []),
 ])
 def test_a_question_answered_at_once_claims_what_it_asked(rules: tuple[ClaimRule, ...], language: str, text: str,
                                                           expected: list[str]) -> None:

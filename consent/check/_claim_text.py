@@ -297,26 +297,39 @@ def guess_language(folded: str, margin: int = 2) -> str | None:
 # as a yes: "¿Es seguro? Si tiene fiebre, llame" is a question and advice.
 _PAUSE = r"(?=\s*(?:[,.!;:]|--?|\u2014|\u2013|$))"
 _ANSWER_PREFIX = r"^\s*(?:(?:A|R)\s*:\s*)?(?:also\s+|tambien\s+)?"
+# a short lead-in before a yes: "In our experience, yes", "En nuestra experiencia, si"
+_LEAD_IN = r"(?:(?:[\w'’]+\s+){0,4}[\w'’]+\s*,\s*)?"
 _YES = {
-    "en": re.compile(_ANSWER_PREFIX + r"(?:yes|yeah|yep|absolutely|definitely|certainly|of\s+course|indeed|correct"
+    "en": re.compile(_ANSWER_PREFIX + _LEAD_IN + r"(?:yes|yeah|yep|absolutely|definitely|certainly|of\s+course|indeed|correct"
                      r"|completely|totally|entirely|fully|100\s*(?:%|percent)|one\s+hundred\s+percent)" + _PAUSE,
                      re.IGNORECASE),
-    "es": re.compile(_ANSWER_PREFIX + r"(?:si|claro(?:\s+que\s+si)?|por\s+supuesto|desde\s+luego|asi\s+es|correcto"
+    "es": re.compile(_ANSWER_PREFIX + _LEAD_IN + r"(?:si|claro(?:\s+que\s+si)?|por\s+supuesto|desde\s+luego|asi\s+es|correcto"
                      r"|totalmente|completamente|absolutamente|cien\s+por\s+ciento|100\s*%)" + _PAUSE,
                      re.IGNORECASE),
 }
 # "Is it safe? Completely." claims "it is completely safe": the word goes before the question's last word.
 _INTENSIFIER = re.compile(r"(?:also\s+)?(completely|totally|entirely|fully|absolutely|100\s*(?:%|percent)"
-                          r"|one\s+hundred\s+percent|completamente|totalmente|absolutamente)\b", re.IGNORECASE)
-_NONE = {
-    "en": re.compile(_ANSWER_PREFIX + r"(?:none|no|nothing|zero|never|not\s+(?:one|any|a\s+bit))"
-                     r"(?:\s+(?:at\s+all|whatsoever))?\s*[.!]?\s*$", re.IGNORECASE),
-    "es": re.compile(_ANSWER_PREFIX + r"(?:ninguno|ninguna|nada|cero|no|nunca)"
-                     r"(?:\s+(?:de\s+nada|en\s+absoluto))?\s*[.!]?\s*$", re.IGNORECASE),
+                          r"|one\s+hundred\s+percent|completamente|totalmente|absolutamente|cien\s+por\s+ciento)\b",
+                          re.IGNORECASE)
+_NONE = {  # "None.", "None at all.", "None, and that's the beauty of it" (a bare "no" only alone)
+    "en": re.compile(_ANSWER_PREFIX + r"(?:(?:none|nothing|zero|not\s+(?:one|any|a\s+bit))"
+                     r"(?:\s+(?:at\s+all|whatsoever))?\s*(?:[.!,;]|$)|(?:no|never)\s*[.!]?\s*$)", re.IGNORECASE),
+    "es": re.compile(_ANSWER_PREFIX + r"(?:(?:ninguno|ninguna|nada|cero)(?:\s+(?:de\s+nada|en\s+absoluto))?"
+                     r"\s*(?:[.!,;]|$)|(?:no|nunca)\s*[.!]?\s*$)", re.IGNORECASE),
 }
+# "Is there any danger? No." says there is none; "¿Hay algún riesgo? Ninguno."
+_THERE = {"en": re.compile(r"^\s*(?:is|are)\s+there\s+(?:any\s+)?(.+?)\s*\?\s*$", re.IGNORECASE),
+          "es": re.compile(r"^\s*¿?\s*(?:hay|existe|existen)\s+(?:algun[oa]?s?\s+)?(.+?)\s*\?\s*$", re.IGNORECASE)}
+# "Who benefits? Everyone." claims that everyone does; "¿A quién le funciona? A todos."
+_WHO = {"en": re.compile(r"^\s*who\b(.*?)\s*\?\s*$", re.IGNORECASE),
+        "es": re.compile(r"^\s*¿?\s*(?:a\s+)?quien(?:es)?\b(.*?)\s*\?\s*$", re.IGNORECASE)}
+_EVERYONE = {"en": re.compile(_ANSWER_PREFIX + r"(everyone|everybody|every\s+patient|all\s+of\s+them|all)"
+                              + _PAUSE, re.IGNORECASE),
+             "es": re.compile(_ANSWER_PREFIX + r"((?:a\s+)?(?:todos|todo\s+el\s+mundo|cualquiera|cualquier\s+persona))"
+                              + _PAUSE, re.IGNORECASE)}
 # A question that is only a noun phrase ("Side effects?", "Any risk?", "¿Efectos secundarios?"): at most
-# four words, none of them a verb or pronoun that makes it a question of its own.
-_BARE = re.compile(r"^\s*[¿]?\s*(?:any\s+|algun[oa]?s?\s+)?((?:[\w'’-]+\s*){1,4})\?\s*$", re.IGNORECASE)
+# six words, none of them a verb or pronoun that makes it a question of its own.
+_BARE = re.compile(r"^\s*[¿]?\s*(?:any\s+|algun[oa]?s?\s+)?((?:[\w'’-]+\s*){1,6})\?\s*$", re.IGNORECASE)
 _NOT_BARE = re.compile(r"\b(?:is|are|was|were|do|does|did|will|would|can|could|should|has|have|may|might|i|you"
                        r"|we|it|they|es|son|esta|estan|hay|tiene|tienen|puede|puedo|sera)\b", re.IGNORECASE)
 _NO_WORD = {"en": "No", "es": "Sin"}
@@ -332,17 +345,25 @@ def answered_questions(sentences: Sequence[tuple[int, str]], language: str) -> I
     if yes is None or none is None:
         return
     for i in range(len(sentences) - 1):
-        question, answer = sentences[i][1], fold(sentences[i + 1][1])
+        question, answer = fold(sentences[i][1]), fold(sentences[i + 1][1])
         if not question.rstrip().endswith("?"):
             continue
         asked = question.replace("?", " ").replace("¿", " ").strip()
-        bare = _BARE.match(fold(question))
-        bare = bare if bare and not _NOT_BARE.search(bare.group(1)) else None
+        bare = _BARE.match(question)
+        noun = bare.group(1).strip() if bare and not _NOT_BARE.search(bare.group(1)) else None
+        there, who = _THERE[language].match(question), _WHO[language].match(question)
+        everyone = _EVERYONE[language].match(answer)
         if yes.match(answer):
             stressed = _INTENSIFIER.match(answer.strip())
-            if stressed and " " in asked:
+            if stressed and noun:  # "Safe? One hundred percent." -> "One hundred percent safe."
+                asked = f"{stressed.group(1)} {noun}"
+            elif stressed and " " in asked:
                 head, _, last = asked.rpartition(" ")
                 asked = f"{head} {stressed.group(1)} {last}"
             yield i, i + 1, asked + "."
-        elif bare and none.match(answer):
-            yield i, i + 1, f"{_NO_WORD[language]} {bare.group(1).strip()}."
+        elif none.match(answer) and (noun or there):
+            yield i, i + 1, f"{_NO_WORD[language]} {(noun or there.group(1)).strip()}."  # type: ignore[union-attr]
+        elif who and everyone:
+            yield i, i + 1, f"{everyone.group(1)}{who.group(1)}."
+        elif noun:  # "Responsibility for any harm? That rests with the patient." read as one statement
+            yield i, i + 1, f"{noun}, {sentences[i + 1][1]}"
