@@ -137,7 +137,10 @@ def test_the_cache_holds_no_patient_data(tmp_path: Path) -> None:
     assert len(kept) > 1_000_000
     for value in [*PATIENT.values(), "Quixworth", "1971", "0193", "March 4"]:
         for encoded in {value.encode(), value.encode("utf-16-be"), value.upper().encode()}:
-            assert encoded not in kept, value
+            # a number alone, not inside a longer one: "19711", an offset in an object stream's header,
+            # is no birth year (with the lowest allowed versions the PDF's offsets gave one)
+            bounded = rb"(?<![0-9])" + re.escape(encoded) + rb"(?![0-9])" if value.isdigit() else re.escape(encoded)
+            assert not re.search(bounded, kept), value
     body = next(data for name, data in _entries(cache).items() if name.startswith("pdf-body-"))
     text = " ".join(pdf_pages(body[body.index(b"%PDF"):]))
     assert "Zebulon" not in text and "ZQ-55" not in text and "1971" not in text
